@@ -1,0 +1,60 @@
+package dev.postern.queue;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Everything about a queued message but its content: who sent it, to whom, and how delivery stands for each
+ * recipient. Immutable; every change writes a new version to disk ({@link Spool#update}).
+ *
+ * @param sender        envelope sender, "" for the null reverse path
+ * @param received      when the gateway acknowledged the message
+ * @param client        "helo (ptr [ip])" of the client, for bounces and logs
+ * @param bodyType      "7BIT", "8BITMIME" (from MAIL FROM BODY=)
+ * @param smtputf8      MAIL FROM had SMTPUTF8
+ * @param size          content size in bytes, as spooled
+ * @param nextAttempt   when the scheduler should try the pending recipients again
+ * @param delayWarned   a delay warning DSN was already sent
+ * @param version       incremented on every rewrite; recovery keeps the highest
+ */
+public record Envelope(String id, String sender, List<Recipient> recipients, Instant received, String client,
+                       String bodyType, boolean smtputf8, long size, Instant nextAttempt, boolean delayWarned,
+                       long version) {
+
+    public Envelope {
+        recipients = List.copyOf(recipients);
+    }
+
+    public boolean nullSender() { return sender.isEmpty(); }
+
+    /** The recipients still to be delivered. */
+    public List<Recipient> pending() {
+        return recipients.stream().filter(r -> r.status() == Recipient.Status.PENDING).toList();
+    }
+
+    public Envelope withRecipients(List<Recipient> updated, Instant next) {
+        return new Envelope(id, sender, updated, received, client, bodyType, smtputf8, size, next, delayWarned, version);
+    }
+
+    public Envelope withDelayWarned() {
+        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, true, version);
+    }
+
+    public Envelope withNextAttempt(Instant next) {
+        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, next, delayWarned, version);
+    }
+
+    /**
+     * One recipient and its delivery state.
+     *
+     * @param attempts   delivery attempts so far
+     * @param lastResult the remote reply ("550 5.1.1 ...") or local reason of the last attempt; "" before any
+     */
+    public record Recipient(String address, Status status, int attempts, String lastResult, Instant lastAttempt) {
+        public enum Status { PENDING, DELIVERED, FAILED }
+
+        public static Recipient pending(String address) {
+            return new Recipient(address, Status.PENDING, 0, "", null);
+        }
+    }
+}
