@@ -1,2 +1,31 @@
 package dev.postern.cli;
-public final class Main { public static void main(String[] a) { System.out.println("postern"); } }
+
+import picocli.CommandLine;
+
+/** The {@code postern} command. Exit codes: 0 success, 1 failure at run time, 2 bad usage or bad configuration. */
+public final class Main {
+    private Main() {}
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI without exiting the JVM (tests call this). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new PosternCommand());
+        cli.setParameterExceptionHandler((e, a) -> {
+            e.getCommandLine().getErr().println("postern: " + e.getMessage()
+                    + " (see 'postern " + e.getCommandLine().getCommandName() + " --help')");
+            return 2;
+        });
+        cli.setExecutionExceptionHandler((e, parsed, result) -> {
+            if (e instanceof CliException c) {
+                parsed.getErr().println(c.getMessage());
+                return c.exitCode();
+            }
+            parsed.getErr().println("postern: " + e);
+            return 1;
+        });
+        return cli.execute(args);
+    }
+}

@@ -1,0 +1,30 @@
+package dev.postern.cli;
+
+import dev.postern.config.ConfigException;
+import dev.postern.config.ConfigLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+/** {@code postern config check FILE}. */
+@Command(name = "config", description = "Work with configuration files.", subcommands = ConfigCommand.Check.class)
+final class ConfigCommand {
+
+    @Command(name = "check", description = "Validate a configuration file; print every problem on one line each.")
+    static final class Check implements Callable<Integer> {
+        @Parameters(paramLabel = "FILE") Path file;
+
+        @Override public Integer call() throws CliException {
+            if (!Files.isRegularFile(file)) throw new CliException("postern: " + file + ": no such file", 2);
+            try {
+                ConfigLoader.load(file);
+            } catch (ConfigException e) {
+                throw new CliException(String.join(System.lineSeparator(), e.problems()), 2);
+            }
+            System.out.println(file + ": ok");
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+package dev.postern.cli;
+
+import dev.postern.config.Config;
+import dev.postern.config.ConfigException;
+import dev.postern.config.ConfigLoader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The options that say which configuration and data directory a command works on. */
+final class ConfigSource {
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Configuration file (TOML). "
+            + "Without it, the embedded default is used.")
+    Path config;
+
+    @Option(names = {"-d", "--data"}, paramLabel = "DIR", description = "Data directory (spool, mail, certificate); "
+            + "overrides data_dir of the config. Default: ./data")
+    Path data;
+
+    /** Loads the configuration; problems become a CliException with one line each (exit 2). */
+    Config load() throws CliException {
+        Config c;
+        if (config != null) {
+            if (!Files.isRegularFile(config)) throw new CliException("postern: " + config + ": no such file", 2);
+            try {
+                c = ConfigLoader.load(config);
+            } catch (ConfigException e) {
+                throw new CliException(String.join(System.lineSeparator(), e.problems()), 2);
+            }
+        } else {
+            c = ConfigLoader.defaults(data != null ? data : Path.of("data"));
+        }
+        if (data != null && config != null) {
+            c = new Config(c.source(), c.hostname(), data, c.listeners(), c.localDomains(), c.relayDomains(),
+                    c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), c.routes());
+        }
+        return c;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.postern.cli;
+
+import dev.postern.outbound.Scheduler;
+import dev.postern.queue.Spool;
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running gateway's control socket (a Unix domain socket in the data directory, reachable only by users who may
+ * read that directory). One request line ("flush [ID]", "hold ID", "release ID", "delete ID"), one answer line
+ * ("ok TEXT" or "error TEXT"), then close.
+ */
+final class ControlServer implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
+
+    private final Path socketPath;
+    private final QueueAdmin admin;
+    private ServerSocketChannel server;
+    private volatile boolean closed;
+
+    ControlServer(Path socketPath, Spool spool, Scheduler scheduler) {
+        this.socketPath = socketPath;
+        this.admin = new QueueAdmin(spool, scheduler);
+    }
+
+    void start() throws IOException {
+        Files.deleteIfExists(socketPath); // a stale socket from a killed gateway; the data dir lock is already ours
+        server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socketPath));
+        Thread.ofPlatform().name("control").daemon(true).start(this::serve);
+    }
+
+    private void serve() {
+        while (!closed) {
+            try {
+                SocketChannel ch = server.accept();
+                Thread.ofVirtual().name("control-request").start(() -> answer(ch));
+            } catch (IOException e) {
+                if (!closed) log.warn("control socket: {}", e.getMessage());
+                return;
+            }
+        }
+    }
+
+    private void answer(SocketChannel ch) {
+        try (ch) {
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
+                    StandardCharsets.UTF_8));
+            OutputStream out = Channels.newOutputStream(ch);
+            String line = in.readLine();
+            String answer = line == null ? "error empty request" : execute(line.strip());
+            out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
+            log.info("control: \"{}\" -> {}", line, answer);
+        } catch (IOException e) {
+            log.warn("control request failed: {}", e.getMessage());
+        }
+    }
+
+    private String execute(String request) {
+        String[] w = request.split(" +");
+        try {
+            String text = switch (w[0]) {
+                case "flush" -> admin.flush(w.length > 1 ? w[1] : null);
+                case "hold" -> admin.hold(arg(w));
+                case "release" -> admin.release(arg(w));
+                case "delete" -> admin.delete(arg(w));
+                default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
+            };
+            return "ok " + text;
+        } catch (QueueAdmin.Refused e) {
+            return "error " + e.getMessage();
+        } catch (IOException e) {
+            return "error " + e.getMessage();
+        }
+    }
+
+    private static String arg(String[] w) throws QueueAdmin.Refused {
+        if (w.length != 2) throw new QueueAdmin.Refused(w[0] + " takes one queue id");
+        return w[1];
+    }
+
+    @Override public void close() throws IOException {
+        closed = true;
+        if (server != null) server.close();
+        Files.deleteIfExists(socketPath);
+    }
+}

@@ -1,0 +1,162 @@
+package dev.postern.cli;
+
+import dev.postern.config.Config;
+import dev.postern.dns.DnsResolver;
+import dev.postern.inbound.InboundServer;
+import dev.postern.local.MaildirDelivery;
+import dev.postern.outbound.Router;
+import dev.postern.outbound.Scheduler;
+import dev.postern.outbound.SmtpClient;
+import dev.postern.queue.RetrySchedule;
+import dev.postern.queue.Spool;
+import dev.postern.tls.Certificates;
+import dev.postern.tls.KeyMaterial;
+import dev.postern.tls.Pem;
+import dev.postern.tls.TlsConfigException;
+import dev.postern.tls.TlsContexts;
+import java.io.Closeable;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running gateway: the one place where the parts are built from a {@link Config} and wired together. Tests start
+ * gateways in-process through {@link #start(Config)}; {@code postern serve} does the same.
+ */
+public final class Gateway implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+
+    /** A gateway that cannot start; the message is one line for the administrator. */
+    public static final class StartException extends Exception {
+        StartException(String message, Throwable cause) { super(message, cause); }
+    }
+
+    private final Config config;
+    private final List<Closeable> parts = new ArrayList<>();
+    private FileChannel lockChannel;
+    private Spool spool;
+    private Scheduler scheduler;
+    private InboundServer inbound;
+    private ControlServer control;
+
+    private Gateway(Config config) {
+        this.config = config;
+    }
+
+    /** Builds and starts everything; on failure, whatever was started is stopped again. */
+    public static Gateway start(Config config) throws StartException {
+        Gateway g = new Gateway(config);
+        try {
+            g.boot();
+            return g;
+        } catch (StartException e) {
+            g.close();
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            g.close();
+            throw new StartException("cannot start: " + e.getMessage(), e);
+        }
+    }
+
+    private void boot() throws IOException, StartException {
+        Path data = config.dataDir();
+        Files.createDirectories(data);
+        lock(data);
+        KeyMaterial material = serverMaterial();
+        SSLContext serverTls = TlsContexts.server(material);
+
+        spool = Spool.open(data.resolve("queue"));
+        parts.add(spool);
+        List<Spool.Entry> recovered = spool.recover();
+
+        DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
+        Config.Delivery d = config.delivery();
+        SmtpClient client = new SmtpClient(config.hostname(), TlsContexts.opportunisticClient(), d.connectTimeout(),
+                d.commandTimeout(), d.dataTimeout());
+        Router router = new Router(config.routes(), dns, d.smtpPort());
+        MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
+        Config.Queue q = config.queue();
+        scheduler = new Scheduler(spool, router, dns, client, maildir, new Scheduler.Settings(config.hostname(),
+                config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
+                q.delayWarning(), d.concurrency(), d.perDestination()));
+        parts.add(scheduler);
+        scheduler.start(recovered);
+
+        control = new ControlServer(data.resolve("control.sock"), spool, scheduler);
+        control.start();
+        parts.add(control);
+
+        inbound = new InboundServer(config, () -> serverTls, spool, scheduler::enqueue);
+        inbound.start();
+        parts.add(inbound);
+        log.info("started with {} queued message(s) recovered", recovered.size());
+    }
+
+    /** The data directory is owned by one gateway at a time. */
+    private void lock(Path data) throws IOException, StartException {
+        lockChannel = FileChannel.open(data.resolve("postern.lock"), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+        FileLock lock = lockChannel.tryLock();
+        if (lock == null) {
+            throw new StartException("another Postern gateway is running with data directory " + data, null);
+        }
+    }
+
+    /** The configured certificate, or the self-signed one made on first start and kept under data/tls. */
+    private KeyMaterial serverMaterial() throws IOException, StartException {
+        try {
+            Config.Tls tls = config.tls();
+            if (tls.certificate() != null) return Pem.load(tls.certificate(), tls.key());
+            Path dir = config.dataDir().resolve("tls");
+            Path cert = dir.resolve("self-signed.crt");
+            Path key = dir.resolve("self-signed.key");
+            if (Files.exists(cert) && Files.exists(key)) return Pem.load(cert, key);
+            Files.createDirectories(dir);
+            KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), Certificates.KeyType.EC_P256,
+                    Duration.ofDays(825));
+            Pem.write(made, cert, key);
+            log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
+            return made;
+        } catch (TlsConfigException e) {
+            throw new StartException(e.getMessage(), e);
+        }
+    }
+
+    public Config config() { return config; }
+
+    /** Where each listener is bound, in config order (useful when a test configured port 0). */
+    public List<InetSocketAddress> boundAddresses() { return inbound.boundAddresses(); }
+
+    public Spool spool() { return spool; }
+
+    public Scheduler scheduler() { return scheduler; }
+
+    /** Stops listening first, then delivery, then the spool; releases the data directory. */
+    @Override public void close() {
+        for (int i = parts.size() - 1; i >= 0; i--) {
+            try {
+                parts.get(i).close();
+            } catch (IOException | RuntimeException e) {
+                log.warn("while stopping: {}", e.toString());
+            }
+        }
+        parts.clear();
+        if (lockChannel != null) {
+            try {
+                lockChannel.close();
+            } catch (IOException ignored) {
+                // the lock goes with the process anyway
+            }
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package dev.postern.cli;
+
+import picocli.CommandLine.Command;
+
+/** The top-level command; its subcommands do the work. */
+@Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = VersionCommand.class,
+        description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
+        subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, VersionCommand.class})
+final class PosternCommand implements Runnable {
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+}

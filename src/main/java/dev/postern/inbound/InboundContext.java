@@ -1,0 +1,17 @@
+package dev.postern.inbound;
+
+import dev.postern.config.Config;
+import dev.postern.queue.Envelope;
+import dev.postern.queue.Spool;
+import java.util.function.Consumer;
+import javax.net.ssl.SSLContext;
+
+/** What a session needs from the gateway, for one listener. */
+record InboundContext(Config config, Config.Role role, SSLContext tls, Spool spool, RelayPolicy relay,
+                      Consumer<Envelope> onQueued) {
+
+    /** The domain "<Postmaster>" without a domain resolves to: the first local domain, sorted, else the host name. */
+    String postmasterDomain() {
+        return config.localDomains().stream().sorted().findFirst().orElse(config.hostname());
+    }
+}

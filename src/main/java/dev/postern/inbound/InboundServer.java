@@ -1,0 +1,141 @@
+package dev.postern.inbound;
+
+import dev.postern.config.Config;
+import dev.postern.queue.Envelope;
+import dev.postern.queue.Spool;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+import javax.net.ssl.SSLContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listeners: one accepting thread per listener, one virtual thread per session, and the connection limits
+ * (overall and per client IP) enforced with a 421 4.7.0 before any session starts.
+ */
+public final class InboundServer implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
+
+    private final Config config;
+    private final Supplier<SSLContext> tls;
+    private final Spool spool;
+    private final Consumer<Envelope> onQueued;
+    private final RelayPolicy relay;
+    private final List<ServerSocket> sockets = new ArrayList<>();
+    private final AtomicInteger connections = new AtomicInteger();
+    private final Map<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    /**
+     * @param tls      the current server TLS context (a supplier, so a reloaded certificate applies to new sessions)
+     * @param onQueued told about every message the moment it is durable
+     */
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Consumer<Envelope> onQueued) {
+        this.config = config;
+        this.tls = tls;
+        this.spool = spool;
+        this.onQueued = onQueued;
+        this.relay = RelayPolicy.of(config);
+    }
+
+    /** Binds every listener (all or none) and starts accepting. */
+    public void start() throws IOException {
+        try {
+            for (Config.Listener l : config.listeners()) {
+                ServerSocket server = new ServerSocket();
+                server.setReuseAddress(true);
+                try {
+                    server.bind(l.address(), 256);
+                } catch (IOException e) {
+                    server.close();
+                    throw new IOException("cannot listen on " + describe(l.address()) + ": " + e.getMessage(), e);
+                }
+                sockets.add(server);
+                Thread.ofPlatform().name("accept-" + l.role().name().toLowerCase() + "-" + l.address().getPort())
+                        .daemon(true).start(() -> accept(server, l.role()));
+            }
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The bound addresses, in listener order (ports resolved when configured as 0). */
+    public List<InetSocketAddress> boundAddresses() {
+        return sockets.stream().map(s -> (InetSocketAddress) s.getLocalSocketAddress()).toList();
+    }
+
+    private void accept(ServerSocket server, Config.Role role) {
+        while (!closed) {
+            Socket socket;
+            try {
+                socket = server.accept();
+            } catch (IOException e) {
+                if (!closed) log.warn("accept failed on {}: {}", server.getLocalSocketAddress(), e.getMessage());
+                continue;
+            }
+            InetAddress ip = socket.getInetAddress();
+            AtomicInteger mine = perIp.computeIfAbsent(ip, k -> new AtomicInteger());
+            int total = connections.incrementAndGet();
+            int fromIp = mine.incrementAndGet();
+            if (total > config.limits().maxConnections() || fromIp > config.limits().maxConnectionsPerIp()) {
+                log.warn("refused connection from [{}]: {} connections, {} from this address", ip.getHostAddress(),
+                        total, fromIp);
+                Thread.ofVirtual().start(() -> refuse(socket, ip, mine));
+                continue;
+            }
+            InboundContext ctx = new InboundContext(config, role, tls.get(), spool, relay, onQueued);
+            Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
+                try {
+                    new Session(ctx, socket).run();
+                } finally {
+                    release(ip, mine);
+                }
+            });
+        }
+    }
+
+    private void refuse(Socket socket, InetAddress ip, AtomicInteger mine) {
+        try (socket; OutputStream out = socket.getOutputStream()) {
+            out.write(Replies.TOO_MANY_CONNECTIONS.toWire().getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException ignored) {
+            // the client left already
+        } finally {
+            release(ip, mine);
+        }
+    }
+
+    private void release(InetAddress ip, AtomicInteger mine) {
+        connections.decrementAndGet();
+        if (mine.decrementAndGet() == 0) perIp.remove(ip, mine);
+    }
+
+    static String describe(InetSocketAddress a) {
+        String host = a.getAddress() == null ? a.getHostString() : a.getAddress().getHostAddress();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
+    }
+
+    @Override public void close() {
+        closed = true;
+        for (ServerSocket s : sockets) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+}

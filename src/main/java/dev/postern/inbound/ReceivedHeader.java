@@ -1,0 +1,54 @@
+package dev.postern.inbound;
+
+import dev.postern.tls.TlsFacts;
+import java.net.InetAddress;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The trace header (RFC 5321 §4.4) this gateway prepends, with the TLS facts in Postfix's words so that tools which
+ * parse Postfix headers understand ours:
+ * {@code Received: from helo ([ip]) (using TLSv1.3 with cipher ... (256/256 bits)) by host (Postern) with ESMTPS id ID
+ * for <rcpt>; date}.
+ */
+final class ReceivedHeader {
+    private ReceivedHeader() {}
+
+    static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT);
+
+    /**
+     * @param helo       what the client said in EHLO/HELO
+     * @param tls        null for clear text
+     * @param protocol   "ESMTP", "ESMTPS", "SMTP", "UTF8SMTPS" ... (RFC 3848, RFC 6531)
+     * @param recipients named only when there is exactly one (more would disclose Bcc recipients to each other)
+     */
+    static String format(String helo, InetAddress client, TlsFacts tls, String hostname, String protocol, String id,
+                         List<String> recipients, ZonedDateTime when) {
+        StringBuilder b = new StringBuilder(256);
+        b.append("Received: from ").append(sanitize(helo))
+                .append(" ([").append(client.getHostAddress()).append("])");
+        if (tls != null) b.append("\r\n\t").append(tls.receivedClause());
+        b.append("\r\n\tby ").append(hostname).append(" (Postern) with ").append(protocol).append(" id ").append(id);
+        if (recipients.size() == 1) b.append("\r\n\tfor <").append(sanitize(recipients.getFirst())).append('>');
+        b.append("; ").append(DATE.format(when)).append("\r\n");
+        return b.toString();
+    }
+
+    /** Keeps a client-supplied word from breaking the header: no controls, no parentheses games, bounded length. */
+    static String sanitize(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 255));
+        for (int i = 0; i < s.length() && b.length() < 255; i++) {
+            char c = s.charAt(i);
+            b.append(c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == ';' ? '_' : c);
+        }
+        return b.toString();
+    }
+
+    /** RFC 3848 / RFC 6531 "with" keyword. */
+    static String protocol(boolean esmtp, boolean tls, boolean authenticated, boolean utf8) {
+        if (!esmtp) return "SMTP";
+        return (utf8 ? "UTF8SMTP" : "ESMTP") + (tls ? "S" : "") + (authenticated ? "A" : "");
+    }
+}

@@ -1,0 +1,48 @@
+package dev.postern.inbound;
+
+import dev.postern.config.Config;
+import dev.postern.smtp.Mailbox;
+import dev.postern.smtp.Path;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Decides whether a recipient is accepted: local and relay domains from anyone, other domains only through a
+ * submission listener from a relay network. Never relays source routes, %-hacks, bang paths or quoted '@'.
+ */
+record RelayPolicy(Set<String> localDomains, Set<String> relayDomains, List<Config.Network> relayNetworks) {
+
+    /** What to do with one recipient. */
+    enum Verdict { LOCAL, RELAY, DENIED, ROUTING_TRICK }
+
+    static RelayPolicy of(Config config) {
+        return new RelayPolicy(config.localDomains(), config.relayDomains(), config.relayNetworks());
+    }
+
+    Verdict judge(Path recipient, Config.Role role, InetAddress client) {
+        Mailbox box = recipient.mailbox();
+        String domain = box.domainKey();
+        String local = box.localPart();
+        boolean unquotedTricks = local.indexOf('%') >= 0 || local.indexOf('!') >= 0
+                || (!local.startsWith("\"") && local.indexOf('@') >= 0);
+        if (isLocal(domain)) {
+            // A local domain never forwards, but "user%other@local" is an old relay trick: refuse it outright.
+            return unquotedTricks || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.LOCAL;
+        }
+        boolean mayRelay = relayDomains.contains(domain)
+                || (role != Config.Role.MX && inRelayNetworks(client));
+        if (!mayRelay) return Verdict.DENIED;
+        return box.hasRoutingTricks() || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.RELAY;
+    }
+
+    boolean isLocal(String domain) {
+        return localDomains.contains(domain.toLowerCase(Locale.ROOT));
+    }
+
+    private boolean inRelayNetworks(InetAddress client) {
+        for (Config.Network n : relayNetworks) if (n.contains(client)) return true;
+        return false;
+    }
+}

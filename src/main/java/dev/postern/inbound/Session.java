@@ -1,0 +1,515 @@
+package dev.postern.inbound;
+
+import dev.postern.config.Config;
+import dev.postern.queue.Envelope;
+import dev.postern.queue.Spool;
+import dev.postern.smtp.AddressException;
+import dev.postern.smtp.BareLineEndingException;
+import dev.postern.smtp.Command;
+import dev.postern.smtp.LineTooLongException;
+import dev.postern.smtp.Path;
+import dev.postern.smtp.Reply;
+import dev.postern.smtp.SmtpInput;
+import dev.postern.tls.TlsContexts;
+import dev.postern.tls.TlsFacts;
+import java.io.BufferedOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.net.ssl.SSLSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One SMTP server session, from greeting to close, on its own (virtual) thread. Not thread-safe by design: exactly one
+ * thread owns it.
+ */
+final class Session {
+    private static final Logger log = LoggerFactory.getLogger(Session.class);
+    /** Refuse new mail when the spool's filesystem has less than this much room besides the message itself. */
+    private static final long SPOOL_RESERVE = 64L * 1024 * 1024;
+
+    /** Thrown to end the session after a final reply (421, QUIT). */
+    private static final class Close extends Exception {
+        Close() { super(null, null, false, false); }
+    }
+
+    private final InboundContext ctx;
+    private final Config.Limits limits;
+    private final InetAddress clientAddress;
+    private final long startNanos = System.nanoTime();
+    private Socket socket;
+    private SmtpInput in;
+    private OutputStream out;
+
+    private TlsFacts tls;
+    private String helo;
+    private boolean esmtp;
+    private int errors;
+    private int accepted;
+
+    // The current transaction.
+    private Path sender;
+    private boolean smtputf8;
+    private String bodyType = "7BIT";
+    private final List<String> recipients = new ArrayList<>();
+    private Spool.Incoming bdat;
+    private SizeGuard bdatGuard;
+    private boolean bdatFailed;
+
+    Session(InboundContext ctx, Socket socket) {
+        this.ctx = ctx;
+        this.limits = ctx.config().limits();
+        this.socket = socket;
+        this.clientAddress = socket.getInetAddress();
+    }
+
+    /** Runs the session to its end; never throws. */
+    void run() {
+        String end = "closed";
+        try {
+            socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+            socket.setTcpNoDelay(true);
+            if (ctx.role() == Config.Role.SUBMISSIONS) startTls(); // RFC 8314: TLS from the first byte
+            else bindStreams();
+            reply(Reply.of(220, null, ctx.config().hostname() + " ESMTP Postern"));
+            loop();
+        } catch (Close c) {
+            end = "closed by server";
+        } catch (SocketTimeoutException e) {
+            end = "timeout";
+            tryReply(Replies.TIMEOUT);
+        } catch (EOFException e) {
+            end = "client disconnected";
+        } catch (IOException e) {
+            end = "I/O error: " + e.getMessage();
+        } catch (RuntimeException e) {
+            end = "internal error: " + e;
+            log.error("session from [{}] failed", clientAddress.getHostAddress(), e);
+            tryReply(Replies.LOCAL_ERROR);
+        } finally {
+            abortBdat();
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // nothing left to tell the client
+            }
+            log.info("session end client=[{}] role={} helo={} tls={} accepted={} errors={} result=\"{}\"",
+                    clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
+                    tls == null ? "none" : tls.protocol() + "/" + tls.cipher(), accepted, errors, end);
+        }
+    }
+
+    private void loop() throws IOException, Close {
+        while (true) {
+            if (System.nanoTime() - startNanos > limits.sessionTimeout().toNanos()) {
+                reply(Replies.SESSION_TOO_LONG);
+                out.flush();
+                throw new Close();
+            }
+            String line;
+            try {
+                line = in.readLine();
+            } catch (LineTooLongException e) {
+                error(Replies.LINE_TOO_LONG);
+                continue;
+            } catch (BareLineEndingException e) {
+                error(Replies.BARE_LINE_ENDING);
+                continue;
+            }
+            if (line == null) throw new EOFException();
+            handle(Command.parse(line));
+        }
+    }
+
+    private void handle(Command c) throws IOException, Close {
+        if (ctx.role() == Config.Role.SUBMISSION && tls == null) {
+            switch (c.verb()) {
+                case EHLO, HELO, NOOP, QUIT, STARTTLS, RSET -> { }
+                default -> {
+                    error(Replies.TLS_REQUIRED);
+                    return;
+                }
+            }
+        }
+        switch (c.verb()) {
+            case EHLO -> ehlo(c.argument(), true);
+            case HELO -> ehlo(c.argument(), false);
+            case STARTTLS -> startTlsCommand(c.argument());
+            case MAIL -> mail(c.argument());
+            case RCPT -> rcpt(c.argument());
+            case DATA -> data(c.argument());
+            case BDAT -> bdat(c.argument());
+            case RSET -> {
+                resetTransaction();
+                reply(Replies.OK);
+            }
+            case NOOP -> reply(Replies.OK);
+            case VRFY -> reply(Replies.VRFY);
+            case HELP -> reply(Replies.HELP);
+            case QUIT -> {
+                reply(Reply.of(221, "2.0.0", "Bye"));
+                out.flush();
+                throw new Close();
+            }
+            case EXPN, AUTH -> error(Replies.NOT_IMPLEMENTED);
+            case UNKNOWN -> error(Replies.UNKNOWN_COMMAND);
+        }
+    }
+
+    private void ehlo(String argument, boolean extended) throws IOException, Close {
+        String name = argument.strip();
+        if (name.isEmpty() || name.indexOf(' ') >= 0) {
+            error(Replies.SYNTAX_EHLO);
+            return;
+        }
+        resetTransaction();
+        helo = ReceivedHeader.sanitize(name);
+        esmtp = extended;
+        String host = ctx.config().hostname();
+        if (!extended) {
+            reply(Reply.of(250, null, host));
+            return;
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(host + " greets " + helo);
+        lines.add("PIPELINING");
+        lines.add("SIZE " + limits.maxMessageSize());
+        lines.add("8BITMIME");
+        lines.add("ENHANCEDSTATUSCODES");
+        if (tls == null) lines.add("STARTTLS");
+        lines.add("CHUNKING");
+        lines.add("SMTPUTF8");
+        reply(new Reply(250, null, lines));
+    }
+
+    private void startTlsCommand(String argument) throws IOException, Close {
+        if (tls != null) {
+            error(Replies.ALREADY_TLS);
+            return;
+        }
+        if (!argument.isBlank()) {
+            error(Replies.SYNTAX_NO_ARGUMENT);
+            return;
+        }
+        reply(Replies.START_TLS);
+        out.flush();
+        // Whatever the client pipelined after STARTTLS was sent in clear text: it must not be executed inside TLS.
+        in.discardBuffered();
+        startTls();
+        // RFC 3207 §4.2: forget everything learnt before TLS; the client must say EHLO again.
+        helo = null;
+        esmtp = false;
+        resetTransaction();
+    }
+
+    private void startTls() throws IOException, Close {
+        SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket);
+        try {
+            ssl.startHandshake();
+        } catch (IOException e) {
+            log.info("TLS handshake failed client=[{}]: {}", clientAddress.getHostAddress(), e.getMessage());
+            throw new Close();
+        }
+        socket = ssl;
+        tls = TlsFacts.of(ssl.getSession());
+        bindStreams();
+    }
+
+    private void bindStreams() throws IOException {
+        in = new SmtpInput(socket.getInputStream(), limits.maxLineLength());
+        out = new BufferedOutputStream(socket.getOutputStream(), 4096);
+    }
+
+    private void mail(String argument) throws IOException, Close {
+        if (helo == null) {
+            error(Replies.BAD_SEQUENCE_HELO);
+            return;
+        }
+        if (sender != null) {
+            error(Replies.BAD_SEQUENCE_NESTED_MAIL);
+            return;
+        }
+        Path path;
+        try {
+            path = Path.parseReverse(argument);
+        } catch (AddressException e) {
+            error(Reply.of(501, "5.1.7", "Bad sender address syntax: " + e.getMessage()));
+            return;
+        }
+        boolean utf8 = false;
+        String body = "7BIT";
+        for (Map.Entry<String, String> p : path.params().entrySet()) {
+            String value = p.getValue();
+            switch (p.getKey()) {
+                case "SIZE" -> {
+                    long declared;
+                    try {
+                        declared = Long.parseLong(value == null ? "" : value);
+                    } catch (NumberFormatException e) {
+                        error(Reply.of(501, "5.5.4", "SIZE takes a number"));
+                        return;
+                    }
+                    if (declared > limits.maxMessageSize()) {
+                        error(Replies.TOO_BIG);
+                        return;
+                    }
+                }
+                case "BODY" -> {
+                    String b = value == null ? "" : value.toUpperCase(Locale.ROOT);
+                    if (!b.equals("7BIT") && !b.equals("8BITMIME")) {
+                        error(Replies.BAD_BODY);
+                        return;
+                    }
+                    body = b;
+                }
+                case "SMTPUTF8" -> {
+                    if (value != null) {
+                        error(Reply.of(501, "5.5.4", "SMTPUTF8 takes no value"));
+                        return;
+                    }
+                    utf8 = true;
+                }
+                default -> {
+                    error(Reply.of(555, "5.5.4", "Unsupported MAIL parameter " + p.getKey()));
+                    return;
+                }
+            }
+        }
+        if (!path.isNull() && !path.mailbox().isAscii() && !utf8) {
+            error(Replies.UTF8_NEEDS_SMTPUTF8);
+            return;
+        }
+        if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) {
+            error(Replies.DISK_FULL);
+            return;
+        }
+        sender = path;
+        smtputf8 = utf8;
+        bodyType = body;
+        reply(Replies.SENDER_OK);
+    }
+
+    private void rcpt(String argument) throws IOException, Close {
+        if (sender == null) {
+            error(Replies.BAD_SEQUENCE_MAIL);
+            return;
+        }
+        Path path;
+        try {
+            path = Path.parseForward(argument);
+        } catch (AddressException e) {
+            error(Reply.of(501, "5.1.3", "Bad recipient address syntax: " + e.getMessage()));
+            return;
+        }
+        if (!path.params().isEmpty()) {
+            error(Reply.of(555, "5.5.4", "Unsupported RCPT parameter " + path.params().keySet().iterator().next()));
+            return;
+        }
+        if (path.mailbox().domain().isEmpty()) {
+            // "<Postmaster>" without a domain (RFC 5321 §4.1.1.3) means this host's postmaster.
+            path = new Path(new dev.postern.smtp.Mailbox("postmaster", ctx.postmasterDomain()), Map.of(), false);
+        }
+        if (!path.mailbox().isAscii() && !smtputf8) {
+            error(Replies.UTF8_NEEDS_SMTPUTF8);
+            return;
+        }
+        if (recipients.size() >= limits.maxRecipients()) {
+            reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10: a 452 here is not a client error
+            return;
+        }
+        switch (ctx.relay().judge(path, ctx.role(), clientAddress)) {
+            case LOCAL, RELAY -> {
+                recipients.add(path.mailbox().toString());
+                reply(Replies.RECIPIENT_OK);
+            }
+            case DENIED -> error(Replies.RELAY_DENIED);
+            case ROUTING_TRICK -> error(Replies.ROUTING_TRICK);
+        }
+    }
+
+    private void data(String argument) throws IOException, Close {
+        if (bdat != null || bdatFailed) {
+            error(Replies.BDAT_MIX);
+            return;
+        }
+        if (!argument.isBlank()) {
+            error(Replies.SYNTAX_NO_ARGUMENT);
+            return;
+        }
+        if (sender == null) {
+            error(Replies.BAD_SEQUENCE_MAIL);
+            return;
+        }
+        if (recipients.isEmpty()) {
+            error(Replies.NO_VALID_RECIPIENTS);
+            return;
+        }
+        reply(Replies.START_DATA);
+        socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+        try (Spool.Incoming incoming = ctx.spool().receive()) {
+            writeReceived(incoming);
+            SmtpInput.DataResult result = in.readData(incoming.body(), limits.maxMessageSize());
+            if (result.tooBig()) {
+                error(Replies.TOO_BIG);
+            } else if (result.bareLineEnding()) {
+                log.warn("refused message with bare CR/LF client=[{}] helo={}", clientAddress.getHostAddress(), helo);
+                error(Replies.SMUGGLING);
+            } else {
+                commit(incoming, result.bytes());
+            }
+        } finally {
+            socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+            resetTransaction();
+        }
+    }
+
+    private void bdat(String argument) throws IOException, Close {
+        String[] words = argument.strip().split(" +");
+        long size;
+        boolean last;
+        try {
+            size = Long.parseLong(words[0]);
+            last = words.length == 2 && words[1].equalsIgnoreCase("LAST");
+            if (size < 0 || words.length > 2 || (words.length == 2 && !last)) throw new NumberFormatException();
+        } catch (NumberFormatException e) {
+            // The chunk's length is unknown, so the stream cannot be resynchronised: answer and close.
+            reply(Replies.SYNTAX_BDAT);
+            out.flush();
+            throw new Close();
+        }
+        Reply refusal = sender == null ? Replies.BAD_SEQUENCE_MAIL
+                : recipients.isEmpty() ? Replies.NO_VALID_RECIPIENTS : null;
+        if (refusal != null || bdatFailed) {
+            in.readChunk(size, OutputStream.nullOutputStream()); // RFC 3030: the chunk is read and discarded
+            if (last) resetTransaction();
+            if (refusal != null) error(refusal);
+            else reply(Reply.of(554, "5.5.0", "Transaction already failed; send RSET"));
+            return;
+        }
+        socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+        try {
+            if (bdat == null) {
+                bdat = ctx.spool().receive();
+                writeReceived(bdat);
+                bdatGuard = new SizeGuard(bdat.body(), limits.maxMessageSize());
+            }
+            in.readChunk(size, bdatGuard);
+        } catch (IOException e) {
+            abortBdat();
+            throw e;
+        } finally {
+            socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+        }
+        if (bdatGuard.tooBig() || bdatGuard.bareLineEnding()) {
+            Reply r = bdatGuard.tooBig() ? Replies.TOO_BIG : Replies.SMUGGLING;
+            abortBdat();
+            bdatFailed = !last; // later chunks of this message are read and discarded
+            if (last) resetTransaction();
+            error(r);
+            return;
+        }
+        if (!last) {
+            reply(Reply.of(250, "2.0.0", size + " octets received"));
+            return;
+        }
+        try {
+            bdatGuard.finish();
+            if (bdatGuard.bareLineEnding()) {
+                error(Replies.SMUGGLING);
+                return;
+            }
+            commit(bdat, bdatGuard.count());
+        } finally {
+            abortBdat();
+            resetTransaction();
+        }
+    }
+
+    private void writeReceived(Spool.Incoming incoming) throws IOException {
+        boolean authenticated = false;
+        String header = ReceivedHeader.format(helo, clientAddress, tls, ctx.config().hostname(),
+                ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
+                ZonedDateTime.now(ZoneId.systemDefault()));
+        incoming.body().write(header.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private void commit(Spool.Incoming incoming, long bytes) throws IOException, Close {
+        Instant now = Instant.now();
+        List<Envelope.Recipient> rcpts = recipients.stream().map(Envelope.Recipient::pending).toList();
+        String client = helo + " ([" + clientAddress.getHostAddress() + "])";
+        Envelope envelope = new Envelope(incoming.id(), sender.isNull() ? "" : sender.mailbox().toString(), rcpts,
+                now, client, bodyType, smtputf8, bytes, now, false, 0);
+        try {
+            incoming.commit(envelope);
+        } catch (IOException e) {
+            log.error("spool commit failed for {} client=[{}]: {}", incoming.id(), clientAddress.getHostAddress(),
+                    e.toString());
+            reply(Replies.LOCAL_ERROR);
+            return;
+        }
+        accepted++;
+        log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}", incoming.id(), envelope.sender(),
+                rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol());
+        ctx.onQueued().accept(envelope);
+        reply(Reply.of(250, "2.0.0", "Ok: queued as " + incoming.id()));
+    }
+
+    private void abortBdat() {
+        if (bdat != null) {
+            bdat.close();
+            bdat = null;
+            bdatGuard = null;
+        }
+    }
+
+    private void resetTransaction() {
+        abortBdat();
+        sender = null;
+        smtputf8 = false;
+        bodyType = "7BIT";
+        recipients.clear();
+        bdatFailed = false;
+    }
+
+    /** Sends a reply that counts as a client error; too many end the session (421 4.7.0). */
+    private void error(Reply r) throws IOException, Close {
+        reply(r);
+        if (++errors >= limits.maxErrors()) {
+            reply(Replies.TOO_MANY_ERRORS);
+            out.flush();
+            throw new Close();
+        }
+    }
+
+    /**
+     * Sends a reply, flushing only when the client has nothing more pipelined (RFC 2920: replies to a pipelined group
+     * may be sent together).
+     */
+    private void reply(Reply r) throws IOException {
+        out.write(r.toWire().getBytes(StandardCharsets.UTF_8));
+        if (in == null || in.buffered() == 0) out.flush();
+    }
+
+    private void tryReply(Reply r) {
+        try {
+            if (out != null) {
+                out.write(r.toWire().getBytes(StandardCharsets.UTF_8));
+                out.flush();
+            }
+        } catch (IOException ignored) {
+            // the client is gone
+        }
+    }
+}

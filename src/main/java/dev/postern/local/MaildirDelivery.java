@@ -1,0 +1,85 @@
+package dev.postern.local;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Delivers to {@code ROOT/<domain>/<localpart>/{tmp,new,cur}} the Maildir way: write to tmp, fsync, rename into new,
+ * fsync the directory. A message is reported delivered only once it would survive a crash.
+ */
+public final class MaildirDelivery {
+    private static final AtomicLong SEQUENCE = new AtomicLong();
+
+    private final Path root;
+    private final String hostname;
+
+    public MaildirDelivery(Path root, String hostname) {
+        this.root = root;
+        this.hostname = hostname.replace('/', '_').replace(':', '_');
+    }
+
+    /** The Maildir of a recipient "local@domain"; local parts are lower-cased and made safe as a file name. */
+    public Path maildir(String recipient) {
+        int at = recipient.lastIndexOf('@');
+        String local = safe(recipient.substring(0, at));
+        String domain = safe(recipient.substring(at + 1));
+        return root.resolve(domain).resolve(local);
+    }
+
+    /**
+     * Writes {@code content} (prefixed by {@code deliveredTo} as a Delivered-To header) into the recipient's Maildir.
+     *
+     * @return the path of the delivered file
+     */
+    public Path deliver(String recipient, InputStream content) throws IOException {
+        Path dir = maildir(recipient);
+        Path tmp = dir.resolve("tmp");
+        Path fresh = dir.resolve("new");
+        Files.createDirectories(tmp);
+        Files.createDirectories(fresh);
+        Files.createDirectories(dir.resolve("cur"));
+        String name = System.currentTimeMillis() / 1000 + ".P" + ProcessHandle.current().pid() + "Q"
+                + SEQUENCE.incrementAndGet() + "." + hostname;
+        Path file = tmp.resolve(name);
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            OutputStream out = Channels.newOutputStream(ch);
+            out.write(("Delivered-To: " + recipient + "\r\n").getBytes(StandardCharsets.UTF_8));
+            content.transferTo(out);
+            ch.force(true);
+        } catch (IOException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+        Path target = fresh.resolve(name);
+        Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
+        fsyncDirectory(fresh);
+        return target;
+    }
+
+    private static String safe(String s) {
+        String lower = s.toLowerCase(Locale.ROOT);
+        StringBuilder b = new StringBuilder(lower.length());
+        for (int i = 0; i < lower.length(); i++) {
+            char c = lower.charAt(i);
+            b.append(c == '/' || c == '\\' || c == '\0' || c < 0x20 ? '_' : c);
+        }
+        if (b.isEmpty() || b.charAt(0) == '.') b.insert(0, '_'); // never "", ".", ".." or a hidden name
+        return b.toString();
+    }
+
+    private static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.postern.outbound;
+
+import dev.postern.config.Config;
+import dev.postern.dns.DnsException;
+import dev.postern.dns.DnsResolver;
+import dev.postern.dns.MxResult;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Finds the next hops of a destination domain: a static route when one is configured (exact domain, then ".parent"
+ * entries), else the domain's MX hosts, else the domain itself (RFC 5321 §5.1). A null MX (RFC 7505) or a domain
+ * that does not exist is final.
+ */
+public final class Router {
+
+    /** What routing found. */
+    public sealed interface Result {
+        record Hops(List<NextHop> hops, String source) implements Result {}
+        /** Mail to this domain can never be delivered; {@code status} is the enhanced code for the DSN. */
+        record Undeliverable(String status, String reason) implements Result {}
+        /** Try again later (DNS trouble). */
+        record Later(String reason) implements Result {}
+    }
+
+    private final Map<String, Config.Route> routes;
+    private final DnsResolver dns;
+    private final int defaultPort;
+
+    public Router(Map<String, Config.Route> routes, DnsResolver dns, int defaultPort) {
+        this.routes = routes;
+        this.dns = dns;
+        this.defaultPort = defaultPort;
+    }
+
+    public Result route(String domain) {
+        String d = domain.toLowerCase(Locale.ROOT);
+        Config.Route r = staticRoute(d);
+        if (r != null) {
+            int port = r.port() > 0 ? r.port() : defaultPort;
+            if (!r.mxLookup()) return new Result.Hops(List.of(new NextHop(r.host(), port)), "static route");
+            return viaMx(r.host(), port, "static route via MX of " + r.host());
+        }
+        return viaMx(d, defaultPort, "MX");
+    }
+
+    private Config.Route staticRoute(String domain) {
+        Config.Route exact = routes.get(domain);
+        if (exact != null) return exact;
+        for (int dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
+            Config.Route parent = routes.get(domain.substring(dot));
+            if (parent != null) return parent;
+        }
+        return null;
+    }
+
+    private Result viaMx(String name, int port, String source) {
+        MxResult mx;
+        try {
+            mx = dns.lookupMx(name);
+        } catch (DnsException e) {
+            return e.temporary() ? new Result.Later("DNS lookup of MX for " + name + " failed: " + e.getMessage())
+                    : new Result.Undeliverable("5.1.2", "bad destination domain " + name + ": " + e.getMessage());
+        }
+        return switch (mx) {
+            case MxResult.Hosts h -> new Result.Hops(
+                    h.hosts().stream().map(m -> new NextHop(m.host(), port)).toList(), source);
+            case MxResult.NoMx n -> new Result.Hops(List.of(new NextHop(name, port)), source + " (none; using A/AAAA)");
+            case MxResult.NullMx n -> new Result.Undeliverable("5.1.10",
+                    "domain " + name + " accepts no mail (null MX, RFC 7505)");
+            case MxResult.NoSuchDomain n -> new Result.Undeliverable("5.1.2", "domain " + name + " does not exist");
+        };
+    }
+}

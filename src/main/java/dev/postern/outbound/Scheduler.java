@@ -1,0 +1,375 @@
+package dev.postern.outbound;
+
+import dev.postern.dns.DnsException;
+import dev.postern.dns.DnsResolver;
+import dev.postern.local.MaildirDelivery;
+import dev.postern.queue.Bounces;
+import dev.postern.queue.Envelope;
+import dev.postern.queue.Envelope.Recipient;
+import dev.postern.queue.QueueState;
+import dev.postern.queue.RetrySchedule;
+import dev.postern.queue.Spool;
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.DelayQueue;
+import java.util.concurrent.Delayed;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides when each queued message is tried, runs the attempts (local Maildir or remote SMTP) with a global and a
+ * per-destination concurrency limit, records every recipient's outcome in the spool, retries with backoff, and
+ * bounces (RFC 3464) what failed or expired. The envelopes of queued messages are held in memory while the gateway
+ * runs; the spool on disk is written on every change so a crash loses nothing.
+ */
+public final class Scheduler implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(Scheduler.class);
+
+    /** Everything the scheduler needs; wired once by the gateway. */
+    public record Settings(String hostname, Set<String> localDomains, RetrySchedule retry, Duration delayWarning,
+                           int concurrency, int perDestination) {}
+
+    private record Due(String id, Instant at) implements Delayed {
+        @Override public long getDelay(TimeUnit unit) {
+            return unit.convert(Duration.between(Instant.now(), at));
+        }
+
+        @Override public int compareTo(Delayed o) {
+            return at.compareTo(((Due) o).at);
+        }
+    }
+
+    private final Spool spool;
+    private final Router router;
+    private final DnsResolver dns;
+    private final SmtpClient client;
+    private final MaildirDelivery local;
+    private final Settings settings;
+    private final DelayQueue<Due> due = new DelayQueue<>();
+    /** Queued messages by id, with the instant they are scheduled for (stale Due entries are skipped). */
+    private final Map<String, Envelope> envelopes = new ConcurrentHashMap<>();
+    private final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
+    private final Set<String> running = ConcurrentHashMap.newKeySet();
+    private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+    private final Semaphore slots;
+    private volatile boolean closed;
+    private Thread dispatcher;
+
+    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, MaildirDelivery local,
+                     Settings settings) {
+        this.spool = spool;
+        this.router = router;
+        this.dns = dns;
+        this.client = client;
+        this.local = local;
+        this.settings = settings;
+        this.slots = new Semaphore(settings.concurrency());
+    }
+
+    /** Starts dispatching, with the messages found by spool recovery (held ones stay held). */
+    public void start(List<Spool.Entry> recovered) {
+        for (Spool.Entry e : recovered) {
+            if (e.state() == QueueState.HOLD) continue;
+            Envelope env = e.envelope();
+            envelopes.put(env.id(), env);
+            schedule(env.id(), env.nextAttempt() == null ? Instant.now() : env.nextAttempt());
+        }
+        dispatcher = Thread.ofPlatform().name("scheduler").daemon(true).start(this::dispatch);
+    }
+
+    /** A message the inbound side has just made durable: try it now. */
+    public void enqueue(Envelope envelope) {
+        envelopes.put(envelope.id(), envelope);
+        schedule(envelope.id(), Instant.now());
+    }
+
+    /** Tries one message (or, with null, every queued message) now. Returns false when the id is not queued. */
+    public boolean flush(String id) {
+        if (id != null) {
+            if (!envelopes.containsKey(id)) return false;
+            schedule(id, Instant.now());
+            return true;
+        }
+        for (String each : envelopes.keySet()) schedule(each, Instant.now());
+        return true;
+    }
+
+    /** An administrator's change to a message that is being delivered right now. */
+    public static final class BusyException extends Exception {
+        BusyException(String id) { super("message " + id + " is being delivered right now; try again in a moment"); }
+    }
+
+    /**
+     * Takes a message out of scheduling (to hold or delete it) unless an attempt is running; returns its current
+     * envelope, or null when the scheduler did not have it.
+     */
+    public Envelope withdraw(String id) throws BusyException {
+        if (!running.add(id)) throw new BusyException(id);
+        try {
+            scheduled.remove(id);
+            return envelopes.remove(id);
+        } finally {
+            running.remove(id);
+        }
+    }
+
+    /** True while an attempt for {@code id} is running. */
+    public boolean isRunning(String id) {
+        return running.contains(id);
+    }
+
+    /** Number of messages the scheduler knows about (queued, not held). */
+    public int size() {
+        return envelopes.size();
+    }
+
+    private void schedule(String id, Instant at) {
+        scheduled.put(id, at);
+        due.put(new Due(id, at));
+    }
+
+    private void dispatch() {
+        while (!closed) {
+            Due d;
+            try {
+                d = due.take();
+                slots.acquire();
+            } catch (InterruptedException e) {
+                return;
+            }
+            Instant current = scheduled.get(d.id());
+            if (!d.at().equals(current) || !running.add(d.id())) {
+                // Stale entry (rescheduled or forgotten), or an attempt is already running; the running attempt
+                // reschedules it when done.
+                slots.release();
+                continue;
+            }
+            scheduled.remove(d.id(), current);
+            Thread.ofVirtual().name("delivery-" + d.id()).start(() -> {
+                try {
+                    attempt(d.id());
+                } catch (RuntimeException e) {
+                    log.error("delivery of {} failed unexpectedly; retrying in {}", d.id(), settings.retry().first(), e);
+                    schedule(d.id(), Instant.now().plus(settings.retry().first()));
+                } finally {
+                    running.remove(d.id());
+                    slots.release();
+                }
+            });
+        }
+    }
+
+    /** One delivery attempt for every pending recipient of a message, then the bookkeeping. */
+    private void attempt(String id) {
+        Envelope env = envelopes.get(id);
+        if (env == null) return;
+        Map<String, List<String>> byDomain = new LinkedHashMap<>();
+        for (Recipient r : env.pending()) {
+            byDomain.computeIfAbsent(domainOf(r.address()), k -> new ArrayList<>()).add(r.address());
+        }
+        Map<String, SmtpClient.RecipientResult> results = new LinkedHashMap<>();
+        for (Map.Entry<String, List<String>> group : byDomain.entrySet()) {
+            if (settings.localDomains().contains(group.getKey())) results.putAll(deliverLocally(env, group.getValue()));
+            else results.putAll(deliverRemotely(env, group.getKey(), group.getValue()));
+        }
+        try {
+            settle(env, results);
+        } catch (IOException e) {
+            // The spool could not record the outcome; the attempt will be repeated (at worst a duplicate delivery).
+            log.error("could not record delivery results of {}: {}", id, e.toString());
+            schedule(id, Instant.now().plus(settings.retry().first()));
+        }
+    }
+
+    private Map<String, SmtpClient.RecipientResult> deliverLocally(Envelope env, List<String> recipients) {
+        Map<String, SmtpClient.RecipientResult> out = new LinkedHashMap<>();
+        for (String r : recipients) {
+            try (InputStream content = spool.openContent(env.id())) {
+                java.nio.file.Path file = local.deliver(r, content);
+                out.put(r, new SmtpClient.RecipientResult(SmtpClient.RecipientResult.Status.DELIVERED,
+                        "delivered to maildir " + file.getParent().getParent()));
+                log.info("delivery id={} to=<{}> relay=local result=delivered", env.id(), r);
+            } catch (IOException e) {
+                out.put(r, new SmtpClient.RecipientResult(SmtpClient.RecipientResult.Status.DEFERRED,
+                        "451 4.3.0 local delivery failed: " + e.getMessage()));
+                log.warn("delivery id={} to=<{}> relay=local result=deferred reason=\"{}\"", env.id(), r, e.toString());
+            }
+        }
+        return out;
+    }
+
+    private Map<String, SmtpClient.RecipientResult> deliverRemotely(Envelope env, String domain, List<String> rcpts) {
+        Router.Result route = router.route(domain);
+        return switch (route) {
+            case Router.Result.Undeliverable u -> uniform(rcpts, SmtpClient.RecipientResult.Status.FAILED,
+                    "550 " + u.status() + " " + u.reason());
+            case Router.Result.Later l -> uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED,
+                    "451 4.4.3 " + l.reason());
+            case Router.Result.Hops h -> {
+                Semaphore limit = destinations.computeIfAbsent(domain, k -> new Semaphore(settings.perDestination()));
+                limit.acquireUninterruptibly();
+                try {
+                    yield tryHops(env, domain, h.hops(), rcpts);
+                } finally {
+                    limit.release();
+                }
+            }
+        };
+    }
+
+    private Map<String, SmtpClient.RecipientResult> tryHops(Envelope env, String domain, List<NextHop> hops,
+                                                            List<String> rcpts) {
+        SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
+                "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()));
+        String last = "no next hop";
+        for (NextHop hop : hops) {
+            List<InetAddress> addresses;
+            try {
+                addresses = dns.lookupAddresses(hop.host());
+            } catch (DnsException e) {
+                last = "DNS lookup of " + hop.host() + " failed: " + e.getMessage();
+                continue;
+            }
+            if (addresses.isEmpty()) {
+                last = "host " + hop.host() + " has no address";
+                continue;
+            }
+            for (InetAddress address : addresses) {
+                SmtpClient.Attempt a = client.send(hop, address, message, true);
+                if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
+                    // Opportunistic TLS (policy "may"): like Postfix, try this host once more in clear text.
+                    log.info("delivery id={} relay={}[{}] TLS failed, retrying in clear: {}", env.id(), hop.host(),
+                            address.getHostAddress(), a.detail());
+                    a = client.send(hop, address, message, false);
+                }
+                logAttempt(env, domain, hop, address, a);
+                if (a.outcome() == SmtpClient.Outcome.COMPLETED) return a.recipients();
+                last = a.detail();
+            }
+        }
+        return uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED, "451 4.4.1 " + last);
+    }
+
+    private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
+                                   SmtpClient.Attempt a) {
+        String tls = a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher();
+        if (a.outcome() != SmtpClient.Outcome.COMPLETED) {
+            log.info("delivery id={} domain={} relay={}[{}]:{} tls={} result=host-failed reason=\"{}\"", env.id(),
+                    domain, hop.host(), address.getHostAddress(), hop.port(), tls, a.detail());
+            return;
+        }
+        a.recipients().forEach((rcpt, r) -> log.info(
+                "delivery id={} to=<{}> relay={}[{}]:{} tls={} result={} reply=\"{}\"", env.id(), rcpt, hop.host(),
+                address.getHostAddress(), hop.port(), tls, r.status().name().toLowerCase(Locale.ROOT), r.reply()));
+    }
+
+    private static Map<String, SmtpClient.RecipientResult> uniform(List<String> rcpts,
+                                                                   SmtpClient.RecipientResult.Status s, String why) {
+        Map<String, SmtpClient.RecipientResult> out = new LinkedHashMap<>();
+        for (String r : rcpts) out.put(r, new SmtpClient.RecipientResult(s, why));
+        return out;
+    }
+
+    /** Applies the results to the envelope, bounces failures, then deletes or reschedules the message. */
+    private void settle(Envelope env, Map<String, SmtpClient.RecipientResult> results) throws IOException {
+        Instant now = Instant.now();
+        boolean expired = settings.retry().expired(env.received(), now);
+        List<Recipient> updated = new ArrayList<>();
+        List<Bounces.Report> failures = new ArrayList<>();
+        int maxAttempts = 0;
+        for (Recipient r : env.recipients()) {
+            SmtpClient.RecipientResult res = results.get(r.address());
+            if (r.status() != Recipient.Status.PENDING || res == null) {
+                updated.add(r);
+                continue;
+            }
+            int attempts = r.attempts() + 1;
+            Recipient.Status status = switch (res.status()) {
+                case DELIVERED -> Recipient.Status.DELIVERED;
+                case FAILED -> Recipient.Status.FAILED;
+                case DEFERRED -> expired ? Recipient.Status.FAILED : Recipient.Status.PENDING;
+            };
+            String reason = res.status() == SmtpClient.RecipientResult.Status.DEFERRED && expired
+                    ? "delivery time expired after " + settings.retry().lifetime() + "; last error: " + res.reply()
+                    : res.reply();
+            if (status == Recipient.Status.FAILED) {
+                String code = expired && res.status() == SmtpClient.RecipientResult.Status.DEFERRED
+                        ? "4.4.7" : statusOf(res.reply(), "5.0.0");
+                failures.add(new Bounces.Report(r.address(), "failed", code, reason, remoteOf(res.reply())));
+            }
+            if (status == Recipient.Status.PENDING) maxAttempts = Math.max(maxAttempts, attempts);
+            updated.add(new Recipient(r.address(), status, attempts, reason, now));
+        }
+        Envelope next = env.withRecipients(updated, settings.retry().next(maxAttempts, now));
+        if (!failures.isEmpty() && !env.nullSender()) bounce(env, failures, now);
+        if (next.pending().isEmpty()) {
+            spool.delete(env.id());
+            envelopes.remove(env.id());
+            log.info("removed id={} (all recipients done)", env.id());
+            return;
+        }
+        Duration warnAfter = settings.delayWarning();
+        if (warnAfter != null && !next.delayWarned() && !env.nullSender()
+                && Duration.between(env.received(), now).compareTo(warnAfter) >= 0) {
+            List<Bounces.Report> delayed = next.pending().stream().map(r -> new Bounces.Report(r.address(), "delayed",
+                    statusOf(r.lastResult(), "4.0.0"), r.lastResult(), remoteOf(r.lastResult()))).toList();
+            bounce(env, delayed, now);
+            next = next.withDelayWarned();
+        }
+        Envelope stored = spool.update(next, QueueState.DEFERRED);
+        if (envelopes.replace(env.id(), stored) != null) schedule(env.id(), stored.nextAttempt());
+    }
+
+    /** Queues a DSN to the original sender, from the null sender so that it can never bounce in turn. */
+    private void bounce(Envelope original, List<Bounces.Report> reports, Instant now) throws IOException {
+        byte[] dsn;
+        try (InputStream content = spool.openContent(original.id())) {
+            dsn = Bounces.build(original, reports, settings.hostname(), content, now);
+        }
+        try (Spool.Incoming in = spool.receive()) {
+            in.body().write(dsn);
+            Envelope env = new Envelope(in.id(), "", List.of(Recipient.pending(original.sender())), now,
+                    "local bounce of " + original.id(), "8BITMIME", original.smtputf8(), dsn.length, now, false, 0);
+            in.commit(env);
+            log.info("bounce id={} for id={} to=<{}> action={}", in.id(), original.id(), original.sender(),
+                    reports.getFirst().action());
+            enqueue(env);
+        }
+    }
+
+    /** The enhanced status code of "550 5.1.1 ..." style text, or {@code fallback}. */
+    static String statusOf(String reply, String fallback) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b([245])\\.(\\d{1,3})\\.(\\d{1,3})\\b")
+                .matcher(reply);
+        return m.find() ? m.group() : fallback;
+    }
+
+    /** The host name in "host[ip]:port said: ..." text, for the DSN's Remote-MTA; null for local reasons. */
+    static String remoteOf(String reply) {
+        int bracket = reply.indexOf('[');
+        int space = reply.indexOf(' ');
+        return bracket > 0 && (space < 0 || bracket < space) ? reply.substring(0, bracket) : null;
+    }
+
+    private static String domainOf(String address) {
+        return address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+    }
+
+    @Override public void close() {
+        closed = true;
+        if (dispatcher != null) dispatcher.interrupt();
+    }
+}

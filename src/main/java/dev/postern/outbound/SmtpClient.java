@@ -1,0 +1,302 @@
+package dev.postern.outbound;
+
+import dev.postern.smtp.Reply;
+import dev.postern.smtp.ReplyReader;
+import dev.postern.smtp.SmtpInput;
+import dev.postern.smtp.SmtpOutput;
+import dev.postern.tls.TlsContexts;
+import dev.postern.tls.TlsFacts;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * One SMTP client transaction against one address of a next hop: greeting, EHLO (HELO fallback), STARTTLS when
+ * offered and wanted, MAIL/RCPT/DATA (pipelined when the server offers PIPELINING), QUIT. Reports what happened to
+ * each recipient; it never decides about retries, the scheduler does.
+ */
+public final class SmtpClient {
+
+    /** How an attempt ended as a whole. */
+    public enum Outcome {
+        /** The transaction ran; see each recipient's outcome. */
+        COMPLETED,
+        /** This host could not take the message now (connection, greeting, EHLO, MAIL 4xx): try the next host. */
+        HOST_FAILED,
+        /** STARTTLS was offered but could not be completed; the caller decides whether clear text is allowed. */
+        TLS_FAILED
+    }
+
+    /** What happened to one recipient. */
+    public record RecipientResult(Status status, String reply) {
+        public enum Status { DELIVERED, DEFERRED, FAILED }
+    }
+
+    /** The result of one attempt; {@code tls} is null when the session stayed in clear text. */
+    public record Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls) {}
+
+    /** The message to send. {@code content} is opened once per attempt. */
+    public record Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
+                          ContentSource content) {}
+
+    /** Opens the message content for reading. */
+    @FunctionalInterface
+    public interface ContentSource {
+        InputStream open() throws IOException;
+    }
+
+    private final String heloName;
+    private final SSLContext tlsContext;
+    private final Duration connectTimeout;
+    private final Duration commandTimeout;
+    private final Duration dataTimeout;
+
+    public SmtpClient(String heloName, SSLContext tlsContext, Duration connectTimeout, Duration commandTimeout,
+                      Duration dataTimeout) {
+        this.heloName = heloName;
+        this.tlsContext = tlsContext;
+        this.connectTimeout = connectTimeout;
+        this.commandTimeout = commandTimeout;
+        this.dataTimeout = dataTimeout;
+    }
+
+    /** Runs one attempt; never throws for network trouble (that is an outcome). */
+    public Attempt send(NextHop hop, InetAddress address, Message message, boolean useTls) {
+        String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
+        Conversation c = new Conversation(peer);
+        try (Socket plain = new Socket()) {
+            plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
+            plain.setSoTimeout((int) commandTimeout.toMillis());
+            plain.setTcpNoDelay(true);
+            c.bind(plain);
+            return c.run(hop, message, useTls);
+        } catch (IOException e) {
+            String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
+                    : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
+            return new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls);
+        }
+    }
+
+    /** The state of one connection. */
+    private final class Conversation {
+        final String peer;
+        Socket socket;
+        SmtpInput in;
+        OutputStream out;
+        TlsFacts tls;
+        String stage;
+        Map<String, String> extensions = Map.of();
+
+        Conversation(String peer) {
+            this.peer = peer;
+        }
+
+        void bind(Socket s) throws IOException {
+            socket = s;
+            in = new SmtpInput(s.getInputStream(), 16 * 1024);
+            out = new BufferedOutputStream(s.getOutputStream(), 16 * 1024);
+        }
+
+        Attempt run(NextHop hop, Message m, boolean useTls) throws IOException {
+            stage = "receiving the greeting";
+            Reply greeting = ReplyReader.read(in);
+            if (greeting.code() != 220) return hostFailed("greeting", greeting);
+            if (!hello()) return hostFailed("EHLO/HELO", lastReply);
+            if (useTls && extensions.containsKey("STARTTLS")) {
+                stage = "starting TLS";
+                Reply r = command("STARTTLS");
+                if (r.code() != 220) {
+                    return new Attempt(Outcome.TLS_FAILED, peer + " refused STARTTLS: " + r.oneLine(), Map.of(), null);
+                }
+                SSLSocket ssl = TlsContexts.wrapClient(tlsContext, socket, hop.host(), hop.port());
+                try {
+                    ssl.startHandshake();
+                } catch (IOException e) {
+                    return new Attempt(Outcome.TLS_FAILED,
+                            "TLS handshake with " + peer + " failed: " + e.getMessage(), Map.of(), null);
+                }
+                tls = TlsFacts.of(ssl.getSession());
+                bind(ssl);
+                if (!hello()) return hostFailed("EHLO after STARTTLS", lastReply);
+            }
+            return transaction(m);
+        }
+
+        Reply lastReply;
+
+        /** EHLO, falling back to HELO when the server does not know EHLO. */
+        boolean hello() throws IOException {
+            stage = "sending EHLO";
+            Reply r = command("EHLO " + heloName);
+            if (r.code() == 250) {
+                Map<String, String> ext = new HashMap<>();
+                for (String line : r.lines().subList(1, r.lines().size())) {
+                    String[] kv = line.strip().split(" ", 2);
+                    ext.put(kv[0].toUpperCase(Locale.ROOT), kv.length > 1 ? kv[1] : "");
+                }
+                extensions = ext;
+                return true;
+            }
+            if (r.isTransient()) {
+                lastReply = r;
+                return false;
+            }
+            stage = "sending HELO";
+            r = command("HELO " + heloName);
+            extensions = Map.of();
+            lastReply = r;
+            return r.code() == 250;
+        }
+
+        Attempt transaction(Message m) throws IOException {
+            Map<String, RecipientResult> results = new LinkedHashMap<>();
+            if (m.smtputf8() && !extensions.containsKey("SMTPUTF8")) {
+                return allFailed(m, "553 5.6.7 " + peer + " does not support SMTPUTF8, which this message needs");
+            }
+            long limit = sizeLimit();
+            if (limit > 0 && m.size() > limit) {
+                return allFailed(m, "552 5.3.4 message too big for " + peer + " (limit " + limit + " bytes)");
+            }
+            StringBuilder mail = new StringBuilder("MAIL FROM:<").append(m.sender()).append('>');
+            if (extensions.containsKey("SIZE")) mail.append(" SIZE=").append(m.size());
+            if (m.eightBit() && extensions.containsKey("8BITMIME")) mail.append(" BODY=8BITMIME");
+            if (m.smtputf8()) mail.append(" SMTPUTF8");
+            boolean pipelining = extensions.containsKey("PIPELINING");
+
+            stage = "sending MAIL FROM";
+            List<Reply> rcptReplies = new ArrayList<>();
+            Reply mailReply;
+            Reply dataReply = null;
+            if (pipelining) {
+                write(mail.toString());
+                for (String r : m.recipients()) write("RCPT TO:<" + r + ">");
+                write("DATA");
+                out.flush();
+                mailReply = ReplyReader.read(in);
+                stage = "sending RCPT TO";
+                for (int i = 0; i < m.recipients().size(); i++) rcptReplies.add(ReplyReader.read(in));
+                stage = "sending DATA";
+                dataReply = ReplyReader.read(in);
+            } else {
+                mailReply = command(mail.toString());
+                if (mailReply.code() == 250) {
+                    stage = "sending RCPT TO";
+                    for (String r : m.recipients()) rcptReplies.add(command("RCPT TO:<" + r + ">"));
+                }
+            }
+            if (mailReply.code() != 250) {
+                quietQuit();
+                if (mailReply.isPermanent()) return allFailed(m, peer + " said: " + mailReply.oneLine());
+                return hostFailed("MAIL FROM", mailReply);
+            }
+            List<String> accepted = new ArrayList<>();
+            for (int i = 0; i < m.recipients().size(); i++) {
+                String rcpt = m.recipients().get(i);
+                Reply r = rcptReplies.get(i);
+                if (r.code() == 250 || r.code() == 251) accepted.add(rcpt);
+                else results.put(rcpt, new RecipientResult(r.isPermanent() ? RecipientResult.Status.FAILED
+                        : RecipientResult.Status.DEFERRED, peer + " said: " + r.oneLine()));
+            }
+            if (accepted.isEmpty()) {
+                if (!pipelining) quietQuit();
+                else quietRset();
+                return new Attempt(Outcome.COMPLETED, "no recipient accepted", results, tls);
+            }
+            if (!pipelining) {
+                stage = "sending DATA";
+                dataReply = command("DATA");
+            }
+            if (dataReply.code() != 354) {
+                settle(accepted, dataReply, results);
+                quietQuit();
+                return new Attempt(Outcome.COMPLETED, "DATA refused", results, tls);
+            }
+            stage = "sending message content";
+            socket.setSoTimeout((int) dataTimeout.toMillis());
+            try (InputStream content = m.content().open()) {
+                SmtpOutput.writeData(content, out);
+            }
+            out.flush();
+            stage = "waiting for the end-of-data reply";
+            Reply done = ReplyReader.read(in);
+            socket.setSoTimeout((int) commandTimeout.toMillis());
+            settle(accepted, done, results);
+            quietQuit();
+            return new Attempt(Outcome.COMPLETED, done.oneLine(), results, tls);
+        }
+
+        void settle(List<String> accepted, Reply r, Map<String, RecipientResult> results) {
+            RecipientResult.Status s = r.isPositive() ? RecipientResult.Status.DELIVERED
+                    : r.isPermanent() ? RecipientResult.Status.FAILED : RecipientResult.Status.DEFERRED;
+            String text = (r.isPositive() ? peer + " accepted: " : peer + " said: ") + r.oneLine();
+            for (String a : accepted) results.put(a, new RecipientResult(s, text));
+        }
+
+        long sizeLimit() {
+            String v = extensions.get("SIZE");
+            if (v == null || v.isBlank()) return 0;
+            try {
+                return Long.parseLong(v.strip());
+            } catch (NumberFormatException e) {
+                return 0;
+            }
+        }
+
+        Attempt allFailed(Message m, String reason) {
+            Map<String, RecipientResult> results = new LinkedHashMap<>();
+            for (String r : m.recipients()) results.put(r, new RecipientResult(RecipientResult.Status.FAILED, reason));
+            quietQuit();
+            return new Attempt(Outcome.COMPLETED, reason, results, tls);
+        }
+
+        Attempt hostFailed(String what, Reply r) {
+            quietQuit();
+            return new Attempt(Outcome.HOST_FAILED, peer + " refused " + what + ": "
+                    + (r == null ? "no reply" : r.oneLine()), Map.of(), tls);
+        }
+
+        Reply command(String line) throws IOException {
+            write(line);
+            out.flush();
+            Reply r = ReplyReader.read(in);
+            lastReply = r;
+            return r;
+        }
+
+        void write(String line) throws IOException {
+            out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
+        }
+
+        void quietRset() {
+            try {
+                command("RSET");
+            } catch (IOException ignored) {
+                // best effort
+            }
+            quietQuit();
+        }
+
+        void quietQuit() {
+            try {
+                socket.setSoTimeout(2000);
+                command("QUIT");
+            } catch (IOException ignored) {
+                // the transaction's outcome is already known
+            }
+        }
+    }
+}
