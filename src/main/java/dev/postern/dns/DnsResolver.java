@@ -1,28 +1,262 @@
 package dev.postern.dns;
 
+import java.net.IDN;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.regex.Pattern;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedResolver;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Resolver;
+import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
 
 /**
  * Looks up what mail routing needs (MX, A, AAAA) with dnsjava, against configured servers (tests point it at a
  * server on loopback) or the system's. Thread-safe; one instance per gateway.
+ *
+ * <p>Queries go straight to the servers with {@link Resolver#sendAsync(Message)} and the rcode is interpreted
+ * here, so NXDOMAIN, NODATA and failures stay distinct and no dnsjava cache is shared between instances.
+ * Truncated UDP answers are retried over TCP by {@link SimpleResolver}. Every rcode other than NOERROR and
+ * NXDOMAIN (SERVFAIL, REFUSED, ...) counts as temporary: deferring mail is safer than bouncing it.
  */
 public final class DnsResolver {
 
+    /** Attempts per server within the overall timeout, so one lost datagram does not fail a lookup. */
+    private static final int ATTEMPTS = 3;
+    /** Bound on CNAME chains followed inside one answer. */
+    private static final int MAX_CHAIN = 8;
+    /** Slack past the resolver's own deadline before we give up waiting for its future. */
+    private static final Duration GRACE = Duration.ofMillis(250);
+
+    private static final Pattern LABELS =
+            Pattern.compile("([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\\.)*[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\\.?");
+    private static final Pattern IPV4_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+
+    private final Resolver resolver;
+    private final Duration timeout;
+
     /** {@code servers} empty means the system resolvers (/etc/resolv.conf). */
     public DnsResolver(List<InetSocketAddress> servers, Duration timeout) {
-        throw new UnsupportedOperationException("TODO");
+        Objects.requireNonNull(servers, "servers");
+        Objects.requireNonNull(timeout, "timeout");
+        if (timeout.isNegative() || timeout.isZero()) {
+            throw new IllegalArgumentException("timeout must be positive: " + timeout);
+        }
+        List<InetSocketAddress> targets = servers.isEmpty() ? systemServers() : List.copyOf(servers);
+        Duration perAttempt = timeout.dividedBy(ATTEMPTS);
+        List<Resolver> simple = new ArrayList<>();
+        for (InetSocketAddress target : targets) {
+            SimpleResolver r = new SimpleResolver(target);
+            r.setTimeout(perAttempt);
+            simple.add(r);
+        }
+        ExtendedResolver extended = new ExtendedResolver(simple);
+        extended.setTimeout(timeout); // overall deadline across servers and attempts
+        extended.setRetries(ATTEMPTS);
+        this.resolver = extended;
+        this.timeout = timeout;
+    }
+
+    private static List<InetSocketAddress> systemServers() {
+        List<InetSocketAddress> system = ResolverConfig.getCurrentConfig().servers();
+        return system.isEmpty()
+                ? List.of(new InetSocketAddress(InetAddress.getLoopbackAddress(), SimpleResolver.DEFAULT_PORT))
+                : system;
     }
 
     /** MX records of {@code domain}, sorted by preference (ties in random order, RFC 5321 §5.1). */
     public MxResult lookupMx(String domain) throws DnsException {
-        throw new UnsupportedOperationException("TODO");
+        Name name = parseName(domain);
+        Message response = await(send(name, Type.MX), deadline());
+        if (response.getRcode() == Rcode.NXDOMAIN) {
+            return new MxResult.NoSuchDomain();
+        }
+        List<MXRecord> records = answers(response, name, MXRecord.class);
+        if (records.isEmpty()) {
+            return new MxResult.NoMx();
+        }
+        // RFC 7505: "0 ." means no mail; a root target mixed in with real hosts is ignored.
+        List<MXRecord> usable = records.stream().filter(r -> !r.getTarget().equals(Name.root)).toList();
+        if (usable.isEmpty()) {
+            return new MxResult.NullMx();
+        }
+        return new MxResult.Hosts(sortByPreference(usable));
+    }
+
+    private static List<MxResult.MxHost> sortByPreference(List<MXRecord> records) {
+        List<MxResult.MxHost> hosts = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (MXRecord r : records) {
+            String host = hostName(r.getTarget());
+            if (seen.add(r.getPriority() + " " + host)) {
+                hosts.add(new MxResult.MxHost(r.getPriority(), host));
+            }
+        }
+        // Shuffle first, then a stable sort: equal preferences end up in random order.
+        Collections.shuffle(hosts, ThreadLocalRandom.current());
+        hosts.sort(Comparator.comparingInt(MxResult.MxHost::preference));
+        return hosts;
     }
 
     /** A and AAAA addresses of {@code host} (IPv4 first); empty when the name has none (NXDOMAIN or NODATA). */
     public List<InetAddress> lookupAddresses(String host) throws DnsException {
-        throw new UnsupportedOperationException("TODO");
+        InetAddress literal = ipLiteral(host);
+        if (literal != null) {
+            return List.of(literal);
+        }
+        Name name = parseName(host);
+        long deadline = deadline();
+        // Both families in flight at once: a lookup costs one round trip, not two.
+        CompletableFuture<Message> v4 = send(name, Type.A);
+        CompletableFuture<Message> v6 = send(name, Type.AAAA);
+        Family ipv4 = family(v4, deadline, name, ARecord.class);
+        Family ipv6 = family(v6, deadline, name, AAAARecord.class);
+
+        List<InetAddress> addresses = new ArrayList<>(ipv4.addresses());
+        addresses.addAll(ipv6.addresses());
+        if (!addresses.isEmpty() || ipv4.nxdomain() || ipv6.nxdomain()) {
+            return List.copyOf(addresses);
+        }
+        // Nothing found: only final if neither family failed, else the failed one might have had addresses.
+        DnsException failure = ipv4.failure() != null ? ipv4.failure() : ipv6.failure();
+        if (failure != null) {
+            throw failure;
+        }
+        return List.of();
+    }
+
+    /** One address family's outcome: addresses, or NXDOMAIN, or a (temporary) failure. */
+    private record Family(List<InetAddress> addresses, boolean nxdomain, DnsException failure) {}
+
+    private Family family(CompletableFuture<Message> future, long deadline, Name name, Class<? extends Record> type) {
+        try {
+            Message response = await(future, deadline);
+            if (response.getRcode() == Rcode.NXDOMAIN) {
+                return new Family(List.of(), true, null);
+            }
+            List<InetAddress> addresses = answers(response, name, type).stream()
+                    .map(r -> r instanceof ARecord a ? a.getAddress() : ((AAAARecord) r).getAddress())
+                    .toList();
+            return new Family(addresses, false, null);
+        } catch (DnsException e) {
+            return new Family(List.of(), false, e);
+        }
+    }
+
+    private CompletableFuture<Message> send(Name name, int type) {
+        Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
+        return resolver.sendAsync(query).toCompletableFuture();
+    }
+
+    private long deadline() {
+        return System.nanoTime() + timeout.plus(GRACE).toNanos();
+    }
+
+    /** Waits for a response; returns it only for NOERROR and NXDOMAIN, anything else is a temporary failure. */
+    private static Message await(CompletableFuture<Message> future, long deadline) throws DnsException {
+        Message response;
+        try {
+            response = future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            future.cancel(true);
+            throw new DnsException("DNS timeout", true);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            future.cancel(true);
+            throw new DnsException("interrupted during DNS lookup", true);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new DnsException("DNS query failed: " + cause, true);
+        }
+        int rcode = response.getRcode();
+        if (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN) {
+            throw new DnsException("DNS server answered " + Rcode.string(rcode) + " for "
+                    + response.getQuestion().getName(), true);
+        }
+        return response;
+    }
+
+    /** Answer records of {@code type} owned by {@code name} or by a name it is a CNAME (chain) for. */
+    private static <T extends Record> List<T> answers(Message response, Name name, Class<T> type) {
+        List<Record> answer = response.getSection(Section.ANSWER);
+        Set<Name> owners = new HashSet<>();
+        owners.add(name);
+        Name current = name;
+        for (int i = 0; i < MAX_CHAIN; i++) {
+            Name owner = current;
+            Name next = answer.stream()
+                    .filter(r -> r instanceof CNAMERecord && r.getName().equals(owner))
+                    .map(r -> ((CNAMERecord) r).getTarget())
+                    .findFirst().orElse(null);
+            if (next == null || !owners.add(next)) {
+                break;
+            }
+            current = next;
+        }
+        return answer.stream().filter(type::isInstance).filter(r -> owners.contains(r.getName())).map(type::cast)
+                .toList();
+    }
+
+    private static Name parseName(String domain) throws DnsException {
+        if (domain == null || domain.isBlank()) {
+            throw new DnsException("empty domain name", false);
+        }
+        try {
+            String ascii = IDN.toASCII(domain.strip(), IDN.ALLOW_UNASSIGNED);
+            if (!LABELS.matcher(ascii).matches()) {
+                throw new DnsException("malformed domain name: " + domain, false);
+            }
+            return Name.fromString(ascii, Name.root);
+        } catch (IllegalArgumentException | TextParseException e) {
+            throw new DnsException("malformed domain name: " + domain + " (" + e.getMessage() + ")", false);
+        }
+    }
+
+    /** {@code host} as an IP address if it is an IPv4 dotted quad or an (optionally bracketed) IPv6 literal. */
+    private static InetAddress ipLiteral(String host) {
+        if (host == null) {
+            return null;
+        }
+        String h = host.strip();
+        if (h.startsWith("[") && h.endsWith("]")) {
+            h = h.substring(1, h.length() - 1);
+        }
+        if (!h.contains(":") && !IPV4_LITERAL.matcher(h).matches()) {
+            return null;
+        }
+        try {
+            return InetAddress.ofLiteral(h);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static String hostName(Name name) {
+        return name.toString(true).toLowerCase(Locale.ROOT);
     }
 }

@@ -1,0 +1,324 @@
+package dev.postern.dns;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.xbill.DNS.AAAARecord;
+import org.xbill.DNS.ARecord;
+import org.xbill.DNS.CNAMERecord;
+import org.xbill.DNS.DClass;
+import org.xbill.DNS.Flags;
+import org.xbill.DNS.MXRecord;
+import org.xbill.DNS.Message;
+import org.xbill.DNS.Name;
+import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.Rcode;
+import org.xbill.DNS.Record;
+import org.xbill.DNS.Section;
+import org.xbill.DNS.TextParseException;
+import org.xbill.DNS.Type;
+
+/**
+ * An in-process authoritative DNS server for tests: real DNS wire protocol over UDP and TCP on 127.0.0.1, same
+ * port for both. Names with no records answer NXDOMAIN, names with only other types NODATA; in-zone CNAMEs are
+ * followed. UDP answers larger than the client's limit (512 bytes, or its EDNS payload size) come back with TC
+ * set and no records, so the client must retry over TCP.
+ *
+ * <pre>{@code
+ * try (var dns = TestDnsServer.start()) {
+ *     dns.mx("example.test", 10, "mx.example.test").a("mx.example.test", "127.0.0.1");
+ *     var resolver = new DnsResolver(List.of(dns.address()), Duration.ofSeconds(2));
+ * }
+ * }</pre>
+ */
+public final class TestDnsServer implements AutoCloseable {
+
+    private static final long TTL = 300;
+    private static final int PLAIN_UDP_LIMIT = 512;
+    private static final int OUR_EDNS_PAYLOAD = 1232;
+
+    private final Map<Name, List<Record>> zone = new ConcurrentHashMap<>();
+    private final Set<Question> servfail = ConcurrentHashMap.newKeySet();
+    private final Set<Name> silent = ConcurrentHashMap.newKeySet();
+    private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger udpQueries = new AtomicInteger();
+    private final AtomicInteger tcpQueries = new AtomicInteger();
+    private final DatagramSocket udp;
+    private final ServerSocket tcp;
+    private volatile boolean closed;
+
+    private TestDnsServer(DatagramSocket udp, ServerSocket tcp) {
+        this.udp = udp;
+        this.tcp = tcp;
+        Thread.ofVirtual().name("test-dns-udp").start(this::serveUdp);
+        Thread.ofVirtual().name("test-dns-tcp").start(this::acceptTcp);
+    }
+
+    /** Binds UDP and TCP to the same random port on 127.0.0.1 and starts serving. */
+    public static TestDnsServer start() throws IOException {
+        InetAddress loopback = InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
+        for (int attempt = 0; ; attempt++) {
+            DatagramSocket udp = new DatagramSocket(new InetSocketAddress(loopback, 0));
+            try {
+                ServerSocket tcp = new ServerSocket();
+                try {
+                    tcp.bind(new InetSocketAddress(loopback, udp.getLocalPort()));
+                    return new TestDnsServer(udp, tcp);
+                } catch (IOException e) {
+                    tcp.close();
+                    throw e;
+                }
+            } catch (BindException e) {
+                udp.close(); // TCP port already taken by someone else: try another random port
+                if (attempt == 20) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    public int port() { return udp.getLocalPort(); }
+
+    public InetSocketAddress address() { return new InetSocketAddress(udp.getLocalAddress(), port()); }
+
+    /** Queries received over UDP and TCP so far (tests use these to prove the TCP path was taken). */
+    public int udpQueryCount() { return udpQueries.get(); }
+
+    public int tcpQueryCount() { return tcpQueries.get(); }
+
+    public TestDnsServer add(Record record) {
+        zone.computeIfAbsent(record.getName(), n -> new CopyOnWriteArrayList<>()).add(record);
+        return this;
+    }
+
+    public TestDnsServer mx(String domain, int preference, String host) {
+        return add(new MXRecord(name(domain), DClass.IN, TTL, preference, name(host)));
+    }
+
+    /** RFC 7505 null MX: {@code domain MX 0 .}. */
+    public TestDnsServer nullMx(String domain) {
+        return add(new MXRecord(name(domain), DClass.IN, TTL, 0, Name.root));
+    }
+
+    public TestDnsServer a(String host, String ip) {
+        return add(new ARecord(name(host), DClass.IN, TTL, InetAddress.ofLiteral(ip)));
+    }
+
+    public TestDnsServer aaaa(String host, String ip) {
+        return add(new AAAARecord(name(host), DClass.IN, TTL, InetAddress.ofLiteral(ip)));
+    }
+
+    public TestDnsServer cname(String alias, String target) {
+        return add(new CNAMERecord(name(alias), DClass.IN, TTL, name(target)));
+    }
+
+    /** Answer SERVFAIL for every question about {@code name}. */
+    public TestDnsServer servfail(String name) {
+        return servfail(name, Type.ANY);
+    }
+
+    /** Answer SERVFAIL for questions of {@code type} (a {@link Type} constant) about {@code name}. */
+    public TestDnsServer servfail(String name, int type) {
+        servfail.add(new Question(name(name), type));
+        return this;
+    }
+
+    private record Question(Name name, int type) {}
+
+    /** Never answer questions about {@code name} (the client times out). */
+    public TestDnsServer silent(String name) {
+        silent.add(name(name));
+        return this;
+    }
+
+    /** Forgets all records, SERVFAIL and silent names; counters keep running. */
+    public TestDnsServer clear() {
+        zone.clear();
+        servfail.clear();
+        silent.clear();
+        return this;
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        udp.close();
+        try {
+            tcp.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+        for (Socket s : connections) {
+            try {
+                s.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
+        }
+    }
+
+    private static Name name(String s) {
+        try {
+            return Name.fromString(s, Name.root);
+        } catch (TextParseException e) {
+            throw new IllegalArgumentException("bad DNS name: " + s, e);
+        }
+    }
+
+    private void serveUdp() {
+        byte[] buffer = new byte[65535];
+        while (!closed) {
+            DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
+            try {
+                udp.receive(packet);
+                udpQueries.incrementAndGet();
+                Message query = new Message(Arrays.copyOf(packet.getData(), packet.getLength()));
+                byte[] reply = answerUdp(query);
+                if (reply != null) {
+                    udp.send(new DatagramPacket(reply, reply.length, packet.getSocketAddress()));
+                }
+            } catch (IOException e) {
+                if (closed) {
+                    return;
+                }
+                // Unparseable datagram: ignore it, like a real server would.
+            }
+        }
+    }
+
+    private byte[] answerUdp(Message query) {
+        Message response = answer(query);
+        if (response == null) {
+            return null;
+        }
+        byte[] wire = response.toWire();
+        OPTRecord opt = query.getOPT();
+        int limit = opt == null ? PLAIN_UDP_LIMIT : Math.max(PLAIN_UDP_LIMIT, opt.getPayloadSize());
+        if (wire.length <= limit) {
+            return wire;
+        }
+        // Too big for this client over UDP: header and question only, TC set (RFC 2181 §9).
+        Message truncated = skeleton(query);
+        truncated.getHeader().setRcode(response.getRcode());
+        truncated.getHeader().setFlag(Flags.TC);
+        return truncated.toWire();
+    }
+
+    private void acceptTcp() {
+        while (!closed) {
+            try {
+                Socket socket = tcp.accept();
+                connections.add(socket);
+                Thread.ofVirtual().name("test-dns-tcp-conn").start(() -> serveTcp(socket));
+            } catch (IOException e) {
+                if (closed) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** RFC 1035 §4.2.2 / RFC 7766: two-byte length prefix, several queries per connection allowed. */
+    private void serveTcp(Socket socket) {
+        try (socket;
+             DataInputStream in = new DataInputStream(socket.getInputStream());
+             DataOutputStream out = new DataOutputStream(socket.getOutputStream())) {
+            while (!closed) {
+                byte[] bytes = new byte[in.readUnsignedShort()];
+                in.readFully(bytes);
+                tcpQueries.incrementAndGet();
+                Message response = answer(new Message(bytes));
+                if (response == null) {
+                    continue;
+                }
+                byte[] wire = response.toWire();
+                out.writeShort(wire.length);
+                out.write(wire);
+                out.flush();
+            }
+        } catch (EOFException e) {
+            // client closed the connection
+        } catch (IOException e) {
+            // connection reset or server closing
+        } finally {
+            connections.remove(socket);
+        }
+    }
+
+    /** The response to {@code query}, or null when the name is silent. */
+    private Message answer(Message query) {
+        Message response = skeleton(query);
+        Record question = query.getQuestion();
+        if (question == null) {
+            response.getHeader().setRcode(Rcode.FORMERR);
+            return response;
+        }
+        if (query.getOPT() != null) {
+            response.addRecord(new OPTRecord(OUR_EDNS_PAYLOAD, 0, 0, 0), Section.ADDITIONAL);
+        }
+        int type = question.getType();
+        Name current = question.getName();
+        for (int hops = 0; hops < 8; hops++) {
+            if (silent.contains(current)) {
+                return null;
+            }
+            if (servfail.contains(new Question(current, Type.ANY)) || servfail.contains(new Question(current, type))) {
+                response.getHeader().setRcode(Rcode.SERVFAIL);
+                return response;
+            }
+            List<Record> records = zone.getOrDefault(current, List.of());
+            if (records.isEmpty()) {
+                if (!hasDescendants(current)) {
+                    response.getHeader().setRcode(Rcode.NXDOMAIN);
+                }
+                return response; // NXDOMAIN, or NODATA for an empty non-terminal
+            }
+            List<Record> matching = records.stream().filter(r -> r.getType() == type || type == Type.ANY).toList();
+            if (!matching.isEmpty()) {
+                matching.forEach(r -> response.addRecord(r, Section.ANSWER));
+                return response;
+            }
+            Record alias = records.stream().filter(r -> r.getType() == Type.CNAME).findFirst().orElse(null);
+            if (alias == null) {
+                return response; // NODATA
+            }
+            response.addRecord(alias, Section.ANSWER);
+            current = ((CNAMERecord) alias).getTarget();
+        }
+        return response; // CNAME loop: give what we have
+    }
+
+    private boolean hasDescendants(Name name) {
+        return zone.keySet().stream().anyMatch(n -> !n.equals(name) && n.subdomain(name));
+    }
+
+    /** Empty response echoing id, opcode, RD and the question; AA set since we are authoritative. */
+    private static Message skeleton(Message query) {
+        Message response = new Message(query.getHeader().getID());
+        response.getHeader().setOpcode(query.getHeader().getOpcode());
+        response.getHeader().setFlag(Flags.QR);
+        response.getHeader().setFlag(Flags.AA);
+        if (query.getHeader().getFlag(Flags.RD)) {
+            response.getHeader().setFlag(Flags.RD);
+        }
+        if (query.getQuestion() != null) {
+            response.addRecord(query.getQuestion(), Section.QUESTION);
+        }
+        return response;
+    }
+}
