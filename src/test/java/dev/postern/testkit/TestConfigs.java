@@ -1,0 +1,62 @@
+package dev.postern.testkit;
+
+import dev.postern.config.Config;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Configurations for gateways started inside tests: loopback, port 0 (the OS picks), short timeouts and retries. */
+public final class TestConfigs {
+    private TestConfigs() {}
+
+    public static Config.Limits limits() {
+        return new Config.Limits(2048, 10L * 1024 * 1024, 100, 10, Duration.ofSeconds(30), Duration.ofSeconds(30),
+                Duration.ofMinutes(5), 100, 50);
+    }
+
+    /** Listeners mx, submission, submissions on 127.0.0.1:0; local domains as given; no relay domains. */
+    public static Config gateway(Path data, String hostname, Set<String> localDomains) {
+        return new Config(null, hostname, data, List.of(
+                new Config.Listener(new InetSocketAddress("127.0.0.1", 0), Config.Role.MX),
+                new Config.Listener(new InetSocketAddress("127.0.0.1", 0), Config.Role.SUBMISSION),
+                new Config.Listener(new InetSocketAddress("127.0.0.1", 0), Config.Role.SUBMISSIONS)),
+                localDomains, Set.of(), List.of(network("127.0.0.0", 8), network("::1", 128)), new Config.Tls(null, null),
+                limits(), new Config.Queue(Duration.ofSeconds(1), Duration.ofSeconds(4), Duration.ofDays(5), null),
+                new Config.Delivery(20, 5, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30), 25),
+                new Config.Dns(List.of(), Duration.ofSeconds(2)), Map.of());
+    }
+
+    public static Config withRelay(Config c, Set<String> relayDomains, Map<String, Config.Route> routes) {
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), relayDomains,
+                c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), routes);
+    }
+
+    public static Config withLimits(Config c, Config.Limits limits) {
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                c.relayNetworks(), c.tls(), limits, c.queue(), c.delivery(), c.dns(), c.routes());
+    }
+
+    public static Config withQueue(Config c, Config.Queue queue) {
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                c.relayNetworks(), c.tls(), c.limits(), queue, c.delivery(), c.dns(), c.routes());
+    }
+
+    public static Config withDns(Config c, InetSocketAddress server, int smtpPort) {
+        Config.Delivery d = c.delivery();
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(d.concurrency(),
+                d.perDestination(), d.connectTimeout(), d.commandTimeout(), d.dataTimeout(), smtpPort),
+                new Config.Dns(List.of(server), Duration.ofSeconds(2)), c.routes());
+    }
+
+    public static Config.Network network(String ip, int prefix) {
+        try {
+            return new Config.Network(java.net.InetAddress.getByName(ip).getAddress(), prefix);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+}
