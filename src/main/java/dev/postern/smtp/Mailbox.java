@@ -1,16 +1,38 @@
 package dev.postern.smtp;
 
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
  * A mailbox "local-part@domain" (RFC 5321 §4.1.2, RFC 6531 for UTF-8). The local part keeps its case and, if it was
  * quoted, its quotes; the domain is kept as written ({@link #domainKey()} gives the lower-case form to compare).
+ *
+ * <p>The one mailbox without a domain is the special forward path "&lt;Postmaster&gt;" (RFC 5321 §4.5.1), which
+ * {@link Path#parseForward} represents as {@code Mailbox("Postmaster", "")}; {@link #parse} never returns it.
  */
 public record Mailbox(String localPart, String domain) {
 
-    /** Parses "local@domain" (no angle brackets). Throws {@link AddressException} with a short reason. */
+    static final int MAX_LOCAL_OCTETS = 64;
+    static final int MAX_DOMAIN_OCTETS = 255;
+    private static final int MAX_LABEL_OCTETS = 63;
+    private static final String ATEXT_SPECIALS = "!#$%&'*+-/=?^_`{|}~";
+
+    /**
+     * Parses "local@domain" (no angle brackets). Throws {@link AddressException} with a short reason.
+     * The local part is a dot-string or a quoted string; non-ASCII (RFC 6531) is accepted in both parts. The domain
+     * is a host name or an address literal "[192.0.2.1]" / "[IPv6:2001:db8::1]".
+     */
     public static Mailbox parse(String text) throws AddressException {
-        throw new UnsupportedOperationException("TODO");
+        if (text == null || text.isEmpty()) throw new AddressException("empty address");
+        int at = text.charAt(0) == '"' ? quotedEnd(text) : dotStringEnd(text);
+        if (at >= text.length() || text.charAt(at) != '@') {
+            throw new AddressException(at >= text.length() ? "missing domain" : "bad local part");
+        }
+        String local = text.substring(0, at);
+        String domain = text.substring(at + 1);
+        if (octets(local) > MAX_LOCAL_OCTETS) throw new AddressException("local part too long");
+        checkDomain(domain);
+        return new Mailbox(local, domain);
     }
 
     /** Lower-case domain (ASCII lower-casing; IDNs stay as given), for routing and policy lookups. */
@@ -18,13 +40,178 @@ public record Mailbox(String localPart, String domain) {
 
     /** True when the local part is quoted ("a@b"@example.com) or holds '%', '!' or '@': never relayed. */
     public boolean hasRoutingTricks() {
-        throw new UnsupportedOperationException("TODO");
+        return localPart.startsWith("\"") || localPart.indexOf('%') >= 0 || localPart.indexOf('!') >= 0
+                || localPart.indexOf('@') >= 0;
     }
 
     /** True when both parts are ASCII (otherwise SMTPUTF8 is needed). */
     public boolean isAscii() {
-        throw new UnsupportedOperationException("TODO");
+        return isAscii(localPart) && isAscii(domain);
     }
 
     @Override public String toString() { return localPart + "@" + domain; }
+
+    /** Index just past a dot-string local part: atoms separated by single dots. */
+    private static int dotStringEnd(String s) throws AddressException {
+        int i = 0;
+        boolean atomStart = true;
+        while (i < s.length() && s.charAt(i) != '@') {
+            int cp = s.codePointAt(i);
+            if (cp == '.') {
+                if (atomStart) throw new AddressException("bad local part");
+                atomStart = true;
+            } else if (isAtext(cp)) {
+                atomStart = false;
+            } else {
+                throw new AddressException("bad local part");
+            }
+            i += Character.charCount(cp);
+        }
+        if (atomStart) throw new AddressException(i == 0 ? "empty local part" : "bad local part");
+        return i;
+    }
+
+    /** Index just past a quoted-string local part (text starts with '"'). */
+    private static int quotedEnd(String s) throws AddressException {
+        int i = 1;
+        while (i < s.length()) {
+            int cp = s.codePointAt(i);
+            if (cp == '"') return i + 1;
+            if (cp == '\\') {
+                if (i + 1 >= s.length()) break;
+                char next = s.charAt(i + 1);
+                if (next < 32 || next > 126) throw new AddressException("bad quoted local part");
+                i += 2;
+                continue;
+            }
+            if (!(cp >= 32 && cp <= 126 || isUtf8NonAscii(cp))) throw new AddressException("bad quoted local part");
+            i += Character.charCount(cp);
+        }
+        throw new AddressException("bad quoted local part");
+    }
+
+    /** Validates a domain (host name or address literal); package-private for source routes. */
+    static void checkDomain(String d) throws AddressException {
+        if (d.isEmpty()) throw new AddressException("missing domain");
+        if (octets(d) > MAX_DOMAIN_OCTETS) throw new AddressException("domain too long");
+        if (d.charAt(0) == '[') {
+            checkAddressLiteral(d);
+            return;
+        }
+        int start = 0;
+        while (true) {
+            int dot = d.indexOf('.', start);
+            checkLabel(dot < 0 ? d.substring(start) : d.substring(start, dot));
+            if (dot < 0) return;
+            start = dot + 1;
+        }
+    }
+
+    /** A host name label: letters and digits with inner hyphens; UTF-8 letters allowed (RFC 6531 U-labels). */
+    private static void checkLabel(String label) throws AddressException {
+        if (label.isEmpty()) throw new AddressException("bad domain");
+        if (label.charAt(0) == '-' || label.charAt(label.length() - 1) == '-') throw new AddressException("bad domain");
+        boolean ascii = true;
+        for (int i = 0; i < label.length(); ) {
+            int cp = label.codePointAt(i);
+            if (cp < 128) {
+                if (!(isAsciiLetterOrDigit(cp) || cp == '-')) throw new AddressException("bad domain");
+            } else {
+                ascii = false;
+                int type = Character.getType(cp);
+                boolean ok = Character.isLetterOrDigit(cp) || type == Character.NON_SPACING_MARK
+                        || type == Character.COMBINING_SPACING_MARK || type == Character.ENCLOSING_MARK;
+                if (!ok) throw new AddressException("bad domain");
+            }
+            i += Character.charCount(cp);
+        }
+        // U-labels are measured after IDNA conversion, which is not our job; ASCII labels follow RFC 1035.
+        if (ascii && label.length() > MAX_LABEL_OCTETS) throw new AddressException("domain label too long");
+    }
+
+    private static void checkAddressLiteral(String d) throws AddressException {
+        if (d.length() < 3 || d.charAt(d.length() - 1) != ']') throw new AddressException("bad address literal");
+        String inner = d.substring(1, d.length() - 1);
+        if (inner.regionMatches(true, 0, "IPv6:", 0, 5)) {
+            if (!isIpv6(inner.substring(5))) throw new AddressException("bad IPv6 address literal");
+        } else if (inner.indexOf(':') >= 0) {
+            throw new AddressException("unsupported address literal");
+        } else if (!isIpv4(inner)) {
+            throw new AddressException("bad IPv4 address literal");
+        }
+    }
+
+    /** Dotted quad, each part 1-3 digits up to 255 (RFC 5321 Snum). */
+    static boolean isIpv4(String s) {
+        String[] parts = s.split("\\.", -1);
+        if (parts.length != 4) return false;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')) return false;
+            if (Integer.parseInt(p) > 255) return false;
+        }
+        return true;
+    }
+
+    /**
+     * RFC 5321 IPv6-addr: full, "::"-compressed, and both with a trailing IPv4 part. Like RFC 4291 (and unlike the
+     * strict RFC 5321 grammar) "::" may stand for a single group.
+     */
+    static boolean isIpv6(String s) {
+        int groups = 8;
+        String hex = s;
+        if (s.indexOf('.') >= 0) {
+            int lastColon = s.lastIndexOf(':');
+            if (lastColon < 0 || !isIpv4(s.substring(lastColon + 1))) return false;
+            groups = 6; // the IPv4 part fills the last two groups
+            hex = s.substring(0, lastColon);
+            if (hex.endsWith(":")) hex = hex + ":"; // "...::1.2.3.4": keep the "::" whole
+        }
+        int dbl = hex.indexOf("::");
+        if (dbl < 0) return countGroups(hex) == groups;
+        if (hex.indexOf("::", dbl + 1) >= 0) return false;
+        int before = countGroups(hex.substring(0, dbl));
+        int after = countGroups(hex.substring(dbl + 2));
+        return before >= 0 && after >= 0 && before + after <= groups - 1;
+    }
+
+    /** Number of colon-separated 1-4 digit hex groups, 0 for "", -1 when malformed. */
+    private static int countGroups(String s) {
+        if (s.isEmpty()) return 0;
+        String[] parts = s.split(":", -1);
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 4) return -1;
+            for (int i = 0; i < p.length(); i++) if (!isHex(p.charAt(i))) return -1;
+        }
+        return parts.length;
+    }
+
+    private static boolean isHex(char c) {
+        return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+    }
+
+    private static boolean isAtext(int cp) {
+        return isAsciiLetterOrDigit(cp) || cp < 128 && ATEXT_SPECIALS.indexOf(cp) >= 0 || isUtf8NonAscii(cp);
+    }
+
+    /**
+     * Non-ASCII characters RFC 6531 lets into addresses; controls, spaces and U+FFFD (what invalid UTF-8 decoded to)
+     * are not.
+     */
+    private static boolean isUtf8NonAscii(int cp) {
+        return cp >= 0xA0 && cp != 0xFFFD && !Character.isSpaceChar(cp) && !Character.isISOControl(cp)
+                && Character.isDefined(cp) && Character.getType(cp) != Character.SURROGATE;
+    }
+
+    private static boolean isAsciiLetterOrDigit(int c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9';
+    }
+
+    private static boolean isAscii(String s) {
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) >= 128) return false;
+        return true;
+    }
+
+    static int octets(String s) {
+        return s.getBytes(StandardCharsets.UTF_8).length;
+    }
 }
