@@ -1,10 +1,15 @@
 package dev.postern.config;
 
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -31,6 +36,22 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         routes = Map.copyOf(routes);
     }
 
+    /**
+     * The static route for a recipient domain: the exact entry, else the entry ".parent" of the nearest parent domain
+     * ("a.b.example.com" tries ".b.example.com", then ".example.com", then ".com"). A ".example.com" entry therefore
+     * covers every subdomain of example.com but not example.com itself.
+     */
+    public Optional<Route> routeFor(String domain) {
+        String d = domain.toLowerCase(Locale.ROOT);
+        Route exact = routes.get(d);
+        if (exact != null) return Optional.of(exact);
+        for (int dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
+            Route parent = routes.get(d.substring(dot));
+            if (parent != null) return Optional.of(parent);
+        }
+        return Optional.empty();
+    }
+
     /** What a listener is for. */
     public enum Role {
         /** Port 25 style: STARTTLS offered, accepts mail for local and relay domains from anyone. */
@@ -41,10 +62,114 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         SUBMISSIONS
     }
 
-    public record Listener(InetSocketAddress address, Role role) {}
+    /** A socket to listen on and what it is for. */
+    public record Listener(InetSocketAddress address, Role role) {
+        /**
+         * Parses "host:port" where host is an IP address literal ("0.0.0.0:25", "[::]:25"); never consults DNS.
+         *
+         * @throws IllegalArgumentException with a message "expected ..., got ..." naming what is wrong
+         */
+        public static InetSocketAddress parseAddress(String text) {
+            String host, port;
+            if (text.startsWith("[")) {
+                int close = text.indexOf(']');
+                if (close < 0 || close + 1 >= text.length() || text.charAt(close + 1) != ':') {
+                    throw Syntax.invalid("host:port like [::]:25", text);
+                }
+                host = text.substring(1, close);
+                port = text.substring(close + 2);
+                if (host.indexOf(':') < 0) throw Syntax.invalid("an IPv6 address inside [ ]", text);
+            } else {
+                int colon = text.lastIndexOf(':');
+                if (colon < 0) throw Syntax.invalid("host:port", text);
+                host = text.substring(0, colon);
+                port = text.substring(colon + 1);
+                if (host.indexOf(':') >= 0) throw Syntax.invalid("host:port with IPv6 in brackets like [::]:25", text);
+            }
+            InetAddress address = Syntax.ipLiteral(host);
+            if (address == null) {
+                throw Syntax.invalid("host:port with an IP address as host, like 0.0.0.0:25 or [::]:25", text);
+            }
+            return new InetSocketAddress(address, Syntax.port(port, "host:port", text));
+        }
 
-    /** An address block "192.0.2.0/24" or "::1/128". */
+        /** Parses a role name: "mx", "submission" or "submissions" (any case). */
+        public static Role parseRole(String text) {
+            for (Role r : Role.values()) if (r.name().equalsIgnoreCase(text)) return r;
+            List<String> names = Arrays.stream(Role.values()).map(r -> r.name().toLowerCase(Locale.ROOT)).toList();
+            String hint = Suggestions.closest(text, names).map(n -> " (did you mean " + Syntax.quote(n) + "?)")
+                    .orElse("");
+            throw new IllegalArgumentException(Syntax.invalid("mx, submission or submissions", text).getMessage()
+                    + hint);
+        }
+    }
+
+    /** An address block "192.0.2.0/24" or "::1/128"; equal when address bytes and prefix are. */
     public record Network(byte[] address, int prefixLength) {
+        public Network {
+            if (address.length != 4 && address.length != 16) {
+                throw new IllegalArgumentException("address must have 4 or 16 bytes, not " + address.length);
+            }
+            if (prefixLength < 0 || prefixLength > address.length * 8) {
+                throw new IllegalArgumentException("prefix length out of range: " + prefixLength);
+            }
+            address = address.clone(); // a record holding an array must copy it to stay immutable
+        }
+
+        /**
+         * Parses CIDR notation; a bare address means a single host (/32 or /128). Bits beyond the prefix must be zero,
+         * since "192.0.2.1/24" is more often a mistake than a way to write 192.0.2.0/24.
+         *
+         * @throws IllegalArgumentException with a message "expected ..., got ..." naming what is wrong
+         */
+        public static Network parse(String text) {
+            String expected = "a network like 192.0.2.0/24, 2001:db8::/32 or a single IP address";
+            int slash = text.indexOf('/');
+            String host = slash < 0 ? text : text.substring(0, slash);
+            InetAddress ip = host.indexOf('%') >= 0 ? null : Syntax.ipLiteral(host);
+            if (ip == null) throw Syntax.invalid(expected, text);
+            byte[] bytes = ip.getAddress();
+            if (ip instanceof Inet4Address && host.indexOf(':') >= 0) {
+                throw Syntax.invalid("an IPv4-mapped network written as IPv4, like 192.0.2.0/24", text);
+            }
+            int bits = bytes.length * 8;
+            int prefix = bits;
+            if (slash >= 0) {
+                String p = text.substring(slash + 1);
+                if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(c -> c >= '0' && c <= '9')
+                        || Integer.parseInt(p) > bits) {
+                    throw Syntax.invalid(expected + " with a prefix length from 0 to " + bits, text);
+                }
+                prefix = Integer.parseInt(p);
+            }
+            byte[] masked = bytes.clone();
+            for (int i = 0; i < masked.length; i++) {
+                int keep = Math.clamp(prefix - i * 8L, 0, 8);
+                masked[i] &= (byte) (0xff << (8 - keep));
+            }
+            if (!Arrays.equals(bytes, masked)) {
+                Network meant = new Network(masked, prefix);
+                throw new IllegalArgumentException(Syntax.invalid("a network address with the bits beyond /" + prefix
+                        + " zero", text).getMessage() + " (did you mean " + Syntax.quote(meant.toString()) + "?)");
+            }
+            return new Network(bytes, prefix);
+        }
+
+        @Override
+        public byte[] address() { return address.clone(); }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Network n && n.prefixLength == prefixLength && Arrays.equals(n.address, address);
+        }
+
+        @Override
+        public int hashCode() { return Arrays.hashCode(address) * 31 + prefixLength; }
+
+        /** CIDR notation, e.g. "127.0.0.0/8" or "::1/128". */
+        @Override
+        public String toString() { return Syntax.formatIp(address) + "/" + prefixLength; }
+
         public boolean contains(java.net.InetAddress candidate) {
             byte[] c = candidate.getAddress();
             if (c.length != address.length) return false;
@@ -75,11 +200,77 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** {@code servers} empty: the system's resolvers. */
     public record Dns(List<InetSocketAddress> servers, Duration timeout) {
         public Dns { servers = List.copyOf(servers); }
+
+        /**
+         * Parses a resolver address: "ip", "ip:port", "[ipv6]:port" or a bare IPv6 address; the port defaults to 53.
+         *
+         * @throws IllegalArgumentException with a message "expected ..., got ..." naming what is wrong
+         */
+        public static InetSocketAddress parseServer(String text) {
+            String expected = "an IP address with an optional port, like 192.0.2.53, 192.0.2.53:53 or [2001:db8::53]:53";
+            InetAddress bare = Syntax.ipLiteral(text);
+            if (bare != null) return new InetSocketAddress(bare, 53);
+            String host, port;
+            if (text.startsWith("[")) {
+                int close = text.indexOf(']');
+                if (close < 0) throw Syntax.invalid(expected, text);
+                host = text.substring(1, close);
+                String rest = text.substring(close + 1);
+                if (!rest.isEmpty() && !rest.startsWith(":")) throw Syntax.invalid(expected, text);
+                port = rest.isEmpty() ? "53" : rest.substring(1);
+            } else {
+                int colon = text.lastIndexOf(':');
+                if (colon < 0) throw Syntax.invalid(expected, text);
+                host = text.substring(0, colon);
+                port = text.substring(colon + 1);
+            }
+            InetAddress ip = Syntax.ipLiteral(host);
+            if (ip == null) throw Syntax.invalid(expected, text);
+            return new InetSocketAddress(ip, Syntax.port(port, expected, text));
+        }
     }
 
     /**
      * A static next hop. "[host]:port" or "[ip]:port" means that host directly (no MX lookup, like Postfix);
      * "host:port" or "host" means look up MX of host first.
      */
-    public record Route(String host, int port, boolean mxLookup) {}
+    public record Route(String host, int port, boolean mxLookup) {
+        /**
+         * Parses a next hop: "[host]", "[host]:port", "[192.0.2.10]:25", "[2001:db8::1]:25" (that host, no MX lookup),
+         * or "host", "host:port" (MX lookup of host first). The host is lower-cased, IPv6 kept without brackets.
+         *
+         * @param defaultPort the port when none is written (delivery.smtp_port)
+         * @throws IllegalArgumentException with a message "expected ..., got ..." naming what is wrong
+         */
+        public static Route parse(String text, int defaultPort) {
+            String expected = "a next hop like [192.0.2.10]:25, [relay.example.com] or relay.example.com:25";
+            String host, port;
+            boolean mx = !text.startsWith("[");
+            if (!mx) {
+                int close = text.indexOf(']');
+                if (close < 0) throw Syntax.invalid(expected, text);
+                host = text.substring(1, close);
+                String rest = text.substring(close + 1);
+                if (!rest.isEmpty() && !rest.startsWith(":")) throw Syntax.invalid(expected, text);
+                port = rest.isEmpty() ? null : rest.substring(1);
+            } else {
+                if (text.indexOf(':') != text.lastIndexOf(':')) {
+                    throw Syntax.invalid(expected + " (IPv6 addresses go in brackets)", text);
+                }
+                int colon = text.indexOf(':');
+                host = colon < 0 ? text : text.substring(0, colon);
+                port = colon < 0 ? null : text.substring(colon + 1);
+                if (Syntax.ipLiteral(host) != null) {
+                    throw new IllegalArgumentException(Syntax.invalid(expected, text).getMessage()
+                            + " (an MX lookup needs a name; write " + Syntax.quote("[" + host + "]"
+                            + (port == null ? "" : ":" + port)) + " for that address)");
+                }
+            }
+            if (!Syntax.isHostName(host) && (mx || Syntax.ipLiteral(host) == null)) {
+                throw Syntax.invalid(expected, text);
+            }
+            int p = port == null ? defaultPort : Syntax.port(port, expected, text);
+            return new Route(host.toLowerCase(Locale.ROOT), p, mx);
+        }
+    }
 }

@@ -1,0 +1,290 @@
+package dev.postern.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.postern.config.Config.Listener;
+import dev.postern.config.Config.Role;
+import dev.postern.config.Config.Route;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/** Turns a parsed TOML tree into a {@link Config}: every default, range and cross-check of the schema lives here. */
+final class Validator {
+    static final List<Listener> DEFAULT_LISTENERS = List.of(
+            new Listener(Listener.parseAddress("127.0.0.1:2525"), Role.MX),
+            new Listener(Listener.parseAddress("127.0.0.1:2587"), Role.SUBMISSION),
+            new Listener(Listener.parseAddress("127.0.0.1:2465"), Role.SUBMISSIONS));
+    static final List<String> DEFAULT_LOCAL_DOMAINS = List.of("localhost", "postern.test");
+    static final List<String> DEFAULT_RELAY_NETWORKS = List.of("127.0.0.0/8", "::1/128");
+
+    private static final String HOST_NAME = "a host name like mail.example.com";
+    private static final String DOMAINS = "an array of domains like [\"example.com\"]";
+    private static final String DOMAIN = "a domain like example.com";
+    private static final String NEXT_HOP = "a next hop like [192.0.2.10]:25, [relay.example.com] or relay.example.com:25";
+    private static final int MAX_COUNT = 100_000;
+
+    private final Path baseDir;
+    private final Problems problems;
+
+    /** @param baseDir the directory relative paths resolve against: the config file's */
+    Validator(Path baseDir, Problems problems) {
+        this.baseDir = baseDir;
+        this.problems = problems;
+    }
+
+    /** @return the config, or null when there were problems (all of them are in {@code problems} then) */
+    Config validate(JsonNode root, Path source) {
+        Table top = new Table(root, "", problems);
+        String hostname = top.has("hostname") ? top.string("hostname", null, HOST_NAME, Syntax::hostName)
+                : LocalHost.NAME;
+        Path dataDir = top.string("data_dir", baseDir.resolve("data"), "a directory path", this::path);
+        List<Listener> listeners = listeners(top);
+        Set<String> localDomains = new LinkedHashSet<>(
+                top.list("local_domains", DEFAULT_LOCAL_DOMAINS, DOMAINS, DOMAIN, Syntax::domain));
+        Set<String> relayDomains = new LinkedHashSet<>(
+                top.list("relay_domains", List.of(), DOMAINS, DOMAIN, Syntax::domain));
+        notLocal(top, localDomains);
+        List<Config.Network> relayNetworks = top.list("relay_networks",
+                DEFAULT_RELAY_NETWORKS.stream().map(Config.Network::parse).toList(),
+                "an array of networks like [\"127.0.0.0/8\", \"::1/128\"]",
+                "a network like 192.0.2.0/24, 2001:db8::/32 or a single IP address", Config.Network::parse);
+        Config.Tls tls = tls(top.table("tls"));
+        Config.Limits limits = limits(top.table("limits"));
+        Config.Queue queue = queue(top.table("queue"));
+        Config.Delivery delivery = delivery(top.table("delivery"));
+        Config.Dns dns = dns(top.table("dns"));
+        Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
+        top.finish();
+        if (!problems.isEmpty()) return null;
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
+                queue, delivery, dns, routes);
+    }
+
+    private List<Listener> listeners(Table top) {
+        JsonNode v = top.raw("listeners");
+        if (v == null) return DEFAULT_LISTENERS;
+        if (!v.isArray() || v.isEmpty()) {
+            top.wrong("listeners", "at least one [[listeners]] table", v);
+            return List.of();
+        }
+        List<Listener> out = new ArrayList<>();
+        List<InetSocketAddress> taken = new ArrayList<>(); // index i: listener i's address, or null
+        for (int i = 0; i < v.size(); i++) {
+            String at = "listeners[" + i + "]";
+            JsonNode e = v.get(i);
+            taken.add(null);
+            if (!e.isObject()) {
+                problems.add(at, "expected a table with address and role, got " + Table.render(e));
+                continue;
+            }
+            Table t = new Table(e, at, problems);
+            InetSocketAddress address = t.required("address", "host:port", Listener::parseAddress);
+            Role role = t.required("role", "mx, submission or submissions", Listener::parseRole);
+            for (int j = 0; address != null && j < i; j++) {
+                if (taken.get(j) != null && overlap(taken.get(j), address)) {
+                    t.problem("address", "expected an address no other listener uses, got "
+                            + Table.render(t.raw("address")) + " (listeners[" + j + "] "
+                            + (taken.get(j).equals(address) ? "uses it too)" : "overlaps it)"));
+                    break;
+                }
+            }
+            taken.set(i, address);
+            t.finish();
+            if (address != null && role != null) out.add(new Listener(address, role));
+        }
+        return out;
+    }
+
+    /**
+     * Whether two listeners could not both bind: same port and same address, or one is a wildcard covering the other.
+     * 0.0.0.0 covers IPv4; :: covers everything, as Java's IPv6 sockets are dual-stack.
+     */
+    private static boolean overlap(InetSocketAddress a, InetSocketAddress b) {
+        if (a.getPort() != b.getPort()) return false;
+        InetAddress x = a.getAddress(), y = b.getAddress();
+        if (x.equals(y)) return true;
+        boolean xAny = x.isAnyLocalAddress(), yAny = y.isAnyLocalAddress();
+        if (xAny && x.getAddress().length == 16 || yAny && y.getAddress().length == 16) return true;
+        return (xAny || yAny) && x.getAddress().length == y.getAddress().length;
+    }
+
+    /** A domain is either delivered here or relayed onward, never both. */
+    private void notLocal(Table top, Set<String> localDomains) {
+        JsonNode relay = top.raw("relay_domains");
+        if (relay == null || !relay.isArray()) return;
+        for (int i = 0; i < relay.size(); i++) {
+            JsonNode e = relay.get(i);
+            if (e.isTextual() && localDomains.contains(e.textValue().toLowerCase(Locale.ROOT))) {
+                problems.add(top.key("relay_domains") + "[" + i + "]",
+                        "expected a domain that is not also in local_domains, got " + Table.render(e));
+            }
+        }
+    }
+
+    private Config.Tls tls(Table t) {
+        Path certificate = t.string("certificate", null, "a file path", this::readableFile);
+        Path key = t.string("key", null, "a file path", this::readableFile);
+        boolean hasCertificate = t.has("certificate"), hasKey = t.has("key");
+        if (hasCertificate != hasKey) {
+            problems.add(t.path(), "expected both certificate and key or neither, got only "
+                    + (hasCertificate ? "certificate" : "key"));
+        }
+        t.finish();
+        return new Config.Tls(certificate, key);
+    }
+
+    private Config.Limits limits(Table t) {
+        int maxLineLength = t.integer("max_line_length", 2048, 512, 1 << 20);
+        long maxMessageSize = t.size("max_message_size", 50L << 20, 1L << 10, 10L << 30);
+        int maxRecipients = t.integer("max_recipients", 1000, 1, MAX_COUNT);
+        int maxErrors = t.integer("max_errors", 10, 1, 1000);
+        Duration commandTimeout = t.duration("command_timeout", Duration.ofMinutes(5));
+        Duration dataTimeout = t.duration("data_timeout", Duration.ofMinutes(10));
+        Duration sessionTimeout = t.duration("session_timeout", Duration.ofMinutes(30));
+        int maxConnections = t.integer("max_connections", 500, 1, MAX_COUNT);
+        int maxConnectionsPerIp = t.integer("max_connections_per_ip", 20, 1, MAX_COUNT);
+        ordered(t, "max_connections_per_ip", maxConnectionsPerIp, "max_connections", maxConnections, false,
+                String::valueOf);
+        t.finish();
+        return new Config.Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
+                sessionTimeout, maxConnections, maxConnectionsPerIp);
+    }
+
+    private Config.Queue queue(Table t) {
+        Duration retryFirst = t.duration("retry_first", Duration.ofMinutes(1));
+        Duration retryMax = t.duration("retry_max", Duration.ofHours(1));
+        Duration lifetime = t.duration("lifetime", Duration.ofDays(5));
+        Duration delayWarning = Duration.ofHours(4);
+        JsonNode dw = t.raw("delay_warning");
+        if (dw != null && (dw.isTextual() && (dw.textValue().equals("off") || dw.textValue().equals("0"))
+                || dw.isIntegralNumber() && dw.canConvertToLong() && dw.longValue() == 0)) {
+            delayWarning = null;
+        } else if (dw != null && !dw.isTextual()) {
+            t.wrong("delay_warning", Syntax.DURATION + " or \"off\"", dw);
+        } else {
+            delayWarning = t.duration("delay_warning", delayWarning);
+        }
+        ordered(t, "retry_first", retryFirst, "retry_max", retryMax, false, Syntax::format);
+        if (delayWarning != null) ordered(t, "delay_warning", delayWarning, "lifetime", lifetime, true, Syntax::format);
+        t.finish();
+        return new Config.Queue(retryFirst, retryMax, lifetime, delayWarning);
+    }
+
+    private Config.Delivery delivery(Table t) {
+        int concurrency = t.integer("concurrency", 100, 1, 10_000);
+        int perDestination = t.integer("per_destination", 20, 1, 10_000);
+        Duration connectTimeout = t.duration("connect_timeout", Duration.ofSeconds(30));
+        Duration commandTimeout = t.duration("command_timeout", Duration.ofMinutes(5));
+        Duration dataTimeout = t.duration("data_timeout", Duration.ofMinutes(10));
+        int smtpPort = t.integer("smtp_port", 25, 1, 65535);
+        ordered(t, "per_destination", perDestination, "concurrency", concurrency, false, String::valueOf);
+        t.finish();
+        return new Config.Delivery(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort);
+    }
+
+    private Config.Dns dns(Table t) {
+        List<InetSocketAddress> servers = t.list("servers", List.of(),
+                "an array of resolver addresses like [\"192.0.2.53\", \"[2001:db8::53]:53\"]",
+                "an IP address with an optional port, like 192.0.2.53, 192.0.2.53:53 or [2001:db8::53]:53",
+                Config.Dns::parseServer);
+        Duration timeout = t.duration("timeout", Duration.ofSeconds(5));
+        t.finish();
+        return new Config.Dns(servers, timeout);
+    }
+
+    /** [routes] is free-form: every key is a domain (".example.com": its subdomains), every value a next hop. */
+    private Map<String, Route> routes(Table t, int smtpPort) {
+        Map<String, Route> routes = new LinkedHashMap<>();
+        for (String name : t.names()) {
+            JsonNode v = t.raw(name);
+            String domain;
+            try {
+                domain = name.startsWith(".") ? "." + Syntax.domain(name.substring(1)) : Syntax.domain(name);
+            } catch (IllegalArgumentException e) {
+                t.problem(name, "expected a domain like example.com or .example.com (its subdomains), got "
+                        + Syntax.quote(name));
+                continue;
+            }
+            if (!v.isTextual()) {
+                // partner.example = "..." unquoted is a dotted key: TOML makes a table "partner" of it.
+                String hint = v.isObject() ? " (quote domain keys, like \"partner.example\" = \"[192.0.2.10]:25\")" : "";
+                t.problem(name, "expected " + NEXT_HOP + ", got " + Table.render(v) + hint);
+                continue;
+            }
+            try {
+                Route route = Route.parse(v.textValue(), smtpPort);
+                if (routes.putIfAbsent(domain, route) != null) {
+                    t.problem(name, "expected each domain once (case does not matter), got " + Syntax.quote(name)
+                            + " again");
+                }
+            } catch (IllegalArgumentException e) {
+                t.problem(name, e.getMessage());
+            }
+        }
+        return routes;
+    }
+
+    /**
+     * Checks {@code low <= high} ({@code <} when strict), blaming the key the administrator actually wrote: the low one
+     * when set, else the high one.
+     */
+    private static <T extends Comparable<T>> void ordered(Table t, String lowKey, T low, String highKey, T high,
+                                                          boolean strict, Function<T, String> format) {
+        int c = low.compareTo(high);
+        if (c < 0 || (c == 0 && !strict)) return;
+        if (t.has(lowKey) || !t.has(highKey)) {
+            t.problem(lowKey, "expected " + (strict ? "less than " : "at most ") + t.key(highKey) + " ("
+                    + format.apply(high) + "), got " + Table.render(t.raw(lowKey)));
+        } else {
+            t.problem(highKey, "expected " + (strict ? "more than " : "at least ") + t.key(lowKey) + " ("
+                    + format.apply(low) + "), got " + Table.render(t.raw(highKey)));
+        }
+    }
+
+    private Path path(String text) {
+        try {
+            if (!text.isBlank()) return baseDir.resolve(Path.of(text)).normalize();
+        } catch (InvalidPathException e) {
+            // reported below
+        }
+        throw Syntax.invalid("a path", text);
+    }
+
+    /** Certificate and key must be usable now: finding out at the first STARTTLS would be too late. */
+    private Path readableFile(String text) {
+        Path p = path(text);
+        String where = p.toString().equals(text) ? "" : ": " + p;
+        String trouble = !Files.exists(p) ? "file not found" : Files.isDirectory(p) ? "a directory, not a file"
+                : !Files.isReadable(p) ? "file not readable" : null;
+        if (trouble == null) return p;
+        throw new IllegalArgumentException(Syntax.invalid("a readable file", text).getMessage() + " (" + trouble + where
+                + ")");
+    }
+
+    /** The machine's name, looked up once and only when a config leaves hostname out. */
+    private static final class LocalHost {
+        static final String NAME = lookup();
+
+        private static String lookup() {
+            try {
+                String name = InetAddress.getLocalHost().getCanonicalHostName();
+                if (Syntax.isHostName(name)) return name;
+            } catch (IOException | SecurityException e) {
+                // no usable name: fall through
+            }
+            return "localhost";
+        }
+    }
+}
