@@ -83,7 +83,7 @@ public final class Gateway implements Closeable {
         Config.Delivery d = config.delivery();
         SmtpClient client = new SmtpClient(config.hostname(), TlsContexts.opportunisticClient(), d.connectTimeout(),
                 d.commandTimeout(), d.dataTimeout());
-        Router router = new Router(config.routes(), dns, d.smtpPort());
+        Router router = new Router(config::routeFor, dns, d.smtpPort());
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
         Config.Queue q = config.queue();
         scheduler = new Scheduler(spool, router, dns, client, maildir, new Scheduler.Settings(config.hostname(),

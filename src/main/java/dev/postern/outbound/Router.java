@@ -6,7 +6,8 @@ import dev.postern.dns.DnsResolver;
 import dev.postern.dns.MxResult;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * Finds the next hops of a destination domain: a static route when one is configured (exact domain, then ".parent"
@@ -24,11 +25,12 @@ public final class Router {
         record Later(String reason) implements Result {}
     }
 
-    private final Map<String, Config.Route> routes;
+    private final Function<String, Optional<Config.Route>> routes;
     private final DnsResolver dns;
     private final int defaultPort;
 
-    public Router(Map<String, Config.Route> routes, DnsResolver dns, int defaultPort) {
+    /** @param routes the static route for a domain, if any ({@link Config#routeFor}) */
+    public Router(Function<String, Optional<Config.Route>> routes, DnsResolver dns, int defaultPort) {
         this.routes = routes;
         this.dns = dns;
         this.defaultPort = defaultPort;
@@ -36,23 +38,13 @@ public final class Router {
 
     public Result route(String domain) {
         String d = domain.toLowerCase(Locale.ROOT);
-        Config.Route r = staticRoute(d);
+        Config.Route r = routes.apply(d).orElse(null);
         if (r != null) {
             int port = r.port() > 0 ? r.port() : defaultPort;
             if (!r.mxLookup()) return new Result.Hops(List.of(new NextHop(r.host(), port)), "static route");
             return viaMx(r.host(), port, "static route via MX of " + r.host());
         }
         return viaMx(d, defaultPort, "MX");
-    }
-
-    private Config.Route staticRoute(String domain) {
-        Config.Route exact = routes.get(domain);
-        if (exact != null) return exact;
-        for (int dot = domain.indexOf('.'); dot >= 0; dot = domain.indexOf('.', dot + 1)) {
-            Config.Route parent = routes.get(domain.substring(dot));
-            if (parent != null) return parent;
-        }
-        return null;
     }
 
     private Result viaMx(String name, int port, String source) {
