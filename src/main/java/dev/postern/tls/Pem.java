@@ -1,26 +1,261 @@
 package dev.postern.tls;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.Reader;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
+import java.util.Set;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Primitive;
+import org.bouncycastle.asn1.DERNull;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.pkcs.RSAPrivateKey;
+import org.bouncycastle.asn1.sec.ECPrivateKey;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.util.io.pem.PemHeader;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.util.io.pem.PemReader;
 
 /** Reading and writing PEM files: certificate chains, PKCS#8 keys (and PKCS#1/SEC1 keys on read). */
 public final class Pem {
     private Pem() {}
 
+    private static final Set<PosixFilePermission> KEY_MODE = PosixFilePermissions.fromString("rw-------");
+    private static final Set<PosixFilePermission> CERT_MODE = PosixFilePermissions.fromString("rw-r--r--");
+
     /** Loads a key and chain from PEM files (they may be the same file). Throws {@link TlsConfigException} naming the file. */
     public static KeyMaterial load(Path certificateFile, Path keyFile) throws TlsConfigException {
-        throw new UnsupportedOperationException("TODO");
+        List<X509Certificate> chain = readCertificates(certificateFile);
+        PrivateKey key = readPrivateKey(keyFile);
+        if (!matches(key, chain.getFirst().getPublicKey(), keyFile)) {
+            throw new TlsConfigException("key does not match certificate " + certificateFile);
+        }
+        return new KeyMaterial(key, chain);
     }
 
     /** Reads all certificates of a PEM file (a CA bundle). */
     public static List<X509Certificate> readCertificates(Path file) throws TlsConfigException {
-        throw new UnsupportedOperationException("TODO");
+        List<X509Certificate> certificates = new ArrayList<>();
+        CertificateFactory factory;
+        try {
+            factory = CertificateFactory.getInstance("X.509");
+        } catch (CertificateException e) {
+            throw new IllegalStateException("no X.509 certificate factory", e);
+        }
+        for (PemObject block : readBlocks(file)) {
+            if (!block.getType().equals("CERTIFICATE") && !block.getType().equals("X509 CERTIFICATE")) continue;
+            try {
+                certificates.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(block.getContent())));
+            } catch (CertificateException | RuntimeException e) {
+                throw new TlsConfigException(file + ": bad certificate #" + (certificates.size() + 1) + " (" + oneLine(e) + ")", e);
+            }
+        }
+        if (certificates.isEmpty()) throw new TlsConfigException(file + ": not a PEM certificate");
+        return List.copyOf(certificates);
     }
 
     /** Writes chain (PEM) and key (PKCS#8 PEM, file mode 0600 where the filesystem supports it), each atomically. */
     public static void write(KeyMaterial material, Path certificateFile, Path keyFile) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        byte[] chain = certificatesPem(material.chain());
+        byte[] key = privateKeyPem(material.key());
+        try {
+            if (certificateFile.toAbsolutePath().normalize().equals(keyFile.toAbsolutePath().normalize())) {
+                // One file holding both: it holds a key, so it gets the key's mode.
+                byte[] both = Arrays.copyOf(chain, chain.length + key.length);
+                System.arraycopy(key, 0, both, chain.length, key.length);
+                try {
+                    writeAtomically(keyFile, both, KEY_MODE);
+                } finally {
+                    Arrays.fill(both, (byte) 0);
+                }
+            } else {
+                writeAtomically(certificateFile, chain, CERT_MODE);
+                writeAtomically(keyFile, key, KEY_MODE);
+            }
+        } finally {
+            Arrays.fill(key, (byte) 0);
+        }
+    }
+
+    private static PrivateKey readPrivateKey(Path file) throws TlsConfigException {
+        byte[] ecParameters = null; // "openssl ecparam -genkey" puts the curve in its own block before the key
+        for (PemObject block : readBlocks(file)) {
+            String type = block.getType();
+            if (type.equals("EC PARAMETERS")) ecParameters = block.getContent();
+            if (isEncryptedKey(block)) {
+                throw new TlsConfigException(file + ": encrypted private keys are not supported");
+            }
+            PrivateKeyInfo info;
+            try {
+                info = switch (type) {
+                    case "PRIVATE KEY" -> PrivateKeyInfo.getInstance(block.getContent());
+                    case "RSA PRIVATE KEY" -> new PrivateKeyInfo(
+                            new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE),
+                            RSAPrivateKey.getInstance(block.getContent()));
+                    case "EC PRIVATE KEY" -> {
+                        ECPrivateKey sec1 = ECPrivateKey.getInstance(block.getContent());
+                        ASN1Encodable curve = sec1.getParametersObject() != null ? sec1.getParametersObject()
+                                : ecParameters != null ? ASN1Primitive.fromByteArray(ecParameters) : null;
+                        if (curve == null) throw new IOException("no curve parameters");
+                        yield new PrivateKeyInfo(new AlgorithmIdentifier(X9ObjectIdentifiers.id_ecPublicKey, curve), sec1);
+                    }
+                    default -> null;
+                };
+                if (info != null) return new JcaPEMKeyConverter().getPrivateKey(info);
+            } catch (IOException | RuntimeException e) {
+                throw new TlsConfigException(file + ": bad " + type + " (" + oneLine(e) + ")", e);
+            }
+        }
+        throw new TlsConfigException(file + ": no private key found");
+    }
+
+    /** PKCS#8 "ENCRYPTED PRIVATE KEY", or an OpenSSL legacy key with a "Proc-Type: 4,ENCRYPTED" header. */
+    private static boolean isEncryptedKey(PemObject block) {
+        if (block.getType().equals("ENCRYPTED PRIVATE KEY")) return true;
+        if (!block.getType().endsWith("PRIVATE KEY")) return false;
+        for (Object header : block.getHeaders()) {
+            if (header instanceof PemHeader h && h.getName().equalsIgnoreCase("Proc-Type") && h.getValue().contains("ENCRYPTED")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static List<PemObject> readBlocks(Path file) throws TlsConfigException {
+        List<PemObject> blocks = new ArrayList<>();
+        try (Reader reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PemReader pem = new PemReader(reader)) {
+            for (PemObject block; (block = pem.readPemObject()) != null; ) blocks.add(block);
+        } catch (NoSuchFileException e) {
+            throw new TlsConfigException(file + ": no such file", e);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new TlsConfigException(file + ": not a PEM file (binary content)", e);
+        } catch (IOException | RuntimeException e) {
+            throw new TlsConfigException(file + ": cannot read PEM (" + oneLine(e) + ")", e);
+        }
+        return blocks;
+    }
+
+    /** Proves possession: a fresh challenge signed with the key must verify with the certificate's public key. */
+    private static boolean matches(PrivateKey key, PublicKey certificateKey, Path keyFile) throws TlsConfigException {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "EdDSA", "Ed25519", "Ed448" -> key.getAlgorithm();
+            default -> throw new TlsConfigException(keyFile + ": unsupported private key algorithm " + key.getAlgorithm());
+        };
+        if (!sameFamily(key.getAlgorithm(), certificateKey.getAlgorithm())) return false;
+        try {
+            byte[] challenge = new byte[32];
+            new SecureRandom().nextBytes(challenge);
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(challenge);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(certificateKey);
+            verifier.update(challenge);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false; // e.g. EC keys on different curves
+        }
+    }
+
+    private static boolean sameFamily(String keyAlgorithm, String certificateAlgorithm) {
+        return keyAlgorithm.equals(certificateAlgorithm)
+                || keyAlgorithm.startsWith("Ed") && certificateAlgorithm.startsWith("Ed");
+    }
+
+    private static byte[] certificatesPem(List<X509Certificate> chain) throws IOException {
+        StringBuilder out = new StringBuilder();
+        for (X509Certificate certificate : chain) {
+            try {
+                out.append(block("CERTIFICATE", certificate.getEncoded()));
+            } catch (java.security.cert.CertificateEncodingException e) {
+                throw new IOException("cannot encode certificate " + certificate.getSubjectX500Principal(), e);
+            }
+        }
+        return out.toString().getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static byte[] privateKeyPem(PrivateKey key) throws IOException {
+        byte[] der = key.getEncoded();
+        if (der == null || !"PKCS#8".equals(key.getFormat())) {
+            throw new IOException("private key (" + key.getAlgorithm() + ") cannot be encoded as PKCS#8");
+        }
+        try {
+            return block("PRIVATE KEY", der).getBytes(StandardCharsets.US_ASCII);
+        } finally {
+            Arrays.fill(der, (byte) 0);
+        }
+    }
+
+    private static String block(String type, byte[] der) {
+        String base64 = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der);
+        return "-----BEGIN " + type + "-----\n" + base64 + "\n-----END " + type + "-----\n";
+    }
+
+    /** Temp file in the same directory, fsync, rename over the target, fsync the directory. */
+    private static void writeAtomically(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        boolean posix = Files.getFileStore(dir).supportsFileAttributeView("posix");
+        // Created with the final mode so a key is never readable by others, not even briefly.
+        FileAttribute<?>[] attributes = posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)}
+                                              : new FileAttribute<?>[0];
+        Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp", attributes);
+        try {
+            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+                ByteBuffer buffer = ByteBuffer.wrap(content);
+                while (buffer.hasRemaining()) channel.write(buffer);
+                channel.force(true);
+            }
+            if (posix) Files.setPosixFilePermissions(temp, mode); // the umask may have narrowed the created mode
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+        } finally {
+            Files.deleteIfExists(temp);
+        }
+        fsyncDirectory(dir);
+    }
+
+    private static void fsyncDirectory(Path dir) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
+        } catch (IOException | UnsupportedOperationException e) {
+            // Not every platform can open or sync a directory; the rename itself is still atomic.
+        }
+    }
+
+    private static String oneLine(Throwable e) {
+        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return message.replaceAll("\\s+", " ").strip();
     }
 }

@@ -1,8 +1,24 @@
 package dev.postern.tls;
 
+import java.io.IOException;
 import java.net.Socket;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Pattern;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
  * Builds SSLContexts and wraps sockets with Postern's safe defaults: TLS 1.2 and 1.3 only; AEAD, forward-secret
@@ -14,9 +30,31 @@ public final class TlsContexts {
     /** The protocols Postern ever enables. */
     public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
+    /** AEAD ciphers in server preference order; the index is the rank. */
+    private static final List<String> AEAD_PREFERENCE = List.of("AES_256_GCM", "CHACHA20_POLY1305", "AES_128_GCM");
+    private static final Pattern TLS13_SUITE = Pattern.compile("TLS_(AES_256_GCM|CHACHA20_POLY1305|AES_128_GCM)_SHA(256|384)");
+    /** TLS 1.2: ephemeral ECDH only (no RSA key transport, no finite-field DHE), AEAD only (no CBC). */
+    private static final Pattern TLS12_SUITE =
+            Pattern.compile("TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_256_GCM|CHACHA20_POLY1305|AES_128_GCM)_SHA(256|384)");
+
+    /** Not a secret: the keystore only exists in memory to hand the key to JSSE's key manager. */
+    private static final char[] IN_MEMORY_PASSWORD = "postern".toCharArray();
+
     /** Server context presenting {@code material}; no client certificate requested (issue 3 adds that). */
     public static SSLContext server(KeyMaterial material) {
-        throw new UnsupportedOperationException("TODO");
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry("server", material.key(), IN_MEMORY_PASSWORD,
+                    material.chain().toArray(Certificate[]::new));
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
+            keyManagers.init(store, IN_MEMORY_PASSWORD);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers.getKeyManagers(), null, null);
+            return context;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build server TLS context for " + material + ": " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -24,16 +62,86 @@ public final class TlsContexts {
      * caller from the session, never enforced at this level).
      */
     public static SSLContext opportunisticClient() {
-        throw new UnsupportedOperationException("TODO");
+        try {
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(null, new TrustManager[] {new AcceptAnyCertificate()}, null);
+            return context;
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot build client TLS context: " + e.getMessage(), e);
+        }
     }
 
     /** Layers server-side TLS over an accepted (plaintext) socket, hardened, handshake not yet started. */
     public static SSLSocket wrapServer(SSLContext context, Socket plain) throws java.io.IOException {
-        throw new UnsupportedOperationException("TODO");
+        String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
+        socket.setUseClientMode(false);
+        SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
+                socket.getSupportedCipherSuites());
+        parameters.setUseCipherSuitesOrder(true);
+        socket.setSSLParameters(parameters);
+        return socket;
     }
 
     /** Layers client-side TLS over a connected socket, with SNI set to {@code host}, hardened, handshake not started. */
     public static SSLSocket wrapClient(SSLContext context, Socket plain, String host, int port) throws java.io.IOException {
-        throw new UnsupportedOperationException("TODO");
+        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, true);
+        socket.setUseClientMode(true);
+        SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
+                socket.getSupportedCipherSuites());
+        parameters.setServerNames(serverNames(host));
+        parameters.setEndpointIdentificationAlgorithm(null); // the caller verifies names against its policy
+        socket.setSSLParameters(parameters);
+        return socket;
+    }
+
+    /** The cipher suites Postern enables out of {@code supported}, most preferred first. */
+    static List<String> cipherSuites(String[] supported) {
+        return Arrays.stream(supported)
+                .filter(s -> TLS13_SUITE.matcher(s).matches() || TLS12_SUITE.matcher(s).matches())
+                .sorted(Comparator.comparingInt(TlsContexts::rank)) // stable: JDK order within a rank
+                .toList();
+    }
+
+    private static int rank(String suite) {
+        for (int i = 0; i < AEAD_PREFERENCE.size(); i++) if (suite.contains(AEAD_PREFERENCE.get(i))) return i;
+        return AEAD_PREFERENCE.size();
+    }
+
+    private static SSLParameters hardened(SSLParameters parameters, String[] supportedProtocols, String[] supportedSuites)
+            throws IOException {
+        List<String> supported = List.of(supportedProtocols);
+        String[] protocols = Arrays.stream(PROTOCOLS).filter(supported::contains).toArray(String[]::new);
+        String[] suites = cipherSuites(supportedSuites).toArray(String[]::new);
+        if (protocols.length == 0 || suites.length == 0) {
+            throw new IOException("TLS provider offers none of Postern's protocols or cipher suites");
+        }
+        parameters.setProtocols(protocols);
+        parameters.setCipherSuites(suites);
+        return parameters;
+    }
+
+    /** SNI carries DNS names only (RFC 6066): none for IP literals or names JSSE cannot encode. */
+    private static List<SNIServerName> serverNames(String host) {
+        if (host == null || host.isBlank() || Hosts.isIpLiteral(host)) return List.of();
+        try {
+            return List.of(new SNIHostName(Hosts.asciiDnsName(host)));
+        } catch (IllegalArgumentException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Accepts every certificate. Only for opportunistic TLS, where an unverified encrypted session is better than
+     * plaintext; whoever needs verification checks the session's peer certificates against its own policy.
+     */
+    private static final class AcceptAnyCertificate extends X509ExtendedTrustManager {
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+        @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[0]; }
     }
 }
