@@ -6,84 +6,85 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import net.jqwik.api.Arbitraries;
-import net.jqwik.api.Arbitrary;
-import net.jqwik.api.ForAll;
-import net.jqwik.api.Property;
-import net.jqwik.api.Provide;
-import net.jqwik.api.constraints.IntRange;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
 
-/** Round-trip and robustness properties of DATA writing and reading. */
+/**
+ * Round-trip and robustness properties of DATA writing and reading, checked over many generated inputs. Plain JUnit
+ * with seeded randomness (the seed is in the failure message, so a failure can be replayed).
+ */
 class DataProperties {
+    private static final int CASES = 400;
 
     /** Bytes biased towards the interesting ones: CR, LF and dots. */
-    @Provide
-    Arbitrary<byte[]> content() {
-        Arbitrary<Byte> b = Arbitraries.frequencyOf(
-                net.jqwik.api.Tuple.of(3, Arbitraries.of((byte) '\r', (byte) '\n')),
-                net.jqwik.api.Tuple.of(3, Arbitraries.just((byte) '.')),
-                net.jqwik.api.Tuple.of(6, Arbitraries.bytes()));
-        return b.array(byte[].class).ofMaxSize(3000);
+    static byte[] content(Random r) {
+        byte[] b = new byte[r.nextInt(3000)];
+        for (int i = 0; i < b.length; i++) {
+            int pick = r.nextInt(12);
+            b[i] = pick < 3 ? (byte) (r.nextBoolean() ? '\r' : '\n') : pick < 6 ? (byte) '.' : (byte) r.nextInt(256);
+        }
+        return b;
     }
 
     /** Content whose only line endings are CRLF: lines of non-CR/LF bytes, each followed by CRLF. */
-    @Provide
-    Arbitrary<byte[]> crlfContent() {
-        Arbitrary<String> line = Arbitraries.frequencyOf(
-                        net.jqwik.api.Tuple.of(1, Arbitraries.just('.')),
-                        net.jqwik.api.Tuple.of(4, Arbitraries.chars().range(' ', '~')),
-                        net.jqwik.api.Tuple.of(1, Arbitraries.chars().range('\u0080', '\u00ff')))
-                .list().ofMaxSize(120).map(cs -> {
-                    StringBuilder sb = new StringBuilder();
-                    cs.forEach(sb::append);
-                    return sb.toString();
-                });
-        return line.list().ofMaxSize(60).map(lines -> {
-            StringBuilder sb = new StringBuilder();
-            lines.forEach(l -> sb.append(l).append("\r\n"));
-            return sb.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
-        });
+    static byte[] crlfContent(Random r) {
+        StringBuilder sb = new StringBuilder();
+        int lines = r.nextInt(60);
+        for (int l = 0; l < lines; l++) {
+            int len = r.nextInt(120);
+            for (int i = 0; i < len; i++) {
+                int pick = r.nextInt(6);
+                sb.append(pick == 0 ? '.' : pick < 5 ? (char) (' ' + r.nextInt(95)) : (char) (0x80 + r.nextInt(128)));
+            }
+            sb.append("\r\n");
+        }
+        return sb.toString().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
     }
 
-    @Property
-    void crlfContentRoundTripsByteExact(@ForAll("crlfContent") byte[] content, @ForAll long seed,
-                                        @ForAll @IntRange(min = 1, max = 64) int maxChunk) throws IOException {
-        byte[] wire = wire(content);
-        ReadBack r = readBack(new ChunkedInputStream(wire, seed, maxChunk), Long.MAX_VALUE);
-        assertThat(r.content).isEqualTo(content);
-        assertThat(r.result).isEqualTo(new SmtpInput.DataResult(content.length, false, false));
-        assertThat(r.remaining).isZero();
+    @Test void crlfContentRoundTripsByteExact() throws IOException {
+        for (long seed = 0; seed < CASES; seed++) {
+            Random r = new Random(seed);
+            byte[] content = crlfContent(r);
+            byte[] wire = wire(content);
+            ReadBack back = readBack(new ChunkedInputStream(wire, r.nextLong(), 1 + r.nextInt(64)), Long.MAX_VALUE);
+            assertThat(back.content).as("seed %d", seed).isEqualTo(content);
+            assertThat(back.result).as("seed %d", seed).isEqualTo(new SmtpInput.DataResult(content.length, false, false));
+            assertThat(back.remaining).as("seed %d", seed).isZero();
+        }
     }
 
-    @Property
-    void anyContentIsNormalisedAndTerminatedOnce(@ForAll("content") byte[] content) throws IOException {
-        byte[] wire = wire(content);
-        ReadBack r = readBack(new ByteArrayInputStream(append(wire, "QUIT\r\n")), Long.MAX_VALUE);
-        // whatever the content, the writer's output has no bare endings and ends exactly at its terminator
-        assertThat(r.result.bareLineEnding()).isFalse();
-        assertThat(r.remaining).isEqualTo(6);
-        assertThat(normaliseLineEndings(content)).isEqualTo(r.content);
+    @Test void anyContentIsNormalisedAndTerminatedOnce() throws IOException {
+        for (long seed = 0; seed < CASES; seed++) {
+            byte[] content = content(new Random(seed));
+            ReadBack back = readBack(new ByteArrayInputStream(append(wire(content), "QUIT\r\n")), Long.MAX_VALUE);
+            // whatever the content, the writer's output has no bare endings and ends exactly at its terminator
+            assertThat(back.result.bareLineEnding()).as("seed %d", seed).isFalse();
+            assertThat(back.remaining).as("seed %d", seed).isEqualTo(6);
+            assertThat(normaliseLineEndings(content)).as("seed %d", seed).isEqualTo(back.content);
+        }
     }
 
-    @Property
-    void contentWithoutBareEndingsNeverFlagged(@ForAll("crlfContent") byte[] content) throws IOException {
-        // fed raw (not dot-stuffed): dots may be dropped, but bare endings are never invented
-        byte[] wire = append(content, ".\r\n");
-        ReadBack r = readBack(new ByteArrayInputStream(wire), Long.MAX_VALUE);
-        assertThat(r.result.bareLineEnding()).isFalse();
+    @Test void contentWithoutBareEndingsNeverFlagged() throws IOException {
+        for (long seed = 0; seed < CASES; seed++) {
+            // fed raw (not dot-stuffed): dots may be dropped, but bare endings are never invented
+            byte[] wire = append(crlfContent(new Random(seed)), ".\r\n");
+            ReadBack back = readBack(new ByteArrayInputStream(wire), Long.MAX_VALUE);
+            assertThat(back.result.bareLineEnding()).as("seed %d", seed).isFalse();
+        }
     }
 
-    @Property
-    void chunkingDoesNotChangeTheResult(@ForAll("content") byte[] content, @ForAll long seed,
-                                        @ForAll @IntRange(min = 1, max = 17) int maxChunk,
-                                        @ForAll @IntRange(min = 0, max = 4000) int max) throws IOException {
-        byte[] wire = append(content, "\r\n.\r\nNOOP\r\n");
-        ReadBack whole = readBack(new ByteArrayInputStream(wire), max);
-        ReadBack chunked = readBack(new ChunkedInputStream(wire, seed, maxChunk), max);
-        assertThat(chunked.content).isEqualTo(whole.content);
-        assertThat(chunked.result).isEqualTo(whole.result);
-        assertThat(whole.content.length).isEqualTo((int) Math.min(max, whole.result.bytes()));
-        assertThat(whole.result.tooBig()).isEqualTo(whole.result.bytes() > max);
+    @Test void chunkingDoesNotChangeTheResult() throws IOException {
+        for (long seed = 0; seed < CASES; seed++) {
+            Random r = new Random(seed);
+            byte[] wire = append(content(r), "\r\n.\r\nNOOP\r\n");
+            int max = r.nextInt(4001);
+            ReadBack whole = readBack(new ByteArrayInputStream(wire), max);
+            ReadBack chunked = readBack(new ChunkedInputStream(wire, r.nextLong(), 1 + r.nextInt(17)), max);
+            assertThat(chunked.content).as("seed %d", seed).isEqualTo(whole.content);
+            assertThat(chunked.result).as("seed %d", seed).isEqualTo(whole.result);
+            assertThat(whole.content.length).as("seed %d", seed).isEqualTo((int) Math.min(max, whole.result.bytes()));
+            assertThat(whole.result.tooBig()).as("seed %d", seed).isEqualTo(whole.result.bytes() > max);
+        }
     }
 
     private record ReadBack(byte[] content, SmtpInput.DataResult result, int remaining) {}
