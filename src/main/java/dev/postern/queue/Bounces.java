@@ -1,13 +1,29 @@
 package dev.postern.queue;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
 
 /** Delivery status notifications (RFC 3464, multipart/report) for failed or delayed recipients. */
 public final class Bounces {
     private Bounces() {}
+
+    /** Original headers beyond this are left out of the report. */
+    static final int MAX_HEADER_BYTES = 64 * 1024;
+    private static final String CRLF = "\r\n";
+    private static final Pattern STATUS = Pattern.compile("[245]\\.\\d{1,3}\\.\\d{1,3}");
+    private static final DateTimeFormatter RFC5322 =
+            DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     /** A recipient to report and the exact reason (remote reply or local explanation). */
     public record Report(String recipient, String action /* "failed" or "delayed" */, String status /* "5.7.1" */,
@@ -18,9 +34,221 @@ public final class Bounces {
      * {@code original.sender()}. Includes a human-readable part, a message/delivery-status part (Reporting-MTA,
      * Arrival-Date, per-recipient Final-Recipient/Action/Status/Diagnostic-Code), and the original headers
      * (text/rfc822-headers) read from {@code originalContent}. Never called for a null sender.
+     * The subject says "Delayed Mail" only when every report is "delayed". The message is 8bit only if an address,
+     * diagnostic or original header is; {@link #envelopeFor} picks the matching BODY= type.
      */
     public static byte[] build(Envelope original, List<Report> reports, String reportingHost,
                                InputStream originalContent, Instant now) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        if (original.nullSender()) throw new IllegalArgumentException("no DSN for the null sender (RFC 3464 §2)");
+        if (reports.isEmpty()) throw new IllegalArgumentException("nothing to report");
+        boolean delayOnly = reports.stream().allMatch(r -> "delayed".equalsIgnoreCase(r.action()));
+        String token = HexFormat.of().formatHex(randomBytes(8));
+        String boundary = "=_postern_" + original.id() + "_" + token;
+        String host = oneLine(reportingHost);
+        byte[] headers = readHeaders(originalContent);
+
+        var m = new StringBuilder(4096);
+        m.append("From: \"Mail Delivery System\" <MAILER-DAEMON@").append(host).append('>').append(CRLF);
+        m.append("To: <").append(oneLine(original.sender())).append('>').append(CRLF);
+        m.append("Subject: ").append(delayOnly ? "Delayed Mail (still being retried)"
+                : "Undelivered Mail Returned to Sender").append(CRLF);
+        m.append("Date: ").append(RFC5322.format(now)).append(CRLF);
+        m.append("Message-ID: <").append(original.id()).append('.').append(token).append(".dsn@").append(host)
+                .append('>').append(CRLF);
+        m.append("MIME-Version: 1.0").append(CRLF);
+        m.append("Auto-Submitted: auto-replied").append(CRLF);
+        m.append("Content-Type: multipart/report; report-type=delivery-status;").append(CRLF);
+        m.append("\tboundary=\"").append(boundary).append('"').append(CRLF);
+        m.append(CRLF);
+        m.append("This is a MIME-encapsulated message.").append(CRLF);
+
+        String human = humanText(original, reports, host, delayOnly);
+        m.append(CRLF).append("--").append(boundary).append(CRLF);
+        m.append("Content-Description: Notification").append(CRLF);
+        m.append("Content-Type: text/plain; charset=utf-8").append(CRLF);
+        m.append("Content-Transfer-Encoding: ").append(encodingOf(human)).append(CRLF);
+        m.append(CRLF).append(human);
+
+        String status = deliveryStatus(original, reports, host);
+        m.append(CRLF).append("--").append(boundary).append(CRLF);
+        m.append("Content-Description: Delivery report").append(CRLF);
+        m.append("Content-Type: message/delivery-status").append(CRLF);
+        m.append("Content-Transfer-Encoding: ").append(encodingOf(status)).append(CRLF);
+        m.append(CRLF).append(status);
+
+        m.append(CRLF).append("--").append(boundary).append(CRLF);
+        m.append("Content-Description: Undelivered message headers").append(CRLF);
+        m.append("Content-Type: text/rfc822-headers").append(CRLF);
+        m.append("Content-Transfer-Encoding: ").append(is8bit(headers) ? "8bit" : "7bit").append(CRLF);
+        m.append(CRLF);
+
+        var out = new ByteArrayOutputStream(m.length() + headers.length + 128);
+        out.writeBytes(m.toString().getBytes(StandardCharsets.UTF_8));
+        out.writeBytes(headers);
+        out.writeBytes((CRLF + "--" + boundary + "--" + CRLF).getBytes(StandardCharsets.US_ASCII));
+        return out.toByteArray();
+    }
+
+    /**
+     * An envelope for queueing a DSN built by {@link #build}: null sender, one pending recipient (the original
+     * sender), received and next attempt {@code now}, version 0, BODY=8BITMIME only if {@code dsn} has 8-bit bytes,
+     * SMTPUTF8 only if the recipient is not ASCII. {@code id} is the id of the {@link Spool.Incoming} it goes to.
+     */
+    public static Envelope envelopeFor(String id, String recipient, byte[] dsn, Instant now) {
+        boolean utf8 = !StandardCharsets.US_ASCII.newEncoder().canEncode(recipient);
+        return new Envelope(id, "", List.of(Envelope.Recipient.pending(recipient)), now, "postern (dsn)",
+                is8bit(dsn) ? "8BITMIME" : "7BIT", utf8, dsn.length, now, false, 0);
+    }
+
+    private static String humanText(Envelope original, List<Report> reports, String host, boolean delayOnly) {
+        var t = new StringBuilder(1024);
+        t.append("This is the mail system at host ").append(host).append('.').append(CRLF).append(CRLF);
+        if (delayOnly) {
+            t.append("Your message could not be delivered yet to the recipients below. The mail system will keep")
+                    .append(CRLF).append("trying; you do not need to send it again.").append(CRLF);
+        } else {
+            t.append("Your message could not be delivered to one or more recipients. Its headers are attached")
+                    .append(CRLF).append("below.").append(CRLF);
+        }
+        t.append(CRLF).append("Queue id: ").append(original.id()).append(CRLF);
+        t.append("Received: ").append(RFC5322.format(original.received())).append(CRLF);
+        for (Report r : reports) {
+            boolean failed = !"delayed".equalsIgnoreCase(r.action());
+            t.append(CRLF).append('<').append(oneLine(r.recipient())).append(">: ")
+                    .append(failed ? "delivery failed" : "delivery delayed, will retry");
+            if (r.remoteMta() != null && !r.remoteMta().isBlank()) {
+                t.append(" (").append(oneLine(r.remoteMta())).append(" said)");
+            }
+            t.append(CRLF);
+            for (String line : nonNull(r.diagnostic()).split("\r\n|\r|\n")) {
+                if (!line.isBlank()) wrap(t, oneLine(line), "    ");
+            }
+        }
+        return t.toString();
+    }
+
+    private static String deliveryStatus(Envelope original, List<Report> reports, String host) {
+        var s = new StringBuilder(512);
+        s.append("Reporting-MTA: dns; ").append(host).append(CRLF);
+        s.append("X-Postern-Queue-ID: ").append(original.id()).append(CRLF);
+        s.append("Arrival-Date: ").append(RFC5322.format(original.received())).append(CRLF);
+        for (Report r : reports) {
+            boolean delayed = "delayed".equalsIgnoreCase(r.action());
+            String address = oneLine(r.recipient());
+            s.append(CRLF);
+            s.append("Final-Recipient: ").append(isAscii(address) ? "rfc822; " : "utf-8; ").append(address)
+                    .append(CRLF);
+            s.append("Action: ").append(delayed ? "delayed" : oneLine(r.action()).toLowerCase(Locale.ROOT))
+                    .append(CRLF);
+            s.append("Status: ").append(statusOf(r, delayed)).append(CRLF);
+            if (r.remoteMta() != null && !r.remoteMta().isBlank()) {
+                s.append("Remote-MTA: dns; ").append(oneLine(r.remoteMta())).append(CRLF);
+            }
+            s.append(fold("Diagnostic-Code: smtp; " + oneLine(nonNull(r.diagnostic()))));
+            original.recipients().stream()
+                    .filter(rc -> rc.address().equalsIgnoreCase(r.recipient()) && rc.lastAttempt() != null)
+                    .findFirst()
+                    .ifPresent(rc -> s.append("Last-Attempt-Date: ").append(RFC5322.format(rc.lastAttempt()))
+                            .append(CRLF));
+        }
+        return s.toString();
+    }
+
+    /** The status the report gives if it has RFC 3463 syntax, else a generic one for the action. */
+    private static String statusOf(Report r, boolean delayed) {
+        String st = r.status() == null ? "" : r.status().strip();
+        if (STATUS.matcher(st).matches()) return st; // a 4.x.x with "failed" is right for expired messages
+        return delayed ? "4.0.0" : "5.0.0";
+    }
+
+    /** The header block of the original (up to the first empty line, at most 64 KiB), with CRLF line ends. */
+    static byte[] readHeaders(InputStream in) throws IOException {
+        if (in == null) return new byte[0];
+        byte[] raw = in.readNBytes(MAX_HEADER_BYTES + 1);
+        var out = new ByteArrayOutputStream(Math.min(raw.length, MAX_HEADER_BYTES) + 64);
+        int start = 0;
+        while (start < raw.length) {
+            int lf = indexOf(raw, (byte) '\n', start);
+            if (lf < 0 && raw.length <= MAX_HEADER_BYTES) lf = raw.length; // content ends inside the header
+            if (lf < 0 || lf >= MAX_HEADER_BYTES) break; // a line cut by the cap is left out whole
+            int end = lf > start && raw[lf - 1] == '\r' ? lf - 1 : lf; // accept bare LF, write CRLF
+            if (end == start) break; // the empty line that ends the header
+            out.write(raw, start, end - start);
+            out.writeBytes(CRLF.getBytes(StandardCharsets.US_ASCII));
+            start = lf + 1;
+        }
+        return out.toByteArray();
+    }
+
+    /** Folds a long field at spaces so no line exceeds 78 characters where possible (and 998 always). */
+    private static String fold(String field) {
+        var out = new StringBuilder(field.length() + 16);
+        int lineStart = 0;
+        int lastSpace = -1;
+        var sb = new StringBuilder(field);
+        for (int i = 0; i < sb.length(); i++) {
+            if (sb.charAt(i) == ' ' && i > lineStart) lastSpace = i;
+            if (i - lineStart >= 78 && lastSpace > lineStart) {
+                out.append(sb, lineStart, lastSpace).append(CRLF);
+                lineStart = lastSpace; // the space starts the continuation line
+                lastSpace = -1;
+            } else if (i - lineStart >= 990) {
+                out.append(sb, lineStart, i).append(CRLF).append(' ');
+                lineStart = i;
+            }
+        }
+        return out.append(sb, lineStart, sb.length()).append(CRLF).toString();
+    }
+
+    /** Appends {@code text} word-wrapped at 76 columns, each line indented; over-long words are split at 900. */
+    private static void wrap(StringBuilder out, String text, String indent) {
+        var line = new StringBuilder(indent);
+        for (String word : text.split(" +")) {
+            while (word.length() > 900) {
+                if (line.length() > indent.length()) out.append(line).append(CRLF);
+                out.append(indent).append(word, 0, 900).append(CRLF);
+                line.setLength(0);
+                line.append(indent);
+                word = word.substring(900);
+            }
+            if (line.length() > indent.length() && line.length() + 1 + word.length() > 76) {
+                out.append(line).append(CRLF);
+                line.setLength(0);
+                line.append(indent);
+            }
+            if (line.length() > indent.length()) line.append(' ');
+            line.append(word);
+        }
+        if (line.length() > indent.length()) out.append(line).append(CRLF);
+    }
+
+    private static String oneLine(String s) {
+        return nonNull(s).replaceAll("[\\r\\n\\t\\x00-\\x1F\\x7F]+", " ").strip();
+    }
+
+    private static String nonNull(String s) { return s == null ? "" : s; }
+
+    private static String encodingOf(String s) { return isAscii(s) ? "7bit" : "8bit"; }
+
+    private static boolean isAscii(String s) { return s.chars().allMatch(c -> c < 0x80); }
+
+    private static boolean is8bit(byte[] b) {
+        for (byte x : b) {
+            if (x < 0) return true;
+        }
+        return false;
+    }
+
+    private static int indexOf(byte[] b, byte v, int from) {
+        for (int i = from; i < b.length; i++) {
+            if (b[i] == v) return i;
+        }
+        return -1;
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        RANDOM.nextBytes(b);
+        return b;
     }
 }

@@ -44,6 +44,12 @@ public record Envelope(String id, String sender, List<Recipient> recipients, Ins
         return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, next, delayWarned, version);
     }
 
+    /** A copy with another version; {@link Spool#update} sets versions itself, this is for the spool and tests. */
+    public Envelope withVersion(long newVersion) {
+        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, delayWarned,
+                newVersion);
+    }
+
     /**
      * One recipient and its delivery state.
      *

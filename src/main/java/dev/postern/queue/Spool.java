@@ -1,12 +1,36 @@
 package dev.postern.queue;
 
+import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The queue on disk. Layout under the queue directory:
@@ -14,25 +38,153 @@ import java.util.Optional;
  * {@code active/ID.env}, {@code deferred/ID.env}, {@code hold/ID.env} (envelope; the directory is the state).
  * A message exists once its envelope has been renamed into {@code active/} and the directory fsynced; that is the
  * moment DATA may be answered with 250. Concurrent commits share directory fsyncs (group commit).
+ * Envelopes recovery cannot read are moved, with their content, to {@code corrupt/} for an administrator.
  */
 public final class Spool implements Closeable {
+    private static final Logger log = LoggerFactory.getLogger(Spool.class);
+
+    static final String CONTENT_SUFFIX = ".eml";
+    static final String ENVELOPE_SUFFIX = ".env";
+    private static final int BODY_BUFFER = 64 * 1024;
+
+    private final Path dir;
+    private final Path incoming;
+    private final Path messages;
+    private final Path corrupt;
+    private final Map<QueueState, Path> stateDirs = new EnumMap<>(QueueState.class);
+    private final GroupCommitter committer;
+    private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
+    private volatile boolean closed;
+
+    private Spool(Path dir) {
+        this.dir = dir;
+        this.incoming = dir.resolve("incoming");
+        this.messages = dir.resolve("messages");
+        this.corrupt = dir.resolve("corrupt");
+        for (QueueState s : QueueState.values()) {
+            stateDirs.put(s, dir.resolve(s.name().toLowerCase(Locale.ROOT)));
+        }
+        for (int i = 0; i < idLocks.length; i++) idLocks[i] = new ReentrantLock();
+        this.committer = new GroupCommitter(incoming, messages, stateDirs.get(QueueState.ACTIVE));
+    }
 
     /** Opens (creating if needed) the spool under {@code dir}. */
     public static Spool open(Path dir) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        var spool = new Spool(dir.toAbsolutePath());
+        spool.createLayout();
+        spool.committer.start();
+        return spool;
+    }
+
+    private void createLayout() throws IOException {
+        List<Path> all = new ArrayList<>(List.of(incoming, messages, corrupt));
+        all.addAll(stateDirs.values());
+        boolean created = !Files.isDirectory(dir);
+        Files.createDirectories(dir);
+        for (Path p : all) {
+            if (!Files.isDirectory(p)) {
+                Files.createDirectory(p);
+                created = true;
+            }
+        }
+        if (created) {
+            Durable.syncDirectory(dir);
+            if (dir.getParent() != null) Durable.syncDirectory(dir.getParent());
+        }
     }
 
     /**
      * Crash recovery, run once at start before anything else: deletes everything in incoming/, content with no
      * envelope, and older duplicate envelopes; returns the envelopes of all messages in every state.
+     * An envelope that cannot be read, or whose content is missing, is moved to corrupt/ with its content and
+     * logged. If an id has envelopes of equal version in two states, hold wins over deferred over active.
      */
     public List<Entry> recover() throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        Set<Path> touched = new LinkedHashSet<>();
+        int partial = deleteContents(incoming);
+        if (partial > 0) touched.add(incoming);
+
+        Map<String, Entry> winners = new HashMap<>();
+        Set<String> corruptIds = new HashSet<>();
+        int corruptCount = 0;
+        for (QueueState state : QueueState.values()) {
+            Path stateDir = stateDirs.get(state);
+            for (Path file : listFiles(stateDir)) {
+                String id = idOf(file, ENVELOPE_SUFFIX);
+                Envelope env;
+                try {
+                    if (id == null) throw new EnvelopeCodec.CorruptEnvelopeException("not a queue envelope name");
+                    env = EnvelopeCodec.decode(Files.readAllBytes(file));
+                    if (!env.id().equals(id)) {
+                        throw new EnvelopeCodec.CorruptEnvelopeException("contains id " + env.id());
+                    }
+                } catch (EnvelopeCodec.CorruptEnvelopeException e) {
+                    log.warn("corrupt envelope {} moved to {}: {}", file, corrupt, e.getMessage());
+                    moveToCorrupt(file, state);
+                    touched.add(stateDir);
+                    corruptCount++;
+                    if (id != null) corruptIds.add(id);
+                    continue;
+                }
+                Entry mine = new Entry(env, state);
+                Entry other = winners.get(id);
+                Entry loser = mine;
+                if (other == null || newer(mine, other)) {
+                    winners.put(id, mine);
+                    loser = other;
+                }
+                if (loser != null) {
+                    Path stale = envelopePath(loser.envelope().id(), loser.state());
+                    log.info("recovery: removing superseded envelope {} (version {})", stale,
+                            loser.envelope().version());
+                    Files.deleteIfExists(stale);
+                    touched.add(stale.getParent());
+                }
+            }
+        }
+
+        for (Entry e : List.copyOf(winners.values())) {
+            String id = e.envelope().id();
+            if (!Files.exists(contentPath(id))) {
+                log.error("envelope {} has no content; moved to {}", envelopePath(id, e.state()), corrupt);
+                moveToCorrupt(envelopePath(id, e.state()), e.state());
+                touched.add(stateDirs.get(e.state()));
+                winners.remove(id);
+                corruptCount++;
+            }
+        }
+
+        int orphans = 0;
+        for (Path file : listFiles(messages)) {
+            String id = idOf(file, CONTENT_SUFFIX);
+            if (id == null || winners.containsKey(id)) continue;
+            if (corruptIds.contains(id)) {
+                moveToCorrupt(file, null); // keep the content next to its unreadable envelope
+            } else {
+                Files.deleteIfExists(file);
+                orphans++;
+            }
+            touched.add(messages);
+        }
+        if (!touched.isEmpty()) touched.add(corrupt);
+        for (Path d : touched) Durable.syncDirectory(d);
+        log.info("spool recovered: {} message(s); removed {} incomplete file(s), {} orphaned content file(s), "
+                + "{} corrupt envelope(s)", winners.size(), partial, orphans, corruptCount);
+        return sorted(winners.values());
+    }
+
+    /** Higher version wins; on a tie the more conservative state (hold, then deferred) wins. */
+    private static boolean newer(Entry a, Entry b) {
+        if (a.envelope().version() != b.envelope().version()) {
+            return a.envelope().version() > b.envelope().version();
+        }
+        return a.state().ordinal() > b.state().ordinal();
     }
 
     /** Starts receiving a new message with a fresh id. */
     public Incoming receive() throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        if (closed) throw new IOException("spool is closed");
+        return new IncomingMessage(QueueIds.next());
     }
 
     /** A message being received. Not thread-safe; one session owns it. */
@@ -53,39 +205,271 @@ public final class Spool implements Closeable {
         @Override void close();
     }
 
+    private final class IncomingMessage implements Incoming {
+        private final String id;
+        private final Path contentFile;
+        private final Path envelopeFile;
+        private final FileChannel channel;
+        private final OutputStream body;
+        private boolean committed;
+        private boolean finished; // committed, failed or closed: no second attempt
+
+        IncomingMessage(String id) throws IOException {
+            this.id = id;
+            this.contentFile = incoming.resolve(id + CONTENT_SUFFIX);
+            this.envelopeFile = incoming.resolve(id + ENVELOPE_SUFFIX);
+            this.channel = FileChannel.open(contentFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            // close() from the session must not close the channel: commit still has to force it
+            this.body = new BufferedOutputStream(Channels.newOutputStream(channel), BODY_BUFFER) {
+                @Override public void close() throws IOException { flush(); }
+            };
+        }
+
+        @Override public String id() { return id; }
+
+        @Override public OutputStream body() { return body; }
+
+        @Override public void commit(Envelope envelope) throws IOException {
+            if (finished) throw new IllegalStateException("message " + id + " already committed or aborted");
+            if (!id.equals(envelope.id())) {
+                throw new IllegalArgumentException("envelope id " + envelope.id() + " is not " + id);
+            }
+            finished = true;
+            try {
+                body.flush();
+                channel.force(true);
+                channel.close();
+                Durable.writeFile(envelopeFile, EnvelopeCodec.encode(envelope));
+                awaitUninterruptibly(committer.submit(id, contentFile, envelopeFile));
+                committed = true;
+            } finally {
+                if (!committed) discard();
+            }
+        }
+
+        @Override public void close() {
+            if (committed) return;
+            finished = true;
+            discard();
+        }
+
+        /** Removes every trace of this message, wherever a failed commit left it. */
+        private void discard() {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // the file is deleted next
+            }
+            for (Path p : List.of(contentFile, envelopeFile, envelopePath(id, QueueState.ACTIVE), contentPath(id))) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException e) {
+                    log.warn("could not delete {}: {}", p, e.toString()); // recovery removes it later
+                }
+            }
+        }
+    }
+
+    /** Waits for the committer even if interrupted: the outcome must be known before the caller answers. */
+    private static void awaitUninterruptibly(CompletableFuture<Void> done) throws IOException {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    done.get();
+                    return;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof IOException io) throw io;
+                    throw new IOException("spool commit failed", e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
+        }
+    }
+
     /** A queued message's envelope and state. */
     public record Entry(Envelope envelope, QueueState state) {}
 
-    /** All messages, in id (= arrival) order. */
+    /** All messages, in id (= arrival) order. Unreadable envelopes are skipped (recovery moves them aside). */
     public List<Entry> list() throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        Map<String, Entry> latest = new HashMap<>();
+        for (QueueState state : QueueState.values()) {
+            for (Path file : listFiles(stateDirs.get(state))) {
+                String id = idOf(file, ENVELOPE_SUFFIX);
+                if (id == null) continue;
+                readEntry(id, state).ifPresent(e -> latest.merge(id, e, (a, b) -> newer(a, b) ? a : b));
+            }
+        }
+        return sorted(latest.values());
     }
 
+    /** The message's envelope and state; empty if there is none or {@code id} is not a queue id. */
     public Optional<Entry> find(String id) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        if (!QueueIds.isValid(id)) return Optional.empty();
+        Entry best = null;
+        for (QueueState state : QueueState.values()) {
+            Optional<Entry> e = readEntry(id, state);
+            if (e.isPresent() && (best == null || newer(e.get(), best))) best = e.get();
+        }
+        return Optional.ofNullable(best);
+    }
+
+    /** Reads one envelope file; empty if it vanished meanwhile or cannot be read. */
+    private Optional<Entry> readEntry(String id, QueueState state) throws IOException {
+        Path file = envelopePath(id, state);
+        try {
+            Envelope env = EnvelopeCodec.decode(Files.readAllBytes(file));
+            if (!env.id().equals(id)) throw new EnvelopeCodec.CorruptEnvelopeException("contains id " + env.id());
+            return Optional.of(new Entry(env, state));
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // moved or deleted while we looked
+        } catch (EnvelopeCodec.CorruptEnvelopeException e) {
+            log.warn("skipping unreadable envelope {}: {}", file, e.getMessage());
+            return Optional.empty();
+        }
     }
 
     /** The committed content, as received (including the Received header the gateway added). */
     public InputStream openContent(String id) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        return Files.newInputStream(contentPath(requireId(id)));
     }
 
-    /** Writes a new version of the envelope (version + 1) into {@code state}, durably, removing the old one. */
+    /**
+     * Writes a new version of the envelope (version + 1) into {@code state}, durably, removing the old one.
+     * The new version is one above the highest of the given envelope and what is on disk, so a stale copy still
+     * supersedes. Returns the envelope as written. Throws {@link NoSuchFileException} if the message is gone.
+     */
     public Envelope update(Envelope envelope, QueueState state) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        String id = requireId(envelope.id());
+        ReentrantLock lock = lockFor(id);
+        lock.lock();
+        try {
+            long onDisk = Long.MIN_VALUE;
+            List<QueueState> present = new ArrayList<>();
+            for (QueueState s : QueueState.values()) {
+                if (Files.exists(envelopePath(id, s))) {
+                    present.add(s);
+                    Optional<Entry> e = readEntry(id, s);
+                    if (e.isPresent()) onDisk = Math.max(onDisk, e.get().envelope().version());
+                }
+            }
+            if (present.isEmpty()) throw new NoSuchFileException(id, null, "no such message in the queue");
+            long base = Math.max(envelope.version(), onDisk);
+            Envelope next = envelope.withVersion(base == Long.MAX_VALUE ? base : base + 1);
+
+            Path tmp = incoming.resolve(id + "." + next.version() + ".update");
+            Path target = envelopePath(id, state);
+            Durable.writeFile(tmp, EnvelopeCodec.encode(next));
+            try {
+                Durable.rename(tmp, target);
+            } catch (IOException e) {
+                Files.deleteIfExists(tmp);
+                throw e;
+            }
+            Durable.syncDirectory(target.getParent()); // the new version is durable before the old one goes
+            for (QueueState s : present) {
+                if (s != state) {
+                    Files.deleteIfExists(envelopePath(id, s));
+                    Durable.syncDirectory(stateDirs.get(s));
+                }
+            }
+            return next;
+        } finally {
+            lock.unlock();
+        }
     }
 
-    /** Removes a message (content and envelope), durably. */
+    /** Removes a message (content and envelope), durably. Removing a message that is not there does nothing. */
     public void delete(String id) throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        requireId(id);
+        ReentrantLock lock = lockFor(id);
+        lock.lock();
+        try {
+            // envelope first: a crash in between leaves orphaned content, which recovery removes
+            for (QueueState s : QueueState.values()) {
+                if (Files.deleteIfExists(envelopePath(id, s))) Durable.syncDirectory(stateDirs.get(s));
+            }
+            if (Files.deleteIfExists(contentPath(id))) Durable.syncDirectory(messages);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Usable bytes left on the spool's filesystem (the inbound side answers 452 4.3.1 when low). */
     public long usableSpace() throws IOException {
-        throw new UnsupportedOperationException("TODO");
+        return Files.getFileStore(dir).getUsableSpace();
     }
 
+    /** Publishes commits already handed over, then refuses new ones. Reading and updating keep working. */
     @Override public void close() {
-        throw new UnsupportedOperationException("TODO");
+        closed = true;
+        committer.stop();
+    }
+
+    /** Directory-fsync batches of the group committer so far (for tests: fewer than commits when shared). */
+    long commitBatches() { return committer.batches(); }
+
+    GroupCommitter committer() { return committer; }
+
+    Path directory(QueueState state) { return stateDirs.get(state); }
+
+    Path envelopePath(String id, QueueState state) { return stateDirs.get(state).resolve(id + ENVELOPE_SUFFIX); }
+
+    Path contentPath(String id) { return messages.resolve(id + CONTENT_SUFFIX); }
+
+    private ReentrantLock lockFor(String id) { return idLocks[Math.floorMod(id.hashCode(), idLocks.length)]; }
+
+    private static String requireId(String id) {
+        if (!QueueIds.isValid(id)) throw new IllegalArgumentException("not a queue id: " + id);
+        return id;
+    }
+
+    /** The id in a file name like ID.env, or null for anything else. */
+    private static String idOf(Path file, String suffix) {
+        String name = file.getFileName().toString();
+        if (!name.endsWith(suffix)) return null;
+        String id = name.substring(0, name.length() - suffix.length());
+        return QueueIds.isValid(id) ? id : null;
+    }
+
+    private static List<Path> listFiles(Path d) throws IOException {
+        List<Path> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(d)) {
+            for (Path p : ds) {
+                if (Files.isRegularFile(p)) out.add(p);
+            }
+        }
+        out.sort(Comparator.naturalOrder());
+        return out;
+    }
+
+    /** Deletes everything below {@code d}, keeping {@code d}; returns how many entries were removed. */
+    private static int deleteContents(Path d) throws IOException {
+        int n = 0;
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(d)) {
+            for (Path p : ds) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) deleteContents(p);
+                Files.deleteIfExists(p);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Moves a file to corrupt/, prefixed with its state, never overwriting an earlier one. */
+    private void moveToCorrupt(Path file, QueueState state) throws IOException {
+        String base = (state == null ? "" : state.name().toLowerCase(Locale.ROOT) + "-") + file.getFileName();
+        Path target = corrupt.resolve(base);
+        for (int i = 1; Files.exists(target); i++) {
+            target = corrupt.resolve(base + "." + Instant.now().toEpochMilli() + "-" + i);
+        }
+        Durable.rename(file, target);
+    }
+
+    private static List<Entry> sorted(Collection<Entry> entries) {
+        return entries.stream().sorted(Comparator.comparing(e -> e.envelope().id())).toList();
     }
 }
