@@ -75,6 +75,8 @@ class InboundSessionTest {
             assertThat(c.command("MAIL FROM:a@b.example").last()).startsWith("501 5.1.7");
             assertThat(c.command("MAIL FROM:<a@b.example> FOO=1").last()).startsWith("555 5.5.4");
             assertThat(c.command("MAIL FROM:<a@b.example> BODY=BINARYMIME").last()).startsWith("501 5.5.4");
+        }
+        try (SmtpTestClient c = hello(mx)) { // a second session: the first is near the error limit
             assertThat(c.command("MAIL FROM:<a@b.example>").last()).startsWith("250 2.1.0");
             assertThat(c.command("MAIL FROM:<a@b.example>").last()).startsWith("503 5.5.1");
             assertThat(c.command("RCPT TO:<bad address>").last()).startsWith("501 5.1.3");
