@@ -6,7 +6,9 @@ import dev.postern.inbound.InboundServer;
 import dev.postern.local.MaildirDelivery;
 import dev.postern.outbound.Router;
 import dev.postern.outbound.Scheduler;
+import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.SmtpClient;
+import dev.postern.outbound.TlsPolicies;
 import dev.postern.queue.RetrySchedule;
 import dev.postern.queue.Spool;
 import dev.postern.tls.Certificates;
@@ -81,12 +83,13 @@ public final class Gateway implements Closeable {
 
         DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
         Config.Delivery d = config.delivery();
-        SmtpClient client = new SmtpClient(config.hostname(), TlsContexts.opportunisticClient(), d.connectTimeout(),
-                d.commandTimeout(), d.dataTimeout());
+        SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
+                d.dataTimeout());
+        TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data));
         Router router = new Router(config::routeFor, dns, d.smtpPort());
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
         Config.Queue q = config.queue();
-        scheduler = new Scheduler(spool, router, dns, client, maildir, new Scheduler.Settings(config.hostname(),
+        scheduler = new Scheduler(spool, router, dns, client, policies, maildir, new Scheduler.Settings(config.hostname(),
                 config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
                 q.delayWarning(), d.concurrency(), d.perDestination()));
         parts.add(scheduler);

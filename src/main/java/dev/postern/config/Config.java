@@ -23,10 +23,11 @@ import java.util.Set;
  * @param relayDomains  domains the MX role accepts and relays onward (Postfix's relay_domains)
  * @param relayNetworks client networks allowed to relay anywhere through submission listeners
  * @param routes        static routes by domain, taking precedence over MX lookup (Postfix's transport map)
+ * @param outboundTls   TLS policy for delivery: a default and per-destination-domain entries
  */
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
-                     Delivery delivery, Dns dns, Map<String, Route> routes) {
+                     Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -34,6 +35,105 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         relayDomains = Set.copyOf(relayDomains);
         relayNetworks = List.copyOf(relayNetworks);
         routes = Map.copyOf(routes);
+        if (outboundTls == null) outboundTls = OutboundTls.OPPORTUNISTIC;
+    }
+
+    /** A config without outbound TLS policies (opportunistic TLS everywhere). */
+    public Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
+                  Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
+                  Delivery delivery, Dns dns, Map<String, Route> routes) {
+        this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
+                delivery, dns, routes, OutboundTls.OPPORTUNISTIC);
+    }
+
+    /** The same config with other outbound TLS policies. */
+    public Config withOutboundTls(OutboundTls policies) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
+                queue, delivery, dns, routes, policies);
+    }
+
+    /**
+     * Outbound TLS security levels, with Postfix's names and meanings (smtp_tls_security_level).
+     * {@code dane}, {@code dane-only} and {@code mta-sts} come with the DNS-security work.
+     */
+    public enum TlsLevel {
+        /** Never STARTTLS. */
+        NONE,
+        /** Opportunistic: TLS when offered, any certificate; clear text when TLS is not possible. */
+        MAY,
+        /** TLS required, any certificate. */
+        ENCRYPT,
+        /** TLS required; the leaf certificate or its public key must match a pinned SHA-256 fingerprint. */
+        FINGERPRINT,
+        /** TLS required; trusted chain, and the name matches the MX host (as found in DNS) or a match pattern. */
+        VERIFY,
+        /** Like verify, but the name must match the next-hop domain or a match pattern, never the MX name. */
+        SECURE;
+
+        public boolean requiresTls() { return this.compareTo(ENCRYPT) >= 0; }
+
+        public String word() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    /** Whether a policy blocks delivery or only records what it would have blocked. */
+    public enum PolicyMode { ENFORCE, TESTING }
+
+    /**
+     * One outbound TLS policy.
+     *
+     * @param minProtocol   "TLSv1.2" or "TLSv1.3"
+     * @param ciphers       allowed suite names (IANA/JSSE names); empty: Postern's safe default set
+     * @param minCipherBits minimum symmetric key bits of the negotiated suite (256 = "AES-256 only"); 0: no minimum
+     * @param minKeyBits    minimum strength of the peer's certificate key in RSA-equivalent bits (NIST SP 800-57:
+     *                      EC P-256 counts as 3072, P-384 as 7680); 0: no minimum
+     * @param match         name patterns the certificate must match: "host.example", "*.example" (one left-most
+     *                      label), ".example" (the domain and any subdomain); empty: the level's default names
+     * @param caFile        trust anchors for verify/secure (PEM bundle); null: the JDK's system store
+     * @param fingerprints  SHA-256 pins of the leaf certificate or its public key, as 64 hex digits (colons allowed)
+     * @param clientCertificate certificate chain (PEM) to present to this destination; null: none
+     * @param clientKey     its private key (PEM)
+     */
+    public record TlsPolicy(TlsLevel level, PolicyMode mode, String minProtocol, List<String> ciphers,
+                            int minCipherBits, int minKeyBits, List<String> match, Path caFile,
+                            List<String> fingerprints, Path clientCertificate, Path clientKey) {
+        public TlsPolicy {
+            ciphers = List.copyOf(ciphers);
+            match = List.copyOf(match);
+            fingerprints = List.copyOf(fingerprints);
+        }
+
+        public static TlsPolicy of(TlsLevel level) {
+            return new TlsPolicy(level, PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0, 0, List.of(), null, List.of(),
+                    null, null);
+        }
+
+        public TlsPolicy withLevel(TlsLevel newLevel) {
+            return new TlsPolicy(newLevel, mode, minProtocol, ciphers, minCipherBits, minKeyBits, match, caFile,
+                    fingerprints, clientCertificate, clientKey);
+        }
+    }
+
+    /**
+     * Outbound TLS policies: {@code defaultPolicy} for every destination without an entry, and entries by recipient
+     * domain (".example.com" entries cover subdomains, as for routes).
+     */
+    public record OutboundTls(TlsPolicy defaultPolicy, Map<String, TlsPolicy> domains) {
+        public static final OutboundTls OPPORTUNISTIC = new OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of());
+
+        public OutboundTls {
+            domains = Map.copyOf(domains);
+        }
+
+        /** The entry for a domain: exact, then the nearest ".parent" entry; empty when only the default applies. */
+        public Optional<Map.Entry<String, TlsPolicy>> entryFor(String domain) {
+            String d = domain.toLowerCase(Locale.ROOT);
+            if (domains.containsKey(d)) return Optional.of(Map.entry(d, domains.get(d)));
+            for (int dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
+                String key = d.substring(dot);
+                if (domains.containsKey(key)) return Optional.of(Map.entry(key, domains.get(key)));
+            }
+            return Optional.empty();
+        }
     }
 
     /**

@@ -66,10 +66,12 @@ final class Validator {
         Config.Delivery delivery = delivery(top.table("delivery"));
         Config.Dns dns = dns(top.table("dns"));
         Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
+        Config.OutboundTls outboundTls = new PolicyValidator(this::path, this::readableFile)
+                .outboundTls(top.table("outbound_tls"));
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes);
+                queue, delivery, dns, routes, outboundTls);
     }
 
     private List<Listener> listeners(Table top) {

@@ -9,6 +9,7 @@ import dev.postern.queue.Envelope.Recipient;
 import dev.postern.queue.QueueState;
 import dev.postern.queue.RetrySchedule;
 import dev.postern.queue.Spool;
+import dev.postern.tls.TlsConfigException;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -56,6 +57,8 @@ public final class Scheduler implements Closeable {
     private final Router router;
     private final DnsResolver dns;
     private final SmtpClient client;
+    private final TlsPolicies policies;
+    private final TlsPlanner planner = new TlsPlanner();
     private final MaildirDelivery local;
     private final Settings settings;
     private final DelayQueue<Due> due = new DelayQueue<>();
@@ -68,12 +71,13 @@ public final class Scheduler implements Closeable {
     private volatile boolean closed;
     private Thread dispatcher;
 
-    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, MaildirDelivery local,
-                     Settings settings) {
+    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
+                     MaildirDelivery local, Settings settings) {
         this.spool = spool;
         this.router = router;
         this.dns = dns;
         this.client = client;
+        this.policies = policies;
         this.local = local;
         this.settings = settings;
         this.slots = new Semaphore(settings.concurrency());
@@ -234,7 +238,9 @@ public final class Scheduler implements Closeable {
                                                             List<String> rcpts) {
         SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
                 "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()));
+        TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
         String last = "no next hop";
+        boolean tlsRefused = false;
         for (NextHop hop : hops) {
             List<InetAddress> addresses;
             try {
@@ -247,33 +253,60 @@ public final class Scheduler implements Closeable {
                 last = "host " + hop.host() + " has no address";
                 continue;
             }
+            TlsPlanner.Plan plan;
+            try {
+                plan = planner.plan(policy, hop.host());
+            } catch (TlsConfigException e) {
+                // A broken partner CA or client certificate must never mean "send without it".
+                return uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED,
+                        "451 4.7.5 TLS policy for " + domain + " cannot be applied: " + e.getMessage());
+            }
             for (InetAddress address : addresses) {
-                SmtpClient.Attempt a = client.send(hop, address, message, true);
+                SmtpClient.Attempt a = client.send(hop, address, message, plan);
+                if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && plan.required()) {
+                    // Enforced: no clear text, no weaker retry; try the next host, then defer.
+                    logAttempt(env, domain, hop, address, a, policy);
+                    last = "TLS required by policy for " + domain + " (" + policy.source() + "): " + a.detail();
+                    tlsRefused = true;
+                    continue;
+                }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
                     // Opportunistic TLS (policy "may"): like Postfix, try this host once more in clear text.
                     log.info("delivery id={} relay={}[{}] TLS failed, retrying in clear: {}", env.id(), hop.host(),
                             address.getHostAddress(), a.detail());
-                    a = client.send(hop, address, message, false);
+                    a = client.send(hop, address, message, plan.clearText());
                 }
-                logAttempt(env, domain, hop, address, a);
+                logAttempt(env, domain, hop, address, a, policy);
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) return a.recipients();
                 last = a.detail();
+                tlsRefused = false;
             }
         }
-        return uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED, "451 4.4.1 " + last);
+        return uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED,
+                (tlsRefused ? "451 4.7.10 " : "451 4.4.1 ") + last);
     }
 
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
-                                   SmtpClient.Attempt a) {
+                                   SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
         String tls = a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher();
+        String verified = a.verdict() == null ? "" : " cert=\"" + a.verdict().summary() + "\"";
+        String level = " policy=" + policy.policy().level().word()
+                + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "");
+        if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
+            log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
+                    hop.host(), address.getHostAddress(), policy.policy().level().word(),
+                    String.join("; ", a.verdict().wouldFail()));
+        }
         if (a.outcome() != SmtpClient.Outcome.COMPLETED) {
-            log.info("delivery id={} domain={} relay={}[{}]:{} tls={} result=host-failed reason=\"{}\"", env.id(),
-                    domain, hop.host(), address.getHostAddress(), hop.port(), tls, a.detail());
+            log.info("delivery id={} domain={} relay={}[{}]:{} tls={}{}{} result={} reason=\"{}\"", env.id(),
+                    domain, hop.host(), address.getHostAddress(), hop.port(), tls, level, verified,
+                    a.outcome() == SmtpClient.Outcome.TLS_FAILED ? "tls-failed" : "host-failed", a.detail());
             return;
         }
         a.recipients().forEach((rcpt, r) -> log.info(
-                "delivery id={} to=<{}> relay={}[{}]:{} tls={} result={} reply=\"{}\"", env.id(), rcpt, hop.host(),
-                address.getHostAddress(), hop.port(), tls, r.status().name().toLowerCase(Locale.ROOT), r.reply()));
+                "delivery id={} to=<{}> relay={}[{}]:{} tls={}{}{} result={} reply=\"{}\"", env.id(), rcpt, hop.host(),
+                address.getHostAddress(), hop.port(), tls, level, verified, r.status().name().toLowerCase(Locale.ROOT),
+                r.reply()));
     }
 
     private static Map<String, SmtpClient.RecipientResult> uniform(List<String> rcpts,
@@ -307,7 +340,7 @@ public final class Scheduler implements Closeable {
                     : res.reply();
             if (status == Recipient.Status.FAILED) {
                 String code = expired && res.status() == SmtpClient.RecipientResult.Status.DEFERRED
-                        ? "4.4.7" : statusOf(res.reply(), "5.0.0");
+                        ? expiredStatus(res.reply()) : statusOf(res.reply(), "5.0.0");
                 failures.add(new Bounces.Report(r.address(), "failed", code, reason, remoteOf(res.reply())));
             }
             if (status == Recipient.Status.PENDING) maxAttempts = Math.max(maxAttempts, attempts);
@@ -355,6 +388,15 @@ public final class Scheduler implements Closeable {
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b([245])\\.(\\d{1,3})\\.(\\d{1,3})\\b")
                 .matcher(reply);
         return m.find() ? m.group() : fallback;
+    }
+
+    /**
+     * The DSN status of a recipient whose lifetime ran out: a security failure keeps its x.7.x detail as a permanent
+     * 5.7.x (so the sender learns "TLS required by policy", RFC 3463), anything else is 4.4.7 "delivery time expired".
+     */
+    static String expiredStatus(String lastReply) {
+        String s = statusOf(lastReply, "4.4.7");
+        return s.startsWith("4.7.") ? "5" + s.substring(1) : "4.4.7";
     }
 
     /** The host name in "host[ip]:port said: ..." text, for the DSN's Remote-MTA; null for local reasons. */

@@ -4,6 +4,7 @@ import dev.postern.smtp.Reply;
 import dev.postern.smtp.ReplyReader;
 import dev.postern.smtp.SmtpInput;
 import dev.postern.smtp.SmtpOutput;
+import dev.postern.tls.Constraints;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
 import java.io.BufferedOutputStream;
@@ -15,13 +16,13 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 
 /**
@@ -46,8 +47,16 @@ public final class SmtpClient {
         public enum Status { DELIVERED, DEFERRED, FAILED }
     }
 
-    /** The result of one attempt; {@code tls} is null when the session stayed in clear text. */
-    public record Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls) {}
+    /**
+     * The result of one attempt; {@code tls} is null when the session stayed in clear text, {@code verdict} is the
+     * judgement of the TLS session against the policy (null without TLS).
+     */
+    public record Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls,
+                          TlsPlanner.Verdict verdict) {
+        Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls) {
+            this(outcome, detail, recipients, tls, null);
+        }
+    }
 
     /** The message to send. {@code content} is opened once per attempt. */
     public record Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
@@ -60,22 +69,22 @@ public final class SmtpClient {
     }
 
     private final String heloName;
-    private final SSLContext tlsContext;
     private final Duration connectTimeout;
     private final Duration commandTimeout;
     private final Duration dataTimeout;
 
-    public SmtpClient(String heloName, SSLContext tlsContext, Duration connectTimeout, Duration commandTimeout,
-                      Duration dataTimeout) {
+    public SmtpClient(String heloName, Duration connectTimeout, Duration commandTimeout, Duration dataTimeout) {
         this.heloName = heloName;
-        this.tlsContext = tlsContext;
         this.connectTimeout = connectTimeout;
         this.commandTimeout = commandTimeout;
         this.dataTimeout = dataTimeout;
     }
 
-    /** Runs one attempt; never throws for network trouble (that is an outcome). */
-    public Attempt send(NextHop hop, InetAddress address, Message message, boolean useTls) {
+    /**
+     * Runs one attempt; never throws for network trouble (that is an outcome). When {@code plan.required()}, the
+     * message is never sent unless STARTTLS succeeded and the session passed the plan's checks.
+     */
+    public Attempt send(NextHop hop, InetAddress address, Message message, TlsPlanner.Plan plan) {
         String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
         Conversation c = new Conversation(peer);
         try (Socket plain = new Socket()) {
@@ -83,7 +92,7 @@ public final class SmtpClient {
             plain.setSoTimeout((int) commandTimeout.toMillis());
             plain.setTcpNoDelay(true);
             c.bind(plain);
-            return c.run(hop, message, useTls);
+            return c.run(hop, message, plan);
         } catch (IOException e) {
             String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
                     : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
@@ -111,18 +120,26 @@ public final class SmtpClient {
             out = new BufferedOutputStream(s.getOutputStream(), 16 * 1024);
         }
 
-        Attempt run(NextHop hop, Message m, boolean useTls) throws IOException {
+        Attempt run(NextHop hop, Message m, TlsPlanner.Plan plan) throws IOException {
             stage = "receiving the greeting";
             Reply greeting = ReplyReader.read(in);
             if (greeting.code() != 220) return hostFailed("greeting", greeting);
             if (!hello()) return hostFailed("EHLO/HELO", lastReply);
-            if (useTls && extensions.containsKey("STARTTLS")) {
+            if (plan.attempt() && !extensions.containsKey("STARTTLS") && plan.required()) {
+                quietQuit();
+                return new Attempt(Outcome.TLS_FAILED, peer + " does not offer STARTTLS", Map.of(), null);
+            }
+            TlsPlanner.Verdict verdict = null;
+            if (plan.attempt() && extensions.containsKey("STARTTLS")) {
                 stage = "starting TLS";
                 Reply r = command("STARTTLS");
                 if (r.code() != 220) {
+                    quietQuit();
                     return new Attempt(Outcome.TLS_FAILED, peer + " refused STARTTLS: " + r.oneLine(), Map.of(), null);
                 }
-                SSLSocket ssl = TlsContexts.wrapClient(tlsContext, socket, hop.host(), hop.port());
+                // Testing mode offers what "may" offers; the policy's constraints are judged after the handshake.
+                SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(),
+                        plan.testing() ? Constraints.DEFAULT : plan.constraints());
                 try {
                     ssl.startHandshake();
                 } catch (IOException e) {
@@ -131,9 +148,15 @@ public final class SmtpClient {
                 }
                 tls = TlsFacts.of(ssl.getSession());
                 bind(ssl);
+                verdict = plan.judge(ssl.getSession(), Instant.now());
+                if (verdict.failure() != null) {
+                    quietQuit(); // over TLS: nothing of the message was sent
+                    return new Attempt(Outcome.TLS_FAILED, peer + ": " + verdict.failure(), Map.of(), tls, verdict);
+                }
                 if (!hello()) return hostFailed("EHLO after STARTTLS", lastReply);
             }
-            return transaction(m);
+            Attempt a = transaction(m);
+            return new Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(), verdict);
         }
 
         Reply lastReply;

@@ -58,6 +58,27 @@ public final class TlsContexts {
     }
 
     /**
+     * Client context that accepts any server certificate (the caller checks the peer against its policy after the
+     * handshake, with {@link PeerCheck}) and presents {@code clientMaterial} when the server asks for one.
+     */
+    public static SSLContext client(KeyMaterial clientMaterial) {
+        if (clientMaterial == null) return opportunisticClient();
+        try {
+            KeyStore store = KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            store.setKeyEntry("client", clientMaterial.key(), IN_MEMORY_PASSWORD,
+                    clientMaterial.chain().toArray(Certificate[]::new));
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
+            keyManagers.init(store, IN_MEMORY_PASSWORD);
+            SSLContext context = SSLContext.getInstance("TLS");
+            context.init(keyManagers.getKeyManagers(), new TrustManager[] {new AcceptAnyCertificate()}, null);
+            return context;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot build client TLS context: " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Client context for opportunistic TLS: accepts any server certificate (verification is done and recorded by the
      * caller from the session, never enforced at this level).
      */
@@ -85,10 +106,28 @@ public final class TlsContexts {
 
     /** Layers client-side TLS over a connected socket, with SNI set to {@code host}, hardened, handshake not started. */
     public static SSLSocket wrapClient(SSLContext context, Socket plain, String host, int port) throws java.io.IOException {
+        return wrapClient(context, plain, host, port, Constraints.DEFAULT);
+    }
+
+    /**
+     * As {@link #wrapClient(SSLContext, Socket, String, int)}, offering only what {@code constraints} allow, so that a
+     * server that could do better is never talked into something weaker.
+     */
+    public static SSLSocket wrapClient(SSLContext context, Socket plain, String host, int port, Constraints constraints)
+            throws java.io.IOException {
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, true);
         socket.setUseClientMode(true);
         SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
                 socket.getSupportedCipherSuites());
+        String[] protocols = Arrays.stream(parameters.getProtocols())
+                .filter(p -> constraints.allowsProtocol(p)).toArray(String[]::new);
+        String[] suites = Arrays.stream(parameters.getCipherSuites())
+                .filter(constraints::allowsSuite).toArray(String[]::new);
+        if (protocols.length == 0 || suites.length == 0) {
+            throw new IOException("the policy allows no protocol or cipher suite this TLS provider supports");
+        }
+        parameters.setProtocols(protocols);
+        parameters.setCipherSuites(suites);
         parameters.setServerNames(serverNames(host));
         parameters.setEndpointIdentificationAlgorithm(null); // the caller verifies names against its policy
         socket.setSSLParameters(parameters);

@@ -1,0 +1,152 @@
+package dev.postern.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.postern.config.Config.OutboundTls;
+import dev.postern.config.Config.PolicyMode;
+import dev.postern.config.Config.TlsLevel;
+import dev.postern.config.Config.TlsPolicy;
+import java.nio.file.Path;
+import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import javax.net.ssl.SSLContext;
+
+/**
+ * Validates {@code [outbound_tls.default]} and {@code [outbound_tls."partner.example"]} tables into
+ * {@link OutboundTls}.
+ */
+final class PolicyValidator {
+    private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
+    private static final String LEVELS = "none, may, encrypt, fingerprint, verify or secure";
+
+    private final Function<String, Path> path;
+    private final Function<String, Path> readableFile;
+
+    PolicyValidator(Function<String, Path> path, Function<String, Path> readableFile) {
+        this.path = path;
+        this.readableFile = readableFile;
+    }
+
+    OutboundTls outboundTls(Table t) {
+        TlsPolicy defaults = TlsPolicy.of(TlsLevel.MAY);
+        Map<String, TlsPolicy> domains = new LinkedHashMap<>();
+        for (String name : t.names()) {
+            JsonNode v = t.raw(name);
+            if (!v.isObject()) {
+                t.problem(name, "expected a table like [outbound_tls.\"partner.example\"] with level = \"verify\", got "
+                        + Table.render(v) + (name.equals("default") ? "" : " (quote domain keys)"));
+                continue;
+            }
+            Table p = t.table(name);
+            if (name.equals("default")) {
+                defaults = policy(p, false);
+                continue;
+            }
+            String domain;
+            try {
+                domain = name.startsWith(".") ? "." + Syntax.domain(name.substring(1)) : Syntax.domain(name);
+            } catch (IllegalArgumentException e) {
+                t.problem(name, "expected \"default\" or a domain like example.com or .example.com (its subdomains), "
+                        + "got " + Syntax.quote(name));
+                continue;
+            }
+            TlsPolicy policy = policy(p, true);
+            if (policy != null && domains.putIfAbsent(domain, policy) != null) {
+                t.problem(name, "expected each domain once (case does not matter), got " + Syntax.quote(name)
+                        + " again");
+            }
+        }
+        return new OutboundTls(defaults == null ? TlsPolicy.of(TlsLevel.MAY) : defaults, domains);
+    }
+
+    private TlsPolicy policy(Table t, boolean levelRequired) {
+        TlsLevel level = levelRequired ? t.required("level", LEVELS, PolicyValidator::level)
+                : t.string("level", TlsLevel.MAY, LEVELS, PolicyValidator::level);
+        PolicyMode mode = t.string("mode", PolicyMode.ENFORCE, "enforce or testing", PolicyValidator::mode);
+        String minProtocol = t.string("min_protocol", "TLSv1.2", "TLSv1.2 or TLSv1.3", PolicyValidator::protocol);
+        Set<String> supported = supportedSuites();
+        List<String> ciphers = t.list("ciphers", List.of(), "an array of cipher suite names",
+                "a cipher suite name like TLS_AES_256_GCM_SHA384", s -> suite(s, supported));
+        int minCipherBits = t.integer("min_cipher_bits", 0, 0, 256);
+        int minKeyBits = t.integer("min_key_bits", 0, 0, 16384);
+        List<String> match = t.list("match", List.of(), "an array of name patterns",
+                "a name pattern like mx.example.com, *.example.com or .example.com", PolicyValidator::pattern);
+        Path caFile = t.string("ca_file", null, "a file path", readableFile);
+        List<String> fingerprints = t.list("fingerprints", List.of(), "an array of SHA-256 fingerprints",
+                "a SHA-256 fingerprint of 64 hex digits (colons allowed)", PolicyValidator::fingerprint);
+        Path clientCertificate = t.string("client_certificate", null, "a file path", readableFile);
+        Path clientKey = t.string("client_key", null, "a file path", readableFile);
+        if (t.has("client_certificate") != t.has("client_key")) {
+            t.problem(t.has("client_certificate") ? "client_key" : "client_certificate",
+                    "expected both client_certificate and client_key or neither, got nothing");
+        }
+        if (level == TlsLevel.FINGERPRINT && fingerprints.isEmpty() && !t.has("fingerprints")) {
+            t.problem("fingerprints", "expected at least one fingerprint for level \"fingerprint\", got nothing");
+        }
+        if (level != null && level != TlsLevel.FINGERPRINT && !fingerprints.isEmpty()) {
+            t.problem("fingerprints", "expected fingerprints only with level \"fingerprint\", got level \""
+                    + level.word() + "\"");
+        }
+        t.finish();
+        if (level == null) return null;
+        return new TlsPolicy(level, mode, minProtocol, ciphers, minCipherBits, minKeyBits, match, caFile,
+                fingerprints, clientCertificate, clientKey);
+    }
+
+    static TlsLevel level(String s) {
+        try {
+            return TlsLevel.valueOf(s.toUpperCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw Syntax.invalid(LEVELS, s);
+        }
+    }
+
+    private static PolicyMode mode(String s) {
+        return switch (s) {
+            case "enforce" -> PolicyMode.ENFORCE;
+            case "testing" -> PolicyMode.TESTING;
+            default -> throw Syntax.invalid("enforce or testing", s);
+        };
+    }
+
+    private static String protocol(String s) {
+        if (s.equals("TLSv1.2") || s.equals("TLSv1.3")) return s;
+        throw Syntax.invalid("TLSv1.2 or TLSv1.3 (older protocols are never used)", s);
+    }
+
+    private static String suite(String s, Set<String> supported) {
+        if (supported.contains(s)) return s;
+        throw Syntax.invalid("a cipher suite this JDK supports, like TLS_AES_256_GCM_SHA384", s);
+    }
+
+    private static String pattern(String s) {
+        String p = s.toLowerCase(Locale.ROOT);
+        String rest = p.startsWith("*.") ? p.substring(2) : p.startsWith(".") ? p.substring(1) : p;
+        try {
+            Syntax.domain(rest);
+        } catch (IllegalArgumentException e) {
+            throw Syntax.invalid("a name pattern like mx.example.com, *.example.com or .example.com", s);
+        }
+        return p;
+    }
+
+    /** Normalised to 64 lower-case hex digits; "sha256:" prefixes and colons are accepted. */
+    static String fingerprint(String s) {
+        String hex = s.toLowerCase(Locale.ROOT).replaceFirst("^sha256:", "").replace(":", "");
+        if (HEX64.matcher(hex).matches()) return hex;
+        throw Syntax.invalid("a SHA-256 fingerprint of 64 hex digits (colons allowed)", s);
+    }
+
+    private static Set<String> supportedSuites() {
+        try {
+            return Set.of(SSLContext.getDefault().getSupportedSSLParameters().getCipherSuites());
+        } catch (NoSuchAlgorithmException e) {
+            return Set.of();
+        }
+    }
+}

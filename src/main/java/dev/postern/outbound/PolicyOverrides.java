@@ -1,0 +1,137 @@
+package dev.postern.outbound;
+
+import dev.postern.config.Config;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Timed relaxations of one domain's outbound TLS policy, kept in {@code data/policy/overrides} so that the CLI can
+ * set them and a running gateway sees them at its next delivery to that domain, without a restart. Each change is
+ * also appended to {@code data/policy/overrides.log}, which is never rewritten: who, when, what, until when, why.
+ *
+ * <p>File format: one override per line, tab-separated: domain, level, until (ISO instant), set-at, set-by, reason
+ * (tabs and newlines in the reason are replaced by spaces).
+ */
+public final class PolicyOverrides {
+
+    /** One override. */
+    public record Override(String domain, Config.TlsLevel level, Instant until, Instant setAt, String setBy,
+                           String reason) {
+        public boolean activeAt(Instant now) { return now.isBefore(until); }
+    }
+
+    private final Path file;
+    private final Path log;
+    private volatile List<Override> cached = List.of();
+    private volatile FileTime cachedTime;
+
+    public PolicyOverrides(Path dataDir) {
+        Path dir = dataDir.resolve("policy");
+        this.file = dir.resolve("overrides");
+        this.log = dir.resolve("overrides.log");
+    }
+
+    /** The active override for a domain (exact domain), if any. Re-reads the file only when it changed. */
+    public Optional<Override> active(String domain, Instant now) {
+        String d = domain.toLowerCase(Locale.ROOT);
+        return all().stream().filter(o -> o.domain().equals(d) && o.activeAt(now)).findFirst();
+    }
+
+    /** Every override on file, expired ones included (they are dropped at the next change). */
+    public List<Override> all() {
+        try {
+            FileTime t = Files.getLastModifiedTime(file);
+            if (!t.equals(cachedTime)) {
+                cached = parse(Files.readAllLines(file, StandardCharsets.UTF_8));
+                cachedTime = t;
+            }
+        } catch (NoSuchFileException e) {
+            cached = List.of();
+            cachedTime = null;
+        } catch (IOException e) {
+            // keep the last good copy: a read error must not silently drop an administrator's override
+        }
+        return cached;
+    }
+
+    /** Sets (replaces) the override of a domain; records it in the log. */
+    public synchronized void set(Override o) throws IOException {
+        List<Override> next = new ArrayList<>();
+        Instant now = Instant.now();
+        for (Override old : all()) if (!old.domain().equals(o.domain()) && old.activeAt(now)) next.add(old);
+        next.add(o);
+        write(next);
+        audit("set " + line(o));
+    }
+
+    /** Removes the override of a domain; returns false when there was none. */
+    public synchronized boolean remove(String domain, String by) throws IOException {
+        String d = domain.toLowerCase(Locale.ROOT);
+        List<Override> current = all();
+        List<Override> next = current.stream().filter(o -> !o.domain().equals(d)).toList();
+        if (next.size() == current.size()) return false;
+        write(next);
+        audit("removed\t" + d + "\tby " + by + "\tat " + Instant.now());
+        return true;
+    }
+
+    private void write(List<Override> overrides) throws IOException {
+        Files.createDirectories(file.getParent());
+        Path tmp = file.resolveSibling("overrides.tmp");
+        StringBuilder b = new StringBuilder("# domain\tlevel\tuntil\tset-at\tset-by\treason (managed by postern policy)\n");
+        for (Override o : overrides) b.append(line(o)).append('\n');
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(StandardCharsets.UTF_8.encode(b.toString()));
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        cachedTime = null; // force a re-read: mtime granularity may hide a quick second change
+    }
+
+    private void audit(String entry) throws IOException {
+        Files.createDirectories(log.getParent());
+        try (FileChannel ch = FileChannel.open(log, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND)) {
+            ch.write(StandardCharsets.UTF_8.encode(Instant.now() + "\t" + entry + "\n"));
+            ch.force(true);
+        }
+    }
+
+    private static String line(Override o) {
+        return String.join("\t", o.domain(), o.level().word(), o.until().toString(), o.setAt().toString(), clean(o.setBy()),
+                clean(o.reason()));
+    }
+
+    private static String clean(String s) {
+        return s.replaceAll("[\\t\\r\\n]+", " ");
+    }
+
+    private static List<Override> parse(List<String> lines) {
+        List<Override> out = new ArrayList<>();
+        for (String line : lines) {
+            if (line.isBlank() || line.startsWith("#")) continue;
+            String[] f = line.split("\t", 6);
+            if (f.length < 6) continue;
+            try {
+                out.add(new Override(f[0], Config.TlsLevel.valueOf(f[1].toUpperCase(Locale.ROOT)), Instant.parse(f[2]),
+                        Instant.parse(f[3]), f[4], f[5]));
+            } catch (RuntimeException e) {
+                // a damaged line is skipped; the rest still apply
+            }
+        }
+        return List.copyOf(out);
+    }
+}

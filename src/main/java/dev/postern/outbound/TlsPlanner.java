@@ -1,0 +1,146 @@
+package dev.postern.outbound;
+
+import dev.postern.config.Config;
+import dev.postern.config.Config.TlsLevel;
+import dev.postern.tls.Constraints;
+import dev.postern.tls.KeyMaterial;
+import dev.postern.tls.NameMatcher;
+import dev.postern.tls.Pem;
+import dev.postern.tls.PeerCheck;
+import dev.postern.tls.TlsConfigException;
+import dev.postern.tls.TlsContexts;
+import dev.postern.tls.TlsFacts;
+import java.nio.file.Path;
+import java.security.cert.TrustAnchor;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSession;
+
+/**
+ * Turns a resolved policy into what the SMTP client does with TLS for one next hop (a {@link Plan}), and judges a
+ * finished handshake against it. Trust anchors and client-certificate contexts are built once per file and reused.
+ */
+public final class TlsPlanner {
+
+    /**
+     * What to do about TLS with one next hop.
+     *
+     * @param attempt  send STARTTLS when the server offers it
+     * @param required refuse to deliver without TLS that passes {@link #judge}
+     * @param testing  the policy is in testing mode: judge fully, record what would fail, deliver as "may"
+     */
+    public record Plan(boolean attempt, boolean required, boolean testing, SSLContext context,
+                       Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
+                       Set<TrustAnchor> anchors) {
+
+        /** Clear text, for the "may" retry after a failed handshake and for level none. */
+        public Plan clearText() {
+            return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors);
+        }
+
+        /** The checks of the policy's level against a finished handshake. */
+        public Verdict judge(SSLSession session, Instant now) {
+            TlsFacts facts = TlsFacts.of(session);
+            List<String> failures = new ArrayList<>();
+            String v = constraints.violation(facts.protocol(), facts.cipher());
+            if (v != null) failures.add(v);
+            PeerCheck.Certificate cert = PeerCheck.inspect(session, anchors, now);
+            TlsLevel level = policy.level();
+            String summary;
+            if (cert == null) {
+                summary = "unverified: no server certificate";
+                if (level.compareTo(TlsLevel.FINGERPRINT) >= 0) failures.add("the server sent no certificate");
+            } else {
+                if (policy.minKeyBits() > 0 && cert.keyStrength() < policy.minKeyBits()) {
+                    failures.add("server key " + cert.keyType() + " " + cert.keyBits() + " bits (RSA-equivalent "
+                            + cert.keyStrength() + ") is below min_key_bits " + policy.minKeyBits());
+                }
+                List<String> patterns = namePatterns();
+                String matched = NameMatcher.firstMatch(cert.names(), patterns);
+                summary = cert.trusted() && matched != null ? "verified: " + matched + " (issuer " + cert.issuer() + ")"
+                        : "unverified: " + (cert.trusted() ? "name mismatch" : cert.trustProblem());
+                switch (level) {
+                    case FINGERPRINT -> {
+                        if (!PeerCheck.pinned(cert, policy.fingerprints())) {
+                            failures.add("fingerprint mismatch: certificate sha256 " + cert.certSha256()
+                                    + " and public key sha256 " + cert.keySha256() + " are not pinned");
+                        } else {
+                            summary = "verified: fingerprint pinned";
+                        }
+                    }
+                    case VERIFY, SECURE -> {
+                        if (!cert.trusted()) failures.add(cert.trustProblem());
+                        if (matched == null) {
+                            failures.add("certificate name mismatch: " + String.join(", ", cert.names())
+                                    + " does not match " + String.join(" or ", patterns));
+                        }
+                    }
+                    default -> { }
+                }
+            }
+            boolean enforce = level.requiresTls() && !testing;
+            String failure = enforce && !failures.isEmpty() ? String.join("; ", failures) : null;
+            List<String> wouldFail = testing && level.requiresTls() ? List.copyOf(failures) : List.of();
+            return new Verdict(failure, summary, wouldFail, facts);
+        }
+
+        /**
+         * The names the certificate must match: the policy's match list, else for secure the next-hop domain and its
+         * subdomains, else (verify, and for recording under may) the MX host name and the domain.
+         */
+        List<String> namePatterns() {
+            if (!policy.match().isEmpty()) return policy.match();
+            if (policy.level() == TlsLevel.SECURE) return List.of(domain, "." + domain);
+            return hopHost.equals(domain) ? List.of(domain) : List.of(hopHost, domain);
+        }
+    }
+
+    /**
+     * The judgement of a TLS session.
+     *
+     * @param failure   why delivery must not go on (enforced levels), or null
+     * @param summary   "verified: ..." or "unverified: ..." for logs and the audit record
+     * @param wouldFail testing mode: the checks the enforced level would have failed
+     */
+    public record Verdict(String failure, String summary, List<String> wouldFail, TlsFacts facts) {}
+
+    private final Map<Path, Set<TrustAnchor>> anchors = new ConcurrentHashMap<>();
+    private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
+    private final SSLContext opportunistic = TlsContexts.opportunisticClient();
+
+    /** The plan for delivering to {@code hopHost} for {@code domain} under {@code resolved}. */
+    public Plan plan(TlsPolicies.Resolved resolved, String hopHost) throws TlsConfigException {
+        Config.TlsPolicy p = resolved.policy();
+        boolean testing = p.mode() == Config.PolicyMode.TESTING;
+        boolean attempt = p.level() != TlsLevel.NONE;
+        boolean required = p.level().requiresTls() && !testing;
+        // Under testing, offer what "may" offers so delivery is not blocked; the constraints are judged afterwards.
+        Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
+        SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
+        return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost,
+                trustAnchors(p.caFile()));
+    }
+
+    private Set<TrustAnchor> trustAnchors(Path caFile) throws TlsConfigException {
+        if (caFile == null) return PeerCheck.systemAnchors();
+        Set<TrustAnchor> known = anchors.get(caFile);
+        if (known != null) return known;
+        Set<TrustAnchor> loaded = PeerCheck.anchors(Pem.readCertificates(caFile));
+        anchors.put(caFile, loaded);
+        return loaded;
+    }
+
+    private SSLContext clientContext(Config.TlsPolicy p) throws TlsConfigException {
+        SSLContext known = clientContexts.get(p.clientCertificate());
+        if (known != null) return known;
+        KeyMaterial material = Pem.load(p.clientCertificate(), p.clientKey());
+        SSLContext made = TlsContexts.client(material);
+        clientContexts.put(p.clientCertificate(), made);
+        return made;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.postern.outbound;
+
+import dev.postern.config.Config;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Resolves the outbound TLS policy of a destination domain and says where it came from. Sources, strongest first:
+ * an active administrator override (which may relax), the static per-domain entry, the default. DANE, MTA-STS and
+ * peer memory join this list in later work.
+ */
+public final class TlsPolicies {
+
+    /** A policy and its provenance, for enforcement, logs and {@code postern policy show}. */
+    public record Resolved(String domain, Config.TlsPolicy policy, String source,
+                           Optional<PolicyOverrides.Override> override) {}
+
+    private final Config.OutboundTls config;
+    private final PolicyOverrides overrides;
+
+    public TlsPolicies(Config.OutboundTls config, PolicyOverrides overrides) {
+        this.config = config;
+        this.overrides = overrides;
+    }
+
+    public Resolved resolve(String domain, Instant now) {
+        Optional<Map.Entry<String, Config.TlsPolicy>> entry = config.entryFor(domain);
+        Config.TlsPolicy base = entry.map(Map.Entry::getValue).orElse(config.defaultPolicy());
+        String source = entry.map(e -> "static entry \"" + e.getKey() + "\"").orElse("default");
+        Optional<PolicyOverrides.Override> o = overrides.active(domain, now);
+        if (o.isPresent()) {
+            PolicyOverrides.Override ov = o.get();
+            return new Resolved(domain, base.withLevel(ov.level()), "override (level " + ov.level().word() + " until "
+                    + ov.until() + ", set by " + ov.setBy() + ": " + ov.reason() + ") over " + source, o);
+        }
+        return new Resolved(domain, base, source, Optional.empty());
+    }
+}
