@@ -5,7 +5,8 @@ import picocli.CommandLine.Command;
 /** The top-level command; its subcommands do the work. */
 @Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = VersionCommand.class,
         description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
-        subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, VersionCommand.class})
+        subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, PolicyCommand.class,
+                VersionCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

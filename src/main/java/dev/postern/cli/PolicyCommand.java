@@ -1,0 +1,177 @@
+package dev.postern.cli;
+
+import dev.postern.config.Config;
+import dev.postern.outbound.PolicyOverrides;
+import dev.postern.outbound.TlsPolicies;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code postern policy ...}: see which outbound TLS policy applies, and relax one for a while, on the record. */
+@Command(name = "policy", description = "Outbound TLS policies: show, and timed overrides.",
+        subcommands = {PolicyCommand.Show.class, PolicyCommand.SetOverride.class, PolicyCommand.ListOverrides.class,
+                PolicyCommand.RemoveOverride.class})
+final class PolicyCommand {
+
+    @Command(name = "show", description = "The policy that applies to a destination domain, and where it comes from.")
+    static final class Show implements Callable<Integer> {
+        @Mixin ConfigSource source;
+        @Parameters(paramLabel = "DOMAIN") String domain;
+
+        @Override public Integer call() throws CliException {
+            Config config = source.load();
+            String d = domain(domain);
+            TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()))
+                    .resolve(d, Instant.now());
+            Config.TlsPolicy p = r.policy();
+            System.out.println("Outbound TLS policy for " + d);
+            row("source", r.source());
+            row("level", p.level().word() + " (" + explain(p.level()) + ")");
+            row("mode", p.mode() == Config.PolicyMode.TESTING
+                    ? "testing (delivers as \"may\"; records what " + p.level().word() + " would refuse)" : "enforce");
+            row("min protocol", p.minProtocol());
+            row("ciphers", p.ciphers().isEmpty() ? "Postern's default AEAD, forward-secret set"
+                    : String.join(", ", p.ciphers()));
+            row("min cipher bits", p.minCipherBits() == 0 ? "no minimum" : String.valueOf(p.minCipherBits()));
+            row("min key bits", p.minKeyBits() == 0 ? "no minimum" : p.minKeyBits() + " (RSA-equivalent)");
+            if (p.level() == Config.TlsLevel.VERIFY || p.level() == Config.TlsLevel.SECURE) {
+                row("names", !p.match().isEmpty() ? String.join(", ", p.match())
+                        : p.level() == Config.TlsLevel.SECURE ? d + ", ." + d : "the MX host name, or " + d);
+                row("trust anchors", p.caFile() == null ? "the JDK's system store" : p.caFile().toString());
+            }
+            if (p.level() == Config.TlsLevel.FINGERPRINT) row("pinned", String.join(", ", p.fingerprints()));
+            row("client cert", p.clientCertificate() == null ? "none" : p.clientCertificate().toString());
+            row("override", r.override().map(o -> o.level().word() + " until " + o.until() + ", set by " + o.setBy()
+                    + " at " + o.setAt() + ": " + o.reason()).orElse("none"));
+            return 0;
+        }
+
+        private static void row(String name, String value) {
+            System.out.printf("  %-16s %s%n", name + ":", value);
+        }
+
+        private static String explain(Config.TlsLevel level) {
+            return switch (level) {
+                case NONE -> "never STARTTLS";
+                case MAY -> "TLS when offered, any certificate, clear text otherwise";
+                case ENCRYPT -> "TLS required, any certificate";
+                case FINGERPRINT -> "TLS required, certificate or key pinned";
+                case VERIFY -> "TLS required, trusted chain, name of the MX host";
+                case SECURE -> "TLS required, trusted chain, name of the destination domain";
+            };
+        }
+    }
+
+    @Command(name = "override", description = "Relax one domain's policy until a given time; recorded with who, "
+            + "when and why. Takes effect on a running gateway at its next delivery to that domain.")
+    static final class SetOverride implements Callable<Integer> {
+        @Mixin ConfigSource source;
+        @Parameters(paramLabel = "DOMAIN") String domain;
+        @Option(names = "--level", required = true, paramLabel = "LEVEL",
+                description = "none, may, encrypt, fingerprint, verify or secure") String level;
+        @Option(names = "--until", required = true, paramLabel = "TIME",
+                description = "an ISO time like 2026-12-24T00:00Z, or a duration from now like 2h or 3d") String until;
+        @Option(names = "--reason", required = true, paramLabel = "TEXT",
+                description = "why (a ticket number helps the next person)") String reason;
+
+        @Override public Integer call() throws Exception {
+            Config config = source.load();
+            String d = domain(domain);
+            Config.TlsLevel l;
+            try {
+                l = Config.TlsLevel.valueOf(level.toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CliException("postern: --level: expected none, may, encrypt, fingerprint, verify or secure, "
+                        + "got \"" + level + "\"", 2);
+            }
+            Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+            Instant end = time(until, now);
+            if (!end.isAfter(now)) throw new CliException("postern: --until: expected a time in the future, got " + end, 2);
+            if (reason.isBlank()) throw new CliException("postern: --reason: expected some words, got nothing", 2);
+            new PolicyOverrides(config.dataDir()).set(new PolicyOverrides.Override(d, l, end, now, who(), reason.strip()));
+            System.out.println("override for " + d + ": level " + l.word() + " until " + end + " (recorded in "
+                    + config.dataDir().resolve("policy/overrides.log") + ")");
+            return 0;
+        }
+    }
+
+    @Command(name = "overrides", description = "List the overrides, active and expired.")
+    static final class ListOverrides implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @Override public Integer call() throws CliException {
+            Config config = source.load();
+            List<PolicyOverrides.Override> all = new PolicyOverrides(config.dataDir()).all();
+            if (all.isEmpty()) {
+                System.out.println("No overrides.");
+                return 0;
+            }
+            Instant now = Instant.now();
+            for (PolicyOverrides.Override o : all) {
+                System.out.printf("%-30s %-11s %-8s until %s  by %s at %s: %s%n", o.domain(), o.level().word(),
+                        o.activeAt(now) ? "active" : "expired", o.until(), o.setBy(), o.setAt(), o.reason());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "clear", description = "Remove a domain's override before it expires.")
+    static final class RemoveOverride implements Callable<Integer> {
+        @Mixin ConfigSource source;
+        @Parameters(paramLabel = "DOMAIN") String domain;
+
+        @Override public Integer call() throws Exception {
+            Config config = source.load();
+            String d = domain(domain);
+            if (!new PolicyOverrides(config.dataDir()).remove(d, who())) {
+                throw new CliException("postern: no override for " + d, 1);
+            }
+            System.out.println("override for " + d + " removed");
+            return 0;
+        }
+    }
+
+    private static String domain(String s) throws CliException {
+        String d = s.toLowerCase(Locale.ROOT);
+        if (!d.matches("\\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")) {
+            throw new CliException("postern: expected a domain like partner.example, got \"" + s + "\"", 2);
+        }
+        return d;
+    }
+
+    /** An ISO time, or a duration from now ("2h", "3d", "90m"). */
+    static Instant time(String s, Instant now) throws CliException {
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            // not a time: a duration?
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})(s|m|h|d)").matcher(s);
+        if (m.matches()) {
+            long n = Long.parseLong(m.group(1));
+            Duration d = switch (m.group(2)) {
+                case "s" -> Duration.ofSeconds(n);
+                case "m" -> Duration.ofMinutes(n);
+                case "h" -> Duration.ofHours(n);
+                default -> Duration.ofDays(n);
+            };
+            return now.plus(d);
+        }
+        throw new CliException("postern: --until: expected an ISO time like 2026-12-24T00:00Z or a duration like 2h, "
+                + "got \"" + s + "\"", 2);
+    }
+
+    /** The administrator: the user behind sudo when there is one. */
+    static String who() {
+        String sudo = System.getenv("SUDO_USER");
+        return sudo != null && !sudo.isBlank() ? sudo : System.getProperty("user.name", "unknown");
+    }
+}
