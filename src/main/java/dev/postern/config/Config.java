@@ -27,7 +27,8 @@ import java.util.Set;
  */
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
-                     Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls) {
+                     Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls,
+                     Inbound inbound) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -36,6 +37,70 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         relayNetworks = List.copyOf(relayNetworks);
         routes = Map.copyOf(routes);
         if (outboundTls == null) outboundTls = OutboundTls.OPPORTUNISTIC;
+        if (inbound == null) inbound = Inbound.NONE;
+    }
+
+    /** Whether a listener asks clients for a certificate during the TLS handshake. */
+    public enum ClientCertificates { NONE, REQUEST, REQUIRE }
+
+    /**
+     * Inbound TLS of one listener.
+     *
+     * @param requireTls        530 5.7.0 to MAIL until STARTTLS (always so for submission roles)
+     * @param clientCertificate none: never ask; request: ask, mail without one is fine; require: no mail without a
+     *                          certificate that chains to {@code clientCaFile}
+     * @param clientCaFile      trust anchors for client certificates (PEM bundle); null: the system store
+     * @param minProtocol       lowest TLS protocol accepted at all ("TLSv1.2" or "TLSv1.3")
+     * @param ciphers           allowed suites; empty: Postern's safe default set
+     * @param minCipherBits     fewest symmetric key bits accepted (256 = AES-256 or ChaCha20 only)
+     */
+    public record ListenerTls(boolean requireTls, ClientCertificates clientCertificate, Path clientCaFile,
+                              String minProtocol, List<String> ciphers, int minCipherBits) {
+        public static final ListenerTls DEFAULT = new ListenerTls(false, ClientCertificates.NONE, null, "TLSv1.2",
+                List.of(), 0);
+
+        public ListenerTls {
+            ciphers = List.copyOf(ciphers);
+        }
+    }
+
+    /**
+     * What a partner gateway must show when it sends us mail. A session belongs to a partner when the envelope
+     * sender's domain is one of {@code senderDomains}, the client's address is in {@code networks}, or its verified
+     * client certificate matches {@code clientNames}.
+     *
+     * @param requireClientCertificate no mail without a client certificate that chains to {@code caFile} (else the
+     *                                 listener's client CA) and, when {@code clientNames} is not empty, matches one
+     */
+    public record Partner(String name, List<String> senderDomains, List<Network> networks, List<String> clientNames,
+                          boolean requireTls, boolean requireClientCertificate, Path caFile, String minProtocol,
+                          int minCipherBits) {
+        public Partner {
+            senderDomains = List.copyOf(senderDomains);
+            networks = List.copyOf(networks);
+            clientNames = List.copyOf(clientNames);
+        }
+    }
+
+    /**
+     * A client certificate that may relay through submission listeners without a password: either a pinned SHA-256
+     * fingerprint (of the certificate or its public key), or a CA plus name patterns the certificate must match.
+     */
+    public record RelayClient(List<String> fingerprints, Path caFile, List<String> names) {
+        public RelayClient {
+            fingerprints = List.copyOf(fingerprints);
+            names = List.copyOf(names);
+        }
+    }
+
+    /** Inbound policy beyond listeners: partners and certificate-authorised relay clients. */
+    public record Inbound(List<Partner> partners, List<RelayClient> relayClients) {
+        public static final Inbound NONE = new Inbound(List.of(), List.of());
+
+        public Inbound {
+            partners = List.copyOf(partners);
+            relayClients = List.copyOf(relayClients);
+        }
     }
 
     /** A config without outbound TLS policies (opportunistic TLS everywhere). */
@@ -43,13 +108,25 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
                   Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                   Delivery delivery, Dns dns, Map<String, Route> routes) {
         this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
-                delivery, dns, routes, OutboundTls.OPPORTUNISTIC);
+                delivery, dns, routes, OutboundTls.OPPORTUNISTIC, Inbound.NONE);
     }
 
     /** The same config with other outbound TLS policies. */
     public Config withOutboundTls(OutboundTls policies) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, policies);
+                queue, delivery, dns, routes, policies, inbound);
+    }
+
+    /** The same config with other inbound partners and relay clients. */
+    public Config withInbound(Inbound newInbound) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
+                queue, delivery, dns, routes, outboundTls, newInbound);
+    }
+
+    /** The same config with other listeners. */
+    public Config withListeners(List<Listener> newListeners) {
+        return new Config(source, hostname, dataDir, newListeners, localDomains, relayDomains, relayNetworks, tls,
+                limits, queue, delivery, dns, routes, outboundTls, inbound);
     }
 
     /**
@@ -163,7 +240,22 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     }
 
     /** A socket to listen on and what it is for. */
-    public record Listener(InetSocketAddress address, Role role) {
+    /**
+     * A listener and its inbound TLS settings ({@link ListenerTls#DEFAULT} when none are given).
+     */
+    public record Listener(InetSocketAddress address, Role role, ListenerTls tls) {
+        public Listener {
+            if (tls == null) tls = ListenerTls.DEFAULT;
+        }
+
+        public Listener(InetSocketAddress address, Role role) {
+            this(address, role, ListenerTls.DEFAULT);
+        }
+
+        /** Submission roles always require TLS before mail; the MX role when {@code require_tls} says so. */
+        public boolean requiresTls() {
+            return role != Role.MX || tls.requireTls();
+        }
         /**
          * Parses "host:port" where host is an IP address literal ("0.0.0.0:25", "[::]:25"); never consults DNS.
          *

@@ -114,17 +114,17 @@ final class PolicyValidator {
         };
     }
 
-    private static String protocol(String s) {
+    static String protocol(String s) {
         if (s.equals("TLSv1.2") || s.equals("TLSv1.3")) return s;
         throw Syntax.invalid("TLSv1.2 or TLSv1.3 (older protocols are never used)", s);
     }
 
-    private static String suite(String s, Set<String> supported) {
+    static String suite(String s, Set<String> supported) {
         if (supported.contains(s)) return s;
         throw Syntax.invalid("a cipher suite this JDK supports, like TLS_AES_256_GCM_SHA384", s);
     }
 
-    private static String pattern(String s) {
+    static String pattern(String s) {
         String p = s.toLowerCase(Locale.ROOT);
         String rest = p.startsWith("*.") ? p.substring(2) : p.startsWith(".") ? p.substring(1) : p;
         try {
@@ -142,7 +142,7 @@ final class PolicyValidator {
         throw Syntax.invalid("a SHA-256 fingerprint of 64 hex digits (colons allowed)", s);
     }
 
-    private static Set<String> supportedSuites() {
+    static Set<String> supportedSuites() {
         try {
             return Set.of(SSLContext.getDefault().getSupportedSSLParameters().getCipherSuites());
         } catch (NoSuchAlgorithmException e) {

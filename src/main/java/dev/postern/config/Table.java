@@ -74,6 +74,16 @@ final class Table {
         return string(name, null, expected, parse);
     }
 
+    boolean bool(String name, boolean fallback) {
+        JsonNode v = raw(name);
+        if (v == null) return fallback;
+        if (!v.isBoolean()) {
+            wrong(name, "true or false", v);
+            return fallback;
+        }
+        return v.booleanValue();
+    }
+
     int integer(String name, int fallback, int min, int max) {
         JsonNode v = raw(name);
         if (v == null) return fallback;

@@ -68,10 +68,11 @@ final class Validator {
         Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
         Config.OutboundTls outboundTls = new PolicyValidator(this::path, this::readableFile)
                 .outboundTls(top.table("outbound_tls"));
+        Config.Inbound inbound = new InboundValidator(this::readableFile).inbound(top, problems);
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls);
+                queue, delivery, dns, routes, outboundTls, inbound);
     }
 
     private List<Listener> listeners(Table top) {
@@ -94,6 +95,7 @@ final class Validator {
             Table t = new Table(e, at, problems);
             InetSocketAddress address = t.required("address", "host:port", Listener::parseAddress);
             Role role = t.required("role", "mx, submission or submissions", Listener::parseRole);
+            Config.ListenerTls listenerTls = new InboundValidator(this::readableFile).listenerTls(t);
             for (int j = 0; address != null && j < i; j++) {
                 if (taken.get(j) != null && overlap(taken.get(j), address)) {
                     t.problem("address", "expected an address no other listener uses, got "
@@ -104,7 +106,7 @@ final class Validator {
             }
             taken.set(i, address);
             t.finish();
-            if (address != null && role != null) out.add(new Listener(address, role));
+            if (address != null && role != null) out.add(new Listener(address, role, listenerTls));
         }
         return out;
     }

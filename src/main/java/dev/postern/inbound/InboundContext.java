@@ -7,8 +7,10 @@ import java.util.function.Consumer;
 import javax.net.ssl.SSLContext;
 
 /** What a session needs from the gateway, for one listener. */
-record InboundContext(Config config, Config.Role role, SSLContext tls, Spool spool, RelayPolicy relay,
-                      Consumer<Envelope> onQueued) {
+record InboundContext(Config config, Config.Listener listener, SSLContext tls, Spool spool, RelayPolicy relay,
+                      InboundPolicy policy, Consumer<Envelope> onQueued) {
+
+    Config.Role role() { return listener.role(); }
 
     /** The domain "<Postmaster>" without a domain resolves to: the first local domain, sorted, else the host name. */
     String postmasterDomain() {

@@ -34,6 +34,7 @@ public final class InboundServer implements Closeable {
     private final Spool spool;
     private final Consumer<Envelope> onQueued;
     private final RelayPolicy relay;
+    private final InboundPolicy policy;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final Map<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
@@ -49,6 +50,7 @@ public final class InboundServer implements Closeable {
         this.spool = spool;
         this.onQueued = onQueued;
         this.relay = RelayPolicy.of(config);
+        this.policy = new InboundPolicy(config.inbound());
     }
 
     /** Binds every listener (all or none) and starts accepting. */
@@ -65,7 +67,7 @@ public final class InboundServer implements Closeable {
                 }
                 sockets.add(server);
                 Thread.ofPlatform().name("accept-" + l.role().name().toLowerCase() + "-" + l.address().getPort())
-                        .daemon(true).start(() -> accept(server, l.role()));
+                        .daemon(true).start(() -> accept(server, l));
             }
         } catch (IOException e) {
             close();
@@ -78,7 +80,7 @@ public final class InboundServer implements Closeable {
         return sockets.stream().map(s -> (InetSocketAddress) s.getLocalSocketAddress()).toList();
     }
 
-    private void accept(ServerSocket server, Config.Role role) {
+    private void accept(ServerSocket server, Config.Listener listener) {
         while (!closed) {
             Socket socket;
             try {
@@ -97,7 +99,7 @@ public final class InboundServer implements Closeable {
                 Thread.ofVirtual().start(() -> refuse(socket, ip, mine));
                 continue;
             }
-            InboundContext ctx = new InboundContext(config, role, tls.get(), spool, relay, onQueued);
+            InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, onQueued);
             Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
                 try {
                     new Session(ctx, socket).run();

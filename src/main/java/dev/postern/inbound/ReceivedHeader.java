@@ -24,12 +24,18 @@ final class ReceivedHeader {
      * @param protocol   "ESMTP", "ESMTPS", "SMTP", "UTF8SMTPS" ... (RFC 3848, RFC 6531)
      * @param recipients named only when there is exactly one (more would disclose Bcc recipients to each other)
      */
-    static String format(String helo, InetAddress client, TlsFacts tls, String hostname, String protocol, String id,
-                         List<String> recipients, ZonedDateTime when) {
+    static String format(String helo, InetAddress client, TlsFacts tls, InboundPolicy.ClientCertificate cert,
+                         String hostname, String protocol, String id, List<String> recipients, ZonedDateTime when) {
         StringBuilder b = new StringBuilder(256);
         b.append("Received: from ").append(sanitize(helo))
                 .append(" ([").append(client.getHostAddress()).append("])");
         if (tls != null) b.append("\r\n\t").append(tls.receivedClause());
+        if (cert != null) {
+            // Postfix's words: (Client CN "...", Issuer "..." (verified OK)) or (not verified).
+            b.append("\r\n\t(Client CN \"").append(sanitizeQuoted(cert.cn())).append("\", Issuer \"")
+                    .append(sanitizeQuoted(issuerCn(cert.facts().issuer()))).append("\" (")
+                    .append(cert.facts().trusted() ? "verified OK" : "not verified").append("))");
+        }
         b.append("\r\n\tby ").append(hostname).append(" (Postern) with ").append(protocol).append(" id ").append(id);
         if (recipients.size() == 1) b.append("\r\n\tfor <").append(sanitize(recipients.getFirst())).append('>');
         b.append("; ").append(DATE.format(when)).append("\r\n");
@@ -42,6 +48,23 @@ final class ReceivedHeader {
         for (int i = 0; i < s.length() && b.length() < 255; i++) {
             char c = s.charAt(i);
             b.append(c < 0x21 || c == 0x7f || c == '(' || c == ')' || c == ';' ? '_' : c);
+        }
+        return b.toString();
+    }
+
+    private static String issuerCn(String dn) {
+        for (String part : dn.split(",")) {
+            if (part.strip().toUpperCase(Locale.ROOT).startsWith("CN=")) return part.strip().substring(3);
+        }
+        return dn;
+    }
+
+    /** Inside a quoted string of a comment: no controls, quotes, backslashes or parentheses. */
+    private static String sanitizeQuoted(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 128));
+        for (int i = 0; i < s.length() && b.length() < 128; i++) {
+            char c = s.charAt(i);
+            b.append(c < 0x20 || c == 0x7f || c == '"' || c == '\\' || c == '(' || c == ')' ? '_' : c);
         }
         return b.toString();
     }

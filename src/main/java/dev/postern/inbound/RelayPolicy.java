@@ -21,7 +21,8 @@ record RelayPolicy(Set<String> localDomains, Set<String> relayDomains, List<Conf
         return new RelayPolicy(config.localDomains(), config.relayDomains(), config.relayNetworks());
     }
 
-    Verdict judge(Path recipient, Config.Role role, InetAddress client) {
+    /** @param relayClient the client proved a relay-authorised certificate (submission listeners only) */
+    Verdict judge(Path recipient, Config.Role role, InetAddress client, boolean relayClient) {
         Mailbox box = recipient.mailbox();
         String domain = box.domainKey();
         String local = box.localPart();
@@ -32,7 +33,7 @@ record RelayPolicy(Set<String> localDomains, Set<String> relayDomains, List<Conf
             return unquotedTricks || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.LOCAL;
         }
         boolean mayRelay = relayDomains.contains(domain)
-                || (role != Config.Role.MX && inRelayNetworks(client));
+                || (role != Config.Role.MX && (relayClient || inRelayNetworks(client)));
         if (!mayRelay) return Verdict.DENIED;
         return box.hasRoutingTricks() || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.RELAY;
     }

@@ -27,6 +27,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.security.cert.X509Certificate;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSession;
+import dev.postern.tls.TlsConfigException;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +58,11 @@ final class Session {
     private OutputStream out;
 
     private TlsFacts tls;
+    /** The client's certificate chain (empty when it sent none) and its judgement against the listener's CA. */
+    private List<X509Certificate> clientChain = List.of();
+    private InboundPolicy.ClientCertificate clientCertificate;
+    /** Which relay_clients rule the certificate satisfied, or null. */
+    private String relayClient;
     private String helo;
     private boolean esmtp;
     private int errors;
@@ -134,7 +143,7 @@ final class Session {
     }
 
     private void handle(Command c) throws IOException, Close {
-        if (ctx.role() == Config.Role.SUBMISSION && tls == null) {
+        if (ctx.listener().requiresTls() && tls == null) {
             switch (c.verb()) {
                 case EHLO, HELO, NOOP, QUIT, STARTTLS, RSET -> { }
                 default -> {
@@ -215,7 +224,8 @@ final class Session {
     }
 
     private void startTls() throws IOException, Close {
-        SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket);
+        SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, InboundPolicy.constraints(ctx.listener().tls()),
+                ctx.policy().asksForCertificates(ctx.listener()));
         try {
             ssl.startHandshake();
         } catch (IOException e) {
@@ -224,7 +234,35 @@ final class Session {
         }
         socket = ssl;
         tls = TlsFacts.of(ssl.getSession());
+        clientChain = peerChain(ssl.getSession());
+        Instant now = Instant.now();
+        try {
+            clientCertificate = ctx.policy().judge(clientChain, ctx.listener().tls().clientCaFile(), now);
+            if (ctx.role() != Config.Role.MX) relayClient = ctx.policy().relayClient(clientChain, now);
+        } catch (TlsConfigException e) {
+            log.error("inbound TLS policy cannot be applied: {}", e.getMessage());
+            clientCertificate = null;
+            relayClient = null;
+        }
+        if (clientCertificate != null) {
+            log.info("client certificate client=[{}] subject=\"{}\" verified={}{}{}", clientAddress.getHostAddress(),
+                    clientCertificate.facts().subject(), clientCertificate.facts().trusted(),
+                    clientCertificate.facts().trusted() ? "" : " problem=\"" + clientCertificate.facts().trustProblem() + "\"",
+                    relayClient == null ? "" : " relay-authorised=\"" + relayClient + "\"");
+        }
         bindStreams();
+    }
+
+    private static List<X509Certificate> peerChain(SSLSession session) {
+        try {
+            List<X509Certificate> out = new ArrayList<>();
+            for (java.security.cert.Certificate c : session.getPeerCertificates()) {
+                if (c instanceof X509Certificate x) out.add(x);
+            }
+            return List.copyOf(out);
+        } catch (SSLPeerUnverifiedException e) {
+            return List.of();
+        }
     }
 
     private void bindStreams() throws IOException {
@@ -291,6 +329,30 @@ final class Session {
             error(Replies.UTF8_NEEDS_SMTPUTF8);
             return;
         }
+        if (ctx.listener().tls().clientCertificate() == Config.ClientCertificates.REQUIRE
+                && (clientCertificate == null || !clientCertificate.facts().trusted())) {
+            log.warn("refused MAIL client=[{}]: listener requires a client certificate; {}",
+                    clientAddress.getHostAddress(), clientCertificate == null ? "none presented"
+                            : clientCertificate.facts().trustProblem());
+            error(Reply.of(550, "5.7.1", "client certificate required"
+                    + (clientCertificate == null ? "" : ": " + clientCertificate.facts().trustProblem())));
+            return;
+        }
+        Reply partnerRefusal;
+        try {
+            partnerRefusal = ctx.policy().checkPartner(path.isNull() ? null : path.mailbox().domainKey(),
+                    clientAddress, tls, clientChain, clientCertificate, Instant.now());
+        } catch (TlsConfigException e) {
+            log.error("partner policy cannot be applied: {}", e.getMessage());
+            partnerRefusal = Reply.of(451, "4.7.0", "partner policy cannot be applied; try again later");
+        }
+        if (partnerRefusal != null) {
+            log.warn("refused MAIL from=<{}> client=[{}] tls={} cert={}: {}", path.isNull() ? "" : path.mailbox(),
+                    clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
+                    clientCertificate == null ? "none" : clientCertificate.facts().subject(), partnerRefusal.oneLine());
+            error(partnerRefusal);
+            return;
+        }
         if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) {
             error(Replies.DISK_FULL);
             return;
@@ -329,7 +391,7 @@ final class Session {
             reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10: a 452 here is not a client error
             return;
         }
-        switch (ctx.relay().judge(path, ctx.role(), clientAddress)) {
+        switch (ctx.relay().judge(path, ctx.role(), clientAddress, relayClient != null)) {
             case LOCAL, RELAY -> {
                 recipients.add(path.mailbox().toString());
                 reply(Replies.RECIPIENT_OK);
@@ -438,8 +500,8 @@ final class Session {
     }
 
     private void writeReceived(Spool.Incoming incoming) throws IOException {
-        boolean authenticated = false;
-        String header = ReceivedHeader.format(helo, clientAddress, tls, ctx.config().hostname(),
+        boolean authenticated = relayClient != null;
+        String header = ReceivedHeader.format(helo, clientAddress, tls, clientCertificate, ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
         incoming.body().write(header.getBytes(StandardCharsets.UTF_8));

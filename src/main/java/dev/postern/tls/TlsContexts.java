@@ -50,7 +50,9 @@ public final class TlsContexts {
             KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
             keyManagers.init(store, IN_MEMORY_PASSWORD);
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers.getKeyManagers(), null, null);
+            // Client certificates (when a listener asks for them) are judged after the handshake by PeerCheck, so
+            // that a client learns why it was refused in an SMTP reply instead of a bare TLS alert.
+            context.init(keyManagers.getKeyManagers(), new TrustManager[] {new AcceptAnyCertificate()}, null);
             return context;
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot build server TLS context for " + material + ": " + e.getMessage(), e);
@@ -94,14 +96,37 @@ public final class TlsContexts {
 
     /** Layers server-side TLS over an accepted (plaintext) socket, hardened, handshake not yet started. */
     public static SSLSocket wrapServer(SSLContext context, Socket plain) throws java.io.IOException {
+        return wrapServer(context, plain, Constraints.DEFAULT, false);
+    }
+
+    /**
+     * As {@link #wrapServer(SSLContext, Socket)}, accepting only what {@code constraints} allow, and asking the client
+     * for a certificate when {@code askForCertificate} (a client without one may still go on: policy decides later).
+     */
+    public static SSLSocket wrapServer(SSLContext context, Socket plain, Constraints constraints,
+                                       boolean askForCertificate) throws java.io.IOException {
         String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
         socket.setUseClientMode(false);
         SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
                 socket.getSupportedCipherSuites());
+        restrict(parameters, constraints);
         parameters.setUseCipherSuitesOrder(true);
+        parameters.setWantClientAuth(askForCertificate);
         socket.setSSLParameters(parameters);
         return socket;
+    }
+
+    private static void restrict(SSLParameters parameters, Constraints constraints) throws IOException {
+        String[] protocols = Arrays.stream(parameters.getProtocols())
+                .filter(constraints::allowsProtocol).toArray(String[]::new);
+        String[] suites = Arrays.stream(parameters.getCipherSuites())
+                .filter(constraints::allowsSuite).toArray(String[]::new);
+        if (protocols.length == 0 || suites.length == 0) {
+            throw new IOException("the policy allows no protocol or cipher suite this TLS provider supports");
+        }
+        parameters.setProtocols(protocols);
+        parameters.setCipherSuites(suites);
     }
 
     /** Layers client-side TLS over a connected socket, with SNI set to {@code host}, hardened, handshake not started. */
@@ -119,15 +144,7 @@ public final class TlsContexts {
         socket.setUseClientMode(true);
         SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
                 socket.getSupportedCipherSuites());
-        String[] protocols = Arrays.stream(parameters.getProtocols())
-                .filter(p -> constraints.allowsProtocol(p)).toArray(String[]::new);
-        String[] suites = Arrays.stream(parameters.getCipherSuites())
-                .filter(constraints::allowsSuite).toArray(String[]::new);
-        if (protocols.length == 0 || suites.length == 0) {
-            throw new IOException("the policy allows no protocol or cipher suite this TLS provider supports");
-        }
-        parameters.setProtocols(protocols);
-        parameters.setCipherSuites(suites);
+        restrict(parameters, constraints);
         parameters.setServerNames(serverNames(host));
         parameters.setEndpointIdentificationAlgorithm(null); // the caller verifies names against its policy
         socket.setSSLParameters(parameters);
