@@ -94,9 +94,20 @@ public final class SmtpTestClient implements AutoCloseable {
         return handshake();
     }
 
+    /** STARTTLS presenting a client certificate (null: none); returns the negotiated protocol. */
+    public String startTls(dev.postern.tls.KeyMaterial clientCertificate) throws IOException {
+        Response r = command("STARTTLS");
+        if (r.code() != 220) throw new IOException("STARTTLS refused: " + r);
+        return handshake(dev.postern.tls.TlsContexts.client(clientCertificate));
+    }
+
     /** The TLS handshake on the current connection (after a 220 to STARTTLS); returns the protocol. */
     public String handshake() throws IOException {
-        SSLSocket ssl = (SSLSocket) trustAll().getSocketFactory().createSocket(socket, "localhost",
+        return handshake(trustAll());
+    }
+
+    private String handshake(SSLContext context) throws IOException {
+        SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(socket, "localhost",
                 socket.getPort(), true);
         ssl.startHandshake();
         bind(ssl);

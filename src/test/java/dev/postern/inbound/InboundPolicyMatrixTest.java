@@ -1,0 +1,212 @@
+package dev.postern.inbound;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.postern.cli.Gateway;
+import dev.postern.config.Config;
+import dev.postern.testkit.SmtpTestClient;
+import dev.postern.testkit.TestConfigs;
+import dev.postern.tls.Certificates;
+import dev.postern.tls.KeyMaterial;
+import dev.postern.tls.Pem;
+import dev.postern.tls.PeerCheck;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Inbound TLS policy against real clients: every kind of client (clear text, TLS without a certificate, with an
+ * untrusted one, with the partner's) against every inbound setting (listener none / request / require, partner
+ * rules), and relay authorised by client certificate on the submission listener.
+ */
+class InboundPolicyMatrixTest {
+    @TempDir static Path dir;
+    static Gateway gateway;
+    static InetSocketAddress mxOpen;       // client_certificate = none, partner rules apply
+    static InetSocketAddress mxRequest;    // client_certificate = request
+    static InetSocketAddress mxRequire;    // client_certificate = require (partner CA)
+    static InetSocketAddress submission;   // relay by certificate
+    static KeyMaterial partnerCa;
+    static KeyMaterial partnerCert;        // gw.partner.example, issued by partnerCa
+    static KeyMaterial strangerCert;       // self-signed, untrusted
+    static KeyMaterial otherPartnerName;   // issued by partnerCa but for gw.other.example
+    static KeyMaterial pinnedRelayCert;    // self-signed, pinned in relay_clients
+
+    enum Client { CLEAR, TLS_NO_CERT, TLS_UNTRUSTED, TLS_PARTNER }
+
+    @BeforeAll static void start() throws Exception {
+        partnerCa = Certificates.certificateAuthority("Partner CA", Certificates.KeyType.EC_P256, Duration.ofDays(30));
+        partnerCert = Certificates.issue(partnerCa, List.of("gw.partner.example"), Certificates.KeyType.EC_P256,
+                Instant.now().minusSeconds(60), Duration.ofDays(10));
+        otherPartnerName = Certificates.issue(partnerCa, List.of("gw.other.example"), Certificates.KeyType.EC_P256,
+                Instant.now().minusSeconds(60), Duration.ofDays(10));
+        strangerCert = Certificates.selfSigned(List.of("gw.partner.example"), Certificates.KeyType.EC_P256,
+                Duration.ofDays(10));
+        pinnedRelayCert = Certificates.selfSigned(List.of("app.internal.example"), Certificates.KeyType.EC_P256,
+                Duration.ofDays(10));
+        Path caFile = dir.resolve("partner-ca.pem");
+        Pem.write(partnerCa, caFile, dir.resolve("partner-ca.key"));
+
+        Config base = TestConfigs.gateway(dir.resolve("data"), "gw.test", Set.of("postern.test"));
+        InetSocketAddress any = new InetSocketAddress("127.0.0.1", 0);
+        Config.ListenerTls request = new Config.ListenerTls(false, Config.ClientCertificates.REQUEST, caFile,
+                "TLSv1.2", List.of(), 0);
+        Config.ListenerTls require = new Config.ListenerTls(true, Config.ClientCertificates.REQUIRE, caFile,
+                "TLSv1.2", List.of(), 0);
+        Config c = base.withListeners(List.of(
+                new Config.Listener(any, Config.Role.MX),
+                new Config.Listener(any, Config.Role.MX, request),
+                new Config.Listener(any, Config.Role.MX, require),
+                new Config.Listener(any, Config.Role.SUBMISSION)));
+        c = new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                List.of(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), c.routes()); // no relay networks
+        String pin = PeerCheck.inspect(pinnedRelayCert.chain(), Set.of(), Instant.now()).certSha256();
+        c = c.withInbound(new Config.Inbound(
+                List.of(new Config.Partner("partner.example", List.of("partner.example"), List.of(),
+                        List.of("gw.partner.example"), true, true, caFile, "TLSv1.2", 0),
+                        new Config.Partner("strong.example", List.of("strong.example"), List.of(), List.of(), true,
+                                false, null, "TLSv1.3", 256)),
+                List.of(new Config.RelayClient(List.of(pin), null, List.of()),
+                        new Config.RelayClient(List.of(), caFile, List.of("*.partner.example")))));
+        gateway = Gateway.start(c);
+        List<InetSocketAddress> bound = gateway.boundAddresses();
+        mxOpen = bound.get(0);
+        mxRequest = bound.get(1);
+        mxRequire = bound.get(2);
+        submission = bound.get(3);
+    }
+
+    @AfterAll static void stop() {
+        gateway.close();
+    }
+
+    /** Opens a session as the given kind of client and returns the reply to MAIL FROM. */
+    static String mail(InetSocketAddress where, Client client, String sender) throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(where)) {
+            c.read();
+            c.command("EHLO client.test");
+            switch (client) {
+                case CLEAR -> { }
+                case TLS_NO_CERT -> c.startTls((KeyMaterial) null);
+                case TLS_UNTRUSTED -> c.startTls(strangerCert);
+                case TLS_PARTNER -> c.startTls(partnerCert);
+            }
+            if (client != Client.CLEAR) c.command("EHLO client.test");
+            return c.command("MAIL FROM:<" + sender + ">").last();
+        }
+    }
+
+    @Test void partnerMatrixOnTheOpenListener() throws Exception {
+        // Mail from partner.example: TLS and the partner's certificate (by its CA and name) are required.
+        assertThat(mail(mxOpen, Client.CLEAR, "a@partner.example")).isEqualTo("530 5.7.0 TLS required for partner.example");
+        // The open listener does not ask for certificates unless a partner needs one; this config has one that does.
+        assertThat(mail(mxOpen, Client.TLS_NO_CERT, "a@partner.example"))
+                .isEqualTo("550 5.7.1 client certificate required for partner.example");
+        assertThat(mail(mxOpen, Client.TLS_UNTRUSTED, "a@partner.example"))
+                .startsWith("550 5.7.1 client certificate required for partner.example: ");
+        assertThat(mail(mxOpen, Client.TLS_PARTNER, "a@partner.example")).startsWith("250 2.1.0");
+        // Anyone else is unaffected.
+        for (Client c : Client.values()) assertThat(mail(mxOpen, c, "a@random.example")).startsWith("250 2.1.0");
+    }
+
+    @Test void partnerCertificateWithTheWrongNameIsRefused() throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(mxOpen)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(otherPartnerName);
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<a@partner.example>").last()).isEqualTo(
+                    "550 5.7.1 client certificate required for partner.example: gw.other.example does not match "
+                            + "gw.partner.example");
+        }
+    }
+
+    @Test void partnerStrengthRule() throws Exception {
+        // strong.example wants TLS 1.3 with 256-bit ciphers: our test client negotiates TLS 1.3 with AES-256.
+        assertThat(mail(mxOpen, Client.CLEAR, "a@strong.example")).isEqualTo("530 5.7.0 TLS required for strong.example");
+        assertThat(mail(mxOpen, Client.TLS_NO_CERT, "a@strong.example")).startsWith("250 2.1.0");
+    }
+
+    @Test void listenerSettingsMatrix() throws Exception {
+        List<String> rows = new ArrayList<>();
+        for (Client c : Client.values()) {
+            rows.add("request " + c + " " + code(mail(mxRequest, c, "a@random.example")));
+            rows.add("require " + c + " " + code(mail(mxRequire, c, "a@random.example")));
+        }
+        assertThat(rows).containsExactly(
+                "request CLEAR 250", "require CLEAR 530",
+                "request TLS_NO_CERT 250", "require TLS_NO_CERT 550",
+                "request TLS_UNTRUSTED 250", "require TLS_UNTRUSTED 550",
+                "request TLS_PARTNER 250", "require TLS_PARTNER 250");
+    }
+
+    @Test void receivedHeaderNamesTheVerifiedClientCertificate() throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(mxRequest)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(partnerCert);
+            c.command("EHLO client.test");
+            c.command("MAIL FROM:<a@partner.example>");
+            assertThat(c.command("RCPT TO:<certified@postern.test>").code()).isEqualTo(250);
+            assertThat(c.command("DATA").code()).isEqualTo(354);
+            c.send("Subject: cert\r\n\r\nhi\r\n.\r\n");
+            assertThat(c.read().code()).isEqualTo(250);
+        }
+        Path box = dir.resolve("data/mail/postern.test/certified/new");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.isDirectory(box) && count(box) == 1);
+        String stored;
+        try (Stream<Path> s = Files.list(box)) {
+            stored = Files.readString(s.findFirst().orElseThrow(), StandardCharsets.UTF_8);
+        }
+        assertThat(stored).contains("\t(Client CN \"gw.partner.example\", Issuer \"Partner CA\" (verified OK))\r\n");
+    }
+
+    @Test void relayByClientCertificateOnSubmission() throws Exception {
+        // No relay networks are configured: only a certificate can open relaying.
+        assertThat(relay(null)).isEqualTo("554 5.7.1 Relay access denied");
+        assertThat(relay(strangerCert)).isEqualTo("554 5.7.1 Relay access denied");
+        assertThat(relay(otherPartnerName)).isEqualTo("554 5.7.1 Relay access denied");
+        assertThat(relay(pinnedRelayCert)).startsWith("250 2.1.5");
+        assertThat(relay(partnerCert)).startsWith("250 2.1.5");
+    }
+
+    @Test void authIsNeverOfferedInClearText() throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(submission)) {
+            c.read();
+            assertThat(c.command("EHLO client.test").lines()).noneMatch(l -> l.contains("AUTH"));
+        }
+    }
+
+    private static String relay(KeyMaterial cert) throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(submission)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(cert);
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<app@internal.example>").code()).isEqualTo(250);
+            return c.command("RCPT TO:<someone@elsewhere.example>").last();
+        }
+    }
+
+    private static String code(String reply) {
+        return reply.substring(0, 3);
+    }
+
+    private static long count(Path p) throws java.io.IOException {
+        try (Stream<Path> s = Files.list(p)) {
+            return s.count();
+        }
+    }
+}
