@@ -75,6 +75,8 @@ final class Session {
     private final List<String> recipients = new ArrayList<>();
     private Spool.Incoming bdat;
     private SizeGuard bdatGuard;
+    /** Bytes of our Received header at the start of {@link #bdat}'s content. */
+    private long bdatHeaderBytes;
     private boolean bdatFailed;
 
     Session(InboundContext ctx, Socket socket) {
@@ -421,7 +423,7 @@ final class Session {
         reply(Replies.START_DATA);
         socket.setSoTimeout((int) limits.dataTimeout().toMillis());
         try (Spool.Incoming incoming = ctx.spool().receive()) {
-            writeReceived(incoming);
+            long headerBytes = writeReceived(incoming);
             SmtpInput.DataResult result = in.readData(incoming.body(), limits.maxMessageSize());
             if (result.tooBig()) {
                 error(Replies.TOO_BIG);
@@ -429,7 +431,7 @@ final class Session {
                 log.warn("refused message with bare CR/LF client=[{}] helo={}", clientAddress.getHostAddress(), helo);
                 error(Replies.SMUGGLING);
             } else {
-                commit(incoming, result.bytes());
+                commit(incoming, headerBytes + result.bytes());
             }
         } finally {
             socket.setSoTimeout((int) limits.commandTimeout().toMillis());
@@ -464,7 +466,7 @@ final class Session {
         try {
             if (bdat == null) {
                 bdat = ctx.spool().receive();
-                writeReceived(bdat);
+                bdatHeaderBytes = writeReceived(bdat);
                 bdatGuard = new SizeGuard(bdat.body(), limits.maxMessageSize());
             }
             in.readChunk(size, bdatGuard);
@@ -492,21 +494,25 @@ final class Session {
                 error(Replies.SMUGGLING);
                 return;
             }
-            commit(bdat, bdatGuard.count());
+            commit(bdat, bdatHeaderBytes + bdatGuard.count());
         } finally {
             abortBdat();
             resetTransaction();
         }
     }
 
-    private void writeReceived(Spool.Incoming incoming) throws IOException {
+    /** Writes our Received header as the first line of the content; returns its length in bytes. */
+    private long writeReceived(Spool.Incoming incoming) throws IOException {
         boolean authenticated = relayClient != null;
         String header = ReceivedHeader.format(helo, clientAddress, tls, clientCertificate, ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
-        incoming.body().write(header.getBytes(StandardCharsets.UTF_8));
+        byte[] bytes = header.getBytes(StandardCharsets.UTF_8);
+        incoming.body().write(bytes);
+        return bytes.length;
     }
 
+    /** @param bytes the content size as spooled: our Received header and the message (the envelope's size) */
     private void commit(Spool.Incoming incoming, long bytes) throws IOException, Close {
         Instant now = Instant.now();
         List<Envelope.Recipient> rcpts = recipients.stream().map(Envelope.Recipient::pending).toList();

@@ -27,6 +27,8 @@ import java.util.concurrent.DelayQueue;
 import java.util.concurrent.Delayed;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -157,7 +159,7 @@ public final class Scheduler implements Closeable {
             Instant current = scheduled.get(d.id());
             if (!d.at().equals(current) || !running.add(d.id())) {
                 // Stale entry (rescheduled or forgotten), or an attempt is already running; the running attempt
-                // reschedules it when done.
+                // offers it again when done (see below).
                 slots.release();
                 continue;
             }
@@ -171,6 +173,10 @@ public final class Scheduler implements Closeable {
                 } finally {
                     running.remove(d.id());
                     slots.release();
+                    // A flush that came while this attempt ran was skipped above: offer it again. A duplicate of an
+                    // entry already queued is harmless (only the one matching 'scheduled' runs).
+                    Instant requested = scheduled.get(d.id());
+                    if (requested != null) due.put(new Due(d.id(), requested));
                 }
             });
         }
@@ -347,7 +353,11 @@ public final class Scheduler implements Closeable {
             updated.add(new Recipient(r.address(), status, attempts, reason, now));
         }
         Envelope next = env.withRecipients(updated, settings.retry().next(maxAttempts, now));
-        if (!failures.isEmpty() && !env.nullSender()) bounce(env, failures, now);
+        if (!failures.isEmpty()) {
+            if (!env.nullSender()) bounce(env, failures, now);
+            else log.info("no bounce for id={}: null sender (RFC 5321 §4.5.5); dropped failed recipient(s) {}",
+                    env.id(), failures.stream().map(f -> "<" + f.recipient() + ">").toList());
+        }
         if (next.pending().isEmpty()) {
             spool.delete(env.id());
             envelopes.remove(env.id());
@@ -363,7 +373,12 @@ public final class Scheduler implements Closeable {
             next = next.withDelayWarned();
         }
         Envelope stored = spool.update(next, QueueState.DEFERRED);
-        if (envelopes.replace(env.id(), stored) != null) schedule(env.id(), stored.nextAttempt());
+        if (envelopes.replace(env.id(), stored) != null) {
+            // The backoff, unless a flush during this attempt asked for an earlier one.
+            Instant at = scheduled.merge(env.id(), stored.nextAttempt(), (requested, backoff) ->
+                    requested.isBefore(backoff) ? requested : backoff);
+            due.put(new Due(env.id(), at));
+        }
     }
 
     /** Queues a DSN to the original sender, from the null sender so that it can never bounce in turn. */
@@ -374,8 +389,9 @@ public final class Scheduler implements Closeable {
         }
         try (Spool.Incoming in = spool.receive()) {
             in.body().write(dsn);
-            Envelope env = new Envelope(in.id(), "", List.of(Recipient.pending(original.sender())), now,
-                    "local bounce of " + original.id(), "8BITMIME", original.smtputf8(), dsn.length, now, false, 0);
+            // BODY= and SMTPUTF8 from the DSN itself, not from the original: an ASCII sender must get its DSN from
+            // a server without SMTPUTF8 even when the original needed it.
+            Envelope env = Bounces.envelopeFor(in.id(), original.sender(), dsn, now);
             in.commit(env);
             log.info("bounce id={} for id={} to=<{}> action={}", in.id(), original.id(), original.sender(),
                     reports.getFirst().action());
@@ -383,11 +399,19 @@ public final class Scheduler implements Closeable {
         }
     }
 
-    /** The enhanced status code of "550 5.1.1 ..." style text, or {@code fallback}. */
+    /** A reply code followed by an enhanced status code of the same class: "550 5.1.1". */
+    private static final Pattern REPLY_STATUS =
+            Pattern.compile("^([245])\\d\\d[ -](([245])\\.\\d{1,3}\\.\\d{1,3})(?=\\s|$)");
+
+    /**
+     * The enhanced status code of a result, or {@code fallback}: of the remote reply in "host[ip]:port said: 550
+     * 5.1.1 ..." text, else of our own "451 4.4.1 ..." text. Only the code right after the reply code counts, never
+     * digits elsewhere (an IP address such as 10.4.4.7 in the text is not a status).
+     */
     static String statusOf(String reply, String fallback) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b([245])\\.(\\d{1,3})\\.(\\d{1,3})\\b")
-                .matcher(reply);
-        return m.find() ? m.group() : fallback;
+        int said = reply.indexOf(SAID);
+        Matcher m = REPLY_STATUS.matcher(said >= 0 ? reply.substring(said + SAID.length()) : reply);
+        return m.find() && m.group(1).equals(m.group(3)) ? m.group(2) : fallback;
     }
 
     /**
@@ -398,6 +422,8 @@ public final class Scheduler implements Closeable {
         String s = statusOf(lastReply, "4.4.7");
         return s.startsWith("4.7.") ? "5" + s.substring(1) : "4.4.7";
     }
+
+    private static final String SAID = " said: ";
 
     /** The host name in "host[ip]:port said: ..." text, for the DSN's Remote-MTA; null for local reasons. */
     static String remoteOf(String reply) {
