@@ -2,7 +2,6 @@ package dev.postern.cli;
 
 import dev.postern.config.ConfigException;
 import dev.postern.config.ConfigLoader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,7 +16,6 @@ final class ConfigCommand {
         @Parameters(paramLabel = "FILE") Path file;
 
         @Override public Integer call() throws CliException {
-            if (!Files.isRegularFile(file)) throw new CliException("postern: " + file + ": no such file", 2);
             try {
                 ConfigLoader.load(file);
             } catch (ConfigException e) {

@@ -3,7 +3,6 @@ package dev.postern.cli;
 import dev.postern.config.Config;
 import dev.postern.config.ConfigException;
 import dev.postern.config.ConfigLoader;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -21,7 +20,6 @@ final class ConfigSource {
     Config load() throws CliException {
         Config c;
         if (config != null) {
-            if (!Files.isRegularFile(config)) throw new CliException("postern: " + config + ": no such file", 2);
             try {
                 c = ConfigLoader.load(config);
             } catch (ConfigException e) {

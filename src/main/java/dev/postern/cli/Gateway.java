@@ -27,6 +27,8 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,8 +45,16 @@ public final class Gateway implements Closeable {
         StartException(String message, Throwable cause) { super(message, cause); }
     }
 
+    /**
+     * The data directories (real paths) locked by gateways in this JVM. Nothing in this JVM may open such a lock file
+     * a second time: the lock is a POSIX record lock, which belongs to the process, so closing any other channel on
+     * the file would silently release it.
+     */
+    private static final Set<Path> LOCKED_HERE = ConcurrentHashMap.newKeySet();
+
     private final Config config;
     private final List<Closeable> parts = new ArrayList<>();
+    private Path lockedHere;
     private FileChannel lockChannel;
     private Spool spool;
     private Scheduler scheduler;
@@ -107,6 +117,11 @@ public final class Gateway implements Closeable {
 
     /** The data directory is owned by one gateway at a time. */
     private void lock(Path data) throws IOException, StartException {
+        Path real = data.toRealPath();
+        if (!LOCKED_HERE.add(real)) {
+            throw new StartException("another Postern gateway is running with data directory " + data, null);
+        }
+        lockedHere = real;
         lockChannel = FileChannel.open(data.resolve("postern.lock"), StandardOpenOption.CREATE,
                 StandardOpenOption.WRITE);
         FileLock lock = lockChannel.tryLock();
@@ -132,6 +147,15 @@ public final class Gateway implements Closeable {
             return made;
         } catch (TlsConfigException e) {
             throw new StartException(e.getMessage(), e);
+        }
+    }
+
+    /** True when a gateway in this JVM holds {@code data}'s lock (then its lock file must be left alone). */
+    static boolean runsInThisJvm(Path data) {
+        try {
+            return LOCKED_HERE.contains(data.toRealPath());
+        } catch (IOException e) {
+            return false; // no such directory: no gateway
         }
     }
 
@@ -161,5 +185,6 @@ public final class Gateway implements Closeable {
                 // the lock goes with the process anyway
             }
         }
+        if (lockedHere != null) LOCKED_HERE.remove(lockedHere);
     }
 }

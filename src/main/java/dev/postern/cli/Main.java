@@ -15,7 +15,7 @@ public final class Main {
         CommandLine cli = new CommandLine(new PosternCommand());
         cli.setParameterExceptionHandler((e, a) -> {
             e.getCommandLine().getErr().println("postern: " + e.getMessage()
-                    + " (see 'postern " + e.getCommandLine().getCommandName() + " --help')");
+                    + " (see '" + e.getCommandLine().getCommandSpec().qualifiedName() + " --help')");
             return 2;
         });
         cli.setExecutionExceptionHandler((e, parsed, result) -> {

@@ -161,6 +161,7 @@ final class QueueCommand {
     /** Runs a change through the running gateway, or directly under the data directory's lock. */
     private static int change(Config config, String request, Operation direct) throws Exception {
         Path data = config.dataDir();
+        if (Gateway.runsInThisJvm(data)) return viaGateway(data.resolve("control.sock"), request);
         Path lockFile = data.resolve("postern.lock");
         if (Files.exists(lockFile)) {
             try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {

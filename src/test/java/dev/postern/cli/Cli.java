@@ -1,0 +1,47 @@
+package dev.postern.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/** Runs the {@code postern} command in this JVM ({@link Main#run}) and captures what it prints. */
+final class Cli {
+    private Cli() {}
+
+    /** What one command did: its exit code and everything it printed on standard output and standard error. */
+    record Result(int exit, String out, String err) {
+        List<String> outLines() { return out.lines().toList(); }
+
+        List<String> errLines() { return err.lines().toList(); }
+
+        @Override public String toString() {
+            return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    /**
+     * Swaps System.out and System.err for the duration of the command. A gateway running in this JVM logs to
+     * standard output (logback-test.xml), so its log lines may show up in {@link Result#out()}; standard error holds
+     * only what the command itself printed.
+     */
+    static synchronized Result run(String... args) {
+        PrintStream oldOut = System.out;
+        PrintStream oldErr = System.err;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int exit;
+        try (PrintStream o = new PrintStream(out, true, StandardCharsets.UTF_8);
+             PrintStream e = new PrintStream(err, true, StandardCharsets.UTF_8)) {
+            System.setOut(o);
+            System.setErr(e);
+            try {
+                exit = Main.run(args);
+            } finally {
+                System.setOut(oldOut);
+                System.setErr(oldErr);
+            }
+        }
+        return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+}

@@ -1,0 +1,230 @@
+package dev.postern.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.postern.testkit.SmtpTestClient;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The durability promise of the whole gateway, end to end: a gateway process is SIGKILLed while clients are sending,
+ * restarted on the same data directory, and every message that got "250 ... queued as ID" must end up in a Maildir,
+ * whole. A message whose 250 was lost with the process may or may not arrive; one that was being delivered when the
+ * process died may arrive twice (delivered, but not yet removed from the spool), which the test counts and reports.
+ */
+class GatewayCrashTest {
+    private static final int CLIENTS = 8;
+    private static final int KILL_AFTER = 150;
+    private static final Pattern QUEUED = Pattern.compile("^250 2\\.0\\.0 Ok: queued as (\\S+)$");
+    private static final Pattern TOKEN = Pattern.compile("\r\nX-Token: (m\\d+)\r\n");
+    private static final Pattern QUEUE_ID = Pattern.compile("\r\n\tby gw\\.crash\\.test \\(Postern\\) with \\S+ id (\\S+)");
+
+    @TempDir Path dir;
+
+    private final Map<String, String> acknowledged = new ConcurrentHashMap<>(); // token -> queue id from the 250
+    private final Set<String> started = ConcurrentHashMap.newKeySet();         // tokens whose DATA was sent
+    private final AtomicInteger counter = new AtomicInteger();
+    private final AtomicBoolean killing = new AtomicBoolean();
+
+    @Test @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void everyMessageAcknowledgedBeforeASigkillIsDeliveredAfterTheRestart() throws Exception {
+        long t0 = System.nanoTime();
+        Path config = dir.resolve("postern.toml");
+        Files.writeString(config, """
+                hostname = "gw.crash.test"
+                data_dir = "data"
+                local_domains = ["crash.test"]
+
+                [[listeners]]
+                address = "127.0.0.1:%d"
+                role = "mx"
+
+                [queue]
+                retry_first = "1s"
+                retry_max = "2s"
+                """.formatted(freePort()));
+        Path data = dir.resolve("data");
+        Path queue = data.resolve("queue");
+        Path logs = dir.resolve("logs");
+
+        Map<String, Long> atKill;
+        long killedAfterMillis;
+        try (GatewayProcess first = GatewayProcess.start(dir, logs, "first", "serve", "--config", config.toString())) {
+            InetSocketAddress mx = first.awaitListening(Duration.ofSeconds(20)).get("mx");
+            assertThat(mx).as("mx listener\n%s", first.output()).isNotNull();
+            ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
+            List<Future<?>> clients = new ArrayList<>();
+            for (int i = 0; i < CLIENTS; i++) clients.add(pool.submit(() -> client(mx)));
+            try {
+                await().atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(5))
+                        .until(() -> acknowledged.size() >= KILL_AFTER || clients.stream().anyMatch(Future::isDone));
+                assertThat(acknowledged).as("acknowledged before the kill\n%s", first.output())
+                        .hasSizeGreaterThanOrEqualTo(KILL_AFTER);
+                killing.set(true);
+                first.kill(); // SIGKILL while the clients are still sending
+                killedAfterMillis = (System.nanoTime() - t0) / 1_000_000;
+            } finally {
+                killing.set(true);
+                pool.shutdown();
+                assertThat(pool.awaitTermination(20, TimeUnit.SECONDS)).as("clients ended").isTrue();
+            }
+            for (Future<?> f : clients) f.get(); // a client that failed before the kill fails the test
+            atKill = Map.of("incoming", count(queue.resolve("incoming")), "active", count(queue.resolve("active")),
+                    "deferred", count(queue.resolve("deferred")), "maildir", (long) maildirFiles(data).size());
+        }
+
+        long restartedAt = System.nanoTime();
+        try (GatewayProcess second = GatewayProcess.start(dir, logs, "second", "serve", "--config", config.toString())) {
+            second.awaitListening(Duration.ofSeconds(20));
+            // Recovery has run; the scheduler delivers what it found. Done when the spool holds nothing.
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() ->
+                    Stream.of("incoming", "messages", "active", "deferred", "hold")
+                            .allMatch(d -> count(queue.resolve(d)) == 0));
+            assertThat(second.stop()).as("orderly stop\n%s", second.output()).isIn(0, 143);
+            assertThat(second.stdout()).contains("started with ");
+        }
+        long drainedMillis = (System.nanoTime() - restartedAt) / 1_000_000;
+
+        Map<String, Integer> copies = new TreeMap<>();
+        Map<String, String> idOfToken = new HashMap<>();
+        for (Path file : maildirFiles(data)) {
+            String text = Files.readString(file, StandardCharsets.UTF_8);
+            Matcher token = TOKEN.matcher(text);
+            assertThat(token.find()).as("token in %s:\n%s", file, text).isTrue();
+            String t = token.group(1);
+            assertThat(text).as("%s ends with its message's last line", file).endsWith("\r\nEND " + t + "\r\n");
+            assertThat(text).as("%s has the whole body", file).contains(body(t));
+            Matcher id = QUEUE_ID.matcher(text);
+            assertThat(id.find()).as("queue id in the Received header of %s", file).isTrue();
+            String previous = idOfToken.put(t, id.group(1));
+            assertThat(previous).as("copies of %s have the same queue id", t).isIn(null, id.group(1));
+            copies.merge(t, 1, Integer::sum);
+        }
+        assertThat(started).as("only messages that were sent arrive").containsAll(copies.keySet());
+        assertThat(copies.keySet()).as("every acknowledged message is delivered").containsAll(acknowledged.keySet());
+        for (Map.Entry<String, String> a : acknowledged.entrySet()) {
+            assertThat(idOfToken.get(a.getKey())).as("queue id of %s", a.getKey()).isEqualTo(a.getValue());
+        }
+        assertThat(count(queue.resolve("incoming"))).as("incoming/ after the restart").isZero();
+        assertThat(count(queue.resolve("corrupt"))).as("corrupt/ after the restart").isZero();
+
+        long duplicates = copies.values().stream().filter(n -> n > 1).count();
+        long unacknowledgedDelivered = copies.keySet().stream().filter(t -> !acknowledged.containsKey(t)).count();
+        System.out.printf("crash test: %d acknowledged before SIGKILL at %d ms, %d sent in all; at the kill: %s;"
+                        + " after the restart (drained in %d ms): %d distinct messages delivered, %d of them"
+                        + " unacknowledged (250 lost with the process), %d delivered more than once, %d Maildir"
+                        + " files left in tmp/; total %d ms%n",
+                acknowledged.size(), killedAfterMillis, started.size(), new TreeMap<>(atKill), drainedMillis,
+                copies.size(), unacknowledgedDelivered, duplicates, maildirTmpFiles(data),
+                (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** One client: connections of up to 5 messages each, until the gateway dies under it. */
+    private Void client(InetSocketAddress mx) throws IOException {
+        while (!killing.get()) {
+            try (SmtpTestClient c = SmtpTestClient.connect(mx)) {
+                expect(c.read(), 220);
+                expect(c.command("EHLO client.test"), 250);
+                for (int i = 0; i < 5 && !killing.get(); i++) {
+                    String t = "m" + counter.incrementAndGet();
+                    expect(c.command("MAIL FROM:<sender@client.test>"), 250);
+                    expect(c.command("RCPT TO:<" + recipient(t) + ">"), 250);
+                    expect(c.command("DATA"), 354);
+                    started.add(t);
+                    c.send(message(t) + ".\r\n");
+                    SmtpTestClient.Response r = c.read();
+                    Matcher m = QUEUED.matcher(r.last());
+                    if (!m.matches()) throw new IOException("not queued: " + r);
+                    acknowledged.put(t, m.group(1));
+                }
+                c.command("QUIT");
+            } catch (IOException e) {
+                if (killing.get()) return null; // the gateway is gone: expected
+                throw e;
+            }
+        }
+        return null;
+    }
+
+    private static void expect(SmtpTestClient.Response r, int code) throws IOException {
+        if (r.code() != code) throw new IOException("expected " + code + ", got " + r);
+    }
+
+    private static String recipient(String token) {
+        return "box" + Integer.parseInt(token.substring(1)) % 8 + "@crash.test";
+    }
+
+    private static String message(String token) {
+        return "From: sender@client.test\r\nTo: " + recipient(token) + "\r\nSubject: crash test " + token
+                + "\r\nMessage-ID: <" + token + "@client.test>\r\nX-Token: " + token + "\r\n\r\n" + body(token);
+    }
+
+    /** 1 to 400 lines (up to about 25 KB), ending with "END token". No line starts with a dot. */
+    private static String body(String token) {
+        int n = Integer.parseInt(token.substring(1));
+        StringBuilder b = new StringBuilder();
+        for (int i = 0, lines = (n * 37) % 400 + 1; i < lines; i++) {
+            b.append("line ").append(i).append(" of ").append(token)
+                    .append(": the quick brown fox jumps over the lazy dog\r\n");
+        }
+        return b.append("END ").append(token).append("\r\n").toString();
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static long count(Path d) {
+        if (!Files.isDirectory(d)) return 0;
+        try (Stream<Path> s = Files.list(d)) {
+            return s.count();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** Delivered messages: data/mail/crash.test/USER/new/FILE. */
+    private static List<Path> maildirFiles(Path data) throws IOException {
+        return filesIn(data, "new");
+    }
+
+    private static long maildirTmpFiles(Path data) throws IOException {
+        return filesIn(data, "tmp").size();
+    }
+
+    private static List<Path> filesIn(Path data, String sub) throws IOException {
+        Path domain = data.resolve("mail").resolve("crash.test");
+        if (!Files.isDirectory(domain)) return List.of();
+        try (Stream<Path> s = Files.walk(domain, 3)) {
+            return s.filter(Files::isRegularFile).filter(p -> p.getParent().getFileName().toString().equals(sub))
+                    .toList();
+        }
+    }
+}

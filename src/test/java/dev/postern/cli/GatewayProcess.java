@@ -1,0 +1,150 @@
+package dev.postern.cli;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code postern serve ...} in a child JVM on this test's classpath, its standard output and error going to files
+ * (so a full pipe can never stall it and the files are there to read when something fails).
+ */
+final class GatewayProcess implements AutoCloseable {
+    private static final Pattern LISTENER = Pattern.compile("^ {2}(mx|submissions|submission) +(\\S+):(\\d+) ");
+
+    /** The gateway did not get as far as listening; {@link #output()} says why. */
+    static final class NotStarted extends Exception {
+        NotStarted(String message) { super(message); }
+    }
+
+    private final Process process;
+    private final Path stdout;
+    private final Path stderr;
+
+    private GatewayProcess(Process process, Path stdout, Path stderr) {
+        this.process = process;
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+
+    /** Starts {@code postern ARGS} in {@code workDir}; output goes to {@code logs/NAME.out} and {@code NAME.err}. */
+    static GatewayProcess start(Path workDir, Path logs, String name, String... args) throws IOException {
+        Files.createDirectories(logs);
+        Path out = logs.resolve(name + ".out");
+        Path err = logs.resolve(name + ".err");
+        Process p = new ProcessBuilder(javaCommand(args)).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new GatewayProcess(p, out, err);
+    }
+
+    /** Runs a short {@code postern ARGS} command (not serve) in a child JVM and waits for it. */
+    static Cli.Result runCommand(Path workDir, String... args) throws IOException, InterruptedException {
+        Path out = Files.createTempFile(workDir, "command", ".out");
+        Path err = Files.createTempFile(workDir, "command", ".err");
+        try {
+            Process p = new ProcessBuilder(javaCommand(args)).directory(workDir.toFile())
+                    .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("postern " + String.join(" ", args) + " did not finish within 30s");
+            }
+            return new Cli.Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        }
+    }
+
+    private static List<String> javaCommand(String... args) {
+        List<String> command = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    /**
+     * Waits until the gateway prints its listeners (the "Local domains:" line comes last) and returns them by role.
+     * Throws {@link NotStarted} if the process ends first.
+     */
+    Map<String, InetSocketAddress> awaitListening(Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<String> lines = Files.readAllLines(stdout, StandardCharsets.UTF_8);
+            if (lines.stream().anyMatch(l -> l.startsWith("Local domains: "))) {
+                Map<String, InetSocketAddress> listeners = new LinkedHashMap<>();
+                for (String l : lines) {
+                    Matcher m = LISTENER.matcher(l);
+                    if (m.find()) {
+                        listeners.put(m.group(1), new InetSocketAddress(m.group(2), Integer.parseInt(m.group(3))));
+                    }
+                }
+                return listeners;
+            }
+            if (!process.isAlive()) {
+                throw new NotStarted("gateway exited with " + process.exitValue() + " before listening\n" + output());
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("gateway not listening after " + timeout + "\n" + output());
+    }
+
+    /** SIGKILL, and wait until the process is gone. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly(); // SIGKILL on Linux: no shutdown hook, no flush, no close
+        if (!process.waitFor(20, TimeUnit.SECONDS)) throw new AssertionError("killed gateway did not exit");
+    }
+
+    /** SIGTERM (an orderly stop through the shutdown hook); returns the exit code. */
+    int stop() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("gateway did not stop within 20s of SIGTERM\n" + output());
+        }
+        return process.exitValue();
+    }
+
+    boolean isAlive() { return process.isAlive(); }
+
+    long pid() { return process.pid(); }
+
+    String stdout() throws IOException { return Files.readString(stdout, StandardCharsets.UTF_8); }
+
+    String stderr() throws IOException { return Files.readString(stderr, StandardCharsets.UTF_8); }
+
+    /** Both outputs, for failure messages. */
+    String output() {
+        try {
+            return "--- stdout (" + stdout + ")\n" + tail(stdout()) + "--- stderr (" + stderr + ")\n" + tail(stderr());
+        } catch (IOException e) {
+            return "(output unreadable: " + e + ")";
+        }
+    }
+
+    private static String tail(String s) {
+        return s.length() <= 8000 ? s : "...\n" + s.substring(s.length() - 8000);
+    }
+
+    /** Kills the process if it still runs (for finally blocks; never throws). */
+    @Override public void close() {
+        if (process.isAlive()) {
+            process.destroyForcibly();
+            try {
+                process.waitFor(20, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
