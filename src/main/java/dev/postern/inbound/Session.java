@@ -124,11 +124,6 @@ final class Session {
 
     private void loop() throws IOException, Close {
         while (true) {
-            if (System.nanoTime() - startNanos > limits.sessionTimeout().toNanos()) {
-                reply(Replies.SESSION_TOO_LONG);
-                out.flush();
-                throw new Close();
-            }
             String line;
             try {
                 line = in.readLine();
@@ -140,6 +135,11 @@ final class Session {
                 continue;
             }
             if (line == null) throw new EOFException();
+            if (System.nanoTime() - startNanos > limits.sessionTimeout().toNanos()) {
+                reply(Replies.SESSION_TOO_LONG);
+                out.flush();
+                throw new Close();
+            }
             handle(Command.parse(line));
         }
     }
