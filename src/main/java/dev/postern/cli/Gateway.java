@@ -3,6 +3,10 @@ package dev.postern.cli;
 import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
 import dev.postern.inbound.InboundServer;
+import dev.postern.inbound.Authentication;
+import dev.postern.auth.AuthLimiter;
+import dev.postern.auth.PasswordFile;
+import java.time.Clock;
 import dev.postern.local.MaildirDelivery;
 import dev.postern.outbound.Router;
 import dev.postern.outbound.Scheduler;
@@ -109,7 +113,9 @@ public final class Gateway implements Closeable {
         control.start();
         parts.add(control);
 
-        inbound = new InboundServer(config, () -> serverTls, spool, scheduler::enqueue);
+        Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
+                new AuthLimiter(Clock.systemUTC()));
+        inbound = new InboundServer(config, () -> serverTls, spool, auth, scheduler::enqueue);
         inbound.start();
         parts.add(inbound);
         log.info("started with {} queued message(s) recovered", recovered.size());

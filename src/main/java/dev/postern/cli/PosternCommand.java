@@ -3,7 +3,8 @@ package dev.postern.cli;
 import picocli.CommandLine.Command;
 
 /** The top-level command; its subcommands do the work. */
-@Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = VersionCommand.class,
+@Command(name = "postern", mixinStandardHelpOptions = true, scope = picocli.CommandLine.ScopeType.INHERIT,
+        versionProvider = VersionCommand.class,
         description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
         subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, PolicyCommand.class,
                 UserCommand.class, VersionCommand.class})

@@ -35,6 +35,7 @@ public final class InboundServer implements Closeable {
     private final Consumer<Envelope> onQueued;
     private final RelayPolicy relay;
     private final InboundPolicy policy;
+    private final Authentication auth;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final Map<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
@@ -44,8 +45,10 @@ public final class InboundServer implements Closeable {
      * @param tls      the current server TLS context (a supplier, so a reloaded certificate applies to new sessions)
      * @param onQueued told about every message the moment it is durable
      */
-    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Consumer<Envelope> onQueued) {
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                         Consumer<Envelope> onQueued) {
         this.config = config;
+        this.auth = auth;
         this.tls = tls;
         this.spool = spool;
         this.onQueued = onQueued;
@@ -99,7 +102,8 @@ public final class InboundServer implements Closeable {
                 Thread.ofVirtual().start(() -> refuse(socket, ip, mine));
                 continue;
             }
-            InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, onQueued);
+            InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
+                    onQueued);
             Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
                 try {
                     new Session(ctx, socket).run();

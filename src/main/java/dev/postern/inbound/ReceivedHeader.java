@@ -25,7 +25,8 @@ final class ReceivedHeader {
      * @param recipients named only when there is exactly one (more would disclose Bcc recipients to each other)
      */
     static String format(String helo, InetAddress client, TlsFacts tls, InboundPolicy.ClientCertificate cert,
-                         String hostname, String protocol, String id, List<String> recipients, ZonedDateTime when) {
+                         String authUser, String hostname, String protocol, String id, List<String> recipients,
+                         ZonedDateTime when) {
         StringBuilder b = new StringBuilder(256);
         b.append("Received: from ").append(sanitize(helo))
                 .append(" ([").append(client.getHostAddress()).append("])");
@@ -36,6 +37,7 @@ final class ReceivedHeader {
                     .append(sanitizeQuoted(issuerCn(cert.facts().issuer()))).append("\" (")
                     .append(cert.facts().trusted() ? "verified OK" : "not verified").append("))");
         }
+        if (authUser != null) b.append("\r\n\t(Authenticated sender: ").append(sanitize(authUser)).append(')');
         b.append("\r\n\tby ").append(hostname).append(" (Postern) with ").append(protocol).append(" id ").append(id);
         if (recipients.size() == 1) b.append("\r\n\tfor <").append(sanitize(recipients.getFirst())).append('>');
         b.append("; ").append(DATE.format(when)).append("\r\n");

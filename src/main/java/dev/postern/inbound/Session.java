@@ -31,6 +31,9 @@ import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import dev.postern.tls.TlsConfigException;
+import dev.postern.auth.AuthLimiter;
+import dev.postern.auth.Credentials;
+import dev.postern.auth.Sasl;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +66,8 @@ final class Session {
     private InboundPolicy.ClientCertificate clientCertificate;
     /** Which relay_clients rule the certificate satisfied, or null. */
     private String relayClient;
+    /** The user who authenticated with SMTP AUTH, or null. */
+    private String authUser;
     private String helo;
     private boolean esmtp;
     private int errors;
@@ -116,9 +121,10 @@ final class Session {
             } catch (IOException ignored) {
                 // nothing left to tell the client
             }
-            log.info("session end client=[{}] role={} helo={} tls={} accepted={} errors={} result=\"{}\"",
+            log.info("session end client=[{}] role={} helo={} tls={} auth={} accepted={} errors={} result=\"{}\"",
                     clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
-                    tls == null ? "none" : tls.protocol() + "/" + tls.cipher(), accepted, errors, end);
+                    tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
+                    authUser != null ? authUser : relayClient != null ? relayClient : "none", accepted, errors, end);
         }
     }
 
@@ -147,7 +153,7 @@ final class Session {
     private void handle(Command c) throws IOException, Close {
         if (ctx.listener().requiresTls() && tls == null) {
             switch (c.verb()) {
-                case EHLO, HELO, NOOP, QUIT, STARTTLS, RSET -> { }
+                case EHLO, HELO, NOOP, QUIT, STARTTLS, RSET, AUTH -> { } // AUTH answers 538 itself
                 default -> {
                     error(Replies.TLS_REQUIRED);
                     return;
@@ -174,7 +180,8 @@ final class Session {
                 out.flush();
                 throw new Close();
             }
-            case EXPN, AUTH -> error(Replies.NOT_IMPLEMENTED);
+            case AUTH -> auth(c.argument());
+            case EXPN -> error(Replies.NOT_IMPLEMENTED);
             case UNKNOWN -> error(Replies.UNKNOWN_COMMAND);
         }
     }
@@ -200,9 +207,78 @@ final class Session {
         lines.add("8BITMIME");
         lines.add("ENHANCEDSTATUSCODES");
         if (tls == null) lines.add("STARTTLS");
+        if (offersAuth()) lines.add("AUTH " + String.join(" ", Sasl.MECHANISMS));
         lines.add("CHUNKING");
         lines.add("SMTPUTF8");
         reply(new Reply(250, null, lines));
+    }
+
+    /** AUTH only on submission listeners, and only inside TLS (a password never crosses the wire in clear text). */
+    private boolean offersAuth() {
+        return tls != null && ctx.role() != Config.Role.MX;
+    }
+
+    private void auth(String argument) throws IOException, Close {
+        if (ctx.role() == Config.Role.MX) {
+            error(Reply.of(503, "5.5.1", "AUTH is not offered on this listener; use the submission port"));
+            return;
+        }
+        if (tls == null) {
+            error(Reply.of(538, "5.7.11", "Encryption required for requested authentication mechanism"));
+            return;
+        }
+        if (helo == null || !esmtp) {
+            error(Reply.of(503, "5.5.1", "Send EHLO first"));
+            return;
+        }
+        if (authUser != null) {
+            error(Reply.of(503, "5.5.1", "Already authenticated"));
+            return;
+        }
+        if (sender != null) {
+            error(Reply.of(503, "5.5.1", "AUTH not allowed during a mail transaction"));
+            return;
+        }
+        if (!ctx.auth().limiter().allowed(clientAddress)) {
+            log.warn("AUTH refused client=[{}]: too many failed attempts", clientAddress.getHostAddress());
+            error(AuthLimiter.LOCKED_OUT);
+            return;
+        }
+        String[] words = argument.strip().split(" +", 2);
+        Sasl.Step step = Sasl.start(words[0], words.length > 1 ? words[1] : null);
+        while (step instanceof Sasl.Challenge c) {
+            out.write(c.wireLine().getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            String line;
+            try {
+                line = in.readLine();
+            } catch (LineTooLongException | BareLineEndingException e) {
+                error(Reply.of(501, "5.5.2", "Cannot decode the response"));
+                return;
+            }
+            if (line == null) throw new EOFException();
+            step = c.next(line);
+        }
+        switch (step) {
+            case Sasl.Failed f -> error(f.reply());
+            case Sasl.Done d -> {
+                try (Credentials credentials = d.credentials()) {
+                    if (ctx.auth().passwords().verify(credentials)) {
+                        authUser = credentials.user();
+                        ctx.auth().limiter().success(clientAddress);
+                        log.info("AUTH ok client=[{}] user={} mechanism={}", clientAddress.getHostAddress(), authUser,
+                                words[0].toUpperCase(Locale.ROOT));
+                        reply(Sasl.SUCCEEDED);
+                    } else {
+                        ctx.auth().limiter().failure(clientAddress);
+                        log.warn("AUTH failed client=[{}] user={}", clientAddress.getHostAddress(),
+                                ReceivedHeader.sanitize(credentials.user()));
+                        error(Sasl.INVALID);
+                    }
+                }
+            }
+            case Sasl.Challenge c -> throw new IllegalStateException("unreachable");
+        }
     }
 
     private void startTlsCommand(String argument) throws IOException, Close {
@@ -220,6 +296,7 @@ final class Session {
         in.discardBuffered();
         startTls();
         // RFC 3207 §4.2: forget everything learnt before TLS; the client must say EHLO again.
+        authUser = null;
         helo = null;
         esmtp = false;
         resetTransaction();
@@ -393,7 +470,7 @@ final class Session {
             reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10: a 452 here is not a client error
             return;
         }
-        switch (ctx.relay().judge(path, ctx.role(), clientAddress, relayClient != null)) {
+        switch (ctx.relay().judge(path, ctx.role(), clientAddress, relayClient != null || authUser != null)) {
             case LOCAL, RELAY -> {
                 recipients.add(path.mailbox().toString());
                 reply(Replies.RECIPIENT_OK);
@@ -503,8 +580,9 @@ final class Session {
 
     /** Writes our Received header as the first line of the content; returns its length in bytes. */
     private long writeReceived(Spool.Incoming incoming) throws IOException {
-        boolean authenticated = relayClient != null;
-        String header = ReceivedHeader.format(helo, clientAddress, tls, clientCertificate, ctx.config().hostname(),
+        boolean authenticated = relayClient != null || authUser != null;
+        String header = ReceivedHeader.format(helo, clientAddress, tls, clientCertificate, authUser,
+                ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
         byte[] bytes = header.getBytes(StandardCharsets.UTF_8);
