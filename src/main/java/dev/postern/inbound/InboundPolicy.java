@@ -4,20 +4,16 @@ import dev.postern.config.Config;
 import dev.postern.smtp.Reply;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.NameMatcher;
-import dev.postern.tls.Pem;
 import dev.postern.tls.PeerCheck;
 import dev.postern.tls.TlsConfigException;
 import dev.postern.tls.TlsFacts;
+import dev.postern.tls.TrustAnchorCache;
 import java.net.InetAddress;
 import java.nio.file.Path;
-import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Inbound TLS policy beyond the listener: which partners must arrive over TLS, with which client certificate and how
@@ -37,7 +33,7 @@ final class InboundPolicy {
     }
 
     private final Config.Inbound config;
-    private final Map<Path, Set<TrustAnchor>> anchors = new ConcurrentHashMap<>();
+    private final TrustAnchorCache anchors = new TrustAnchorCache();
 
     InboundPolicy(Config.Inbound config) {
         this.config = config;
@@ -57,14 +53,14 @@ final class InboundPolicy {
     /** The client's certificate judged against {@code caFile} (null: system store); null when it sent none. */
     ClientCertificate judge(List<X509Certificate> chain, Path caFile, Instant now) throws TlsConfigException {
         if (chain.isEmpty()) return null;
-        return new ClientCertificate(chain, PeerCheck.inspect(chain, anchors(caFile), now));
+        return new ClientCertificate(chain, PeerCheck.inspect(chain, anchors.get(caFile), now));
     }
 
     /** The relay rule that this certificate satisfies, as a short description for logs, or null. */
     String relayClient(List<X509Certificate> chain, Instant now) throws TlsConfigException {
         if (chain.isEmpty()) return null;
         for (Config.RelayClient rule : config.relayClients()) {
-            PeerCheck.Certificate c = PeerCheck.inspect(chain, anchors(rule.caFile()), now);
+            PeerCheck.Certificate c = PeerCheck.inspect(chain, anchors.get(rule.caFile()), now);
             if (!rule.fingerprints().isEmpty() && PeerCheck.pinned(c, rule.fingerprints())) {
                 return "pinned certificate " + c.certSha256().substring(0, 16);
             }
@@ -116,14 +112,5 @@ final class InboundPolicy {
         for (Config.Network n : p.networks()) if (n.contains(client)) return true;
         return cert != null && cert.facts().trusted() && !p.clientNames().isEmpty()
                 && NameMatcher.firstMatch(cert.facts().names(), p.clientNames()) != null;
-    }
-
-    private Set<TrustAnchor> anchors(Path caFile) throws TlsConfigException {
-        if (caFile == null) return PeerCheck.systemAnchors();
-        Set<TrustAnchor> known = anchors.get(caFile);
-        if (known != null) return known;
-        Set<TrustAnchor> loaded = PeerCheck.anchors(Pem.readCertificates(caFile));
-        anchors.put(caFile, loaded);
-        return loaded;
     }
 }

@@ -10,6 +10,7 @@ import dev.postern.tls.PeerCheck;
 import dev.postern.tls.TlsConfigException;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
+import dev.postern.tls.TrustAnchorCache;
 import java.nio.file.Path;
 import java.security.cert.TrustAnchor;
 import java.time.Instant;
@@ -109,7 +110,7 @@ public final class TlsPlanner {
      */
     public record Verdict(String failure, String summary, List<String> wouldFail, TlsFacts facts) {}
 
-    private final Map<Path, Set<TrustAnchor>> anchors = new ConcurrentHashMap<>();
+    private final TrustAnchorCache anchors = new TrustAnchorCache();
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
     private final SSLContext opportunistic = TlsContexts.opportunisticClient();
 
@@ -123,16 +124,7 @@ public final class TlsPlanner {
         Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
         SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
         return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost,
-                trustAnchors(p.caFile()));
-    }
-
-    private Set<TrustAnchor> trustAnchors(Path caFile) throws TlsConfigException {
-        if (caFile == null) return PeerCheck.systemAnchors();
-        Set<TrustAnchor> known = anchors.get(caFile);
-        if (known != null) return known;
-        Set<TrustAnchor> loaded = PeerCheck.anchors(Pem.readCertificates(caFile));
-        anchors.put(caFile, loaded);
-        return loaded;
+                anchors.get(p.caFile()));
     }
 
     private SSLContext clientContext(Config.TlsPolicy p) throws TlsConfigException {

@@ -42,20 +42,25 @@ public final class TlsContexts {
 
     /** Server context presenting {@code material}; no client certificate requested (issue 3 adds that). */
     public static SSLContext server(KeyMaterial material) {
+        // Client certificates (when a listener asks for them) are judged after the handshake by PeerCheck, so
+        // that a client learns why it was refused in an SMTP reply instead of a bare TLS alert.
+        return context(material, "server");
+    }
+
+    /** A context presenting {@code material} that accepts any peer certificate (judged later by the caller). */
+    private static SSLContext context(KeyMaterial material, String role) {
         try {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            store.setKeyEntry("server", material.key(), IN_MEMORY_PASSWORD,
-                    material.chain().toArray(Certificate[]::new));
+            store.setKeyEntry(role, material.key(), IN_MEMORY_PASSWORD, material.chain().toArray(Certificate[]::new));
             KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
             keyManagers.init(store, IN_MEMORY_PASSWORD);
             SSLContext context = SSLContext.getInstance("TLS");
-            // Client certificates (when a listener asks for them) are judged after the handshake by PeerCheck, so
-            // that a client learns why it was refused in an SMTP reply instead of a bare TLS alert.
             context.init(keyManagers.getKeyManagers(), new TrustManager[] {new AcceptAnyCertificate()}, null);
             return context;
         } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot build server TLS context for " + material + ": " + e.getMessage(), e);
+            throw new IllegalStateException("cannot build " + role + " TLS context for " + material + ": "
+                    + e.getMessage(), e);
         }
     }
 
@@ -64,20 +69,7 @@ public final class TlsContexts {
      * handshake, with {@link PeerCheck}) and presents {@code clientMaterial} when the server asks for one.
      */
     public static SSLContext client(KeyMaterial clientMaterial) {
-        if (clientMaterial == null) return opportunisticClient();
-        try {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            store.setKeyEntry("client", clientMaterial.key(), IN_MEMORY_PASSWORD,
-                    clientMaterial.chain().toArray(Certificate[]::new));
-            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
-            keyManagers.init(store, IN_MEMORY_PASSWORD);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers.getKeyManagers(), new TrustManager[] {new AcceptAnyCertificate()}, null);
-            return context;
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot build client TLS context: " + e.getMessage(), e);
-        }
+        return clientMaterial == null ? opportunisticClient() : context(clientMaterial, "client");
     }
 
     /**
