@@ -501,7 +501,15 @@ final class Session {
 
     private void writeReceived(Spool.Incoming incoming) throws IOException {
         boolean authenticated = relayClient != null;
-        String header = ReceivedHeader.format(helo, clientAddress, tls, clientCertificate, ctx.config().hostname(),
+        InboundPolicy.ClientCertificate shown;
+        try {
+            shown = ctx.policy().forReceivedHeader(clientCertificate, authenticated,
+                    sender == null || sender.isNull() ? null : sender.mailbox().domainKey(), clientAddress,
+                    Instant.now());
+        } catch (TlsConfigException e) {
+            shown = clientCertificate;
+        }
+        String header = ReceivedHeader.format(helo, clientAddress, tls, shown, ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
         incoming.body().write(header.getBytes(StandardCharsets.UTF_8));
