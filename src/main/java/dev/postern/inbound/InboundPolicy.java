@@ -73,6 +73,38 @@ final class InboundPolicy {
     }
 
     /**
+     * The client certificate as the Received header records it: the judgement against the listener's client CA when
+     * that verifies it; otherwise, when a rule that accepted this session verified it against its own CA (the
+     * {@code relay_clients} rule that authorised relaying, or the partner rule the session belongs to), that
+     * judgement, so the header does not say "not verified" about a certificate Postern did verify and rely on.
+     *
+     * @param listenerJudgement the certificate judged against the listener's client CA, or null when none was sent
+     * @param relayAuthorised   the certificate satisfied a relay_clients rule (submission listeners)
+     */
+    ClientCertificate forReceivedHeader(ClientCertificate listenerJudgement, boolean relayAuthorised,
+                                        String senderDomain, InetAddress client, Instant now)
+            throws TlsConfigException {
+        if (listenerJudgement == null || listenerJudgement.facts().trusted()) return listenerJudgement;
+        List<X509Certificate> chain = listenerJudgement.chain();
+        if (relayAuthorised) {
+            for (Config.RelayClient rule : config.relayClients()) {
+                if (rule.caFile() == null) continue;
+                ClientCertificate c = judge(chain, rule.caFile(), now);
+                if (c.facts().trusted() && NameMatcher.firstMatch(c.facts().names(), rule.names()) != null) return c;
+            }
+        }
+        for (Config.Partner p : config.partners()) {
+            if (p.caFile() == null || !belongs(p, senderDomain, client, listenerJudgement)) continue;
+            ClientCertificate c = judge(chain, p.caFile(), now);
+            if (c.facts().trusted() && (p.clientNames().isEmpty()
+                    || NameMatcher.firstMatch(c.facts().names(), p.clientNames()) != null)) {
+                return c;
+            }
+        }
+        return listenerJudgement;
+    }
+
+    /**
      * The refusal for a MAIL FROM when the session belongs to a partner whose policy it does not meet, or null.
      *
      * @param cert the client's certificate as judged against the listener's client CA, or null

@@ -581,8 +581,15 @@ final class Session {
     /** Writes our Received header as the first line of the content; returns its length in bytes. */
     private long writeReceived(Spool.Incoming incoming) throws IOException {
         boolean authenticated = relayClient != null || authUser != null;
-        String header = ReceivedHeader.format(helo, clientAddress, tls, clientCertificate, authUser,
-                ctx.config().hostname(),
+        InboundPolicy.ClientCertificate shown;
+        try {
+            shown = ctx.policy().forReceivedHeader(clientCertificate, relayClient != null,
+                    sender == null || sender.isNull() ? null : sender.mailbox().domainKey(), clientAddress,
+                    Instant.now());
+        } catch (TlsConfigException e) {
+            shown = clientCertificate;
+        }
+        String header = ReceivedHeader.format(helo, clientAddress, tls, shown, authUser, ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
         byte[] bytes = header.getBytes(StandardCharsets.UTF_8);

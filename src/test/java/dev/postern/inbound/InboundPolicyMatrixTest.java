@@ -173,6 +173,37 @@ class InboundPolicyMatrixTest {
         assertThat(stored).contains("\t(Client CN \"gw.partner.example\", Issuer \"Partner CA\" (verified OK))\r\n");
     }
 
+    /**
+     * Neither the submission listener nor the open MX listener has a client CA; the certificate is verified by the
+     * relay_clients rule's CA and by the partner's CA, and the Received header says so (it said "not verified").
+     */
+    @Test void receivedHeaderCountsTheCaOfTheRuleThatAcceptedTheCertificate() throws Exception {
+        String expected = "\t(Client CN \"gw.partner.example\", Issuer \"Partner CA\" (verified OK))\r\n";
+        assertThat(deliverWithPartnerCertificate(submission, "relayed@postern.test")).contains(expected)
+                .contains(" (Postern) with ESMTPSA id ");
+        assertThat(deliverWithPartnerCertificate(mxOpen, "partnered@postern.test")).contains(expected)
+                .contains(" (Postern) with ESMTPS id ");
+    }
+
+    private static String deliverWithPartnerCertificate(InetSocketAddress where, String rcpt) throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(where)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(partnerCert);
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<a@partner.example>").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
+            assertThat(c.command("DATA").code()).isEqualTo(354);
+            c.send("Subject: cert\r\n\r\nhi\r\n.\r\n");
+            assertThat(c.read().code()).isEqualTo(250);
+        }
+        Path box = dir.resolve("data/mail/postern.test/" + rcpt.substring(0, rcpt.indexOf('@')) + "/new");
+        await().atMost(Duration.ofSeconds(10)).until(() -> Files.isDirectory(box) && count(box) == 1);
+        try (Stream<Path> s = Files.list(box)) {
+            return Files.readString(s.findFirst().orElseThrow(), StandardCharsets.UTF_8);
+        }
+    }
+
     @Test void relayByClientCertificateOnSubmission() throws Exception {
         // No relay networks are configured: only a certificate can open relaying.
         assertThat(relay(null)).isEqualTo("554 5.7.1 Relay access denied");

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -50,6 +51,11 @@ import org.awaitility.core.TerminalFailureException;
  *       {@code [127.0.0.1]:PORT} literals in a transport map, {@code default_transport = error} so nothing else can
  *       leave, {@code smtpd_peername_lookup = no}, {@code inet_interfaces = 127.0.0.1}, {@code inet_protocols =
  *       ipv4}.</li>
+ *   <li>Variants without a second instance: extra master.cf services with {@code -o name=value} overrides (an empty
+ *       value clears a setting, e.g. {@code -o smtp_tls_cert_file=} for a client transport without a certificate),
+ *       chosen per recipient address or domain by the transport map (transport(5) looks up the full address
+ *       first); further smtpd listeners on their own ports, each with {@code -o syslog_name=postfix/TAG} so that its
+ *       log lines read {@code postfix/TAG/smtpd[pid]}.</li>
  *   <li>Start to ready takes about 2 s on a fresh queue directory (mostly {@code post-install create-missing}), 0.3 s
  *       on an existing one; readiness is the master's "daemon started" log line (the listening sockets are open by
  *       then). The whole exchange was checked with {@code strace -e connect}: the only INET connection Postfix makes
@@ -79,6 +85,7 @@ final class PostfixInstance implements AutoCloseable {
         final Map<String, String> main = new LinkedHashMap<>();
         final Map<String, String> transports = new LinkedHashMap<>();
         final Map<String, String> virtualMailboxes = new LinkedHashMap<>();
+        final List<String> services = new ArrayList<>();
 
         Settings(String hostname) {
             this.hostname = hostname;
@@ -93,6 +100,47 @@ final class PostfixInstance implements AutoCloseable {
         Settings route(String domain, int port) {
             transports.put(domain, "smtp:[127.0.0.1]:" + port);
             return this;
+        }
+
+        /**
+         * Mail for {@code key} (a domain, or a full address, which transport(5) looks up first) goes to
+         * {@code [127.0.0.1]:port} through the master.cf transport {@code transport}, e.g. one made by
+         * {@link #client}.
+         */
+        Settings route(String key, String transport, int port) {
+            transports.put(key, transport + ":[127.0.0.1]:" + port);
+            return this;
+        }
+
+        /**
+         * An SMTP client transport named {@code name} in master.cf whose main.cf settings differ by {@code overrides}
+         * ({@code -o name=value}; an empty value clears a setting). Values must not contain white space.
+         */
+        Settings client(String name, Map<String, String> overrides) {
+            services.add(name + " unix - - n - - smtp" + options(overrides));
+            return this;
+        }
+
+        /**
+         * Another smtpd listening on {@code 127.0.0.1:port}, with {@code overrides} of main.cf; it logs as
+         * {@code postfix/<tag>/smtpd} so its lines can be told apart from the main listener's.
+         */
+        Settings smtpd(int port, String tag, Map<String, String> overrides) {
+            Map<String, String> o = new LinkedHashMap<>(overrides);
+            o.put("syslog_name", "postfix/" + tag);
+            services.add("127.0.0.1:" + port + " inet n - n - - smtpd" + options(o));
+            return this;
+        }
+
+        private static String options(Map<String, String> overrides) {
+            StringBuilder b = new StringBuilder();
+            overrides.forEach((k, v) -> {
+                if ((k + v).chars().anyMatch(Character::isWhitespace)) {
+                    throw new IllegalArgumentException("white space in a master.cf override: " + k + "=" + v);
+                }
+                b.append("\n  -o ").append(k).append('=').append(v);
+            });
+            return b.toString();
         }
 
         /** Mail for {@code address} is delivered by Postfix's virtual agent to {@link #maildir(String)}. */
@@ -133,6 +181,12 @@ final class PostfixInstance implements AutoCloseable {
         } catch (IOException e) {
             return "(cannot read " + maillog + ": " + e + ")";
         }
+    }
+
+    /** The log lines so far in which {@code regex} is found. */
+    List<String> logLines(String regex) {
+        Pattern p = Pattern.compile(regex);
+        return log().lines().filter(l -> p.matcher(l).find()).toList();
     }
 
     /** Waits until the log has a line matching {@code regex}; returns that line. */
@@ -217,7 +271,7 @@ final class PostfixInstance implements AutoCloseable {
         StringBuilder cf = new StringBuilder("# private Postfix instance for a Postern interop test\n");
         main.forEach((k, v) -> cf.append(k).append(" = ").append(v).append('\n'));
         Files.writeString(etc.resolve("main.cf"), cf);
-        Files.writeString(etc.resolve("master.cf"), masterCf(port));
+        Files.writeString(etc.resolve("master.cf"), masterCf(port) + String.join("\n", s.services) + "\n");
         write(etc.resolve("transport"), s.transports);
         write(etc.resolve("vmailbox"), s.virtualMailboxes);
     }
