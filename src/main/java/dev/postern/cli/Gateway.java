@@ -14,8 +14,8 @@ import dev.postern.queue.Spool;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
+import dev.postern.tls.ReloadingServerContext;
 import dev.postern.tls.TlsConfigException;
-import dev.postern.tls.TlsContexts;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -27,7 +27,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,8 +73,8 @@ public final class Gateway implements Closeable {
         Path data = config.dataDir();
         Files.createDirectories(data);
         lock(data);
-        KeyMaterial material = serverMaterial();
-        SSLContext serverTls = TlsContexts.server(material);
+        // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
+        ReloadingServerContext serverTls = serverContext();
 
         spool = Spool.open(data.resolve("queue"));
         parts.add(spool);
@@ -99,7 +98,7 @@ public final class Gateway implements Closeable {
         control.start();
         parts.add(control);
 
-        inbound = new InboundServer(config, () -> serverTls, spool, scheduler::enqueue);
+        inbound = new InboundServer(config, serverTls, spool, scheduler::enqueue);
         inbound.start();
         parts.add(inbound);
         log.info("started with {} queued message(s) recovered", recovered.size());
@@ -115,21 +114,25 @@ public final class Gateway implements Closeable {
         }
     }
 
-    /** The configured certificate, or the self-signed one made on first start and kept under data/tls. */
-    private KeyMaterial serverMaterial() throws IOException, StartException {
+    /**
+     * The configured certificate, or the self-signed one made on first start and kept under data/tls; either is
+     * watched and reloaded when its files change.
+     */
+    private ReloadingServerContext serverContext() throws IOException, StartException {
         try {
             Config.Tls tls = config.tls();
-            if (tls.certificate() != null) return Pem.load(tls.certificate(), tls.key());
+            if (tls.certificate() != null) return ReloadingServerContext.load(tls.certificate(), tls.key());
             Path dir = config.dataDir().resolve("tls");
             Path cert = dir.resolve("self-signed.crt");
             Path key = dir.resolve("self-signed.key");
-            if (Files.exists(cert) && Files.exists(key)) return Pem.load(cert, key);
-            Files.createDirectories(dir);
-            KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), Certificates.KeyType.EC_P256,
-                    Duration.ofDays(825));
-            Pem.write(made, cert, key);
-            log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
-            return made;
+            if (!Files.exists(cert) || !Files.exists(key)) {
+                Files.createDirectories(dir);
+                KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), Certificates.KeyType.EC_P256,
+                        Duration.ofDays(825));
+                Pem.write(made, cert, key);
+                log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
+            }
+            return ReloadingServerContext.load(cert, key);
         } catch (TlsConfigException e) {
             throw new StartException(e.getMessage(), e);
         }

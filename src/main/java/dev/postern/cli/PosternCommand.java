@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 @Command(name = "postern", mixinStandardHelpOptions = true, versionProvider = VersionCommand.class,
         description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
         subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, PolicyCommand.class,
-                VersionCommand.class})
+                CertCommand.class, VersionCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
