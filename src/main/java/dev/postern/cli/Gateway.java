@@ -18,8 +18,8 @@ import dev.postern.queue.Spool;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
+import dev.postern.tls.ReloadingServerContext;
 import dev.postern.tls.TlsConfigException;
-import dev.postern.tls.TlsContexts;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -33,7 +33,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -88,8 +87,8 @@ public final class Gateway implements Closeable {
         Path data = config.dataDir();
         Files.createDirectories(data);
         lock(data);
-        KeyMaterial material = serverMaterial();
-        SSLContext serverTls = TlsContexts.server(material);
+        // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
+        ReloadingServerContext serverTls = serverContext();
 
         spool = Spool.open(data.resolve("queue"));
         parts.add(spool);
@@ -115,7 +114,7 @@ public final class Gateway implements Closeable {
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(Clock.systemUTC()));
-        inbound = new InboundServer(config, () -> serverTls, spool, auth, scheduler::enqueue);
+        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue);
         inbound.start();
         parts.add(inbound);
         log.info("started with {} queued message(s) recovered", recovered.size());
@@ -136,21 +135,25 @@ public final class Gateway implements Closeable {
         }
     }
 
-    /** The configured certificate, or the self-signed one made on first start and kept under data/tls. */
-    private KeyMaterial serverMaterial() throws IOException, StartException {
+    /**
+     * The configured certificate, or the self-signed one made on first start and kept under data/tls; either is
+     * watched and reloaded when its files change.
+     */
+    private ReloadingServerContext serverContext() throws IOException, StartException {
         try {
             Config.Tls tls = config.tls();
-            if (tls.certificate() != null) return Pem.load(tls.certificate(), tls.key());
+            if (tls.certificate() != null) return ReloadingServerContext.load(tls.certificate(), tls.key());
             Path dir = config.dataDir().resolve("tls");
             Path cert = dir.resolve("self-signed.crt");
             Path key = dir.resolve("self-signed.key");
-            if (Files.exists(cert) && Files.exists(key)) return Pem.load(cert, key);
-            Files.createDirectories(dir);
-            KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), Certificates.KeyType.EC_P256,
-                    Duration.ofDays(825));
-            Pem.write(made, cert, key);
-            log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
-            return made;
+            if (!Files.exists(cert) || !Files.exists(key)) {
+                Files.createDirectories(dir);
+                KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), Certificates.KeyType.EC_P256,
+                        Duration.ofDays(825));
+                Pem.write(made, cert, key);
+                log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
+            }
+            return ReloadingServerContext.load(cert, key);
         } catch (TlsConfigException e) {
             throw new StartException(e.getMessage(), e);
         }

@@ -1,13 +1,19 @@
 package dev.postern.tls;
 
+import java.io.IOException;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.spec.ECPublicKeySpec;
+import java.security.spec.RSAPublicKeySpec;
 import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,11 +21,13 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x500.X500NameBuilder;
 import org.bouncycastle.asn1.x500.style.BCStyle;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.ExtensionsGenerator;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
@@ -30,8 +38,11 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.jcajce.provider.asymmetric.util.EC5Util;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 
 /** Making certificates (Bouncy Castle): self-signed server certificates, and small CAs and leaves for tests and tools. */
 public final class Certificates {
@@ -92,6 +103,52 @@ public final class Certificates {
         chain.add(certificate);
         chain.addAll(issuer.chain());
         return new KeyMaterial(pair.getPrivate(), chain);
+    }
+
+    /**
+     * A PKCS#10 certificate request for {@code hosts} (first is the CN; all go into a subjectAltName extension
+     * request, DNS names or IP addresses), signed with {@code key} (RSA or EC) whose public half is {@code publicKey}.
+     */
+    public static PKCS10CertificationRequest certificationRequest(List<String> hosts, PrivateKey key, PublicKey publicKey) {
+        requireHosts(hosts);
+        try {
+            ExtensionsGenerator extensions = new ExtensionsGenerator();
+            extensions.addExtension(Extension.subjectAlternativeName, false, subjectAltNames(hosts));
+            var builder = new JcaPKCS10CertificationRequestBuilder(commonName(hosts.getFirst()), publicKey)
+                    .addAttribute(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest, extensions.generate());
+            return builder.build(new JcaContentSignerBuilder(signatureAlgorithm(key)).build(key));
+        } catch (IOException | OperatorCreationException e) {
+            throw new IllegalStateException("cannot build certificate request: " + e.getMessage(), e);
+        }
+    }
+
+    /** A new key pair of the given type. */
+    public static KeyPair generateKeyPair(KeyType type) {
+        return generate(type);
+    }
+
+    /**
+     * The public key that belongs to an RSA (CRT form, as every PEM key is) or EC private key.
+     *
+     * @throws IllegalArgumentException for other key types
+     */
+    public static PublicKey publicKey(PrivateKey key) {
+        try {
+            if (key instanceof RSAPrivateCrtKey rsa) {
+                return KeyFactory.getInstance("RSA").generatePublic(
+                        new RSAPublicKeySpec(rsa.getModulus(), rsa.getPublicExponent()));
+            }
+            if (key instanceof ECPrivateKey ec) {
+                org.bouncycastle.jce.spec.ECParameterSpec spec = EC5Util.convertSpec(ec.getParams());
+                org.bouncycastle.math.ec.ECPoint q = spec.getG().multiply(ec.getS()).normalize();
+                java.security.spec.ECPoint w = new java.security.spec.ECPoint(q.getAffineXCoord().toBigInteger(),
+                        q.getAffineYCoord().toBigInteger());
+                return KeyFactory.getInstance("EC").generatePublic(new ECPublicKeySpec(w, ec.getParams()));
+            }
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot derive the public key: " + e.getMessage(), e);
+        }
+        throw new IllegalArgumentException("unsupported private key type " + key.getAlgorithm() + " (RSA or EC needed)");
     }
 
     private interface Extensions {

@@ -103,7 +103,41 @@ public final class Pem {
         }
     }
 
-    private static PrivateKey readPrivateKey(Path file) throws TlsConfigException {
+    /** Writes a private key alone (PKCS#8 PEM, mode 0600 where the filesystem supports it), atomically. */
+    public static void writePrivateKey(PrivateKey key, Path keyFile) throws IOException {
+        byte[] pem = privateKeyPem(key);
+        try {
+            writeAtomically(keyFile, pem, KEY_MODE);
+        } finally {
+            Arrays.fill(pem, (byte) 0);
+        }
+    }
+
+    /** A PKCS#10 certificate request as PEM text ("CERTIFICATE REQUEST"); it holds no secret. */
+    public static String certificationRequest(org.bouncycastle.pkcs.PKCS10CertificationRequest request) throws IOException {
+        return block("CERTIFICATE REQUEST", request.getEncoded());
+    }
+
+    /** Writes a PEM text that holds no secret (a certificate request), mode 0644, atomically. */
+    public static void writePublic(String pem, Path file) throws IOException {
+        if (pem.contains("PRIVATE KEY")) throw new IllegalArgumentException("refusing to write key material as public");
+        writeAtomically(file, pem.getBytes(StandardCharsets.US_ASCII), CERT_MODE);
+    }
+
+    /**
+     * Whether {@code key} belongs to {@code certificate}: a fresh challenge signed with the key must verify with the
+     * certificate's public key. False as well for key types Postern cannot sign with.
+     */
+    public static boolean keyMatches(PrivateKey key, X509Certificate certificate) {
+        try {
+            return matches(key, certificate.getPublicKey(), Path.of("key"));
+        } catch (TlsConfigException e) {
+            return false;
+        }
+    }
+
+    /** Reads the first private key of a PEM file (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted). */
+    public static PrivateKey readPrivateKey(Path file) throws TlsConfigException {
         byte[] ecParameters = null; // "openssl ecparam -genkey" puts the curve in its own block before the key
         for (PemObject block : readBlocks(file)) {
             String type = block.getType();

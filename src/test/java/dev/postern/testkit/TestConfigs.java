@@ -34,6 +34,13 @@ public final class TestConfigs {
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), routes);
     }
 
+    /** The same config presenting the certificate chain and key in these PEM files. */
+    public static Config withTls(Config c, Path certificate, Path key) {
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                c.relayNetworks(), new Config.Tls(certificate, key), c.limits(), c.queue(), c.delivery(), c.dns(),
+                c.routes(), c.outboundTls(), c.inbound());
+    }
+
     public static Config withLimits(Config c, Config.Limits limits) {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), limits, c.queue(), c.delivery(), c.dns(), c.routes());

@@ -1,0 +1,544 @@
+package dev.postern.cli;
+
+import dev.postern.config.Config;
+import dev.postern.tls.Certificates;
+import dev.postern.tls.KeyMaterial;
+import dev.postern.tls.NameMatcher;
+import dev.postern.tls.PeerCheck;
+import dev.postern.tls.Pem;
+import dev.postern.tls.TlsConfigException;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.IDN;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.ECPublicKey;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.util.IPAddress;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
+
+/**
+ * {@code postern cert ...}: make a self-signed certificate or a certificate request, show what a certificate is, and
+ * check the gateway's own certificate. Never prints key material.
+ */
+@Command(name = "cert", mixinStandardHelpOptions = true, description = "Certificates: make a self-signed one or a request (CSR), show one, check the "
+        + "gateway's own.",
+        subcommands = {CertCommand.SelfSigned.class, CertCommand.Csr.class, CertCommand.Show.class,
+                CertCommand.Check.class})
+final class CertCommand implements Runnable {
+    @Spec CommandSpec spec;
+
+    @Override public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    /** Certificates expiring sooner than this get a warning from {@code check}. */
+    static final Duration EXPIRY_WARNING = Duration.ofDays(30);
+
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss 'UTC'", Locale.ROOT).withZone(ZoneOffset.UTC);
+
+    @Command(name = "self-signed", mixinStandardHelpOptions = true, description = "Make a self-signed certificate and its key (PEM; the key file is "
+            + "readable by its owner only).")
+    static final class SelfSigned implements Callable<Integer> {
+        @Option(names = "--host", required = true, paramLabel = "NAME",
+                description = "a name (or IP address) the certificate is for; repeat for more; the first is the CN")
+        List<String> hosts;
+        @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec-p256", converter = KeyTypes.class,
+                description = "ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096")
+        Certificates.KeyType keyType;
+        @Option(names = "--days", paramLabel = "N", defaultValue = "825", description = "validity in days "
+                + "(default 825)") int days;
+        @Option(names = "--out-cert", required = true, paramLabel = "FILE") Path outCert;
+        @Option(names = "--out-key", required = true, paramLabel = "FILE") Path outKey;
+        @Option(names = "--force", description = "replace existing files") boolean force;
+
+        @Override public Integer call() throws CliException {
+            List<String> names = hosts(hosts);
+            if (days < 1 || days > 36500) {
+                throw new CliException("postern: --days: expected a number of days from 1 to 36500, got " + days, 2);
+            }
+            writable(outCert, force);
+            writable(outKey, force);
+            KeyMaterial made = Certificates.selfSigned(names, keyType, Duration.ofDays(days));
+            try {
+                Pem.write(made, outCert, outKey);
+            } catch (IOException e) {
+                throw new CliException("postern: cannot write " + outCert + " / " + outKey + ": " + e.getMessage(), 1);
+            }
+            X509Certificate c = made.leaf();
+            PeerCheck.Certificate facts = PeerCheck.inspect(made.chain(), java.util.Set.of(), Instant.now());
+            PrintStream out = System.out;
+            out.println("Wrote a self-signed certificate to " + outCert + " and its key to " + outKey
+                    + " (readable by you only).");
+            row(out, "names", String.join(", ", names));
+            row(out, "key", keyDescription(c.getPublicKey(), facts));
+            row(out, "valid until", TIME.format(c.getNotAfter().toInstant()) + " (" + days + " days)");
+            row(out, "cert SHA-256", facts.certSha256());
+            row(out, "key SHA-256", facts.keySha256());
+            out.println("Use it in [tls] (certificate = \"" + outCert + "\", key = \"" + outKey + "\"). Peers that "
+                    + "verify certificates will not trust it; 'postern cert show " + outCert + "' prints what a "
+                    + "partner needs to pin it.");
+            return 0;
+        }
+    }
+
+    @Command(name = "csr", mixinStandardHelpOptions = true, description = "Make a certificate signing request (PKCS#10, with the names as "
+            + "subjectAltName) for an existing key or a new one. Printed when there is no --out.")
+    static final class Csr implements Callable<Integer> {
+        @Option(names = "--host", required = true, paramLabel = "NAME",
+                description = "a name (or IP address) to certify; repeat for more; the first is the CN")
+        List<String> hosts;
+
+        @ArgGroup(exclusive = true, multiplicity = "1") KeySource keySource;
+
+        static final class KeySource {
+            @Option(names = "--key", paramLabel = "FILE", description = "an existing private key (PEM)") Path key;
+            @Option(names = "--new-key", paramLabel = "FILE", description = "make a new key and write it here")
+            Path newKey;
+        }
+
+        @Option(names = "--key-type", paramLabel = "TYPE", converter = KeyTypes.class,
+                description = "for --new-key: ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096")
+        Certificates.KeyType keyType;
+        @Option(names = "--out", paramLabel = "FILE", description = "write the CSR here instead of printing it")
+        Path out;
+        @Option(names = "--force", description = "replace existing files") boolean force;
+
+        @Override public Integer call() throws CliException {
+            List<String> names = hosts(hosts);
+            if (keyType != null && keySource.newKey == null) {
+                throw new CliException("postern: --key-type: only with --new-key (an existing key has its type)", 2);
+            }
+            if (out != null) writable(out, force);
+            PrivateKey privateKey;
+            PublicKey publicKey;
+            if (keySource.key != null) {
+                try {
+                    privateKey = Pem.readPrivateKey(keySource.key);
+                    publicKey = Certificates.publicKey(privateKey);
+                } catch (TlsConfigException e) {
+                    throw new CliException("postern: " + e.getMessage(), 2);
+                } catch (IllegalArgumentException e) {
+                    throw new CliException("postern: " + keySource.key + ": a " + keyTypeOf(e)
+                            + " key cannot sign a certificate request here (RSA or EC needed)", 2);
+                }
+            } else {
+                writable(keySource.newKey, force);
+                if (out != null && samePath(out, keySource.newKey)) {
+                    throw new CliException("postern: --out and --new-key name the same file " + out, 2);
+                }
+                KeyPair pair = Certificates.generateKeyPair(keyType == null ? Certificates.KeyType.EC_P256 : keyType);
+                privateKey = pair.getPrivate();
+                publicKey = pair.getPublic();
+            }
+            String pem;
+            try {
+                PKCS10CertificationRequest request = Certificates.certificationRequest(names, privateKey, publicKey);
+                pem = Pem.certificationRequest(request);
+            } catch (IOException | IllegalStateException e) {
+                throw new CliException("postern: cannot make the certificate request: " + e.getMessage(), 1);
+            }
+            try {
+                if (keySource.newKey != null) Pem.writePrivateKey(privateKey, keySource.newKey);
+                if (out != null) Pem.writePublic(pem, out);
+            } catch (IOException e) {
+                throw new CliException("postern: cannot write: " + e.getMessage(), 1);
+            }
+            // stdout carries the CSR alone when it is printed, so that it can be piped; the rest goes to stderr.
+            PrintStream info = out == null ? System.err : System.out;
+            if (keySource.newKey != null) {
+                info.println("Wrote a new " + keyName(keyType == null ? Certificates.KeyType.EC_P256 : keyType)
+                        + " key to " + keySource.newKey + " (readable by you only).");
+            }
+            if (out != null) {
+                info.println("Wrote a certificate request for " + String.join(", ", names) + " to " + out + ".");
+            } else {
+                System.out.print(pem);
+                info.println("Certificate request for " + String.join(", ", names) + " (above); send it to your CA.");
+            }
+            return 0;
+        }
+
+        private static String keyTypeOf(IllegalArgumentException e) {
+            Matcher m = Pattern.compile("type (\\S+)").matcher(String.valueOf(e.getMessage()));
+            return m.find() ? m.group(1) : "key of this type";
+        }
+    }
+
+    @Command(name = "show", mixinStandardHelpOptions = true, description = "What the certificates in a PEM file are: names, issuer, validity, key, "
+            + "fingerprints.")
+    static final class Show implements Callable<Integer> {
+        @Parameters(paramLabel = "FILE", description = "a PEM file with one or more certificates") Path file;
+
+        @Override public Integer call() throws CliException {
+            List<X509Certificate> chain = certificates(file);
+            Instant now = Instant.now();
+            PrintStream out = System.out;
+            for (int i = 0; i < chain.size(); i++) {
+                X509Certificate c = chain.get(i);
+                PeerCheck.Certificate facts = PeerCheck.inspect(chain.subList(i, chain.size()),
+                        PeerCheck.systemAnchors(), now);
+                if (i > 0) out.println();
+                out.println((chain.size() > 1 ? "Certificate " + (i + 1) + " of " + chain.size() : "Certificate")
+                        + ": " + role(c));
+                row(out, "subject", c.getSubjectX500Principal().getName());
+                List<String> sans = subjectAltNames(c);
+                row(out, "names", sans.isEmpty() ? "none (no subjectAltName)" : String.join(", ", sans));
+                row(out, "issuer", c.getIssuerX500Principal().getName() + (selfSigned(c) ? " (self-signed)" : ""));
+                row(out, "valid from", TIME.format(c.getNotBefore().toInstant()));
+                row(out, "valid until", TIME.format(c.getNotAfter().toInstant()) + " (" + expiry(c, now) + ")");
+                row(out, "key", keyDescription(c.getPublicKey(), facts));
+                row(out, "signature", c.getSigAlgName());
+                row(out, "serial", c.getSerialNumber().toString(16));
+                row(out, "trust", facts.trusted() ? "trusted by the system store"
+                        : "not trusted by the system store: " + (i == chain.size() - 1 && selfSigned(c)
+                                ? "self-signed" : facts.trustProblem()));
+                out.println("  SHA-256 of the certificate:");
+                out.println("    " + facts.certSha256());
+                out.println("    " + colons(facts.certSha256()));
+                out.println("  SHA-256 of the public key:");
+                out.println("    " + facts.keySha256());
+                out.println("    " + colons(facts.keySha256()));
+            }
+            out.println();
+            out.println("To pin a certificate (fingerprints = [...], see docs/tls-policy.md), paste one of its "
+                    + "fingerprints in either form: the public key's stays the same when the certificate is renewed "
+                    + "with the same key; the certificate's changes with every renewal.");
+            return 0;
+        }
+
+        private static String role(X509Certificate c) {
+            int pathLength = c.getBasicConstraints();
+            if (pathLength >= 0) return "CA (may issue certificates)" + (selfSigned(c) ? ", self-signed root" : "");
+            return "leaf (server or client certificate)" + (selfSigned(c) ? ", self-signed" : "");
+        }
+    }
+
+    @Command(name = "check", mixinStandardHelpOptions = true, description = "Check the gateway's own certificate: expiry, chain, trust, names, key. "
+            + "Exit 0 when fine, 1 with one line per problem.")
+    static final class Check implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @Override public Integer call() throws CliException {
+            Config config = source.load();
+            Path certFile;
+            Path keyFile;
+            boolean generated = config.tls().certificate() == null;
+            if (!generated) {
+                certFile = config.tls().certificate();
+                keyFile = config.tls().key();
+            } else {
+                Path dir = config.dataDir().resolve("tls");
+                certFile = dir.resolve("self-signed.crt");
+                keyFile = dir.resolve("self-signed.key");
+                if (!Files.exists(certFile)) {
+                    throw new CliException("postern: " + certFile + ": no such file (no [tls] certificate is "
+                            + "configured, and the gateway makes this self-signed one on its first start)", 2);
+                }
+            }
+            List<X509Certificate> chain = certificates(certFile);
+            PrivateKey key;
+            try {
+                key = Pem.readPrivateKey(keyFile);
+            } catch (TlsConfigException e) {
+                throw new CliException("postern: " + e.getMessage(), 2);
+            }
+
+            Report report = new Report();
+            Instant now = Instant.now();
+            X509Certificate leaf = chain.getFirst();
+            System.out.println("Certificate " + certFile + ", key " + keyFile
+                    + (generated ? " (generated, self-signed)" : " (from [tls])"));
+
+            // Expiry.
+            Instant notAfter = leaf.getNotAfter().toInstant();
+            Instant notBefore = leaf.getNotBefore().toInstant();
+            if (notAfter.isBefore(now)) {
+                report.problem("certificate EXPIRED " + ago(notAfter, now) + " (on " + TIME.format(notAfter) + ")");
+            } else if (notBefore.isAfter(now)) {
+                report.problem("certificate not valid yet: from " + TIME.format(notBefore));
+            } else if (Duration.between(now, notAfter).compareTo(EXPIRY_WARNING) < 0) {
+                report.warning("certificate expires in " + in(now, notAfter) + " (on " + TIME.format(notAfter)
+                        + "): renew it");
+            } else {
+                report.ok("valid until " + TIME.format(notAfter) + " (expires in " + in(now, notAfter) + ")");
+            }
+
+            // Chain: each certificate issued by the next, none expired.
+            boolean chainOk = true;
+            for (int i = 0; i + 1 < chain.size(); i++) {
+                X509Certificate child = chain.get(i);
+                X509Certificate parent = chain.get(i + 1);
+                if (!child.getIssuerX500Principal().equals(parent.getSubjectX500Principal()) || !signedBy(child, parent)) {
+                    chainOk = false;
+                    report.problem("chain: certificate " + (i + 2) + " (" + parent.getSubjectX500Principal().getName()
+                            + ") did not issue certificate " + (i + 1) + ", whose issuer is "
+                            + child.getIssuerX500Principal().getName() + " (the file must hold the leaf first, then "
+                            + "each issuer)");
+                }
+            }
+            for (int i = 1; i < chain.size(); i++) {
+                X509Certificate c = chain.get(i);
+                if (c.getNotAfter().toInstant().isBefore(now)) {
+                    chainOk = false;
+                    report.problem("chain: certificate " + (i + 1) + " (" + c.getSubjectX500Principal().getName()
+                            + ") EXPIRED " + ago(c.getNotAfter().toInstant(), now));
+                }
+            }
+            if (leaf.getBasicConstraints() >= 0) {
+                report.warning("chain: the first certificate is a CA certificate; the server's own should come first");
+            }
+            if (chainOk) {
+                report.ok("chain: " + (chain.size() == 1 ? "1 certificate" : chain.size()
+                        + " certificates, each issued by the next"));
+            }
+
+            // Trust by the system store (dates are reported above).
+            PeerCheck.Certificate facts = PeerCheck.inspect(chain, PeerCheck.systemAnchors(), now);
+            if (facts.trusted()) {
+                report.ok("trusted by the system store");
+            } else if (selfSigned(leaf) && chain.size() == 1) {
+                report.warning("self-signed: not trusted by the system store; partners that verify certificates "
+                        + "(levels verify and secure) refuse it unless they trust or pin it");
+            } else if (!facts.trustProblem().contains("expired") && !facts.trustProblem().contains("not valid before")) {
+                X509Certificate last = chain.getLast();
+                String missing = selfSigned(last) ? "" : "; its issuer " + last.getIssuerX500Principal().getName()
+                        + " is not in the file: append the intermediate certificates after the leaf";
+                report.warning("not trusted by the system store (a private CA?)" + missing
+                        + "; partners must trust that CA or pin the certificate");
+            }
+
+            // Names.
+            List<String> names = NameMatcher.names(leaf);
+            String hostname = config.hostname();
+            if (NameMatcher.firstMatch(names, List.of(hostname)) != null) {
+                report.ok("names: covers the hostname " + hostname);
+            } else {
+                report.problem("names: the certificate does not cover the hostname " + hostname + " (it names "
+                        + (names.isEmpty() ? "nothing" : String.join(", ", names)) + ")");
+            }
+
+            // Key.
+            if (Pem.keyMatches(key, leaf)) {
+                report.ok("key " + keyFile + " matches the certificate; " + keyDescription(leaf.getPublicKey(), facts));
+            } else {
+                report.problem("key " + keyFile + " does not match the certificate");
+            }
+            if (facts.keyStrength() > 0 && facts.keyStrength() < 2048) {
+                report.warning("weak key: " + keyDescription(leaf.getPublicKey(), facts)
+                        + "; partners with min_key_bits = 2048 refuse it");
+            }
+
+            report.print(System.out);
+            return report.problems == 0 ? 0 : 1;
+        }
+    }
+
+    /** The lines of a check: ok, warning or problem; one line each. */
+    private static final class Report {
+        private final List<String> lines = new ArrayList<>();
+        int problems;
+        int warnings;
+
+        void ok(String s) { lines.add("  ok       " + s); }
+        void warning(String s) { warnings++; lines.add("  warning  " + s); }
+        void problem(String s) { problems++; lines.add("  PROBLEM  " + s); }
+
+        void print(PrintStream out) {
+            lines.forEach(out::println);
+            if (problems > 0) {
+                out.println(problems + (problems == 1 ? " problem" : " problems")
+                        + (warnings > 0 ? ", " + warnings + (warnings == 1 ? " warning" : " warnings") : "") + ".");
+            } else {
+                out.println(warnings == 0 ? "All good." : "No problems; " + warnings
+                        + (warnings == 1 ? " warning." : " warnings."));
+            }
+        }
+    }
+
+    // ---- helpers ----
+
+    private static List<X509Certificate> certificates(Path file) throws CliException {
+        try {
+            return Pem.readCertificates(file);
+        } catch (TlsConfigException e) {
+            throw new CliException("postern: " + e.getMessage(), 2);
+        }
+    }
+
+    private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
+
+    /** Host names (ASCII form, lower-case; "*." allowed as the first label) or IP addresses, without duplicates. */
+    static List<String> hosts(List<String> given) throws CliException {
+        LinkedHashSet<String> out = new LinkedHashSet<>();
+        for (String h : given) {
+            String bare = h.length() > 2 && h.startsWith("[") && h.endsWith("]") ? h.substring(1, h.length() - 1) : h;
+            if (IPAddress.isValid(bare)) {
+                out.add(bare);
+                continue;
+            }
+            String name;
+            try {
+                name = IDN.toASCII(h.endsWith(".") ? h.substring(0, h.length() - 1) : h).toLowerCase(Locale.ROOT);
+            } catch (IllegalArgumentException e) {
+                name = null;
+            }
+            if (name == null || !validName(name)) {
+                throw new CliException("postern: --host: expected a host name like gw.example.com or an IP address, "
+                        + "got \"" + h + "\"", 2);
+            }
+            out.add(name);
+        }
+        return List.copyOf(out);
+    }
+
+    private static boolean validName(String name) {
+        if (name.isEmpty() || name.length() > 253) return false;
+        String[] labels = name.split("\\.", -1);
+        for (int i = 0; i < labels.length; i++) {
+            if (i == 0 && labels[0].equals("*") && labels.length > 2) continue;
+            if (!LABEL.matcher(labels[i]).matches()) return false;
+        }
+        return !labels[labels.length - 1].matches("[0-9]+");
+    }
+
+    private static void writable(Path file, boolean force) throws CliException {
+        if (Files.isDirectory(file)) throw new CliException("postern: " + file + ": is a directory", 2);
+        if (Files.exists(file) && !force) {
+            throw new CliException("postern: " + file + ": exists already (--force replaces it)", 2);
+        }
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null && !Files.isDirectory(parent)) {
+            throw new CliException("postern: " + file + ": no such directory " + parent, 2);
+        }
+    }
+
+    private static boolean samePath(Path a, Path b) {
+        return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+    }
+
+    private static void row(PrintStream out, String name, String value) {
+        out.printf("  %-14s %s%n", name + ":", value);
+    }
+
+    /** "EC P-256 (256 bits, as strong as RSA 3072)" or "RSA 2048 bits". */
+    static String keyDescription(PublicKey key, PeerCheck.Certificate facts) {
+        String algorithm = key.getAlgorithm();
+        if (key instanceof ECPublicKey ec) {
+            String spec = ec.getParams().toString();
+            Matcher nist = Pattern.compile("NIST (P-\\d+)").matcher(spec);
+            String curve = nist.find() ? nist.group(1) : spec.split("[ \\[(]", 2)[0];
+            return "EC " + curve + " (" + facts.keyBits() + " bits, as strong as RSA " + facts.keyStrength() + ")";
+        }
+        if (algorithm.equals("RSA")) return "RSA " + facts.keyBits() + " bits";
+        return algorithm + " (" + facts.keyBits() + " bits"
+                + (facts.keyStrength() > 0 ? ", as strong as RSA " + facts.keyStrength() : "") + ")";
+    }
+
+    private static String keyName(Certificates.KeyType type) {
+        return type.name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+
+    static List<String> subjectAltNames(X509Certificate c) {
+        List<String> out = new ArrayList<>();
+        try {
+            var sans = c.getSubjectAlternativeNames();
+            if (sans == null) return out;
+            for (List<?> san : sans) {
+                Object type = san.get(0);
+                if (Integer.valueOf(2).equals(type)) out.add(String.valueOf(san.get(1)));
+                else if (Integer.valueOf(7).equals(type)) out.add("IP " + san.get(1));
+                else if (Integer.valueOf(1).equals(type)) out.add("email " + san.get(1));
+                else if (Integer.valueOf(6).equals(type)) out.add("URI " + san.get(1));
+            }
+        } catch (java.security.cert.CertificateParsingException e) {
+            out.add("(unreadable subjectAltName)");
+        }
+        return out;
+    }
+
+    static boolean selfSigned(X509Certificate c) {
+        return c.getSubjectX500Principal().equals(c.getIssuerX500Principal()) && signedBy(c, c);
+    }
+
+    private static boolean signedBy(X509Certificate child, X509Certificate parent) {
+        try {
+            child.verify(parent.getPublicKey());
+            return true;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** "expires in 824 days" or "EXPIRED 3 days ago" or "not valid before ...". */
+    static String expiry(X509Certificate c, Instant now) {
+        Instant notAfter = c.getNotAfter().toInstant();
+        if (notAfter.isBefore(now)) return "EXPIRED " + ago(notAfter, now);
+        Instant notBefore = c.getNotBefore().toInstant();
+        if (notBefore.isAfter(now)) return "not valid yet; starts in " + in(now, notBefore);
+        return "expires in " + in(now, notAfter);
+    }
+
+    private static String ago(Instant then, Instant now) {
+        return days(Duration.between(then, now)) + " ago";
+    }
+
+    private static String in(Instant now, Instant then) {
+        return days(Duration.between(now, then));
+    }
+
+    /** Whole days, rounded (a certificate made for 825 days expires "in 825 days"); hours under a day. */
+    private static String days(Duration d) {
+        long hours = d.toHours();
+        if (hours < 24) return hours == 1 ? "1 hour" : hours > 1 ? hours + " hours" : "less than an hour";
+        long days = (hours + 12) / 24;
+        return days == 1 ? "1 day" : days + " days";
+    }
+
+    /** 64 lower-case hex digits to colon-separated upper-case pairs, as OpenSSL prints them. */
+    static String colons(String hex) {
+        byte[] bytes = HexFormat.of().parseHex(hex);
+        return HexFormat.ofDelimiter(":").withUpperCase().formatHex(bytes);
+    }
+
+    /** --key-type values. */
+    static final class KeyTypes implements ITypeConverter<Certificates.KeyType> {
+        @Override public Certificates.KeyType convert(String value) {
+            return switch (value.toLowerCase(Locale.ROOT)) {
+                case "ec-p256" -> Certificates.KeyType.EC_P256;
+                case "ec-p384" -> Certificates.KeyType.EC_P384;
+                case "rsa-2048" -> Certificates.KeyType.RSA_2048;
+                case "rsa-3072" -> Certificates.KeyType.RSA_3072;
+                case "rsa-4096" -> Certificates.KeyType.RSA_4096;
+                default -> throw new TypeConversionException("expected ec-p256, ec-p384, rsa-2048, rsa-3072 or "
+                        + "rsa-4096, got \"" + value + "\"");
+            };
+        }
+    }
+}
