@@ -280,7 +280,12 @@ public final class Scheduler implements Closeable {
                     // Opportunistic TLS (policy "may"): like Postfix, try this host once more in clear text.
                     log.info("delivery id={} relay={}[{}] TLS failed, retrying in clear: {}", env.id(), hop.host(),
                             address.getHostAddress(), a.detail());
+                    String tlsFailure = a.detail();
                     a = client.send(hop, address, message, plan.clearText());
+                    if (plan.testing()) { // the enforced level would have stopped here: record that
+                        a = new SmtpClient.Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(),
+                                plan.withoutTls(tlsFailure));
+                    }
                 }
                 logAttempt(env, domain, hop, address, a, policy);
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) return a.recipients();
@@ -295,9 +300,11 @@ public final class Scheduler implements Closeable {
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
                                    SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
         String tls = a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher();
-        String verified = a.verdict() == null ? "" : " cert=\"" + a.verdict().summary() + "\"";
+        String verified = a.verdict() == null || a.tls() == null ? "" : " cert=\"" + a.verdict().summary() + "\"";
         String level = " policy=" + policy.policy().level().word()
-                + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "");
+                + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
+                // an administrator's override is named on every line while it is in force
+                + (policy.override().isPresent() ? " policy-source=\"" + policy.source() + "\"" : "");
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
                     hop.host(), address.getHostAddress(), policy.policy().level().word(),

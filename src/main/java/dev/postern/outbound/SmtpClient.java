@@ -49,7 +49,8 @@ public final class SmtpClient {
 
     /**
      * The result of one attempt; {@code tls} is null when the session stayed in clear text, {@code verdict} is the
-     * judgement of the TLS session against the policy (null without TLS).
+     * judgement of the TLS session against the policy (null without TLS, except in testing mode, where it records
+     * why TLS was not used as what the enforced level would have refused).
      */
     public record Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls,
                           TlsPlanner.Verdict verdict) {
@@ -125,26 +126,33 @@ public final class SmtpClient {
             Reply greeting = ReplyReader.read(in);
             if (greeting.code() != 220) return hostFailed("greeting", greeting);
             if (!hello()) return hostFailed("EHLO/HELO", lastReply);
-            if (plan.attempt() && !extensions.containsKey("STARTTLS") && plan.required()) {
-                quietQuit();
-                return new Attempt(Outcome.TLS_FAILED, peer + " does not offer STARTTLS", Map.of(), null);
-            }
             TlsPlanner.Verdict verdict = null;
+            if (plan.attempt() && !extensions.containsKey("STARTTLS")) {
+                String why = peer + ": does not offer STARTTLS";
+                if (plan.required()) {
+                    quietQuit();
+                    return new Attempt(Outcome.TLS_FAILED, why, Map.of(), null);
+                }
+                if (plan.testing()) verdict = plan.withoutTls(why); // records what the enforced level would refuse
+            }
             if (plan.attempt() && extensions.containsKey("STARTTLS")) {
                 stage = "starting TLS";
                 Reply r = command("STARTTLS");
                 if (r.code() != 220) {
                     quietQuit();
-                    return new Attempt(Outcome.TLS_FAILED, peer + " refused STARTTLS: " + r.oneLine(), Map.of(), null);
+                    return new Attempt(Outcome.TLS_FAILED, peer + ": STARTTLS refused: " + r.oneLine(), Map.of(),
+                            null);
                 }
                 // Testing mode offers what "may" offers; the policy's constraints are judged after the handshake.
-                SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(),
-                        plan.testing() ? Constraints.DEFAULT : plan.constraints());
+                Constraints offered = plan.testing() ? Constraints.DEFAULT : plan.constraints();
+                SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(), offered);
                 try {
                     ssl.startHandshake();
                 } catch (IOException e) {
-                    return new Attempt(Outcome.TLS_FAILED,
-                            "TLS handshake with " + peer + " failed: " + e.getMessage(), Map.of(), null);
+                    String limits = offered.describe(); // a policy's constraints are the likely cause: name them
+                    return new Attempt(Outcome.TLS_FAILED, peer + ": TLS handshake failed"
+                            + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + e.getMessage(),
+                            Map.of(), null);
                 }
                 tls = TlsFacts.of(ssl.getSession());
                 bind(ssl);

@@ -44,6 +44,16 @@ public final class TlsPlanner {
             return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors);
         }
 
+        /**
+         * The judgement of a session that stays in clear text because of {@code why} (no STARTTLS offered, STARTTLS
+         * refused, a failed handshake) when the plan allowed that: in testing mode, a level that requires TLS would
+         * have refused it, and that is recorded like any other would-fail.
+         */
+        public Verdict withoutTls(String why) {
+            List<String> wouldFail = testing && policy.level().requiresTls() ? List.of(why) : List.of();
+            return new Verdict(null, "no TLS: " + why, wouldFail, null);
+        }
+
         /** The checks of the policy's level against a finished handshake. */
         public Verdict judge(SSLSession session, Instant now) {
             TlsFacts facts = TlsFacts.of(session);

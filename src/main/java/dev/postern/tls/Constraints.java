@@ -32,6 +32,18 @@ public record Constraints(String minProtocol, List<String> ciphers, int minCiphe
         return null;
     }
 
+    /**
+     * These constraints where they differ from Postern's defaults, in the words of the policy keys ("min_protocol
+     * TLSv1.3, min_cipher_bits 256"), for the reason of a failed handshake; empty for the defaults.
+     */
+    public String describe() {
+        List<String> parts = new java.util.ArrayList<>();
+        if (rank(minProtocol) > rank(DEFAULT.minProtocol)) parts.add("min_protocol " + minProtocol);
+        if (!ciphers.isEmpty()) parts.add("ciphers " + String.join(" ", ciphers));
+        if (minCipherBits > 0) parts.add("min_cipher_bits " + minCipherBits);
+        return String.join(", ", parts);
+    }
+
     private static int rank(String protocol) {
         return switch (protocol) {
             case "TLSv1.3" -> 13;
