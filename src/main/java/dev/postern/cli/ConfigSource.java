@@ -29,8 +29,7 @@ final class ConfigSource {
             c = ConfigLoader.defaults(data != null ? data : Path.of("data"));
         }
         if (data != null && config != null) {
-            c = new Config(c.source(), c.hostname(), data, c.listeners(), c.localDomains(), c.relayDomains(),
-                    c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), c.routes());
+            c = c.withDataDir(data);
         }
         return c;
     }

@@ -88,7 +88,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      */
     public record RelayClient(List<String> fingerprints, Path caFile, List<String> names) {
         public RelayClient {
-            fingerprints = List.copyOf(fingerprints);
+            fingerprints = fingerprints.stream().map(Config::normalisePin).toList();
             names = List.copyOf(names);
         }
     }
@@ -101,6 +101,11 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
             partners = List.copyOf(partners);
             relayClients = List.copyOf(relayClients);
         }
+    }
+
+    /** A SHA-256 pin as compared: lower-case hex without colons or a "sha256:" prefix. */
+    static String normalisePin(String pin) {
+        return pin.toLowerCase(Locale.ROOT).replaceFirst("^sha256:", "").replace(":", "");
     }
 
     /** A config without outbound TLS policies (opportunistic TLS everywhere). */
@@ -121,6 +126,12 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     public Config withInbound(Inbound newInbound) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
                 queue, delivery, dns, routes, outboundTls, newInbound);
+    }
+
+    /** The same config with another data directory ({@code --data} on the command line). */
+    public Config withDataDir(Path newDataDir) {
+        return new Config(source, hostname, newDataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
+                limits, queue, delivery, dns, routes, outboundTls, inbound);
     }
 
     /** The same config with other listeners. */
@@ -176,7 +187,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         public TlsPolicy {
             ciphers = List.copyOf(ciphers);
             match = List.copyOf(match);
-            fingerprints = List.copyOf(fingerprints);
+            fingerprints = fingerprints.stream().map(Config::normalisePin).toList();
         }
 
         public static TlsPolicy of(TlsLevel level) {

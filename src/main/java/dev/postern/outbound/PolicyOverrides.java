@@ -73,7 +73,7 @@ public final class PolicyOverrides {
         for (Override old : all()) if (!old.domain().equals(o.domain()) && old.activeAt(now)) next.add(old);
         next.add(o);
         write(next);
-        audit("set " + line(o));
+        audit("set\t" + line(o));
     }
 
     /** Removes the override of a domain; returns false when there was none. */
@@ -83,7 +83,7 @@ public final class PolicyOverrides {
         List<Override> next = current.stream().filter(o -> !o.domain().equals(d)).toList();
         if (next.size() == current.size()) return false;
         write(next);
-        audit("removed\t" + d + "\tby " + by + "\tat " + Instant.now());
+        audit("removed\t" + d + "\t\t\t" + Instant.now() + "\t" + clean(by) + "\tended early");
         return true;
     }
 

@@ -143,8 +143,7 @@ public final class SmtpClient {
                     return new Attempt(Outcome.TLS_FAILED, peer + ": STARTTLS refused: " + r.oneLine(), Map.of(),
                             null);
                 }
-                // Testing mode offers what "may" offers; the policy's constraints are judged after the handshake.
-                Constraints offered = plan.testing() ? Constraints.DEFAULT : plan.constraints();
+                Constraints offered = plan.offered();
                 SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(), offered);
                 try {
                     ssl.startHandshake();

@@ -39,6 +39,15 @@ public final class TlsPlanner {
                        Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
                        Set<TrustAnchor> anchors) {
 
+        /**
+         * What to offer in the handshake: the policy's constraints when TLS is required; otherwise (may, testing)
+         * Postern's default set, because a constraint that made an opportunistic handshake fail would only lead to
+         * clear text. The constraints are still judged after the handshake and recorded.
+         */
+        public Constraints offered() {
+            return required ? constraints : Constraints.DEFAULT;
+        }
+
         /** Clear text, for the "may" retry after a failed handshake and for level none. */
         public Plan clearText() {
             return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors);

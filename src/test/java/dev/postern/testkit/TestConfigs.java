@@ -31,7 +31,8 @@ public final class TestConfigs {
 
     public static Config withRelay(Config c, Set<String> relayDomains, Map<String, Config.Route> routes) {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), relayDomains,
-                c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), routes);
+                c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), routes, c.outboundTls(),
+                c.inbound());
     }
 
     /** The same config presenting the certificate chain and key in these PEM files. */
@@ -43,12 +44,14 @@ public final class TestConfigs {
 
     public static Config withLimits(Config c, Config.Limits limits) {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
-                c.relayNetworks(), c.tls(), limits, c.queue(), c.delivery(), c.dns(), c.routes());
+                c.relayNetworks(), c.tls(), limits, c.queue(), c.delivery(), c.dns(), c.routes(), c.outboundTls(),
+                c.inbound());
     }
 
     public static Config withQueue(Config c, Config.Queue queue) {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
-                c.relayNetworks(), c.tls(), c.limits(), queue, c.delivery(), c.dns(), c.routes());
+                c.relayNetworks(), c.tls(), c.limits(), queue, c.delivery(), c.dns(), c.routes(), c.outboundTls(),
+                c.inbound());
     }
 
     public static Config withDns(Config c, InetSocketAddress server, int smtpPort) {
@@ -56,7 +59,7 @@ public final class TestConfigs {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(d.concurrency(),
                 d.perDestination(), d.connectTimeout(), d.commandTimeout(), d.dataTimeout(), smtpPort),
-                new Config.Dns(List.of(server), Duration.ofSeconds(2)), c.routes());
+                new Config.Dns(List.of(server), Duration.ofSeconds(2)), c.routes(), c.outboundTls(), c.inbound());
     }
 
     public static Config.Network network(String ip, int prefix) {
