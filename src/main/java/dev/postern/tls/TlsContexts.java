@@ -37,6 +37,13 @@ public final class TlsContexts {
     private static final Pattern TLS12_SUITE =
             Pattern.compile("TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_256_GCM|CHACHA20_POLY1305|AES_128_GCM)_SHA(256|384)");
 
+    /**
+     * SunX509 takes the key out of the keystore once, at init. PKIX (X509KeyManagerImpl) fetches it from the
+     * keystore on every handshake, and a PKCS12 store decrypts it each time with PBKDF2 (10 000 HMAC-SHA256
+     * iterations): a third of the gateway's CPU in the STARTTLS relay benchmark (bench/README.md).
+     */
+    private static final String KEY_MANAGER = "SunX509";
+
     /** Not a secret: the keystore only exists in memory to hand the key to JSSE's key manager. */
     private static final char[] IN_MEMORY_PASSWORD = "postern".toCharArray();
 
@@ -53,7 +60,7 @@ public final class TlsContexts {
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
             store.setKeyEntry(role, material.key(), IN_MEMORY_PASSWORD, material.chain().toArray(Certificate[]::new));
-            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KEY_MANAGER);
             keyManagers.init(store, IN_MEMORY_PASSWORD);
             SSLContext context = SSLContext.getInstance("TLS");
             context.init(keyManagers.getKeyManagers(), new TrustManager[] {new AcceptAnyCertificate()}, null);
