@@ -151,7 +151,11 @@ public final class Scheduler implements Closeable {
         while (!closed) {
             Due d;
             try {
-                d = due.take();
+                d = due.poll(1, TimeUnit.SECONDS);
+                if (d == null) {
+                    client.sweep(); // a quiet moment: close the connections nobody reused
+                    continue;
+                }
                 slots.acquire();
             } catch (InterruptedException e) {
                 return;
@@ -446,5 +450,6 @@ public final class Scheduler implements Closeable {
     @Override public void close() {
         closed = true;
         if (dispatcher != null) dispatcher.interrupt();
+        client.close();
     }
 }

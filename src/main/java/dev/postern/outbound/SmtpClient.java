@@ -4,6 +4,7 @@ import dev.postern.smtp.Reply;
 import dev.postern.smtp.ReplyReader;
 import dev.postern.smtp.SmtpInput;
 import dev.postern.smtp.SmtpOutput;
+import dev.postern.config.Config;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
@@ -30,7 +31,7 @@ import javax.net.ssl.SSLSocket;
  * offered and wanted, MAIL/RCPT/DATA (pipelined when the server offers PIPELINING), QUIT. Reports what happened to
  * each recipient; it never decides about retries, the scheduler does.
  */
-public final class SmtpClient {
+public final class SmtpClient implements java.io.Closeable {
 
     /** How an attempt ended as a whole. */
     public enum Outcome {
@@ -69,6 +70,14 @@ public final class SmtpClient {
         InputStream open() throws IOException;
     }
 
+    /** Like Postfix's smtp_connection_cache_time_limit: how long a connection waits for its next message. */
+    private static final long IDLE_NANOS = Duration.ofSeconds(2).toNanos();
+    /** Like smtp_connection_reuse_time_limit: no connection is used for longer than this, however busy. */
+    private static final long MAX_AGE_NANOS = Duration.ofMinutes(5).toNanos();
+    private static final int MAX_USES = 1000;
+
+    private final IdleConnections<CacheKey, Conversation> idle = new IdleConnections<>(IDLE_NANOS,
+            Conversation::quit);
     private final String heloName;
     private final Duration connectTimeout;
     private final Duration commandTimeout;
@@ -83,33 +92,86 @@ public final class SmtpClient {
 
     /**
      * Runs one attempt; never throws for network trouble (that is an outcome). When {@code plan.required()}, the
-     * message is never sent unless STARTTLS succeeded and the session passed the plan's checks.
+     * message is never sent unless STARTTLS succeeded and the session passed the plan's checks. A connection left
+     * open by an earlier message to the same next hop under the same policy is used first (after an RSET).
      */
     public Attempt send(NextHop hop, InetAddress address, Message message, TlsPlanner.Plan plan) {
+        CacheKey key = new CacheKey(address, hop.port(), hop.host(), plan);
+        Conversation cached = idle.take(key);
+        if (cached != null) {
+            Attempt a = cached.reuse(message);
+            if (a != null) {
+                finish(key, cached, a);
+                return a;
+            }
+            // The cached connection had gone stale: a fresh one below, as if there had been none.
+        }
         String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
         Conversation c = new Conversation(peer);
-        try (Socket plain = new Socket()) {
+        try {
+            Socket plain = new Socket();
+            c.socket = plain;
             plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
             plain.setSoTimeout((int) commandTimeout.toMillis());
             plain.setTcpNoDelay(true);
             c.bind(plain);
-            return c.run(hop, message, plan);
+            Attempt a = c.run(hop, message, plan);
+            finish(key, c, a);
+            return a;
         } catch (IOException e) {
+            c.close();
             String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
                     : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
             return new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls);
         }
     }
 
+    /** Parks a connection that ended a transaction cleanly, closes any other. */
+    private void finish(CacheKey key, Conversation c, Attempt a) {
+        if (c.reusable && a.outcome() == Outcome.COMPLETED && c.uses < MAX_USES
+                && System.nanoTime() - c.opened < MAX_AGE_NANOS) {
+            idle.park(key, c);
+        } else {
+            c.quit();
+        }
+    }
+
+    /** Closes idle connections whose time is up; the scheduler calls this now and then. */
+    public void sweep() {
+        idle.sweep();
+    }
+
+    /** Says QUIT on every idle connection. */
+    @Override public void close() {
+        idle.closeAll();
+    }
+
+    /**
+     * What a connection may be reused for: the same address and port, reached for the same next-hop name (which
+     * verify checks), under the same plan (domain, policy, whether TLS is attempted).
+     */
+    private record CacheKey(InetAddress address, int port, String hopHost, String domain, Config.TlsPolicy policy,
+                            boolean attemptTls, boolean testing) {
+        CacheKey(InetAddress address, int port, String hopHost, TlsPlanner.Plan plan) {
+            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing());
+        }
+    }
+
     /** The state of one connection. */
     private final class Conversation {
         final String peer;
+        final long opened = System.nanoTime();
         Socket socket;
         SmtpInput in;
         OutputStream out;
         TlsFacts tls;
+        TlsPlanner.Verdict verdict;
         String stage;
         Map<String, String> extensions = Map.of();
+        /** The last transaction ended with the end-of-data reply: the session is ready for another MAIL. */
+        boolean reusable;
+        boolean quitSent;
+        int uses;
 
         Conversation(String peer) {
             this.peer = peer;
@@ -162,8 +224,50 @@ public final class SmtpClient {
                 }
                 if (!hello()) return hostFailed("EHLO after STARTTLS", lastReply);
             }
+            this.verdict = verdict;
             Attempt a = transaction(m);
             return new Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(), verdict);
+        }
+
+        /**
+         * Another message on this already established (and already judged) connection; null when the connection
+         * turned out to be gone, so that the caller opens a new one.
+         */
+        Attempt reuse(Message m) {
+            reusable = false;
+            try {
+                stage = "resetting a cached connection";
+                Reply r = command("RSET");
+                if (r.code() != 250) {
+                    quit();
+                    return null;
+                }
+            } catch (IOException e) {
+                close();
+                return null;
+            }
+            try {
+                Attempt a = transaction(m);
+                return new Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(), verdict);
+            } catch (IOException e) {
+                close();
+                return new Attempt(Outcome.HOST_FAILED, "lost connection with " + peer + " while " + stage + ": "
+                        + e.getMessage(), Map.of(), tls);
+            }
+        }
+
+        /** QUIT and close, quietly: the outcome is already known. */
+        void quit() {
+            quietQuit();
+            close();
+        }
+
+        void close() {
+            try {
+                if (socket != null) socket.close();
+            } catch (IOException ignored) {
+                // nothing to tell
+            }
         }
 
         Reply lastReply;
@@ -265,7 +369,8 @@ public final class SmtpClient {
             Reply done = ReplyReader.read(in);
             socket.setSoTimeout((int) commandTimeout.toMillis());
             settle(accepted, done, results);
-            quietQuit();
+            uses++;
+            reusable = true; // the caller parks the connection for the next message, or says QUIT
             return new Attempt(Outcome.COMPLETED, done.oneLine(), results, tls);
         }
 
@@ -321,6 +426,8 @@ public final class SmtpClient {
         }
 
         void quietQuit() {
+            if (quitSent) return;
+            quitSent = true;
             try {
                 socket.setSoTimeout(2000);
                 command("QUIT");

@@ -263,7 +263,7 @@ class PostfixTlsPolicyTest {
     @Test void encryptAgainstNoStartTlsDefers() throws Exception {
         String lastResult = sendAndAwaitDeferral("user@plain.pfx.test");
         assertThat(lastResult).contains("4.7.10", "127.0.0.1[127.0.0.1]:" + receivingPlain
-                + " does not offer STARTTLS");
+                + ": does not offer STARTTLS");
         // Postern did talk to that listener, and left after EHLO without a transaction.
         receiving.awaitLog("postfix/plain/smtpd\\[\\d+\\]: disconnect from unknown\\[127\\.0\\.0\\.1\\] ehlo=1 quit=1",
                 Duration.ofSeconds(5));

@@ -57,6 +57,27 @@ class SmtpClientWireTest {
         }
     }
 
+    @Test void connectionsAreReusedWithTlsKeptUpThenClosedWhenIdle() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(material).start();
+             Gateway gw = gateway(server)) {
+            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
+            eventually().until(() -> server.delivered().size() == 1);
+            submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
+            eventually().until(() -> server.delivered().size() == 2);
+            // One connection, one TLS handshake, two transactions; RSET before the second.
+            assertThat(server.connectionCount()).isEqualTo(1);
+            List<Transaction> both = server.delivered();
+            assertThat(both.get(1).connection()).isEqualTo(both.get(0).connection());
+            assertThat(both.get(1).usedTls()).isTrue();
+            assertThat(both.get(1).commands()).containsSubsequence("STARTTLS", "RSET", "MAIL FROM:<" + FROM + ">"
+                    + both.get(1).mailParameters());
+            // Idle for longer than the cache time: Postern says QUIT and the connection ends.
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !server.connections().isEmpty()
+                    && server.connections().getFirst().commands().contains("QUIT"));
+            awaitEmptySpool(gw);
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"CLOSE_AFTER_READY", "GARBAGE_AFTER_READY", "TLS_1_0_ONLY", "REFUSE"})
     void failedStartTlsIsRetriedOnceInClearText(String how) throws Exception {

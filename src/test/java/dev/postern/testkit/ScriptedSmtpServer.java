@@ -165,6 +165,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
 
     private final List<Transaction> transactions = new CopyOnWriteArrayList<>();
     private final List<ConnectionRecord> connections = new CopyOnWriteArrayList<>();
+    private final java.util.Map<Integer, Session> live = new java.util.concurrent.ConcurrentHashMap<>();
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final AtomicInteger accepted = new AtomicInteger();
     private ServerSocket listener;
@@ -328,8 +329,16 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     /** A snapshot of the transactions so far, in the order they ended. */
     public List<Transaction> transactions() { return List.copyOf(transactions); }
 
-    /** A snapshot of the connections that have ended. */
-    public List<ConnectionRecord> connections() { return List.copyOf(connections); }
+    /**
+     * A snapshot of every connection so far, in order: the ended ones as recorded, and those still open (a client
+     * that keeps idle connections for reuse, as Postern does) as they stand now.
+     */
+    public List<ConnectionRecord> connections() {
+        java.util.TreeMap<Integer, ConnectionRecord> all = new java.util.TreeMap<>();
+        for (Session open : live.values()) all.put(open.number, open.snapshot());
+        for (ConnectionRecord ended : connections) all.put(ended.number(), ended);
+        return List.copyOf(all.values());
+    }
 
     /** Connections accepted so far (including ones still open). */
     public int connectionCount() { return accepted.get(); }
@@ -368,12 +377,14 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             open.add(s);
             Thread.ofVirtual().name("scripted-smtp-" + number).start(() -> {
                 Session session = new Session(number, at, s);
+                live.put(number, session);
                 try {
                     session.run();
                 } catch (IOException | RuntimeException e) {
                     // the client went away or sent garbage; what was seen is recorded below
                 } finally {
                     session.finish();
+                    live.remove(number);
                     open.remove(s);
                     try {
                         s.close();
@@ -397,11 +408,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         Socket socket;
         LineReader in;
         OutputStream out;
-        final List<String> commands = new ArrayList<>();
-        TlsInfo tls;
-        String tlsFailure;
+        final List<String> commands = new CopyOnWriteArrayList<>();
+        volatile TlsInfo tls;
+        volatile String tlsFailure;
         String helo;
-        int transactionCount;
+        volatile int transactionCount;
         // the open transaction
         boolean inTransaction;
         String mailFrom;
@@ -639,6 +650,10 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             mailParameters = null;
             mailReply = null;
             dataReply = null;
+        }
+
+        ConnectionRecord snapshot() {
+            return new ConnectionRecord(number, acceptedAt, commands, tls, tlsFailure, transactionCount);
         }
 
         void finish() {
