@@ -109,36 +109,42 @@ final class QueueCommand {
         }
     }
 
-    @Command(name = "hold", description = "Keep a message in the queue without trying it.")
-    static final class Hold implements Callable<Integer> {
+    /** hold, release and delete: one queue id, one request word, one operation. */
+    abstract static class OneMessage implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "ID") String id;
 
+        abstract String verb();
+
+        abstract String apply(QueueAdmin admin, String id) throws IOException, QueueAdmin.Refused;
+
         @Override public Integer call() throws Exception {
             checkId(id);
-            return change(source.load(), "hold " + id, a -> a.hold(id));
+            return change(source.load(), verb() + " " + id, a -> apply(a, id));
+        }
+    }
+
+    @Command(name = "hold", description = "Keep a message in the queue without trying it.")
+    static final class Hold extends OneMessage {
+        @Override String verb() { return "hold"; }
+        @Override String apply(QueueAdmin admin, String id) throws IOException, QueueAdmin.Refused {
+            return admin.hold(id);
         }
     }
 
     @Command(name = "release", description = "Release a held message for delivery.")
-    static final class Release implements Callable<Integer> {
-        @Mixin ConfigSource source;
-        @Parameters(paramLabel = "ID") String id;
-
-        @Override public Integer call() throws Exception {
-            checkId(id);
-            return change(source.load(), "release " + id, a -> a.release(id));
+    static final class Release extends OneMessage {
+        @Override String verb() { return "release"; }
+        @Override String apply(QueueAdmin admin, String id) throws IOException, QueueAdmin.Refused {
+            return admin.release(id);
         }
     }
 
     @Command(name = "delete", description = "Remove a message from the queue without a bounce.")
-    static final class Delete implements Callable<Integer> {
-        @Mixin ConfigSource source;
-        @Parameters(paramLabel = "ID") String id;
-
-        @Override public Integer call() throws Exception {
-            checkId(id);
-            return change(source.load(), "delete " + id, a -> a.delete(id));
+    static final class Delete extends OneMessage {
+        @Override String verb() { return "delete"; }
+        @Override String apply(QueueAdmin admin, String id) throws IOException, QueueAdmin.Refused {
+            return admin.delete(id);
         }
     }
 
