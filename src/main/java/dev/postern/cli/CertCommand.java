@@ -240,41 +240,63 @@ final class CertCommand implements Runnable {
         }
     }
 
-    @Command(name = "check", mixinStandardHelpOptions = true, description = "Check the gateway's own certificate: expiry, chain, trust, names, key. "
-            + "Exit 0 when fine, 1 with one line per problem.")
+    @Command(name = "check", mixinStandardHelpOptions = true, description = "Check the gateway's own certificates (each configured or generated "
+            + "one): expiry, chain, trust, names, key. Exit 0 when fine, 1 with one line per problem.")
     static final class Check implements Callable<Integer> {
         @Mixin ConfigSource source;
 
         @Override public Integer call() throws CliException {
             Config config = source.load();
-            Path certFile;
-            Path keyFile;
-            boolean generated = config.tls().certificate() == null;
-            if (!generated) {
-                certFile = config.tls().certificate();
-                keyFile = config.tls().key();
+            List<Target> targets = new ArrayList<>();
+            List<String> notYet = new ArrayList<>();
+            if (!config.tls().generated()) {
+                List<Config.CertificatePair> pairs = config.tls().pairs();
+                for (int i = 0; i < pairs.size(); i++) {
+                    targets.add(new Target(pairs.get(i).certificate(), pairs.get(i).key(), pairs.size() == 1
+                            ? "from [tls]" : "from [tls], " + (i + 1) + " of " + pairs.size()));
+                }
             } else {
-                Path dir = config.dataDir().resolve("tls");
-                certFile = dir.resolve("self-signed.crt");
-                keyFile = dir.resolve("self-signed.key");
-                if (!Files.exists(certFile)) {
-                    throw new CliException("postern: " + certFile + ": no such file (no [tls] certificate is "
-                            + "configured, and the gateway makes this self-signed one on its first start)", 2);
+                for (Gateway.Generated g : Gateway.generatedPairs(config.dataDir())) {
+                    if (Files.exists(g.certificate())) {
+                        targets.add(new Target(g.certificate(), g.key(), "generated, self-signed, " + g.name()));
+                    } else if (targets.isEmpty()) {
+                        throw new CliException("postern: " + g.certificate() + ": no such file (no [tls] certificate "
+                                + "is configured, and the gateway makes this self-signed one on its first start)", 2);
+                    } else {
+                        notYet.add(g.certificate() + " (" + g.name() + ")");
+                    }
                 }
             }
-            List<X509Certificate> chain = certificates(certFile);
-            PrivateKey key;
-            try {
-                key = Pem.readPrivateKey(keyFile);
-            } catch (TlsConfigException e) {
-                throw new CliException("postern: " + e.getMessage(), 2);
+            // Every file is read before anything is judged: an unreadable one is one line and exit 2.
+            List<List<X509Certificate>> chains = new ArrayList<>();
+            List<PrivateKey> keys = new ArrayList<>();
+            for (Target t : targets) {
+                chains.add(certificates(t.certificate()));
+                try {
+                    keys.add(Pem.readPrivateKey(t.key()));
+                } catch (TlsConfigException e) {
+                    throw new CliException("postern: " + e.getMessage(), 2);
+                }
             }
-
             Report report = new Report();
+            for (int i = 0; i < targets.size(); i++) check(report, config, targets.get(i), chains.get(i), keys.get(i));
+            for (String missing : notYet) {
+                report.warning("not made yet: " + missing + "; the gateway makes it at its next start (until then "
+                        + "it serves only the certificate above)");
+            }
+            report.print(System.out);
+            return report.problems == 0 ? 0 : 1;
+        }
+
+        /** A certificate and key file to check, and where they come from ("from [tls]", "generated, ..."). */
+        private record Target(Path certificate, Path key, String origin) {}
+
+        private static void check(Report report, Config config, Target target, List<X509Certificate> chain,
+                                  PrivateKey key) {
+            Path keyFile = target.key();
             Instant now = Instant.now();
             X509Certificate leaf = chain.getFirst();
-            System.out.println("Certificate " + certFile + ", key " + keyFile
-                    + (generated ? " (generated, self-signed)" : " (from [tls])"));
+            report.heading("Certificate " + target.certificate() + ", key " + keyFile + " (" + target.origin() + ")");
 
             // Expiry.
             Instant notAfter = leaf.getNotAfter().toInstant();
@@ -354,9 +376,6 @@ final class CertCommand implements Runnable {
                 report.warning("weak key: " + keyDescription(leaf.getPublicKey(), facts)
                         + "; partners with min_key_bits = 2048 refuse it");
             }
-
-            report.print(System.out);
-            return report.problems == 0 ? 0 : 1;
         }
     }
 
@@ -366,6 +385,7 @@ final class CertCommand implements Runnable {
         int problems;
         int warnings;
 
+        void heading(String s) { lines.add(s); }
         void ok(String s) { lines.add("  ok       " + s); }
         void warning(String s) { warnings++; lines.add("  warning  " + s); }
         void problem(String s) { problems++; lines.add("  PROBLEM  " + s); }

@@ -136,27 +136,51 @@ public final class Gateway implements Closeable {
     }
 
     /**
-     * The configured certificate, or the self-signed one made on first start and kept under data/tls; either is
-     * watched and reloaded when its files change.
+     * The configured certificates, or the self-signed ones made on first start and kept under data/tls (see
+     * {@link #generatedPairs}); all served together and watched, each reloaded when its files change.
      */
     private ReloadingServerContext serverContext() throws IOException, StartException {
         try {
             Config.Tls tls = config.tls();
-            if (tls.certificate() != null) return ReloadingServerContext.load(tls.certificate(), tls.key());
-            Path dir = config.dataDir().resolve("tls");
-            Path cert = dir.resolve("self-signed.crt");
-            Path key = dir.resolve("self-signed.key");
-            if (!Files.exists(cert) || !Files.exists(key)) {
-                Files.createDirectories(dir);
-                KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), Certificates.KeyType.EC_P256,
-                        Duration.ofDays(825));
-                Pem.write(made, cert, key);
-                log.info("generated a self-signed certificate for {} in {}", config.hostname(), dir);
-            }
-            return ReloadingServerContext.load(cert, key);
+            List<ReloadingServerContext.Pair> pairs = tls.generated() ? generate(config)
+                    : tls.pairs().stream().map(p -> new ReloadingServerContext.Pair(p.certificate(), p.key())).toList();
+            return ReloadingServerContext.load(pairs);
         } catch (TlsConfigException e) {
             throw new StartException(e.getMessage(), e);
         }
+    }
+
+    /** A certificate Postern generates when none is configured: its files under data/tls and its key type. */
+    record Generated(String name, Path certificate, Path key, Certificates.KeyType keyType) {}
+
+    /**
+     * The self-signed certificates a gateway without [tls] certificates makes: EC P-256 first (the name it has always
+     * had, so existing data directories keep their certificate), then RSA 2048 for clients that cannot use ECDSA.
+     */
+    static List<Generated> generatedPairs(Path dataDir) {
+        Path dir = dataDir.resolve("tls");
+        return List.of(
+                new Generated("EC P-256", dir.resolve("self-signed.crt"), dir.resolve("self-signed.key"),
+                        Certificates.KeyType.EC_P256),
+                new Generated("RSA 2048", dir.resolve("self-signed-rsa.crt"), dir.resolve("self-signed-rsa.key"),
+                        Certificates.KeyType.RSA_2048));
+    }
+
+    /** Makes each generated certificate that does not exist yet (either file missing); reuses the others. */
+    private static List<ReloadingServerContext.Pair> generate(Config config) throws IOException {
+        List<ReloadingServerContext.Pair> pairs = new ArrayList<>();
+        for (Generated g : generatedPairs(config.dataDir())) {
+            if (!Files.exists(g.certificate()) || !Files.exists(g.key())) {
+                Files.createDirectories(g.certificate().getParent());
+                KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), g.keyType(),
+                        Duration.ofDays(825));
+                Pem.write(made, g.certificate(), g.key());
+                log.info("generated a self-signed {} certificate for {} in {}", g.name(), config.hostname(),
+                        g.certificate());
+            }
+            pairs.add(new ReloadingServerContext.Pair(g.certificate(), g.key()));
+        }
+        return pairs;
     }
 
     /** True when a gateway in this JVM holds {@code data}'s lock (then its lock file must be left alone). */

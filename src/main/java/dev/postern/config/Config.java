@@ -384,10 +384,63 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         }
     }
 
+    /** One certificate chain file (PEM, leaf first) and the file of its private key; they may be the same file. */
+    public record CertificatePair(Path certificate, Path key) {
+        public CertificatePair {
+            if (certificate == null || key == null) throw new IllegalArgumentException("certificate and key needed");
+        }
+    }
+
     /**
-     * The gateway's own certificate; both null means "generate a self-signed one under data/tls on first start".
+     * The gateway's own certificates. {@code certificate} and {@code key} are the first (often the only) pair;
+     * {@code more} holds any further pairs, typically an ECDSA certificate next to an RSA one, so that every client
+     * gets a certificate of a key type it supports (the TLS provider picks per handshake). All null and empty means
+     * "generate self-signed ones under data/tls on first start". Use {@link #pairs()} for every configured pair.
+     *
+     * <p>{@code [tls] certificate/key} gives one pair; {@code [[tls.certificates]]} gives one or more, the first of
+     * which becomes {@code certificate} and {@code key}, so that code reading only those sees the first certificate.
+     *
+     * @param more the pairs after the first, in file order; empty when there is only one (or none)
      */
-    public record Tls(Path certificate, Path key) {}
+    public record Tls(Path certificate, Path key, List<CertificatePair> more) {
+        /** No configured certificate: the gateway generates its own. */
+        public static final Tls GENERATED = new Tls(null, null);
+
+        public Tls {
+            more = more == null ? List.of() : List.copyOf(more);
+            if ((certificate == null) != (key == null)) {
+                throw new IllegalArgumentException("certificate and key go together, got only one");
+            }
+            if (certificate == null && !more.isEmpty()) {
+                throw new IllegalArgumentException("further certificates without a first one");
+            }
+        }
+
+        /** One pair, or none when both are null (the form every existing caller uses). */
+        public Tls(Path certificate, Path key) {
+            this(certificate, key, List.of());
+        }
+
+        /** These pairs, first one first; empty: generate. */
+        public static Tls of(List<CertificatePair> pairs) {
+            if (pairs.isEmpty()) return GENERATED;
+            return new Tls(pairs.getFirst().certificate(), pairs.getFirst().key(), pairs.subList(1, pairs.size()));
+        }
+
+        /** Every configured pair, first one first; empty when the gateway generates its own certificates. */
+        public List<CertificatePair> pairs() {
+            if (certificate == null) return List.of();
+            List<CertificatePair> all = new java.util.ArrayList<>(more.size() + 1);
+            all.add(new CertificatePair(certificate, key));
+            all.addAll(more);
+            return List.copyOf(all);
+        }
+
+        /** Whether no certificate is configured, so that self-signed ones are generated under data/tls. */
+        public boolean generated() {
+            return certificate == null;
+        }
+    }
 
     public record Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
                          Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,

@@ -137,16 +137,60 @@ final class Validator {
         }
     }
 
+    /**
+     * {@code [tls]}: one pair as {@code certificate} and {@code key}, or one or more {@code [[tls.certificates]]}
+     * tables (say an RSA and an ECDSA certificate, served together), or nothing (generated ones).
+     */
     private Config.Tls tls(Table t) {
         Path certificate = t.string("certificate", null, "a file path", this::readableFile);
         Path key = t.string("key", null, "a file path", this::readableFile);
         boolean hasCertificate = t.has("certificate"), hasKey = t.has("key");
-        if (hasCertificate != hasKey) {
+        JsonNode array = t.raw("certificates");
+        List<Config.CertificatePair> pairs = array == null ? null : certificatePairs(t, array);
+        if (array != null && (hasCertificate || hasKey)) {
+            String single = hasCertificate && hasKey ? "certificate, key" : hasCertificate ? "certificate" : "key";
+            problems.add(t.path(), "expected either certificate and key or [[tls.certificates]] tables, got "
+                    + single + " and [[tls.certificates]]");
+        } else if (hasCertificate != hasKey) {
             problems.add(t.path(), "expected both certificate and key or neither, got only "
                     + (hasCertificate ? "certificate" : "key"));
         }
         t.finish();
-        return new Config.Tls(certificate, key);
+        if (pairs != null) return Config.Tls.of(pairs);
+        return certificate != null && key != null ? new Config.Tls(certificate, key) : Config.Tls.GENERATED;
+    }
+
+    /** {@code [[tls.certificates]]}: at least one table, each with certificate and key, no certificate file twice. */
+    private List<Config.CertificatePair> certificatePairs(Table tls, JsonNode v) {
+        String expected = "[[tls.certificates]] tables, each with certificate and key";
+        if (!v.isArray() || v.isEmpty()) {
+            tls.wrong("certificates", v.isArray() ? "at least one of " + expected : expected, v);
+            return List.of();
+        }
+        List<Config.CertificatePair> out = new ArrayList<>();
+        List<Path> certificates = new ArrayList<>(); // index i: pair i's certificate file, or null
+        for (int i = 0; i < v.size(); i++) {
+            String at = tls.key("certificates") + "[" + i + "]";
+            JsonNode e = v.get(i);
+            certificates.add(null);
+            if (!e.isObject()) {
+                problems.add(at, "expected a table with certificate and key, got " + Table.render(e));
+                continue;
+            }
+            Table t = new Table(e, at, problems);
+            Path certificate = t.required("certificate", "a file path", this::readableFile);
+            Path key = t.required("key", "a file path", this::readableFile);
+            int earlier = certificate == null ? -1 : certificates.indexOf(certificate);
+            if (earlier >= 0) {
+                t.problem("certificate", "expected a certificate file no other pair uses, got "
+                        + Table.render(e.get("certificate")) + " (" + tls.key("certificates") + "[" + earlier
+                        + "] uses it too)");
+            }
+            certificates.set(i, certificate);
+            t.finish();
+            if (certificate != null && key != null && earlier < 0) out.add(new Config.CertificatePair(certificate, key));
+        }
+        return out;
     }
 
     private Config.Limits limits(Table t) {

@@ -6,23 +6,29 @@ import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.function.LongSupplier;
 import java.util.function.Supplier;
+import java.util.stream.Collectors;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The gateway's server TLS context, reloaded when its certificate or key file changes on disk, so that a renewed
+ * The gateway's server TLS context, reloaded when a certificate or key file changes on disk, so that a renewed
  * certificate applies to new sessions without a restart. Sessions that are open keep the context they started with.
  *
+ * <p>It serves one or more certificate/key pairs at once (typically an RSA and an ECDSA certificate) from one context,
+ * whose key manager picks per handshake a certificate the client supports (see {@link TlsContexts#server(List)}).
+ *
  * <p>{@link #get()} looks at the files' modification time, size and identity (inode) at most once per check interval
- * (default {@value #DEFAULT_INTERVAL_SECONDS} s), so it is cheap enough to call for every connection. On a change
- * the files are loaded with {@link Pem#load} and a new context is built with {@link TlsContexts#server}. When the new
- * files cannot be used (a half-written pair, a key that does not match, bad PEM), the previous certificate goes on
- * being served: such a pair gets one more check interval to settle (certificate and key are rarely replaced in the
- * same instant), then one error line is logged for it, and nothing more until the files change again.
+ * (default {@value #DEFAULT_INTERVAL_SECONDS} s), so it is cheap enough to call for every connection. When any pair
+ * changed, the changed pairs are loaded with {@link Pem#load} and a new context is built with all pairs. When a changed
+ * pair cannot be used (a half-written pair, a key that does not match, bad PEM), the previous set of certificates goes
+ * on being served as a whole: such a change gets one more check interval to settle (certificate and key are rarely
+ * replaced in the same instant), then one error line is logged for it, and nothing more until the files change again.
  */
 public final class ReloadingServerContext implements Supplier<SSLContext> {
     private static final Logger log = LoggerFactory.getLogger(ReloadingServerContext.class);
@@ -30,24 +36,29 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
     static final int DEFAULT_INTERVAL_SECONDS = 2;
     public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(DEFAULT_INTERVAL_SECONDS);
 
-    private final Path certificateFile;
-    private final Path keyFile;
+    /** A certificate chain file (PEM, leaf first) and its key file; they may be the same file. */
+    public record Pair(Path certificate, Path key) {
+        public Pair {
+            Objects.requireNonNull(certificate, "certificate");
+            Objects.requireNonNull(key, "key");
+        }
+    }
+
+    private final List<Pair> pairs;
     private final long intervalNanos;
     private final LongSupplier nanoTime;
 
-    /** What is served now; replaced as a whole. */
-    private record Served(KeyMaterial material, SSLContext context, Stamp stamp) {}
+    /** What is served now, index i from pair i; replaced as a whole. */
+    private record Served(List<KeyMaterial> materials, SSLContext context, List<Stamp> stamps) {}
 
     private volatile Served served;
     private volatile long nextCheck;
-    // Guarded by this: the last stamp that failed to load, and whether its error was logged.
-    private Stamp failed;
+    // Guarded by this: the last stamps that failed to load, and whether their error was logged.
+    private List<Stamp> failed;
     private boolean failureLogged;
 
-    private ReloadingServerContext(Path certificateFile, Path keyFile, Duration interval, LongSupplier nanoTime,
-                                   Served initial) {
-        this.certificateFile = certificateFile;
-        this.keyFile = keyFile;
+    private ReloadingServerContext(List<Pair> pairs, Duration interval, LongSupplier nanoTime, Served initial) {
+        this.pairs = pairs;
         this.intervalNanos = interval.toNanos();
         this.nanoTime = nanoTime;
         this.served = initial;
@@ -72,59 +83,94 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
 
     static ReloadingServerContext load(Path certificateFile, Path keyFile, Duration interval, LongSupplier nanoTime)
             throws TlsConfigException {
-        Objects.requireNonNull(certificateFile, "certificateFile");
-        Objects.requireNonNull(keyFile, "keyFile");
-        if (interval.isNegative()) throw new IllegalArgumentException("negative interval " + interval);
-        // The stamp is taken before reading: a change during the read is then seen at the next check, never missed.
-        Stamp stamp = Stamp.of(certificateFile, keyFile);
-        KeyMaterial material = Pem.load(certificateFile, keyFile);
-        SSLContext context = TlsContexts.server(material); // IllegalStateException: not a key JSSE can use
-        return new ReloadingServerContext(certificateFile, keyFile, interval, nanoTime,
-                new Served(material, context, stamp));
+        return load(List.of(new Pair(certificateFile, keyFile)), interval, nanoTime);
     }
 
-    /** The context for a new session: the current certificate, reloaded first when the files changed. */
+    /**
+     * Loads every pair into one context that serves them all, and watches them, checking every
+     * {@link #DEFAULT_INTERVAL}.
+     *
+     * @throws TlsConfigException when one cannot be used now; the message names the file and the problem
+     */
+    public static ReloadingServerContext load(List<Pair> pairs) throws TlsConfigException {
+        return load(pairs, DEFAULT_INTERVAL);
+    }
+
+    /** As {@link #load(List)}, checking for changes at most once per {@code interval} (zero: every call). */
+    public static ReloadingServerContext load(List<Pair> pairs, Duration interval) throws TlsConfigException {
+        return load(pairs, interval, System::nanoTime);
+    }
+
+    static ReloadingServerContext load(List<Pair> pairs, Duration interval, LongSupplier nanoTime)
+            throws TlsConfigException {
+        List<Pair> all = List.copyOf(pairs);
+        if (all.isEmpty()) throw new IllegalArgumentException("no certificate to serve");
+        if (interval.isNegative()) throw new IllegalArgumentException("negative interval " + interval);
+        // The stamps are taken before reading: a change during the read is then seen at the next check, never missed.
+        List<Stamp> stamps = stamps(all);
+        List<KeyMaterial> materials = new ArrayList<>();
+        for (Pair p : all) materials.add(Pem.load(p.certificate(), p.key()));
+        SSLContext context = TlsContexts.server(materials); // IllegalStateException: not a key JSSE can use
+        return new ReloadingServerContext(all, interval, nanoTime, new Served(List.copyOf(materials), context, stamps));
+    }
+
+    /** The context for a new session: the current certificates, reloaded first when files changed. */
     @Override public SSLContext get() {
         long now = nanoTime.getAsLong();
         if (now - nextCheck >= 0) check(now);
         return served.context();
     }
 
-    /** The key and chain served now (for logs and tests; never log the key). */
+    /** The key and chain of the first pair served now (for logs and tests; never log the key). */
     public KeyMaterial current() {
-        return served.material();
+        return served.materials().getFirst();
     }
 
-    public Path certificateFile() { return certificateFile; }
+    /** The keys and chains served now, one per pair in order (for logs and tests; never log a key). */
+    public List<KeyMaterial> currentAll() {
+        return served.materials();
+    }
 
-    public Path keyFile() { return keyFile; }
+    /** The watched pairs, in order. */
+    public List<Pair> pairs() { return pairs; }
+
+    /** The first pair's certificate file. */
+    public Path certificateFile() { return pairs.getFirst().certificate(); }
+
+    /** The first pair's key file. */
+    public Path keyFile() { return pairs.getFirst().key(); }
 
     private synchronized void check(long now) {
         if (now - nextCheck < 0) return; // another thread checked meanwhile
         nextCheck = now + intervalNanos;
         try {
-            Stamp stamp = Stamp.of(certificateFile, keyFile);
+            List<Stamp> stamps = stamps(pairs);
             Served current = served;
-            if (stamp.equals(current.stamp())) return;
-            if (failureLogged && stamp.equals(failed)) return; // still the same broken pair: said so already
-            reload(stamp, current);
+            if (stamps.equals(current.stamps())) return;
+            if (failureLogged && stamps.equals(failed)) return; // still the same broken files: said so already
+            reload(stamps, current);
         } catch (RuntimeException e) {
             // Never let a reload take the listener down: whatever happened, the old context goes on serving.
-            log.error("cannot reload the TLS certificate {}: {}; still serving {}", certificateFile, e.toString(),
-                    describe(served.material()));
+            log.error("cannot reload the TLS certificates {}: {}; still serving {}", certificateFiles(), e.toString(),
+                    describe(served.materials()));
         }
     }
 
-    private void reload(Stamp stamp, Served current) {
-        KeyMaterial material;
+    private void reload(List<Stamp> stamps, Served current) {
+        List<KeyMaterial> materials = new ArrayList<>(current.materials());
+        List<Integer> changed = new ArrayList<>();
         SSLContext context;
         try {
-            material = Pem.load(certificateFile, keyFile);
-            context = TlsContexts.server(material);
+            for (int i = 0; i < pairs.size(); i++) {
+                if (stamps.get(i).equals(current.stamps().get(i))) continue; // unchanged pair: keep what it served
+                materials.set(i, Pem.load(pairs.get(i).certificate(), pairs.get(i).key()));
+                changed.add(i);
+            }
+            context = TlsContexts.server(materials);
         } catch (TlsConfigException | RuntimeException e) {
-            if (!stamp.equals(failed)) {
-                // First sight of this pair: perhaps only one of the two files has been replaced yet.
-                failed = stamp;
+            if (!stamps.equals(failed)) {
+                // First sight of these files: perhaps only one of the two files of a pair has been replaced yet.
+                failed = stamps;
                 failureLogged = false;
                 log.debug("TLS certificate files changed but cannot be used yet: {}", e.getMessage());
                 if (intervalNanos > 0) return;
@@ -132,21 +178,35 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
             if (!failureLogged) {
                 failureLogged = true;
                 log.error("cannot reload the TLS certificate: {}; still serving {}", e.getMessage(),
-                        describe(current.material()));
+                        describe(current.materials()));
             }
             return;
         }
-        served = new Served(material, context, stamp);
+        served = new Served(List.copyOf(materials), context, stamps);
         failed = null;
         failureLogged = false;
-        log.info("reloaded the TLS certificate from {}: now serving {}; open sessions keep the previous one",
-                certificateFile, describe(material));
+        for (int i : changed) {
+            log.info("reloaded the TLS certificate from {}: now serving {}; open sessions keep the previous one",
+                    pairs.get(i).certificate(), describe(materials.get(i)));
+        }
+    }
+
+    private List<Path> certificateFiles() {
+        return pairs.stream().map(Pair::certificate).toList();
+    }
+
+    private static List<Stamp> stamps(List<Pair> pairs) {
+        return pairs.stream().map(p -> Stamp.of(p.certificate(), p.key())).toList();
+    }
+
+    private static String describe(List<KeyMaterial> materials) {
+        return materials.stream().map(ReloadingServerContext::describe).collect(Collectors.joining(" and "));
     }
 
     private static String describe(KeyMaterial m) {
         var leaf = m.leaf();
-        return leaf.getSubjectX500Principal().getName() + " (expires " + leaf.getNotAfter().toInstant() + ", sha256 "
-                + PeerCheck.sha256(encoded(leaf)) + ")";
+        return leaf.getSubjectX500Principal().getName() + " (" + leaf.getPublicKey().getAlgorithm() + ", expires "
+                + leaf.getNotAfter().toInstant() + ", sha256 " + PeerCheck.sha256(encoded(leaf)) + ")";
     }
 
     private static byte[] encoded(java.security.cert.X509Certificate c) {

@@ -10,7 +10,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
@@ -37,36 +39,52 @@ public final class TlsContexts {
     private static final Pattern TLS12_SUITE =
             Pattern.compile("TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_256_GCM|CHACHA20_POLY1305|AES_128_GCM)_SHA(256|384)");
 
-    /**
-     * SunX509 takes the key out of the keystore once, at init. PKIX (X509KeyManagerImpl) fetches it from the
-     * keystore on every handshake, and a PKCS12 store decrypts it each time with PBKDF2 (10 000 HMAC-SHA256
-     * iterations): a third of the gateway's CPU in the STARTTLS relay benchmark (bench/README.md).
-     */
-    private static final String KEY_MANAGER = "SunX509";
 
     /** Not a secret: the keystore only exists in memory to hand the key to JSSE's key manager. */
     private static final char[] IN_MEMORY_PASSWORD = "postern".toCharArray();
 
-    /** Server context presenting {@code material}; no client certificate requested (issue 3 adds that). */
+    /** Server context presenting {@code material}; client certificates are asked for per socket, see wrapServer. */
     public static SSLContext server(KeyMaterial material) {
-        // Client certificates (when a listener asks for them) are judged after the handshake by PeerCheck, so
-        // that a client learns why it was refused in an SMTP reply instead of a bare TLS alert.
-        return context(material, "server");
+        return server(List.of(material));
     }
 
-    /** A context presenting {@code material} that accepts any peer certificate (judged later by the caller). */
-    private static SSLContext context(KeyMaterial material, String role) {
+    /**
+     * Server context holding every one of {@code materials} (say an RSA and an ECDSA certificate). For each handshake
+     * JSSE's key manager picks one the client can use: in TLS 1.3 by the key types of the client's
+     * signature_algorithms, in order of the client's preference; in TLS 1.2 by the cipher suite (ECDHE_ECDSA or
+     * ECDHE_RSA) chosen in the server's order; in both only a certificate whose chain is signed with algorithms the
+     * client accepts. Among several of the same key type it prefers one valid now whose names match the client's SNI
+     * name, then the first.
+     */
+    public static SSLContext server(List<KeyMaterial> materials) {
+        // Client certificates (when a listener asks for them) are judged after the handshake by PeerCheck, so
+        // that a client learns why it was refused in an SMTP reply instead of a bare TLS alert.
+        return context(materials, "server");
+    }
+
+    /** A context presenting {@code materials} that accepts any peer certificate (judged later by the caller). */
+    private static SSLContext context(List<KeyMaterial> materials, String role) {
+        if (materials.isEmpty()) throw new IllegalArgumentException("no certificate for the " + role + " context");
         try {
+            // One in-memory key store, one entry per certificate: the key manager chooses among them per handshake.
             KeyStore store = KeyStore.getInstance("PKCS12");
             store.load(null, null);
-            store.setKeyEntry(role, material.key(), IN_MEMORY_PASSWORD, material.chain().toArray(Certificate[]::new));
-            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance(KEY_MANAGER);
+            for (int i = 0; i < materials.size(); i++) {
+                KeyMaterial material = materials.get(i);
+                store.setKeyEntry(role + "-" + i, material.key(), IN_MEMORY_PASSWORD,
+                        material.chain().toArray(Certificate[]::new));
+            }
+            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
             keyManagers.init(store, IN_MEMORY_PASSWORD);
             SSLContext context = SSLContext.getInstance("TLS");
-            context.init(keyManagers.getKeyManagers(), new TrustManager[] {new AcceptAnyCertificate()}, null);
+            KeyManager[] managers = keyManagers.getKeyManagers();
+            for (int i = 0; i < managers.length; i++) {
+                if (managers[i] instanceof X509ExtendedKeyManager x) managers[i] = new CachingKeyManager(x);
+            }
+            context.init(managers, new TrustManager[] {new AcceptAnyCertificate()}, null);
             return context;
         } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot build " + role + " TLS context for " + material + ": "
+            throw new IllegalStateException("cannot build " + role + " TLS context for " + materials + ": "
                     + e.getMessage(), e);
         }
     }
@@ -76,7 +94,7 @@ public final class TlsContexts {
      * handshake, with {@link PeerCheck}) and presents {@code clientMaterial} when the server asks for one.
      */
     public static SSLContext client(KeyMaterial clientMaterial) {
-        return clientMaterial == null ? opportunisticClient() : context(clientMaterial, "client");
+        return clientMaterial == null ? opportunisticClient() : context(List.of(clientMaterial), "client");
     }
 
     /**

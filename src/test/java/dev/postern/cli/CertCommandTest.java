@@ -323,6 +323,55 @@ class CertCommandTest {
 
         assertThat(r.exit()).as(r.all()).isZero();
         assertThat(r.out()).contains("self-signed.crt").contains("covers the hostname " + hostname);
+        // A data directory from before the RSA certificate: the gateway adds it at its next start.
+        assertThat(r.out()).contains("warning  not made yet: " + data.resolve("tls/self-signed-rsa.crt")
+                + " (RSA 2048); the gateway makes it at its next start");
+
+        Pem.write(Certificates.selfSigned(List.of(hostname), KeyType.RSA_2048, Duration.ofDays(825)),
+                data.resolve("tls/self-signed-rsa.crt"), data.resolve("tls/self-signed-rsa.key"));
+        Run both = run("cert", "check", "--data", data.toString());
+
+        assertThat(both.exit()).as(both.all()).isZero();
+        assertThat(both.out()).contains("Certificate " + data.resolve("tls/self-signed.crt") + ", key "
+                        + data.resolve("tls/self-signed.key") + " (generated, self-signed, EC P-256)")
+                .contains("Certificate " + data.resolve("tls/self-signed-rsa.crt") + ", key "
+                        + data.resolve("tls/self-signed-rsa.key") + " (generated, self-signed, RSA 2048)")
+                .contains("matches the certificate; RSA 2048 bits").doesNotContain("not made yet");
+    }
+
+    @Test
+    void checkLooksAtEveryConfiguredPair() throws Exception {
+        Pem.write(Certificates.selfSigned(List.of("gw.example.com"), KeyType.RSA_2048, Duration.ofDays(90)),
+                dir.resolve("rsa.crt"), dir.resolve("rsa.key"));
+        Pem.write(Certificates.selfSigned(List.of("other.example.com"), KeyType.EC_P256, Duration.ofDays(90)),
+                dir.resolve("ec.crt"), dir.resolve("ec.key"));
+        Path config = dir.resolve("postern.toml");
+        Files.writeString(config, """
+                hostname = "gw.example.com"
+                [[tls.certificates]]
+                certificate = "rsa.crt"
+                key = "rsa.key"
+                [[tls.certificates]]
+                certificate = "ec.crt"
+                key = "ec.key"
+                """);
+
+        Run r = run("cert", "check", "--config", config.toString());
+
+        assertThat(r.exit()).as(r.all()).isEqualTo(1);
+        List<String> lines = r.out().lines().toList();
+        int first = lines.indexOf("Certificate " + dir.resolve("rsa.crt") + ", key " + dir.resolve("rsa.key")
+                + " (from [tls], 1 of 2)");
+        int second = lines.indexOf("Certificate " + dir.resolve("ec.crt") + ", key " + dir.resolve("ec.key")
+                + " (from [tls], 2 of 2)");
+        assertThat(first).as(r.out()).isZero();
+        assertThat(second).as(r.out()).isGreaterThan(first);
+        assertThat(lines.subList(first, second)).anySatisfy(l -> assertThat(l).contains("ok       names: covers the "
+                + "hostname gw.example.com"));
+        assertThat(problems(r)).singleElement().asString().contains("does not cover the hostname gw.example.com")
+                .contains("other.example.com");
+        assertThat(lines.indexOf(problems(r).getFirst())).isGreaterThan(second);
+        assertThat(r.out()).contains("1 problem, 2 warnings.");
     }
 
     // ---- bad files ----

@@ -27,8 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code postern serve --data DIR} without a config file, as the README's quick start runs it: the three loopback
- * listeners on their fixed ports, mail for postern.test into a Maildir, and a self-signed certificate generated on the
- * first start and reused on the next. Skipped when ports 2525, 2587 or 2465 are taken on this machine.
+ * listeners on their fixed ports, mail for postern.test into a Maildir, and self-signed certificates (EC and RSA)
+ * generated on the first start and reused on the next. Skipped when ports 2525, 2587 or 2465 are taken on this machine.
  */
 class EmbeddedDefaultTest {
     private static final Map<String, InetSocketAddress> DEFAULT_LISTENERS = Map.of(
@@ -44,6 +44,8 @@ class EmbeddedDefaultTest {
         assumePortsFree();
         byte[] certificate;
         byte[] key;
+        byte[] rsaCertificate;
+        byte[] rsaKey;
         byte[] presented;
         try (GatewayProcess first = GatewayProcess.start(data, logs, "first", "serve", "--data", data.toString())) {
             Map<String, InetSocketAddress> listeners = awaitListening(first);
@@ -62,6 +64,12 @@ class EmbeddedDefaultTest {
             Path tls = data.resolve("tls");
             certificate = Files.readAllBytes(tls.resolve("self-signed.crt"));
             key = Files.readAllBytes(tls.resolve("self-signed.key"));
+            rsaCertificate = Files.readAllBytes(tls.resolve("self-signed-rsa.crt"));
+            rsaKey = Files.readAllBytes(tls.resolve("self-signed-rsa.key"));
+            assertThat(parse(certificate).getPublicKey().getAlgorithm()).isEqualTo("EC");
+            assertThat(parse(rsaCertificate).getPublicKey().getAlgorithm()).isEqualTo("RSA");
+            assertThat(first.stdout() + first.stderr()).contains("generated a self-signed EC P-256 certificate",
+                    "generated a self-signed RSA 2048 certificate");
             assertThat(new String(certificate, StandardCharsets.US_ASCII)).startsWith("-----BEGIN CERTIFICATE-----");
             assertThat(presented).as("the listener presents the generated certificate")
                     .isEqualTo(parse(certificate).getEncoded());
@@ -75,7 +83,9 @@ class EmbeddedDefaultTest {
                     .isEqualTo(presented);
             assertThat(Files.readAllBytes(data.resolve("tls/self-signed.crt"))).isEqualTo(certificate);
             assertThat(Files.readAllBytes(data.resolve("tls/self-signed.key"))).isEqualTo(key);
-            assertThat(second.stdout()).doesNotContain("generated a self-signed certificate");
+            assertThat(Files.readAllBytes(data.resolve("tls/self-signed-rsa.crt"))).isEqualTo(rsaCertificate);
+            assertThat(Files.readAllBytes(data.resolve("tls/self-signed-rsa.key"))).isEqualTo(rsaKey);
+            assertThat(second.stdout() + second.stderr()).doesNotContain("generated a self-signed");
             await().atMost(Duration.ofSeconds(15)).until(() ->
                     files(data.resolve("mail/postern.test/user/new")).size() == 2);
             assertThat(second.stop()).isIn(0, 143);

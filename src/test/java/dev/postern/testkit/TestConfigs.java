@@ -42,6 +42,13 @@ public final class TestConfigs {
                 c.routes(), c.outboundTls(), c.inbound());
     }
 
+    /** The same config presenting these certificates ({@link Config.Tls#of} for several pairs). */
+    public static Config withTls(Config c, Config.Tls tls) {
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                c.relayNetworks(), tls, c.limits(), c.queue(), c.delivery(), c.dns(), c.routes(), c.outboundTls(),
+                c.inbound());
+    }
+
     public static Config withLimits(Config c, Config.Limits limits) {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), limits, c.queue(), c.delivery(), c.dns(), c.routes(), c.outboundTls(),

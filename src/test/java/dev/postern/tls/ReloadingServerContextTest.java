@@ -205,6 +205,91 @@ class ReloadingServerContextTest {
         assertThat(served(context.get())).isEqualTo(b.leaf());
     }
 
+    // ---- several pairs served together ----
+
+    record Files2(Path rsaCert, Path rsaKey, Path ecCert, Path ecKey) {
+        List<ReloadingServerContext.Pair> pairs() {
+            return List.of(new ReloadingServerContext.Pair(rsaCert, rsaKey), new ReloadingServerContext.Pair(ecCert,
+                    ecKey));
+        }
+    }
+
+    Files2 twoPairs(KeyMaterial rsa, KeyMaterial ec) throws Exception {
+        Files2 f = new Files2(dir.resolve("rsa.crt"), dir.resolve("rsa.key"), dir.resolve("ec.crt"),
+                dir.resolve("ec.key"));
+        Pem.write(rsa, f.rsaCert(), f.rsaKey());
+        Pem.write(ec, f.ecCert(), f.ecKey());
+        return f;
+    }
+
+    static KeyMaterial rsaCertificate(String host) {
+        return Certificates.selfSigned(List.of(host), KeyType.RSA_2048, Duration.ofDays(30));
+    }
+
+    @Test void ofTwoPairsOnlyTheChangedOneIsReloadedAndEachClientGetsItsKind() throws Exception {
+        KeyMaterial rsa = rsaCertificate("rsa.example");
+        KeyMaterial ec = certificate("ec.example");
+        Files2 f = twoPairs(rsa, ec);
+        ReloadingServerContext context = ReloadingServerContext.load(f.pairs(), INTERVAL, clock::get);
+        assertThat(context.currentAll()).containsExactly(rsa, ec);
+        assertThat(ClientShape.rsaOnly("TLSv1.3").served(context.get())).isEqualTo(rsa.leaf());
+        assertThat(ClientShape.ecdsaOnly("TLSv1.3").served(context.get())).isEqualTo(ec.leaf());
+
+        KeyMaterial rsa2 = rsaCertificate("rsa2.example");
+        Pem.write(rsa2, f.rsaCert(), f.rsaKey());
+        elapse(INTERVAL);
+        SSLContext reloaded = context.get();
+
+        assertThat(context.currentAll()).containsExactly(rsa2, ec);
+        assertThat(ClientShape.rsaOnly("TLSv1.3").served(reloaded)).isEqualTo(rsa2.leaf());
+        assertThat(ClientShape.ecdsaOnly("TLSv1.3").served(reloaded)).isEqualTo(ec.leaf());
+        assertThat(ClientShape.rsaOnly("TLSv1.2").served(reloaded)).isEqualTo(rsa2.leaf());
+        List<String> reloads = logged.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("reloaded")).toList();
+        assertThat(reloads).singleElement().asString().contains(f.rsaCert().toString()).contains("CN=rsa2.example");
+        assertThat(errors()).isEmpty();
+    }
+
+    @Test void aBrokenPairKeepsTheWholeOldSetWithOneErrorLineUntilFixed() throws Exception {
+        KeyMaterial rsa = rsaCertificate("rsa.example");
+        KeyMaterial ec = certificate("ec.example");
+        Files2 f = twoPairs(rsa, ec);
+        ReloadingServerContext context = ReloadingServerContext.load(f.pairs(), INTERVAL, clock::get);
+        SSLContext first = context.get();
+
+        KeyMaterial rsa2 = rsaCertificate("rsa2.example");
+        KeyMaterial ec2 = certificate("ec2.example");
+        Pem.write(rsa2, f.rsaCert(), f.rsaKey()); // fine
+        Pem.write(new KeyMaterial(ec.key(), ec2.chain()), f.ecCert(), f.ecKey()); // certificate EC2 with EC's key
+        for (int i = 0; i < 5; i++) {
+            elapse(INTERVAL);
+            assertThat(context.get()).isSameAs(first);
+        }
+
+        assertThat(context.currentAll()).as("the old set as a whole").containsExactly(rsa, ec);
+        assertThat(ClientShape.rsaOnly("TLSv1.3").served(context.get())).isEqualTo(rsa.leaf());
+        assertThat(errors()).singleElement().asString()
+                .contains("key does not match certificate " + f.ecCert())
+                .contains("still serving CN=rsa.example").contains("CN=ec.example");
+
+        Pem.write(ec2, f.ecCert(), f.ecKey()); // fixed
+        elapse(INTERVAL);
+        assertThat(context.get()).isNotSameAs(first);
+        assertThat(context.currentAll()).containsExactly(rsa2, ec2);
+        assertThat(ClientShape.ecdsaOnly("TLSv1.2").served(context.get())).isEqualTo(ec2.leaf());
+        assertThat(errors()).hasSize(1);
+    }
+
+    @Test void loadingSeveralPairsNamesTheOneThatCannotBeUsed() throws Exception {
+        KeyMaterial rsa = rsaCertificate("rsa.example");
+        KeyMaterial ec = certificate("ec.example");
+        Files2 f = twoPairs(rsa, ec);
+        Pem.write(new KeyMaterial(rsa.key(), ec.chain()), f.ecCert(), f.ecKey());
+
+        assertThatThrownBy(() -> ReloadingServerContext.load(f.pairs(), INTERVAL, clock::get))
+                .isInstanceOf(TlsConfigException.class).hasMessage("key does not match certificate " + f.ecCert());
+    }
+
     /** The leaf certificate a client sees in a real handshake with a server using {@code context}. */
     static X509Certificate served(SSLContext context) throws Exception {
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
