@@ -2,6 +2,7 @@ package dev.postern.cli;
 
 import dev.postern.auth.PasswordFile;
 import dev.postern.auth.PasswordHash;
+import dev.postern.auth.Scram;
 import java.io.ByteArrayOutputStream;
 import java.io.Console;
 import java.io.IOException;
@@ -29,7 +30,8 @@ import picocli.CommandLine.Parameters;
 final class UserCommand {
 
     @Command(name = "add", description = "Add a user, or set a new password for one. The password is asked for on the "
-            + "terminal, or read as one line from standard input with --password-stdin.")
+            + "terminal, or read as one line from standard input with --password-stdin. Stores a bcrypt (or Argon2id) "
+            + "hash for PLAIN and LOGIN and SCRAM-SHA-256 secrets (RFC 5803) for SCRAM.")
     static final class Add implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "NAME", description = "1-64 characters A-Z a-z 0-9 . _ @ + -") String name;
@@ -39,16 +41,36 @@ final class UserCommand {
         int cost = PasswordHash.DEFAULT_BCRYPT_COST;
         @Option(names = "--argon2id", description = "Hash with Argon2id (m=19456 KiB, t=2, p=1) instead of bcrypt.")
         boolean argon2id;
+        @Option(names = "--scram-iterations", paramLabel = "N",
+                description = "PBKDF2 iterations of the SCRAM-SHA-256 secrets, " + Scram.DEFAULT_ITERATIONS + "-"
+                        + Scram.MAX_ITERATIONS + " (default: " + Scram.DEFAULT_ITERATIONS + ").")
+        int scramIterations = Scram.DEFAULT_ITERATIONS;
+        @Option(names = "--no-scram", description = "Store no SCRAM-SHA-256 secrets: the user can use PLAIN and LOGIN "
+                + "only.")
+        boolean noScram;
 
         @Override public Integer call() throws Exception {
             checkName(name);
             if (cost < 4 || cost > 31) throw new CliException("postern: --cost: expected 4 to 31, got " + cost, 2);
+            if (scramIterations < Scram.DEFAULT_ITERATIONS || scramIterations > Scram.MAX_ITERATIONS) {
+                throw new CliException("postern: --scram-iterations: expected " + Scram.DEFAULT_ITERATIONS + " to "
+                        + Scram.MAX_ITERATIONS + ", got " + scramIterations, 2);
+            }
             Path file = file(source);
             load(file); // a broken file is reported before the password is asked for
             char[] password = stdin ? fromStdin() : fromTerminal(name);
             String hash;
+            Scram.Secrets scram = null;
+            String noScramReason = null;
             try {
                 hash = argon2id ? PasswordHash.argon2id(password, 19_456, 2, 1) : PasswordHash.bcrypt(password, cost);
+                if (!noScram) {
+                    try {
+                        scram = Scram.secrets(password, scramIterations);
+                    } catch (IllegalArgumentException e) {
+                        noScramReason = e.getMessage();
+                    }
+                }
             } catch (IllegalArgumentException e) {
                 throw new CliException("postern: " + e.getMessage(), 2);
             } finally {
@@ -56,9 +78,13 @@ final class UserCommand {
             }
             PasswordFile users = load(file); // again: typing a password takes a while, others may have changed it
             boolean existed = users.contains(name);
-            users.withHash(name, hash).save(file);
+            users.withHash(name, hash, scram).save(file);
             System.out.println((existed ? "password of " + name + " changed in " : "user " + name + " added to ")
                     + file);
+            if (noScramReason != null) {
+                System.err.println("postern: warning: no SCRAM-SHA-256 for " + name + " (" + noScramReason
+                        + "); PLAIN and LOGIN only");
+            }
             return 0;
         }
     }

@@ -245,7 +245,7 @@ final class Session {
             return;
         }
         String[] words = argument.strip().split(" +", 2);
-        Sasl.Step step = Sasl.start(words[0], words.length > 1 ? words[1] : null);
+        Sasl.Step step = Sasl.start(words[0], words.length > 1 ? words[1] : null, ctx.auth().passwords().current());
         while (step instanceof Sasl.Challenge c) {
             out.write(c.wireLine().getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -259,25 +259,40 @@ final class Session {
             if (line == null) throw new EOFException();
             step = c.next(line);
         }
+        String user;
+        boolean ok;
         switch (step) {
-            case Sasl.Failed f -> error(f.reply());
+            case Sasl.Failed f -> {
+                error(f.reply());
+                return;
+            }
             case Sasl.Done d -> {
                 try (Credentials credentials = d.credentials()) {
-                    if (ctx.auth().passwords().verify(credentials)) {
-                        authUser = credentials.user();
-                        ctx.auth().limiter().success(clientAddress);
-                        log.info("AUTH ok client=[{}] user={} mechanism={}", clientAddress.getHostAddress(), authUser,
-                                words[0].toUpperCase(Locale.ROOT));
-                        reply(Sasl.SUCCEEDED);
-                    } else {
-                        ctx.auth().limiter().failure(clientAddress);
-                        log.warn("AUTH failed client=[{}] user={}", clientAddress.getHostAddress(),
-                                ReceivedHeader.sanitize(credentials.user()));
-                        error(Sasl.INVALID);
-                    }
+                    user = credentials.user();
+                    ok = ctx.auth().passwords().verify(credentials);
                 }
             }
+            case Sasl.Authenticated a -> {
+                user = a.user();
+                ok = true;
+            }
+            case Sasl.Invalid i -> {
+                user = i.user();
+                ok = false;
+            }
             case Sasl.Challenge c -> throw new IllegalStateException("unreachable");
+        }
+        if (ok) {
+            authUser = user;
+            ctx.auth().limiter().success(clientAddress);
+            log.info("AUTH ok client=[{}] user={} mechanism={}", clientAddress.getHostAddress(), authUser,
+                    words[0].toUpperCase(Locale.ROOT));
+            reply(Sasl.SUCCEEDED);
+        } else {
+            ctx.auth().limiter().failure(clientAddress);
+            log.warn("AUTH failed client=[{}] user={} mechanism={}", clientAddress.getHostAddress(),
+                    ReceivedHeader.sanitize(user), words[0].toUpperCase(Locale.ROOT));
+            error(Sasl.INVALID);
         }
     }
 

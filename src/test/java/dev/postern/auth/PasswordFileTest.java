@@ -171,6 +171,58 @@ class PasswordFileTest {
         assertThatThrownBy(() -> PasswordFile.load(file)).hasMessage(file + ": expected UTF-8 text");
     }
 
+    @Test void scramSecretsInTheThirdField() throws IOException {
+        Path file = dir.resolve("users");
+        String h = hash("pencil");
+        Scram.Secrets secrets = Scram.secrets("pencil".toCharArray(), 4096);
+        // An old two-field line and an RFC 5803 three-field line, side by side.
+        Files.writeString(file, "# mixed\nold:" + h + "\nnew:" + h + ":" + secrets.format() + "\n");
+        PasswordFile f = PasswordFile.load(file);
+        assertThat(f.users()).containsExactly("old", "new");
+        assertThat(f.hasScram("old")).isFalse();
+        assertThat(f.scramSecrets("old")).isNull();
+        assertThat(f.scramSecrets("new")).isEqualTo(secrets);
+        assertThat(f.scramSecrets("nobody")).isNull();
+        assertThat(f.verify("old", bytes("pencil"))).isTrue();
+        assertThat(f.verify("new", bytes("pencil"))).as("PLAIN still uses the hash").isTrue();
+
+        f.without("old").save(file);
+        assertThat(Files.readAllLines(file)).containsExactly("# mixed", "new:" + h + ":" + secrets.format());
+        assertThat(Files.getPosixFilePermissions(file)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+    }
+
+    @Test void withWritesHashAndScramSecrets() throws IOException {
+        Path file = dir.resolve("users");
+        PasswordFile.empty().with("alice", "correct horse".toCharArray()).save(file);
+        String text = Files.readString(file);
+        assertThat(text).startsWith("# Postern users: name:hash[:SCRAM-SHA-256$i:salt$StoredKey:ServerKey]")
+                .containsPattern("\nalice:\\$2b\\$12\\$[./A-Za-z0-9]{53}:SCRAM-SHA-256\\$4096:[A-Za-z0-9+/]{22}==\\$"
+                        + "[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=\n")
+                .doesNotContain("correct horse");
+        PasswordFile f = PasswordFile.load(file);
+        Scram.Secrets s = f.scramSecrets("alice");
+        assertThat(Scram.secrets("correct horse".toCharArray(), s.salt(), s.iterations())).isEqualTo(s);
+        // A new hash without secrets drops the old secrets: they belong to the old password.
+        assertThat(f.withHash("alice", hash("other")).hasScram("alice")).isFalse();
+        // A password SASLprep refuses gets no secrets, but still a hash.
+        PasswordFile bell = PasswordFile.empty().with("bob", "ring\u0007".toCharArray());
+        assertThat(bell.hasScram("bob")).isFalse();
+        assertThat(bell.verify("bob", bytes("ring\u0007"))).isTrue();
+    }
+
+    @Test void badScramFieldsAreNamed() throws IOException {
+        Path file = dir.resolve("users");
+        String h = hash("a");
+        String good = Scram.secrets("a".toCharArray(), 4096).format();
+        for (String bad : new String[] {"", "x", good.replace("SHA-256", "SHA-1"), good.replace("$4096:", "$0:"),
+                good.substring(0, good.lastIndexOf(':')), good + "AAAA", good + ":extra"}) {
+            Files.writeString(file, "alice:" + h + ":" + bad + "\n");
+            assertThatThrownBy(() -> PasswordFile.load(file)).as(bad).isInstanceOf(IOException.class)
+                    .hasMessage(file + ":1: expected SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey> "
+                            + "(iterations 1-10000000, base64, keys of 32 bytes) after the hash for alice");
+        }
+    }
+
     @Test void watcherSeesChanges() throws IOException {
         Path file = dir.resolve("users");
         PasswordFile.Watcher w = new PasswordFile.Watcher(file);

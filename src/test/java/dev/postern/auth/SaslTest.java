@@ -103,15 +103,16 @@ class SaslTest {
     }
 
     @Test void unsupportedMechanism() {
-        for (String m : new String[] {"CRAM-MD5", "SCRAM-SHA-256", "XOAUTH2", "", "PLAINX"}) {
-            failed(Sasl.start(m, null), "504 5.5.4 Unrecognized authentication type; supported: PLAIN LOGIN");
+        for (String m : new String[] {"CRAM-MD5", "SCRAM-SHA-256-PLUS", "SCRAM-SHA-1", "XOAUTH2", "", "PLAINX"}) {
+            failed(Sasl.start(m, null), "504 5.5.4 Unrecognized authentication type; supported: SCRAM-SHA-256 PLAIN "
+                    + "LOGIN");
         }
     }
 
     @Test void replies() {
         assertThat(Sasl.SUCCEEDED.toWire()).isEqualTo("235 2.7.0 Authentication successful\r\n");
         assertThat(Sasl.INVALID.toWire()).isEqualTo("535 5.7.8 Authentication credentials invalid\r\n");
-        assertThat(String.join(" ", Sasl.MECHANISMS)).isEqualTo("PLAIN LOGIN");
+        assertThat(String.join(" ", Sasl.MECHANISMS)).isEqualTo("SCRAM-SHA-256 PLAIN LOGIN");
     }
 
     @Test void credentialsHideAndWipeThePassword() {

@@ -4,6 +4,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.auth.PasswordFile;
+import dev.postern.auth.Scram;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -91,6 +92,37 @@ class UserCommandTest {
         assertThat(users().verify("carol", "pw".getBytes(UTF_8))).isTrue();
     }
 
+    @Test void scramSecrets() throws Exception {
+        assertThat(run("s3cret\n", "user", "add", "alice", "--password-stdin").exit()).isZero();
+        assertThat(Files.readString(data.resolve("users"))).containsPattern("\nalice:\\$2b\\$04\\$[^:]{53}"
+                + ":SCRAM-SHA-256\\$4096:[A-Za-z0-9+/=]{24}\\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}\n");
+        Scram.Secrets s = users().scramSecrets("alice");
+        assertThat(Scram.secrets("s3cret".toCharArray(), s.salt(), 4096)).as("from the same password").isEqualTo(s);
+
+        Result more = run("s3cret\n", "user", "add", "alice", "--password-stdin", "--scram-iterations", "8192");
+        assertThat(more.exit()).as(more.err()).isZero();
+        assertThat(users().scramSecrets("alice").iterations()).isEqualTo(8192);
+
+        assertThat(run("pw\n", "user", "add", "bob", "--password-stdin", "--argon2id").exit()).isZero();
+        assertThat(users().hasScram("bob")).as("with Argon2id too").isTrue();
+
+        assertThat(run("pw\n", "user", "add", "alice", "--password-stdin", "--no-scram").exit()).isZero();
+        assertThat(users().hasScram("alice")).isFalse();
+        assertThat(Files.readString(data.resolve("users"))).containsPattern(
+                "\nalice:\\$2b\\$04\\$[^:]{53}\n");
+
+        Result few = run("pw\n", "user", "add", "carol", "--password-stdin", "--scram-iterations", "1000");
+        assertThat(few.exit()).isEqualTo(2);
+        assertThat(few.err()).isEqualTo("postern: --scram-iterations: expected 4096 to 10000000, got 1000\n");
+
+        Result bell = run("ring\u0007\n", "user", "add", "carol", "--password-stdin");
+        assertThat(bell.exit()).isZero();
+        assertThat(bell.err()).startsWith("postern: warning: no SCRAM-SHA-256 for carol (password contains a character"
+                + " SASLprep prohibits (U+0007)); PLAIN and LOGIN only");
+        assertThat(users().hasScram("carol")).isFalse();
+        assertThat(users().verify("carol", "ring\u0007".getBytes(UTF_8))).isTrue();
+    }
+
     @Test void badNames() {
         for (String name : new String[] {"a b", "a:b", "x".repeat(65), "jörg", "#x"}) {
             Result r = run("pw\n", "user", "add", name, "--password-stdin");
@@ -132,7 +164,7 @@ class UserCommandTest {
         Files.writeString(data.resolve("users"), "garbage\n");
         Result r = run("pw\n", "user", "add", "alice", "--password-stdin");
         assertThat(r.exit()).isEqualTo(1);
-        assertThat(r.err()).isEqualTo("postern: " + data.resolve("users") + ":1: expected name:hash\n");
+        assertThat(r.err()).isEqualTo("postern: " + data.resolve("users") + ":1: expected name:hash[:scram]\n");
         assertThat(Files.readString(data.resolve("users"))).isEqualTo("garbage\n");
         assertThat(run("", "user", "list").exit()).isEqualTo(1);
     }

@@ -63,7 +63,7 @@ class AuthTest {
             assertThat(c.command("AUTH PLAIN " + plain("alice", "correct horse")).last()).startsWith("538 5.7.11");
         }
         try (SmtpTestClient c = tls(submission)) {
-            assertThat(c.command("EHLO client.test").lines()).contains("250-AUTH PLAIN LOGIN");
+            assertThat(c.command("EHLO client.test").lines()).contains("250-AUTH SCRAM-SHA-256 PLAIN LOGIN");
         }
         try (SmtpTestClient c = tls(mx)) {
             assertThat(c.command("EHLO client.test").lines()).noneMatch(l -> l.contains("AUTH"));

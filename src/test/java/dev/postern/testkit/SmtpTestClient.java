@@ -33,8 +33,17 @@ public final class SmtpTestClient implements AutoCloseable {
     }
 
     public static SmtpTestClient connect(InetSocketAddress address) throws IOException {
+        return connect(address, null);
+    }
+
+    /**
+     * Connects from {@code local} (null: any), e.g. 127.0.0.2 for a test that must not share the per-address state
+     * of the server (the AUTH limiter) with others.
+     */
+    public static SmtpTestClient connect(InetSocketAddress address, java.net.InetAddress local) throws IOException {
         SmtpTestClient c = new SmtpTestClient();
         Socket s = new Socket();
+        if (local != null) s.bind(new InetSocketAddress(local, 0));
         s.connect(address, 5000);
         s.setSoTimeout(15000);
         c.bind(s);
