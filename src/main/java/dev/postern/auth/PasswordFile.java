@@ -164,6 +164,16 @@ public final class PasswordFile implements Scram.Store {
     /** Whether {@code user} exists and has SCRAM-SHA-256 secrets. */
     public boolean hasScram(String user) { return scramSecrets(user) != null; }
 
+    /**
+     * The mechanisms to advertise: SCRAM-SHA-256 only when every user has SCRAM secrets, because a client that
+     * prefers SCRAM (Postfix with Cyrus SASL does) does not fall back to PLAIN after a 535, so advertising it while
+     * some users have only a hash (made before SCRAM, or with --no-scram) would lock those users out.
+     */
+    public List<String> mechanisms() {
+        boolean all = !entries.isEmpty() && entries.keySet().stream().allMatch(this::hasScram);
+        return all ? Sasl.MECHANISMS : Sasl.MECHANISMS.stream().filter(m -> !m.equals(Scram.MECHANISM)).toList();
+    }
+
     /** {@inheritDoc} */
     @Override public Scram.Secrets scramSecrets(String user) {
         Entry e = user == null ? null : entries.get(user);

@@ -207,7 +207,7 @@ final class Session {
         lines.add("8BITMIME");
         lines.add("ENHANCEDSTATUSCODES");
         if (tls == null) lines.add("STARTTLS");
-        if (offersAuth()) lines.add("AUTH " + String.join(" ", Sasl.MECHANISMS));
+        if (offersAuth()) lines.add("AUTH " + String.join(" ", ctx.auth().passwords().current().mechanisms()));
         lines.add("CHUNKING");
         lines.add("SMTPUTF8");
         reply(new Reply(250, null, lines));

@@ -247,4 +247,12 @@ class PasswordFileTest {
         Files.writeString(file, "garbage\n");
         assertThatThrownBy(() -> new PasswordFile.Watcher(file)).hasMessageContaining(":1: expected name:hash");
     }
+
+    @Test void scramIsAdvertisedOnlyWhenEveryUserHasSecrets() throws Exception {
+        assertThat(PasswordFile.empty().mechanisms()).containsExactly("PLAIN", "LOGIN");
+        PasswordFile scram = PasswordFile.empty().with("alice", "pw one".toCharArray());
+        assertThat(scram.mechanisms()).containsExactly("SCRAM-SHA-256", "PLAIN", "LOGIN");
+        PasswordFile mixed = scram.withHash("bob", PasswordHash.bcrypt("pw two".toCharArray(), 4));
+        assertThat(mixed.mechanisms()).containsExactly("PLAIN", "LOGIN");
+    }
 }

@@ -53,7 +53,9 @@ class ScramAuthTest {
         c.read();
         c.command("EHLO client.test");
         c.startTls();
-        assertThat(c.command("EHLO client.test").lines()).contains("250-AUTH SCRAM-SHA-256 PLAIN LOGIN");
+        // bob has no SCRAM secrets, so SCRAM is not advertised (a SCRAM-preferring client would lock him out), but a
+        // client that asks for it still gets it.
+        assertThat(c.command("EHLO client.test").lines()).contains("250-AUTH PLAIN LOGIN");
         return c;
     }
 
