@@ -153,7 +153,8 @@ public final class Scheduler implements Closeable {
             try {
                 d = due.poll(1, TimeUnit.SECONDS);
                 if (d == null) {
-                    client.sweep(); // a quiet moment: close the connections nobody reused
+                    // A quiet moment: close the connections nobody reused. QUIT can wait on a slow peer, so not here.
+                    Thread.ofVirtual().name("connection-sweep").start(client::sweep);
                     continue;
                 }
                 slots.acquire();
