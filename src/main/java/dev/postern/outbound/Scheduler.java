@@ -94,6 +94,17 @@ public final class Scheduler implements Closeable {
             schedule(env.id(), env.nextAttempt() == null ? Instant.now() : env.nextAttempt());
         }
         dispatcher = Thread.ofPlatform().name("scheduler").daemon(true).start(this::dispatch);
+        // Closes the outbound connections nobody reused in time, busy or not (QUIT may wait on a slow peer).
+        Thread.ofVirtual().name("connection-sweeper").start(() -> {
+            while (!closed) {
+                try {
+                    Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                client.sweep();
+            }
+        });
     }
 
     /** A message the inbound side has just made durable: try it now. */
@@ -151,12 +162,7 @@ public final class Scheduler implements Closeable {
         while (!closed) {
             Due d;
             try {
-                d = due.poll(1, TimeUnit.SECONDS);
-                if (d == null) {
-                    // A quiet moment: close the connections nobody reused. QUIT can wait on a slow peer, so not here.
-                    Thread.ofVirtual().name("connection-sweep").start(client::sweep);
-                    continue;
-                }
+                d = due.take();
                 slots.acquire();
             } catch (InterruptedException e) {
                 return;
