@@ -72,8 +72,8 @@ final class CertCommand implements Runnable {
         @Option(names = "--key-type", paramLabel = "TYPE", defaultValue = "ec-p256", converter = KeyTypes.class,
                 description = "ec-p256 (default), ec-p384, rsa-2048, rsa-3072 or rsa-4096")
         Certificates.KeyType keyType;
-        @Option(names = "--days", paramLabel = "N", defaultValue = "825", description = "validity in days "
-                + "(default 825)") int days;
+        @Option(names = "--days", paramLabel = "N", defaultValue = "397", description = "validity in days "
+                + "(default 397, within the CA/Browser Forum's 398)") int days;
         @Option(names = "--out-cert", required = true, paramLabel = "FILE") Path outCert;
         @Option(names = "--out-key", required = true, paramLabel = "FILE") Path outKey;
         @Option(names = "--force", description = "replace existing files") boolean force;

@@ -166,14 +166,30 @@ public final class Gateway implements Closeable {
                         Certificates.KeyType.RSA_2048));
     }
 
-    /** Makes each generated certificate that does not exist yet (either file missing); reuses the others. */
+    /**
+     * Validity of a generated certificate: within the CA/Browser Forum's 398 days (testssl.sh rates longer ones
+     * MEDIUM); it is made anew at a start within 30 days of its end.
+     */
+    static final Duration GENERATED_VALIDITY = Duration.ofDays(397);
+
+    /** True when a generated certificate ends within 30 days (or cannot be read: then it is made anew too). */
+    private static boolean expiresSoon(Path certificate) {
+        try {
+            java.time.Instant end = Pem.readCertificates(certificate).getFirst().getNotAfter().toInstant();
+            return end.isBefore(java.time.Instant.now().plus(Duration.ofDays(30)));
+        } catch (dev.postern.tls.TlsConfigException | RuntimeException e) {
+            return true;
+        }
+    }
+
+    /** Makes each generated certificate that is missing or about to expire; reuses the others. */
     private static List<ReloadingServerContext.Pair> generate(Config config) throws IOException {
         List<ReloadingServerContext.Pair> pairs = new ArrayList<>();
         for (Generated g : generatedPairs(config.dataDir())) {
-            if (!Files.exists(g.certificate()) || !Files.exists(g.key())) {
+            if (!Files.exists(g.certificate()) || !Files.exists(g.key()) || expiresSoon(g.certificate())) {
                 Files.createDirectories(g.certificate().getParent());
                 KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), g.keyType(),
-                        Duration.ofDays(825));
+                        GENERATED_VALIDITY);
                 Pem.write(made, g.certificate(), g.key());
                 log.info("generated a self-signed {} certificate for {} in {}", g.name(), config.hostname(),
                         g.certificate());

@@ -7,6 +7,8 @@ public final class Main {
     private Main() {}
 
     public static void main(String[] args) {
+        // Before any TLS class reads it: a client may not renegotiate TLS 1.2 (a cheap CPU DoS; testssl.sh: MEDIUM).
+        System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
         System.exit(run(args));
     }
 

@@ -22,6 +22,10 @@ final class Peers {
         return need("swaks", "/usr/bin/swaks");
     }
 
+    static Path testssl() {
+        return need("testssl", "/usr/bin/testssl");
+    }
+
     static Path openssl() {
         return need("openssl", "/usr/bin/openssl");
     }

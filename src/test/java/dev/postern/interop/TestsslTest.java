@@ -1,0 +1,70 @@
+package dev.postern.interop;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.postern.cli.Gateway;
+import dev.postern.testkit.TestConfigs;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * testssl.sh (Debian) against the STARTTLS and the implicit-TLS listener: nothing of MEDIUM severity or worse, except
+ * what a self-signed certificate cannot help (its trust, its name, no revocation information).
+ */
+class TestsslTest {
+    /** Findings about the generated self-signed certificate itself: expected, not a weakness of the TLS setup. */
+    private static final Set<String> SELF_SIGNED = Set.of("cert_trust", "cert_chain_of_trust", "cert_revocation");
+
+    @TempDir Path dir;
+
+    @Test void noMediumOrWorseFindingsOnEitherListener() throws Exception {
+        Path testssl = Peers.testssl();
+        try (Gateway g = Gateway.start(TestConfigs.gateway(dir.resolve("data"), "gw.test", Set.of("postern.test")))) {
+            InetSocketAddress mx = g.boundAddresses().get(0);
+            InetSocketAddress implicit = g.boundAddresses().get(2);
+            CompletableFuture<List<String>> starttls = CompletableFuture.supplyAsync(() -> scan(testssl, "mx",
+                    List.of("--starttls", "smtp", "127.0.0.1:" + mx.getPort())));
+            List<String> implicitFindings = scan(testssl, "submissions", List.of("127.0.0.1:" + implicit.getPort()));
+            List<String> starttlsFindings = starttls.get();
+            assertThat(starttlsFindings).as("STARTTLS listener").isEmpty();
+            assertThat(implicitFindings).as("implicit-TLS listener").isEmpty();
+        }
+    }
+
+    /** Runs testssl.sh and returns its MEDIUM, HIGH and CRITICAL findings, one line each. */
+    private List<String> scan(Path testssl, String name, List<String> target) {
+        try {
+            Path json = dir.resolve(name + ".json");
+            List<String> command = new ArrayList<>(List.of(testssl.toString(), "--quiet", "--color", "0",
+                    "--warnings", "off", "--jsonfile-pretty", json.toString()));
+            command.addAll(target);
+            Run.Result r = Run.run(Duration.ofMinutes(4), command);
+            assertThat(Files.exists(json)).as(r.toString()).isTrue();
+            List<String> bad = new ArrayList<>();
+            JsonNode scan = new ObjectMapper().readTree(json.toFile()).path("scanResult").path(0);
+            for (JsonNode section : scan) {
+                if (!section.isArray()) continue;
+                for (JsonNode f : section) {
+                    String severity = f.path("severity").asText();
+                    String id = f.path("id").asText().replaceAll(" <cert#\\d+>$", "");
+                    if (!Set.of("MEDIUM", "HIGH", "CRITICAL").contains(severity) || SELF_SIGNED.contains(id)) continue;
+                    bad.add(severity + " " + id + ": " + f.path("finding").asText());
+                }
+            }
+            assertThat(scan.size()).as("testssl.sh produced a scan: " + r).isPositive();
+            return bad;
+        } catch (Exception e) {
+            throw new AssertionError("testssl.sh on " + name + " failed", e);
+        }
+    }
+}
