@@ -10,6 +10,7 @@
 #                                 tls:     SmtpLoad source -STARTTLS-> gateway -STARTTLS-> SmtpLoad sink
 #   GATEWAYS ["postern postfix"]  GW_PORT [10025]  SINK_PORT [10026]
 #   POSTERN_JAVA_OPTS [""]        extra JVM options for Postern (e.g. a JFR recording)
+#   TLS_PROVIDER [jdk]            Postern's [tls] provider: jdk or conscrypt
 #   BENCH_DIR [/var/tmp]          where the temporary directory goes (same file system for both queues)
 #   KEEP [0]                      1: keep the temporary directory (logs, queues) for a look afterwards
 #   TIMEOUT [600]                 seconds one measured phase may take
@@ -152,7 +153,8 @@ start_postern() {
       -e "s|^address = \"127.0.0.1:10025\"|address = \"127.0.0.1:$GW_PORT\"|" \
       -e "s|^\"sink.test\" = .*|\"sink.test\" = \"[127.0.0.1]:$SINK_PORT\"|" \
       "$here/postern-bench.toml" >"$dir/postern.toml"
-  printf '\n[tls]\ncertificate = "%s"\nkey = "%s"\n' "$work/cert.pem" "$work/key.pem" >>"$dir/postern.toml"
+  printf '\n[tls]\nprovider = "%s"\ncertificate = "%s"\nkey = "%s"\n' "${TLS_PROVIDER:-jdk}" "$work/cert.pem" \
+    "$work/key.pem" >>"$dir/postern.toml"
   # The flags of ./postern (the project's launcher), plus whatever POSTERN_JAVA_OPTS adds.
   # shellcheck disable=SC2086
   "$JAVA" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xss512k ${POSTERN_JAVA_OPTS:-} \

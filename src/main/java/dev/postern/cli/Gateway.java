@@ -20,6 +20,7 @@ import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
 import dev.postern.tls.ReloadingServerContext;
 import dev.postern.tls.TlsConfigException;
+import dev.postern.tls.TlsProviders;
 import java.io.Closeable;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -144,7 +145,14 @@ public final class Gateway implements Closeable {
             Config.Tls tls = config.tls();
             List<ReloadingServerContext.Pair> pairs = tls.generated() ? generate(config)
                     : tls.pairs().stream().map(p -> new ReloadingServerContext.Pair(p.certificate(), p.key())).toList();
-            return ReloadingServerContext.load(pairs);
+            if (tls.provider() == Config.TlsProvider.CONSCRYPT && pairs.size() > 1) {
+                // Conscrypt 2.9 sets one certificate per connection (the config allows one only): of the generated
+                // ones it serves the first, EC P-256.
+                log.info("[tls] provider = \"conscrypt\" serves one certificate: {}", pairs.getFirst().certificate());
+                pairs = pairs.subList(0, 1);
+            }
+            // An instance choice: this gateway's contexts use the provider, nothing is installed JVM-wide.
+            return ReloadingServerContext.load(pairs, TlsProviders.of(tls.provider()));
         } catch (TlsConfigException e) {
             throw new StartException(e.getMessage(), e);
         }

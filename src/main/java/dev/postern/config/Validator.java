@@ -155,9 +155,26 @@ final class Validator {
             problems.add(t.path(), "expected both certificate and key or neither, got only "
                     + (hasCertificate ? "certificate" : "key"));
         }
+        Config.TlsProvider provider = t.string("provider", Config.TlsProvider.JDK, PROVIDERS, Validator::provider);
+        if (provider == Config.TlsProvider.CONSCRYPT && pairs != null && pairs.size() > 1) {
+            // Conscrypt 2.9 sets one certificate per connection: an RSA-only client would be refused.
+            t.problem("provider", "conscrypt serves one certificate only, got " + pairs.size()
+                    + " [[tls.certificates]] tables (use provider = \"jdk\" to serve RSA and ECDSA together)");
+        }
         t.finish();
-        if (pairs != null) return Config.Tls.of(pairs);
-        return certificate != null && key != null ? new Config.Tls(certificate, key) : Config.Tls.GENERATED;
+        Config.Tls tls = pairs != null ? Config.Tls.of(pairs)
+                : certificate != null && key != null ? new Config.Tls(certificate, key) : Config.Tls.GENERATED;
+        return provider == Config.TlsProvider.JDK ? tls : tls.withProvider(provider);
+    }
+
+    private static final String PROVIDERS = "jdk or conscrypt";
+
+    private static Config.TlsProvider provider(String s) {
+        return switch (s) {
+            case "jdk" -> Config.TlsProvider.JDK;
+            case "conscrypt" -> Config.TlsProvider.CONSCRYPT;
+            default -> throw Syntax.invalid(PROVIDERS, s);
+        };
     }
 
     /** {@code [[tls.certificates]]}: at least one table, each with certificate and key, no certificate file twice. */

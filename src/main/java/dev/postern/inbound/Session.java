@@ -10,6 +10,7 @@ import dev.postern.smtp.LineTooLongException;
 import dev.postern.smtp.Path;
 import dev.postern.smtp.Reply;
 import dev.postern.smtp.SmtpInput;
+import dev.postern.tls.Constraints;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
 import java.io.BufferedOutputStream;
@@ -318,12 +319,26 @@ final class Session {
     }
 
     private void startTls() throws IOException, Close {
-        SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, InboundPolicy.constraints(ctx.listener().tls()),
+        Constraints constraints = InboundPolicy.constraints(ctx.listener().tls());
+        SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, constraints,
                 ctx.policy().asksForCertificates(ctx.listener()));
         try {
             ssl.startHandshake();
         } catch (IOException e) {
             log.info("TLS handshake failed client=[{}]: {}", clientAddress.getHostAddress(), e.getMessage());
+            throw new Close();
+        }
+        // Conscrypt (BoringSSL) cannot switch TLS 1.3 suites off, so the listener's constraints are checked on what
+        // was negotiated; with the JDK's provider such a handshake has already failed.
+        String protocol = ssl.getSession().getProtocol(), suite = ssl.getSession().getCipherSuite();
+        if (!constraints.allowsProtocol(protocol) || !constraints.allowsSuite(suite)) {
+            log.info("TLS handshake failed client=[{}]: {} {} not allowed on this listener",
+                    clientAddress.getHostAddress(), protocol, suite);
+            try {
+                ssl.close();
+            } catch (IOException ignored) {
+                // closing anyway
+            }
             throw new Close();
         }
         socket = ssl;

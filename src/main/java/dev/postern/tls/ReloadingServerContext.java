@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
+import java.security.Provider;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,8 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
     }
 
     private final List<Pair> pairs;
+    /** The TLS implementation of every context built here; null: the JDK's default. */
+    private final Provider provider;
     private final long intervalNanos;
     private final LongSupplier nanoTime;
 
@@ -57,8 +60,10 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
     private List<Stamp> failed;
     private boolean failureLogged;
 
-    private ReloadingServerContext(List<Pair> pairs, Duration interval, LongSupplier nanoTime, Served initial) {
+    private ReloadingServerContext(List<Pair> pairs, Provider provider, Duration interval, LongSupplier nanoTime,
+                                   Served initial) {
         this.pairs = pairs;
+        this.provider = provider;
         this.intervalNanos = interval.toNanos();
         this.nanoTime = nanoTime;
         this.served = initial;
@@ -98,10 +103,23 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
 
     /** As {@link #load(List)}, checking for changes at most once per {@code interval} (zero: every call). */
     public static ReloadingServerContext load(List<Pair> pairs, Duration interval) throws TlsConfigException {
-        return load(pairs, interval, System::nanoTime);
+        return load(pairs, null, interval, System::nanoTime);
+    }
+
+    /**
+     * As {@link #load(List)}, every context (the first and each reloaded one) from {@code provider}'s TLS
+     * implementation; null: the JDK's default.
+     */
+    public static ReloadingServerContext load(List<Pair> pairs, Provider provider) throws TlsConfigException {
+        return load(pairs, provider, DEFAULT_INTERVAL, System::nanoTime);
     }
 
     static ReloadingServerContext load(List<Pair> pairs, Duration interval, LongSupplier nanoTime)
+            throws TlsConfigException {
+        return load(pairs, null, interval, nanoTime);
+    }
+
+    static ReloadingServerContext load(List<Pair> pairs, Provider provider, Duration interval, LongSupplier nanoTime)
             throws TlsConfigException {
         List<Pair> all = List.copyOf(pairs);
         if (all.isEmpty()) throw new IllegalArgumentException("no certificate to serve");
@@ -110,8 +128,9 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
         List<Stamp> stamps = stamps(all);
         List<KeyMaterial> materials = new ArrayList<>();
         for (Pair p : all) materials.add(Pem.load(p.certificate(), p.key()));
-        SSLContext context = TlsContexts.server(materials); // IllegalStateException: not a key JSSE can use
-        return new ReloadingServerContext(all, interval, nanoTime, new Served(List.copyOf(materials), context, stamps));
+        // IllegalStateException: not a key the provider can use
+        SSLContext context = TlsContexts.server(materials, provider);
+        return new ReloadingServerContext(all, provider, interval, nanoTime, new Served(List.copyOf(materials), context, stamps));
     }
 
     /** The context for a new session: the current certificates, reloaded first when files changed. */
@@ -166,7 +185,7 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
                 materials.set(i, Pem.load(pairs.get(i).certificate(), pairs.get(i).key()));
                 changed.add(i);
             }
-            context = TlsContexts.server(materials);
+            context = TlsContexts.server(materials, provider);
         } catch (TlsConfigException | RuntimeException e) {
             if (!stamps.equals(failed)) {
                 // First sight of these files: perhaps only one of the two files of a pair has been replaced yet.

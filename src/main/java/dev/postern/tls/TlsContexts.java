@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.Provider;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
@@ -57,13 +58,25 @@ public final class TlsContexts {
      * name, then the first.
      */
     public static SSLContext server(List<KeyMaterial> materials) {
+        return server(materials, null);
+    }
+
+    /**
+     * As {@link #server(List)}, from {@code provider}'s TLS implementation (null: the JDK's default), for example
+     * {@link TlsProviders#conscrypt()}. The provider is used for this context only, never installed JVM-wide.
+     */
+    public static SSLContext server(List<KeyMaterial> materials, Provider provider) {
         // Client certificates (when a listener asks for them) are judged after the handshake by PeerCheck, so
         // that a client learns why it was refused in an SMTP reply instead of a bare TLS alert.
-        return context(materials, "server");
+        return context(materials, "server", provider);
+    }
+
+    private static SSLContext context(List<KeyMaterial> materials, String role) {
+        return context(materials, role, null);
     }
 
     /** A context presenting {@code materials} that accepts any peer certificate (judged later by the caller). */
-    private static SSLContext context(List<KeyMaterial> materials, String role) {
+    private static SSLContext context(List<KeyMaterial> materials, String role, Provider provider) {
         if (materials.isEmpty()) throw new IllegalArgumentException("no certificate for the " + role + " context");
         try {
             // One in-memory key store, one entry per certificate: the key manager chooses among them per handshake.
@@ -76,7 +89,9 @@ public final class TlsContexts {
             }
             KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
             keyManagers.init(store, IN_MEMORY_PASSWORD);
-            SSLContext context = SSLContext.getInstance("TLS");
+            // The key managers stay the JDK's (PKIX, wrapped): Conscrypt asks any X509ExtendedKeyManager for aliases.
+            SSLContext context = provider == null ? SSLContext.getInstance("TLS")
+                    : SSLContext.getInstance("TLS", provider);
             KeyManager[] managers = keyManagers.getKeyManagers();
             for (int i = 0; i < managers.length; i++) {
                 if (managers[i] instanceof X509ExtendedKeyManager x) managers[i] = new CachingKeyManager(x);
@@ -125,6 +140,8 @@ public final class TlsContexts {
         String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
         SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
         socket.setUseClientMode(false);
+        // Conscrypt issues no TLS 1.3 session tickets (so no resumption) unless asked, per socket.
+        TlsProviders.prepareServer(socket);
         SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
                 socket.getSupportedCipherSuites());
         restrict(parameters, constraints);

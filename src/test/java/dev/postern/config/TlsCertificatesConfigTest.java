@@ -130,4 +130,33 @@ class TlsCertificatesConfigTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new CertificatePair(c, null)).isInstanceOf(IllegalArgumentException.class);
     }
+
+    @Test void providerIsJdkUnlessConscryptIsChosenWithAnyCertificates() throws Exception {
+        assertThat(ConfigLoader.load(write("")).tls().provider()).isEqualTo(Config.TlsProvider.JDK);
+        assertThat(ConfigLoader.load(write("[tls]\nprovider = \"jdk\"\n")).tls())
+                .isEqualTo(Config.Tls.GENERATED);
+        assertThat(ConfigLoader.load(write("[tls]\nprovider = \"conscrypt\"\n")).tls())
+                .isEqualTo(Config.Tls.GENERATED.withProvider(Config.TlsProvider.CONSCRYPT));
+        Config.Tls single = ConfigLoader.load(write(
+                "[tls]\nprovider = \"conscrypt\"\ncertificate = \"rsa.pem\"\nkey = \"rsa.key\"\n")).tls();
+        assertThat(single.provider()).isEqualTo(Config.TlsProvider.CONSCRYPT);
+        assertThat(single.certificate()).isEqualTo(dir.resolve("rsa.pem"));
+        Config.Tls one = ConfigLoader.load(write("[tls]\nprovider = \"conscrypt\"\n"
+                + TWO.substring(0, TWO.indexOf("[[tls.certificates]]", 1)))).tls();
+        assertThat(one.provider()).isEqualTo(Config.TlsProvider.CONSCRYPT);
+        assertThat(one.pairs()).hasSize(1);
+        assertThat(new Config.Tls(null, null, null, null).provider()).isEqualTo(Config.TlsProvider.JDK);
+    }
+
+    @Test void anyOtherProviderIsOneProblemLine() throws Exception {
+        assertThat(problems("[tls]\nprovider = \"openssl\"\n"))
+                .containsExactly("postern.toml: tls.provider: expected jdk or conscrypt, got \"openssl\"");
+        assertThat(problems("[tls]\nprovider = \"Conscrypt\"\n"))
+                .containsExactly("postern.toml: tls.provider: expected jdk or conscrypt, got \"Conscrypt\"");
+        assertThat(problems("[tls]\nprovider = \"conscrypt\"\n" + TWO)).containsExactly("postern.toml: tls.provider: "
+                + "conscrypt serves one certificate only, got 2 [[tls.certificates]] tables (use provider = \"jdk\" to "
+                + "serve RSA and ECDSA together)");
+        assertThat(problems("[tls]\nprovider = true\n"))
+                .containsExactly("postern.toml: tls.provider: expected jdk or conscrypt, got true");
+    }
 }

@@ -49,6 +49,11 @@ public final class TestConfigs {
                 c.inbound());
     }
 
+    /** The same config with its listeners' TLS from {@code provider} ({@code [tls] provider}). */
+    public static Config withTlsProvider(Config c, Config.TlsProvider provider) {
+        return withTls(c, c.tls().withProvider(provider));
+    }
+
     public static Config withLimits(Config c, Config.Limits limits) {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), limits, c.queue(), c.delivery(), c.dns(), c.routes(), c.outboundTls(),

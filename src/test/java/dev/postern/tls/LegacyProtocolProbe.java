@@ -8,7 +8,7 @@ import javax.net.ssl.SSLSocket;
 
 /**
  * Run in a child JVM whose java.security no longer bans TLS 1.0/1.1, so that only Postern's own settings can refuse
- * them. Args: the protocol the client insists on, and "postern" or "jdk-defaults" for the server. Prints one line.
+ * them. Args: the protocol the client insists on, and "postern", "conscrypt" or "jdk-defaults" for the server. Prints one line.
  */
 public final class LegacyProtocolProbe {
     private LegacyProtocolProbe() {}
@@ -16,8 +16,10 @@ public final class LegacyProtocolProbe {
     public static void main(String[] args) throws Exception {
         String protocol = args[0];
         KeyMaterial material = Certificates.selfSigned(List.of("mx.example.test"), KeyType.RSA_2048, Duration.ofDays(1));
-        SSLContext server = TlsContexts.server(material);
-        Handshakes.ServerSide serverSide = args[1].equals("postern") ? Handshakes.postern(server) : plain -> {
+        // "conscrypt": Postern's settings on a Conscrypt context, whose BoringSSL has TLS 1.0/1.1 compiled in.
+        SSLContext server = args[1].equals("conscrypt")
+                ? TlsContexts.server(List.of(material), TlsProviders.conscrypt()) : TlsContexts.server(material);
+        Handshakes.ServerSide serverSide = !args[1].equals("jdk-defaults") ? Handshakes.postern(server) : plain -> {
             SSLSocket socket = (SSLSocket) server.getSocketFactory().createSocket(plain, null, plain.getPort(), true);
             socket.setUseClientMode(false);
             socket.setEnabledProtocols(socket.getSupportedProtocols());

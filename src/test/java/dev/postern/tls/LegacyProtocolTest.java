@@ -35,6 +35,8 @@ class LegacyProtocolTest {
 
         assertThat(probe(security, protocol, "postern")).startsWith("HANDSHAKE FAILED")
                 .contains("SSLHandshakeException");
+        assertThat(probe(security, protocol, "conscrypt")).as("[tls] provider = \"conscrypt\"")
+                .startsWith("HANDSHAKE FAILED").contains("SSLHandshakeException");
     }
 
     private static String withoutLegacyBan() {
@@ -47,6 +49,7 @@ class LegacyProtocolTest {
     private static String probe(Path security, String protocol, String server) throws IOException, InterruptedException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
         Process process = new ProcessBuilder(java.toString(), "-Djava.security.properties=" + security,
+                "--enable-native-access=ALL-UNNAMED",
                 "-cp", System.getProperty("java.class.path"), LegacyProtocolProbe.class.getName(), protocol, server)
                 .redirectErrorStream(true)
                 .start();
