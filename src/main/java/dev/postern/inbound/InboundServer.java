@@ -38,7 +38,8 @@ public final class InboundServer implements Closeable {
     private final Authentication auth;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
-    private final Map<InetAddress, AtomicInteger> perIp = new ConcurrentHashMap<>();
+    /** Open sessions per client address; an address leaves the map with its last session (merge/compute are atomic). */
+    private final Map<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     /**
@@ -93,13 +94,12 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             InetAddress ip = socket.getInetAddress();
-            AtomicInteger mine = perIp.computeIfAbsent(ip, k -> new AtomicInteger());
             int total = connections.incrementAndGet();
-            int fromIp = mine.incrementAndGet();
+            int fromIp = perIp.merge(ip, 1, Integer::sum);
             if (total > config.limits().maxConnections() || fromIp > config.limits().maxConnectionsPerIp()) {
                 log.warn("refused connection from [{}]: {} connections, {} from this address", ip.getHostAddress(),
                         total, fromIp);
-                Thread.ofVirtual().start(() -> refuse(socket, ip, mine));
+                Thread.ofVirtual().start(() -> refuse(socket, ip));
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
@@ -108,25 +108,25 @@ public final class InboundServer implements Closeable {
                 try {
                     new Session(ctx, socket).run();
                 } finally {
-                    release(ip, mine);
+                    release(ip);
                 }
             });
         }
     }
 
-    private void refuse(Socket socket, InetAddress ip, AtomicInteger mine) {
+    private void refuse(Socket socket, InetAddress ip) {
         try (socket; OutputStream out = socket.getOutputStream()) {
             out.write(Replies.TOO_MANY_CONNECTIONS.toWire().getBytes(StandardCharsets.US_ASCII));
         } catch (IOException ignored) {
             // the client left already
         } finally {
-            release(ip, mine);
+            release(ip);
         }
     }
 
-    private void release(InetAddress ip, AtomicInteger mine) {
+    private void release(InetAddress ip) {
         connections.decrementAndGet();
-        if (mine.decrementAndGet() == 0) perIp.remove(ip, mine);
+        perIp.computeIfPresent(ip, (k, n) -> n == 1 ? null : n - 1);
     }
 
     static String describe(InetSocketAddress a) {
