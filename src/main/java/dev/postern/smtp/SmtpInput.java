@@ -1,6 +1,7 @@
 package dev.postern.smtp;
 
 import java.io.EOFException;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -222,23 +223,20 @@ public final class SmtpInput {
         if (needed > line.length) line = Arrays.copyOf(line, Math.max(needed, Math.min(line.length * 2, maxLineLength)));
     }
 
-    /** Collects DATA output into blocks and enforces the size limit. */
+    /** Passes DATA output on in blocks (few, large writes) and enforces the size limit. */
     private static final class DataSink {
-        private final OutputStream sink;
+        private final Blocks sink;
         private final long maxBytes;
-        private final byte[] block = new byte[BUFFER_SIZE];
-        private int used;
         long total;
 
         DataSink(OutputStream sink, long maxBytes) {
-            this.sink = sink;
+            this.sink = new Blocks(sink);
             this.maxBytes = maxBytes;
         }
 
         void write(byte b) throws IOException {
             if (total++ >= maxBytes) return;
-            if (used == block.length) flush();
-            block[used++] = b;
+            sink.write(b);
         }
 
         void write(byte a, byte b) throws IOException {
@@ -250,25 +248,22 @@ public final class SmtpInput {
             long room = maxBytes - total;
             total += len;
             if (room <= 0) return;
-            int n = (int) Math.min(len, room);
-            if (n > block.length - used) {
-                flush();
-                if (n >= block.length) { // large run: no point copying it twice
-                    sink.write(src, off, n);
-                    return;
-                }
-            }
-            System.arraycopy(src, off, block, used, n);
-            used += n;
+            sink.write(src, off, (int) Math.min(len, room));
         }
 
-        void flush() throws IOException {
-            if (used > 0) sink.write(block, 0, used);
-            used = 0;
-        }
-
+        /** Hands over what is buffered; the caller's stream itself is not flushed (the spool decides that). */
         void finish() throws IOException {
-            flush();
+            sink.drain();
+        }
+
+        /** A BufferedOutputStream that can hand over its buffer without flushing the stream under it. */
+        private static final class Blocks extends BufferedOutputStream {
+            Blocks(OutputStream out) { super(out, BUFFER_SIZE); }
+
+            void drain() throws IOException {
+                if (count > 0) out.write(buf, 0, count);
+                count = 0;
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.postern.smtp;
 
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -25,7 +26,8 @@ public final class SmtpOutput {
         Objects.requireNonNull(content, "content");
         Objects.requireNonNull(out, "out");
         byte[] in = new byte[BUFFER_SIZE];
-        Block block = new Block(out);
+        // Few, large writes to the socket; runs longer than the buffer go straight through.
+        BufferedOutputStream block = new BufferedOutputStream(out, BUFFER_SIZE);
         boolean lineStart = true;
         boolean pendingCr = false;
         int n;
@@ -35,7 +37,7 @@ public final class SmtpOutput {
                 byte b = in[p];
                 if (pendingCr) {
                     pendingCr = false;
-                    block.put(CRLF);
+                    block.write(CRLF);
                     lineStart = true;
                     if (b == '\n') {
                         p++;
@@ -47,57 +49,21 @@ public final class SmtpOutput {
                     pendingCr = true;
                     p++;
                 } else if (b == '\n') {
-                    block.put(CRLF);
+                    block.write(CRLF);
                     lineStart = true;
                     p++;
                 } else {
-                    if (lineStart && b == '.') block.put((byte) '.');
+                    if (lineStart && b == '.') block.write('.');
                     int i = p + 1;
                     while (i < n && in[i] != '\r' && in[i] != '\n') i++;
-                    block.put(in, p, i - p);
+                    block.write(in, p, i - p);
                     lineStart = false;
                     p = i;
                 }
             }
         }
-        if (pendingCr || !lineStart) block.put(CRLF);
-        block.put(TERMINATOR);
-        block.flush();
-        out.flush();
-    }
-
-    /** Gathers output into blocks so the socket sees few, large writes. */
-    private static final class Block {
-        private final OutputStream out;
-        private final byte[] data = new byte[BUFFER_SIZE];
-        private int used;
-
-        Block(OutputStream out) { this.out = out; }
-
-        void put(byte b) throws IOException {
-            if (used == data.length) flush();
-            data[used++] = b;
-        }
-
-        void put(byte[] src) throws IOException {
-            put(src, 0, src.length);
-        }
-
-        void put(byte[] src, int off, int len) throws IOException {
-            if (len > data.length - used) {
-                flush();
-                if (len >= data.length) {
-                    out.write(src, off, len);
-                    return;
-                }
-            }
-            System.arraycopy(src, off, data, used, len);
-            used += len;
-        }
-
-        void flush() throws IOException {
-            if (used > 0) out.write(data, 0, used);
-            used = 0;
-        }
+        if (pendingCr || !lineStart) block.write(CRLF);
+        block.write(TERMINATOR);
+        block.flush(); // flushes out too
     }
 }

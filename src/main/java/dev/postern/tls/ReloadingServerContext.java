@@ -153,12 +153,6 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
     /** The watched pairs, in order. */
     public List<Pair> pairs() { return pairs; }
 
-    /** The first pair's certificate file. */
-    public Path certificateFile() { return pairs.getFirst().certificate(); }
-
-    /** The first pair's key file. */
-    public Path keyFile() { return pairs.getFirst().key(); }
-
     private synchronized void check(long now) {
         if (now - nextCheck < 0) return; // another thread checked meanwhile
         nextCheck = now + intervalNanos;
