@@ -168,20 +168,12 @@ final class QueueCommand {
     private static int change(Config config, String request, Operation direct) throws Exception {
         Path data = config.dataDir();
         if (Gateway.runsInThisJvm(data)) return viaGateway(data.resolve("control.sock"), request);
-        Path lockFile = data.resolve("postern.lock");
-        if (Files.exists(lockFile)) {
-            try (FileChannel ch = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
-                FileLock lock = ch.tryLock();
-                if (lock == null) return viaGateway(data.resolve("control.sock"), request);
-                try (Spool spool = openSpool(config)) {
-                    System.out.println(direct.apply(new QueueAdmin(spool, null)));
-                    return 0;
-                } catch (QueueAdmin.Refused r) {
-                    throw new CliException("postern: " + r.getMessage(), 1);
-                }
-            }
-        }
-        try (Spool spool = openSpool(config)) {
+        // Hold the data directory's lock for the whole direct change, so that no gateway starts in the middle.
+        try (Spool spool = openSpool(config);
+             FileChannel ch = FileChannel.open(data.resolve("postern.lock"), StandardOpenOption.CREATE,
+                     StandardOpenOption.WRITE)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) return viaGateway(data.resolve("control.sock"), request);
             System.out.println(direct.apply(new QueueAdmin(spool, null)));
             return 0;
         } catch (QueueAdmin.Refused r) {
