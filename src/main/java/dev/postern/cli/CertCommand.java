@@ -1,6 +1,7 @@
 package dev.postern.cli;
 
 import dev.postern.config.Config;
+import dev.postern.names.Domains;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.NameMatcher;
@@ -9,7 +10,6 @@ import dev.postern.tls.Pem;
 import dev.postern.tls.TlsConfigException;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.IDN;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -423,12 +423,9 @@ final class CertCommand implements Runnable {
                 out.add(bare);
                 continue;
             }
-            String name;
-            try {
-                name = IDN.toASCII(h.endsWith(".") ? h.substring(0, h.length() - 1) : h).toLowerCase(Locale.ROOT);
-            } catch (IllegalArgumentException e) {
-                name = null;
-            }
+            String prefix = h.startsWith("*.") ? "*." : "";
+            String name = Domains.toAsciiOrNull(h.substring(prefix.length()));
+            if (name != null) name = prefix + name;
             if (name == null || !validName(name)) {
                 throw new CliException("postern: --host: expected a host name like gw.example.com or an IP address, "
                         + "got \"" + h + "\"", 2);

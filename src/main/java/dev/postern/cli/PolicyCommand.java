@@ -1,6 +1,8 @@
 package dev.postern.cli;
 
 import dev.postern.config.Config;
+import dev.postern.names.Domains;
+import dev.postern.names.InvalidDomainException;
 import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.TlsPolicies;
 import java.time.Duration;
@@ -32,7 +34,8 @@ final class PolicyCommand {
             TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()))
                     .resolve(d, Instant.now());
             Config.TlsPolicy p = r.policy();
-            System.out.println("Outbound TLS policy for " + d);
+            String shown = Domains.toUnicode(d);
+            System.out.println("Outbound TLS policy for " + d + (shown.equals(d) ? "" : " (" + shown + ")"));
             row("source", r.source());
             row("level", p.level().word() + " (" + explain(p.level()) + ")");
             row("mode", p.mode() == Config.PolicyMode.TESTING
@@ -139,12 +142,17 @@ final class PolicyCommand {
         }
     }
 
-    private static String domain(String s) throws CliException {
-        String d = s.toLowerCase(Locale.ROOT);
-        if (!d.matches("\\.?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+")) {
-            throw new CliException("postern: expected a domain like partner.example, got \"" + s + "\"", 2);
+    /** The lookup form of a domain as written on the command line (Unicode or xn--, any case), as delivery uses. */
+    static String domain(String s) throws CliException {
+        String prefix = s.startsWith(".") ? "." : "";
+        try {
+            String d = Domains.toAscii(s.substring(prefix.length()));
+            if (d.indexOf('.') < 0) throw new InvalidDomainException("a single label");
+            return prefix + d;
+        } catch (InvalidDomainException e) {
+            throw new CliException("postern: expected a domain like partner.example, got \"" + s + "\" ("
+                    + e.getMessage() + ")", 2);
         }
-        return d;
     }
 
     /** An ISO time, or a duration from now ("2h", "3d", "90m"). */

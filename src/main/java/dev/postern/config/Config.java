@@ -212,9 +212,11 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
             domains = Map.copyOf(domains);
         }
 
-        /** The entry for a domain: exact, then the nearest ".parent" entry; empty when only the default applies. */
-        public Optional<Map.Entry<String, TlsPolicy>> entryFor(String domain) {
-            String d = domain.toLowerCase(Locale.ROOT);
+        /**
+         * The entry for a domain in lookup form ({@code Domains.toAscii}, as the keys are): exact, then the nearest
+         * ".parent" entry; empty when only the default applies.
+         */
+        public Optional<Map.Entry<String, TlsPolicy>> entryFor(String d) {
             if (domains.containsKey(d)) return Optional.of(Map.entry(d, domains.get(d)));
             for (int dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
                 String key = d.substring(dot);
@@ -227,10 +229,10 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /**
      * The static route for a recipient domain: the exact entry, else the entry ".parent" of the nearest parent domain
      * ("a.b.example.com" tries ".b.example.com", then ".example.com", then ".com"). A ".example.com" entry therefore
-     * covers every subdomain of example.com but not example.com itself.
+     * covers every subdomain of example.com but not example.com itself. {@code d} is in lookup form
+     * ({@code Domains.toAscii}), as the keys are.
      */
-    public Optional<Route> routeFor(String domain) {
-        String d = domain.toLowerCase(Locale.ROOT);
+    public Optional<Route> routeFor(String d) {
         Route exact = routes.get(d);
         if (exact != null) return Optional.of(exact);
         for (int dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
@@ -547,11 +549,14 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
                             + (port == null ? "" : ":" + port)) + " for that address)");
                 }
             }
-            if (!Syntax.isHostName(host) && (mx || Syntax.ipLiteral(host) == null)) {
-                throw Syntax.invalid(expected, text);
+            if (mx || Syntax.ipLiteral(host) == null) {
+                host = Syntax.hostNameOrNull(host); // the lookup form: A-labels, lower case
+                if (host == null) throw Syntax.invalid(expected, text);
+            } else {
+                host = host.toLowerCase(Locale.ROOT); // an IP address
             }
             int p = port == null ? defaultPort : Syntax.port(port, expected, text);
-            return new Route(host.toLowerCase(Locale.ROOT), p, mx);
+            return new Route(host, p, mx);
         }
     }
 }

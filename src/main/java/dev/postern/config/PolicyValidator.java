@@ -49,16 +49,16 @@ final class PolicyValidator {
             }
             String domain;
             try {
-                domain = name.startsWith(".") ? "." + Syntax.domain(name.substring(1)) : Syntax.domain(name);
+                domain = Syntax.domainKey(name,
+                        "\"default\" or a domain like example.com or .example.com (its subdomains)");
             } catch (IllegalArgumentException e) {
-                t.problem(name, "expected \"default\" or a domain like example.com or .example.com (its subdomains), "
-                        + "got " + Syntax.quote(name));
+                t.problem(name, e.getMessage());
                 continue;
             }
             TlsPolicy policy = policy(p, true);
             if (policy != null && domains.putIfAbsent(domain, policy) != null) {
-                t.problem(name, "expected each domain once (case does not matter), got " + Syntax.quote(name)
-                        + " again");
+                t.problem(name, "expected each domain once (" + Validator.SPELLING + "), got "
+                        + Syntax.quote(name) + " again");
             }
         }
         return new OutboundTls(defaults == null ? TlsPolicy.of(TlsLevel.MAY) : defaults, domains);
@@ -124,15 +124,14 @@ final class PolicyValidator {
         throw Syntax.invalid("a cipher suite this JDK supports, like TLS_AES_256_GCM_SHA384", s);
     }
 
+    /** A certificate name pattern, its name in lookup form (certificates carry A-labels). */
     static String pattern(String s) {
-        String p = s.toLowerCase(Locale.ROOT);
-        String rest = p.startsWith("*.") ? p.substring(2) : p.startsWith(".") ? p.substring(1) : p;
+        String prefix = s.startsWith("*.") ? "*." : s.startsWith(".") ? "." : "";
         try {
-            Syntax.domain(rest);
+            return prefix + Syntax.domain(s.substring(prefix.length()));
         } catch (IllegalArgumentException e) {
             throw Syntax.invalid("a name pattern like mx.example.com, *.example.com or .example.com", s);
         }
-        return p;
     }
 
     /** Normalised to 64 lower-case hex digits; "sha256:" prefixes and colons are accepted. */

@@ -1,6 +1,7 @@
 package dev.postern.config;
 
-import java.net.IDN;
+import dev.postern.names.Domains;
+import dev.postern.names.InvalidDomainException;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -74,31 +75,49 @@ final class Syntax {
         return !labels[labels.length - 1].chars().allMatch(c -> c >= '0' && c <= '9');
     }
 
+    /** Our own host name (EHLO, Received) in any spelling, normalised to its lookup form like {@link #domain}. */
     static String hostName(String s) {
-        if (!isHostName(s)) throw invalidName("a host name like mail.example.com", s);
-        return s;
+        return name(s, "a host name like mail.example.com");
     }
 
-    /** A mail domain, lower-cased. */
+    /** Like {@link #hostName}, but null when {@code s} is not a valid host name. */
+    static String hostNameOrNull(String s) {
+        String name = Domains.toAsciiOrNull(s);
+        return name != null && isHostName(name) ? name : null;
+    }
+
+    /**
+     * A mail domain in any spelling (Unicode or A-labels, any case, a trailing dot), normalised once, here, to the
+     * lookup form every key and lookup uses ({@link Domains#toAscii}).
+     */
     static String domain(String s) {
-        if (!isHostName(s)) throw invalidName("a domain like example.com", s);
-        return s.toLowerCase(Locale.ROOT);
+        return name(s, "a domain like example.com");
     }
 
-    /** Internationalised names are accepted only in their A-label form; say which one that is. */
-    private static IllegalArgumentException invalidName(String expected, String s) {
-        IllegalArgumentException plain = invalid(expected, s);
-        if (s.chars().allMatch(c -> c < 0x80)) return plain;
+    /**
+     * A domain key of {@code [routes]} or {@code [outbound_tls]}: a domain, or ".domain" for its subdomains, in lookup
+     * form; {@code expected} describes both for the message.
+     */
+    static String domainKey(String s, String expected) {
+        return s.startsWith(".") ? "." + name(s.substring(1), expected, s) : name(s, expected);
+    }
+
+    /** The lookup form of a host name: {@link Domains#toAscii}, then letters, digits and hyphens only. */
+    private static String name(String s, String expected) {
+        return name(s, expected, s);
+    }
+
+    private static String name(String s, String expected, String written) {
+        String reason;
         try {
-            String ascii = IDN.toASCII(s, IDN.USE_STD3_ASCII_RULES);
-            if (isHostName(ascii)) {
-                return new IllegalArgumentException(plain.getMessage() + " (write internationalised names in their "
-                        + "ASCII form: " + quote(ascii.toLowerCase(Locale.ROOT)) + ")");
-            }
-        } catch (IllegalArgumentException ignored) {
-            // not convertible either: the plain message is all we can say
+            String name = Domains.toAscii(s);
+            if (isHostName(name)) return name;
+            reason = "invalid character '_'"; // the one character Domains allows (DNS does) and host names do not
+        } catch (InvalidDomainException e) {
+            reason = e.getMessage();
         }
-        return plain;
+        String plain = invalid(expected, written).getMessage();
+        throw new IllegalArgumentException(s.isEmpty() ? plain : plain + " (" + reason + ")");
     }
 
     /**

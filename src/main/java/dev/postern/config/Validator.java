@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
@@ -34,6 +33,8 @@ final class Validator {
     private static final String DOMAIN = "a domain like example.com";
     private static final String NEXT_HOP = "a next hop like [192.0.2.10]:25, [relay.example.com] or relay.example.com:25";
     private static final int MAX_COUNT = 100_000;
+    /** Domain keys are compared in lookup form: these spellings of one domain are the same key. */
+    static final String SPELLING = "case, Unicode or xn-- form and a trailing dot do not matter";
 
     private final Path baseDir;
     private final Problems problems;
@@ -130,7 +131,7 @@ final class Validator {
         if (relay == null || !relay.isArray()) return;
         for (int i = 0; i < relay.size(); i++) {
             JsonNode e = relay.get(i);
-            if (e.isTextual() && localDomains.contains(e.textValue().toLowerCase(Locale.ROOT))) {
+            if (e.isTextual() && localDomains.contains(Syntax.hostNameOrNull(e.textValue()))) {
                 problems.add(top.key("relay_domains") + "[" + i + "]",
                         "expected a domain that is not also in local_domains, got " + Table.render(e));
             }
@@ -276,10 +277,9 @@ final class Validator {
             JsonNode v = t.raw(name);
             String domain;
             try {
-                domain = name.startsWith(".") ? "." + Syntax.domain(name.substring(1)) : Syntax.domain(name);
+                domain = Syntax.domainKey(name, "a domain like example.com or .example.com (its subdomains)");
             } catch (IllegalArgumentException e) {
-                t.problem(name, "expected a domain like example.com or .example.com (its subdomains), got "
-                        + Syntax.quote(name));
+                t.problem(name, e.getMessage());
                 continue;
             }
             if (!v.isTextual()) {
@@ -291,7 +291,7 @@ final class Validator {
             try {
                 Route route = Route.parse(v.textValue(), smtpPort);
                 if (routes.putIfAbsent(domain, route) != null) {
-                    t.problem(name, "expected each domain once (case does not matter), got " + Syntax.quote(name)
+                    t.problem(name, "expected each domain once (" + SPELLING + "), got " + Syntax.quote(name)
                             + " again");
                 }
             } catch (IllegalArgumentException e) {

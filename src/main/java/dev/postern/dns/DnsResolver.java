@@ -1,6 +1,7 @@
 package dev.postern.dns;
 
-import java.net.IDN;
+import dev.postern.names.Domains;
+import dev.postern.names.InvalidDomainException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -53,8 +54,6 @@ public final class DnsResolver {
     /** Slack past the resolver's own deadline before we give up waiting for its future. */
     private static final Duration GRACE = Duration.ofMillis(250);
 
-    private static final Pattern LABELS =
-            Pattern.compile("([A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\\.)*[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?\\.?");
     private static final Pattern IPV4_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
     private final Resolver resolver;
@@ -227,12 +226,8 @@ public final class DnsResolver {
             throw new DnsException("empty domain name", false);
         }
         try {
-            String ascii = IDN.toASCII(domain.strip(), IDN.ALLOW_UNASSIGNED);
-            if (!LABELS.matcher(ascii).matches()) {
-                throw new DnsException("malformed domain name: " + domain, false);
-            }
-            return Name.fromString(ascii, Name.root);
-        } catch (IllegalArgumentException | TextParseException e) {
+            return Name.fromString(Domains.toAscii(domain.strip()), Name.root);
+        } catch (InvalidDomainException | TextParseException e) {
             throw new DnsException("malformed domain name: " + domain + " (" + e.getMessage() + ")", false);
         }
     }

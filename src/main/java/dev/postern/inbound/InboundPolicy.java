@@ -139,7 +139,7 @@ final class InboundPolicy {
 
     private static boolean belongs(Config.Partner p, String senderDomain, InetAddress client, ClientCertificate cert) {
         if (senderDomain != null) {
-            for (String d : p.senderDomains()) if (d.equalsIgnoreCase(senderDomain)) return true;
+            for (String d : p.senderDomains()) if (d.equals(senderDomain)) return true; // both in lookup form
         }
         for (Config.Network n : p.networks()) if (n.contains(client)) return true;
         return cert != null && cert.facts().trusted() && !p.clientNames().isEmpty()

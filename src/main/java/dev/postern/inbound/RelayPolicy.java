@@ -5,7 +5,6 @@ import dev.postern.smtp.Mailbox;
 import dev.postern.smtp.Path;
 import java.net.InetAddress;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 
 /**
@@ -38,8 +37,9 @@ record RelayPolicy(Set<String> localDomains, Set<String> relayDomains, List<Conf
         return box.hasRoutingTricks() || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.RELAY;
     }
 
+    /** @param domain a name in lookup form ({@link Mailbox#domainKey()}), as the configured domains are */
     boolean isLocal(String domain) {
-        return localDomains.contains(domain.toLowerCase(Locale.ROOT));
+        return localDomains.contains(domain);
     }
 
     private boolean inRelayNetworks(InetAddress client) {

@@ -502,7 +502,7 @@ final class Session {
         }
         switch (ctx.relay().judge(path, ctx.role(), clientAddress, relayClient != null || authUser != null)) {
             case LOCAL, RELAY -> {
-                recipients.add(path.mailbox().toString());
+                recipients.add(path.mailbox().address()); // the domain in lookup form: see Mailbox
                 reply(Replies.RECIPIENT_OK);
             }
             case DENIED -> error(Replies.RELAY_DENIED);
@@ -632,7 +632,7 @@ final class Session {
         Instant now = Instant.now();
         List<Envelope.Recipient> rcpts = recipients.stream().map(Envelope.Recipient::pending).toList();
         String client = helo + " ([" + clientAddress.getHostAddress() + "])";
-        Envelope envelope = new Envelope(incoming.id(), sender.isNull() ? "" : sender.mailbox().toString(), rcpts,
+        Envelope envelope = new Envelope(incoming.id(), sender.isNull() ? "" : sender.mailbox().address(), rcpts,
                 now, client, bodyType, smtputf8, bytes, now, false, 0);
         try {
             incoming.commit(envelope);

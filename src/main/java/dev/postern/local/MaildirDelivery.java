@@ -1,5 +1,6 @@
 package dev.postern.local;
 
+import dev.postern.names.Domains;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -28,11 +29,16 @@ public final class MaildirDelivery {
         this.hostname = hostname.replace('/', '_').replace(':', '_');
     }
 
-    /** The Maildir of a recipient "local@domain"; local parts are lower-cased and made safe as a file name. */
+    /**
+     * The Maildir of a recipient "local@domain": the domain in its lookup form (A-labels, as every lookup uses), local
+     * parts lower-cased; both made safe as a file name.
+     */
     public Path maildir(String recipient) {
         int at = recipient.lastIndexOf('@');
         String local = safe(recipient.substring(0, at));
-        String domain = safe(recipient.substring(at + 1));
+        String written = recipient.substring(at + 1);
+        String key = Domains.toAsciiOrNull(written);
+        String domain = safe(key != null ? key : written);
         return root.resolve(domain).resolve(local);
     }
 

@@ -31,17 +31,14 @@ public final class Domains {
      */
     public static String toAscii(String name) throws InvalidDomainException {
         if (name == null || name.isEmpty()) throw new InvalidDomainException("empty domain");
-        String s = name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
+        boolean ascii = isAscii(name);
+        // UTS #46 maps full-width and ideographic full stops to '.': look for the trailing dot after mapping.
+        String s = ascii ? name.toLowerCase(Locale.ROOT) : viaIdna(name);
+        if (s.endsWith(".")) s = s.substring(0, s.length() - 1);
         if (s.isEmpty() || s.startsWith(".") || s.contains("..")) throw new InvalidDomainException("empty label");
-        String ascii;
-        if (isAscii(s)) {
-            ascii = s.toLowerCase(Locale.ROOT);
-            if (hasALabel(ascii)) ascii = viaIdna(ascii); // validate xn-- labels: they must decode
-        } else {
-            ascii = viaIdna(s);
-        }
-        checkSyntax(ascii);
-        return ascii;
+        if (ascii && hasALabel(s)) s = viaIdna(s); // validate xn-- labels: they must decode
+        checkSyntax(s);
+        return s;
     }
 
     /** Like {@link #toAscii} but null when the name is invalid, for callers that only compare. */
@@ -72,6 +69,7 @@ public final class Domains {
         StringBuilder out = new StringBuilder();
         IDNA.Info info = new IDNA.Info();
         UTS46.nameToASCII(s, out, info);
+        if (info.getErrors().contains(IDNA.Error.EMPTY_LABEL)) throw new InvalidDomainException("empty label");
         if (hasErrors(info)) {
             throw new InvalidDomainException("not a valid internationalised domain name (" + errors(info) + ")");
         }

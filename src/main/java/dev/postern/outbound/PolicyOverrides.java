@@ -1,6 +1,7 @@
 package dev.postern.outbound;
 
 import dev.postern.config.Config;
+import dev.postern.names.Domains;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -43,9 +44,11 @@ public final class PolicyOverrides {
         this.log = dir.resolve("overrides.log");
     }
 
-    /** The active override for a domain (exact domain), if any. Re-reads the file only when it changed. */
-    public Optional<Override> active(String domain, Instant now) {
-        String d = domain.toLowerCase(Locale.ROOT);
+    /**
+     * The active override for a domain (exact domain, in lookup form: {@code Domains.toAscii}), if any. Re-reads the
+     * file only when it changed.
+     */
+    public Optional<Override> active(String d, Instant now) {
         return all().stream().filter(o -> o.domain().equals(d) && o.activeAt(now)).findFirst();
     }
 
@@ -76,9 +79,8 @@ public final class PolicyOverrides {
         audit("set\t" + line(o));
     }
 
-    /** Removes the override of a domain; returns false when there was none. */
-    public synchronized boolean remove(String domain, String by) throws IOException {
-        String d = domain.toLowerCase(Locale.ROOT);
+    /** Removes the override of a domain (in lookup form); returns false when there was none. */
+    public synchronized boolean remove(String d, String by) throws IOException {
         List<Override> current = all();
         List<Override> next = current.stream().filter(o -> !o.domain().equals(d)).toList();
         if (next.size() == current.size()) return false;
@@ -126,7 +128,9 @@ public final class PolicyOverrides {
             String[] f = line.split("\t", 6);
             if (f.length < 6) continue;
             try {
-                out.add(new Override(f[0], Config.TlsLevel.valueOf(f[1].toUpperCase(Locale.ROOT)), Instant.parse(f[2]),
+                String domain = Domains.toAsciiOrNull(f[0]); // the file may have been edited by hand
+                if (domain == null) continue;
+                out.add(new Override(domain, Config.TlsLevel.valueOf(f[1].toUpperCase(Locale.ROOT)), Instant.parse(f[2]),
                         Instant.parse(f[3]), f[4], f[5]));
             } catch (RuntimeException e) {
                 // a damaged line is skipped; the rest still apply

@@ -5,7 +5,6 @@ import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
 import dev.postern.dns.MxResult;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Function;
 
@@ -36,8 +35,8 @@ public final class Router {
         this.defaultPort = defaultPort;
     }
 
-    public Result route(String domain) {
-        String d = domain.toLowerCase(Locale.ROOT);
+    /** @param d the destination in lookup form ({@code Domains.toAscii}), as route keys are */
+    public Result route(String d) {
         Config.Route r = routes.apply(d).orElse(null);
         if (r != null) {
             int port = r.port() > 0 ? r.port() : defaultPort;

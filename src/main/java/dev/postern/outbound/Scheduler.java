@@ -450,8 +450,14 @@ public final class Scheduler implements Closeable {
         return bracket > 0 && (space < 0 || bracket < space) ? reply.substring(0, bracket) : null;
     }
 
+    /**
+     * The lookup form of a recipient's domain. Addresses are spooled with it already (Mailbox.address()); this
+     * keeps envelopes from older versions right. Address literals, which have no such form, are lower-cased.
+     */
     private static String domainOf(String address) {
-        return address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT);
+        String domain = address.substring(address.lastIndexOf('@') + 1);
+        String key = dev.postern.names.Domains.toAsciiOrNull(domain);
+        return key != null ? key : domain.toLowerCase(Locale.ROOT);
     }
 
     @Override public void close() {

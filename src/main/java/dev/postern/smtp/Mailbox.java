@@ -1,16 +1,20 @@
 package dev.postern.smtp;
 
+import dev.postern.names.Domains;
+import dev.postern.names.InvalidDomainException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
  * A mailbox "local-part@domain" (RFC 5321 §4.1.2, RFC 6531 for UTF-8). The local part keeps its case and, if it was
- * quoted, its quotes; the domain is kept as written ({@link #domainKey()} gives the lower-case form to compare).
+ * quoted, its quotes; {@code domain} is kept as written, and {@code domainKey} is its lookup form, computed once
+ * here at the protocol boundary: A-labels, lower case, no trailing dot ({@link Domains#toAscii}); address literals
+ * lower-cased. Every lookup (local and relay domains, routes, policies, partners, DNS) uses {@code domainKey}.
  *
  * <p>The one mailbox without a domain is the special forward path "&lt;Postmaster&gt;" (RFC 5321 §4.5.1), which
  * {@link Path#parseForward} represents as {@code Mailbox("Postmaster", "")}; {@link #parse} never returns it.
  */
-public record Mailbox(String localPart, String domain) {
+public record Mailbox(String localPart, String domain, String domainKey) {
 
     static final int MAX_LOCAL_OCTETS = 64;
     static final int MAX_DOMAIN_OCTETS = 255;
@@ -32,11 +36,25 @@ public record Mailbox(String localPart, String domain) {
         String domain = text.substring(at + 1);
         if (octets(local) > MAX_LOCAL_OCTETS) throw new AddressException("local part too long");
         checkDomain(domain);
-        return new Mailbox(local, domain);
+        return new Mailbox(local, domain, keyOf(domain));
     }
 
-    /** Lower-case domain (ASCII lower-casing; IDNs stay as given), for routing and policy lookups. */
-    public String domainKey() { return domain.toLowerCase(Locale.ROOT); }
+    /**
+     * A mailbox whose domain key is computed from {@code domain}, which must be valid ("" for Postmaster).
+     *
+     * @throws IllegalArgumentException when {@code domain} is not a valid domain name or address literal
+     */
+    public Mailbox(String localPart, String domain) {
+        this(localPart, domain, validKey(domain));
+    }
+
+    /**
+     * The address as Postern stores and forwards it: the local part as sent, the domain in its lookup form. An A-label
+     * domain is valid in every SMTP session (RFC 6531 §3.2), so forwarding never depends on how a client spelt it.
+     */
+    public String address() {
+        return domainKey.isEmpty() ? localPart : localPart + "@" + domainKey;
+    }
 
     /** True when the local part is quoted ("a@b"@example.com) or holds '%', '!' or '@': never relayed. */
     public boolean hasRoutingTricks() {
@@ -90,7 +108,30 @@ public record Mailbox(String localPart, String domain) {
         throw new AddressException("bad quoted local part");
     }
 
-    /** Validates a domain (host name or address literal); package-private for source routes. */
+    /** The lookup form of a domain that passed {@link #checkDomain}: see the class comment. */
+    private static String keyOf(String d) throws AddressException {
+        if (d.isEmpty() || d.charAt(0) == '[') return d.toLowerCase(Locale.ROOT);
+        try {
+            return Domains.toAscii(d);
+        } catch (InvalidDomainException e) {
+            throw new AddressException("bad domain: " + e.getMessage());
+        }
+    }
+
+    private static String validKey(String d) {
+        try {
+            if (!d.isEmpty()) checkDomain(d);
+            return keyOf(d);
+        } catch (AddressException e) {
+            throw new IllegalArgumentException(e.getMessage() + ": " + d, e);
+        }
+    }
+
+    /**
+     * Validates a domain (host name or address literal); package-private for source routes. As in UTS #46, the
+     * full-width and ideographic full stops separate labels too, and one trailing dot is allowed (Postfix strips it):
+     * {@link #keyOf} removes both.
+     */
     static void checkDomain(String d) throws AddressException {
         if (d.isEmpty()) throw new AddressException("missing domain");
         if (octets(d) > MAX_DOMAIN_OCTETS) throw new AddressException("domain too long");
@@ -98,13 +139,19 @@ public record Mailbox(String localPart, String domain) {
             checkAddressLiteral(d);
             return;
         }
+        int end = isLabelSeparator(d.charAt(d.length() - 1)) && d.length() > 1 ? d.length() - 1 : d.length();
         int start = 0;
-        while (true) {
-            int dot = d.indexOf('.', start);
-            checkLabel(dot < 0 ? d.substring(start) : d.substring(start, dot));
-            if (dot < 0) return;
-            start = dot + 1;
+        for (int i = 0; i <= end; i++) {
+            if (i == end || isLabelSeparator(d.charAt(i))) {
+                checkLabel(d.substring(start, i));
+                start = i + 1;
+            }
         }
+    }
+
+    /** '.' and the dots UTS #46 maps to it: U+3002 ideographic, U+FF0E full-width, U+FF61 half-width ideographic. */
+    private static boolean isLabelSeparator(char c) {
+        return c == '.' || c == '\u3002' || c == '\uFF0E' || c == '\uFF61';
     }
 
     /** A host name label: letters and digits with inner hyphens; UTF-8 letters allowed (RFC 6531 U-labels). */
@@ -125,7 +172,7 @@ public record Mailbox(String localPart, String domain) {
             }
             i += Character.charCount(cp);
         }
-        // U-labels are measured after IDNA conversion, which is not our job; ASCII labels follow RFC 1035.
+        // U-labels are measured after IDNA conversion (keyOf); ASCII labels follow RFC 1035.
         if (ascii && label.length() > MAX_LABEL_OCTETS) throw new AddressException("domain label too long");
     }
 

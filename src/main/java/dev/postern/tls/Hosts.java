@@ -1,6 +1,7 @@
 package dev.postern.tls;
 
-import java.net.IDN;
+import dev.postern.names.Domains;
+import dev.postern.names.InvalidDomainException;
 import org.bouncycastle.util.IPAddress;
 
 /** Host-name helpers shared by certificate generation and SNI: no DNS lookups, ever. */
@@ -17,9 +18,18 @@ final class Hosts {
         return host.length() > 2 && host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
     }
 
-    /** A DNS name in the ASCII (A-label) form certificates and SNI use, without a trailing dot. */
+    /**
+     * A DNS name in the ASCII (A-label) form certificates and SNI use, lower case, without a trailing dot; a
+     * certificate's "*." first label is kept.
+     *
+     * @throws IllegalArgumentException when it is not a valid name
+     */
     static String asciiDnsName(String host) {
-        String name = host.endsWith(".") ? host.substring(0, host.length() - 1) : host;
-        return IDN.toASCII(name);
+        String prefix = host.startsWith("*.") ? "*." : "";
+        try {
+            return prefix + Domains.toAscii(host.substring(prefix.length()));
+        } catch (InvalidDomainException e) {
+            throw new IllegalArgumentException("not a valid host name: " + host + " (" + e.getMessage() + ")", e);
+        }
     }
 }

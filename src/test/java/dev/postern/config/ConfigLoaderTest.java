@@ -136,7 +136,7 @@ class ConfigLoaderTest {
                 ".sub.example" = "[relay.sub.example]"
                 "v6.example" = "[2001:db8::25]:587"
                 """));
-        assertThat(c.hostname()).isEqualTo("GW.Example.com");
+        assertThat(c.hostname()).isEqualTo("gw.example.com");
         assertThat(c.dataDir()).isEqualTo(Path.of("/var/lib/postern"));
         assertThat(c.localDomains()).containsExactlyInAnyOrder("example.com", "example.net");
         assertThat(c.relayDomains()).containsExactly("partner.example");
@@ -184,7 +184,8 @@ class ConfigLoaderTest {
         Path file = write("hostname = \"-bad\"\n");
         Path relative = Path.of("").toAbsolutePath().relativize(file);
         assertThatThrownBy(() -> ConfigLoader.load(relative)).isInstanceOf(ConfigException.class)
-                .hasMessage(relative + ": hostname: expected a host name like mail.example.com, got \"-bad\"");
+                .hasMessage(relative + ": hostname: expected a host name like mail.example.com, got \"-bad\" "
+                        + "(label starts or ends with a hyphen)");
     }
 
     @Test
@@ -215,7 +216,8 @@ class ConfigLoaderTest {
                 servers = ["dns.example"]
                 timeout = 5
                 """)).containsExactly(
-                "postern.toml: hostname: expected a host name like mail.example.com, got \"mail_server\"",
+                "postern.toml: hostname: expected a host name like mail.example.com, got \"mail_server\" "
+                        + "(invalid character '_')",
                 "postern.toml: data_dir: expected a directory path, got 7",
                 "postern.toml: listeners[0].address: expected host:port with an IP address as host, like 0.0.0.0:25 "
                         + "or [::]:25, got \"mail.example.com:25\"",
@@ -284,15 +286,87 @@ class ConfigLoaderTest {
     @Test
     void domainProblems() throws Exception {
         assertThat(problems("""
-                local_domains = ["Example.com", "bücher.example", ""]
-                relay_domains = ["example.COM", 5]
+                local_domains = ["Example.com", "xn--zz.example", "", "a\u200Db.example"]
+                relay_domains = ["example.COM", 5, "EXAMPLE.com."]
                 """)).containsExactly(
-                "postern.toml: local_domains[1]: expected a domain like example.com, got \"bücher.example\" "
-                        + "(write internationalised names in their ASCII form: \"xn--bcher-kva.example\")",
+                "postern.toml: local_domains[1]: expected a domain like example.com, got \"xn--zz.example\" "
+                        + "(not a valid internationalised domain name (punycode))",
                 "postern.toml: local_domains[2]: expected a domain like example.com, got \"\"",
+                "postern.toml: local_domains[3]: expected a domain like example.com, got \"a\u200Db.example\" "
+                        + "(not a valid internationalised domain name (contextj))",
                 "postern.toml: relay_domains[1]: expected a domain like example.com, got 5",
                 "postern.toml: relay_domains[0]: expected a domain that is not also in local_domains, "
-                        + "got \"example.COM\"");
+                        + "got \"example.COM\"",
+                "postern.toml: relay_domains[2]: expected a domain that is not also in local_domains, "
+                        + "got \"EXAMPLE.com.\"");
+    }
+
+    /**
+     * Domain names may be written in Unicode, in any case, with a trailing dot: every key and value is normalised once,
+     * at load, to the lookup form (UTS #46, IDNA2008: A-labels, lower case, no trailing dot) that delivery uses.
+     */
+    @Test
+    void internationalisedNamesAreNormalisedAtLoad() throws Exception {
+        Files.writeString(dir.resolve("ca.pem"), "x");
+        Config c = ConfigLoader.load(write("""
+                hostname = "MX.Bücher.example"
+                local_domains = ["Bücher.example."]
+                relay_domains = ["straße.example", "strasse.example", "ＭÜＮＣＨＥＮ。example"]
+                [routes]
+                "straße.example" = "[Relay.Straße.example]:2525"
+                ".müller.example" = "mx.müller.example"
+                [outbound_tls."münchen.example"]
+                level = "secure"
+                match = ["*.MX.München.example"]
+                ca_file = "ca.pem"
+                [outbound_tls.".Müller.example."]
+                level = "verify"
+                [[partners]]
+                name = "Bücher GmbH"
+                sender_domains = ["BÜCHER.example"]
+                client_names = ["*.bücher.example"]
+                """));
+        assertThat(c.hostname()).isEqualTo("mx.xn--bcher-kva.example");
+        assertThat(c.localDomains()).containsExactly("xn--bcher-kva.example");
+        // IDNA2008: ß is kept (xn--strae-oqa), not mapped to "ss" as IDNA2003 (java.net.IDN) would
+        assertThat(c.relayDomains()).containsExactlyInAnyOrder("xn--strae-oqa.example", "strasse.example",
+                "xn--mnchen-3ya.example");
+        assertThat(c.routes()).containsOnlyKeys("xn--strae-oqa.example", ".xn--mller-kva.example");
+        assertThat(c.routes().get("xn--strae-oqa.example")).isEqualTo(new Route("relay.xn--strae-oqa.example", 2525,
+                false));
+        assertThat(c.routes().get(".xn--mller-kva.example").host()).isEqualTo("mx.xn--mller-kva.example");
+        assertThat(c.routeFor("strasse.example")).isEmpty();
+        assertThat(c.outboundTls().domains()).containsOnlyKeys("xn--mnchen-3ya.example", ".xn--mller-kva.example");
+        assertThat(c.outboundTls().entryFor("xn--mnchen-3ya.example").orElseThrow().getValue().match())
+                .containsExactly("*.mx.xn--mnchen-3ya.example");
+        assertThat(c.inbound().partners().getFirst().senderDomains()).containsExactly("xn--bcher-kva.example");
+        assertThat(c.inbound().partners().getFirst().clientNames()).containsExactly("*.xn--bcher-kva.example");
+    }
+
+    @Test
+    void spellingsOfOneDomainAreOneKey() throws Exception {
+        assertThat(problems("""
+                local_domains = ["bücher.example"]
+                relay_domains = ["XN--BCHER-KVA.example"]
+                [routes]
+                "münchen.example" = "[192.0.2.1]"
+                "xn--mnchen-3ya.example" = "[192.0.2.2]"
+                [outbound_tls."straße.example"]
+                level = "secure"
+                [outbound_tls."STRAẞE.example."]
+                level = "encrypt"
+                [outbound_tls."xn--zz.example"]
+                level = "encrypt"
+                """)).containsExactlyInAnyOrder(
+                "postern.toml: relay_domains[0]: expected a domain that is not also in local_domains, "
+                        + "got \"XN--BCHER-KVA.example\"",
+                "postern.toml: routes.\"xn--mnchen-3ya.example\": expected each domain once (case, Unicode or xn-- "
+                        + "form and a trailing dot do not matter), got \"xn--mnchen-3ya.example\" again",
+                "postern.toml: outbound_tls.\"STRAẞE.example.\": expected each domain once (case, Unicode or xn-- "
+                        + "form and a trailing dot do not matter), got \"STRAẞE.example.\" again",
+                "postern.toml: outbound_tls.\"xn--zz.example\": expected \"default\" or a domain like example.com or "
+                        + ".example.com (its subdomains), got \"xn--zz.example\" (not a valid internationalised domain "
+                        + "name (punycode))");
     }
 
     @Test
@@ -330,7 +404,7 @@ class ConfigLoaderTest {
                         + "[relay.example.com] or relay.example.com:25, got \"192.0.2.10:25\" (an MX lookup needs a "
                         + "name; write \"[192.0.2.10]:25\" for that address)",
                 "postern.toml: routes.bad_domain: expected a domain like example.com or .example.com "
-                        + "(its subdomains), got \"bad_domain\"",
+                        + "(its subdomains), got \"bad_domain\" (invalid character '_')",
                 "postern.toml: routes.\"v6.example\": expected a next hop like [192.0.2.10]:25, "
                         + "[relay.example.com] or relay.example.com:25 (IPv6 addresses go in brackets), "
                         + "got \"2001:db8::1\"",
@@ -339,8 +413,8 @@ class ConfigLoaderTest {
                         + "got \"[relay.example]:99999\"",
                 "postern.toml: routes.\"type.example\": expected a next hop like [192.0.2.10]:25, "
                         + "[relay.example.com] or relay.example.com:25, got 25",
-                "postern.toml: routes.\"Dup.Example\": expected each domain once (case does not matter), "
-                        + "got \"Dup.Example\" again",
+                "postern.toml: routes.\"Dup.Example\": expected each domain once (case, Unicode or xn-- form "
+                        + "and a trailing dot do not matter), got \"Dup.Example\" again",
                 "postern.toml: routes.unquoted: expected a next hop like [192.0.2.10]:25, [relay.example.com] or "
                         + "relay.example.com:25, got a table (quote domain keys, like \"partner.example\" = "
                         + "\"[192.0.2.10]:25\")");
@@ -466,7 +540,7 @@ class ConfigLoaderTest {
                         "example.com", new Route("a", 25, true),
                         ".example.com", new Route("b", 25, true),
                         ".deep.example.com", new Route("c", 25, true)));
-        assertThat(c.routeFor("Example.COM")).contains(new Route("a", 25, true));
+        assertThat(c.routeFor("example.com")).contains(new Route("a", 25, true)); // lookups use the lookup form
         assertThat(c.routeFor("x.example.com")).contains(new Route("b", 25, true));
         assertThat(c.routeFor("x.deep.example.com")).contains(new Route("c", 25, true));
         assertThat(c.routeFor("deep.example.com")).contains(new Route("b", 25, true));

@@ -22,6 +22,8 @@ class DomainsTest {
             "faß.de, xn--fa-hia.de",
             // full-width and ideographic full stops are label separators under UTS #46
             "bücher。example, xn--bcher-kva.example",
+            "bücher.example。, xn--bcher-kva.example",
+            "BÜCHER．Example., xn--bcher-kva.example",
             "ｅｘａｍｐｌｅ.com, example.com",
             "_dmarc.example.com, _dmarc.example.com",
             "r3---sn-abc.example, r3---sn-abc.example",
@@ -34,6 +36,7 @@ class DomainsTest {
     @ParameterizedTest
     @ValueSource(strings = {"", ".", "a..b", ".example.com", "-a.example", "a-.example", "ex ample.com",
             "example.123", "a@b.example", "xn--zz.example", "exa\u0000mple.com", "\u200dexample.com",
+            "bücher.example。.", "bücher。。example", "。bücher.example",
             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example"})
     void refusesInvalidNames(String in) {
         assertThatThrownBy(() -> Domains.toAscii(in)).isInstanceOf(InvalidDomainException.class);

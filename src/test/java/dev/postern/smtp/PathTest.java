@@ -49,6 +49,23 @@ class PathTest {
         assertThatThrownBy(() -> Path.parseForward("TO:<Postmasterx>")).hasMessage("missing domain");
     }
 
+    /** Paths carry the lookup form of their domain from parsing on: MAIL and RCPT alike, source routes too. */
+    @Test
+    void internationalisedDomainsCarryTheirLookupForm() throws AddressException {
+        Path rcpt = Path.parseForward("TO:<Jörg@BÜCHER.example.> NOTIFY=NEVER");
+        assertThat(rcpt.mailbox().domain()).isEqualTo("BÜCHER.example.");
+        assertThat(rcpt.mailbox().domainKey()).isEqualTo("xn--bcher-kva.example");
+        assertThat(rcpt.mailbox().address()).isEqualTo("Jörg@xn--bcher-kva.example");
+        assertThat(Path.parseReverse("FROM:<a@straße.example> SMTPUTF8").mailbox().domainKey())
+                .isEqualTo("xn--strae-oqa.example");
+        assertThat(Path.parseForward("TO:<@relay.example:u@ｂücher。example>").mailbox().domainKey())
+                .isEqualTo("xn--bcher-kva.example");
+        assertThatThrownBy(() -> Path.parseForward("TO:<u@xn--zz.example>"))
+                .hasMessage("bad domain: not a valid internationalised domain name (punycode)");
+        assertThatThrownBy(() -> Path.parseReverse("FROM:<u@xn--zz.example>"))
+                .hasMessage("bad domain: not a valid internationalised domain name (punycode)");
+    }
+
     @Test
     void sourceRouteStripped() throws AddressException {
         Path p = Path.parseForward("TO:<@a.example,@[192.0.2.1]:user@c.example> NOTIFY=NEVER");
