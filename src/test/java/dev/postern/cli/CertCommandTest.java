@@ -190,6 +190,23 @@ class CertCommandTest {
         assertNoKeyMaterial(r, material.key());
     }
 
+    /** Names are A-labels in certificates: UTS #46 (IDNA2008), so straße stays xn--strae-oqa, not strasse. */
+    @Test
+    void internationalisedHostNamesBecomeALabels() throws Exception {
+        KeyMaterial material = Certificates.selfSigned(List.of("old.example.com"), KeyType.EC_P256, Duration.ofDays(1));
+        Path key = dir.resolve("k.pem");
+        Pem.write(material, dir.resolve("c.pem"), key);
+
+        Run r = run("cert", "csr", "--host", "MX.Straße.example.", "--host", "*.bücher.example", "--key",
+                key.toString());
+
+        assertThat(r.exit()).as(r.all()).isZero();
+        PKCS10CertificationRequest csr = parseCsr(r.out());
+        assertThat(csr.getSubject().toString()).isEqualTo("CN=mx.xn--strae-oqa.example");
+        assertThat(sans(csr)).containsExactly("mx.xn--strae-oqa.example", "*.xn--bcher-kva.example");
+        assertOneLineExit2(run("cert", "csr", "--host", "xn--zz.example", "--key", key.toString()), "xn--zz.example");
+    }
+
     @Test
     void csrForAnRsaKeyInPkcs1Form() throws Exception {
         KeyMaterial material = Certificates.selfSigned(List.of("old.example.com"), KeyType.RSA_2048, Duration.ofDays(1));

@@ -57,6 +57,45 @@ class PolicyCommandTest {
         assertThat(again.err().strip()).isEqualTo("postern: no override for bank.example");
     }
 
+    /**
+     * The command line is a boundary too: a domain typed in Unicode (any case, a trailing dot) is looked up, and an
+     * override is recorded, in the same lookup form delivery uses; a policy keyed in Unicode in the file applies.
+     */
+    @Test void internationalisedDomainsAreNormalisedLikeDeliveryDoes() throws Exception {
+        Path f = dir.resolve("postern.toml");
+        Files.writeString(f, """
+                data_dir = "data"
+                [outbound_tls."bücher.example"]
+                level = "secure"
+                [outbound_tls."xn--strae-oqa.example"]
+                level = "verify"
+                """);
+        Cli.Result show = Cli.run("policy", "show", "BÜCHER.Example.", "--config", f.toString());
+        assertThat(show.exit()).as(show.toString()).isZero();
+        assertThat(show.out()).contains("Outbound TLS policy for xn--bcher-kva.example (bücher.example)",
+                "static entry \"xn--bcher-kva.example\"", "level:           secure");
+        // IDNA2008: straße has its own entry; strasse (what IDNA2003 would make of it) has none
+        assertThat(Cli.run("policy", "show", "straße.example", "--config", f.toString()).out())
+                .contains("static entry \"xn--strae-oqa.example\"", "level:           verify");
+        assertThat(Cli.run("policy", "show", "strasse.example", "--config", f.toString()).out())
+                .contains("source:          default", "level:           may");
+
+        Cli.Result set = Cli.run("policy", "override", "bücher.example", "--level", "encrypt", "--until", "2h",
+                "--reason", "ticket 4712", "--config", f.toString());
+        assertThat(set.exit()).as(set.toString()).isZero();
+        assertThat(set.out()).contains("override for xn--bcher-kva.example: level encrypt");
+        assertThat(Cli.run("policy", "show", "xn--bcher-kva.example", "--config", f.toString()).out())
+                .contains("level:           encrypt", "override (level encrypt until");
+        assertThat(Files.readString(dir.resolve("data/policy/overrides.log")))
+                .contains("set\txn--bcher-kva.example\tencrypt\t");
+        assertThat(Cli.run("policy", "clear", "Bücher.example", "--config", f.toString()).exit()).isZero();
+
+        Cli.Result bad = Cli.run("policy", "show", "xn--zz.example", "--config", f.toString());
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err().strip()).isEqualTo("postern: expected a domain like partner.example, got "
+                + "\"xn--zz.example\" (not a valid internationalised domain name (punycode))");
+    }
+
     @Test void badOverridesGetOneLineAndExitCode2() throws Exception {
         Path f = config();
         Cli.Result level = Cli.run("policy", "override", "bank.example", "--level", "strict", "--until", "2h",

@@ -96,6 +96,16 @@ class DnsResolverTest {
                 .isEqualTo(new MxResult.Hosts(List.of(new MxHost(10, "mx.xn--bcher-kva.test"))));
     }
 
+    /** IDNA2008 (UTS #46 non-transitional): straße is its own name, not strasse as java.net.IDN (IDNA2003) made it. */
+    @Test
+    void sharpSIsKeptAsIdna2008Says() throws Exception {
+        dns.mx("xn--strae-oqa.test", 10, "mx.sharp-s.test").mx("strasse.test", 10, "mx.double-s.test");
+        assertThat(resolver.lookupMx("Straße.test."))
+                .isEqualTo(new MxResult.Hosts(List.of(new MxHost(10, "mx.sharp-s.test"))));
+        assertThat(resolver.lookupMx("strasse.test"))
+                .isEqualTo(new MxResult.Hosts(List.of(new MxHost(10, "mx.double-s.test"))));
+    }
+
     @Test
     void servfailIsTemporary() {
         dns.servfail("broken.test");
@@ -106,7 +116,8 @@ class DnsResolverTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "exa mple.test", "a..test", "-lead.test", "trail-.test", "x@y.test", "."})
+    @ValueSource(strings = {"", "exa mple.test", "a..test", "-lead.test", "trail-.test", "x@y.test", ".",
+            "xn--zz.test", "a\u200Db.test"})
     void malformedNameIsPermanent(String name) {
         assertThatThrownBy(() -> resolver.lookupMx(name))
                 .isInstanceOfSatisfying(DnsException.class, e -> assertThat(e.temporary()).isFalse());
