@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
+import dev.postern.config.ConfigLoader;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;
 import dev.postern.tls.Certificates;
@@ -70,14 +71,24 @@ class InboundPolicyMatrixTest {
                 new Config.Listener(any, Config.Role.MX, request),
                 new Config.Listener(any, Config.Role.MX, require),
                 new Config.Listener(any, Config.Role.SUBMISSION)));
-        c = new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+        // Names written in Unicode in a config file: the loader normalises them (UTS #46) to the lookup form.
+        Path file = dir.resolve("idn.toml");
+        Files.writeString(file, """
+                relay_domains = ["Bücher.example", "straße.example"]
+                [[partners]]
+                name = "Händler partner"
+                sender_domains = ["händler.example"]
+                """);
+        Config idn = ConfigLoader.load(file);
+        c = new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), idn.relayDomains(),
                 List.of(), c.tls(), c.limits(), c.queue(), c.delivery(), c.dns(), c.routes()); // no relay networks
         String pin = PeerCheck.inspect(pinnedRelayCert.chain(), Set.of(), Instant.now()).certSha256();
         c = c.withInbound(new Config.Inbound(
                 List.of(new Config.Partner("partner.example", List.of("partner.example"), List.of(),
                         List.of("gw.partner.example"), true, true, caFile, "TLSv1.2", 0),
                         new Config.Partner("strong.example", List.of("strong.example"), List.of(), List.of(), true,
-                                false, null, "TLSv1.3", 256)),
+                                false, null, "TLSv1.3", 256),
+                        idn.inbound().partners().getFirst()),
                 List.of(new Config.RelayClient(List.of(pin), null, List.of()),
                         new Config.RelayClient(List.of(), caFile, List.of("*.partner.example")))));
         gateway = Gateway.start(c);
@@ -94,6 +105,11 @@ class InboundPolicyMatrixTest {
 
     /** Opens a session as the given kind of client and returns the reply to MAIL FROM. */
     static String mail(InetSocketAddress where, Client client, String sender) throws Exception {
+        return mail(where, client, sender, "");
+    }
+
+    /** The same, with MAIL parameters (" SMTPUTF8"). */
+    static String mail(InetSocketAddress where, Client client, String sender, String params) throws Exception {
         try (SmtpTestClient c = SmtpTestClient.connect(where)) {
             c.read();
             c.command("EHLO client.test");
@@ -104,7 +120,7 @@ class InboundPolicyMatrixTest {
                 case TLS_PARTNER -> c.startTls(partnerCert);
             }
             if (client != Client.CLEAR) c.command("EHLO client.test");
-            return c.command("MAIL FROM:<" + sender + ">").last();
+            return c.command("MAIL FROM:<" + sender + ">" + params).last();
         }
     }
 
@@ -119,6 +135,41 @@ class InboundPolicyMatrixTest {
         assertThat(mail(mxOpen, Client.TLS_PARTNER, "a@partner.example")).startsWith("250 2.1.0");
         // Anyone else is unaffected.
         for (Client c : Client.values()) assertThat(mail(mxOpen, c, "a@random.example")).startsWith("250 2.1.0");
+    }
+
+    /**
+     * A partner rule keyed by a Unicode sender domain (in the config file) holds for every spelling of that domain in
+     * MAIL FROM: Unicode in an SMTPUTF8 session, upper case, a trailing dot, full-width dots, and the A-label form.
+     */
+    @Test void partnerRuleHoldsForEverySpellingOfAUnicodeSenderDomain() throws Exception {
+        String refused = "530 5.7.0 TLS required for Händler partner";
+        for (String sender : List.of("a@händler.example", "a@HÄNDLER.Example.", "a@ｈäｎｄｌｅｒ。example")) {
+            assertThat(mail(mxOpen, Client.CLEAR, sender, " SMTPUTF8")).as(sender).isEqualTo(refused);
+            assertThat(mail(mxOpen, Client.TLS_NO_CERT, sender, " SMTPUTF8")).as(sender).startsWith("250 2.1.0");
+        }
+        assertThat(mail(mxOpen, Client.CLEAR, "a@xn--hndler-bua.example")).isEqualTo(refused);
+        assertThat(mail(mxOpen, Client.CLEAR, "a@XN--HNDLER-BUA.example.")).isEqualTo(refused);
+        assertThat(mail(mxOpen, Client.CLEAR, "a@handler.example")).startsWith("250 2.1.0");
+    }
+
+    /**
+     * Relay domains written in Unicode relay every spelling of themselves and nothing else: IDNA2008 keeps ß, so
+     * "straße.example" does not make strasse.example (IDNA2003's reading of it) a relay domain.
+     */
+    @Test void unicodeRelayDomainsRelayEverySpellingAndNothingElse() throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(mxOpen)) {
+            c.read();
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<a@random.example> SMTPUTF8").code()).isEqualTo(250);
+            for (String rcpt : List.of("x@bücher.example", "x@BÜCHER.Example.", "x@ｂücher。example",
+                    "x@xn--bcher-kva.example", "x@straße.example", "x@STRAẞE.example", "x@xn--strae-oqa.example")) {
+                assertThat(c.command("RCPT TO:<" + rcpt + ">").last()).as(rcpt).startsWith("250 2.1.5");
+            }
+            for (String rcpt : List.of("x@strasse.example", "x@bucher.example", "x@bücher.example.evil.example")) {
+                assertThat(c.command("RCPT TO:<" + rcpt + ">").last()).as(rcpt)
+                        .isEqualTo("554 5.7.1 Relay access denied");
+            }
+        }
     }
 
     @Test void partnerCertificateWithTheWrongNameIsRefused() throws Exception {

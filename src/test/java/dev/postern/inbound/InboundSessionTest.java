@@ -30,7 +30,8 @@ class InboundSessionTest {
     static InetSocketAddress submissions;
 
     @BeforeAll static void start() throws Exception {
-        Config c = TestConfigs.gateway(data, "gw.test", Set.of("postern.test", "localhost"));
+        // xn--bcher-kva.test: bücher.test in the lookup form the config loader gives
+        Config c = TestConfigs.gateway(data, "gw.test", Set.of("postern.test", "localhost", "xn--bcher-kva.test"));
         c = TestConfigs.withLimits(c, new Config.Limits(1000, 64 * 1024, 5, 10, Duration.ofSeconds(30),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), 100, 100));
         gateway = Gateway.start(c);
@@ -242,6 +243,47 @@ class InboundSessionTest {
             assertThat(c.command("MAIL FROM:<jörg@client.test>").last()).startsWith("553 5.6.7");
             assertThat(c.command("MAIL FROM:<jörg@client.test> SMTPUTF8").code()).isEqualTo(250);
             assertThat(c.command("RCPT TO:<jörg@postern.test>").last()).startsWith("250 2.1.5");
+        }
+    }
+
+    /**
+     * A local domain in Unicode: every spelling of it is local, and the message is stored (envelope, Maildir,
+     * Delivered-To, Received "for") under the lookup form of the domain; the local part stays as sent.
+     */
+    @Test void unicodeLocalDomainIsLocalInEverySpellingAndStoredInLookupForm() throws Exception {
+        try (SmtpTestClient c = hello(mx)) {
+            assertThat(c.command("MAIL FROM:<a@Client.test.> SMTPUTF8").code()).isEqualTo(250);
+            for (String rcpt : List.of("Jörg@BÜCHER.test.", "jörg@ｂücher。test", "jörg@xn--bcher-kva.test")) {
+                assertThat(c.command("RCPT TO:<" + rcpt + ">").last()).as(rcpt).startsWith("250 2.1.5");
+            }
+            assertThat(c.command("DATA").code()).isEqualTo(354);
+            c.send("Subject: idn\r\n\r\nhallo\r\n.\r\n");
+            assertThat(c.read().code()).isEqualTo(250);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> maildir("jörg@xn--bcher-kva.test").size() == 3);
+        String stored = Files.readString(maildir("jörg@xn--bcher-kva.test").getFirst(), StandardCharsets.UTF_8);
+        assertThat(stored).startsWith("Delivered-To: ").contains("örg@xn--bcher-kva.test\r\nReceived: ", "hallo");
+        assertThat(data.resolve("mail").resolve("bücher.test")).doesNotExist();
+    }
+
+    /** A domain IDNA refuses gets a precise reply saying why: 501 5.1.3 at RCPT, 501 5.1.7 at MAIL. */
+    @Test void invalidInternationalisedDomainsGetPreciseReplies() throws Exception {
+        try (SmtpTestClient c = hello(mx)) {
+            assertThat(c.command("MAIL FROM:<a@xn--zz.example>").last()).isEqualTo(
+                    "501 5.1.7 Bad sender address syntax: bad domain: not a valid internationalised domain name "
+                            + "(punycode)");
+            assertThat(c.command("MAIL FROM:<a@client.test> SMTPUTF8").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<x@\u0301bücher.test>").last()).isEqualTo(
+                    "501 5.1.3 Bad recipient address syntax: bad domain: not a valid internationalised domain name "
+                            + "(leading combining mark)");
+            assertThat(c.command("RCPT TO:<x@a\u05D0.test>").last()).isEqualTo( // left-to-right and Hebrew
+                    "501 5.1.3 Bad recipient address syntax: bad domain: not a valid internationalised domain name "
+                            + "(bidi)");
+        }
+        try (SmtpTestClient c = hello(mx)) { // without SMTPUTF8 a U-label is refused, the A-label is not
+            assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<x@bücher.test>").last()).startsWith("553 5.6.7");
+            assertThat(c.command("RCPT TO:<x@XN--BCHER-KVA.test>").last()).startsWith("250 2.1.5");
         }
     }
 
