@@ -10,6 +10,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
+import dev.postern.config.ConfigException;
+import dev.postern.config.ConfigLoader;
 import dev.postern.config.Config.PolicyMode;
 import dev.postern.config.Config.TlsLevel;
 import dev.postern.config.Config.TlsPolicy;
@@ -114,17 +116,34 @@ class TlsPolicyMatrixTest {
         WEAK(Peer.WEAK, "weak.test", "8 weak suite only"),
         AES128(Peer.AES128, "aes128.test", "9 AES-128 only, min_cipher_bits 256"),
         GOOD(Peer.GOOD, "partner.test", "10 good (test CA)"),
-        WRONG_PIN(Peer.GOOD, "pinned.test", "10b good, wrong pin");
+        WRONG_PIN(Peer.GOOD, "pinned.test", "10b good, wrong pin"),
+        // Issue 11 item 2: a Unicode recipient domain (SMTPUTF8) is held to its partner's policy like the ASCII form.
+        IDN(Peer.SELF_SIGNED, "xn--bcher-kva.test", "bücher.test", null, "2u bücher.test, policy \"xn--bcher-kva\""),
+        IDN_VARIANT(Peer.SELF_SIGNED, "xn--mnchen-3ya.test", "ＭÜnchen．TEST.", "München.Test",
+                "2v ＭÜnchen．TEST., policy \"München\" in the file");
 
         final Peer peer;
+        /** The destination in lookup form: DNS name, relay domain, policy key. */
         final String domain;
+        /** The domain as the client writes it in RCPT TO. */
+        final String written;
+        /** Non-null: the policy comes from a config file, keyed by this spelling; else it is keyed by {@code domain}. */
+        final String fileKey;
         final String label;
 
         Row(Peer peer, String domain, String label) {
+            this(peer, domain, domain, null, label);
+        }
+
+        Row(Peer peer, String domain, String written, String fileKey, String label) {
             this.peer = peer;
             this.domain = domain;
+            this.written = written;
+            this.fileKey = fileKey;
             this.label = label;
         }
+
+        boolean smtputf8() { return !written.chars().allMatch(ch -> ch < 0x80); }
     }
 
     /** The matrix columns: a level and mode; one gateway each. */
@@ -158,13 +177,17 @@ class TlsPolicyMatrixTest {
      * containing text; "-" not tried. After "clear"/"tls": "~text" the delivery's log record contains text,
      * "!text" a testing-mode would-fail containing text was logged (without "!", testing cells must log none).
      */
+    static final List<String> SELF_SIGNED_CELLS = List.of("clear", "tls~cert=\"unverified: self-signed", "tls",
+            "tls~cert=\"verified: fingerprint pinned", "X:self-signed certificate", "X:self-signed certificate",
+            "tls!self-signed certificate");
+
     static final Map<Row, List<String>> EXPECTED = new EnumMap<>(Map.ofEntries(
+            Map.entry(Row.IDN, SELF_SIGNED_CELLS),
+            Map.entry(Row.IDN_VARIANT, SELF_SIGNED_CELLS),
             Map.entry(Row.PLAIN, List.of("clear", "clear",
                     "X:does not offer STARTTLS", "X:does not offer STARTTLS", "X:does not offer STARTTLS",
                     "X:does not offer STARTTLS", "clear!mx.plain.test[127.0.77.1]:PORT: does not offer STARTTLS")),
-            Map.entry(Row.SELF_SIGNED, List.of("clear", "tls~cert=\"unverified: self-signed", "tls",
-                    "tls~cert=\"verified: fingerprint pinned", "X:self-signed certificate", "X:self-signed certificate",
-                    "tls!self-signed certificate")),
+            Map.entry(Row.SELF_SIGNED, SELF_SIGNED_CELLS),
             Map.entry(Row.EXPIRED, List.of("clear", "tls~cert=\"unverified: certificate expired", "tls",
                     "tls~cert=\"verified: fingerprint pinned", "X:certificate expired on", "X:certificate expired on",
                     "tls!certificate expired on")),
@@ -263,7 +286,8 @@ class TlsPolicyMatrixTest {
                 for (Row r : Row.values()) {
                     if (expected(r, c).equals("-")) continue;
                     done.add(submitters.submit(() -> ids.put(cell(r, c), submit(gateways.get(c), FROM,
-                            List.of(rcpt(r, c)), body("matrix " + c.key() + " " + r.name(), "Hello over " + c.label)))));
+                            List.of(rcpt(r, c)), body("matrix " + c.key() + " " + r.name(), "Hello over " + c.label),
+                            r.smtputf8() ? "SMTPUTF8" : ""))));
                 }
             }
             for (Future<?> f : done) f.get(30, TimeUnit.SECONDS);
@@ -312,7 +336,8 @@ class TlsPolicyMatrixTest {
     }
 
     private static ScriptedSmtpServer peerServer(Peer p) {
-        ScriptedSmtpServer s = ScriptedSmtpServer.create().hostname(p.mxHost).pipelining().enhancedStatusCodes();
+        ScriptedSmtpServer s = ScriptedSmtpServer.create().hostname(p.mxHost).pipelining().enhancedStatusCodes()
+                .smtputf8();
         if (p == Peer.PLAIN) return s;
         s.starttls(certs.get(p));
         if (p == Peer.AES128) s.tlsProtocols("TLSv1.3").tlsCipherSuites("TLS_AES_128_GCM_SHA256");
@@ -330,7 +355,10 @@ class TlsPolicyMatrixTest {
     static Config gatewayConfig(Path data, Column c) {
         Set<String> domains = Arrays.stream(Row.values()).map(r -> r.domain).collect(Collectors.toSet());
         Map<String, TlsPolicy> policies = new LinkedHashMap<>();
-        for (Row r : Row.values()) policies.put(r.domain, policy(r, c));
+        for (Row r : Row.values()) {
+            if (r.fileKey == null) policies.put(r.domain, policy(r, c));
+            else policies.putAll(policyFromFile(data.resolveSibling(data.getFileName() + "-" + r.name() + ".toml"), r, c));
+        }
         Config base = TestConfigs.withDns(TestConfigs.withRelay(
                 TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), domains, Map.of()),
                 dns.address(), port);
@@ -343,6 +371,26 @@ class TlsPolicyMatrixTest {
         int minCipherBits = r == Row.AES128 ? 256 : 0;
         List<String> pins = c.level == TlsLevel.FINGERPRINT ? List.of(pin(r)) : List.of();
         return new TlsPolicy(c.level, c.mode, "TLSv1.2", List.of(), minCipherBits, 0, match, caFile, pins, null, null);
+    }
+
+    /**
+     * The row's policy as an administrator writes it, keyed by {@code r.fileKey} (Unicode, mixed case), and loaded
+     * by the config loader, which keys it by the lookup form.
+     */
+    static Map<String, TlsPolicy> policyFromFile(Path file, Row r, Column c) {
+        TlsPolicy p = policy(r, c);
+        try {
+            Files.writeString(file, "[outbound_tls.\"" + r.fileKey + "\"]\nlevel = \"" + c.level.word() + "\"\nmode = \""
+                    + c.mode.name().toLowerCase(java.util.Locale.ROOT) + "\"\nca_file = \"" + caFile + "\"\n"
+                    + (p.fingerprints().isEmpty() ? "" : "fingerprints = [\"" + p.fingerprints().getFirst() + "\"]\n"),
+                    StandardCharsets.UTF_8);
+            Map<String, TlsPolicy> loaded = ConfigLoader.load(file).outboundTls().domains();
+            assertThat(loaded).containsOnlyKeys(r.domain);
+            assertThat(loaded.get(r.domain)).isEqualTo(p);
+            return loaded;
+        } catch (IOException | ConfigException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** The right pin for each row (certificate or, for the self-signed peer, its key), except for WRONG_PIN. */
@@ -392,7 +440,13 @@ class TlsPolicyMatrixTest {
         return c.key() + "/" + r.name();
     }
 
+    /** The recipient as the client writes it. */
     static String rcpt(Row r, Column c) {
+        return "to-" + c.key() + "@" + r.written;
+    }
+
+    /** The recipient as the gateway stores and forwards it: the domain in lookup form. */
+    static String stored(Row r, Column c) {
         return "to-" + c.key() + "@" + r.domain;
     }
 
@@ -400,7 +454,7 @@ class TlsPolicyMatrixTest {
         String expectation = cellExpectation.replace("PORT", String.valueOf(port));
         Gateway gw = gateways.get(c);
         String id = ids.get(cell(r, c));
-        String to = rcpt(r, c);
+        String to = stored(r, c);
         // The first attempt's outcome: gone from the spool (delivered), or pending after one attempt (deferred).
         eventually().until(() -> entry(gw, id).map(e -> recipient(e.envelope(), to).attempts() >= 1).orElse(true));
         Optional<Spool.Entry> left = entry(gw, id);
@@ -463,18 +517,18 @@ class TlsPolicyMatrixTest {
         for (Column c : Column.values()) {
             if (!c.enforced()) continue;
             for (Row r : Row.values()) {
-                for (Tx tx : transactions(r.peer, rcpt(r, c))) {
+                for (Tx tx : transactions(r.peer, stored(r, c))) {
                     assertThat(tx.tls()).as(c.label + " x " + r.label + ": a transaction without TLS").isNotNull();
                 }
             }
         }
         // and the matrix really had enforced deliveries over TLS to look at
-        assertThat(transactions(Peer.GOOD, rcpt(Row.GOOD, Column.SECURE))).isNotEmpty();
+        assertThat(transactions(Peer.GOOD, stored(Row.GOOD, Column.SECURE))).isNotEmpty();
     }
 
     private static void noneNeverTls() {
         for (Row r : Row.values()) {
-            for (Tx tx : transactions(r.peer, rcpt(r, Column.NONE))) {
+            for (Tx tx : transactions(r.peer, stored(r, Column.NONE))) {
                 assertThat(tx.tls()).as(r.label).isNull();
                 assertThat(tx.startTls()).as(r.label + ": STARTTLS sent").isFalse();
             }
@@ -503,6 +557,44 @@ class TlsPolicyMatrixTest {
             assertThat(transactions(Peer.WRONG_NAME, "expiry@wrongname.test")).isEmpty();
             // every attempt reached the peer and stopped after the handshake
             assertThat(logLines(id)).filteredOn(l -> l.contains("result=tls-failed")).hasSizeGreaterThanOrEqualTo(2);
+        }
+    }
+
+    // ---- IDNA2008, not IDNA2003: straße and strasse are two domains with two policies ----
+
+    /**
+     * straße.test's policy (secure) must not apply to strasse.test, nor strasse.test's (none) to straße.test. With
+     * java.net.IDN (IDNA2003) anywhere on the way, straße would become strasse: clear text to the partner.
+     */
+    @Test void sharpSAndDoubleSAreTwoDestinations() throws Exception {
+        Path data = dir.resolve("gw-idna2008");
+        dns.mx("xn--strae-oqa.test", 10, Peer.SELF_SIGNED.mxHost).mx("strasse.test", 10, Peer.SELF_SIGNED.mxHost);
+        Path file = dir.resolve("idna2008.toml");
+        Files.writeString(file, """
+                relay_domains = ["straße.test", "strasse.test"]
+                [outbound_tls."Straße.test"]
+                level = "secure"
+                ca_file = "%s"
+                [outbound_tls."strasse.test"]
+                level = "none"
+                """.formatted(caFile), StandardCharsets.UTF_8);
+        Config fromFile = ConfigLoader.load(file);
+        Config config = TestConfigs.withDns(TestConfigs.withRelay(
+                TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), fromFile.relayDomains(),
+                Map.of()), dns.address(), port).withOutboundTls(fromFile.outboundTls());
+        try (Gateway gw = Gateway.start(config)) {
+            String sharp = submit(gw, FROM, List.of("sharp@STRAẞE.test"), body("sharp s", "Hello"), "SMTPUTF8");
+            String doubled = submit(gw, FROM, List.of("double@strasse.test"), body("double s", "Hello"));
+            Envelope deferred = Outbound.awaitEnvelope(gw, sharp,
+                    e -> recipient(e, "sharp@xn--strae-oqa.test").attempts() >= 1);
+            assertThat(recipient(deferred, "sharp@xn--strae-oqa.test").lastResult()).startsWith(
+                    "451 4.7.10 TLS required by policy for xn--strae-oqa.test (static entry \"xn--strae-oqa.test\")")
+                    .contains("self-signed certificate");
+            assertThat(transactions(Peer.SELF_SIGNED, "sharp@xn--strae-oqa.test")).isEmpty();
+            eventually().until(() -> entry(gw, doubled).isEmpty());
+            assertThat(transactions(Peer.SELF_SIGNED, "double@strasse.test")).singleElement()
+                    .satisfies(tx -> assertThat(tx.tls()).as("none: clear text").isNull());
+            assertThat(logLines(doubled)).anySatisfy(l -> assertThat(l).contains("result=delivered", "policy=none"));
         }
     }
 
