@@ -344,8 +344,8 @@ final class Validator {
 
         private static String lookup() {
             try {
-                String name = InetAddress.getLocalHost().getCanonicalHostName();
-                if (Syntax.isHostName(name)) return name;
+                String name = Syntax.hostNameOrNull(InetAddress.getLocalHost().getCanonicalHostName());
+                if (name != null) return name;
             } catch (IOException | SecurityException e) {
                 // no usable name: fall through
             }

@@ -128,9 +128,11 @@ public final class PolicyOverrides {
             String[] f = line.split("\t", 6);
             if (f.length < 6) continue;
             try {
-                String domain = Domains.toAsciiOrNull(f[0]); // the file may have been edited by hand
+                // The lookup form, as the CLI writes it: the file may have been edited by hand.
+                String dot = f[0].startsWith(".") ? "." : "";
+                String domain = Domains.toAsciiOrNull(f[0].substring(dot.length()));
                 if (domain == null) continue;
-                out.add(new Override(domain, Config.TlsLevel.valueOf(f[1].toUpperCase(Locale.ROOT)), Instant.parse(f[2]),
+                out.add(new Override(dot + domain, Config.TlsLevel.valueOf(f[1].toUpperCase(Locale.ROOT)), Instant.parse(f[2]),
                         Instant.parse(f[3]), f[4], f[5]));
             } catch (RuntimeException e) {
                 // a damaged line is skipped; the rest still apply

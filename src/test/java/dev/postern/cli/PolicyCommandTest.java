@@ -89,6 +89,11 @@ class PolicyCommandTest {
         assertThat(Files.readString(dir.resolve("data/policy/overrides.log")))
                 .contains("set\txn--bcher-kva.example\tencrypt\t");
         assertThat(Cli.run("policy", "clear", "Bücher.example", "--config", f.toString()).exit()).isZero();
+        // A line edited by hand in Unicode is read in the lookup form too.
+        Files.writeString(dir.resolve("data/policy/overrides"), "BÜCHER.example.\tmay\t2999-01-01T00:00:00Z\t"
+                + "2026-01-01T00:00:00Z\tadmin\tby hand\n");
+        assertThat(Cli.run("policy", "show", "bücher.example", "--config", f.toString()).out())
+                .contains("level:           may", "override (level may until 2999-01-01T00:00:00Z, set by admin: by hand)");
 
         Cli.Result bad = Cli.run("policy", "show", "xn--zz.example", "--config", f.toString());
         assertThat(bad.exit()).isEqualTo(2);
