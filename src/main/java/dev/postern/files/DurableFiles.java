@@ -76,6 +76,14 @@ public final class DurableFiles {
      * mode). Returns the directories created, outermost first.
      */
     public List<Path> createDirectories(Path... dirs) throws IOException {
+        // One at a time in this process: a thread that finds a directory another thread has just made must not go on
+        // before that directory's parent is fsynced. Finding everything in place takes a few stat calls.
+        synchronized (DurableFiles.class) {
+            return createDirectoriesLocked(dirs);
+        }
+    }
+
+    private List<Path> createDirectoriesLocked(Path... dirs) throws IOException {
         List<Path> created = new ArrayList<>();
         for (Path dir : dirs) {
             Path abs = dir.toAbsolutePath();
@@ -86,7 +94,7 @@ public final class DurableFiles {
                     Files.createDirectory(p, attributes(PRIVATE_DIRECTORY));
                 } catch (FileAlreadyExistsException e) {
                     if (!Files.isDirectory(p)) throw e;
-                    continue; // made meanwhile by another thread; whoever made it syncs its parent
+                    continue; // made meanwhile by another process (the CLI); it syncs the parent itself
                 }
                 restoreOwnerBits(p, PRIVATE_DIRECTORY);
                 observer.directoryCreated(p);
