@@ -220,6 +220,7 @@ public final class DurableFiles {
         boolean existed = Files.exists(abs, LinkOption.NOFOLLOW_LINKS);
         Set<OpenOption> options = Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         try (FileChannel ch = FileChannel.open(abs, options, attributes(PRIVATE_FILE))) {
+            if (!existed) restoreOwnerBits(abs, PRIVATE_FILE);
             ByteBuffer buf = ByteBuffer.wrap(bytes);
             while (buf.hasRemaining()) ch.write(buf);
             sync(ch, abs);
@@ -232,8 +233,16 @@ public final class DurableFiles {
      * existence needs no durability.
      */
     public FileChannel openLockFile(Path file) throws IOException {
-        return FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+        boolean existed = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
+        FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
                 attributes(PRIVATE_FILE));
+        try {
+            if (!existed) restoreOwnerBits(file, PRIVATE_FILE);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+        return ch;
     }
 
     private static FileAttribute<?>[] attributes(Set<PosixFilePermission> mode) {
@@ -246,7 +255,8 @@ public final class DurableFiles {
      */
     private static void restoreOwnerBits(Path p, Set<PosixFilePermission> mode) throws IOException {
         if (!POSIX) return;
-        if (!Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS).equals(mode)) {
+        // containsAll, not equals: a filesystem without modes (vfat) reports its own, and chmod there fails
+        if (!Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS).containsAll(mode)) {
             Files.setPosixFilePermissions(p, mode);
         }
     }

@@ -86,6 +86,22 @@ class FileModesTest {
         }
     }
 
+    /** A umask that takes the owner's own bits: the owner's bits are put back, nobody else's are added. */
+    @Test @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void aUmaskThatTakesTheOwnersBitsStillGives0600And0700() throws Exception {
+        Path config = dir.resolve("postern.toml");
+        Files.writeString(config, "data_dir = \"data\"\n");
+        Cli.Result user = GatewayProcess.runCommandWithUmask(dir, "0277", "a long enough password\n", "user", "add",
+                "bob", "--password-stdin", "--cost", "4", "--config", config.toString());
+        assertThat(user.exit()).as(user.toString()).isZero();
+        Cli.Result override = GatewayProcess.runCommandWithUmask(dir, "0277", "", "policy", "override", ".far.test",
+                "--level", "encrypt", "--until", "2h", "--reason", "umask test", "--config", config.toString());
+        assertThat(override.exit()).as(override.toString()).isZero();
+        assertThat(modes(dir.resolve("data"))).containsExactly(java.util.Map.entry("", "d rwx------"),
+                java.util.Map.entry("policy", "d rwx------"), java.util.Map.entry("policy/overrides", "f rw-------"),
+                java.util.Map.entry("policy/overrides.log", "f rw-------"), java.util.Map.entry("users", "f rw-------"));
+    }
+
     /** "d rwx------", "f rw-------", "s rw-------" (socket) by path relative to {@code root} ("" for root itself). */
     private static TreeMap<String, String> modes(Path root) throws IOException {
         TreeMap<String, String> out = new TreeMap<>();
