@@ -1,22 +1,16 @@
 package dev.postern.auth;
 
+import dev.postern.files.DurableFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.FileTime;
-import java.nio.file.attribute.PosixFileAttributeView;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -265,44 +259,13 @@ public final class PasswordFile implements Scram.Store {
      * {@code postern user} for a gateway running as another user).
      */
     public void save(Path file) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
         StringBuilder b = new StringBuilder();
         if (lines.isEmpty() || !lines.getFirst().startsWith("#")) {
             b.append("# Postern users: name:hash[:SCRAM-SHA-256$i:salt$StoredKey:ServerKey] (bcrypt or Argon2id, RFC 5803);"
                     + " managed by 'postern user'\n");
         }
         for (String line : lines) b.append(line).append('\n');
-        boolean posix = Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class);
-        FileAttribute<?>[] attrs = posix
-                ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------"))}
-                : new FileAttribute<?>[0];
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp", attrs);
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ByteBuffer buf = StandardCharsets.UTF_8.encode(b.toString());
-                while (buf.hasRemaining()) ch.write(buf);
-                ch.force(true);
-            }
-            if (posix) keepOwner(Files.exists(file) ? file : dir, tmp);
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException e) {
-            // not every filesystem lets a directory be opened; the rename itself is done
-        }
-    }
-
-    private static void keepOwner(Path from, Path to) {
-        try {
-            UserPrincipal owner = Files.getOwner(from);
-            if (!owner.equals(Files.getOwner(to))) Files.setOwner(to, owner);
-        } catch (IOException | UnsupportedOperationException e) {
-            // only root may give files away; otherwise the file is the caller's, as it would be anyway
-        }
+        DurableFiles.SYSTEM.writeKeepingOwner(file, b.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     private int indexOf(String user) {

@@ -1,5 +1,6 @@
 package dev.postern.cli;
 
+import dev.postern.files.DurableFiles;
 import dev.postern.outbound.Scheduler;
 import dev.postern.queue.Spool;
 import java.io.BufferedReader;
@@ -15,12 +16,15 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.UserPrincipal;
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The running gateway's control socket (a Unix domain socket in the data directory, reachable only by users who may
- * read that directory). One request line ("flush [ID]", "hold ID", "release ID", "delete ID"), one answer line
+ * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
+ * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID"), one answer line
  * ("ok TEXT" or "error TEXT"), then close.
  */
 final class ControlServer implements Closeable {
@@ -29,6 +33,7 @@ final class ControlServer implements Closeable {
     private final Path socketPath;
     private final QueueAdmin admin;
     private ServerSocketChannel server;
+    private UserPrincipal owner;
     private volatile boolean closed;
 
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler) {
@@ -40,6 +45,10 @@ final class ControlServer implements Closeable {
         Files.deleteIfExists(socketPath); // a stale socket from a killed gateway; the data dir lock is already ours
         server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socketPath));
+        // bind(2) gives the socket the umask's mode, and connecting needs only write permission: narrow it at once,
+        // and check the peer's user on every connection, which also covers the moment before the chmod.
+        Files.setPosixFilePermissions(socketPath, DurableFiles.PRIVATE_FILE);
+        owner = Files.getOwner(socketPath);
         Thread.ofPlatform().name("control").daemon(true).start(this::serve);
     }
 
@@ -57,6 +66,12 @@ final class ControlServer implements Closeable {
 
     private void answer(SocketChannel ch) {
         try (ch) {
+            UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            if (!peer.user().equals(owner) && !peer.user().getName().equals("root")) {
+                log.warn("control: refused a request from user {}", peer.user().getName());
+                ch.write(StandardCharsets.UTF_8.encode("error not allowed\n"));
+                return;
+            }
             BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
                     StandardCharsets.UTF_8));
             OutputStream out = Channels.newOutputStream(ch);

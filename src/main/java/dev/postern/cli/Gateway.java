@@ -2,6 +2,7 @@ package dev.postern.cli;
 
 import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
+import dev.postern.files.DurableFiles;
 import dev.postern.inbound.InboundServer;
 import dev.postern.inbound.Authentication;
 import dev.postern.auth.AuthLimiter;
@@ -28,7 +29,6 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -86,7 +86,7 @@ public final class Gateway implements Closeable {
 
     private void boot() throws IOException, StartException {
         Path data = config.dataDir();
-        Files.createDirectories(data);
+        DurableFiles.SYSTEM.createDirectories(data); // 0700 when we make it; an existing one keeps its mode
         lock(data);
         // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
         ReloadingServerContext serverTls = serverContext();
@@ -128,8 +128,7 @@ public final class Gateway implements Closeable {
             throw new StartException("another Postern gateway is running with data directory " + data, null);
         }
         lockedHere = real;
-        lockChannel = FileChannel.open(data.resolve("postern.lock"), StandardOpenOption.CREATE,
-                StandardOpenOption.WRITE);
+        lockChannel = DurableFiles.SYSTEM.openLockFile(data.resolve("postern.lock"));
         FileLock lock = lockChannel.tryLock();
         if (lock == null) {
             throw new StartException("another Postern gateway is running with data directory " + data, null);
@@ -195,10 +194,9 @@ public final class Gateway implements Closeable {
         List<ReloadingServerContext.Pair> pairs = new ArrayList<>();
         for (Generated g : generatedPairs(config.dataDir())) {
             if (!Files.exists(g.certificate()) || !Files.exists(g.key()) || expiresSoon(g.certificate())) {
-                Files.createDirectories(g.certificate().getParent());
                 KeyMaterial made = Certificates.selfSigned(List.of(config.hostname()), g.keyType(),
                         GENERATED_VALIDITY);
-                Pem.write(made, g.certificate(), g.key());
+                Pem.writePrivate(made, g.certificate(), g.key()); // creates data/tls (0700) durably
                 log.info("generated a self-signed {} certificate for {} in {}", g.name(), config.hostname(),
                         g.certificate());
             }

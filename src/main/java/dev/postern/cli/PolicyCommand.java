@@ -31,6 +31,10 @@ final class PolicyCommand {
         @Override public Integer call() throws CliException {
             Config config = source.load();
             String d = domain(domain);
+            if (d.startsWith(".")) {
+                throw new CliException("postern: expected a destination domain like mx.partner.example, got \"" + domain
+                        + "\" (a \".suffix\" key is not a domain mail goes to)", 2);
+            }
             TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()))
                     .resolve(d, Instant.now());
             Config.TlsPolicy p = r.policy();
@@ -52,8 +56,9 @@ final class PolicyCommand {
             }
             if (p.level() == Config.TlsLevel.FINGERPRINT) row("pinned", String.join(", ", p.fingerprints()));
             row("client cert", p.clientCertificate() == null ? "none" : p.clientCertificate().toString());
-            row("override", r.override().map(o -> o.level().word() + " until " + o.until() + ", set by " + o.setBy()
-                    + " at " + o.setAt() + ": " + o.reason()).orElse("none"));
+            row("override", r.override().map(o -> (o.domain().equals(d) ? "" : "\"" + o.domain() + "\": ")
+                    + o.level().word() + " until " + o.until() + ", set by " + o.setBy() + " at " + o.setAt() + ": "
+                    + o.reason()).orElse("none"));
             return 0;
         }
 
@@ -74,7 +79,8 @@ final class PolicyCommand {
     }
 
     @Command(name = "override", description = "Relax one domain's policy until a given time; recorded with who, "
-            + "when and why. Takes effect on a running gateway at its next delivery to that domain.")
+            + "when and why. DOMAIN matches as policy keys do: \"partner.example\" that domain only, "
+            + "\".partner.example\" every subdomain. Takes effect on a running gateway at its next delivery there.")
     static final class SetOverride implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "DOMAIN") String domain;

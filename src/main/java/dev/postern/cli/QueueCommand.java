@@ -1,5 +1,6 @@
 package dev.postern.cli;
 
+import dev.postern.files.DurableFiles;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.QueueIds;
@@ -17,7 +18,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -170,8 +170,7 @@ final class QueueCommand {
         if (Gateway.runsInThisJvm(data)) return viaGateway(data.resolve("control.sock"), request);
         // Hold the data directory's lock for the whole direct change, so that no gateway starts in the middle.
         try (Spool spool = openSpool(config);
-             FileChannel ch = FileChannel.open(data.resolve("postern.lock"), StandardOpenOption.CREATE,
-                     StandardOpenOption.WRITE)) {
+             FileChannel ch = DurableFiles.SYSTEM.openLockFile(data.resolve("postern.lock"))) {
             FileLock lock = ch.tryLock();
             if (lock == null) return viaGateway(data.resolve("control.sock"), request);
             System.out.println(direct.apply(new QueueAdmin(spool, null)));

@@ -212,17 +212,9 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
             domains = Map.copyOf(domains);
         }
 
-        /**
-         * The entry for a domain in lookup form ({@code Domains.toAscii}, as the keys are): exact, then the nearest
-         * ".parent" entry; empty when only the default applies.
-         */
-        public Optional<Map.Entry<String, TlsPolicy>> entryFor(String d) {
-            if (domains.containsKey(d)) return Optional.of(Map.entry(d, domains.get(d)));
-            for (int dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
-                String key = d.substring(dot);
-                if (domains.containsKey(key)) return Optional.of(Map.entry(key, domains.get(key)));
-            }
-            return Optional.empty();
+        /** The entry for a domain: exact, then the nearest ".parent" entry; empty when only the default applies. */
+        public Optional<Map.Entry<String, TlsPolicy>> entryFor(String domain) {
+            return DomainKeys.lookup(domains, domain);
         }
     }
 
@@ -232,14 +224,8 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * covers every subdomain of example.com but not example.com itself. {@code d} is in lookup form
      * ({@code Domains.toAscii}), as the keys are.
      */
-    public Optional<Route> routeFor(String d) {
-        Route exact = routes.get(d);
-        if (exact != null) return Optional.of(exact);
-        for (int dot = d.indexOf('.'); dot >= 0; dot = d.indexOf('.', dot + 1)) {
-            Route parent = routes.get(d.substring(dot));
-            if (parent != null) return Optional.of(parent);
-        }
-        return Optional.empty();
+    public Optional<Route> routeFor(String domain) {
+        return DomainKeys.lookup(routes, domain).map(Map.Entry::getValue);
     }
 
     /** What a listener is for. */

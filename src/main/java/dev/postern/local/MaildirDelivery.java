@@ -1,5 +1,6 @@
 package dev.postern.local;
 
+import dev.postern.files.DurableFiles;
 import dev.postern.names.Domains;
 import java.io.IOException;
 import java.io.InputStream;
@@ -9,23 +10,30 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Delivers to {@code ROOT/<domain>/<localpart>/{tmp,new,cur}} the Maildir way: write to tmp, fsync, rename into new,
- * fsync the directory. A message is reported delivered only once it would survive a crash.
+ * fsync the directory. A message is reported delivered only once it would survive a crash, directories included: a
+ * Maildir created for the message is fsynced into its parent before (so the spool copy is never the only one left).
+ * Files are 0600 and directories 0700 whatever the umask.
  */
 public final class MaildirDelivery {
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final Path root;
     private final String hostname;
+    private final DurableFiles files;
 
     public MaildirDelivery(Path root, String hostname) {
+        this(root, hostname, DurableFiles.SYSTEM);
+    }
+
+    /** Writing through {@code files} (tests observe the fsyncs). */
+    public MaildirDelivery(Path root, String hostname, DurableFiles files) {
         this.root = root;
+        this.files = files;
         this.hostname = hostname.replace('/', '_').replace(':', '_');
     }
 
@@ -51,24 +59,27 @@ public final class MaildirDelivery {
         Path dir = maildir(recipient);
         Path tmp = dir.resolve("tmp");
         Path fresh = dir.resolve("new");
-        Files.createDirectories(tmp);
-        Files.createDirectories(fresh);
-        Files.createDirectories(dir.resolve("cur"));
+        files.createDirectories(tmp, fresh, dir.resolve("cur"));
         String name = System.currentTimeMillis() / 1000 + ".P" + ProcessHandle.current().pid() + "Q"
                 + SEQUENCE.incrementAndGet() + "." + hostname;
         Path file = tmp.resolve(name);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        Path target = fresh.resolve(name);
+        try (FileChannel ch = files.createNew(file)) {
             OutputStream out = Channels.newOutputStream(ch);
             out.write(("Delivered-To: " + recipient + "\r\n").getBytes(StandardCharsets.UTF_8));
             content.transferTo(out);
-            ch.force(true);
+            files.sync(ch, file);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+        try {
+            files.rename(file, target);
         } catch (IOException e) {
             Files.deleteIfExists(file);
             throw e;
         }
-        Path target = fresh.resolve(name);
-        Files.move(file, target, StandardCopyOption.ATOMIC_MOVE);
-        fsyncDirectory(fresh);
+        files.syncDirectory(fresh);
         return target;
     }
 
@@ -81,11 +92,5 @@ public final class MaildirDelivery {
         }
         if (b.isEmpty() || b.charAt(0) == '.') b.insert(0, '_'); // never "", ".", ".." or a hidden name
         return b.toString();
-    }
-
-    private static void fsyncDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
     }
 }

@@ -1,26 +1,30 @@
 package dev.postern.outbound;
 
 import dev.postern.config.Config;
+import dev.postern.config.DomainKeys;
+import dev.postern.files.DurableFiles;
 import dev.postern.names.Domains;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * Timed relaxations of one domain's outbound TLS policy, kept in {@code data/policy/overrides} so that the CLI can
  * set them and a running gateway sees them at its next delivery to that domain, without a restart. Each change is
  * also appended to {@code data/policy/overrides.log}, which is never rewritten: who, when, what, until when, why.
+ *
+ * <p>An override's key matches destination domains exactly as the static policy table's keys do ({@link DomainKeys}):
+ * "example.com" only that domain, ".example.com" every subdomain of it; the most specific active key wins.
  *
  * <p>File format: one override per line, tab-separated: domain, level, until (ISO instant), set-at, set-by, reason
  * (tabs and newlines in the reason are replaced by spaces).
@@ -45,11 +49,13 @@ public final class PolicyOverrides {
     }
 
     /**
-     * The active override for a domain (exact domain, in lookup form: {@code Domains.toAscii}), if any. Re-reads the
-     * file only when it changed.
+     * The active override that applies to a destination domain: the most specific active key matching it, the way
+     * static policy keys match. Re-reads the file only when it changed.
      */
-    public Optional<Override> active(String d, Instant now) {
-        return all().stream().filter(o -> o.domain().equals(d) && o.activeAt(now)).findFirst();
+    public Optional<Override> active(String domain, Instant now) {
+        Map<String, Override> byKey = new HashMap<>();
+        for (Override o : all()) if (o.activeAt(now)) byKey.putIfAbsent(o.domain(), o);
+        return DomainKeys.lookup(byKey, domain).map(Map.Entry::getValue);
     }
 
     /** Every override on file, expired ones included (they are dropped at the next change). */
@@ -90,26 +96,14 @@ public final class PolicyOverrides {
     }
 
     private void write(List<Override> overrides) throws IOException {
-        Files.createDirectories(file.getParent());
-        Path tmp = file.resolveSibling("overrides.tmp");
         StringBuilder b = new StringBuilder("# domain\tlevel\tuntil\tset-at\tset-by\treason (managed by postern policy)\n");
         for (Override o : overrides) b.append(line(o)).append('\n');
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(StandardCharsets.UTF_8.encode(b.toString()));
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        DurableFiles.SYSTEM.write(file, b.toString().getBytes(StandardCharsets.UTF_8));
         cachedTime = null; // force a re-read: mtime granularity may hide a quick second change
     }
 
     private void audit(String entry) throws IOException {
-        Files.createDirectories(log.getParent());
-        try (FileChannel ch = FileChannel.open(log, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.APPEND)) {
-            ch.write(StandardCharsets.UTF_8.encode(Instant.now() + "\t" + entry + "\n"));
-            ch.force(true);
-        }
+        DurableFiles.SYSTEM.append(log, (Instant.now() + "\t" + entry + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     private static String line(Override o) {

@@ -7,7 +7,9 @@ import java.util.Optional;
 
 /**
  * Resolves the outbound TLS policy of a destination domain and says where it came from. Sources, strongest first:
- * an active administrator override (which may relax), the static per-domain entry, the default. DANE, MTA-STS and
+ * an active administrator override (which may relax), the static per-domain entry, the default. Overrides and static
+ * entries match domains the same way ({@link dev.postern.config.DomainKeys}), and delivery and
+ * {@code postern policy show} both ask {@link #resolve}, so what the command shows is what delivery does. DANE, MTA-STS and
  * peer memory join this list in later work.
  */
 public final class TlsPolicies {
@@ -31,8 +33,9 @@ public final class TlsPolicies {
         Optional<PolicyOverrides.Override> o = overrides.active(domain, now);
         if (o.isPresent()) {
             PolicyOverrides.Override ov = o.get();
-            return new Resolved(domain, base.withLevel(ov.level()), "override (level " + ov.level().word() + " until "
-                    + ov.until() + ", set by " + ov.setBy() + ": " + ov.reason() + ") over " + source, o);
+            String key = ov.domain().equals(domain) ? "" : " \"" + ov.domain() + "\""; // a ".parent" key
+            return new Resolved(domain, base.withLevel(ov.level()), "override" + key + " (level " + ov.level().word()
+                    + " until " + ov.until() + ", set by " + ov.setBy() + ": " + ov.reason() + ") over " + source, o);
         }
         return new Resolved(domain, base, source, Optional.empty());
     }

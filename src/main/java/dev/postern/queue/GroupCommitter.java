@@ -1,5 +1,6 @@
 package dev.postern.queue;
 
+import dev.postern.files.DurableFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -24,6 +25,7 @@ final class GroupCommitter {
 
     private static final Job STOP = new Job("", null, null, null);
 
+    private final DurableFiles files;
     private final Path incoming;
     private final Path messages;
     private final Path active;
@@ -34,7 +36,8 @@ final class GroupCommitter {
     private boolean stopped; // guarded by submitLock
     volatile Runnable beforeBatch = () -> {}; // test hook: lets a test pile up jobs deterministically
 
-    GroupCommitter(Path incoming, Path messages, Path active) {
+    GroupCommitter(DurableFiles files, Path incoming, Path messages, Path active) {
+        this.files = files;
         this.incoming = incoming;
         this.messages = messages;
         this.active = active;
@@ -108,7 +111,7 @@ final class GroupCommitter {
         List<Job> live = new ArrayList<>(batch.size());
         for (Job j : batch) {
             try {
-                Durable.rename(j.content(), messages.resolve(j.id() + Spool.CONTENT_SUFFIX));
+                files.rename(j.content(), messages.resolve(j.id() + Spool.CONTENT_SUFFIX));
                 live.add(j);
             } catch (IOException e) {
                 j.done().completeExceptionally(e);
@@ -118,7 +121,7 @@ final class GroupCommitter {
         List<Job> committed = new ArrayList<>(live.size());
         for (Job j : live) {
             try {
-                Durable.rename(j.envelope(), active.resolve(j.id() + Spool.ENVELOPE_SUFFIX));
+                files.rename(j.envelope(), active.resolve(j.id() + Spool.ENVELOPE_SUFFIX));
                 committed.add(j);
             } catch (IOException e) {
                 j.done().completeExceptionally(e);
@@ -127,7 +130,7 @@ final class GroupCommitter {
         if (!sync(active, committed)) return;
         batches.incrementAndGet();
         try {
-            Durable.syncDirectory(incoming); // only tidiness: recovery empties incoming/ anyway
+            files.syncDirectory(incoming); // only tidiness: recovery empties incoming/ anyway
         } catch (IOException e) {
             log.warn("fsync of {} failed: {}", incoming, e.toString());
         }
@@ -138,7 +141,7 @@ final class GroupCommitter {
     private boolean sync(Path dir, List<Job> jobs) {
         if (jobs.isEmpty()) return false;
         try {
-            Durable.syncDirectory(dir);
+            files.syncDirectory(dir);
             return true;
         } catch (IOException e) {
             log.error("fsync of {} failed, {} message(s) not accepted", dir, jobs.size(), e);

@@ -1,5 +1,6 @@
 package dev.postern.queue;
 
+import dev.postern.files.DurableFiles;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -12,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -53,11 +53,13 @@ public final class Spool implements Closeable {
     private final Path corrupt;
     private final Map<QueueState, Path> stateDirs = new EnumMap<>(QueueState.class);
     private final GroupCommitter committer;
+    private final DurableFiles files;
     private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
     private volatile boolean closed;
 
-    private Spool(Path dir) {
+    private Spool(Path dir, DurableFiles files) {
         this.dir = dir;
+        this.files = files;
         this.incoming = dir.resolve("incoming");
         this.messages = dir.resolve("messages");
         this.corrupt = dir.resolve("corrupt");
@@ -65,12 +67,17 @@ public final class Spool implements Closeable {
             stateDirs.put(s, dir.resolve(s.name().toLowerCase(Locale.ROOT)));
         }
         for (int i = 0; i < idLocks.length; i++) idLocks[i] = new ReentrantLock();
-        this.committer = new GroupCommitter(incoming, messages, stateDirs.get(QueueState.ACTIVE));
+        this.committer = new GroupCommitter(files, incoming, messages, stateDirs.get(QueueState.ACTIVE));
     }
 
     /** Opens (creating if needed) the spool under {@code dir}. */
     public static Spool open(Path dir) throws IOException {
-        var spool = new Spool(dir.toAbsolutePath());
+        return open(dir, DurableFiles.SYSTEM);
+    }
+
+    /** Opens the spool writing through {@code files} (tests observe the fsyncs with it). */
+    static Spool open(Path dir, DurableFiles files) throws IOException {
+        var spool = new Spool(dir.toAbsolutePath(), files);
         spool.createLayout();
         spool.committer.start();
         return spool;
@@ -79,18 +86,7 @@ public final class Spool implements Closeable {
     private void createLayout() throws IOException {
         List<Path> all = new ArrayList<>(List.of(incoming, messages, corrupt));
         all.addAll(stateDirs.values());
-        boolean created = !Files.isDirectory(dir);
-        Files.createDirectories(dir);
-        for (Path p : all) {
-            if (!Files.isDirectory(p)) {
-                Files.createDirectory(p);
-                created = true;
-            }
-        }
-        if (created) {
-            Durable.syncDirectory(dir);
-            if (dir.getParent() != null) Durable.syncDirectory(dir.getParent());
-        }
+        files.createDirectories(all.toArray(Path[]::new)); // 0700, each new one's parent fsynced
     }
 
     /**
@@ -167,7 +163,7 @@ public final class Spool implements Closeable {
             touched.add(messages);
         }
         if (!touched.isEmpty()) touched.add(corrupt);
-        for (Path d : touched) Durable.syncDirectory(d);
+        for (Path d : touched) files.syncDirectory(d);
         log.info("spool recovered: {} message(s); removed {} incomplete file(s), {} orphaned content file(s), "
                 + "{} corrupt envelope(s)", winners.size(), partial, orphans, corruptCount);
         return sorted(winners.values());
@@ -218,7 +214,7 @@ public final class Spool implements Closeable {
             this.id = id;
             this.contentFile = incoming.resolve(id + CONTENT_SUFFIX);
             this.envelopeFile = incoming.resolve(id + ENVELOPE_SUFFIX);
-            this.channel = FileChannel.open(contentFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            this.channel = files.createNew(contentFile);
             // close() from the session must not close the channel: commit still has to force it
             this.body = new BufferedOutputStream(Channels.newOutputStream(channel), BODY_BUFFER) {
                 @Override public void close() throws IOException { flush(); }
@@ -237,9 +233,9 @@ public final class Spool implements Closeable {
             finished = true;
             try {
                 body.flush();
-                channel.force(true);
+                files.sync(channel, contentFile);
                 channel.close();
-                Durable.writeFile(envelopeFile, EnvelopeCodec.encode(envelope));
+                files.writeNew(envelopeFile, EnvelopeCodec.encode(envelope));
                 awaitUninterruptibly(committer.submit(id, contentFile, envelopeFile));
                 committed = true;
             } finally {
@@ -362,18 +358,18 @@ public final class Spool implements Closeable {
 
             Path tmp = incoming.resolve(id + "." + next.version() + ".update");
             Path target = envelopePath(id, state);
-            Durable.writeFile(tmp, EnvelopeCodec.encode(next));
+            files.writeNew(tmp, EnvelopeCodec.encode(next));
             try {
-                Durable.rename(tmp, target);
+                files.rename(tmp, target);
             } catch (IOException e) {
                 Files.deleteIfExists(tmp);
                 throw e;
             }
-            Durable.syncDirectory(target.getParent()); // the new version is durable before the old one goes
+            files.syncDirectory(target.getParent()); // the new version is durable before the old one goes
             for (QueueState s : present) {
                 if (s != state) {
                     Files.deleteIfExists(envelopePath(id, s));
-                    Durable.syncDirectory(stateDirs.get(s));
+                    files.syncDirectory(stateDirs.get(s));
                 }
             }
             return next;
@@ -390,9 +386,9 @@ public final class Spool implements Closeable {
         try {
             // envelope first: a crash in between leaves orphaned content, which recovery removes
             for (QueueState s : QueueState.values()) {
-                if (Files.deleteIfExists(envelopePath(id, s))) Durable.syncDirectory(stateDirs.get(s));
+                if (Files.deleteIfExists(envelopePath(id, s))) files.syncDirectory(stateDirs.get(s));
             }
-            if (Files.deleteIfExists(contentPath(id))) Durable.syncDirectory(messages);
+            if (Files.deleteIfExists(contentPath(id))) files.syncDirectory(messages);
         } finally {
             lock.unlock();
         }
@@ -466,7 +462,7 @@ public final class Spool implements Closeable {
         for (int i = 1; Files.exists(target); i++) {
             target = corrupt.resolve(base + "." + Instant.now().toEpochMilli() + "-" + i);
         }
-        Durable.rename(file, target);
+        files.rename(file, target);
     }
 
     private static List<Entry> sorted(Collection<Entry> entries) {

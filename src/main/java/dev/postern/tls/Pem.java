@@ -1,20 +1,14 @@
 package dev.postern.tls;
 
+import dev.postern.files.DurableFiles;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Reader;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
@@ -46,8 +40,8 @@ import org.bouncycastle.util.io.pem.PemReader;
 public final class Pem {
     private Pem() {}
 
-    private static final Set<PosixFilePermission> KEY_MODE = PosixFilePermissions.fromString("rw-------");
-    private static final Set<PosixFilePermission> CERT_MODE = PosixFilePermissions.fromString("rw-r--r--");
+    private static final Set<PosixFilePermission> KEY_MODE = DurableFiles.PRIVATE_FILE;
+    private static final Set<PosixFilePermission> CERT_MODE = DurableFiles.PUBLIC_FILE;
 
     /** Loads a key and chain from PEM files (they may be the same file). Throws {@link TlsConfigException} naming the file. */
     public static KeyMaterial load(Path certificateFile, Path keyFile) throws TlsConfigException {
@@ -80,8 +74,20 @@ public final class Pem {
         return List.copyOf(certificates);
     }
 
-    /** Writes chain (PEM) and key (PKCS#8 PEM, file mode 0600 where the filesystem supports it), each atomically. */
+    /**
+     * Writes chain (PEM, mode 0644) and key (PKCS#8 PEM, mode 0600 where the filesystem supports it), each atomically.
+     */
     public static void write(KeyMaterial material, Path certificateFile, Path keyFile) throws IOException {
+        write(material, certificateFile, keyFile, CERT_MODE);
+    }
+
+    /** Like {@link #write}, with the certificate 0600 too: every file in the data directory is private. */
+    public static void writePrivate(KeyMaterial material, Path certificateFile, Path keyFile) throws IOException {
+        write(material, certificateFile, keyFile, KEY_MODE);
+    }
+
+    private static void write(KeyMaterial material, Path certificateFile, Path keyFile,
+                              Set<PosixFilePermission> certificateMode) throws IOException {
         byte[] chain = certificatesPem(material.chain());
         byte[] key = privateKeyPem(material.key());
         try {
@@ -95,7 +101,7 @@ public final class Pem {
                     Arrays.fill(both, (byte) 0);
                 }
             } else {
-                writeAtomically(certificateFile, chain, CERT_MODE);
+                writeAtomically(certificateFile, chain, certificateMode);
                 writeAtomically(keyFile, key, KEY_MODE);
             }
         } finally {
@@ -254,38 +260,9 @@ public final class Pem {
         return "-----BEGIN " + type + "-----\n" + base64 + "\n-----END " + type + "-----\n";
     }
 
-    /** Temp file in the same directory, fsync, rename over the target, fsync the directory. */
+    /** Temp file in the same directory (created with its final mode), fsync, rename, fsync the directory. */
     private static void writeAtomically(Path target, byte[] content, Set<PosixFilePermission> mode) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        boolean posix = Files.getFileStore(dir).supportsFileAttributeView("posix");
-        // Created with the final mode so a key is never readable by others, not even briefly.
-        FileAttribute<?>[] attributes = posix ? new FileAttribute<?>[] {PosixFilePermissions.asFileAttribute(mode)}
-                                              : new FileAttribute<?>[0];
-        Path temp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp", attributes);
-        try {
-            try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buffer = ByteBuffer.wrap(content);
-                while (buffer.hasRemaining()) channel.write(buffer);
-                channel.force(true);
-            }
-            if (posix) Files.setPosixFilePermissions(temp, mode); // the umask may have narrowed the created mode
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(temp);
-        }
-        fsyncDirectory(dir);
-    }
-
-    private static void fsyncDirectory(Path dir) {
-        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-            channel.force(true);
-        } catch (IOException | UnsupportedOperationException e) {
-            // Not every platform can open or sync a directory; the rename itself is still atomic.
-        }
+        DurableFiles.SYSTEM.write(target, content, mode);
     }
 
     private static String oneLine(Throwable e) {

@@ -46,6 +46,44 @@ final class GatewayProcess implements AutoCloseable {
         return new GatewayProcess(p, out, err);
     }
 
+    /** Like {@link #start}, in a shell that sets {@code umask} first (a JVM cannot change its own umask). */
+    static GatewayProcess startWithUmask(Path workDir, Path logs, String name, String umask, String... args)
+            throws IOException {
+        Files.createDirectories(logs);
+        Path out = logs.resolve(name + ".out");
+        Path err = logs.resolve(name + ".err");
+        Process p = new ProcessBuilder(withUmask(umask, javaCommand(args))).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new GatewayProcess(p, out, err);
+    }
+
+    /** Runs a short {@code postern ARGS} command under {@code umask}, {@code stdin} as its standard input. */
+    static Cli.Result runCommandWithUmask(Path workDir, String umask, String stdin, String... args)
+            throws IOException, InterruptedException {
+        Path in = Files.createTempFile("command", ".in");
+        Path out = Files.createTempFile("command", ".out");
+        Path err = Files.createTempFile("command", ".err");
+        try {
+            Files.writeString(in, stdin, StandardCharsets.UTF_8);
+            Process p = new ProcessBuilder(withUmask(umask, javaCommand(args))).directory(workDir.toFile())
+                    .redirectInput(in.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new AssertionError("postern " + String.join(" ", args) + " did not finish within 30s");
+            }
+            return new Cli.Result(p.exitValue(), Files.readString(out), Files.readString(err));
+        } finally {
+            for (Path f : List.of(in, out, err)) Files.deleteIfExists(f);
+        }
+    }
+
+    private static List<String> withUmask(String umask, List<String> command) {
+        if (!umask.matches("[0-7]{3,4}")) throw new IllegalArgumentException("umask " + umask);
+        List<String> shell = new ArrayList<>(List.of("/bin/sh", "-c", "umask " + umask + " && exec \"$@\"", "sh"));
+        shell.addAll(command);
+        return shell;
+    }
+
     /** Runs a short {@code postern ARGS} command (not serve) in a child JVM and waits for it. */
     static Cli.Result runCommand(Path workDir, String... args) throws IOException, InterruptedException {
         Path out = Files.createTempFile(workDir, "command", ".out");

@@ -117,4 +117,30 @@ class PolicyCommandTest {
         assertThat(missing.exit()).isEqualTo(2);
         assertThat(missing.err().lines().count()).isEqualTo(1);
     }
+
+    @Test void aSuffixOverrideIsShownForSubdomainsOnly() throws Exception {
+        Path f = config();
+        Cli.Result set = Cli.run("policy", "override", ".bank.example", "--level", "encrypt", "--until", "2h",
+                "--reason", "ticket 4712", "--config", f.toString());
+        assertThat(set.exit()).as(set.toString()).isZero();
+        assertThat(Cli.run("policy", "show", "mx.bank.example", "--config", f.toString()).out())
+                .contains("level:           encrypt", "source:          override \".bank.example\" (level encrypt until",
+                        "override:        \".bank.example\": encrypt until", "ticket 4712");
+        // the parent itself is not a subdomain: its own static entry applies
+        assertThat(Cli.run("policy", "show", "bank.example", "--config", f.toString()).out())
+                .contains("level:           secure", "override:        none");
+
+        assertThat(Cli.run("policy", "clear", ".bank.example", "--config", f.toString()).exit()).isZero();
+        Cli.Result exact = Cli.run("policy", "override", "bank.example", "--level", "encrypt", "--until", "2h",
+                "--reason", "ticket 4713", "--config", f.toString());
+        assertThat(exact.exit()).as(exact.toString()).isZero();
+        assertThat(Cli.run("policy", "show", "mx.bank.example", "--config", f.toString()).out())
+                .contains("source:          default", "override:        none");
+        assertThat(Cli.run("policy", "show", "bank.example", "--config", f.toString()).out())
+                .contains("level:           encrypt", "override:        encrypt until");
+
+        Cli.Result key = Cli.run("policy", "show", ".bank.example", "--config", f.toString());
+        assertThat(key.exit()).isEqualTo(2);
+        assertThat(key.err().lines().count()).isEqualTo(1);
+    }
 }

@@ -5,17 +5,20 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import dev.postern.files.DurableFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -88,6 +91,37 @@ class SpoolTest {
         assertThat(names(dir.resolve("incoming"))).isEmpty();
         assertThat(names(dir.resolve("messages"))).containsExactly(id + ".eml");
         assertThat(names(dir.resolve("active"))).containsExactly(id + ".env");
+    }
+
+    /** Through the shared DurableFiles: fsync files, rename, then the committer's directory fsyncs, in that order. */
+    @Test void aCommitWritesThroughDurableFilesInTheRightOrder() throws IOException {
+        List<String> events = new CopyOnWriteArrayList<>();
+        DurableFiles observed = DurableFiles.observed(new DurableFiles.Observer() {
+            @Override public void directoryCreated(Path d) { events.add("created " + dir.relativize(d)); }
+
+            @Override public void fileSynced(Path f) { events.add("synced " + f.getFileName()); }
+
+            @Override public void renamed(Path from, Path to) { events.add("renamed " + dir.relativize(to)); }
+
+            @Override public void directorySynced(Path d) { events.add("synced-dir " + dir.relativize(d)); }
+        });
+        Path fresh = dir.resolve("fresh");
+        try (Spool s = Spool.open(fresh, observed)) {
+            assertThat(events).contains("created fresh", "created fresh/incoming", "created fresh/active",
+                    "synced-dir ", "synced-dir fresh");
+            events.clear();
+            String id;
+            try (Spool.Incoming in = s.receive()) {
+                id = in.id();
+                in.body().write("Subject: x\r\n\r\nx\r\n".getBytes(UTF_8));
+                in.commit(envelope(id, "bob@example.com"));
+            }
+            assertThat(events).containsExactly("synced " + id + ".eml", "synced " + id + ".env",
+                    "renamed fresh/messages/" + id + ".eml", "synced-dir fresh/messages",
+                    "renamed fresh/active/" + id + ".env", "synced-dir fresh/active", "synced-dir fresh/incoming");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(s.contentPath(id))))
+                    .isEqualTo("rw-------");
+        }
     }
 
     @Test void closingTheBodyStreamDoesNotPreventCommit() throws IOException {

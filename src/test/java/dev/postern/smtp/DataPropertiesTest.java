@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
  * Round-trip and robustness properties of DATA writing and reading, checked over many generated inputs. Plain JUnit
  * with seeded randomness (the seed is in the failure message, so a failure can be replayed).
  */
-class DataProperties {
+class DataPropertiesTest {
     private static final int CASES = 400;
 
     /** Bytes biased towards the interesting ones: CR, LF and dots. */

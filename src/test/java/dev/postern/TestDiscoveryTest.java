@@ -1,0 +1,127 @@
+package dev.postern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.lang.annotation.Annotation;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Test;
+import org.junit.platform.commons.annotation.Testable;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
+
+/**
+ * A test class that compiles but never runs is a defect: every class under target/test-classes that declares a JUnit
+ * test method (any annotation marked {@link Testable}: @Test, @ParameterizedTest, @RepeatedTest, @TestFactory, ...)
+ * must have a name that the Surefire includes in pom.xml pick up. Nested classes count as their outermost class.
+ */
+class TestDiscoveryTest {
+
+    @Test void everyTestClassMatchesTheSurefireIncludes() throws Exception {
+        List<Pattern> includes = surefireIncludes(Path.of("pom.xml"));
+        assertThat(includes).as("surefire <includes> in pom.xml").isNotEmpty();
+
+        Path classes = Path.of(TestDiscoveryTest.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        TreeSet<String> testClasses = new TreeSet<>();
+        TreeSet<String> missed = new TreeSet<>();
+        for (String name : classNames(classes)) {
+            Class<?> c = Class.forName(name, false, TestDiscoveryTest.class.getClassLoader());
+            if (c.isInterface() || Modifier.isAbstract(c.getModifiers()) || !declaresTests(c)) continue;
+            Class<?> outer = c;
+            while (outer.getEnclosingClass() != null) outer = outer.getEnclosingClass();
+            String path = outer.getName().replace('.', '/') + ".java";
+            testClasses.add(outer.getName());
+            if (includes.stream().noneMatch(p -> p.matcher(path).matches())) missed.add(outer.getName());
+        }
+        assertThat(testClasses).as("test classes found in " + classes).contains(TestDiscoveryTest.class.getName());
+        assertThat(missed).as("test classes Surefire never runs (rename them to *Test)").isEmpty();
+    }
+
+    /** The scan itself must see a class whose name Surefire would skip. */
+    @Test void aClassNamedOtherwiseIsReported() throws Exception {
+        List<Pattern> includes = surefireIncludes(Path.of("pom.xml"));
+        assertThat(declaresTests(NotPickedUp.class)).isTrue();
+        assertThat(includes).noneMatch(p -> p.matcher("dev/postern/DataProperties.java").matches())
+                .anyMatch(p -> p.matcher("dev/postern/smtp/DataPropertiesTest.java").matches())
+                .anyMatch(p -> p.matcher("dev/postern/TestDiscoveryTest.java").matches());
+    }
+
+    /** An example of what the scan looks for (nested, so it counts as this class, which Surefire runs). */
+    static final class NotPickedUp {
+        @org.junit.jupiter.params.ParameterizedTest
+        @org.junit.jupiter.params.provider.ValueSource(ints = 1)
+        void example(int i) { assertThat(i).isOne(); }
+    }
+
+    static boolean declaresTests(Class<?> c) {
+        try {
+            for (Method m : c.getDeclaredMethods()) {
+                for (Annotation a : m.getAnnotations()) {
+                    if (a.annotationType().isAnnotationPresent(Testable.class)) return true;
+                    for (Annotation meta : a.annotationType().getAnnotations()) {
+                        if (meta.annotationType().isAnnotationPresent(Testable.class)) return true; // @ParameterizedTest
+                    }
+                }
+            }
+        } catch (NoClassDefFoundError e) {
+            throw new AssertionError("cannot inspect " + c.getName(), e);
+        }
+        return false;
+    }
+
+    private static List<String> classNames(Path root) throws IOException {
+        try (Stream<Path> files = Files.walk(root)) {
+            return files.filter(p -> p.toString().endsWith(".class"))
+                    .map(p -> root.relativize(p).toString())
+                    .filter(n -> !n.equals("module-info.class") && !n.endsWith("package-info.class"))
+                    .map(n -> n.substring(0, n.length() - ".class".length()).replace('/', '.'))
+                    .sorted().toList();
+        }
+    }
+
+    /** The maven-surefire-plugin's {@code <include>} patterns as regular expressions over "pkg/Name.java". */
+    static List<Pattern> surefireIncludes(Path pom) throws Exception {
+        Document doc = DocumentBuilderFactory.newDefaultInstance().newDocumentBuilder().parse(pom.toFile());
+        NodeList plugins = doc.getElementsByTagName("plugin");
+        List<Pattern> out = new ArrayList<>();
+        for (int i = 0; i < plugins.getLength(); i++) {
+            Element plugin = (Element) plugins.item(i);
+            if (!text(plugin, "artifactId").equals("maven-surefire-plugin")) continue;
+            NodeList includes = plugin.getElementsByTagName("include");
+            for (int j = 0; j < includes.getLength(); j++) out.add(glob(includes.item(j).getTextContent().strip()));
+        }
+        return out;
+    }
+
+    private static String text(Element e, String child) {
+        NodeList l = e.getElementsByTagName(child);
+        return l.getLength() == 0 ? "" : l.item(0).getTextContent().strip();
+    }
+
+    /** Ant-style: "**&#47;" any directories, "*" within one name. */
+    private static Pattern glob(String glob) {
+        StringBuilder re = new StringBuilder();
+        for (int i = 0; i < glob.length(); i++) {
+            char c = glob.charAt(i);
+            if (glob.startsWith("**/", i)) {
+                re.append("(?:.*/)?");
+                i += 2;
+            } else if (c == '*') {
+                re.append("[^/]*");
+            } else {
+                re.append(Pattern.quote(String.valueOf(c)));
+            }
+        }
+        return Pattern.compile(re.toString());
+    }
+}
