@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,6 +56,16 @@ public final class Spool implements Closeable {
     private final GroupCommitter committer;
     private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
     private volatile boolean closed;
+
+    /** Writes a file durably; a seam so that tests can fail a write halfway, as a full disk does. */
+    interface FileWriter {
+        void write(Path file, byte[] bytes) throws IOException;
+    }
+
+    /** Test hook: how envelopes are written. */
+    volatile FileWriter envelopeWriter = Durable::writeFile;
+    /** Test hook: wraps the stream each received message's content goes to (a test makes it fail as ENOSPC would). */
+    volatile UnaryOperator<OutputStream> contentStream = UnaryOperator.identity();
 
     private Spool(Path dir) {
         this.dir = dir;
@@ -220,7 +231,7 @@ public final class Spool implements Closeable {
             this.envelopeFile = incoming.resolve(id + ENVELOPE_SUFFIX);
             this.channel = FileChannel.open(contentFile, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
             // close() from the session must not close the channel: commit still has to force it
-            this.body = new BufferedOutputStream(Channels.newOutputStream(channel), BODY_BUFFER) {
+            this.body = new BufferedOutputStream(contentStream.apply(Channels.newOutputStream(channel)), BODY_BUFFER) {
                 @Override public void close() throws IOException { flush(); }
             };
         }
@@ -239,7 +250,7 @@ public final class Spool implements Closeable {
                 body.flush();
                 channel.force(true);
                 channel.close();
-                Durable.writeFile(envelopeFile, EnvelopeCodec.encode(envelope));
+                envelopeWriter.write(envelopeFile, EnvelopeCodec.encode(envelope));
                 awaitUninterruptibly(committer.submit(id, contentFile, envelopeFile));
                 committed = true;
             } finally {
@@ -362,11 +373,16 @@ public final class Spool implements Closeable {
 
             Path tmp = incoming.resolve(id + "." + next.version() + ".update");
             Path target = envelopePath(id, state);
-            Durable.writeFile(tmp, EnvelopeCodec.encode(next));
             try {
+                envelopeWriter.write(tmp, EnvelopeCodec.encode(next));
                 Durable.rename(tmp, target);
             } catch (IOException e) {
-                Files.deleteIfExists(tmp);
+                // A half-written temporary must not stay behind: recovery clears incoming/ only at the next start.
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException notDeleted) {
+                    e.addSuppressed(notDeleted);
+                }
                 throw e;
             }
             Durable.syncDirectory(target.getParent()); // the new version is durable before the old one goes
