@@ -565,7 +565,9 @@ final class Session {
             } else if (hops.hops() > limits.maxHops()) {
                 error(mailLoop(hops.hops()));
             } else if (spool.failure() != null) {
-                reply(spoolFailure(incoming.id(), spool.failure()));
+                Reply r = spoolFailure(incoming.id(), spool.failure());
+                incoming.close(); // the partial file goes before the client hears of it
+                reply(r);
             } else {
                 commit(incoming, headerBytes + result.bytes());
             }
