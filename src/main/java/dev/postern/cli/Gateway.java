@@ -72,7 +72,7 @@ public final class Gateway implements Closeable {
     /** Builds and starts everything; on failure, whatever was started is stopped again. */
     public static Gateway start(Config config) throws StartException {
         Gateway g = new Gateway(config);
-        try {
+        try (StartupWatchdog watchdog = new StartupWatchdog(StartupWatchdog.BOUND, config.dataDir())) {
             g.boot();
             return g;
         } catch (StartException e) {
