@@ -125,12 +125,13 @@ final class Session {
             tryReply(Replies.LOCAL_ERROR);
         } finally {
             abortBdat();
-            deadlines.close();
+            deadlines.closing(); // closing a TLS socket writes close_notify, which a client that never reads blocks
             try {
                 socket.close();
             } catch (IOException ignored) {
                 // nothing left to tell the client
             }
+            deadlines.close();
             log.info("session end client=[{}] role={} helo={} tls={} auth={} accepted={} errors={} result=\"{}\"",
                     clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
                     tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),

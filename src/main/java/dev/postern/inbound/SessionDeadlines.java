@@ -134,6 +134,9 @@ final class SessionDeadlines implements AutoCloseable {
         watch.arm(now + writeTimeout - cap < 0 ? now + writeTimeout : cap);
     }
 
+    /** Bounds closing the connection (a TLS close_notify is a write) by the grace time. */
+    void closing() { watch.arm(System.nanoTime() + GRACE_NANOS); }
+
     /** Stops watching the connection (the socket is the session's to close). */
     @Override public void close() { watch.close(); }
 }
