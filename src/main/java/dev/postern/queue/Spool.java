@@ -57,13 +57,13 @@ public final class Spool implements Closeable {
     private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
     private volatile boolean closed;
 
-    /** Writes a file durably; a seam so that tests can fail a write halfway, as a full disk does. */
-    interface FileWriter {
+    /** Writes an envelope file durably; a seam so that tests can fail a write halfway, as a full disk does. */
+    interface EnvelopeWriter {
         void write(Path file, byte[] bytes) throws IOException;
     }
 
     /** Test hook: how envelopes are written. */
-    volatile FileWriter envelopeWriter = Durable::writeFile;
+    volatile EnvelopeWriter envelopeWriter = Durable::writeFile;
     /** Test hook: wraps the stream each received message's content goes to (a test makes it fail as ENOSPC would). */
     volatile UnaryOperator<OutputStream> contentStream = UnaryOperator.identity();
 
