@@ -50,7 +50,7 @@ class StartupWatchdogTest {
         Thread holder = Thread.ofPlatform().name("lock-holder").start(() -> {
             lock.lock();
             try {
-                Thread.sleep(1500);
+                Thread.sleep(3000); // well past the bound, even on a busy machine
             } catch (InterruptedException ignored) {
                 // done
             } finally {
