@@ -72,7 +72,7 @@ public final class Gateway implements Closeable {
     /** Builds and starts everything; on failure, whatever was started is stopped again. */
     public static Gateway start(Config config) throws StartException {
         Gateway g = new Gateway(config);
-        try {
+        try (StartupWatchdog watchdog = new StartupWatchdog(StartupWatchdog.BOUND, config.dataDir())) {
             g.boot();
             return g;
         } catch (StartException e) {
@@ -107,7 +107,6 @@ public final class Gateway implements Closeable {
                 config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
                 q.delayWarning(), d.concurrency(), d.perDestination()));
         parts.add(scheduler);
-        scheduler.start(recovered);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler);
         control.start();
@@ -118,6 +117,9 @@ public final class Gateway implements Closeable {
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue);
         inbound.start();
         parts.add(inbound);
+        // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the
+        // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
+        scheduler.start(recovered);
         log.info("started with {} queued message(s) recovered", recovered.size());
     }
 

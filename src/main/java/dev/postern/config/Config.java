@@ -455,9 +455,35 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         }
     }
 
+    /**
+     * @param maxHops      more {@code Received:} headers than this in a message is a mail loop (RFC 5321 §6.3)
+     * @param junkCommands commands that do not move a message forward (NOOP, RSET, VRFY, ...) before the session is
+     *                     closed; the count starts over with each accepted message
+     */
     public record Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
                          Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
-                         int maxConnectionsPerIp) {}
+                         int maxConnectionsPerIp, int maxHops, int junkCommands) {
+        public static final int DEFAULT_MAX_HOPS = 50;
+        public static final int DEFAULT_JUNK_COMMANDS = 100;
+
+        /** With the default {@code max_hops} and {@code junk_commands}. */
+        public Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
+                      Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
+                      int maxConnectionsPerIp) {
+            this(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout, sessionTimeout,
+                    maxConnections, maxConnectionsPerIp, DEFAULT_MAX_HOPS, DEFAULT_JUNK_COMMANDS);
+        }
+
+        public Limits withMaxHops(int n) {
+            return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands);
+        }
+
+        public Limits withJunkCommands(int n) {
+            return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n);
+        }
+    }
 
     /** Retry schedule and bounces; {@code delayWarning} null disables delay DSNs. */
     public record Queue(Duration retryFirst, Duration retryMax, Duration lifetime, Duration delayWarning) {}

@@ -223,9 +223,11 @@ final class Validator {
         int maxConnectionsPerIp = t.integer("max_connections_per_ip", 20, 1, MAX_COUNT);
         ordered(t, "max_connections_per_ip", maxConnectionsPerIp, "max_connections", maxConnections, false,
                 String::valueOf);
+        int maxHops = t.integer("max_hops", Config.Limits.DEFAULT_MAX_HOPS, 1, 1000);
+        int junkCommands = t.integer("junk_commands", Config.Limits.DEFAULT_JUNK_COMMANDS, 1, MAX_COUNT);
         t.finish();
         return new Config.Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                sessionTimeout, maxConnections, maxConnectionsPerIp);
+                sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands);
     }
 
     private Config.Queue queue(Table t) {

@@ -11,6 +11,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
+import javax.net.ServerSocketFactory;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +38,9 @@ public final class InboundServer implements Closeable {
     private final RelayPolicy relay;
     private final InboundPolicy policy;
     private final Authentication auth;
+    private final ServerSocketFactory serverSockets;
+    /** Closes the sockets of sessions whose read or write deadline passed. */
+    private final IoWatchdog watchdog = new IoWatchdog("postern-inbound-watchdog", Duration.ofMillis(100));
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     /** Open sessions per client address; an address leaves the map with its last session (merge/compute are atomic). */
@@ -48,7 +53,14 @@ public final class InboundServer implements Closeable {
      */
     public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                          Consumer<Envelope> onQueued) {
+        this(config, tls, spool, auth, onQueued, ServerSocketFactory.getDefault());
+    }
+
+    /** @param serverSockets makes the listening sockets (tests pass one whose accept() fails on demand) */
+    InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                  Consumer<Envelope> onQueued, ServerSocketFactory serverSockets) {
         this.config = config;
+        this.serverSockets = serverSockets;
         this.auth = auth;
         this.tls = tls;
         this.spool = spool;
@@ -61,7 +73,7 @@ public final class InboundServer implements Closeable {
     public void start() throws IOException {
         try {
             for (Config.Listener l : config.listeners()) {
-                ServerSocket server = new ServerSocket();
+                ServerSocket server = serverSockets.createServerSocket();
                 server.setReuseAddress(true);
                 try {
                     server.bind(l.address(), 256);
@@ -85,14 +97,17 @@ public final class InboundServer implements Closeable {
     }
 
     private void accept(ServerSocket server, Config.Listener listener) {
+        AcceptBackoff backoff = new AcceptBackoff(log, String.valueOf(server.getLocalSocketAddress()));
         while (!closed) {
             Socket socket;
             try {
                 socket = server.accept();
             } catch (IOException e) {
-                if (!closed) log.warn("accept failed on {}: {}", server.getLocalSocketAddress(), e.getMessage());
+                // EMFILE and the like: accepting again at once fails again, so wait, and log the flood in summary.
+                if (!closed) backoff.failed(e);
                 continue;
             }
+            backoff.succeeded();
             InetAddress ip = socket.getInetAddress();
             int total = connections.incrementAndGet();
             int fromIp = perIp.merge(ip, 1, Integer::sum);
@@ -106,7 +121,7 @@ public final class InboundServer implements Closeable {
                     onQueued);
             Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
                 try {
-                    new Session(ctx, socket).run();
+                    new Session(ctx, socket, watchdog).run();
                 } finally {
                     release(ip);
                 }
@@ -125,7 +140,7 @@ public final class InboundServer implements Closeable {
     }
 
     private void release(InetAddress ip) {
-        connections.decrementAndGet();
+        if (connections.decrementAndGet() == 0 && closed) watchdog.close();
         perIp.computeIfPresent(ip, (k, n) -> n == 1 ? null : n - 1);
     }
 
@@ -136,6 +151,7 @@ public final class InboundServer implements Closeable {
 
     @Override public void close() {
         closed = true;
+        if (connections.get() == 0) watchdog.close(); // else the last session's end stops it
         for (ServerSocket s : sockets) {
             try {
                 s.close();

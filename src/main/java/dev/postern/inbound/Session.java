@@ -57,6 +57,8 @@ final class Session {
     private final Config.Limits limits;
     private final InetAddress clientAddress;
     private final long startNanos = System.nanoTime();
+    /** Deadlines of every read and write, and of the session as a whole (the watchdog closes the TCP socket). */
+    private final SessionDeadlines deadlines;
     private Socket socket;
     private SmtpInput in;
     private OutputStream out;
@@ -73,6 +75,8 @@ final class Session {
     private boolean esmtp;
     private int errors;
     private int accepted;
+    /** Commands that did not move a message forward since the last accepted one (see {@link #junk()}). */
+    private int junk;
 
     // The current transaction.
     private Path sender;
@@ -80,23 +84,27 @@ final class Session {
     private String bodyType = "7BIT";
     private final List<String> recipients = new ArrayList<>();
     private Spool.Incoming bdat;
+    private SpoolSink bdatSpool;
+    private HopCounter bdatHops;
     private SizeGuard bdatGuard;
     /** Bytes of our Received header at the start of {@link #bdat}'s content. */
     private long bdatHeaderBytes;
     private boolean bdatFailed;
 
-    Session(InboundContext ctx, Socket socket) {
+    Session(InboundContext ctx, Socket socket, IoWatchdog watchdog) {
         this.ctx = ctx;
         this.limits = ctx.config().limits();
         this.socket = socket;
         this.clientAddress = socket.getInetAddress();
+        // A reply the client does not take within command_timeout ends the session, as an unanswered read does.
+        this.deadlines = new SessionDeadlines(watchdog, socket, limits.sessionTimeout(), limits.commandTimeout(),
+                limits.commandTimeout());
     }
 
     /** Runs the session to its end; never throws. */
     void run() {
         String end = "closed";
         try {
-            socket.setSoTimeout((int) limits.commandTimeout().toMillis());
             socket.setTcpNoDelay(true);
             if (ctx.role() == Config.Role.SUBMISSIONS) startTls(); // RFC 8314: TLS from the first byte
             else bindStreams();
@@ -105,23 +113,25 @@ final class Session {
         } catch (Close c) {
             end = "closed by server";
         } catch (SocketTimeoutException e) {
-            end = "timeout";
-            tryReply(Replies.TIMEOUT);
+            end = deadlines.sessionExpired() ? "session timeout" : "timeout";
+            tryReply(deadlines.sessionExpired() ? Replies.SESSION_TOO_LONG : Replies.TIMEOUT);
         } catch (EOFException e) {
             end = "client disconnected";
         } catch (IOException e) {
-            end = "I/O error: " + e.getMessage();
+            end = deadlines.closedByWatchdog() ? "timeout (closed by the watchdog)" : "I/O error: " + e.getMessage();
         } catch (RuntimeException e) {
             end = "internal error: " + e;
             log.error("session from [{}] failed", clientAddress.getHostAddress(), e);
             tryReply(Replies.LOCAL_ERROR);
         } finally {
             abortBdat();
+            deadlines.closing(); // closing a TLS socket writes close_notify, which a client that never reads blocks
             try {
                 socket.close();
             } catch (IOException ignored) {
                 // nothing left to tell the client
             }
+            deadlines.close();
             log.info("session end client=[{}] role={} helo={} tls={} auth={} accepted={} errors={} result=\"{}\"",
                     clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
                     tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
@@ -160,6 +170,10 @@ final class Session {
                     return;
                 }
             }
+        }
+        switch (c.verb()) {
+            case NOOP, RSET, VRFY, HELP, EXPN, EHLO, HELO -> junk();
+            default -> { }
         }
         switch (c.verb()) {
             case EHLO -> ehlo(c.argument(), true);
@@ -322,7 +336,7 @@ final class Session {
         Constraints constraints = InboundPolicy.constraints(ctx.listener().tls());
         SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, constraints,
                 ctx.policy().asksForCertificates(ctx.listener()));
-        try {
+        try (SessionDeadlines.Bounded bounded = deadlines.during(socket)) {
             ssl.startHandshake();
         } catch (IOException e) {
             log.info("TLS handshake failed client=[{}]: {}", clientAddress.getHostAddress(), e.getMessage());
@@ -375,8 +389,8 @@ final class Session {
     }
 
     private void bindStreams() throws IOException {
-        in = new SmtpInput(socket.getInputStream(), limits.maxLineLength());
-        out = new BufferedOutputStream(socket.getOutputStream(), 4096);
+        in = new SmtpInput(deadlines.input(socket, socket.getInputStream()), limits.maxLineLength());
+        out = new BufferedOutputStream(deadlines.output(socket.getOutputStream()), 4096);
     }
 
     private void mail(String argument) throws IOException, Close {
@@ -497,6 +511,7 @@ final class Session {
             return;
         }
         if (recipients.size() >= limits.maxRecipients()) {
+            junk(); // an endless stream of these would get an endless stream of 452s
             reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10: a 452 here is not a client error
             return;
         }
@@ -527,21 +542,38 @@ final class Session {
             error(Replies.NO_VALID_RECIPIENTS);
             return;
         }
-        reply(Replies.START_DATA);
-        socket.setSoTimeout((int) limits.dataTimeout().toMillis());
-        try (Spool.Incoming incoming = ctx.spool().receive()) {
-            long headerBytes = writeReceived(incoming);
-            SmtpInput.DataResult result = in.readData(incoming.body(), limits.maxMessageSize());
+        Spool.Incoming incoming;
+        try {
+            incoming = ctx.spool().receive(); // before the 354: a spool that cannot take the message is told now
+        } catch (IOException e) {
+            log.error("spool cannot receive a message client=[{}]: {}", clientAddress.getHostAddress(), e.toString());
+            resetTransaction();
+            reply(Replies.LOCAL_ERROR);
+            return;
+        }
+        deadlines.readTimeout(limits.dataTimeout());
+        try (incoming) {
+            SpoolSink spool = new SpoolSink(incoming.body());
+            long headerBytes = writeReceived(incoming, spool);
+            HopCounter hops = new HopCounter(spool);
+            reply(Replies.START_DATA);
+            SmtpInput.DataResult result = in.readData(hops, limits.maxMessageSize());
             if (result.tooBig()) {
                 error(Replies.TOO_BIG);
             } else if (result.bareLineEnding()) {
                 log.warn("refused message with bare CR/LF client=[{}] helo={}", clientAddress.getHostAddress(), helo);
                 error(Replies.SMUGGLING);
+            } else if (hops.hops() > limits.maxHops()) {
+                error(mailLoop(hops.hops()));
+            } else if (spool.failure() != null) {
+                Reply r = spoolFailure(incoming.id(), spool.failure());
+                incoming.close(); // the partial file goes before the client hears of it
+                reply(r);
             } else {
                 commit(incoming, headerBytes + result.bytes());
             }
         } finally {
-            socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+            deadlines.readTimeout(limits.commandTimeout());
             resetTransaction();
         }
     }
@@ -569,19 +601,33 @@ final class Session {
             else reply(Reply.of(554, "5.5.0", "Transaction already failed; send RSET"));
             return;
         }
-        socket.setSoTimeout((int) limits.dataTimeout().toMillis());
+        deadlines.readTimeout(limits.dataTimeout());
         try {
             if (bdat == null) {
-                bdat = ctx.spool().receive();
-                bdatHeaderBytes = writeReceived(bdat);
-                bdatGuard = new SizeGuard(bdat.body(), limits.maxMessageSize());
+                Spool.Incoming incoming;
+                try {
+                    incoming = ctx.spool().receive();
+                } catch (IOException e) {
+                    log.error("spool cannot receive a message client=[{}]: {}", clientAddress.getHostAddress(),
+                            e.toString());
+                    in.readChunk(size, OutputStream.nullOutputStream());
+                    if (last) resetTransaction();
+                    bdatFailed = !last; // later chunks of this message are read and discarded
+                    reply(Replies.LOCAL_ERROR);
+                    return;
+                }
+                bdat = incoming;
+                bdatSpool = new SpoolSink(bdat.body());
+                bdatHeaderBytes = writeReceived(bdat, bdatSpool);
+                bdatHops = new HopCounter(bdatSpool);
+                bdatGuard = new SizeGuard(bdatHops, limits.maxMessageSize());
             }
             in.readChunk(size, bdatGuard);
         } catch (IOException e) {
             abortBdat();
             throw e;
         } finally {
-            socket.setSoTimeout((int) limits.commandTimeout().toMillis());
+            deadlines.readTimeout(limits.commandTimeout());
         }
         if (bdatGuard.tooBig() || bdatGuard.bareLineEnding()) {
             Reply r = bdatGuard.tooBig() ? Replies.TOO_BIG : Replies.SMUGGLING;
@@ -589,6 +635,14 @@ final class Session {
             bdatFailed = !last; // later chunks of this message are read and discarded
             if (last) resetTransaction();
             error(r);
+            return;
+        }
+        if (bdatSpool.failure() != null) {
+            Reply r = spoolFailure(bdat.id(), bdatSpool.failure());
+            abortBdat();
+            bdatFailed = !last;
+            if (last) resetTransaction();
+            reply(r);
             return;
         }
         if (!last) {
@@ -601,6 +655,10 @@ final class Session {
                 error(Replies.SMUGGLING);
                 return;
             }
+            if (bdatHops.hops() > limits.maxHops()) {
+                error(mailLoop(bdatHops.hops()));
+                return;
+            }
             commit(bdat, bdatHeaderBytes + bdatGuard.count());
         } finally {
             abortBdat();
@@ -608,8 +666,8 @@ final class Session {
         }
     }
 
-    /** Writes our Received header as the first line of the content; returns its length in bytes. */
-    private long writeReceived(Spool.Incoming incoming) throws IOException {
+    /** Writes our Received header as the first line of the content to {@code sink}; returns its length in bytes. */
+    private long writeReceived(Spool.Incoming incoming, OutputStream sink) throws IOException {
         boolean authenticated = relayClient != null || authUser != null;
         InboundPolicy.ClientCertificate shown;
         try {
@@ -623,8 +681,40 @@ final class Session {
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
         byte[] bytes = header.getBytes(StandardCharsets.UTF_8);
-        incoming.body().write(bytes);
+        sink.write(bytes);
         return bytes.length;
+    }
+
+    /** RFC 5321 §6.3: refused in the session, so no bounce goes round the loop or to a forged sender. */
+    private Reply mailLoop(int hops) {
+        log.warn("refused message in a mail loop client=[{}] helo={} from=<{}>: {} Received headers, limit {}",
+                clientAddress.getHostAddress(), helo, sender.isNull() ? "" : sender.mailbox(), hops, limits.maxHops());
+        return Reply.of(554, "5.4.6", "mail loop: too many hops (" + hops + ")");
+    }
+
+    /** The reply when the spool could not store a message: 452 4.3.1 if its disk is (nearly) full, else 451 4.3.0. */
+    private Reply spoolFailure(String id, IOException e) {
+        log.error("spool write failed for {} client=[{}]: {}", id, clientAddress.getHostAddress(), e.toString());
+        try {
+            if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) return Replies.DISK_FULL;
+        } catch (IOException ignored) {
+            // cannot tell: the general answer
+        }
+        return Replies.LOCAL_ERROR;
+    }
+
+    /**
+     * Counts a command that does not move a message forward; past {@code limits.junk_commands} since the last
+     * accepted message the session is closed (as Postfix's smtpd_junk_command_limit), so a client cannot keep a
+     * connection and a thread busy with NOOPs for ever.
+     */
+    private void junk() throws IOException, Close {
+        if (++junk <= limits.junkCommands()) return;
+        log.warn("closing session client=[{}] helo={}: more than {} junk commands", clientAddress.getHostAddress(),
+                helo, limits.junkCommands());
+        reply(Reply.of(421, "4.7.0", ctx.config().hostname() + " Error: too many junk commands"));
+        out.flush();
+        throw new Close();
     }
 
     /** @param bytes the content size as spooled: our Received header and the message (the envelope's size) */
@@ -637,12 +727,11 @@ final class Session {
         try {
             incoming.commit(envelope);
         } catch (IOException e) {
-            log.error("spool commit failed for {} client=[{}]: {}", incoming.id(), clientAddress.getHostAddress(),
-                    e.toString());
-            reply(Replies.LOCAL_ERROR);
+            reply(spoolFailure(incoming.id(), e));
             return;
         }
         accepted++;
+        junk = 0;
         log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}", incoming.id(), envelope.sender(),
                 rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol());
         ctx.onQueued().accept(envelope);
@@ -653,6 +742,8 @@ final class Session {
         if (bdat != null) {
             bdat.close();
             bdat = null;
+            bdatSpool = null;
+            bdatHops = null;
             bdatGuard = null;
         }
     }

@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,9 +58,20 @@ public final class Spool implements Closeable {
     private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
     private volatile boolean closed;
 
+    /** Writes an envelope file durably; a seam so that tests can fail a write halfway, as a full disk does. */
+    interface EnvelopeWriter {
+        void write(Path file, byte[] bytes) throws IOException;
+    }
+
+    /** Test hook: how envelopes are written. */
+    volatile EnvelopeWriter envelopeWriter;
+    /** Test hook: wraps the stream each received message's content goes to (a test makes it fail as ENOSPC would). */
+    volatile UnaryOperator<OutputStream> contentStream = UnaryOperator.identity();
+
     private Spool(Path dir, DurableFiles files) {
         this.dir = dir;
         this.files = files;
+        this.envelopeWriter = files::writeNew;
         this.incoming = dir.resolve("incoming");
         this.messages = dir.resolve("messages");
         this.corrupt = dir.resolve("corrupt");
@@ -216,7 +228,7 @@ public final class Spool implements Closeable {
             this.envelopeFile = incoming.resolve(id + ENVELOPE_SUFFIX);
             this.channel = files.createNew(contentFile);
             // close() from the session must not close the channel: commit still has to force it
-            this.body = new BufferedOutputStream(Channels.newOutputStream(channel), BODY_BUFFER) {
+            this.body = new BufferedOutputStream(contentStream.apply(Channels.newOutputStream(channel)), BODY_BUFFER) {
                 @Override public void close() throws IOException { flush(); }
             };
         }
@@ -235,7 +247,7 @@ public final class Spool implements Closeable {
                 body.flush();
                 files.sync(channel, contentFile);
                 channel.close();
-                files.writeNew(envelopeFile, EnvelopeCodec.encode(envelope));
+                envelopeWriter.write(envelopeFile, EnvelopeCodec.encode(envelope));
                 awaitUninterruptibly(committer.submit(id, contentFile, envelopeFile));
                 committed = true;
             } finally {
@@ -358,11 +370,16 @@ public final class Spool implements Closeable {
 
             Path tmp = incoming.resolve(id + "." + next.version() + ".update");
             Path target = envelopePath(id, state);
-            files.writeNew(tmp, EnvelopeCodec.encode(next));
             try {
+                envelopeWriter.write(tmp, EnvelopeCodec.encode(next));
                 files.rename(tmp, target);
             } catch (IOException e) {
-                Files.deleteIfExists(tmp);
+                // A half-written temporary must not stay behind: recovery clears incoming/ only at the next start.
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException notDeleted) {
+                    e.addSuppressed(notDeleted);
+                }
                 throw e;
             }
             files.syncDirectory(target.getParent()); // the new version is durable before the old one goes

@@ -248,6 +248,26 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void hopAndJunkCommandLimits() throws Exception {
+        Config c = ConfigLoader.load(write("""
+                [limits]
+                max_hops = 30
+                junk_commands = 250
+                """));
+        assertThat(c.limits().maxHops()).isEqualTo(30);
+        assertThat(c.limits().junkCommands()).isEqualTo(250);
+        assertThat(ConfigLoader.load(write("")).limits()).extracting(Config.Limits::maxHops,
+                Config.Limits::junkCommands).containsExactly(50, 100);
+        assertThat(problems("""
+                [limits]
+                max_hops = 0
+                junk_commands = "many"
+                """)).containsExactly(
+                "postern.toml: limits.max_hops: expected an integer from 1 to 1000, got 0",
+                "postern.toml: limits.junk_commands: expected an integer from 1 to 100000, got \"many\"");
+    }
+
+    @Test
     void listenerProblems() throws Exception {
         assertThat(problems("""
                 [[listeners]]
