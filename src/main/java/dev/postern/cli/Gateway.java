@@ -3,6 +3,7 @@ package dev.postern.cli;
 import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
 import dev.postern.inbound.InboundServer;
+import dev.postern.inbound.RecipientPolicy;
 import dev.postern.inbound.Authentication;
 import dev.postern.auth.AuthLimiter;
 import dev.postern.auth.PasswordFile;
@@ -115,7 +116,8 @@ public final class Gateway implements Closeable {
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(Clock.systemUTC()));
-        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue);
+        RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), null);
+        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients);
         inbound.start();
         parts.add(inbound);
         log.info("started with {} queued message(s) recovered", recovered.size());

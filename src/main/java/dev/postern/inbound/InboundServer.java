@@ -36,6 +36,7 @@ public final class InboundServer implements Closeable {
     private final RelayPolicy relay;
     private final InboundPolicy policy;
     private final Authentication auth;
+    private final RecipientPolicy recipients;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     /** Open sessions per client address; an address leaves the map with its last session (merge/compute are atomic). */
@@ -48,7 +49,14 @@ public final class InboundServer implements Closeable {
      */
     public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                          Consumer<Envelope> onQueued) {
+        this(config, tls, spool, auth, onQueued, RecipientPolicy.CATCH_ALL);
+    }
+
+    /** @param recipients who exists in local and relay domains (recipients files, next-hop verification) */
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                         Consumer<Envelope> onQueued, RecipientPolicy recipients) {
         this.config = config;
+        this.recipients = recipients;
         this.auth = auth;
         this.tls = tls;
         this.spool = spool;
@@ -103,7 +111,7 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
-                    onQueued);
+                    onQueued, recipients);
             Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
                 try {
                     new Session(ctx, socket).run();

@@ -3,6 +3,7 @@ package dev.postern.inbound;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
+import dev.postern.recipients.Verdict;
 import dev.postern.smtp.AddressException;
 import dev.postern.smtp.BareLineEndingException;
 import dev.postern.smtp.Command;
@@ -502,6 +503,15 @@ final class Session {
         }
         switch (ctx.relay().judge(path, ctx.role(), clientAddress, relayClient != null || authUser != null)) {
             case LOCAL, RELAY -> {
+                Verdict verdict = ctx.recipients().check(path.mailbox());
+                Reply refusal = Replies.forRecipient(verdict, path.mailbox());
+                if (refusal != null) {
+                    log.info("refused RCPT to=<{}> client=[{}]: {} ({})", path.mailbox(),
+                            clientAddress.getHostAddress(), refusal.oneLine(), verdict);
+                    if (refusal.isPermanent()) error(refusal); // a dictionary attack ends at max_errors
+                    else reply(refusal);
+                    return;
+                }
                 recipients.add(path.mailbox().toString());
                 reply(Replies.RECIPIENT_OK);
             }
