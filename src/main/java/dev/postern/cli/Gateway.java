@@ -118,7 +118,7 @@ public final class Gateway implements Closeable {
         parts.add(control);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
-                new AuthLimiter(Clock.systemUTC()));
+                new AuthLimiter(config.inbound().auth(), Clock.systemUTC()));
         RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients);
         inbound.start();
