@@ -2,6 +2,7 @@ package dev.postern.inbound;
 
 import dev.postern.config.Config;
 import dev.postern.names.Domains;
+import dev.postern.recipients.LocalParts;
 import dev.postern.recipients.RecipientList;
 import dev.postern.recipients.Verdict;
 import dev.postern.recipients.Verifier;
@@ -72,7 +73,11 @@ public final class RecipientPolicy {
         String ascii = Domains.toAsciiOrNull(recipient.domain());
         Domain d = ascii == null ? null : domains.get(ascii);
         if (d == null) return Verdict.ACCEPTED;
-        if (d.list() != null && !d.list().current().contains(recipient.localPart(), ascii)) return Verdict.UNKNOWN;
+        // RFC 5321 §4.5.1: postmaster must be accepted in every domain mail is taken for, listed or not.
+        boolean postmaster = LocalParts.key(recipient.localPart()).equals("postmaster");
+        if (d.list() != null && !postmaster && !d.list().current().contains(recipient.localPart(), ascii)) {
+            return Verdict.UNKNOWN;
+        }
         if (!d.verify()) return Verdict.ACCEPTED;
         if (verifier == null) return new Verdict.Unverified("recipient verification is not available");
         return verifier.verify(recipient.localPart() + "@" + ascii, ascii);

@@ -90,6 +90,9 @@ class RecipientValidationTest {
             assertThat(c.command("RCPT TO:<mallory@postern.test>").last())
                     .isEqualTo("550 5.1.1 <mallory@postern.test>: Recipient address rejected: User unknown");
             assertThat(c.command("RCPT TO:<alice.x@postern.test>").code()).isEqualTo(550);
+            // RFC 5321 §4.5.1: postmaster is always accepted, listed or not.
+            assertThat(c.command("RCPT TO:<PostMaster@postern.test>").last()).startsWith("250 2.1.5");
+            assertThat(c.command("RCPT TO:<Postmaster>").last()).startsWith("250 2.1.5");
             assertThat(c.command("RCPT TO:<john@postern.test>").code()).isEqualTo(550);
             // The transaction goes on with the recipients that were accepted.
             assertThat(c.command("DATA").code()).isEqualTo(354);
@@ -99,12 +102,13 @@ class RecipientValidationTest {
         Path mail = dir.resolve("data/mail");
         // Three spellings of alice (as three envelope recipients) reach one Maildir.
         Map<String, Integer> expected = Map.of("postern.test/alice", 3, "postern.test/bob", 1,
+                "postern.test/postmaster", 1,
                 "postern.test/john%20doe", 1, "other.test/anyone", 1);
         expected.forEach((box, n) -> {
             Path fresh = mail.resolve(box).resolve("new");
             await().atMost(Duration.ofSeconds(10)).until(() -> Files.isDirectory(fresh) && count(fresh) == n);
         });
-        assertThat(count(mail.resolve("postern.test"))).as("one Maildir per mailbox, not per spelling").isEqualTo(3);
+        assertThat(count(mail.resolve("postern.test"))).as("one Maildir per mailbox, not per spelling").isEqualTo(4);
     }
 
     private static long count(Path dir) throws IOException {
