@@ -1,6 +1,5 @@
 package dev.postern.auth;
 
-import dev.postern.config.Config;
 import dev.postern.smtp.Reply;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -50,22 +49,32 @@ public final class AuthLimiter {
         Instant lockedUntil;
     }
 
-    private final Config.AuthLimits limits;
+    /**
+     * The limits (the gateway takes them from {@code [auth]}); see the class comment for what each means.
+     */
+    public record Limits(int maxFailures, Duration window, Duration lockout, Duration maxLockout,
+                         int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix) {
+        /** 5 failures per (client, user) in 15 minutes: 1 minute out, doubling up to 1 hour; 50 per /24 or /64. */
+        public static final Limits DEFAULT = new Limits(5, Duration.ofMinutes(15), Duration.ofMinutes(1),
+                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 64);
+    }
+
+    private final Limits limits;
     private final int maxTracked;
     private final Clock clock;
     private final LinkedHashMap<String, UserEntry> users = new LinkedHashMap<>(16, 0.75f, true); // access order
     private final LinkedHashMap<String, NetworkEntry> networks = new LinkedHashMap<>(16, 0.75f, true);
 
-    /** The default limits ({@link Config.AuthLimits#DEFAULT}); 10,000 entries tracked. */
+    /** The default limits; 10,000 entries tracked. */
     public AuthLimiter(Clock clock) {
-        this(Config.AuthLimits.DEFAULT, 10_000, clock);
+        this(Limits.DEFAULT, 10_000, clock);
     }
 
-    public AuthLimiter(Config.AuthLimits limits, Clock clock) {
+    public AuthLimiter(Limits limits, Clock clock) {
         this(limits, 10_000, clock);
     }
 
-    public AuthLimiter(Config.AuthLimits limits, int maxTracked, Clock clock) {
+    public AuthLimiter(Limits limits, int maxTracked, Clock clock) {
         if (limits.maxFailures() < 1 || limits.networkMaxFailures() < 1 || maxTracked < 1
                 || !limits.window().isPositive() || limits.lockout().isNegative()
                 || limits.maxLockout().compareTo(limits.lockout()) < 0 || limits.networkLockout().isNegative()) {

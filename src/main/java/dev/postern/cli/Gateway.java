@@ -118,12 +118,17 @@ public final class Gateway implements Closeable {
         parts.add(control);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
-                new AuthLimiter(config.inbound().auth(), Clock.systemUTC()));
+                new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
         RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients);
         inbound.start();
         parts.add(inbound);
         log.info("started with {} queued message(s) recovered", recovered.size());
+    }
+
+    private static AuthLimiter.Limits authLimits(Config.AuthLimits a) {
+        return new AuthLimiter.Limits(a.maxFailures(), a.window(), a.lockout(), a.maxLockout(),
+                a.networkMaxFailures(), a.networkLockout(), a.ipv4Prefix(), a.ipv6Prefix());
     }
 
     /** Next-hop verification of recipients, cached; null when no domain asks for it. */

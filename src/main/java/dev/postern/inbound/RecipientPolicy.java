@@ -8,7 +8,6 @@ import dev.postern.recipients.Verdict;
 import dev.postern.recipients.Verifier;
 import dev.postern.smtp.Mailbox;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -48,19 +47,10 @@ public final class RecipientPolicy {
             String ascii = Domains.toAsciiOrNull(e.getKey());
             if (ascii == null) throw new IOException("[recipients]: not a domain: " + e.getKey());
             Path file = e.getValue().file();
-            RecipientList.Watcher list = null;
-            if (file != null) {
-                try {
-                    list = watchers.computeIfAbsent(file, f -> {
-                        try {
-                            return new RecipientList.Watcher(f);
-                        } catch (IOException x) {
-                            throw new UncheckedIOException(x);
-                        }
-                    });
-                } catch (UncheckedIOException x) {
-                    throw x.getCause();
-                }
+            RecipientList.Watcher list = file == null ? null : watchers.get(file);
+            if (file != null && list == null) {
+                list = new RecipientList.Watcher(file);
+                watchers.put(file, list);
             }
             domains.put(ascii, new Domain(list, e.getValue().verify()));
         }

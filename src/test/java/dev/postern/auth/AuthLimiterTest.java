@@ -2,7 +2,6 @@ package dev.postern.auth;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.postern.config.Config;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
@@ -99,7 +98,7 @@ class AuthLimiterTest {
     }
 
     @Test void limitsAreConfigurable() {
-        AuthLimiter strict = new AuthLimiter(new Config.AuthLimits(2, Duration.ofMinutes(10), Duration.ofMinutes(5),
+        AuthLimiter strict = new AuthLimiter(new AuthLimiter.Limits(2, Duration.ofMinutes(10), Duration.ofMinutes(5),
                 Duration.ofMinutes(5), 3, Duration.ofHours(1), 16, 48), clock);
         strict.failure(ip("10.1.2.3"), "alice");
         strict.failure(ip("10.1.2.3"), "alice");
@@ -109,8 +108,15 @@ class AuthLimiterTest {
         assertThat(strict.allowed(ip("10.2.0.1"))).isTrue();
     }
 
+    @Test void theDefaultsAreThoseOfTheConfig() {
+        dev.postern.config.Config.AuthLimits c = dev.postern.config.Config.AuthLimits.DEFAULT;
+        assertThat(AuthLimiter.Limits.DEFAULT).isEqualTo(new AuthLimiter.Limits(c.maxFailures(), c.window(),
+                c.lockout(), c.maxLockout(), c.networkMaxFailures(), c.networkLockout(), c.ipv4Prefix(),
+                c.ipv6Prefix()));
+    }
+
     @Test void memoryIsBounded() {
-        AuthLimiter small = new AuthLimiter(new Config.AuthLimits(2, Duration.ofMinutes(10), Duration.ofMinutes(15),
+        AuthLimiter small = new AuthLimiter(new AuthLimiter.Limits(2, Duration.ofMinutes(10), Duration.ofMinutes(15),
                 Duration.ofMinutes(15), 1000, Duration.ofMinutes(15), 24, 64), 3, clock);
         small.failure(ip("192.0.2.1"), "alice");
         small.failure(ip("192.0.2.1"), "alice");
