@@ -4,17 +4,21 @@ import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
 import dev.postern.files.DurableFiles;
 import dev.postern.inbound.InboundServer;
+import dev.postern.inbound.RecipientPolicy;
 import dev.postern.inbound.Authentication;
 import dev.postern.auth.AuthLimiter;
 import dev.postern.auth.PasswordFile;
 import java.time.Clock;
 import dev.postern.local.MaildirDelivery;
+import dev.postern.outbound.RecipientProbe;
 import dev.postern.outbound.Router;
 import dev.postern.outbound.Scheduler;
 import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.SmtpClient;
 import dev.postern.outbound.TlsPolicies;
 import dev.postern.queue.RetrySchedule;
+import dev.postern.recipients.VerificationCache;
+import dev.postern.recipients.Verifier;
 import dev.postern.queue.Spool;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
@@ -113,14 +117,28 @@ public final class Gateway implements Closeable {
         parts.add(control);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
-                new AuthLimiter(Clock.systemUTC()));
-        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue);
+                new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
+        RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
+        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients);
         inbound.start();
         parts.add(inbound);
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the
         // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
         scheduler.start(recovered);
         log.info("started with {} queued message(s) recovered", recovered.size());
+    }
+
+    private static AuthLimiter.Limits authLimits(Config.AuthLimits a) {
+        return new AuthLimiter.Limits(a.maxFailures(), a.window(), a.lockout(), a.maxLockout(),
+                a.networkMaxFailures(), a.networkLockout(), a.ipv4Prefix(), a.ipv6Prefix());
+    }
+
+    /** Next-hop verification of recipients, cached; null when no domain asks for it. */
+    private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies) {
+        if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
+        Config.RecipientVerification v = config.inbound().verification();
+        return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout()),
+                v.positiveTtl(), v.negativeTtl(), v.cacheSize(), Clock.systemUTC());
     }
 
     /** The data directory is owned by one gateway at a time. */

@@ -93,14 +93,70 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         }
     }
 
-    /** Inbound policy beyond listeners: partners and certificate-authorised relay clients. */
-    public record Inbound(List<Partner> partners, List<RelayClient> relayClients) {
+    /**
+     * Inbound policy beyond listeners: partners, certificate-authorised relay clients, recipient validation
+     * ({@code [recipients."domain"]}, {@code [recipient_verification]}) and the AUTH limiter ({@code [auth]}).
+     *
+     * @param recipients by domain (A-label form), for local and relay domains; a domain without an entry accepts
+     *                   every local part
+     */
+    public record Inbound(List<Partner> partners, List<RelayClient> relayClients,
+                          Map<String, DomainRecipients> recipients, RecipientVerification verification,
+                          AuthLimits auth) {
         public static final Inbound NONE = new Inbound(List.of(), List.of());
 
         public Inbound {
             partners = List.copyOf(partners);
             relayClients = List.copyOf(relayClients);
+            recipients = Map.copyOf(recipients);
+            if (verification == null) verification = RecipientVerification.DEFAULT;
+            if (auth == null) auth = AuthLimits.DEFAULT;
         }
+
+        /** Partners and relay clients; every domain catch-all, default verification and AUTH limits. */
+        public Inbound(List<Partner> partners, List<RelayClient> relayClients) {
+            this(partners, relayClients, Map.of(), RecipientVerification.DEFAULT, AuthLimits.DEFAULT);
+        }
+
+        /** The same with other recipient validation and AUTH limits. */
+        public Inbound with(Map<String, DomainRecipients> newRecipients, RecipientVerification newVerification,
+                            AuthLimits newAuth) {
+            return new Inbound(partners, relayClients, newRecipients, newVerification, newAuth);
+        }
+    }
+
+    /**
+     * Who exists in one local or relay domain ({@code [recipients."domain"]}).
+     *
+     * @param file   a list of addresses and local parts (re-read when it changes); null: no list
+     * @param verify relay domains: ask the domain's next hop at RCPT time (Postfix's reject_unverified_recipient)
+     */
+    public record DomainRecipients(Path file, boolean verify) {}
+
+    /**
+     * {@code [recipient_verification]}: how answers of next hops to verification probes are kept.
+     *
+     * @param positiveTtl how long an accepted address stays known
+     * @param negativeTtl how long a refused address stays refused
+     * @param cacheSize   most addresses kept (least recently used go first)
+     * @param timeout     longest a probe may take, from connect to the RCPT reply
+     */
+    public record RecipientVerification(Duration positiveTtl, Duration negativeTtl, int cacheSize, Duration timeout) {
+        public static final RecipientVerification DEFAULT = new RecipientVerification(Duration.ofDays(7),
+                Duration.ofHours(3), 100_000, Duration.ofSeconds(30));
+    }
+
+    /**
+     * {@code [auth]}: limits on failed SMTP AUTH attempts. Failures are counted per (client address, user name), IPv6
+     * clients per /64: after {@code maxFailures} within {@code window} that user is locked out from that client for
+     * {@code lockout}, doubling with every further failure up to {@code maxLockout}. Independently, more than
+     * {@code networkMaxFailures} failures from one network (IPv4 /{@code ipv4Prefix}, IPv6 /{@code ipv6Prefix}) within
+     * {@code window} lock the whole network out for {@code networkLockout}.
+     */
+    public record AuthLimits(int maxFailures, Duration window, Duration lockout, Duration maxLockout,
+                             int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix) {
+        public static final AuthLimits DEFAULT = new AuthLimits(5, Duration.ofMinutes(15), Duration.ofMinutes(1),
+                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 64);
     }
 
     /** A SHA-256 pin as compared: lower-case hex without colons or a "sha256:" prefix. */

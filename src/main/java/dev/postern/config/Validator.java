@@ -69,7 +69,10 @@ final class Validator {
         Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
         Config.OutboundTls outboundTls = new PolicyValidator(this::path, this::readableFile)
                 .outboundTls(top.table("outbound_tls"));
-        Config.Inbound inbound = new InboundValidator(this::readableFile).inbound(top, problems);
+        RecipientsValidator rv = new RecipientsValidator(this::readableFile, problems);
+        Config.Inbound inbound = new InboundValidator(this::readableFile).inbound(top, problems).with(
+                rv.recipients(top.table("recipients"), localDomains, relayDomains),
+                rv.verification(top.table("recipient_verification")), rv.auth(top.table("auth")));
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,

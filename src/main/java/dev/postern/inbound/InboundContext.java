@@ -8,7 +8,8 @@ import javax.net.ssl.SSLContext;
 
 /** What a session needs from the gateway, for one listener. */
 record InboundContext(Config config, Config.Listener listener, SSLContext tls, Spool spool, RelayPolicy relay,
-                      InboundPolicy policy, Authentication auth, Consumer<Envelope> onQueued) {
+                      InboundPolicy policy, Authentication auth, Consumer<Envelope> onQueued,
+                      RecipientPolicy recipients) {
 
     Config.Role role() { return listener.role(); }
 

@@ -41,6 +41,7 @@ public final class InboundServer implements Closeable {
     private final ServerSocketFactory serverSockets;
     /** Closes the sockets of sessions whose read or write deadline passed. */
     private final IoWatchdog watchdog = new IoWatchdog("postern-inbound-watchdog", Duration.ofMillis(100));
+    private final RecipientPolicy recipients;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     /** Open sessions per client address; an address leaves the map with its last session (merge/compute are atomic). */
@@ -53,14 +54,21 @@ public final class InboundServer implements Closeable {
      */
     public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                          Consumer<Envelope> onQueued) {
-        this(config, tls, spool, auth, onQueued, ServerSocketFactory.getDefault());
+        this(config, tls, spool, auth, onQueued, RecipientPolicy.CATCH_ALL);
+    }
+
+    /** @param recipients who exists in local and relay domains (recipients files, next-hop verification) */
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                         Consumer<Envelope> onQueued, RecipientPolicy recipients) {
+        this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault());
     }
 
     /** @param serverSockets makes the listening sockets (tests pass one whose accept() fails on demand) */
     InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
-                  Consumer<Envelope> onQueued, ServerSocketFactory serverSockets) {
+                  Consumer<Envelope> onQueued, RecipientPolicy recipients, ServerSocketFactory serverSockets) {
         this.config = config;
         this.serverSockets = serverSockets;
+        this.recipients = recipients;
         this.auth = auth;
         this.tls = tls;
         this.spool = spool;
@@ -118,7 +126,7 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
-                    onQueued);
+                    onQueued, recipients);
             Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
                 try {
                     new Session(ctx, socket, watchdog).run();

@@ -25,11 +25,12 @@ record RelayPolicy(Set<String> localDomains, Set<String> relayDomains, List<Conf
         Mailbox box = recipient.mailbox();
         String domain = box.domainKey();
         String local = box.localPart();
-        boolean unquotedTricks = local.indexOf('%') >= 0 || local.indexOf('!') >= 0
-                || (!local.startsWith("\"") && local.indexOf('@') >= 0);
         if (isLocal(domain)) {
-            // A local domain never forwards, but "user%other@local" is an old relay trick: refuse it outright.
-            return unquotedTricks || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.LOCAL;
+            // A local domain never forwards, but "user%other@local", "other!user@local" and "\"user@other\"@local"
+            // are old relay tricks (and the next hop of a later forward may honour them): refuse them as relay
+            // domains do. A quoted local part without them ("john doe"@local) is a mailbox like any other.
+            boolean tricks = local.indexOf('%') >= 0 || local.indexOf('!') >= 0 || local.indexOf('@') >= 0;
+            return tricks || recipient.sourceRoute() ? Verdict.ROUTING_TRICK : Verdict.LOCAL;
         }
         boolean mayRelay = relayDomains.contains(domain)
                 || (role != Config.Role.MX && (relayClient || inRelayNetworks(client)));

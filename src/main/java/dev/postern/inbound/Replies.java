@@ -1,5 +1,7 @@
 package dev.postern.inbound;
 
+import dev.postern.recipients.Verdict;
+import dev.postern.smtp.Mailbox;
 import dev.postern.smtp.Reply;
 
 /** The fixed replies the server sends, in one place so that codes and enhanced codes stay consistent. */
@@ -44,4 +46,20 @@ final class Replies {
     static final Reply TIMEOUT = Reply.of(421, "4.4.2", "Timeout exceeded; closing connection");
     static final Reply SESSION_TOO_LONG = Reply.of(421, "4.4.2", "Session too long; closing connection");
     static final Reply TLS_FAILED = Reply.of(454, "4.7.0", "TLS not available due to temporary reason");
+
+    /**
+     * The refusal of a recipient that validation did not accept (Postfix's wording), or null to accept it. What a next
+     * hop said is logged, not passed on: it names internal hosts.
+     */
+    static Reply forRecipient(Verdict verdict, Mailbox rcpt) {
+        return switch (verdict) {
+            case Verdict.Accepted a -> null;
+            case Verdict.Unknown u ->
+                    Reply.of(550, "5.1.1", "<" + rcpt + ">: Recipient address rejected: User unknown");
+            case Verdict.Refused r ->
+                    Reply.of(550, "5.1.1", "<" + rcpt + ">: Recipient address rejected: User unknown");
+            case Verdict.Unverified u -> Reply.of(450, "4.1.1", "<" + rcpt
+                    + ">: Recipient address rejected: unverified address: the next hop cannot confirm it now");
+        };
+    }
 }

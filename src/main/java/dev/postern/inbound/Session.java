@@ -3,6 +3,7 @@ package dev.postern.inbound;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
+import dev.postern.recipients.Verdict;
 import dev.postern.smtp.AddressException;
 import dev.postern.smtp.BareLineEndingException;
 import dev.postern.smtp.Command;
@@ -34,6 +35,8 @@ import javax.net.ssl.SSLSession;
 import dev.postern.tls.TlsConfigException;
 import dev.postern.auth.AuthLimiter;
 import dev.postern.auth.Credentials;
+import dev.postern.auth.PasswordFile;
+import dev.postern.auth.Scram;
 import dev.postern.auth.Sasl;
 import javax.net.ssl.SSLSocket;
 import org.slf4j.Logger;
@@ -254,13 +257,24 @@ final class Session {
             error(Reply.of(503, "5.5.1", "AUTH not allowed during a mail transaction"));
             return;
         }
-        if (!ctx.auth().limiter().allowed(clientAddress)) {
+        if (!ctx.auth().limiter().allowed(clientAddress)) { // the whole network is locked out
             log.warn("AUTH refused client=[{}]: too many failed attempts", clientAddress.getHostAddress());
             error(AuthLimiter.LOCKED_OUT);
             return;
         }
         String[] words = argument.strip().split(" +", 2);
-        Sasl.Step step = Sasl.start(words[0], words.length > 1 ? words[1] : null, ctx.auth().passwords().current());
+        AuthLimiter limiter = ctx.auth().limiter();
+        PasswordFile passwords = ctx.auth().passwords().current();
+        // A locked-out user's SCRAM exchange runs on mock secrets, so that it fails whatever the proof: the server
+        // signature must not tell a guesser that the password was right.
+        Scram.Store scram = new Scram.Store() {
+            @Override public Scram.Secrets scramSecrets(String user) {
+                return limiter.allowed(clientAddress, user) ? passwords.scramSecrets(user) : null;
+            }
+
+            @Override public Scram.Secrets mockSecrets(String user) { return passwords.mockSecrets(user); }
+        };
+        Sasl.Step step = Sasl.start(words[0], words.length > 1 ? words[1] : null, scram);
         while (step instanceof Sasl.Challenge c) {
             out.write(c.wireLine().getBytes(StandardCharsets.US_ASCII));
             out.flush();
@@ -284,7 +298,8 @@ final class Session {
             case Sasl.Done d -> {
                 try (Credentials credentials = d.credentials()) {
                     user = credentials.user();
-                    ok = ctx.auth().passwords().verify(credentials);
+                    // Locked out: the password is not even checked.
+                    ok = limiter.allowed(clientAddress, user) && passwords.verify(credentials);
                 }
             }
             case Sasl.Authenticated a -> {
@@ -297,14 +312,20 @@ final class Session {
             }
             case Sasl.Challenge c -> throw new IllegalStateException("unreachable");
         }
+        if (!limiter.allowed(clientAddress, user)) {
+            log.warn("AUTH refused client=[{}] user={}: too many failed attempts", clientAddress.getHostAddress(),
+                    ReceivedHeader.sanitize(user));
+            error(AuthLimiter.LOCKED_OUT); // not counted again: nothing was checked
+            return;
+        }
         if (ok) {
             authUser = user;
-            ctx.auth().limiter().success(clientAddress);
+            limiter.success(clientAddress, user);
             log.info("AUTH ok client=[{}] user={} mechanism={}", clientAddress.getHostAddress(), authUser,
                     words[0].toUpperCase(Locale.ROOT));
             reply(Sasl.SUCCEEDED);
         } else {
-            ctx.auth().limiter().failure(clientAddress);
+            limiter.failure(clientAddress, user);
             log.warn("AUTH failed client=[{}] user={} mechanism={}", clientAddress.getHostAddress(),
                     ReceivedHeader.sanitize(user), words[0].toUpperCase(Locale.ROOT));
             error(Sasl.INVALID);
@@ -517,6 +538,15 @@ final class Session {
         }
         switch (ctx.relay().judge(path, ctx.role(), clientAddress, relayClient != null || authUser != null)) {
             case LOCAL, RELAY -> {
+                Verdict verdict = ctx.recipients().check(path.mailbox());
+                Reply refusal = Replies.forRecipient(verdict, path.mailbox());
+                if (refusal != null) {
+                    log.info("refused RCPT to=<{}> client=[{}]: {} ({})", path.mailbox(),
+                            clientAddress.getHostAddress(), refusal.oneLine(), verdict);
+                    if (refusal.isPermanent()) error(refusal); // a dictionary attack ends at max_errors
+                    else reply(refusal);
+                    return;
+                }
                 recipients.add(path.mailbox().address()); // the domain in lookup form: see Mailbox
                 reply(Replies.RECIPIENT_OK);
             }

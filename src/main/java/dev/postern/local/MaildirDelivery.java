@@ -2,6 +2,7 @@ package dev.postern.local;
 
 import dev.postern.files.DurableFiles;
 import dev.postern.names.Domains;
+import dev.postern.recipients.LocalParts;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -38,16 +39,55 @@ public final class MaildirDelivery {
     }
 
     /**
-     * The Maildir of a recipient "local@domain": the domain in its lookup form (A-labels, as every lookup uses), local
-     * parts lower-cased; both made safe as a file name.
+     * The Maildir of a recipient "local@domain": {@code ROOT/<domain>/<local>/}, each part made a safe, distinct
+     * directory name by {@link #directoryName}. The domain is taken in its A-label form; a quoted local part is
+     * unquoted first ({@code "john"@example.com} is {@code john@example.com}, RFC 5321 §2.4), then lower-cased.
      */
     public Path maildir(String recipient) {
         int at = recipient.lastIndexOf('@');
-        String local = safe(recipient.substring(0, at));
-        String written = recipient.substring(at + 1);
-        String key = Domains.toAsciiOrNull(written);
-        String domain = safe(key != null ? key : written);
-        return root.resolve(domain).resolve(local);
+        if (at < 0) throw new IllegalArgumentException("not an address: " + recipient);
+        String domain = recipient.substring(at + 1);
+        String ascii = Domains.toAsciiOrNull(domain);
+        String local = LocalParts.key(recipient.substring(0, at));
+        return root.resolve(directoryName(ascii != null ? ascii : domain.toLowerCase(Locale.ROOT)))
+                .resolve(directoryName(local));
+    }
+
+    /**
+     * A directory name for one address part that is safe whatever the part holds, and distinct for distinct parts:
+     * letters, digits, marks and {@code . - _ + = ~} stay; every other character (a '/', '\\', NUL, control or
+     * space character, '%' itself) becomes %XX for each of its UTF-8 bytes, and so does a leading '.', so the result is
+     * never "", ".", ".." or a hidden name and never leaves its parent directory. The empty string maps to "%", which
+     * no other input can produce.
+     */
+    static String directoryName(String part) {
+        if (part.isEmpty()) return "%";
+        StringBuilder b = new StringBuilder(part.length());
+        for (int i = 0; i < part.length(); ) {
+            int cp = part.codePointAt(i);
+            boolean keep = cp < 128 ? (cp >= 'a' && cp <= 'z') || (cp >= 'A' && cp <= 'Z') || (cp >= '0' && cp <= '9')
+                    || SAFE_SYMBOLS.indexOf(cp) >= 0 && !(cp == '.' && i == 0)
+                    : Character.isLetterOrDigit(cp) || isMark(cp);
+            if (keep) {
+                b.appendCodePoint(cp);
+            } else {
+                for (byte octet : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
+                    b.append('%').append(HEX[(octet >> 4) & 0xf]).append(HEX[octet & 0xf]);
+                }
+            }
+            i += Character.charCount(cp);
+        }
+        return b.toString();
+    }
+
+    /** Kept as they are; other ASCII symbols are shell metacharacters in scripts that walk Maildirs, so encoded. */
+    private static final String SAFE_SYMBOLS = ".-_+=~";
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
+    private static boolean isMark(int cp) {
+        int type = Character.getType(cp);
+        return type == Character.NON_SPACING_MARK || type == Character.COMBINING_SPACING_MARK
+                || type == Character.ENCLOSING_MARK;
     }
 
     /**
@@ -81,16 +121,5 @@ public final class MaildirDelivery {
         }
         files.syncDirectory(fresh);
         return target;
-    }
-
-    private static String safe(String s) {
-        String lower = s.toLowerCase(Locale.ROOT);
-        StringBuilder b = new StringBuilder(lower.length());
-        for (int i = 0; i < lower.length(); i++) {
-            char c = lower.charAt(i);
-            b.append(c == '/' || c == '\\' || c == '\0' || c < 0x20 ? '_' : c);
-        }
-        if (b.isEmpty() || b.charAt(0) == '.') b.insert(0, '_'); // never "", ".", ".." or a hidden name
-        return b.toString();
     }
 }

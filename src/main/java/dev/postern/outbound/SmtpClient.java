@@ -60,7 +60,7 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
-    /** The message to send. {@code content} is opened once per attempt. */
+    /** The message to send. {@code content} is opened once per attempt; null for a {@link #probe}. */
     public record Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
                           ContentSource content) {}
 
@@ -123,6 +123,32 @@ public final class SmtpClient implements java.io.Closeable {
             String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
                     : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
             return new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls);
+        }
+    }
+
+    /**
+     * A recipient verification probe on a connection of its own (never cached): greeting, EHLO, STARTTLS as
+     * {@code plan} says (an enforced plan is enforced here as for mail), {@code MAIL FROM:<>}, {@code RCPT TO}, then
+     * RSET and QUIT; no DATA. The recipient's result is DELIVERED when the server accepted it, FAILED on a 5xx,
+     * DEFERRED on a 4xx.
+     */
+    public Attempt probe(NextHop hop, InetAddress address, String recipient, boolean smtputf8, TlsPlanner.Plan plan) {
+        String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
+        Conversation c = new Conversation(peer);
+        try {
+            Socket plain = new Socket();
+            c.socket = plain;
+            plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
+            plain.setSoTimeout((int) commandTimeout.toMillis());
+            plain.setTcpNoDelay(true);
+            c.bind(plain);
+            return c.run(hop, new Message("", List.of(recipient), 0, false, smtputf8, null), plan);
+        } catch (IOException e) {
+            String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
+                    : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
+            return new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls);
+        } finally {
+            c.close();
         }
     }
 
@@ -310,6 +336,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (m.eightBit() && extensions.containsKey("8BITMIME")) mail.append(" BODY=8BITMIME");
             if (m.smtputf8()) mail.append(" SMTPUTF8");
             boolean pipelining = extensions.containsKey("PIPELINING");
+            boolean probe = m.content() == null; // a verification probe: no DATA
 
             stage = "sending MAIL FROM";
             List<Reply> rcptReplies = new ArrayList<>();
@@ -318,13 +345,13 @@ public final class SmtpClient implements java.io.Closeable {
             if (pipelining) {
                 write(mail.toString());
                 for (String r : m.recipients()) write("RCPT TO:<" + r + ">");
-                write("DATA");
+                if (!probe) write("DATA");
                 out.flush();
                 mailReply = ReplyReader.read(in);
                 stage = "sending RCPT TO";
                 for (int i = 0; i < m.recipients().size(); i++) rcptReplies.add(ReplyReader.read(in));
                 stage = "sending DATA";
-                dataReply = ReplyReader.read(in);
+                if (!probe) dataReply = ReplyReader.read(in);
             } else {
                 mailReply = command(mail.toString());
                 if (mailReply.code() == 250) {
@@ -341,9 +368,16 @@ public final class SmtpClient implements java.io.Closeable {
             for (int i = 0; i < m.recipients().size(); i++) {
                 String rcpt = m.recipients().get(i);
                 Reply r = rcptReplies.get(i);
-                if (r.code() == 250 || r.code() == 251) accepted.add(rcpt);
-                else results.put(rcpt, new RecipientResult(r.isPermanent() ? RecipientResult.Status.FAILED
+                if (r.code() == 250 || r.code() == 251) {
+                    accepted.add(rcpt);
+                    if (probe) results.put(rcpt, new RecipientResult(RecipientResult.Status.DELIVERED,
+                            peer + " accepted: " + r.oneLine()));
+                } else results.put(rcpt, new RecipientResult(r.isPermanent() ? RecipientResult.Status.FAILED
                         : RecipientResult.Status.DEFERRED, peer + " said: " + r.oneLine()));
+            }
+            if (probe) {
+                quietRset();
+                return new Attempt(Outcome.COMPLETED, "verification probe", results, tls);
             }
             if (accepted.isEmpty()) {
                 if (!pipelining) quietQuit();

@@ -25,7 +25,8 @@ class AuthLimiterTest {
     }
 
     private final FakeClock clock = new FakeClock();
-    private final AuthLimiter limiter = new AuthLimiter(clock); // 5 in 10 minutes, 15 minutes out
+    /** 5 failures per (client, user) in 15 minutes: 1 minute out, doubling up to 1 hour; 50 per /24 or /64. */
+    private final AuthLimiter limiter = new AuthLimiter(clock);
 
     private static InetAddress ip(String s) {
         try {
@@ -35,69 +36,96 @@ class AuthLimiterTest {
         }
     }
 
-    private void fail(String address, int times) {
-        for (int i = 0; i < times; i++) limiter.failure(ip(address));
+    private void fail(String address, String user, int times) {
+        for (int i = 0; i < times; i++) limiter.failure(ip(address), user);
     }
 
-    @Test void lockoutAfterFiveFailuresAndRecovery() {
-        fail("192.0.2.1", 4);
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isTrue();
-        fail("192.0.2.1", 1);
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isFalse();
-        assertThat(limiter.allowed(ip("192.0.2.2"))).as("other clients are not affected").isTrue();
-
-        clock.advance(Duration.ofMinutes(15).minusSeconds(1));
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isFalse();
-        clock.advance(Duration.ofSeconds(1));
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isTrue();
-
-        fail("192.0.2.1", 1); // a fresh start after the lockout, not an immediate second lockout
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isTrue();
+    @Test void oneUsersTyposDoNotLockOutTheOthersBehindTheSameAddress() {
+        fail("192.0.2.1", "alice", 4);
+        assertThat(limiter.allowed(ip("192.0.2.1"), "alice")).isTrue();
+        fail("192.0.2.1", "alice", 1);
+        assertThat(limiter.allowed(ip("192.0.2.1"), "alice")).isFalse();
+        assertThat(limiter.allowed(ip("192.0.2.1"), "bob")).as("another user behind the same NAT").isTrue();
+        assertThat(limiter.allowed(ip("192.0.2.1"))).as("the network is not locked").isTrue();
+        assertThat(limiter.allowed(ip("192.0.2.2"), "alice")).as("alice elsewhere").isTrue();
         assertThat(AuthLimiter.LOCKED_OUT.toWire())
                 .isEqualTo("454 4.7.0 Too many failed authentication attempts; try again later\r\n");
     }
 
-    @Test void failuresOutsideTheWindowDoNotCount() {
-        for (int i = 0; i < 20; i++) {
-            limiter.failure(ip("192.0.2.1"));
-            clock.advance(Duration.ofMinutes(3)); // at most 4 within any 10 minutes
+    @Test void theLockoutGrowsWithEveryFurtherFailureUpToTheCap() {
+        fail("192.0.2.1", "alice", 5);
+        Duration expected = Duration.ofMinutes(1);
+        for (int round = 0; round < 10; round++) {
+            clock.advance(expected.minusSeconds(1));
+            assertThat(limiter.allowed(ip("192.0.2.1"), "alice")).as("round " + round).isFalse();
+            clock.advance(Duration.ofSeconds(1));
+            assertThat(limiter.allowed(ip("192.0.2.1"), "alice")).as("round " + round).isTrue();
+            fail("192.0.2.1", "alice", 1); // one more wrong guess right after the lockout: twice as long
+            expected = expected.multipliedBy(2);
+            if (expected.compareTo(Duration.ofHours(1)) > 0) expected = Duration.ofHours(1);
         }
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isTrue();
-        clock.advance(Duration.ofMinutes(-3));
-        fail("192.0.2.1", 1);
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isFalse();
+        assertThat(expected).isEqualTo(Duration.ofHours(1));
     }
 
-    @Test void successForgetsFailures() {
-        fail("192.0.2.1", 4);
-        limiter.success(ip("192.0.2.1"));
-        fail("192.0.2.1", 4);
-        assertThat(limiter.allowed(ip("192.0.2.1"))).isTrue();
-        assertThat(limiter.tracked()).isEqualTo(1);
+    @Test void failuresOutsideTheWindowAreForgottenAndSuccessForgetsThem() {
+        for (int i = 0; i < 20; i++) {
+            fail("192.0.2.1", "alice", 1);
+            clock.advance(Duration.ofMinutes(16)); // never two within 15 minutes
+        }
+        assertThat(limiter.allowed(ip("192.0.2.1"), "alice")).isTrue();
+        fail("192.0.2.1", "alice", 4);
+        limiter.success(ip("192.0.2.1"), "alice");
+        fail("192.0.2.1", "alice", 4);
+        assertThat(limiter.allowed(ip("192.0.2.1"), "alice")).isTrue();
     }
 
-    @Test void ipv6CountsPerSlash64() {
-        fail("2001:db8:1:2::1", 3);
-        fail("2001:db8:1:2:ffff::7", 2);
-        assertThat(limiter.allowed(ip("2001:db8:1:2::99"))).isFalse();
-        assertThat(limiter.allowed(ip("2001:db8:1:3::1"))).isTrue();
+    @Test void manyUsersFromOneNetworkLockTheWholeNetwork() {
+        for (int i = 0; i < 49; i++) limiter.failure(ip("192.0.2." + (i % 200 + 1)), "user" + i);
+        assertThat(limiter.allowed(ip("192.0.2.250"), "carol")).isTrue();
+        limiter.failure(ip("192.0.2.7"), "user49");
+        assertThat(limiter.allowed(ip("192.0.2.250"))).as("the /24 is locked").isFalse();
+        assertThat(limiter.allowed(ip("192.0.2.250"), "carol")).isFalse();
+        assertThat(limiter.allowed(ip("192.0.3.1"), "carol")).as("the next /24").isTrue();
+        clock.advance(Duration.ofMinutes(15));
+        assertThat(limiter.allowed(ip("192.0.2.250"), "carol")).isTrue();
+    }
+
+    @Test void ipv6ClientsCountPerSlash64() {
+        fail("2001:db8:1:2::1", "alice", 3);
+        fail("2001:db8:1:2:ffff::7", "alice", 2);
+        assertThat(limiter.allowed(ip("2001:db8:1:2::99"), "alice")).isFalse();
+        assertThat(limiter.allowed(ip("2001:db8:1:3::1"), "alice")).isTrue();
+    }
+
+    @Test void limitsAreConfigurable() {
+        AuthLimiter strict = new AuthLimiter(new AuthLimiter.Limits(2, Duration.ofMinutes(10), Duration.ofMinutes(5),
+                Duration.ofMinutes(5), 3, Duration.ofHours(1), 16, 48), clock);
+        strict.failure(ip("10.1.2.3"), "alice");
+        strict.failure(ip("10.1.2.3"), "alice");
+        assertThat(strict.allowed(ip("10.1.2.3"), "alice")).isFalse();
+        strict.failure(ip("10.1.200.1"), "bob");
+        assertThat(strict.allowed(ip("10.1.99.99"))).as("3 failures in the /16").isFalse();
+        assertThat(strict.allowed(ip("10.2.0.1"))).isTrue();
+    }
+
+    @Test void theDefaultsAreThoseOfTheConfig() {
+        dev.postern.config.Config.AuthLimits c = dev.postern.config.Config.AuthLimits.DEFAULT;
+        assertThat(AuthLimiter.Limits.DEFAULT).isEqualTo(new AuthLimiter.Limits(c.maxFailures(), c.window(),
+                c.lockout(), c.maxLockout(), c.networkMaxFailures(), c.networkLockout(), c.ipv4Prefix(),
+                c.ipv6Prefix()));
     }
 
     @Test void memoryIsBounded() {
-        AuthLimiter small = new AuthLimiter(2, Duration.ofMinutes(10), Duration.ofMinutes(15), 3, clock);
-        small.failure(ip("192.0.2.1"));
-        small.failure(ip("192.0.2.1"));
-        assertThat(small.allowed(ip("192.0.2.1"))).isFalse();
-        for (int i = 10; i < 100; i++) small.failure(ip("198.51.100." + i));
+        AuthLimiter small = new AuthLimiter(new AuthLimiter.Limits(2, Duration.ofMinutes(10), Duration.ofMinutes(15),
+                Duration.ofMinutes(15), 1000, Duration.ofMinutes(15), 24, 64), 3, clock);
+        small.failure(ip("192.0.2.1"), "alice");
+        small.failure(ip("192.0.2.1"), "alice");
+        assertThat(small.allowed(ip("192.0.2.1"), "alice")).isFalse();
+        for (int i = 10; i < 100; i++) small.failure(ip("198.51." + i + ".1"), "x" + i);
         assertThat(small.tracked()).isEqualTo(3);
-        assertThat(small.allowed(ip("192.0.2.1"))).as("a flood of new addresses does not free a locked one").isFalse();
-
-        // Expired entries go before live ones.
-        clock.advance(Duration.ofMinutes(16));
-        small.failure(ip("203.0.113.1"));
-        small.failure(ip("203.0.113.1"));
-        small.failure(ip("203.0.113.2"));
-        assertThat(small.tracked()).isEqualTo(2);
-        assertThat(small.allowed(ip("203.0.113.1"))).isFalse();
+        assertThat(small.trackedNetworks()).isEqualTo(3);
+        assertThat(small.allowed(ip("192.0.2.1"), "alice")).as("a flood does not free a locked-out user").isFalse();
+        for (int i = 0; i < 100; i++) small.failure(ip("203.0.113.1"), "y".repeat(10_000) + i);
+        assertThat(small.tracked()).isEqualTo(3);
     }
 }

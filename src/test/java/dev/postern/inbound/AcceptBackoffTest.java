@@ -71,7 +71,7 @@ class AcceptBackoffTest {
         try (Spool spool = Spool.open(data.resolve("queue"));
              InboundServer server = new InboundServer(config, () -> null, spool,
                      new Authentication(new PasswordFile.Watcher(data.resolve("users")),
-                             new AuthLimiter(Clock.systemUTC())), e -> { }, sockets)) {
+                             new AuthLimiter(Clock.systemUTC())), e -> { }, RecipientPolicy.CATCH_ALL, sockets)) {
             sockets.failing.set(true);
             server.start();
             var mx = server.boundAddresses().getFirst();

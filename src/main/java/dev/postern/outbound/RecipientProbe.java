@@ -1,0 +1,119 @@
+package dev.postern.outbound;
+
+import dev.postern.dns.DnsException;
+import dev.postern.dns.DnsResolver;
+import dev.postern.recipients.Verdict;
+import dev.postern.recipients.Verifier;
+import dev.postern.tls.TlsConfigException;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Asks a relay domain's next hop whether an address exists, the way mail to it would go: the same routing (static
+ * route, else MX), the same outbound TLS policy (an enforced level is enforced for the probe too; under {@code may} a
+ * failed handshake is retried in clear text, as delivery does), then {@code MAIL FROM:<>}, {@code RCPT TO}, RSET,
+ * QUIT. The first host that completes the exchange decides; a host that fails is skipped like in delivery. The whole
+ * probe is bounded by {@code timeout}: past it the answer is {@link Verdict.Unverified} and the probe is interrupted.
+ */
+public final class RecipientProbe implements Verifier {
+    private static final Logger log = LoggerFactory.getLogger(RecipientProbe.class);
+
+    private final Router router;
+    private final DnsResolver dns;
+    private final TlsPolicies policies;
+    private final TlsPlanner planner = new TlsPlanner();
+    private final SmtpClient client;
+    private final Duration timeout;
+
+    public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout) {
+        this.router = router;
+        this.dns = dns;
+        this.policies = policies;
+        this.timeout = timeout;
+        this.client = new SmtpClient(heloName, timeout, timeout, timeout);
+    }
+
+    @Override public Verdict verify(String address, String domain) {
+        CompletableFuture<Verdict> result = new CompletableFuture<>();
+        Thread probe = Thread.ofVirtual().name("verify-" + domain).start(() -> {
+            try {
+                result.complete(probe(address, domain));
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        Verdict v;
+        try {
+            v = result.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            probe.interrupt(); // closes a socket the probe is blocked on
+            v = new Verdict.Unverified("no answer from the next hop of " + domain + " within " + timeout);
+        } catch (InterruptedException e) {
+            probe.interrupt();
+            Thread.currentThread().interrupt();
+            v = new Verdict.Unverified("interrupted");
+        } catch (ExecutionException e) {
+            log.error("recipient verification of <{}> failed", address, e.getCause());
+            v = new Verdict.Unverified("verification failed: " + e.getCause());
+        }
+        log.info("recipient verification to=<{}> result={}", address, v);
+        return v;
+    }
+
+    private Verdict probe(String address, String domain) {
+        boolean smtputf8 = !address.chars().allMatch(c -> c < 128);
+        return switch (router.route(domain)) {
+            case Router.Result.Undeliverable u -> new Verdict.Refused(u.status() + " " + u.reason());
+            case Router.Result.Later l -> new Verdict.Unverified(l.reason());
+            case Router.Result.Hops h -> tryHops(address, domain, h.hops(), smtputf8);
+        };
+    }
+
+    private Verdict tryHops(String address, String domain, List<NextHop> hops, boolean smtputf8) {
+        TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
+        String last = "no next hop";
+        for (NextHop hop : hops) {
+            List<InetAddress> addresses;
+            try {
+                addresses = dns.lookupAddresses(hop.host());
+            } catch (DnsException e) {
+                last = "DNS lookup of " + hop.host() + " failed: " + e.getMessage();
+                continue;
+            }
+            TlsPlanner.Plan plan;
+            try {
+                plan = planner.plan(policy, hop.host());
+            } catch (TlsConfigException e) {
+                return new Verdict.Unverified("TLS policy for " + domain + " cannot be applied: " + e.getMessage());
+            }
+            for (InetAddress ip : addresses) {
+                if (Thread.currentThread().isInterrupted()) return new Verdict.Unverified("timed out");
+                SmtpClient.Attempt a = client.probe(hop, ip, address, smtputf8, plan);
+                if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && !plan.required()) {
+                    a = client.probe(hop, ip, address, smtputf8, plan.clearText());
+                }
+                if (a.outcome() != SmtpClient.Outcome.COMPLETED) {
+                    last = a.outcome() == SmtpClient.Outcome.TLS_FAILED
+                            ? "TLS required by policy for " + domain + ": " + a.detail() : a.detail();
+                    continue;
+                }
+                SmtpClient.RecipientResult r = a.recipients().get(address);
+                if (r == null) return new Verdict.Unverified(a.detail()); // no answer about the address: cannot tell
+                return switch (r.status()) {
+                    case DELIVERED -> Verdict.ACCEPTED;
+                    case FAILED -> new Verdict.Refused(r.reply());
+                    case DEFERRED -> new Verdict.Unverified(r.reply());
+                };
+            }
+        }
+        return new Verdict.Unverified(last);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.postern.recipients;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Remembers what next hops said about addresses, like Postfix's verify(8) cache: an accepted address for
+ * {@code positiveTtl}, a refused one for {@code negativeTtl}; a temporary answer is not kept, so the next RCPT asks
+ * again. At most {@code maxEntries} addresses, least recently used dropped first. Concurrent questions about one
+ * address share one probe. Thread-safe.
+ */
+public final class VerificationCache implements Verifier {
+    private record Entry(Verdict verdict, Instant until) {}
+
+    private final Verifier next;
+    private final Duration positiveTtl;
+    private final Duration negativeTtl;
+    private final int maxEntries;
+    private final Clock clock;
+    private final LinkedHashMap<String, Entry> entries = new LinkedHashMap<>(16, 0.75f, true);
+    private final Map<String, CompletableFuture<Verdict>> inFlight = new ConcurrentHashMap<>();
+
+    public VerificationCache(Verifier next, Duration positiveTtl, Duration negativeTtl, int maxEntries, Clock clock) {
+        if (maxEntries < 1) throw new IllegalArgumentException("maxEntries must be at least 1");
+        this.next = next;
+        this.positiveTtl = positiveTtl;
+        this.negativeTtl = negativeTtl;
+        this.maxEntries = maxEntries;
+        this.clock = clock;
+    }
+
+    @Override public Verdict verify(String address, String domain) {
+        String key = LocalParts.key(address.substring(0, address.lastIndexOf('@'))) + "@" + domain;
+        Verdict known = lookup(key);
+        if (known != null) return known;
+        CompletableFuture<Verdict> mine = new CompletableFuture<>();
+        CompletableFuture<Verdict> running = inFlight.putIfAbsent(key, mine);
+        if (running != null) return running.join();
+        try {
+            Verdict v = next.verify(address, domain);
+            store(key, v);
+            mine.complete(v);
+            return v;
+        } catch (RuntimeException e) {
+            mine.complete(new Verdict.Unverified("verification failed: " + e));
+            throw e;
+        } finally {
+            inFlight.remove(key, mine);
+        }
+    }
+
+    /** How many addresses are remembered (tests, metrics). */
+    public synchronized int size() { return entries.size(); }
+
+    private synchronized Verdict lookup(String key) {
+        Entry e = entries.get(key);
+        if (e == null) return null;
+        if (!clock.instant().isBefore(e.until())) {
+            entries.remove(key);
+            return null;
+        }
+        return e.verdict();
+    }
+
+    private synchronized void store(String key, Verdict v) {
+        Duration ttl = switch (v) {
+            case Verdict.Accepted a -> positiveTtl;
+            case Verdict.Refused r -> negativeTtl;
+            default -> null;
+        };
+        if (ttl == null) return;
+        entries.put(key, new Entry(v, clock.instant().plus(ttl)));
+        var it = entries.entrySet().iterator();
+        while (entries.size() > maxEntries && it.hasNext()) {
+            it.next();
+            it.remove();
+        }
+    }
+}
