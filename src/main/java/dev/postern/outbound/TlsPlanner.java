@@ -95,7 +95,9 @@ public final class TlsPlanner {
                         if (!cert.trusted()) failures.add(cert.trustProblem());
                         if (matched == null) {
                             failures.add("certificate name mismatch: " + presented(cert) + " does not match "
-                                    + String.join(" or ", patterns));
+                                    + String.join(" or ", patterns)
+                                    + (patterns.stream().anyMatch(NameMatcher::isIpLiteral)
+                                            ? " (an IP address matches IP address SANs only)" : ""));
                         }
                     }
                     default -> { }

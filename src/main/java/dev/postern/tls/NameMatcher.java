@@ -108,6 +108,11 @@ public final class NameMatcher {
         return ascii == null ? null : prefix + ascii;
     }
 
+    /** True for an IPv4 or IPv6 literal reference (IPv6 in brackets or not). */
+    public static boolean isIpLiteral(String reference) {
+        return ipLiteral(reference) != null;
+    }
+
     /** The address of an IPv4 or IPv6 literal (IPv6 in brackets or not), parsed locally; null for anything else. */
     static InetAddress ipLiteral(String text) {
         if (!Hosts.isIpLiteral(text)) return null;
