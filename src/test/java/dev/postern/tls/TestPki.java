@@ -44,6 +44,11 @@ public final class TestPki {
         }
     }
 
+    /** An issuer made by {@link Certificates} (its leaf and key), to issue test certificates under. */
+    public static Issued of(KeyMaterial material) {
+        return new Issued(new KeyPair(material.leaf().getPublicKey(), material.key()), material.leaf());
+    }
+
     /** Starts a certificate for subject CN {@code cn}. */
     public static Builder cert(String cn) {
         return new Builder(cn);
