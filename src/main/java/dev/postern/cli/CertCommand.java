@@ -378,7 +378,7 @@ final class CertCommand implements Runnable {
             }
             if (facts.keyStrength() > 0 && facts.keyStrength() < 2048) {
                 report.warning("weak key: " + keyDescription(leaf.getPublicKey(), facts)
-                        + "; partners with min_key_bits = 2048 refuse it");
+                        + "; Postern and partners that enforce TLS refuse keys below RSA 2048 by default");
             }
         }
     }
