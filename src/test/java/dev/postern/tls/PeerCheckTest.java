@@ -100,6 +100,8 @@ class PeerCheckTest {
                             + "not a trust anchor"),
             row("self-signed", List.of(SELF_SIGNED), List.of(ROOT), Purpose.SERVER, ProblemKind.SELF_SIGNED,
                     "self-signed certificate (not trusted)"),
+            row("self-signed, and itself a trust anchor (a partner's certificate in ca_file)", List.of(SELF_SIGNED),
+                    List.of(SELF_SIGNED), Purpose.SERVER, null, null),
             row("no anchors", List.of(LEAF, INTER), List.of(), Purpose.SERVER, ProblemKind.NO_TRUST_ANCHORS,
                     "no trust anchors configured"),
             // cross-signed chains
