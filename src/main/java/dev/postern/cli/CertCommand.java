@@ -342,13 +342,17 @@ final class CertCommand implements Runnable {
             }
 
             // Trust by the system store (dates are reported above).
-            PeerCheck.Certificate facts = PeerCheck.inspect(chain, PeerCheck.systemAnchors(), now);
+            PeerCheck.Certificate facts = PeerCheck.inspect(chain, PeerCheck.systemAnchors(), now,
+                    PeerCheck.Purpose.SERVER);
             if (facts.trusted()) {
                 report.ok("trusted by the system store");
             } else if (selfSigned(leaf) && chain.size() == 1) {
                 report.warning("self-signed: not trusted by the system store; partners that verify certificates "
                         + "(levels verify and secure) refuse it unless they trust or pin it");
-            } else if (!facts.trustProblem().contains("expired") && !facts.trustProblem().contains("not valid before")) {
+            } else if (facts.problem().kind() == PeerCheck.ProblemKind.WRONG_USAGE
+                    || facts.problem().kind() == PeerCheck.ProblemKind.WEAK_ALGORITHM) {
+                report.warning("not usable as a TLS server certificate: " + facts.trustProblem());
+            } else if (!facts.problem().kind().dates()) {
                 X509Certificate last = chain.getLast();
                 String missing = selfSigned(last) ? "" : "; its issuer " + last.getIssuerX500Principal().getName()
                         + " is not in the file: append the intermediate certificates after the leaf";
@@ -374,7 +378,7 @@ final class CertCommand implements Runnable {
             }
             if (facts.keyStrength() > 0 && facts.keyStrength() < 2048) {
                 report.warning("weak key: " + keyDescription(leaf.getPublicKey(), facts)
-                        + "; partners with min_key_bits = 2048 refuse it");
+                        + "; Postern and partners that enforce TLS refuse keys below RSA 2048 by default");
             }
         }
     }

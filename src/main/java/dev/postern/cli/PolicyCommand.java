@@ -48,10 +48,13 @@ final class PolicyCommand {
             row("ciphers", p.ciphers().isEmpty() ? "Postern's default AEAD, forward-secret set"
                     : String.join(", ", p.ciphers()));
             row("min cipher bits", p.minCipherBits() == 0 ? "no minimum" : String.valueOf(p.minCipherBits()));
-            row("min key bits", p.minKeyBits() == 0 ? "no minimum" : p.minKeyBits() + " (RSA-equivalent)");
+            row("min key bits", p.minKeyBits() > 0 ? p.minKeyBits() + " (RSA-equivalent)"
+                    : p.minKeyBits() == 0 || !p.level().requiresTls() ? "no minimum"
+                    : "RSA 2048, EC 256 bits (the level's default)");
             if (p.level() == Config.TlsLevel.VERIFY || p.level() == Config.TlsLevel.SECURE) {
                 row("names", !p.match().isEmpty() ? String.join(", ", p.match())
-                        : p.level() == Config.TlsLevel.SECURE ? d + ", ." + d : "the MX host name, or " + d);
+                        : p.level() == Config.TlsLevel.SECURE ? d + ", ." + d
+                        : "the MX host name (an IP-literal next hop: its IP address)");
                 row("trust anchors", p.caFile() == null ? "the JDK's system store" : p.caFile().toString());
             }
             if (p.level() == Config.TlsLevel.FINGERPRINT) row("pinned", String.join(", ", p.fingerprints()));

@@ -229,7 +229,8 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * @param ciphers       allowed suite names (IANA/JSSE names); empty: Postern's safe default set
      * @param minCipherBits minimum symmetric key bits of the negotiated suite (256 = "AES-256 only"); 0: no minimum
      * @param minKeyBits    minimum strength of the peer's certificate key in RSA-equivalent bits (NIST SP 800-57:
-     *                      EC P-256 counts as 3072, P-384 as 7680); 0: no minimum
+     *                      EC P-256 counts as 3072, P-384 as 7680); 0: no minimum; {@link #LEVEL_KEY_FLOOR} (not
+     *                      set): the level's default floor (RSA 2048 / EC 256 bits from encrypt up, none below)
      * @param match         name patterns the certificate must match: "host.example", "*.example" (one left-most
      *                      label), ".example" (the domain and any subdomain); empty: the level's default names
      * @param caFile        trust anchors for verify/secure (PEM bundle); null: the JDK's system store
@@ -246,9 +247,12 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
             fingerprints = fingerprints.stream().map(Config::normalisePin).toList();
         }
 
+        /** {@code min_key_bits} not set: the level's default key floor applies. */
+        public static final int LEVEL_KEY_FLOOR = -1;
+
         public static TlsPolicy of(TlsLevel level) {
-            return new TlsPolicy(level, PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0, 0, List.of(), null, List.of(),
-                    null, null);
+            return new TlsPolicy(level, PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0, LEVEL_KEY_FLOOR, List.of(), null,
+                    List.of(), null, null);
         }
 
         public TlsPolicy withLevel(TlsLevel newLevel) {

@@ -73,7 +73,7 @@ final class PolicyValidator {
         List<String> ciphers = t.list("ciphers", List.of(), "an array of cipher suite names",
                 "a cipher suite name like TLS_AES_256_GCM_SHA384", s -> suite(s, supported));
         int minCipherBits = t.integer("min_cipher_bits", 0, 0, 256);
-        int minKeyBits = t.integer("min_key_bits", 0, 0, 16384);
+        int minKeyBits = t.integer("min_key_bits", TlsPolicy.LEVEL_KEY_FLOOR, 0, 16384);
         List<String> match = t.list("match", List.of(), "an array of name patterns",
                 "a name pattern like mx.example.com, *.example.com or .example.com", PolicyValidator::pattern);
         Path caFile = t.string("ca_file", null, "a file path", readableFile);

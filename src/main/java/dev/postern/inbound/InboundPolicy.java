@@ -53,14 +53,17 @@ final class InboundPolicy {
     /** The client's certificate judged against {@code caFile} (null: system store); null when it sent none. */
     ClientCertificate judge(List<X509Certificate> chain, Path caFile, Instant now) throws TlsConfigException {
         if (chain.isEmpty()) return null;
-        return new ClientCertificate(chain, PeerCheck.inspect(chain, anchors.get(caFile), now));
+        return new ClientCertificate(chain, PeerCheck.inspect(chain, anchors.get(caFile), now,
+                PeerCheck.Purpose.CLIENT));
     }
 
     /** The relay rule that this certificate satisfies, as a short description for logs, or null. */
     String relayClient(List<X509Certificate> chain, Instant now) throws TlsConfigException {
         if (chain.isEmpty()) return null;
         for (Config.RelayClient rule : config.relayClients()) {
-            PeerCheck.Certificate c = PeerCheck.inspect(chain, anchors.get(rule.caFile()), now);
+            // A pin names the very certificate; a CA rule needs one issued for TLS clients (clientAuth).
+            PeerCheck.Certificate c = PeerCheck.inspect(chain, anchors.get(rule.caFile()), now,
+                    PeerCheck.Purpose.CLIENT);
             if (!rule.fingerprints().isEmpty() && PeerCheck.pinned(c, rule.fingerprints())) {
                 return "pinned certificate " + c.certSha256().substring(0, 16);
             }

@@ -69,19 +69,17 @@ public final class TlsPlanner {
             List<String> failures = new ArrayList<>();
             String v = constraints.violation(facts.protocol(), facts.cipher());
             if (v != null) failures.add(v);
-            PeerCheck.Certificate cert = PeerCheck.inspect(session, anchors, now);
+            PeerCheck.Certificate cert = PeerCheck.inspect(session, anchors, now, PeerCheck.Purpose.SERVER);
             TlsLevel level = policy.level();
             String summary;
             if (cert == null) {
                 summary = "unverified: no server certificate";
                 if (level.compareTo(TlsLevel.FINGERPRINT) >= 0) failures.add("the server sent no certificate");
             } else {
-                if (policy.minKeyBits() > 0 && cert.keyStrength() < policy.minKeyBits()) {
-                    failures.add("server key " + cert.keyType() + " " + cert.keyBits() + " bits (RSA-equivalent "
-                            + cert.keyStrength() + ") is below min_key_bits " + policy.minKeyBits());
-                }
+                String weakKey = weakKey(cert, policy);
+                if (weakKey != null) failures.add(weakKey);
                 List<String> patterns = namePatterns();
-                String matched = NameMatcher.firstMatch(cert.names(), patterns);
+                String matched = NameMatcher.firstMatch(cert.names(), cert.ipAddresses(), patterns);
                 summary = cert.trusted() && matched != null ? "verified: " + matched + " (issuer " + cert.issuer() + ")"
                         : "unverified: " + (cert.trusted() ? "name mismatch" : cert.trustProblem());
                 switch (level) {
@@ -96,8 +94,10 @@ public final class TlsPlanner {
                     case VERIFY, SECURE -> {
                         if (!cert.trusted()) failures.add(cert.trustProblem());
                         if (matched == null) {
-                            failures.add("certificate name mismatch: " + String.join(", ", cert.names())
-                                    + " does not match " + String.join(" or ", patterns));
+                            failures.add("certificate name mismatch: " + presented(cert) + " does not match "
+                                    + String.join(" or ", patterns)
+                                    + (patterns.stream().anyMatch(NameMatcher::isIpLiteral)
+                                            ? " (an IP address matches IP address SANs only)" : ""));
                         }
                     }
                     default -> { }
@@ -110,14 +110,49 @@ public final class TlsPlanner {
         }
 
         /**
-         * The names the certificate must match: the policy's match list, else for secure the next-hop domain and its
-         * subdomains, else (verify, and for recording under may) the MX host name and the domain.
+         * The names the certificate must match, as Postfix's defaults: the policy's match list, else for secure the
+         * next-hop domain and its subdomains ("nexthop, dot-nexthop"), else (verify, and for recording under may) the
+         * MX host name only ("hostname"), not the recipient domain. A host that is an IP literal (a static route to
+         * [192.0.2.1]) matches IP address SANs only.
          */
         List<String> namePatterns() {
             if (!policy.match().isEmpty()) return policy.match();
             if (policy.level() == TlsLevel.SECURE) return List.of(domain, "." + domain);
-            return hopHost.equals(domain) ? List.of(domain) : List.of(hopHost, domain);
+            return List.of(hopHost);
         }
+    }
+
+    /** RSA and DSA keys below this many bits fail the default floor of levels from encrypt up. */
+    static final int DEFAULT_RSA_FLOOR = 2048;
+    /** EC keys below this many bits fail the default floor (EdDSA keys pass: Ed25519 is as strong as P-256). */
+    static final int DEFAULT_EC_FLOOR = 256;
+
+    /**
+     * Why the server's key is too weak for {@code policy}, or null: below {@code min_key_bits} (RSA-equivalent) when
+     * it is set, else for levels that require TLS below the default floor (RSA 2048, EC 256 bits); 0 turns it off.
+     */
+    static String weakKey(PeerCheck.Certificate cert, Config.TlsPolicy policy) {
+        String key = "server key " + cert.keyType() + " " + cert.keyBits() + " bits";
+        if (policy.minKeyBits() > 0) {
+            return cert.keyStrength() >= policy.minKeyBits() ? null : key + " (RSA-equivalent " + cert.keyStrength()
+                    + ") is below min_key_bits " + policy.minKeyBits();
+        }
+        if (policy.minKeyBits() == 0 || !policy.level().requiresTls()) return null;
+        String type = cert.keyType().toUpperCase(java.util.Locale.ROOT);
+        boolean weak = switch (type) {
+            case "RSA", "DSA", "RSASSA-PSS" -> cert.keyBits() < DEFAULT_RSA_FLOOR;
+            case "EC" -> cert.keyBits() < DEFAULT_EC_FLOOR;
+            default -> cert.keyStrength() < 3072;
+        };
+        return weak ? key + " is below the default floor of level " + policy.level().word() + " (RSA "
+                + DEFAULT_RSA_FLOOR + ", EC " + DEFAULT_EC_FLOOR + " bits; min_key_bits changes it)" : null;
+    }
+
+    /** The identities a certificate presents, for a mismatch reason. */
+    private static String presented(PeerCheck.Certificate cert) {
+        List<String> all = new ArrayList<>(cert.names());
+        for (String ip : cert.ipAddresses()) all.add("IP " + ip);
+        return all.isEmpty() ? "(no names)" : String.join(", ", all);
     }
 
     /**

@@ -4,19 +4,12 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.PublicKey;
-import java.security.cert.CertPathValidator;
-import java.security.cert.CertPathValidatorException;
-import java.security.cert.CertificateExpiredException;
-import java.security.cert.CertificateFactory;
-import java.security.cert.CertificateNotYetValidException;
-import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Date;
 import java.util.HexFormat;
 import java.util.HashSet;
 import java.util.List;
@@ -28,27 +21,53 @@ import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 
 /**
- * What a peer's certificate chain is, checked after the handshake: trust (PKIX against given anchors or the system
- * store, with dates), names, pins and key strength. The session is always inspected fully, so that even an
- * opportunistic session is recorded as "verified" or "unverified" and a testing policy can say what it would fail.
+ * What a peer's certificate chain is, checked after the handshake: trust for an intended use (PKIX path building to
+ * given anchors or the system store, dates, algorithm constraints, extended key usage: {@link ChainCheck}), names,
+ * pins and key strength. The session is always inspected fully, so that even an opportunistic session is recorded as
+ * "verified" or "unverified" and a testing policy can say what it would fail.
  */
 public final class PeerCheck {
     private PeerCheck() {}
 
+    /** What the peer's certificate must be good for: a TLS server, a TLS client, or nothing in particular (display). */
+    public enum Purpose { SERVER, CLIENT, NONE }
+
+    /** Kinds of trust problems, for callers that act on the kind; the text is for people. */
+    public enum ProblemKind {
+        NO_TRUST_ANCHORS, EXPIRED, NOT_YET_VALID, SELF_SIGNED, INCOMPLETE_CHAIN, UNTRUSTED, INVALID_CHAIN,
+        WEAK_ALGORITHM, WRONG_USAGE, REFUSED_BY_JDK;
+
+        /** The leaf's own dates are wrong (not its chain or trust). */
+        public boolean dates() { return this == EXPIRED || this == NOT_YET_VALID; }
+    }
+
+    /** Why a chain is not trusted. */
+    public record Problem(ProblemKind kind, String text) {
+        @Override public String toString() { return text; }
+    }
+
     /**
      * The facts about a peer's certificate.
      *
-     * @param trustProblem null when the chain validates to an anchor; otherwise why not ("expired", "untrusted ...")
-     * @param names        the certificate's DNS names (SAN, or CN without SAN)
+     * @param names        the certificate's DNS names (SAN, or CN without SAN), lower-case A-labels
+     * @param ipAddresses  its IP address SANs, in {@link java.net.InetAddress#getHostAddress()} form
      * @param keyStrength  RSA-equivalent bits of the leaf key (NIST SP 800-57), for min_key_bits
+     * @param problem      null when the chain validates to an anchor for the purpose; otherwise why not
      */
-    public record Certificate(String subject, String issuer, List<String> names, String certSha256, String keySha256,
-                              String keyType, int keyBits, int keyStrength, Instant notAfter, String trustProblem) {
-        public boolean trusted() { return trustProblem == null; }
+    public record Certificate(String subject, String issuer, List<String> names, List<String> ipAddresses,
+                              String certSha256, String keySha256, String keyType, int keyBits, int keyStrength,
+                              Instant notAfter, Problem problem) {
+        public boolean trusted() { return problem == null; }
+
+        /** The problem's text, or null when trusted. */
+        public String trustProblem() { return problem == null ? null : problem.text(); }
     }
 
-    /** The leaf certificate facts of a session's peer, or null when it sent no certificate. */
-    public static Certificate inspect(SSLSession session, Set<TrustAnchor> anchors, Instant now) {
+    /**
+     * The leaf certificate facts of a session's peer, judged for {@code purpose} (a server's key usage by the
+     * negotiated suite), or null when it sent no certificate.
+     */
+    public static Certificate inspect(SSLSession session, Set<TrustAnchor> anchors, Instant now, Purpose purpose) {
         java.security.cert.Certificate[] chain;
         try {
             chain = session.getPeerCertificates();
@@ -57,16 +76,30 @@ public final class PeerCheck {
         }
         List<X509Certificate> certs = new ArrayList<>();
         for (java.security.cert.Certificate c : chain) if (c instanceof X509Certificate x) certs.add(x);
-        return certs.isEmpty() ? null : inspect(certs, anchors, now);
+        return certs.isEmpty() ? null
+                : inspect(certs, anchors, now, purpose, ChainCheck.authType(session.getCipherSuite()));
     }
 
+    /** The facts of a chain (leaf first) judged for {@code purpose}; a server's key usage as for TLS 1.3. */
+    public static Certificate inspect(List<X509Certificate> chain, Set<TrustAnchor> anchors, Instant now,
+                                      Purpose purpose) {
+        return inspect(chain, anchors, now, purpose, null);
+    }
+
+    /** The facts of a chain with no intended use checked (to show a certificate, or to pin it). */
     public static Certificate inspect(List<X509Certificate> chain, Set<TrustAnchor> anchors, Instant now) {
+        return inspect(chain, anchors, now, Purpose.NONE, null);
+    }
+
+    private static Certificate inspect(List<X509Certificate> chain, Set<TrustAnchor> anchors, Instant now,
+                                       Purpose purpose, String authType) {
         X509Certificate leaf = chain.getFirst();
         PublicKey key = leaf.getPublicKey();
         int bits = keyBits(key);
         return new Certificate(leaf.getSubjectX500Principal().getName(), leaf.getIssuerX500Principal().getName(),
-                NameMatcher.names(leaf), sha256(encoded(leaf)), sha256(key.getEncoded()), key.getAlgorithm(), bits,
-                strength(key.getAlgorithm(), bits), leaf.getNotAfter().toInstant(), trustProblem(chain, anchors, now));
+                NameMatcher.names(leaf), NameMatcher.ipAddresses(leaf), sha256(encoded(leaf)), sha256(key.getEncoded()),
+                key.getAlgorithm(), bits, strength(key.getAlgorithm(), bits), leaf.getNotAfter().toInstant(),
+                ChainCheck.check(chain, anchors, now, purpose, authType));
     }
 
     /** True when a pin (64 lower-case hex digits) equals the certificate's or its public key's SHA-256. */
@@ -84,39 +117,6 @@ public final class PeerCheck {
         Set<TrustAnchor> out = new HashSet<>();
         for (X509Certificate ca : cas) out.add(new TrustAnchor(ca, null));
         return Set.copyOf(out);
-    }
-
-    private static String trustProblem(List<X509Certificate> chain, Set<TrustAnchor> anchors, Instant now) {
-        X509Certificate leaf = chain.getFirst();
-        try {
-            leaf.checkValidity(Date.from(now));
-        } catch (CertificateExpiredException e) {
-            return "certificate expired on " + leaf.getNotAfter().toInstant();
-        } catch (CertificateNotYetValidException e) {
-            return "certificate not valid before " + leaf.getNotBefore().toInstant();
-        }
-        if (anchors.isEmpty()) return "no trust anchors configured";
-        // The chain as sent, without a self-signed root at the end (the anchor stands for it).
-        List<X509Certificate> path = new ArrayList<>(chain);
-        while (path.size() > 1 && isSelfIssued(path.getLast())) path.removeLast();
-        try {
-            PKIXParameters params = new PKIXParameters(anchors);
-            params.setRevocationEnabled(false);
-            params.setDate(Date.from(now));
-            CertPathValidator.getInstance("PKIX").validate(
-                    CertificateFactory.getInstance("X.509").generateCertPath(path), params);
-            return null;
-        } catch (CertPathValidatorException e) {
-            if (e.getReason() == CertPathValidatorException.BasicReason.EXPIRED) return "a certificate in the chain expired";
-            if (isSelfIssued(leaf) && chain.size() == 1) return "self-signed certificate (not trusted)";
-            return "untrusted chain (issuer " + leaf.getIssuerX500Principal().getName() + "): " + e.getMessage();
-        } catch (GeneralSecurityException e) {
-            return "chain could not be validated: " + e.getMessage();
-        }
-    }
-
-    private static boolean isSelfIssued(X509Certificate c) {
-        return c.getSubjectX500Principal().equals(c.getIssuerX500Principal());
     }
 
     private static int keyBits(PublicKey key) {

@@ -83,6 +83,21 @@ class PolicyConfigTest {
         assertThat(c.inbound().relayClients().getFirst().fingerprints()).containsExactly("ef".repeat(32));
     }
 
+    /** Without min_key_bits a policy takes its level's default floor (RSA 2048 / EC 256 from encrypt up); 0 is none. */
+    @Test void minKeyBitsDefaultsToTheLevelsFloor() throws Exception {
+        Config c = load("""
+                [outbound_tls."floor.example"]
+                level = "secure"
+                [outbound_tls."nofloor.example"]
+                level = "secure"
+                min_key_bits = 0
+                """);
+        assertThat(c.outboundTls().entryFor("floor.example").orElseThrow().getValue().minKeyBits())
+                .isEqualTo(Config.TlsPolicy.LEVEL_KEY_FLOOR);
+        assertThat(c.outboundTls().entryFor("nofloor.example").orElseThrow().getValue().minKeyBits()).isZero();
+        assertThat(c.outboundTls().defaultPolicy().minKeyBits()).isEqualTo(Config.TlsPolicy.LEVEL_KEY_FLOOR);
+    }
+
     @Test void defaultsAreOpportunistic() throws Exception {
         Config c = load("");
         assertThat(c.outboundTls().defaultPolicy().level()).isEqualTo(Config.TlsLevel.MAY);

@@ -12,6 +12,7 @@ import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
 import dev.postern.tls.PeerCheck;
+import dev.postern.tls.TestPki;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,11 +41,13 @@ class InboundPolicyMatrixTest {
     static InetSocketAddress mxRequest;    // client_certificate = request
     static InetSocketAddress mxRequire;    // client_certificate = require (partner CA)
     static InetSocketAddress submission;   // relay by certificate
+    static InetSocketAddress submissionRequire; // relay by certificate, client_certificate = require (partner CA)
     static KeyMaterial partnerCa;
     static KeyMaterial partnerCert;        // gw.partner.example, issued by partnerCa
     static KeyMaterial strangerCert;       // self-signed, untrusted
     static KeyMaterial otherPartnerName;   // issued by partnerCa but for gw.other.example
     static KeyMaterial pinnedRelayCert;    // self-signed, pinned in relay_clients
+    static KeyMaterial serverOnlyCert;     // gw.partner.example by partnerCa, extended key usage serverAuth only
 
     enum Client { CLEAR, TLS_NO_CERT, TLS_UNTRUSTED, TLS_PARTNER }
 
@@ -57,6 +61,8 @@ class InboundPolicyMatrixTest {
                 Duration.ofDays(10));
         pinnedRelayCert = Certificates.selfSigned(List.of("app.internal.example"), Certificates.KeyType.EC_P256,
                 Duration.ofDays(10));
+        serverOnlyCert = TestPki.cert("gw.partner.example").issuer(TestPki.of(partnerCa)).dns("gw.partner.example")
+                .usages(KeyPurposeId.id_kp_serverAuth).build().material(partnerCa.leaf());
         Path caFile = dir.resolve("partner-ca.pem");
         Pem.write(partnerCa, caFile, dir.resolve("partner-ca.key"));
 
@@ -70,7 +76,8 @@ class InboundPolicyMatrixTest {
                 new Config.Listener(any, Config.Role.MX),
                 new Config.Listener(any, Config.Role.MX, request),
                 new Config.Listener(any, Config.Role.MX, require),
-                new Config.Listener(any, Config.Role.SUBMISSION)));
+                new Config.Listener(any, Config.Role.SUBMISSION),
+                new Config.Listener(any, Config.Role.SUBMISSION, require)));
         // Names written in Unicode in a config file: the loader normalises them (UTS #46) to the lookup form.
         Path file = dir.resolve("idn.toml");
         Files.writeString(file, """
@@ -97,6 +104,7 @@ class InboundPolicyMatrixTest {
         mxRequest = bound.get(1);
         mxRequire = bound.get(2);
         submission = bound.get(3);
+        submissionRequire = bound.get(4);
     }
 
     @AfterAll static void stop() {
@@ -262,6 +270,40 @@ class InboundPolicyMatrixTest {
         assertThat(relay(otherPartnerName)).isEqualTo("554 5.7.1 Relay access denied");
         assertThat(relay(pinnedRelayCert)).startsWith("250 2.1.5");
         assertThat(relay(partnerCert)).startsWith("250 2.1.5");
+    }
+
+    /**
+     * A certificate from the trusted CA with the right name, but issued for TLS servers only (extended key usage
+     * serverAuth), proves nothing about a client: it neither opens relaying nor satisfies a listener or partner that
+     * requires a client certificate, and the reply says why.
+     */
+    @Test void serverOnlyCertificateIsNoClientCertificate() throws Exception {
+        String why = "certificate is not for TLS clients: its extended key usage allows only serverAuth";
+        assertThat(relay(serverOnlyCert)).isEqualTo("554 5.7.1 Relay access denied");
+        try (SmtpTestClient c = SmtpTestClient.connect(submissionRequire)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(serverOnlyCert);
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<app@internal.example>").last())
+                    .isEqualTo("550 5.7.1 client certificate required: " + why);
+        }
+        try (SmtpTestClient c = SmtpTestClient.connect(submissionRequire)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(partnerCert);
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<app@internal.example>").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<someone@elsewhere.example>").last()).startsWith("250 2.1.5");
+        }
+        try (SmtpTestClient c = SmtpTestClient.connect(mxOpen)) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls(serverOnlyCert);
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<a@partner.example>").last())
+                    .isEqualTo("550 5.7.1 client certificate required for partner.example: " + why);
+        }
     }
 
     @Test void authIsNeverOfferedInClearText() throws Exception {
