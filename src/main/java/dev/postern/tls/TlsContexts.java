@@ -27,6 +27,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
 public final class TlsContexts {
     private TlsContexts() {}
 
+    private static final String JDK_PROVIDER = "SunJSSE";
+
     /** The protocols Postern ever enables. */
     public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
@@ -72,7 +74,12 @@ public final class TlsContexts {
     /** A context presenting {@code materials} that accepts any peer certificate (judged later by the caller). */
     private static SSLContext context(List<KeyMaterial> materials, String role, Provider provider) {
         if (materials.isEmpty()) throw new IllegalArgumentException("no certificate for the " + role + " context");
-        return context(new MaterialKeyManager(materials), role, provider);
+        return context(keyManager(materials), role, provider);
+    }
+
+    /** The key manager of a context presenting {@code materials}. */
+    static X509ExtendedKeyManager keyManager(List<KeyMaterial> materials) {
+        return new MaterialKeyManager(materials);
     }
 
     /** A context whose certificates {@code keys} chooses, accepting any peer certificate (judged later). */
@@ -119,8 +126,16 @@ public final class TlsContexts {
      */
     public static SSLSocket wrapServer(SSLContext context, Socket plain, Constraints constraints,
                                        boolean askForCertificate) throws java.io.IOException {
-        String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
-        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
+        // The JDK's provider ignores TLS_FALLBACK_SCSV: the guard looks at the ClientHello first (RFC 7507).
+        // Conscrypt (BoringSSL) honours it itself.
+        FallbackGuard guard = JDK_PROVIDER.equals(context.getProvider().getName()) ? new FallbackGuard(plain) : null;
+        SSLSocket socket;
+        if (guard != null) {
+            socket = (SSLSocket) context.getSocketFactory().createSocket(plain, guard, true);
+        } else {
+            String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
+            socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
+        }
         socket.setUseClientMode(false);
         // Conscrypt issues no TLS 1.3 session tickets (so no resumption) unless asked, per socket.
         TlsProviders.prepareServer(socket);
@@ -130,6 +145,7 @@ public final class TlsContexts {
         parameters.setUseCipherSuitesOrder(true);
         parameters.setWantClientAuth(askForCertificate);
         socket.setSSLParameters(parameters);
+        if (guard != null) guard.serverProtocols(parameters.getProtocols());
         return socket;
     }
 

@@ -1,0 +1,119 @@
+package dev.postern.tls;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.util.Arrays;
+import javax.net.ssl.SSLHandshakeException;
+
+/**
+ * RFC 7507 (TLS_FALLBACK_SCSV) for the JDK's TLS server, which ignores the SCSV. Handed to
+ * {@link javax.net.ssl.SSLSocketFactory#createSocket(Socket, InputStream, boolean)} as the bytes already "consumed":
+ * on JSSE's first read it reads the ClientHello's records from the plain socket, and either refuses the hello with a
+ * fatal inappropriate_fallback alert or hands exactly those bytes on to JSSE, then nothing more (JSSE goes on reading
+ * the socket). So the hello is read once, when JSSE would read it anyway, on the handshaking thread.
+ *
+ * <p>Bounded and never in the way: a first record that is not a handshake record, a length out of bounds, a message
+ * that is not a well-formed ClientHello: the bytes read so far go to JSSE unjudged, which rejects (or handles) them as
+ * it always did. Errors of the socket itself are JSSE's too, as they would have been.
+ */
+final class FallbackGuard extends InputStream {
+    private static final int HANDSHAKE = 22;
+    private static final int ALERT = 21;
+    private static final int FATAL = 2;
+    static final int INAPPROPRIATE_FALLBACK = 86;
+    /** RFC 8446 §5.1: a plaintext record holds at most 2^14 bytes. */
+    private static final int MAX_RECORD = 1 << 14;
+    /** A ClientHello beyond this (post-quantum key shares are about 1.2 KiB) is left to JSSE unjudged. */
+    private static final int MAX_HELLO = 1 << 16;
+
+    private final Socket plain;
+    /** The highest protocol version the server enables, 0x0304 for TLS 1.3; set before the handshake. */
+    private volatile int serverHighest = ClientHello.TLS13;
+
+    private byte[] consumed;
+    private int length;
+    private int position;
+
+    FallbackGuard(Socket plain) {
+        this.plain = plain;
+    }
+
+    /** The server's best version, from the protocols it enables ("TLSv1.3", "TLSv1.2"). */
+    void serverProtocols(String[] enabled) {
+        serverHighest = Arrays.asList(enabled).contains("TLSv1.3") ? ClientHello.TLS13 : ClientHello.TLS12;
+    }
+
+    @Override public int read() throws IOException {
+        byte[] one = new byte[1];
+        return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+    }
+
+    @Override public int read(byte[] b, int off, int len) throws IOException {
+        if (consumed == null) inspect();
+        if (len == 0) return 0;
+        if (position >= length) return -1; // the hello is handed on; the rest is the socket's
+        int n = Math.min(len, length - position);
+        System.arraycopy(consumed, position, b, off, n);
+        position += n;
+        return n;
+    }
+
+    @Override public int available() {
+        return consumed == null ? 0 : length - position;
+    }
+
+    /** Reads the hello's records, and refuses an inappropriate fallback; otherwise keeps the bytes for JSSE. */
+    private void inspect() throws IOException {
+        consumed = new byte[0];
+        InputStream in = plain.getInputStream();
+        byte[] message = new byte[0]; // the handshake message, reassembled from the records' fragments
+        int messageLength = 0;
+        int needed = -1; // the whole message's length, once its header is known
+        while (needed < 0 || messageLength < needed) {
+            byte[] header = in.readNBytes(5);
+            keep(header, header.length);
+            if (header.length < 5 || header[0] != HANDSHAKE) return;
+            int recordLength = ((header[3] & 0xff) << 8) | (header[4] & 0xff);
+            if (recordLength == 0 || recordLength > MAX_RECORD) return;
+            byte[] fragment = in.readNBytes(recordLength);
+            keep(fragment, fragment.length);
+            if (fragment.length < recordLength) return;
+            message = Arrays.copyOf(message, messageLength + recordLength);
+            System.arraycopy(fragment, 0, message, messageLength, recordLength);
+            messageLength += recordLength;
+            if (needed < 0 && messageLength >= 4) {
+                needed = 4 + (((message[1] & 0xff) << 16) | ((message[2] & 0xff) << 8) | (message[3] & 0xff));
+                if (message[0] != 1 || needed > MAX_HELLO) return;
+            }
+        }
+        ClientHello hello = ClientHello.parse(message, needed);
+        if (hello != null && hello.inappropriateFallback(serverHighest)) refuse(hello);
+    }
+
+    private void keep(byte[] bytes, int n) {
+        byte[] more = Arrays.copyOf(consumed, length + n);
+        System.arraycopy(bytes, 0, more, length, n);
+        consumed = more;
+        length += n;
+    }
+
+    /** Sends the fatal alert, closes our side for writing (JSSE's own alert then goes nowhere) and fails the read. */
+    private void refuse(ClientHello hello) throws IOException {
+        length = 0; // nothing of this hello reaches JSSE, whatever it reads next
+        int recordVersion = Math.max(0x0301, Math.min(hello.legacyVersion(), ClientHello.TLS12));
+        try {
+            OutputStream out = plain.getOutputStream();
+            out.write(new byte[] {ALERT, (byte) (recordVersion >> 8), (byte) recordVersion, 0, 2, FATAL,
+                    INAPPROPRIATE_FALLBACK});
+            out.flush();
+            plain.shutdownOutput();
+        } catch (IOException e) {
+            // the client is gone: refused all the same
+        }
+        throw new SSLHandshakeException("inappropriate fallback (RFC 7507): the client offers at most "
+                + ClientHello.name(hello.highestVersion()) + " with TLS_FALLBACK_SCSV, the server supports "
+                + ClientHello.name(serverHighest));
+    }
+}
