@@ -5,7 +5,9 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.util.Arrays;
+import java.util.List;
 import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLSocket;
 
 /**
  * RFC 7507 (TLS_FALLBACK_SCSV) for the JDK's TLS server, which ignores the SCSV. Handed to
@@ -29,8 +31,8 @@ final class FallbackGuard extends InputStream {
     private static final int MAX_HELLO = 1 << 16;
 
     private final Socket plain;
-    /** The highest protocol version the server enables, 0x0304 for TLS 1.3; set before the handshake. */
-    private volatile int serverHighest = ClientHello.TLS13;
+    /** The TLS socket layered over {@code plain}, whose enabled protocols say the server's best version. */
+    private volatile SSLSocket tls;
 
     private byte[] consumed;
     private int length;
@@ -40,9 +42,19 @@ final class FallbackGuard extends InputStream {
         this.plain = plain;
     }
 
-    /** The server's best version, from the protocols it enables ("TLSv1.3", "TLSv1.2"). */
-    void serverProtocols(String[] enabled) {
-        serverHighest = Arrays.asList(enabled).contains("TLSv1.3") ? ClientHello.TLS13 : ClientHello.TLS12;
+    /** The TLS socket this guard feeds; its enabled protocols are read when the hello arrives. */
+    void attach(SSLSocket socket) {
+        tls = socket;
+    }
+
+    /** The server's best version, from the protocols it enables when the hello arrives. */
+    private int serverHighest() {
+        SSLSocket socket = tls;
+        if (socket == null) return ClientHello.TLS13;
+        List<String> enabled = Arrays.asList(socket.getEnabledProtocols());
+        return enabled.contains("TLSv1.3") ? ClientHello.TLS13
+                : enabled.contains("TLSv1.2") ? ClientHello.TLS12
+                : enabled.contains("TLSv1.1") ? 0x0302 : 0x0301;
     }
 
     @Override public int read() throws IOException {
@@ -89,7 +101,9 @@ final class FallbackGuard extends InputStream {
             }
         }
         ClientHello hello = ClientHello.parse(message, needed);
-        if (hello != null && hello.inappropriateFallback(serverHighest)) refuse(hello);
+        if (hello == null || !hello.fallbackScsv()) return;
+        int serverHighest = serverHighest();
+        if (hello.inappropriateFallback(serverHighest)) refuse(hello, serverHighest);
     }
 
     private void keep(byte[] bytes, int n) {
@@ -100,7 +114,7 @@ final class FallbackGuard extends InputStream {
     }
 
     /** Sends the fatal alert, closes our side for writing (JSSE's own alert then goes nowhere) and fails the read. */
-    private void refuse(ClientHello hello) throws IOException {
+    private void refuse(ClientHello hello, int serverHighest) throws IOException {
         length = 0; // nothing of this hello reaches JSSE, whatever it reads next
         int recordVersion = Math.max(0x0301, Math.min(hello.legacyVersion(), ClientHello.TLS12));
         try {

@@ -132,6 +132,7 @@ public final class TlsContexts {
         SSLSocket socket;
         if (guard != null) {
             socket = (SSLSocket) context.getSocketFactory().createSocket(plain, guard, true);
+            guard.attach(socket);
         } else {
             String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
             socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
@@ -145,7 +146,6 @@ public final class TlsContexts {
         parameters.setUseCipherSuitesOrder(true);
         parameters.setWantClientAuth(askForCertificate);
         socket.setSSLParameters(parameters);
-        if (guard != null) guard.serverProtocols(parameters.getProtocols());
         return socket;
     }
 
