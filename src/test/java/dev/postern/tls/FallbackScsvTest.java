@@ -101,12 +101,27 @@ class FallbackScsvTest {
         assertServerHello(s.reply(), TLS12);
     }
 
-    /** A hello split into records of 7 bytes each is reassembled and judged the same. */
-    @Test void aFragmentedHelloIsJudgedToo() throws Exception {
+    /**
+     * A hello split into records of 7 bytes each, or of one byte each (the handshake transcript does not see records,
+     * so anyone in the path may re-fragment the hello to hide it from a guard), is reassembled and judged the same.
+     */
+    @ParameterizedTest(name = "fragments of {0} bytes")
+    @ValueSource(ints = {7, 1})
+    void aFragmentedHelloIsJudgedToo(int size) throws Exception {
         byte[] record = hello(TLS12, with(SUITES_12, SCSV), null);
-        Served s = serve(server, fragment(record, 7));
+        Served s = serve(server, fragment(record, size));
         assertThat(s.reply()).containsExactly(21, 3, 3, 0, 2, 2, 86);
-        assertServerHello(serve(server, fragment(hello(TLS12, SUITES_12, null), 7)).reply(), TLS12);
+        assertServerHello(serve(server, fragment(hello(TLS12, SUITES_12, null), size)).reply(), TLS12);
+    }
+
+    /** JSSE ignores warning alerts before the hello, so they must not hide it from the guard either. */
+    @Test void warningAlertsBeforeTheHelloHideNothing() throws Exception {
+        byte[] warning = {21, 3, 1, 0, 2, 1, 112}; // unrecognized_name, warning
+        Served s = serve(server, concat(warning, warning, hello(TLS12, with(SUITES_12, SCSV), null)));
+        assertThat(s.reply()).containsExactly(21, 3, 3, 0, 2, 2, 86);
+        Served many = serve(server, concat(warning, warning, warning, warning, warning,
+                hello(TLS12, SUITES_12, null)));
+        assertThat(many.serverFailure()).hasMessageContaining("alerts instead of a ClientHello");
     }
 
     /** Real JDK clients (TLS 1.3, and 1.2 only) are untouched. */
@@ -292,6 +307,12 @@ class FallbackScsvTest {
 
     private static ClientHello parse(byte[] record) {
         return ClientHello.parse(Arrays.copyOfRange(record, 5, record.length), record.length - 5);
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        Bytes out = new Bytes();
+        for (byte[] p : parts) out.bytes(p);
+        return out.toByteArray();
     }
 
     private static List<Integer> with(List<Integer> suites, int extra) {
