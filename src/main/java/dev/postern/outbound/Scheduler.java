@@ -10,6 +10,7 @@ import dev.postern.queue.QueueState;
 import dev.postern.queue.RetrySchedule;
 import dev.postern.queue.Spool;
 import dev.postern.tls.TlsConfigException;
+import dev.postern.tls.TlsFacts;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -311,7 +312,11 @@ public final class Scheduler implements Closeable {
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
                                    SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
         String tls = a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher();
-        String verified = a.verdict() == null || a.tls() == null ? "" : " cert=\"" + a.verdict().summary() + "\"";
+        // Whether the server asked for our certificate: always named when the policy has one to present.
+        TlsFacts.ClientCertificate client = a.tls() == null ? null : a.tls().clientCertificate();
+        String verified = (a.verdict() == null || a.tls() == null ? "" : " cert=\"" + a.verdict().summary() + "\"")
+                + (client != null && (policy.policy().clientCertificate() != null
+                        || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
                 // an administrator's override is named on every line while it is in force

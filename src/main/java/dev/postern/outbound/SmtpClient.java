@@ -241,7 +241,7 @@ public final class SmtpClient implements java.io.Closeable {
                             + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + e.getMessage(),
                             Map.of(), null);
                 }
-                tls = TlsFacts.of(ssl.getSession());
+                tls = TlsFacts.ofClient(ssl.getSession());
                 bind(ssl);
                 verdict = plan.judge(ssl.getSession(), Instant.now());
                 if (verdict.failure() != null) {

@@ -65,7 +65,7 @@ public final class TlsPlanner {
 
         /** The checks of the policy's level against a finished handshake. */
         public Verdict judge(SSLSession session, Instant now) {
-            TlsFacts facts = TlsFacts.of(session);
+            TlsFacts facts = TlsFacts.ofClient(session);
             List<String> failures = new ArrayList<>();
             String v = constraints.violation(facts.protocol(), facts.cipher());
             if (v != null) failures.add(v);

@@ -3,16 +3,13 @@ package dev.postern.tls;
 import java.io.IOException;
 import java.net.Socket;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.Provider;
-import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
@@ -30,6 +27,8 @@ import javax.net.ssl.X509ExtendedTrustManager;
 public final class TlsContexts {
     private TlsContexts() {}
 
+    private static final String JDK_PROVIDER = "SunJSSE";
+
     /** The protocols Postern ever enables. */
     public static final String[] PROTOCOLS = {"TLSv1.3", "TLSv1.2"};
 
@@ -41,9 +40,6 @@ public final class TlsContexts {
             Pattern.compile("TLS_ECDHE_(ECDSA|RSA)_WITH_(AES_256_GCM|CHACHA20_POLY1305|AES_128_GCM)_SHA(256|384)");
 
 
-    /** Not a secret: the keystore only exists in memory to hand the key to JSSE's key manager. */
-    private static final char[] IN_MEMORY_PASSWORD = "postern".toCharArray();
-
     /** Server context presenting {@code material}; client certificates are asked for per socket, see wrapServer. */
     public static SSLContext server(KeyMaterial material) {
         return server(List.of(material));
@@ -51,11 +47,11 @@ public final class TlsContexts {
 
     /**
      * Server context holding every one of {@code materials} (say an RSA and an ECDSA certificate). For each handshake
-     * JSSE's key manager picks one the client can use: in TLS 1.3 by the key types of the client's
+     * {@link MaterialKeyManager} picks one the client can use: in TLS 1.3 by the key types of the client's
      * signature_algorithms, in order of the client's preference; in TLS 1.2 by the cipher suite (ECDHE_ECDSA or
      * ECDHE_RSA) chosen in the server's order; in both only a certificate whose chain is signed with algorithms the
-     * client accepts. Among several of the same key type it prefers one valid now whose names match the client's SNI
-     * name, then the first.
+     * client accepts. Among several of the same key type it prefers one for serverAuth, valid now, whose names match
+     * the client's SNI name, then the first.
      */
     public static SSLContext server(List<KeyMaterial> materials) {
         return server(materials, null);
@@ -78,35 +74,33 @@ public final class TlsContexts {
     /** A context presenting {@code materials} that accepts any peer certificate (judged later by the caller). */
     private static SSLContext context(List<KeyMaterial> materials, String role, Provider provider) {
         if (materials.isEmpty()) throw new IllegalArgumentException("no certificate for the " + role + " context");
+        return context(keyManager(materials), role, provider);
+    }
+
+    /** The key manager of a context presenting {@code materials}. */
+    static X509ExtendedKeyManager keyManager(List<KeyMaterial> materials) {
+        return new MaterialKeyManager(materials);
+    }
+
+    /** A context whose certificates {@code keys} chooses, accepting any peer certificate (judged later). */
+    static SSLContext context(X509ExtendedKeyManager keys, String role, Provider provider) {
         try {
-            // One in-memory key store, one entry per certificate: the key manager chooses among them per handshake.
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            for (int i = 0; i < materials.size(); i++) {
-                KeyMaterial material = materials.get(i);
-                store.setKeyEntry(role + "-" + i, material.key(), IN_MEMORY_PASSWORD,
-                        material.chain().toArray(Certificate[]::new));
-            }
-            KeyManagerFactory keyManagers = KeyManagerFactory.getInstance("PKIX");
-            keyManagers.init(store, IN_MEMORY_PASSWORD);
-            // The key managers stay the JDK's (PKIX, wrapped): Conscrypt asks any X509ExtendedKeyManager for aliases.
+            // Our own key manager, not the JDK's PKIX one over a key store: that one decrypts the key on every full
+            // handshake and hands out a new alias each time. Conscrypt asks any X509ExtendedKeyManager as well.
             SSLContext context = provider == null ? SSLContext.getInstance("TLS")
                     : SSLContext.getInstance("TLS", provider);
-            KeyManager[] managers = keyManagers.getKeyManagers();
-            for (int i = 0; i < managers.length; i++) {
-                if (managers[i] instanceof X509ExtendedKeyManager x) managers[i] = new CachingKeyManager(x);
-            }
-            context.init(managers, new TrustManager[] {new AcceptAnyCertificate()}, null);
+            context.init(new KeyManager[] {keys}, new TrustManager[] {new AcceptAnyCertificate()}, null);
             return context;
-        } catch (GeneralSecurityException | IOException e) {
-            throw new IllegalStateException("cannot build " + role + " TLS context for " + materials + ": "
-                    + e.getMessage(), e);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot build " + role + " TLS context: " + e.getMessage(), e);
         }
     }
 
     /**
      * Client context that accepts any server certificate (the caller checks the peer against its policy after the
-     * handshake, with {@link PeerCheck}) and presents {@code clientMaterial} when the server asks for one.
+     * handshake, with {@link PeerCheck}) and presents {@code clientMaterial} whenever the server asks for a
+     * certificate of its key type, whatever issuers the server lists; {@link TlsFacts#ofClient} tells whether it was
+     * asked.
      */
     public static SSLContext client(KeyMaterial clientMaterial) {
         return clientMaterial == null ? opportunisticClient() : context(List.of(clientMaterial), "client");
@@ -117,13 +111,8 @@ public final class TlsContexts {
      * caller from the session, never enforced at this level).
      */
     public static SSLContext opportunisticClient() {
-        try {
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, new TrustManager[] {new AcceptAnyCertificate()}, null);
-            return context;
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("cannot build client TLS context: " + e.getMessage(), e);
-        }
+        // A key manager without certificates, so that a server's request for one is still noted (TlsFacts.ofClient).
+        return context(new MaterialKeyManager(List.of()), "client", null);
     }
 
     /** Layers server-side TLS over an accepted (plaintext) socket, hardened, handshake not yet started. */
@@ -137,8 +126,17 @@ public final class TlsContexts {
      */
     public static SSLSocket wrapServer(SSLContext context, Socket plain, Constraints constraints,
                                        boolean askForCertificate) throws java.io.IOException {
-        String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
-        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
+        // The JDK's provider ignores TLS_FALLBACK_SCSV: the guard looks at the ClientHello first (RFC 7507).
+        // Conscrypt (BoringSSL) honours it itself.
+        FallbackGuard guard = JDK_PROVIDER.equals(context.getProvider().getName()) ? new FallbackGuard(plain) : null;
+        SSLSocket socket;
+        if (guard != null) {
+            socket = (SSLSocket) context.getSocketFactory().createSocket(plain, guard, true);
+            guard.attach(socket);
+        } else {
+            String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
+            socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
+        }
         socket.setUseClientMode(false);
         // Conscrypt issues no TLS 1.3 session tickets (so no resumption) unless asked, per socket.
         TlsProviders.prepareServer(socket);

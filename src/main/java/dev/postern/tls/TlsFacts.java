@@ -9,12 +9,55 @@ import javax.net.ssl.SSLSession;
  * What a TLS session was, in the words a Received header, a log line and an audit record need.
  * {@code cipherBits} is the symmetric key size of the suite (256 for AES_256 and CHACHA20, 128 for AES_128).
  * {@code peerCertificate} is a short subject summary of the peer's leaf or null when it sent none.
+ * {@code clientCertificate} is, for sessions where Postern is the client, whether the server asked for a certificate
+ * and whether it got one.
  */
-public record TlsFacts(String protocol, String cipher, int cipherBits, String peerCertificate) {
+public record TlsFacts(String protocol, String cipher, int cipherBits, String peerCertificate,
+                       ClientCertificate clientCertificate) {
 
+    /** Whether the server asked Postern (the client) for a certificate, and whether it got one. */
+    public enum ClientCertificate {
+        /** A session where Postern is the server. */
+        NOT_APPLICABLE("n/a"),
+        /** The server sent no certificate request in this handshake. */
+        NOT_ASKED("not-asked"),
+        /** Asked, and none sent: no certificate configured, or none of a key type the server accepts. */
+        ASKED_NONE_SENT("asked-none-sent"),
+        /** Asked, and sent. */
+        SENT("sent");
+
+        private final String word;
+
+        ClientCertificate(String word) { this.word = word; }
+
+        /** The word for log lines: "not-asked", "asked-none-sent", "sent". */
+        public String word() { return word; }
+    }
+
+    public TlsFacts {
+        if (clientCertificate == null) clientCertificate = ClientCertificate.NOT_APPLICABLE;
+    }
+
+    public TlsFacts(String protocol, String cipher, int cipherBits, String peerCertificate) {
+        this(protocol, cipher, cipherBits, peerCertificate, ClientCertificate.NOT_APPLICABLE);
+    }
+
+    /** The facts of a session where Postern is the server (or where the client side does not matter). */
     public static TlsFacts of(SSLSession session) {
         String suite = session.getCipherSuite();
         return new TlsFacts(session.getProtocol(), suite, cipherBits(suite), peerSubject(session));
+    }
+
+    /**
+     * The facts of a session where Postern is the client, made from one of {@link TlsContexts}' client contexts
+     * (whose key manager notes whether the server asked for a certificate).
+     */
+    public static TlsFacts ofClient(SSLSession session) {
+        String suite = session.getCipherSuite();
+        Certificate[] sent = session.getLocalCertificates();
+        ClientCertificate client = sent != null && sent.length > 0 ? ClientCertificate.SENT
+                : MaterialKeyManager.asked(session) ? ClientCertificate.ASKED_NONE_SENT : ClientCertificate.NOT_ASKED;
+        return new TlsFacts(session.getProtocol(), suite, cipherBits(suite), peerSubject(session), client);
     }
 
     /** "(using TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits))", as Postfix writes it. */

@@ -1,0 +1,190 @@
+package dev.postern.outbound;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.config.Config;
+import dev.postern.config.Config.PolicyMode;
+import dev.postern.config.Config.TlsLevel;
+import dev.postern.tls.Certificates;
+import dev.postern.tls.Certificates.KeyType;
+import dev.postern.tls.KeyMaterial;
+import dev.postern.tls.Pem;
+import dev.postern.tls.TlsFacts.ClientCertificate;
+import java.io.BufferedReader;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509ExtendedTrustManager;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Issue 11 item 5 at the delivery level: a policy with a {@code client_certificate}, delivering over STARTTLS to a
+ * partner server that asks for a certificate and lists only its own CA (not ours): the partner gets our certificate,
+ * and the delivery result's TLS facts say the server asked and got it; a partner that does not ask is recorded as
+ * not asking.
+ */
+class ClientCertificateDeliveryTest {
+    @TempDir static Path dir;
+    static KeyMaterial bank;
+    static KeyMaterial partnerCa;
+    static KeyMaterial partnerServer;
+    static Config.TlsPolicy policy;
+
+    @BeforeAll static void setUp() throws Exception {
+        Instant now = Instant.now().minusSeconds(60);
+        KeyMaterial bankCa = Certificates.certificateAuthority("Bank CA", KeyType.EC_P256, Duration.ofDays(30));
+        bank = Certificates.issue(bankCa, List.of("mail.bank.example"), KeyType.EC_P256, now, Duration.ofDays(10));
+        partnerCa = Certificates.certificateAuthority("Partner CA", KeyType.EC_P256, Duration.ofDays(30));
+        partnerServer = Certificates.issue(partnerCa, List.of("mx.partner.example"), KeyType.EC_P256, now,
+                Duration.ofDays(10));
+        Pem.write(bank, dir.resolve("bank.pem"), dir.resolve("bank.key"));
+        policy = new Config.TlsPolicy(TlsLevel.ENCRYPT, PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0, 0, List.of(),
+                null, List.of(), dir.resolve("bank.pem"), dir.resolve("bank.key"));
+    }
+
+    @Test void theCertificateIsSentAndTheRequestRecorded() throws Exception {
+        Delivered d = deliver(true);
+        assertThat(d.attempt().outcome()).isEqualTo(SmtpClient.Outcome.COMPLETED);
+        assertThat(d.serverGot()).isEqualTo(bank.leaf());
+        assertThat(d.attempt().tls().clientCertificate()).isEqualTo(ClientCertificate.SENT);
+    }
+
+    @Test void aServerThatDoesNotAskIsRecordedAsNotAsking() throws Exception {
+        Delivered d = deliver(false);
+        assertThat(d.attempt().outcome()).isEqualTo(SmtpClient.Outcome.COMPLETED);
+        assertThat(d.serverGot()).isNull();
+        assertThat(d.attempt().tls().clientCertificate()).isEqualTo(ClientCertificate.NOT_ASKED);
+    }
+
+    record Delivered(SmtpClient.Attempt attempt, X509Certificate serverGot) {}
+
+    private static Delivered deliver(boolean askForCertificate) throws Exception {
+        SSLContext server = SSLContext.getInstance("TLS");
+        server.init(new javax.net.ssl.KeyManager[] {keyManager()},
+                new TrustManager[] {new ListsOnly(partnerCa.leaf())}, null);
+        try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<X509Certificate> got = new CompletableFuture<>();
+            Thread.ofVirtual().start(() -> {
+                try (Socket plain = listener.accept()) {
+                    plain.setSoTimeout(10_000);
+                    got.complete(partner(plain, server, askForCertificate));
+                } catch (Throwable e) {
+                    got.completeExceptionally(e);
+                }
+            });
+            TlsPlanner.Plan plan = new TlsPlanner().plan(
+                    new TlsPolicies.Resolved("partner.example", policy, "test", Optional.empty()), "127.0.0.1");
+            byte[] content = "Subject: hello\r\n\r\nHello.\r\n".getBytes(StandardCharsets.US_ASCII);
+            SmtpClient.Message message = new SmtpClient.Message("a@bank.example", List.of("b@partner.example"),
+                    content.length, false, false, () -> new ByteArrayInputStream(content));
+            SmtpClient client = new SmtpClient("mail.bank.example", Duration.ofSeconds(5), Duration.ofSeconds(10),
+                    Duration.ofSeconds(10));
+            SmtpClient.Attempt attempt = client.send(new NextHop("127.0.0.1", listener.getLocalPort()),
+                    listener.getInetAddress(), message, plan);
+            return new Delivered(attempt, got.get(15, TimeUnit.SECONDS));
+        }
+    }
+
+    /** The partner's key manager: the JDK's, over its certificate (a partner is not Postern). */
+    private static javax.net.ssl.KeyManager keyManager() throws Exception {
+        var f = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
+        var store = java.security.KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        store.setKeyEntry("partner", partnerServer.key(), new char[0],
+                partnerServer.chain().toArray(java.security.cert.Certificate[]::new));
+        f.init(store, new char[0]);
+        return f.getKeyManagers()[0];
+    }
+
+    /** A minimal partner MX: STARTTLS, then one transaction; returns the client certificate it received, or null. */
+    private static X509Certificate partner(Socket plain, SSLContext context, boolean ask) throws IOException {
+        Line clear = new Line(plain);
+        clear.send("220 mx.partner.example ESMTP");
+        clear.expect("EHLO");
+        clear.send("250-mx.partner.example\r\n250 STARTTLS");
+        clear.expect("STARTTLS");
+        clear.send("220 go ahead");
+        SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(plain, null, plain.getPort(), true);
+        tls.setUseClientMode(false);
+        tls.setWantClientAuth(ask);
+        tls.startHandshake();
+        X509Certificate got;
+        try {
+            got = (X509Certificate) tls.getSession().getPeerCertificates()[0];
+        } catch (SSLPeerUnverifiedException e) {
+            got = null;
+        }
+        Line secure = new Line(tls);
+        secure.expect("EHLO");
+        secure.send("250 mx.partner.example");
+        secure.expect("MAIL");
+        secure.send("250 ok");
+        secure.expect("RCPT");
+        secure.send("250 ok");
+        secure.expect("DATA");
+        secure.send("354 go");
+        String line;
+        while ((line = secure.in.readLine()) != null && !line.equals(".")) {
+            // the message
+        }
+        secure.send("250 queued"); // the client may keep the connection for its next message: no QUIT awaited
+        return got;
+    }
+
+    private static final class Line {
+        final BufferedReader in;
+        final OutputStream out;
+
+        Line(Socket s) throws IOException {
+            in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
+            out = s.getOutputStream();
+        }
+
+        void send(String reply) throws IOException {
+            out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+        }
+
+        void expect(String verb) throws IOException {
+            String line = in.readLine();
+            if (line == null || !line.toUpperCase(java.util.Locale.ROOT).startsWith(verb)) {
+                throw new IOException("expected " + verb + ", got " + line);
+            }
+        }
+    }
+
+    /** Lists one CA in the certificate request; accepts any chain (the test looks at what it got). */
+    private static final class ListsOnly extends X509ExtendedTrustManager {
+        private final X509Certificate ca;
+
+        ListsOnly(X509Certificate ca) { this.ca = ca; }
+
+        @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[] {ca}; }
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
+        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
+    }
+}
