@@ -117,8 +117,10 @@ class DeliveryOutcomeTest {
             try (Gateway gw = Gateway.start(config)) {
                 String id = submit(gw, FROM, List.of("busy@b.example"), body("expiry", "Hello"));
                 String dsn = awaitMailbox(data, FROM, 1).getFirst();
+                // The partner's own last status and name, its reply verbatim (issue 11 item 18), not only 4.4.7.
                 assertThat(dsn).contains("Action: failed", "Final-Recipient: rfc822; busy@b.example",
-                        "Status: 4.4.7", "delivery time expired", "452 4.2.2 mailbox full", "Subject: expiry");
+                        "Status: 4.2.2\r\nRemote-MTA: dns; 127.0.0.1\r\nDiagnostic-Code: smtp; 452 4.2.2 mailbox full\r\n",
+                        "delivery time expired", "Subject: expiry");
                 awaitEmptySpool(gw);
                 assertThat(entry(gw, id)).isEmpty();
                 // attempts at about 0 s, 1 s and 3 s; the third finds the message expired
@@ -177,8 +179,9 @@ class DeliveryOutcomeTest {
                 Envelope warned = awaitEnvelope(gw, id, Envelope::delayWarned);
                 assertThat(warned.recipients().getFirst().attempts()).isEqualTo(2);
                 String dsn = awaitMailbox(data, FROM, 1).getFirst();
-                assertThat(dsn).contains("Subject: Delayed Mail", "Action: delayed", "Status: 4.2.0",
-                        "Final-Recipient: rfc822; slow@b.example", "451 4.2.0 try later", "Subject: delayed");
+                assertThat(dsn).contains("Subject: Delayed Mail", "Action: delayed",
+                        "Status: 4.2.0\r\nRemote-MTA: dns; 127.0.0.1\r\nDiagnostic-Code: smtp; 451 4.2.0 try later\r\n",
+                        "Final-Recipient: rfc822; slow@b.example", "Subject: delayed");
 
                 for (int attempts = 3; attempts <= 4; attempts++) {
                     int expected = attempts;

@@ -89,7 +89,7 @@ class BouncesTest {
                         + "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.com>: no such user\r\n"
                         + "Last-Attempt-Date: Sat, 1 Mar 2025 10:15:40 +0000\r\n")
                 .contains("\r\n\r\nFinal-Recipient: rfc822; carol@example.com\r\nAction: delayed\r\nStatus: 4.4.1\r\n"
-                        + "Diagnostic-Code: smtp; connect to mx.example.com[192.0.2.9]:25: connection timed out\r\n");
+                        + "Diagnostic-Code: X-Postern; connect to mx.example.com[192.0.2.9]:25: connection timed out\r\n");
         assertThat(status.substring(status.indexOf("carol"))).doesNotContain("Remote-MTA");
 
         assertThat(headers(parts.get(3))).contains("Content-Type: text/rfc822-headers\r\n");
