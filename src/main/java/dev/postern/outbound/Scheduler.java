@@ -383,7 +383,7 @@ public final class Scheduler implements Closeable {
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
                                    SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
         String tls = (a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher())
-                + (a.fallback() == null ? "" : a.fallback().note());
+                + (a.fallback() == null ? "" : a.fallback().note(a.tls() != null));
         String verified = a.verdict() == null || a.tls() == null ? "" : " cert=\"" + a.verdict().summary() + "\"";
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")

@@ -92,9 +92,13 @@ public final class SmtpClient implements java.io.Closeable {
      * false for clear text; {@code reason} is what went wrong first.
      */
     public record Fallback(boolean encrypted, String reason) {
-        /** For the delivery log line: " (weak: ...)" after the TLS facts, " (downgraded: ...)" after tls=none. */
-        public String note() {
-            return encrypted ? " (weak: " + reason + ")" : " (downgraded: " + reason + ")";
+        /**
+         * For the delivery log line: " (weak: ...)" after the facts of a broad-suite session, " (downgraded: ...)"
+         * after tls=none, " (broad retry after: ...)" for a broad-suite handshake that failed too.
+         */
+        public String note(boolean tlsEstablished) {
+            if (!encrypted) return " (downgraded: " + reason + ")";
+            return tlsEstablished ? " (weak: " + reason + ")" : " (broad retry after: " + reason + ")";
         }
     }
 
