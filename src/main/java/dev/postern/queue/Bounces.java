@@ -94,7 +94,8 @@ public final class Bounces {
 
         m.append(CRLF).append("--").append(boundary).append(CRLF);
         m.append("Content-Description: Undelivered message headers").append(CRLF);
-        m.append("Content-Type: ").append(global ? "message/global-headers" : "text/rfc822-headers").append(CRLF);
+        m.append("Content-Type: ").append(global || is8bit(headers) ? "message/global-headers"
+                : "text/rfc822-headers").append(CRLF);
         m.append("Content-Transfer-Encoding: ").append(is8bit(headers) ? "8bit" : "7bit").append(CRLF);
         m.append(CRLF);
 
