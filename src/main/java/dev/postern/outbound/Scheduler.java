@@ -241,7 +241,15 @@ public final class Scheduler implements Closeable {
     }
 
     private Map<String, SmtpClient.RecipientResult> deliverRemotely(Envelope env, String domain, List<String> rcpts) {
-        Router.Result route = router.route(domain);
+        // DNS under a global slot, so a large due backlog never floods the resolver; released before waiting for the
+        // destination below.
+        Router.Result route;
+        slots.acquireUninterruptibly();
+        try {
+            route = router.route(domain);
+        } finally {
+            slots.release();
+        }
         return switch (route) {
             case Router.Result.Undeliverable u -> uniform(rcpts, SmtpClient.RecipientResult.own(
                     SmtpClient.RecipientResult.Status.FAILED, 550, u.status(), u.reason()));

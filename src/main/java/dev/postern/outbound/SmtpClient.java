@@ -556,6 +556,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (quitSent) return;
             quitSent = true;
             try {
+                writeLimit = Duration.ofSeconds(2); // a peer that stops reading does not hold a goodbye either
                 socket.setSoTimeout(2000);
                 command("QUIT");
             } catch (IOException ignored) {
