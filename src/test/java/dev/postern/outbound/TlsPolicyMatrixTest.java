@@ -656,9 +656,10 @@ class TlsPolicyMatrixTest {
     // ---- the summary ----
 
     private static String certWord(String deliveryLine) {
-        if (deliveryLine.contains("cert=\"verified")) return " verified";
-        if (deliveryLine.contains("cert=\"unverified")) return " unverified";
-        return "";
+        String weak = deliveryLine.contains(" (weak: ") ? " (weak)" : "";
+        if (deliveryLine.contains("cert=\"verified")) return weak + " verified";
+        if (deliveryLine.contains("cert=\"unverified")) return weak + " unverified";
+        return weak;
     }
 
     static String shortReason(String text) {
