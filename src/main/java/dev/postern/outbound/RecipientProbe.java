@@ -98,7 +98,11 @@ public final class RecipientProbe implements Verifier {
                 if (Thread.currentThread().isInterrupted()) return new Verdict.Unverified("timed out");
                 SmtpClient.Attempt a = client.probe(hop, ip, address, smtputf8, plan);
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && !plan.required()) {
-                    a = client.probe(hop, ip, address, smtputf8, plan.clearText());
+                    // As delivery does under an opportunistic level: the broad suite set, then clear text.
+                    a = client.probe(hop, ip, address, smtputf8, plan.broadRetry(a.detail()));
+                    if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
+                        a = client.probe(hop, ip, address, smtputf8, plan.clearText(a.detail()));
+                    }
                 }
                 if (a.outcome() != SmtpClient.Outcome.COMPLETED) {
                     last = a.outcome() == SmtpClient.Outcome.TLS_FAILED

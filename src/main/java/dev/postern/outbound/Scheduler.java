@@ -69,7 +69,8 @@ public final class Scheduler implements Closeable {
     private final Map<String, Envelope> envelopes = new ConcurrentHashMap<>();
     private final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
     private final Set<String> running = ConcurrentHashMap.newKeySet();
-    private final Map<String, Semaphore> destinations = new ConcurrentHashMap<>();
+    /** Per next hop (the route's host set), not per recipient domain: many domains may share one MX. */
+    private final Map<List<NextHop>, Semaphore> destinations = new ConcurrentHashMap<>();
     private final Semaphore slots;
     private volatile boolean closed;
     private Thread dispatcher;
@@ -164,7 +165,6 @@ public final class Scheduler implements Closeable {
             Due d;
             try {
                 d = due.take();
-                slots.acquire();
             } catch (InterruptedException e) {
                 return;
             }
@@ -172,9 +172,10 @@ public final class Scheduler implements Closeable {
             if (!d.at().equals(current) || !running.add(d.id())) {
                 // Stale entry (rescheduled or forgotten), or an attempt is already running; the running attempt
                 // offers it again when done (see below).
-                slots.release();
                 continue;
             }
+            // No global slot here: the attempt takes its destination's slot first, then a global one (see
+            // deliverRemotely), so messages waiting for a busy destination never hold slots other destinations need.
             scheduled.remove(d.id(), current);
             Thread.ofVirtual().name("delivery-" + d.id()).start(() -> {
                 try {
@@ -184,7 +185,6 @@ public final class Scheduler implements Closeable {
                     schedule(d.id(), Instant.now().plus(settings.retry().first()));
                 } finally {
                     running.remove(d.id());
-                    slots.release();
                     // A flush that came while this attempt ran was skipped above: offer it again. A duplicate of an
                     // entry already queued is harmless (only the one matching 'scheduled' runs).
                     Instant requested = scheduled.get(d.id());
@@ -204,8 +204,16 @@ public final class Scheduler implements Closeable {
         }
         Map<String, SmtpClient.RecipientResult> results = new LinkedHashMap<>();
         for (Map.Entry<String, List<String>> group : byDomain.entrySet()) {
-            if (settings.localDomains().contains(group.getKey())) results.putAll(deliverLocally(env, group.getValue()));
-            else results.putAll(deliverRemotely(env, group.getKey(), group.getValue()));
+            if (settings.localDomains().contains(group.getKey())) {
+                slots.acquireUninterruptibly();
+                try {
+                    results.putAll(deliverLocally(env, group.getValue()));
+                } finally {
+                    slots.release();
+                }
+            } else {
+                results.putAll(deliverRemotely(env, group.getKey(), group.getValue()));
+            }
         }
         try {
             settle(env, results);
@@ -225,8 +233,8 @@ public final class Scheduler implements Closeable {
                         "delivered to maildir " + file.getParent().getParent()));
                 log.info("delivery id={} to=<{}> relay=local result=delivered", env.id(), r);
             } catch (IOException e) {
-                out.put(r, new SmtpClient.RecipientResult(SmtpClient.RecipientResult.Status.DEFERRED,
-                        "451 4.3.0 local delivery failed: " + e.getMessage()));
+                out.put(r, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED, 451, "4.3.0",
+                        "local delivery failed: " + e.getMessage()));
                 log.warn("delivery id={} to=<{}> relay=local result=deferred reason=\"{}\"", env.id(), r, e.toString());
             }
         }
@@ -234,17 +242,32 @@ public final class Scheduler implements Closeable {
     }
 
     private Map<String, SmtpClient.RecipientResult> deliverRemotely(Envelope env, String domain, List<String> rcpts) {
-        Router.Result route = router.route(domain);
+        // DNS under a global slot, so a large due backlog never floods the resolver; released before waiting for the
+        // destination below.
+        Router.Result route;
+        slots.acquireUninterruptibly();
+        try {
+            route = router.route(domain);
+        } finally {
+            slots.release();
+        }
         return switch (route) {
-            case Router.Result.Undeliverable u -> uniform(rcpts, SmtpClient.RecipientResult.Status.FAILED,
-                    "550 " + u.status() + " " + u.reason());
-            case Router.Result.Later l -> uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED,
-                    "451 4.4.3 " + l.reason());
+            case Router.Result.Undeliverable u -> uniform(rcpts, SmtpClient.RecipientResult.own(
+                    SmtpClient.RecipientResult.Status.FAILED, 550, u.status(), u.reason()));
+            case Router.Result.Later l -> uniform(rcpts, SmtpClient.RecipientResult.own(
+                    SmtpClient.RecipientResult.Status.DEFERRED, 451, "4.4.3", l.reason()));
             case Router.Result.Hops h -> {
-                Semaphore limit = destinations.computeIfAbsent(domain, k -> new Semaphore(settings.perDestination()));
+                // The destination's slot first, then a global one: a backlogged next hop parks only its own waiters
+                // (virtual threads), never global slots (head-of-line blocking).
+                Semaphore limit = destinations.computeIfAbsent(h.hops(), k -> new Semaphore(settings.perDestination()));
                 limit.acquireUninterruptibly();
                 try {
-                    yield tryHops(env, domain, h.hops(), rcpts);
+                    slots.acquireUninterruptibly();
+                    try {
+                        yield tryHops(env, domain, h.hops(), rcpts);
+                    } finally {
+                        slots.release();
+                    }
                 } finally {
                     limit.release();
                 }
@@ -252,23 +275,32 @@ public final class Scheduler implements Closeable {
         };
     }
 
+    /**
+     * What one host (one address of a next hop, or a next hop whose name did not resolve) did in an attempt, so the
+     * deferral reason is built from every host's result instead of the last one only.
+     *
+     * @param tlsRequired the host failed a TLS requirement of the policy (no STARTTLS, failed handshake or check)
+     * @param remote      the reply that ended the attempt, when the host said something
+     */
+    record HostResult(String host, boolean tlsRequired, String detail, SmtpClient.Remote remote) {}
+
     private Map<String, SmtpClient.RecipientResult> tryHops(Envelope env, String domain, List<NextHop> hops,
                                                             List<String> rcpts) {
         SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
                 "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()));
         TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
-        String last = "no next hop";
-        boolean tlsRefused = false;
+        List<HostResult> hosts = new ArrayList<>();
         for (NextHop hop : hops) {
             List<InetAddress> addresses;
             try {
                 addresses = dns.lookupAddresses(hop.host());
             } catch (DnsException e) {
-                last = "DNS lookup of " + hop.host() + " failed: " + e.getMessage();
+                hosts.add(new HostResult(hop.host(), false, "DNS lookup of " + hop.host() + " failed: "
+                        + e.getMessage(), null));
                 continue;
             }
             if (addresses.isEmpty()) {
-                last = "host " + hop.host() + " has no address";
+                hosts.add(new HostResult(hop.host(), false, "host " + hop.host() + " has no address", null));
                 continue;
             }
             TlsPlanner.Plan plan;
@@ -276,42 +308,91 @@ public final class Scheduler implements Closeable {
                 plan = planner.plan(policy, hop.host());
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
-                return uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED,
-                        "451 4.7.5 TLS policy for " + domain + " cannot be applied: " + e.getMessage());
+                return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
+                        451, "4.7.5", "TLS policy for " + domain + " cannot be applied: " + e.getMessage()));
             }
             for (InetAddress address : addresses) {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && plan.required()) {
                     // Enforced: no clear text, no weaker retry; try the next host, then defer.
                     logAttempt(env, domain, hop, address, a, policy);
-                    last = "TLS required by policy for " + domain + " (" + policy.source() + "): " + a.detail();
-                    tlsRefused = true;
+                    hosts.add(new HostResult(hop.host(), true, a.detail(), null));
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
-                    // Opportunistic TLS (policy "may"): like Postfix, try this host once more in clear text.
-                    log.info("delivery id={} relay={}[{}] TLS failed, retrying in clear: {}", env.id(), hop.host(),
-                            address.getHostAddress(), a.detail());
-                    String tlsFailure = a.detail();
-                    a = client.send(hop, address, message, plan.clearText());
-                    if (plan.testing()) { // the enforced level would have stopped here: record that
-                        a = new SmtpClient.Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(),
-                                plan.withoutTls(tlsFailure));
-                    }
+                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy);
                 }
                 logAttempt(env, domain, hop, address, a, policy);
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) return a.recipients();
-                last = a.detail();
-                tlsRefused = false;
+                hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
         }
-        return uniform(rcpts, SmtpClient.RecipientResult.Status.DEFERRED,
-                (tlsRefused ? "451 4.7.10 " : "451 4.4.1 ") + last);
+        return uniform(rcpts, deferral(domain, policy.source(), hosts));
+    }
+
+    /**
+     * Opportunistic TLS (may, testing) after STARTTLS failed with {@code failed}: when the handshake itself failed,
+     * once more with the broad suite set (RFC 7435: any encryption beats none), then, like Postfix, in clear text.
+     */
+    private SmtpClient.Attempt opportunisticRetry(Envelope env, String domain, NextHop hop, InetAddress address,
+                                                  SmtpClient.Message message, TlsPlanner.Plan plan,
+                                                  SmtpClient.Attempt failed, TlsPolicies.Resolved policy) {
+        logAttempt(env, domain, hop, address, failed, policy);
+        String why = failed.detail();
+        if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE) {
+            SmtpClient.Attempt broad = client.send(hop, address, message, plan.broadRetry(why));
+            if (broad.outcome() != SmtpClient.Outcome.TLS_FAILED) {
+                // In testing mode the enforced level would have stopped at the strict handshake: record that.
+                return plan.testing() && broad.verdict() != null ? broad.withVerdict(withWouldFail(broad.verdict(),
+                        plan, why)) : broad;
+            }
+            logAttempt(env, domain, hop, address, broad, policy);
+        }
+        SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
+        // testing: the enforced level would have stopped here: record that
+        return plan.testing() ? clear.withVerdict(plan.withoutTls(why)) : clear;
+    }
+
+    private static TlsPlanner.Verdict withWouldFail(TlsPlanner.Verdict v, TlsPlanner.Plan plan, String why) {
+        if (!plan.policy().level().requiresTls()) return v;
+        List<String> all = new ArrayList<>(v.wouldFail());
+        all.addFirst(why);
+        return new TlsPlanner.Verdict(v.failure(), v.summary(), List.copyOf(all), v.facts());
+    }
+
+    /**
+     * The deferral of a destination none of whose hosts took the message, from every host's result. A TLS
+     * requirement that any host failed comes first (4.7.10): an attacker who strips STARTTLS on the primary and
+     * blocks the backup must not make the partner look merely unreachable. Otherwise the last reply a host gave
+     * (the partner's own status, e.g. 4.3.2), else 4.4.1. The other hosts' results follow.
+     */
+    static SmtpClient.RecipientResult deferral(String domain, String policySource, List<HostResult> hosts) {
+        var deferred = SmtpClient.RecipientResult.Status.DEFERRED;
+        if (hosts.isEmpty()) return SmtpClient.RecipientResult.own(deferred, 451, "4.4.1", "no next hop");
+        List<HostResult> tls = hosts.stream().filter(HostResult::tlsRequired).toList();
+        List<HostResult> others = hosts.stream().filter(h -> !h.tlsRequired()).toList();
+        if (!tls.isEmpty()) {
+            String text = "TLS required by policy for " + domain + " (" + policySource + "): "
+                    + String.join("; ", tls.stream().map(HostResult::detail).toList())
+                    + (others.isEmpty() ? "" : "; other hosts: "
+                    + String.join("; ", others.stream().map(HostResult::detail).toList()));
+            return SmtpClient.RecipientResult.own(deferred, 451, "4.7.10", text);
+        }
+        HostResult decisive = hosts.getLast();
+        for (HostResult h : hosts) if (h.remote() != null) decisive = h;
+        List<String> details = new ArrayList<>();
+        details.add(decisive.detail());
+        for (HostResult h : hosts) if (h != decisive) details.add(h.detail());
+        String status = decisive.remote() != null && decisive.remote().status().startsWith("4.")
+                ? decisive.remote().status() : "4.4.1";
+        return new SmtpClient.RecipientResult(deferred, "451 " + status + " " + String.join("; ", details), status,
+                decisive.remote());
     }
 
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
                                    SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
-        String tls = a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher();
+        String tls = (a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher())
+                + (a.fallback() == null ? "" : a.fallback().note(a.tls() != null));
         // Whether the server asked for our certificate: always named when the policy has one to present.
         TlsFacts.ClientCertificate client = a.tls() == null ? null : a.tls().clientCertificate();
         String verified = (a.verdict() == null || a.tls() == null ? "" : " cert=\"" + a.verdict().summary() + "\"")
@@ -339,9 +420,9 @@ public final class Scheduler implements Closeable {
     }
 
     private static Map<String, SmtpClient.RecipientResult> uniform(List<String> rcpts,
-                                                                   SmtpClient.RecipientResult.Status s, String why) {
+                                                                   SmtpClient.RecipientResult result) {
         Map<String, SmtpClient.RecipientResult> out = new LinkedHashMap<>();
-        for (String r : rcpts) out.put(r, new SmtpClient.RecipientResult(s, why));
+        for (String r : rcpts) out.put(r, result);
         return out;
     }
 
@@ -369,8 +450,8 @@ public final class Scheduler implements Closeable {
                     : res.reply();
             if (status == Recipient.Status.FAILED) {
                 String code = expired && res.status() == SmtpClient.RecipientResult.Status.DEFERRED
-                        ? expiredStatus(res.reply()) : statusOf(res.reply(), "5.0.0");
-                failures.add(new Bounces.Report(r.address(), "failed", code, reason, remoteOf(res.reply())));
+                        ? expiredStatus(res) : dsnStatus(res, "5.0.0");
+                failures.add(report(r.address(), "failed", code, reason, res));
             }
             if (status == Recipient.Status.PENDING) maxAttempts = Math.max(maxAttempts, attempts);
             updated.add(new Recipient(r.address(), status, attempts, reason, now));
@@ -390,8 +471,13 @@ public final class Scheduler implements Closeable {
         Duration warnAfter = settings.delayWarning();
         if (warnAfter != null && !next.delayWarned() && !env.nullSender()
                 && Duration.between(env.received(), now).compareTo(warnAfter) >= 0) {
-            List<Bounces.Report> delayed = next.pending().stream().map(r -> new Bounces.Report(r.address(), "delayed",
-                    statusOf(r.lastResult(), "4.0.0"), r.lastResult(), remoteOf(r.lastResult()))).toList();
+            List<Bounces.Report> delayed = next.pending().stream().map(r -> {
+                SmtpClient.RecipientResult res = results.get(r.address());
+                return res == null // not tried in this attempt: what the queue recorded
+                        ? new Bounces.Report(r.address(), "delayed", statusOf(r.lastResult(), "4.0.0"),
+                                r.lastResult(), remoteOf(r.lastResult()))
+                        : report(r.address(), "delayed", dsnStatus(res, "4.0.0"), r.lastResult(), res);
+            }).toList();
             bounce(env, delayed, now);
             next = next.withDelayWarned();
         }
@@ -402,6 +488,19 @@ public final class Scheduler implements Closeable {
                     requested.isBefore(backoff) ? requested : backoff);
             due.put(new Due(env.id(), at));
         }
+    }
+
+    /** A DSN report with the next hop's name and its reply verbatim when it said something. */
+    private static Bounces.Report report(String rcpt, String action, String status, String diagnostic,
+                                         SmtpClient.RecipientResult res) {
+        SmtpClient.Remote remote = res.remote();
+        return remote == null ? new Bounces.Report(rcpt, action, status, diagnostic, remoteOf(res.reply()))
+                : new Bounces.Report(rcpt, action, status, diagnostic, remote.mta(), remote.wireLines());
+    }
+
+    /** The result's enhanced status code, or the one in its text, or {@code fallback}. */
+    static String dsnStatus(SmtpClient.RecipientResult res, String fallback) {
+        return res.enhanced() != null ? res.enhanced() : statusOf(res.reply(), fallback);
     }
 
     /** Queues a DSN to the original sender, from the null sender so that it can never bounce in turn. */
@@ -416,8 +515,9 @@ public final class Scheduler implements Closeable {
             // a server without SMTPUTF8 even when the original needed it.
             Envelope env = Bounces.envelopeFor(in.id(), original.sender(), dsn, now);
             in.commit(env);
-            log.info("bounce id={} for id={} to=<{}> action={}", in.id(), original.id(), original.sender(),
-                    reports.getFirst().action());
+            log.info("bounce id={} for id={} to=<{}> action={} {}", in.id(), original.id(), original.sender(),
+                    reports.getFirst().action(), String.join(" ", reports.stream().map(r -> "rcpt=<" + r.recipient()
+                            + "> status=" + r.status() + " reason=\"" + r.diagnostic() + "\"").toList()));
             enqueue(env);
         }
     }
@@ -439,11 +539,13 @@ public final class Scheduler implements Closeable {
 
     /**
      * The DSN status of a recipient whose lifetime ran out: a security failure keeps its x.7.x detail as a permanent
-     * 5.7.x (so the sender learns "TLS required by policy", RFC 3463), anything else is 4.4.7 "delivery time expired".
+     * 5.7.x (so the sender learns "TLS required by policy", RFC 3463); the partner's own last status (4.2.2 mailbox
+     * full, 4.3.2) when the next hop said something; else 4.4.7 "delivery time expired".
      */
-    static String expiredStatus(String lastReply) {
-        String s = statusOf(lastReply, "4.4.7");
-        return s.startsWith("4.7.") ? "5" + s.substring(1) : "4.4.7";
+    static String expiredStatus(SmtpClient.RecipientResult last) {
+        String s = dsnStatus(last, "4.4.7");
+        if (s.startsWith("4.7.")) return "5" + s.substring(1);
+        return last.remote() != null ? last.remote().status() : "4.4.7";
     }
 
     private static final String SAID = " said: ";

@@ -5,6 +5,8 @@ import dev.postern.smtp.ReplyReader;
 import dev.postern.smtp.SmtpInput;
 import dev.postern.smtp.SmtpOutput;
 import dev.postern.config.Config;
+import dev.postern.deadline.DeadlineOutputStream;
+import dev.postern.deadline.Watchdog;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
@@ -43,9 +45,61 @@ public final class SmtpClient implements java.io.Closeable {
         TLS_FAILED
     }
 
-    /** What happened to one recipient. */
-    public record RecipientResult(Status status, String reply) {
+    /**
+     * What happened to one recipient: {@code reply} is the text recorded in the queue; {@code enhanced} the RFC 3463
+     * status for a DSN (null: not known); {@code remote} what the next hop said, when it said something.
+     */
+    public record RecipientResult(Status status, String reply, String enhanced, Remote remote) {
         public enum Status { DELIVERED, DEFERRED, FAILED }
+
+        public RecipientResult(Status status, String reply) {
+            this(status, reply, null, null);
+        }
+
+        /** Postern's own verdict "451 4.4.1 ..." with its enhanced code {@code enhanced}. */
+        public static RecipientResult own(Status status, int code, String enhanced, String text) {
+            return new RecipientResult(status, code + " " + enhanced + " " + text, enhanced, null);
+        }
+
+        /** What the next hop {@code remote} answered; {@code text} is the line for the queue. */
+        public static RecipientResult said(Status status, String text, Remote remote) {
+            return new RecipientResult(status, text, remote.status(), remote);
+        }
+    }
+
+    /**
+     * A reply of a next hop: its host name (for the DSN's Remote-MTA) and the reply as received.
+     */
+    public record Remote(String mta, Reply reply) {
+        /** The reply's enhanced code when its class agrees with the reply code, else the class's generic code. */
+        public String status() {
+            String e = reply.enhanced();
+            char cls = (char) ('0' + reply.code() / 100);
+            return e != null && e.charAt(0) == cls ? e : cls + ".0.0";
+        }
+
+        /** The reply's lines as they came over the wire ("550-5.1.1 ...", "550 5.1.1 ..."), without CRLF. */
+        public List<String> wireLines() {
+            return List.of(reply.toWire().split("\r\n"));
+        }
+    }
+
+    /** Why TLS did not happen with a host. */
+    public enum TlsFailure { NO_STARTTLS, STARTTLS_REFUSED, HANDSHAKE, POLICY_CHECK }
+
+    /**
+     * How a session ended up weaker than Postern's default: {@code encrypted} true for TLS with the broad suite set,
+     * false for clear text; {@code reason} is what went wrong first.
+     */
+    public record Fallback(boolean encrypted, String reason) {
+        /**
+         * For the delivery log line: " (weak: ...)" after the facts of a broad-suite session, " (downgraded: ...)"
+         * after tls=none, " (broad retry after: ...)" for a broad-suite handshake that failed too.
+         */
+        public String note(boolean tlsEstablished) {
+            if (!encrypted) return " (downgraded: " + reason + ")";
+            return tlsEstablished ? " (weak: " + reason + ")" : " (broad retry after: " + reason + ")";
+        }
     }
 
     /**
@@ -54,9 +108,21 @@ public final class SmtpClient implements java.io.Closeable {
      * why TLS was not used as what the enforced level would have refused).
      */
     public record Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls,
-                          TlsPlanner.Verdict verdict) {
+                          TlsPlanner.Verdict verdict, Remote remote, TlsFailure tlsFailure, Fallback fallback) {
         Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls) {
-            this(outcome, detail, recipients, tls, null);
+            this(outcome, detail, recipients, tls, null, null, null, null);
+        }
+
+        Attempt withVerdict(TlsPlanner.Verdict v) {
+            return new Attempt(outcome, detail, recipients, tls, v, remote, tlsFailure, fallback);
+        }
+
+        Attempt withFallback(Fallback f) {
+            return new Attempt(outcome, detail, recipients, tls, verdict, remote, tlsFailure, f);
+        }
+
+        static Attempt tlsFailed(TlsFailure why, String detail, TlsFacts tls, TlsPlanner.Verdict verdict) {
+            return new Attempt(Outcome.TLS_FAILED, detail, Map.of(), tls, verdict, null, why, null);
         }
     }
 
@@ -102,27 +168,28 @@ public final class SmtpClient implements java.io.Closeable {
             Attempt a = cached.reuse(message);
             if (a != null) {
                 finish(key, cached, a);
-                return a;
+                return cached.marked(a);
             }
             // The cached connection had gone stale: a fresh one below, as if there had been none.
         }
         String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
-        Conversation c = new Conversation(peer);
+        Conversation c = new Conversation(peer, hop.host());
         try {
             Socket plain = new Socket();
             c.socket = plain;
+            c.raw = plain;
             plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
             plain.setSoTimeout((int) commandTimeout.toMillis());
             plain.setTcpNoDelay(true);
             c.bind(plain);
             Attempt a = c.run(hop, message, plan);
             finish(key, c, a);
-            return a;
+            return c.marked(a);
         } catch (IOException e) {
             c.close();
             String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
                     : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
-            return new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls);
+            return c.marked(new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls));
         }
     }
 
@@ -134,10 +201,11 @@ public final class SmtpClient implements java.io.Closeable {
      */
     public Attempt probe(NextHop hop, InetAddress address, String recipient, boolean smtputf8, TlsPlanner.Plan plan) {
         String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
-        Conversation c = new Conversation(peer);
+        Conversation c = new Conversation(peer, hop.host());
         try {
             Socket plain = new Socket();
             c.socket = plain;
+            c.raw = plain;
             plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
             plain.setSoTimeout((int) commandTimeout.toMillis());
             plain.setTcpNoDelay(true);
@@ -150,6 +218,11 @@ public final class SmtpClient implements java.io.Closeable {
         } finally {
             c.close();
         }
+    }
+
+    private static String domainOf(Message m) {
+        String first = m.recipients().isEmpty() ? "" : m.recipients().getFirst();
+        return first.substring(first.lastIndexOf('@') + 1);
     }
 
     /** Parks a connection that ended a transaction cleanly, closes any other. */
@@ -177,17 +250,23 @@ public final class SmtpClient implements java.io.Closeable {
      * verify checks), under the same plan (domain, policy, whether TLS is attempted).
      */
     private record CacheKey(InetAddress address, int port, String hopHost, String domain, Config.TlsPolicy policy,
-                            boolean attemptTls, boolean testing) {
+                            boolean attemptTls, boolean testing, boolean broad) {
         CacheKey(InetAddress address, int port, String hopHost, TlsPlanner.Plan plan) {
-            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing());
+            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad());
         }
     }
 
     /** The state of one connection. */
     private final class Conversation {
         final String peer;
+        final String hopHost;
         final long opened = System.nanoTime();
+        /** The TCP connection: what the watchdog closes (closing an SSLSocket could itself block on a write). */
+        Socket raw;
         Socket socket;
+        /** How long one write may block: the command timeout, the data timeout while the content goes out. */
+        volatile Duration writeLimit = commandTimeout;
+        Fallback fallback;
         SmtpInput in;
         OutputStream out;
         TlsFacts tls;
@@ -199,60 +278,95 @@ public final class SmtpClient implements java.io.Closeable {
         boolean quitSent;
         int uses;
 
-        Conversation(String peer) {
+        /** {@code a} with this session's fallback (weak TLS, clear text) unless it already names one. */
+        Attempt marked(Attempt a) {
+            return a.fallback() == null && fallback != null ? a.withFallback(fallback) : a;
+        }
+
+        Conversation(String peer, String hopHost) {
             this.peer = peer;
+            this.hopHost = hopHost;
         }
 
         void bind(Socket s) throws IOException {
             socket = s;
             in = new SmtpInput(s.getInputStream(), 16 * 1024);
-            out = new BufferedOutputStream(s.getOutputStream(), 16 * 1024);
+            // SO_TIMEOUT bounds reads only: every write gets a deadline too, or a peer that stops reading holds us.
+            out = new BufferedOutputStream(new DeadlineOutputStream(s.getOutputStream(), Watchdog.shared(),
+                    () -> writeLimit, raw), 16 * 1024);
+        }
+
+        /**
+         * RFC 5321 §6.3 / Postfix's "mail for X loops back to myself": a next hop that greets or answers EHLO with
+         * this host's own name is this gateway (a route pointing at itself); sending would loop until the hop count
+         * runs out. Returns the name it used, or null.
+         */
+        String loopsBack(Reply r) {
+            String first = r.lines().getFirst().strip();
+            int space = first.indexOf(' ');
+            String name = space < 0 ? first : first.substring(0, space);
+            return !name.isEmpty() && name.equalsIgnoreCase(heloName) ? name : null;
+        }
+
+        Attempt loop(Message m, String where, String name) {
+            return allFailed(m, 554, "5.4.6", "mail for " + domainOf(m) + " loops back to myself: " + peer + " "
+                    + where + " as " + name);
         }
 
         Attempt run(NextHop hop, Message m, TlsPlanner.Plan plan) throws IOException {
             stage = "receiving the greeting";
             Reply greeting = ReplyReader.read(in);
             if (greeting.code() != 220) return hostFailed("greeting", greeting);
+            String self = loopsBack(greeting);
+            if (self != null) return loop(m, "greets", self);
             if (!hello()) return hostFailed("EHLO/HELO", lastReply);
+            self = loopsBack(lastReply);
+            if (self != null) return loop(m, "answers EHLO", self);
             TlsPlanner.Verdict verdict = null;
+            if (plan.fallback() != null) fallback = new Fallback(plan.attempt(), plan.fallback());
             if (plan.attempt() && !extensions.containsKey("STARTTLS")) {
                 String why = peer + ": does not offer STARTTLS";
                 if (plan.required()) {
                     quietQuit();
-                    return new Attempt(Outcome.TLS_FAILED, why, Map.of(), null);
+                    return Attempt.tlsFailed(TlsFailure.NO_STARTTLS, why, null, null);
                 }
                 if (plan.testing()) verdict = plan.withoutTls(why); // records what the enforced level would refuse
+                fallback = new Fallback(false, why); // a stripped STARTTLS looks just like this: say so
             }
             if (plan.attempt() && extensions.containsKey("STARTTLS")) {
                 stage = "starting TLS";
                 Reply r = command("STARTTLS");
                 if (r.code() != 220) {
                     quietQuit();
-                    return new Attempt(Outcome.TLS_FAILED, peer + ": STARTTLS refused: " + r.oneLine(), Map.of(),
-                            null);
+                    return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS refused: " + r.oneLine(),
+                            null, null);
                 }
                 Constraints offered = plan.offered();
                 SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(), offered);
-                try {
+                if (plan.broad()) TlsPlanner.broaden(ssl, plan.context());
+                // The handshake writes too: a deadline for all of it, not only SO_TIMEOUT for its reads.
+                Watchdog.Armed armed = Watchdog.shared().arm(commandTimeout, raw);
+                try (armed) {
                     ssl.startHandshake();
                 } catch (IOException e) {
                     String limits = offered.describe(); // a policy's constraints are the likely cause: name them
-                    return new Attempt(Outcome.TLS_FAILED, peer + ": TLS handshake failed"
-                            + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + e.getMessage(),
-                            Map.of(), null);
+                    String why = armed.fired() ? "timed out after " + commandTimeout.toSeconds() + " s"
+                            : e.getMessage();
+                    return Attempt.tlsFailed(TlsFailure.HANDSHAKE, peer + ": TLS handshake failed"
+                            + (plan.broad() ? " with the broad suite set" : "")
+                            + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why, null, null);
                 }
                 tls = TlsFacts.ofClient(ssl.getSession());
                 bind(ssl);
                 verdict = plan.judge(ssl.getSession(), Instant.now());
                 if (verdict.failure() != null) {
                     quietQuit(); // over TLS: nothing of the message was sent
-                    return new Attempt(Outcome.TLS_FAILED, peer + ": " + verdict.failure(), Map.of(), tls, verdict);
+                    return Attempt.tlsFailed(TlsFailure.POLICY_CHECK, peer + ": " + verdict.failure(), tls, verdict);
                 }
                 if (!hello()) return hostFailed("EHLO after STARTTLS", lastReply);
             }
             this.verdict = verdict;
-            Attempt a = transaction(m);
-            return new Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(), verdict);
+            return transaction(m).withVerdict(verdict);
         }
 
         /**
@@ -273,8 +387,7 @@ public final class SmtpClient implements java.io.Closeable {
                 return null;
             }
             try {
-                Attempt a = transaction(m);
-                return new Attempt(a.outcome(), a.detail(), a.recipients(), a.tls(), verdict);
+                return transaction(m).withVerdict(verdict);
             } catch (IOException e) {
                 close();
                 return new Attempt(Outcome.HOST_FAILED, "lost connection with " + peer + " while " + stage + ": "
@@ -325,11 +438,11 @@ public final class SmtpClient implements java.io.Closeable {
         Attempt transaction(Message m) throws IOException {
             Map<String, RecipientResult> results = new LinkedHashMap<>();
             if (m.smtputf8() && !extensions.containsKey("SMTPUTF8")) {
-                return allFailed(m, "553 5.6.7 " + peer + " does not support SMTPUTF8, which this message needs");
+                return allFailed(m, 553, "5.6.7", peer + " does not support SMTPUTF8, which this message needs");
             }
             long limit = sizeLimit();
             if (limit > 0 && m.size() > limit) {
-                return allFailed(m, "552 5.3.4 message too big for " + peer + " (limit " + limit + " bytes)");
+                return allFailed(m, 552, "5.3.4", "message too big for " + peer + " (limit " + limit + " bytes)");
             }
             StringBuilder mail = new StringBuilder("MAIL FROM:<").append(m.sender()).append('>');
             if (extensions.containsKey("SIZE")) mail.append(" SIZE=").append(m.size());
@@ -361,7 +474,7 @@ public final class SmtpClient implements java.io.Closeable {
             }
             if (mailReply.code() != 250) {
                 quietQuit();
-                if (mailReply.isPermanent()) return allFailed(m, peer + " said: " + mailReply.oneLine());
+                if (mailReply.isPermanent()) return allSaid(m, mailReply);
                 return hostFailed("MAIL FROM", mailReply);
             }
             List<String> accepted = new ArrayList<>();
@@ -372,8 +485,8 @@ public final class SmtpClient implements java.io.Closeable {
                     accepted.add(rcpt);
                     if (probe) results.put(rcpt, new RecipientResult(RecipientResult.Status.DELIVERED,
                             peer + " accepted: " + r.oneLine()));
-                } else results.put(rcpt, new RecipientResult(r.isPermanent() ? RecipientResult.Status.FAILED
-                        : RecipientResult.Status.DEFERRED, peer + " said: " + r.oneLine()));
+                } else results.put(rcpt, RecipientResult.said(r.isPermanent() ? RecipientResult.Status.FAILED
+                        : RecipientResult.Status.DEFERRED, peer + " said: " + r.oneLine(), new Remote(hopHost, r)));
             }
             if (probe) {
                 quietRset();
@@ -395,6 +508,7 @@ public final class SmtpClient implements java.io.Closeable {
             }
             stage = "sending message content";
             socket.setSoTimeout((int) dataTimeout.toMillis());
+            writeLimit = dataTimeout;
             try (InputStream content = m.content().open()) {
                 SmtpOutput.writeData(content, out);
             }
@@ -402,6 +516,7 @@ public final class SmtpClient implements java.io.Closeable {
             stage = "waiting for the end-of-data reply";
             Reply done = ReplyReader.read(in);
             socket.setSoTimeout((int) commandTimeout.toMillis());
+            writeLimit = commandTimeout;
             settle(accepted, done, results);
             uses++;
             reusable = true; // the caller parks the connection for the next message, or says QUIT
@@ -412,7 +527,7 @@ public final class SmtpClient implements java.io.Closeable {
             RecipientResult.Status s = r.isPositive() ? RecipientResult.Status.DELIVERED
                     : r.isPermanent() ? RecipientResult.Status.FAILED : RecipientResult.Status.DEFERRED;
             String text = (r.isPositive() ? peer + " accepted: " : peer + " said: ") + r.oneLine();
-            for (String a : accepted) results.put(a, new RecipientResult(s, text));
+            for (String a : accepted) results.put(a, RecipientResult.said(s, text, new Remote(hopHost, r)));
         }
 
         long sizeLimit() {
@@ -425,17 +540,30 @@ public final class SmtpClient implements java.io.Closeable {
             }
         }
 
-        Attempt allFailed(Message m, String reason) {
+        /** Every recipient fails for a reason of Postern's own. */
+        Attempt allFailed(Message m, int code, String enhanced, String text) {
             Map<String, RecipientResult> results = new LinkedHashMap<>();
-            for (String r : m.recipients()) results.put(r, new RecipientResult(RecipientResult.Status.FAILED, reason));
+            RecipientResult each = RecipientResult.own(RecipientResult.Status.FAILED, code, enhanced, text);
+            for (String r : m.recipients()) results.put(r, each);
             quietQuit();
-            return new Attempt(Outcome.COMPLETED, reason, results, tls);
+            return new Attempt(Outcome.COMPLETED, each.reply(), results, tls);
+        }
+
+        /** Every recipient fails with the next hop's permanent reply {@code r}. */
+        Attempt allSaid(Message m, Reply r) {
+            Map<String, RecipientResult> results = new LinkedHashMap<>();
+            RecipientResult each = RecipientResult.said(RecipientResult.Status.FAILED, peer + " said: " + r.oneLine(),
+                    new Remote(hopHost, r));
+            for (String rcpt : m.recipients()) results.put(rcpt, each);
+            quietQuit();
+            return new Attempt(Outcome.COMPLETED, each.reply(), results, tls);
         }
 
         Attempt hostFailed(String what, Reply r) {
             quietQuit();
             return new Attempt(Outcome.HOST_FAILED, peer + " refused " + what + ": "
-                    + (r == null ? "no reply" : r.oneLine()), Map.of(), tls);
+                    + (r == null ? "no reply" : r.oneLine()), Map.of(), tls, null,
+                    r == null ? null : new Remote(hopHost, r), null, fallback);
         }
 
         Reply command(String line) throws IOException {
@@ -463,6 +591,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (quitSent) return;
             quitSent = true;
             try {
+                writeLimit = Duration.ofSeconds(2); // a peer that stops reading does not hold a goodbye either
                 socket.setSoTimeout(2000);
                 command("QUIT");
             } catch (IOException ignored) {

@@ -20,7 +20,9 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSession;
+import javax.net.ssl.SSLSocket;
 
 /**
  * Turns a resolved policy into what the SMTP client does with TLS for one next hop (a {@link Plan}), and judges a
@@ -34,10 +36,13 @@ public final class TlsPlanner {
      * @param attempt  send STARTTLS when the server offers it
      * @param required refuse to deliver without TLS that passes {@link #judge}
      * @param testing  the policy is in testing mode: judge fully, record what would fail, deliver as "may"
+     * @param broad    opportunistic retry after a failed handshake: offer every suite the JDK enables (TLS 1.2 CBC
+     *                 suites too), because under "may" any encryption beats clear text (RFC 7435)
+     * @param fallback why this plan is a retry that is weaker than the first try (weak TLS or clear text), or null
      */
     public record Plan(boolean attempt, boolean required, boolean testing, SSLContext context,
                        Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
-                       Set<TrustAnchor> anchors) {
+                       Set<TrustAnchor> anchors, boolean broad, String fallback) {
 
         /**
          * What to offer in the handshake: the policy's constraints when TLS is required; otherwise (may, testing)
@@ -48,9 +53,18 @@ public final class TlsPlanner {
             return required ? constraints : Constraints.DEFAULT;
         }
 
-        /** Clear text, for the "may" retry after a failed handshake and for level none. */
-        public Plan clearText() {
-            return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors);
+        /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
+        public Plan clearText(String why) {
+            return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why);
+        }
+
+        /**
+         * The "may" retry after a handshake with Postern's strict suites failed ({@code why}): the same TLS with the
+         * JDK's broader default set. Never for a level that requires TLS (an enforced level is never weakened).
+         */
+        public Plan broadRetry(String why) {
+            if (required) throw new IllegalStateException("no weaker retry under an enforced level");
+            return new Plan(attempt, false, testing, context, constraints, policy, domain, hopHost, anchors, true, why);
         }
 
         /**
@@ -178,7 +192,21 @@ public final class TlsPlanner {
         Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
         SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
         return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost,
-                anchors.get(p.caFile()));
+                anchors.get(p.caFile()), false, null);
+    }
+
+    /**
+     * Widens a client socket not yet handshaken to every protocol from TLS 1.2 up and every suite the JDK enables by
+     * default (CBC and non-forward-secret suites the JDK still allows), for {@link Plan#broadRetry}. The JDK's own
+     * bans (jdk.tls.disabledAlgorithms: TLS 1.0/1.1, RSA key transport, RC4, 3DES...) still hold.
+     */
+    static void broaden(SSLSocket socket, SSLContext context) {
+        SSLParameters p = socket.getSSLParameters();
+        List<String> supported = List.of(socket.getSupportedProtocols());
+        p.setProtocols(java.util.Arrays.stream(TlsContexts.PROTOCOLS).filter(supported::contains)
+                .toArray(String[]::new));
+        p.setCipherSuites(context.getDefaultSSLParameters().getCipherSuites());
+        socket.setSSLParameters(p);
     }
 
     private SSLContext clientContext(Config.TlsPolicy p) throws TlsConfigException {

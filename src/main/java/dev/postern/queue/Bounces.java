@@ -25,9 +25,22 @@ public final class Bounces {
             DateTimeFormatter.ofPattern("EEE, d MMM yyyy HH:mm:ss Z", Locale.ROOT).withZone(ZoneOffset.UTC);
     private static final SecureRandom RANDOM = new SecureRandom();
 
-    /** A recipient to report and the exact reason (remote reply or local explanation). */
+    /**
+     * A recipient to report and the exact reason: {@code diagnostic} is the text recorded for it (for the human
+     * part), {@code smtpReply} the next hop's reply lines exactly as received ("550-5.1.1 ...", "550 5.1.1 ...") when
+     * the next hop said something (empty otherwise), and {@code remoteMta} that next hop's name.
+     */
     public record Report(String recipient, String action /* "failed" or "delayed" */, String status /* "5.7.1" */,
-                         String diagnostic, String remoteMta /* may be null */) {}
+                         String diagnostic, String remoteMta /* may be null */, List<String> smtpReply) {
+        public Report {
+            smtpReply = smtpReply == null ? List.of() : List.copyOf(smtpReply);
+        }
+
+        /** A report whose reason is Postern's own, or a reply not kept line by line. */
+        public Report(String recipient, String action, String status, String diagnostic, String remoteMta) {
+            this(recipient, action, status, diagnostic, remoteMta, List.of());
+        }
+    }
 
     /**
      * Builds the DSN message (headers and body, CRLF line endings) from the postmaster of {@code reportingHost} to
@@ -62,6 +75,9 @@ public final class Bounces {
         m.append(CRLF);
         m.append("This is a MIME-encapsulated message.").append(CRLF);
 
+        // RFC 6533: an address or original header that is not ASCII needs the "global" types, which carry UTF-8.
+        boolean global = original.smtputf8() || !isAscii(original.sender())
+                || reports.stream().anyMatch(r -> !isAscii(r.recipient()));
         String human = humanText(original, reports, host, delayOnly);
         m.append(CRLF).append("--").append(boundary).append(CRLF);
         m.append("Content-Description: Notification").append(CRLF);
@@ -72,13 +88,14 @@ public final class Bounces {
         String status = deliveryStatus(original, reports, host);
         m.append(CRLF).append("--").append(boundary).append(CRLF);
         m.append("Content-Description: Delivery report").append(CRLF);
-        m.append("Content-Type: message/delivery-status").append(CRLF);
+        m.append("Content-Type: message/").append(global ? "global-delivery-status" : "delivery-status").append(CRLF);
         m.append("Content-Transfer-Encoding: ").append(encodingOf(status)).append(CRLF);
         m.append(CRLF).append(status);
 
         m.append(CRLF).append("--").append(boundary).append(CRLF);
         m.append("Content-Description: Undelivered message headers").append(CRLF);
-        m.append("Content-Type: text/rfc822-headers").append(CRLF);
+        m.append("Content-Type: ").append(global || is8bit(headers) ? "message/global-headers"
+                : "text/rfc822-headers").append(CRLF);
         m.append("Content-Transfer-Encoding: ").append(is8bit(headers) ? "8bit" : "7bit").append(CRLF);
         m.append(CRLF);
 
@@ -144,7 +161,20 @@ public final class Bounces {
             if (r.remoteMta() != null && !r.remoteMta().isBlank()) {
                 s.append("Remote-MTA: dns; ").append(oneLine(r.remoteMta())).append(CRLF);
             }
-            s.append(fold("Diagnostic-Code: smtp; " + oneLine(nonNull(r.diagnostic()))));
+            if (!r.smtpReply().isEmpty()) {
+                // RFC 3464 §2.3.6: the reply verbatim; the lines of a multi-line reply each on a folded line.
+                s.append("Diagnostic-Code: smtp; ");
+                for (int i = 0; i < r.smtpReply().size(); i++) {
+                    if (i > 0) s.append(CRLF).append(' ');
+                    s.append(fold(oneLine(r.smtpReply().get(i))).stripTrailing());
+                }
+                s.append(CRLF);
+            } else if (r.remoteMta() != null && !r.remoteMta().isBlank()) {
+                s.append(fold("Diagnostic-Code: smtp; " + oneLine(nonNull(r.diagnostic())))); // a remote's reply
+            } else {
+                // Postern's own reason, not an SMTP reply: its own diagnostic type, like Postfix's X-Postfix.
+                s.append(fold("Diagnostic-Code: X-Postern; " + oneLine(nonNull(r.diagnostic()))));
+            }
             original.recipients().stream()
                     .filter(rc -> rc.address().equalsIgnoreCase(r.recipient()) && rc.lastAttempt() != null)
                     .findFirst()

@@ -14,13 +14,18 @@ public final class SmtpOutput {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] TERMINATOR = {'.', '\r', '\n'};
 
+    /** RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF. */
+    public static final int MAX_LINE = 998;
+
     /**
      * Writes {@code content} (a message with CRLF line endings) dot-stuffed, followed by CRLF.CRLF; adds a CRLF first
      * if the content does not end with one. Streams; never holds the message in memory.
      *
      * <p>Empty content is sent as just ".CRLF". A bare CR or bare LF in the content is sent as CRLF, so we never emit
      * the ambiguous sequences SMTP smuggling relies on (CVE-2023-51764); CRLF content goes out byte-exact apart from
-     * dot-stuffing. Flushes {@code out} at the end, since the caller's next step is to wait for the reply.
+     * dot-stuffing. A line longer than {@link #MAX_LINE} octets on the wire (RFC 5321 §4.5.3.1.6) is broken with an
+     * inserted CRLF, as Postfix does (smtp_line_length_limit): nothing is lost, the pieces concatenated are the
+     * line. Flushes {@code out} at the end, since the caller's next step is to wait for the reply.
      */
     public static void writeData(InputStream content, OutputStream out) throws IOException {
         Objects.requireNonNull(content, "content");
@@ -28,8 +33,8 @@ public final class SmtpOutput {
         byte[] in = new byte[BUFFER_SIZE];
         // Few, large writes to the socket; runs longer than the buffer go straight through.
         BufferedOutputStream block = new BufferedOutputStream(out, BUFFER_SIZE);
-        boolean lineStart = true;
         boolean pendingCr = false;
+        int column = 0; // octets of the current line on the wire, a stuffed dot included
         int n;
         while ((n = content.read(in)) >= 0) {
             int p = 0;
@@ -38,7 +43,7 @@ public final class SmtpOutput {
                 if (pendingCr) {
                     pendingCr = false;
                     block.write(CRLF);
-                    lineStart = true;
+                    column = 0;
                     if (b == '\n') {
                         p++;
                         continue;
@@ -50,19 +55,27 @@ public final class SmtpOutput {
                     p++;
                 } else if (b == '\n') {
                     block.write(CRLF);
-                    lineStart = true;
+                    column = 0;
                     p++;
                 } else {
-                    if (lineStart && b == '.') block.write('.');
+                    if (column == MAX_LINE) { // full: break here, the rest goes on a line of its own
+                        block.write(CRLF);
+                        column = 0;
+                    }
+                    if (column == 0 && b == '.') {
+                        block.write('.');
+                        column++;
+                    }
                     int i = p + 1;
-                    while (i < n && in[i] != '\r' && in[i] != '\n') i++;
+                    int end = Math.min(n, p + (MAX_LINE - column));
+                    while (i < end && in[i] != '\r' && in[i] != '\n') i++;
                     block.write(in, p, i - p);
-                    lineStart = false;
+                    column += i - p;
                     p = i;
                 }
             }
         }
-        if (pendingCr || !lineStart) block.write(CRLF);
+        if (pendingCr || column > 0) block.write(CRLF);
         block.write(TERMINATOR);
         block.flush(); // flushes out too
     }

@@ -117,8 +117,10 @@ class DeliveryOutcomeTest {
             try (Gateway gw = Gateway.start(config)) {
                 String id = submit(gw, FROM, List.of("busy@b.example"), body("expiry", "Hello"));
                 String dsn = awaitMailbox(data, FROM, 1).getFirst();
+                // The partner's own last status and name, its reply verbatim (issue 11 item 18), not only 4.4.7.
                 assertThat(dsn).contains("Action: failed", "Final-Recipient: rfc822; busy@b.example",
-                        "Status: 4.4.7", "delivery time expired", "452 4.2.2 mailbox full", "Subject: expiry");
+                        "Status: 4.2.2\r\nRemote-MTA: dns; 127.0.0.1\r\nDiagnostic-Code: smtp; 452 4.2.2 mailbox full\r\n",
+                        "delivery time expired", "Subject: expiry");
                 awaitEmptySpool(gw);
                 assertThat(entry(gw, id)).isEmpty();
                 // attempts at about 0 s, 1 s and 3 s; the third finds the message expired
@@ -177,8 +179,9 @@ class DeliveryOutcomeTest {
                 Envelope warned = awaitEnvelope(gw, id, Envelope::delayWarned);
                 assertThat(warned.recipients().getFirst().attempts()).isEqualTo(2);
                 String dsn = awaitMailbox(data, FROM, 1).getFirst();
-                assertThat(dsn).contains("Subject: Delayed Mail", "Action: delayed", "Status: 4.2.0",
-                        "Final-Recipient: rfc822; slow@b.example", "451 4.2.0 try later", "Subject: delayed");
+                assertThat(dsn).contains("Subject: Delayed Mail", "Action: delayed",
+                        "Status: 4.2.0\r\nRemote-MTA: dns; 127.0.0.1\r\nDiagnostic-Code: smtp; 451 4.2.0 try later\r\n",
+                        "Final-Recipient: rfc822; slow@b.example", "Subject: delayed");
 
                 for (int attempts = 3; attempts <= 4; attempts++) {
                     int expected = attempts;
@@ -268,6 +271,44 @@ class DeliveryOutcomeTest {
                 eventually().until(() -> server.delivered().size() == 1);
                 awaitEmptySpool(gw);
             }
+        }
+    }
+
+    // ---- issue 11 item 18: the partner's own words in DSNs, and the reason for a bounce in the log ----
+
+    @Test void theDelayDsnCarriesThePartnersLastStatusAndName() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().enhancedStatusCodes()
+                .on(Verb.MAIL, "451 4.3.2 system not accepting network messages").start()) {
+            Config config = Outbound.withQueue(Outbound.relayingTo(data, server.port(), "b.example"),
+                    Duration.ofDays(5), Duration.ofMillis(500));
+            try (Gateway gw = Gateway.start(config)) {
+                String id = submit(gw, FROM, List.of("slow@b.example"), body("busy partner", "Hello"));
+                awaitEnvelope(gw, id, Envelope::delayWarned);
+                String dsn = awaitMailbox(data, FROM, 1).getFirst();
+                // before: "Status: 4.4.1" and no Remote-MTA, as if the partner had been unreachable
+                assertThat(dsn).contains("Action: delayed\r\nStatus: 4.3.2\r\nRemote-MTA: dns; 127.0.0.1\r\n"
+                        + "Diagnostic-Code: smtp; 451 4.3.2 system not accepting network messages\r\n");
+                Envelope env = entry(gw, id).orElseThrow().envelope();
+                assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.3.2 127.0.0.1[127.0.0.1]:"
+                        + server.port() + " refused MAIL FROM: 451 4.3.2 system not accepting network messages");
+            }
+        }
+    }
+
+    @Test void aMultiLineRefusalIsQuotedVerbatimAndTheBounceIsLoggedWithItsReason() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().enhancedStatusCodes()
+                .onRcpt("bad@b.example", "550-5.1.1 no such user here\n550 5.1.1 see https://help.b.example/550")
+                .start();
+             Gateway gw = Gateway.start(Outbound.relayingTo(data, server.port(), "b.example"));
+             Outbound.SchedulerLog log = new Outbound.SchedulerLog()) {
+            String id = submit(gw, FROM, List.of("bad@b.example"), body("multi-line", "Hello"));
+            String dsn = awaitMailbox(data, FROM, 1).getFirst();
+            assertThat(dsn).contains("Status: 5.1.1\r\nRemote-MTA: dns; 127.0.0.1\r\n"
+                    + "Diagnostic-Code: smtp; 550-5.1.1 no such user here\r\n"
+                    + " 550 5.1.1 see https://help.b.example/550\r\n");
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).startsWith("bounce ")
+                    .contains("for id=" + id, "rcpt=<bad@b.example> status=5.1.1",
+                            "reason=\"127.0.0.1[127.0.0.1]:" + server.port() + " said: 550 5.1.1 no such user here"));
         }
     }
 }

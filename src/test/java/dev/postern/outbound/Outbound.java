@@ -57,6 +57,16 @@ final class Outbound {
         return TestConfigs.withQueue(c, new Config.Queue(q.retryFirst(), q.retryMax(), lifetime, delayWarning));
     }
 
+    /** The same config with these outbound concurrency limits and timeouts (smtp_port kept). */
+    static Config withDelivery(Config c, int concurrency, int perDestination, Duration commandTimeout,
+                               Duration dataTimeout) {
+        Config.Delivery d = c.delivery();
+        return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
+                c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(concurrency, perDestination,
+                d.connectTimeout(), commandTimeout, dataTimeout, d.smtpPort()), c.dns(), c.routes(), c.outboundTls(),
+                c.inbound());
+    }
+
     /** A port on 127.0.0.1 that nobody listens on (it was free a moment ago). */
     static int closedPort() {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByAddress(new byte[] {127, 0, 0, 1}))) {

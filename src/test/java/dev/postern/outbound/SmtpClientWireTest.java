@@ -81,6 +81,9 @@ class SmtpClientWireTest {
     @ParameterizedTest
     @ValueSource(strings = {"CLOSE_AFTER_READY", "GARBAGE_AFTER_READY", "TLS_1_0_ONLY", "REFUSE"})
     void failedStartTlsIsRetriedOnceInClearText(String how) throws Exception {
+        // A failed handshake is first retried with the broad suite set (RFC 7435), which fails here as well; a
+        // refused STARTTLS goes straight to clear text.
+        boolean handshake = !how.equals("REFUSE");
         ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(material);
         if (how.equals("TLS_1_0_ONLY")) server.tlsProtocols("TLSv1");
         else server.startTlsFailure(StartTlsFailure.valueOf(how));
@@ -89,12 +92,13 @@ class SmtpClientWireTest {
             eventually().until(() -> server.delivered().size() == 1);
             awaitEmptySpool(gw);
             List<ConnectionRecord> connections = server.connections();
-            assertThat(connections).hasSize(2);
-            ConnectionRecord failed = connections.getFirst();
-            assertThat(failed.commands()).contains("STARTTLS").noneMatch(c -> c.startsWith("MAIL"));
-            assertThat(failed.tls()).isNull();
-            if (!how.equals("REFUSE")) assertThat(failed.tlsFailure()).isNotNull();
-            ConnectionRecord clear = connections.get(1);
+            assertThat(connections).hasSize(handshake ? 3 : 2);
+            for (ConnectionRecord failed : connections.subList(0, connections.size() - 1)) {
+                assertThat(failed.commands()).contains("STARTTLS").noneMatch(c -> c.startsWith("MAIL"));
+                assertThat(failed.tls()).isNull();
+                if (handshake) assertThat(failed.tlsFailure()).isNotNull();
+            }
+            ConnectionRecord clear = connections.getLast();
             assertThat(clear.commands()).doesNotContain("STARTTLS");
             Transaction t = server.delivered().getFirst();
             assertThat(t.connection()).isEqualTo(clear.number());

@@ -89,7 +89,7 @@ class BouncesTest {
                         + "Diagnostic-Code: smtp; 550 5.1.1 <bob@example.com>: no such user\r\n"
                         + "Last-Attempt-Date: Sat, 1 Mar 2025 10:15:40 +0000\r\n")
                 .contains("\r\n\r\nFinal-Recipient: rfc822; carol@example.com\r\nAction: delayed\r\nStatus: 4.4.1\r\n"
-                        + "Diagnostic-Code: smtp; connect to mx.example.com[192.0.2.9]:25: connection timed out\r\n");
+                        + "Diagnostic-Code: X-Postern; connect to mx.example.com[192.0.2.9]:25: connection timed out\r\n");
         assertThat(status.substring(status.indexOf("carol"))).doesNotContain("Remote-MTA");
 
         assertThat(headers(parts.get(3))).contains("Content-Type: text/rfc822-headers\r\n");
@@ -170,5 +170,38 @@ class BouncesTest {
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> Bounces.build(original, List.of(), "gw", in, NOW))
                 .isInstanceOf(IllegalArgumentException.class);
+    }
+
+    // ---- issue 11 item 18 ----
+
+    @Test void nonAsciiAddressesUseTheRfc6533GlobalTypes() throws Exception {
+        var rcpt = new Bounces.Report("δοκιμή@παράδειγμα.δοκιμή", "failed", "5.1.1", "550 5.1.1 unknown", null);
+        List<String> parts = parts(build(List.of(rcpt), "Subject: Grüße\r\n\r\nx"));
+        assertThat(headers(parts.get(2))).contains("Content-Type: message/global-delivery-status\r\n");
+        assertThat(content(parts.get(2))).contains("Final-Recipient: utf-8; δοκιμή@παράδειγμα.δοκιμή\r\n");
+        assertThat(headers(parts.get(3))).contains("Content-Type: message/global-headers\r\n");
+        assertThat(content(parts.get(3))).isEqualTo("Subject: Grüße\r\n");
+    }
+
+    @Test void asciiAddressesKeepTheRfc3464Types() throws Exception {
+        List<String> parts = parts(build(List.of(BOB), ORIGINAL));
+        assertThat(headers(parts.get(2))).contains("Content-Type: message/delivery-status\r\n");
+        assertThat(headers(parts.get(3))).contains("Content-Type: text/rfc822-headers\r\n");
+    }
+
+    @Test void diagnosticCodeCarriesTheRemoteReplyVerbatimWithEveryLine() throws Exception {
+        var bob = new Bounces.Report("bob@example.com", "failed", "5.1.1",
+                "mx1.example.com[192.0.2.1]:25 said: 550 5.1.1 no such user; see https://help.example.com/550",
+                "mx1.example.com", List.of("550-5.1.1 no such user", "550 5.1.1 see https://help.example.com/550"));
+        String status = content(parts(build(List.of(bob), ORIGINAL)).get(2));
+        // each reply line on a folded line of its own: unfolded, the lines joined by a space (RFC 3464 §2.3.6)
+        assertThat(status).contains("Remote-MTA: dns; mx1.example.com\r\n"
+                + "Diagnostic-Code: smtp; 550-5.1.1 no such user\r\n 550 5.1.1 see https://help.example.com/550\r\n");
+    }
+
+    @Test void posternsOwnReasonsAreNotDressedUpAsSmtpReplies() throws Exception {
+        String status = content(parts(build(List.of(CAROL), ORIGINAL)).get(2));
+        assertThat(status).contains("Diagnostic-Code: X-Postern; connect to mx.example.com[192.0.2.9]:25")
+                .doesNotContain("smtp;");
     }
 }

@@ -54,4 +54,44 @@ class SmtpOutputTest {
         assertThat(out.toString(ISO_8859_1)).isEqualTo(content + ".\r\n");
         assertThat(writes[0]).isLessThan(40);
     }
+
+    // ---- issue 11 item 10: no line over 998 octets + CRLF on the wire (RFC 5321 §4.5.3.1.6) ----
+
+    /** The wire lines (without CRLF) of the data before the terminator. */
+    private static java.util.List<String> wireLines(String wire) {
+        assertThat(wire).endsWith("\r\n.\r\n");
+        return java.util.List.of(wire.substring(0, wire.length() - 5).split("\r\n", -1));
+    }
+
+    @Test
+    void overLongLineIsBrokenAt998OctetsWithNothingLost() throws IOException {
+        String line = "0123456789".repeat(500); // 5,000 octets
+        java.util.List<String> lines = wireLines(write("Subject: x\r\n\r\n" + line + "\r\nend\r\n"));
+        assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(998));
+        assertThat(lines.subList(2, 9)).extracting(String::length).containsExactly(998, 998, 998, 998, 998, 10, 3);
+        assertThat(String.join("", lines.subList(2, 8))).isEqualTo(line);
+    }
+
+    @Test
+    void lineOfExactly998OctetsIsNotBroken() throws IOException {
+        assertThat(write("y".repeat(998) + "\r\n")).isEqualTo("y".repeat(998) + "\r\n.\r\n");
+        assertThat(write("y".repeat(999))).isEqualTo("y".repeat(998) + "\r\ny\r\n.\r\n");
+    }
+
+    @Test
+    void aDotThatStartsABrokenPieceIsStuffedAndTheStuffingCounts() throws IOException {
+        // the piece after the break starts with '.', so it is stuffed like any line start
+        assertThat(write("y".repeat(998) + ".b\r\n")).isEqualTo("y".repeat(998) + "\r\n..b\r\n.\r\n");
+        // a stuffed line counts its extra dot: 1 + 998 content octets do not fit one wire line
+        assertThat(write("." + "z".repeat(998) + "\r\n"))
+                .isEqualTo(".." + "z".repeat(996) + "\r\n" + "zz\r\n.\r\n");
+    }
+
+    @Test
+    void breakingStreamsAcrossReadBuffers() throws IOException {
+        String line = "q".repeat(100_000); // many 8 KiB buffers, no line end
+        java.util.List<String> lines = wireLines(write(line));
+        assertThat(lines).allSatisfy(l -> assertThat(l.length()).isLessThanOrEqualTo(998));
+        assertThat(String.join("", lines)).isEqualTo(line);
+    }
 }
