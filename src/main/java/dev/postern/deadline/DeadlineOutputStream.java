@@ -1,6 +1,5 @@
 package dev.postern.deadline;
 
-import java.io.Closeable;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -8,20 +7,20 @@ import java.time.Duration;
 import java.util.function.Supplier;
 
 /**
- * An output stream whose every write and flush must finish within the current limit, or {@code onExpiry} (the
- * socket) is closed and the call fails with a {@link WriteTimeoutException}. The limit is read for each call, so a
- * caller can use a longer one for message content than for commands.
+ * An output stream whose every write and flush must finish within the current limit, or the watched socket is closed
+ * and the call fails with a {@link WriteTimeoutException}. The limit is read for each call, so a caller can use a
+ * longer one for message content than for commands. A peer that keeps reading, however slowly, is never cut off: the
+ * deadline bounds one blocked call, not the sum of them.
  */
 public final class DeadlineOutputStream extends FilterOutputStream {
-    private final Watchdog watchdog;
+    private final IoWatchdog.Deadline deadline;
     private final Supplier<Duration> limit;
-    private final Closeable onExpiry;
 
-    public DeadlineOutputStream(OutputStream out, Watchdog watchdog, Supplier<Duration> limit, Closeable onExpiry) {
+    /** @param deadline the watchdog's handle on the socket {@code out} writes to */
+    public DeadlineOutputStream(OutputStream out, IoWatchdog.Deadline deadline, Supplier<Duration> limit) {
         super(out);
-        this.watchdog = watchdog;
+        this.deadline = deadline;
         this.limit = limit;
-        this.onExpiry = onExpiry;
     }
 
     /** A write that did not finish in time; the socket is closed. */
@@ -36,22 +35,28 @@ public final class DeadlineOutputStream extends FilterOutputStream {
     }
 
     @Override public void write(byte[] b, int off, int len) throws IOException {
-        Watchdog.Armed armed = watchdog.arm(limit.get(), onExpiry);
-        try (armed) {
+        Duration l = limit.get();
+        deadline.arm(System.nanoTime() + l.toNanos());
+        try {
             out.write(b, off, len);
         } catch (IOException e) {
-            throw armed.fired() ? new WriteTimeoutException(armed.limit(), e) : e;
+            throw deadline.fired() ? new WriteTimeoutException(l, e) : e;
+        } finally {
+            deadline.disarm();
         }
-        if (armed.fired()) throw new WriteTimeoutException(armed.limit(), null); // finished just as it fired
+        if (deadline.fired()) throw new WriteTimeoutException(l, null); // finished just as it fired
     }
 
     @Override public void flush() throws IOException {
-        Watchdog.Armed armed = watchdog.arm(limit.get(), onExpiry);
-        try (armed) {
+        Duration l = limit.get();
+        deadline.arm(System.nanoTime() + l.toNanos());
+        try {
             out.flush();
         } catch (IOException e) {
-            throw armed.fired() ? new WriteTimeoutException(armed.limit(), e) : e;
+            throw deadline.fired() ? new WriteTimeoutException(l, e) : e;
+        } finally {
+            deadline.disarm();
         }
-        if (armed.fired()) throw new WriteTimeoutException(armed.limit(), null);
+        if (deadline.fired()) throw new WriteTimeoutException(l, null);
     }
 }

@@ -1,5 +1,6 @@
 package dev.postern.inbound;
 
+import dev.postern.deadline.IoWatchdog;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;

@@ -1,5 +1,6 @@
 package dev.postern.inbound;
 
+import dev.postern.deadline.IoWatchdog;
 import java.io.FilterInputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;

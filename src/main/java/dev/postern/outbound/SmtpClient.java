@@ -6,7 +6,7 @@ import dev.postern.smtp.SmtpInput;
 import dev.postern.smtp.SmtpOutput;
 import dev.postern.config.Config;
 import dev.postern.deadline.DeadlineOutputStream;
-import dev.postern.deadline.Watchdog;
+import dev.postern.deadline.IoWatchdog;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
@@ -148,6 +148,8 @@ public final class SmtpClient implements java.io.Closeable {
     private final Duration connectTimeout;
     private final Duration commandTimeout;
     private final Duration dataTimeout;
+    /** Closes the TCP socket of a write or handshake past its deadline (SO_TIMEOUT bounds reads only). */
+    private final IoWatchdog watchdog = new IoWatchdog("postern-outbound-watchdog", Duration.ofMillis(100));
 
     public SmtpClient(String heloName, Duration connectTimeout, Duration commandTimeout, Duration dataTimeout) {
         this.heloName = heloName;
@@ -243,6 +245,7 @@ public final class SmtpClient implements java.io.Closeable {
     /** Says QUIT on every idle connection. */
     @Override public void close() {
         idle.closeAll();
+        watchdog.close();
     }
 
     /**
@@ -263,6 +266,8 @@ public final class SmtpClient implements java.io.Closeable {
         final long opened = System.nanoTime();
         /** The TCP connection: what the watchdog closes (closing an SSLSocket could itself block on a write). */
         Socket raw;
+        /** The watchdog's handle on {@link #raw}: every write and the handshake run under it. */
+        IoWatchdog.Deadline deadline;
         Socket socket;
         /** How long one write may block: the command timeout, the data timeout while the content goes out. */
         volatile Duration writeLimit = commandTimeout;
@@ -292,8 +297,9 @@ public final class SmtpClient implements java.io.Closeable {
             socket = s;
             in = new SmtpInput(s.getInputStream(), 16 * 1024);
             // SO_TIMEOUT bounds reads only: every write gets a deadline too, or a peer that stops reading holds us.
-            out = new BufferedOutputStream(new DeadlineOutputStream(s.getOutputStream(), Watchdog.shared(),
-                    () -> writeLimit, raw), 16 * 1024);
+            if (deadline == null) deadline = watchdog.watch(raw); // one per TCP connection, before and after STARTTLS
+            out = new BufferedOutputStream(new DeadlineOutputStream(s.getOutputStream(), deadline, () -> writeLimit),
+                    16 * 1024);
         }
 
         /**
@@ -345,16 +351,18 @@ public final class SmtpClient implements java.io.Closeable {
                 SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(), offered);
                 if (plan.broad()) TlsPlanner.broaden(ssl, plan.context());
                 // The handshake writes too: a deadline for all of it, not only SO_TIMEOUT for its reads.
-                Watchdog.Armed armed = Watchdog.shared().arm(commandTimeout, raw);
-                try (armed) {
+                deadline.arm(System.nanoTime() + commandTimeout.toNanos());
+                try {
                     ssl.startHandshake();
                 } catch (IOException e) {
                     String limits = offered.describe(); // a policy's constraints are the likely cause: name them
-                    String why = armed.fired() ? "timed out after " + commandTimeout.toSeconds() + " s"
+                    String why = deadline.fired() ? "timed out after " + commandTimeout.toSeconds() + " s"
                             : e.getMessage();
                     return Attempt.tlsFailed(TlsFailure.HANDSHAKE, peer + ": TLS handshake failed"
                             + (plan.broad() ? " with the broad suite set" : "")
                             + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why, null, null);
+                } finally {
+                    deadline.disarm();
                 }
                 tls = TlsFacts.ofClient(ssl.getSession());
                 bind(ssl);
@@ -402,6 +410,7 @@ public final class SmtpClient implements java.io.Closeable {
         }
 
         void close() {
+            if (deadline != null) deadline.close();
             try {
                 if (socket != null) socket.close();
             } catch (IOException ignored) {

@@ -1,4 +1,4 @@
-package dev.postern.inbound;
+package dev.postern.deadline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

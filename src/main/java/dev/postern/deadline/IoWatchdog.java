@@ -1,4 +1,4 @@
-package dev.postern.inbound;
+package dev.postern.deadline;
 
 import java.io.Closeable;
 import java.io.IOException;
