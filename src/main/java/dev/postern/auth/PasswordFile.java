@@ -1,6 +1,7 @@
 package dev.postern.auth;
 
 import dev.postern.files.DurableFiles;
+import dev.postern.files.WatchedFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -9,18 +10,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.regex.Pattern;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The users who may authenticate, and their password hashes: a UTF-8 text file ({@code data/users} by default) with
@@ -35,7 +31,6 @@ import org.slf4j.LoggerFactory;
  * holds a {@link Watcher}, which re-reads the file when it changes.
  */
 public final class PasswordFile implements Scram.Store {
-    private static final Logger log = LoggerFactory.getLogger(PasswordFile.class);
 
     /** The file name inside the data directory. */
     public static final String DEFAULT_NAME = "users";
@@ -289,61 +284,23 @@ public final class PasswordFile implements Scram.Store {
      * does not lock everybody out. Thread-safe.
      */
     public static final class Watcher {
-        private record Stamp(FileTime modified, long size, Object key) {}
-        private record Snapshot(Stamp stamp, PasswordFile file) {}
-
-        private static final Stamp MISSING = new Stamp(null, -1, null);
-
-        private final Path file;
-        private volatile Snapshot snapshot;
+        private final WatchedFile<PasswordFile> watched;
 
         /** Reads the file now; a bad file is an error here (at start), unlike at later changes. */
         public Watcher(Path file) throws IOException {
-            this.file = file;
-            Stamp stamp = stamp();
-            this.snapshot = new Snapshot(stamp, load(file));
+            this.watched = new WatchedFile<>(file, "password file", PasswordFile::load,
+                    f -> f.users().size() + " user(s)");
         }
 
-        public Path file() { return file; }
+        public Path file() { return watched.file(); }
 
         /** The file as it is now on disk (or the last good version of it). */
-        public PasswordFile current() {
-            Snapshot s = snapshot;
-            Stamp now;
-            try {
-                now = stamp();
-            } catch (IOException e) {
-                return s.file();
-            }
-            if (now.equals(s.stamp())) return s.file();
-            synchronized (this) {
-                s = snapshot;
-                if (now.equals(s.stamp())) return s.file();
-                PasswordFile next = s.file();
-                try {
-                    next = load(file);
-                    log.info("password file {} re-read: {} user(s)", file, next.users().size());
-                } catch (IOException e) {
-                    log.warn("password file not re-read, keeping the previous version: {}", e.getMessage());
-                }
-                snapshot = new Snapshot(now, next); // a bad version is not re-read on every AUTH
-                return next;
-            }
-        }
+        public PasswordFile current() { return watched.current(); }
 
         /** {@code current().verify(user, password)}. */
         public boolean verify(String user, byte[] password) { return current().verify(user, password); }
 
         /** {@code current().verify(credentials)}. */
         public boolean verify(Credentials credentials) { return current().verify(credentials); }
-
-        private Stamp stamp() throws IOException {
-            try {
-                BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-                return new Stamp(a.lastModifiedTime(), a.size(), Objects.requireNonNullElse(a.fileKey(), ""));
-            } catch (NoSuchFileException e) {
-                return MISSING;
-            }
-        }
     }
 }

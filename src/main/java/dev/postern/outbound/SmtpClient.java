@@ -174,24 +174,15 @@ public final class SmtpClient implements java.io.Closeable {
             }
             // The cached connection had gone stale: a fresh one below, as if there had been none.
         }
-        String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
-        Conversation c = new Conversation(peer, hop.host());
+        Conversation c = new Conversation(hop, address);
         try {
-            Socket plain = new Socket();
-            c.socket = plain;
-            c.raw = plain;
-            plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
-            plain.setSoTimeout((int) commandTimeout.toMillis());
-            plain.setTcpNoDelay(true);
-            c.bind(plain);
+            c.connect(address, hop.port());
             Attempt a = c.run(hop, message, plan);
             finish(key, c, a);
             return c.marked(a);
         } catch (IOException e) {
             c.close();
-            String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
-                    : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
-            return c.marked(new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls));
+            return c.marked(c.lost(e));
         }
     }
 
@@ -202,21 +193,12 @@ public final class SmtpClient implements java.io.Closeable {
      * DEFERRED on a 4xx.
      */
     public Attempt probe(NextHop hop, InetAddress address, String recipient, boolean smtputf8, TlsPlanner.Plan plan) {
-        String peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
-        Conversation c = new Conversation(peer, hop.host());
+        Conversation c = new Conversation(hop, address);
         try {
-            Socket plain = new Socket();
-            c.socket = plain;
-            c.raw = plain;
-            plain.connect(new InetSocketAddress(address, hop.port()), (int) connectTimeout.toMillis());
-            plain.setSoTimeout((int) commandTimeout.toMillis());
-            plain.setTcpNoDelay(true);
-            c.bind(plain);
+            c.connect(address, hop.port());
             return c.run(hop, new Message("", List.of(recipient), 0, false, smtputf8, null), plan);
         } catch (IOException e) {
-            String what = c.stage == null ? "connect to " + peer + " failed: " + e.getMessage()
-                    : "lost connection with " + peer + " while " + c.stage + ": " + e.getMessage();
-            return new Attempt(Outcome.HOST_FAILED, what, Map.of(), c.tls);
+            return c.lost(e);
         } finally {
             c.close();
         }
@@ -288,9 +270,27 @@ public final class SmtpClient implements java.io.Closeable {
             return a.fallback() == null && fallback != null ? a.withFallback(fallback) : a;
         }
 
-        Conversation(String peer, String hopHost) {
-            this.peer = peer;
-            this.hopHost = hopHost;
+        Conversation(NextHop hop, InetAddress address) {
+            this.peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
+            this.hopHost = hop.host();
+        }
+
+        /** Opens the TCP connection, with the command timeout on reads and a watchdog on writes. */
+        void connect(InetAddress address, int port) throws IOException {
+            Socket plain = new Socket();
+            socket = plain;
+            raw = plain;
+            plain.connect(new InetSocketAddress(address, port), (int) connectTimeout.toMillis());
+            plain.setSoTimeout((int) commandTimeout.toMillis());
+            plain.setTcpNoDelay(true);
+            bind(plain);
+        }
+
+        /** The attempt's result when the connection failed or was lost with {@code e}. */
+        Attempt lost(IOException e) {
+            String what = stage == null ? "connect to " + peer + " failed: " + e.getMessage()
+                    : "lost connection with " + peer + " while " + stage + ": " + e.getMessage();
+            return new Attempt(Outcome.HOST_FAILED, what, Map.of(), tls);
         }
 
         void bind(Socket s) throws IOException {

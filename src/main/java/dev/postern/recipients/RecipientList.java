@@ -1,5 +1,6 @@
 package dev.postern.recipients;
 
+import dev.postern.files.WatchedFile;
 import dev.postern.names.Domains;
 import dev.postern.names.InvalidDomainException;
 import dev.postern.smtp.AddressException;
@@ -12,13 +13,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.attribute.BasicFileAttributes;
-import java.nio.file.attribute.FileTime;
 import java.util.HashSet;
-import java.util.Objects;
 import java.util.Set;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The recipients of one or more domains: a UTF-8 text file with one entry per line, blank lines and lines starting with
@@ -27,7 +23,6 @@ import org.slf4j.LoggerFactory;
  * catch-all, written down as a choice). Local parts compare case-insensitively and unquoted; domains in A-label form.
  */
 public final class RecipientList {
-    private static final Logger log = LoggerFactory.getLogger(RecipientList.class);
 
     private final Set<String> addresses;   // "key@ascii-domain"
     private final Set<String> localParts;  // keys, for any domain
@@ -93,49 +88,17 @@ public final class RecipientList {
      * and the last good version kept, so a half-edited file does not turn every recipient away. Thread-safe.
      */
     public static final class Watcher {
-        private record Stamp(FileTime modified, long size, Object key) {}
-        private record Snapshot(Stamp stamp, RecipientList list) {}
-
-        private final Path file;
-        private volatile Snapshot snapshot;
+        private final WatchedFile<RecipientList> watched;
 
         /** Reads the file now; a missing or bad file is an error here (at start), unlike at later changes. */
         public Watcher(Path file) throws IOException {
-            this.file = file;
-            Stamp stamp = stamp();
-            this.snapshot = new Snapshot(stamp, load(file));
+            this.watched = new WatchedFile<>(file, "recipients file", RecipientList::load,
+                    list -> list.size() + " entries");
         }
 
-        public Path file() { return file; }
+        public Path file() { return watched.file(); }
 
         /** The list as it is on disk now, or the last good version of it. */
-        public RecipientList current() {
-            Snapshot s = snapshot;
-            Stamp now;
-            try {
-                now = stamp();
-            } catch (IOException e) {
-                now = null;
-            }
-            if (Objects.equals(now, s.stamp())) return s.list();
-            synchronized (this) {
-                s = snapshot;
-                if (Objects.equals(now, s.stamp())) return s.list();
-                RecipientList next = s.list();
-                try {
-                    next = load(file);
-                    log.info("recipients file {} re-read: {} entries", file, next.size());
-                } catch (IOException e) {
-                    log.warn("recipients file not re-read, keeping the previous version: {}", e.getMessage());
-                }
-                snapshot = new Snapshot(now, next); // a bad version is not re-read on every RCPT
-                return next;
-            }
-        }
-
-        private Stamp stamp() throws IOException {
-            BasicFileAttributes a = Files.readAttributes(file, BasicFileAttributes.class);
-            return new Stamp(a.lastModifiedTime(), a.size(), Objects.requireNonNullElse(a.fileKey(), ""));
-        }
+        public RecipientList current() { return watched.current(); }
     }
 }
