@@ -49,7 +49,7 @@ class HeadOfLineTest {
     @Test void aSlowDestinationDoesNotDelayAnotherOne() throws Exception {
         AtomicInteger now = new AtomicInteger();
         AtomicInteger most = new AtomicInteger();
-        try (ScriptedSmtpServer slowHop = slow(Duration.ofSeconds(1), now, most).start();
+        try (ScriptedSmtpServer slowHop = slow(Duration.ofMillis(40), now, most).start();
              ScriptedSmtpServer fastHop = ScriptedSmtpServer.create().pipelining().start()) {
             // slow1 and slow2 are two domains behind one next hop; fast.example has its own.
             Config base = TestConfigs.withRelay(TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")),
@@ -60,8 +60,8 @@ class HeadOfLineTest {
             Config config = Outbound.withDelivery(base, CONCURRENCY, PER_DESTINATION, Duration.ofSeconds(30),
                     Duration.ofSeconds(30));
             try (Gateway gw = Gateway.start(config)) {
-                // A backlog far beyond the global slots: 4 times as many messages as slots, over two domains.
-                int backlog = 4 * CONCURRENCY;
+                // A backlog far beyond the global slots (the 500 messages), over two domains.
+                int backlog = 500;
                 for (int i = 0; i < backlog; i++) {
                     submit(gw, FROM, List.of("u" + i + "@slow" + (1 + i % 2) + ".example"), body("slow " + i, "Hi"));
                 }
@@ -71,12 +71,12 @@ class HeadOfLineTest {
                         .until(() -> fastHop.delivered().size() == 1);
                 Duration took = Duration.between(submitted, Instant.now());
                 // Before: every global slot parked behind the slow next hop; the fast message waited for about
-                // backlog / PER_DESTINATION seconds of slow deliveries.
+                // backlog / PER_DESTINATION slow deliveries.
                 assertThat(took).isLessThan(Duration.ofSeconds(3));
                 assertThat(slowHop.delivered().size()).as("the slow backlog is still being worked off")
                         .isLessThan(backlog - 2 * PER_DESTINATION);
                 // One limit for the next hop shared by both domains (before: one per domain, twice as many).
-                await().atMost(Duration.ofSeconds(60)).until(() -> slowHop.delivered().size() == backlog);
+                await().atMost(Duration.ofSeconds(120)).until(() -> slowHop.delivered().size() == backlog);
                 assertThat(most.get()).isEqualTo(PER_DESTINATION);
             }
         }
