@@ -13,6 +13,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code positiveTtl}, a refused one for {@code negativeTtl}; a temporary answer is not kept, so the next RCPT asks
  * again. At most {@code maxEntries} addresses, least recently used dropped first. Concurrent questions about one
  * address share one probe. Thread-safe.
+ *
+ * <p>An acceptance holds for every case variant and quoting of the local part ({@code JOHN}, {@code "john"}); a
+ * refusal only for the address exactly as written. Otherwise anyone could send {@code RCPT TO:<JOHN@partner>} to a
+ * partner with case-sensitive local parts (or one that refuses quoted forms) and get the real {@code john} refused
+ * for {@code negativeTtl}.
  */
 public final class VerificationCache implements Verifier {
     private record Entry(Verdict verdict, Instant until) {}
@@ -35,22 +40,25 @@ public final class VerificationCache implements Verifier {
     }
 
     @Override public Verdict verify(String address, String domain) {
-        String key = LocalParts.key(address.substring(0, address.lastIndexOf('@'))) + "@" + domain;
-        Verdict known = lookup(key);
+        String local = address.substring(0, address.lastIndexOf('@'));
+        String accepted = "~" + LocalParts.key(local) + "@" + domain; // any variant of an accepted address
+        String exact = "=" + local + "@" + domain;                     // a refusal: this form only
+        Verdict known = lookup(accepted);
+        if (known == null) known = lookup(exact);
         if (known != null) return known;
         CompletableFuture<Verdict> mine = new CompletableFuture<>();
-        CompletableFuture<Verdict> running = inFlight.putIfAbsent(key, mine);
+        CompletableFuture<Verdict> running = inFlight.putIfAbsent(exact, mine);
         if (running != null) return running.join();
         try {
             Verdict v = next.verify(address, domain);
-            store(key, v);
+            store(v instanceof Verdict.Accepted ? accepted : exact, v);
             mine.complete(v);
             return v;
         } catch (RuntimeException e) {
             mine.complete(new Verdict.Unverified("verification failed: " + e));
             throw e;
         } finally {
-            inFlight.remove(key, mine);
+            inFlight.remove(exact, mine);
         }
     }
 

@@ -74,4 +74,22 @@ class VerificationCacheTest {
         for (Thread t : threads) t.join();
         assertThat(probes.get()).isEqualTo(1);
     }
+
+    /** A partner with case-sensitive local parts that knows only "john", and does not take quoted forms. */
+    @Test void aRefusedVariantDoesNotPoisonTheRealAddress() {
+        List<String> probes = new ArrayList<>();
+        VerificationCache cache = new VerificationCache((address, domain) -> {
+            probes.add(address);
+            return address.equals("john@b.example") ? Verdict.ACCEPTED : new Verdict.Refused("550 5.1.1 no");
+        }, Duration.ofDays(7), Duration.ofHours(3), 100, clock);
+        assertThat(cache.verify("JOHN@b.example", "b.example")).isInstanceOf(Verdict.Refused.class);
+        assertThat(cache.verify("\"john\"@b.example", "b.example")).isInstanceOf(Verdict.Refused.class);
+        assertThat(cache.verify("john@b.example", "b.example")).isEqualTo(Verdict.ACCEPTED);
+        // The refusals stay cached for exactly the forms refused; the acceptance covers every variant from now on.
+        assertThat(cache.verify("JOHN@b.example", "b.example")).isEqualTo(Verdict.ACCEPTED);
+        assertThat(cache.verify("nobody@b.example", "b.example")).isInstanceOf(Verdict.Refused.class);
+        assertThat(cache.verify("nobody@b.example", "b.example")).isInstanceOf(Verdict.Refused.class);
+        assertThat(probes).containsExactly("JOHN@b.example", "\"john\"@b.example", "john@b.example",
+                "nobody@b.example");
+    }
 }
