@@ -138,7 +138,7 @@ public final class Gateway implements Closeable {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();
         return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout()),
-                v.positiveTtl(), v.negativeTtl(), v.cacheSize(), Clock.systemUTC());
+                v.positiveTtl(), v.negativeTtl(), v.cacheSize(), v.maxProbes(), Clock.systemUTC());
     }
 
     /** The data directory is owned by one gateway at a time. */

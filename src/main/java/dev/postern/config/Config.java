@@ -140,10 +140,17 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * @param negativeTtl how long a refused address stays refused
      * @param cacheSize   most addresses kept (least recently used go first)
      * @param timeout     longest a probe may take, from connect to the RCPT reply
+     * @param maxProbes   most probes to one domain at a time (more: 450 at once, so a flood cannot hammer the partner)
      */
-    public record RecipientVerification(Duration positiveTtl, Duration negativeTtl, int cacheSize, Duration timeout) {
+    public record RecipientVerification(Duration positiveTtl, Duration negativeTtl, int cacheSize, Duration timeout,
+                                        int maxProbes) {
         public static final RecipientVerification DEFAULT = new RecipientVerification(Duration.ofDays(7),
-                Duration.ofHours(3), 100_000, Duration.ofSeconds(30));
+                Duration.ofHours(3), 100_000, Duration.ofSeconds(30), 10);
+
+        /** With the default {@code maxProbes}. */
+        public RecipientVerification(Duration positiveTtl, Duration negativeTtl, int cacheSize, Duration timeout) {
+            this(positiveTtl, negativeTtl, cacheSize, timeout, 10);
+        }
     }
 
     /**

@@ -83,8 +83,9 @@ final class RecipientsValidator {
         Duration negative = t.duration("negative_ttl", d.negativeTtl());
         int size = t.integer("cache_size", d.cacheSize(), 1, 10_000_000);
         Duration timeout = t.duration("timeout", d.timeout());
+        int maxProbes = t.integer("max_probes", d.maxProbes(), 1, 1000);
         t.finish();
-        return new Config.RecipientVerification(positive, negative, size, timeout);
+        return new Config.RecipientVerification(positive, negative, size, timeout, maxProbes);
     }
 
     Config.AuthLimits auth(Table t) {

@@ -56,6 +56,7 @@ class RecipientsConfigTest {
                 positive_ttl = "1d"
                 negative_ttl = "10m"
                 cache_size = 500
+                max_probes = 3
                 timeout = "5s"
                 [auth]
                 max_failures = 3
@@ -73,7 +74,7 @@ class RecipientsConfigTest {
                 java.util.Map.entry("partner.example", new Config.DomainRecipients(people, true)),
                 java.util.Map.entry("xn--bcher-kva.example", new Config.DomainRecipients(null, true)));
         assertThat(c.inbound().verification()).isEqualTo(new Config.RecipientVerification(Duration.ofDays(1),
-                Duration.ofMinutes(10), 500, Duration.ofSeconds(5)));
+                Duration.ofMinutes(10), 500, Duration.ofSeconds(5), 3));
         assertThat(c.inbound().auth()).isEqualTo(new Config.AuthLimits(3, Duration.ofMinutes(30),
                 Duration.ofMinutes(2), Duration.ofHours(2), 100, Duration.ofHours(1), 16, 48));
     }

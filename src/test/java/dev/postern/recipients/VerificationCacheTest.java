@@ -92,4 +92,45 @@ class VerificationCacheTest {
         assertThat(probes).containsExactly("JOHN@b.example", "\"john\"@b.example", "john@b.example",
                 "nobody@b.example");
     }
+
+    /** Distinct recipients (which no cache absorbs) from many sessions at once: at most 3 probes reach the partner. */
+    @Test void probesToOneDomainAreBounded() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger running = new AtomicInteger(), most = new AtomicInteger(), probes = new AtomicInteger();
+        VerificationCache cache = new VerificationCache((a, d) -> {
+            probes.incrementAndGet();
+            most.accumulateAndGet(running.incrementAndGet(), Math::max);
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                running.decrementAndGet();
+            }
+            return Verdict.ACCEPTED;
+        }, Duration.ofDays(7), Duration.ofHours(3), 1000, 3, clock);
+        List<Thread> threads = new ArrayList<>();
+        List<Verdict> busy = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int i = 0; i < 50; i++) {
+            String address = "user" + i + "@b.example";
+            threads.add(Thread.ofVirtual().start(() -> {
+                Verdict v = cache.verify(address, "b.example");
+                if (v instanceof Verdict.Unverified) busy.add(v);
+            }));
+        }
+        for (int i = 0; i < 100 && busy.size() < 47; i++) Thread.sleep(20);
+        assertThat(busy).as("answered at once, not queued behind the probes").hasSize(47);
+        // Another domain has its own slots.
+        Thread other = Thread.ofVirtual().start(() -> cache.verify("x@c.example", "c.example"));
+        for (int i = 0; i < 100 && probes.get() < 4; i++) Thread.sleep(20);
+        release.countDown();
+        for (Thread t : threads) t.join();
+        other.join();
+        assertThat(most.get()).isEqualTo(4);
+        assertThat(probes.get()).isEqualTo(4);
+        assertThat(((Verdict.Unverified) busy.getFirst()).why()).contains("3 verifications of b.example");
+        // Slots are given back: the next question is probed.
+        assertThat(cache.verify("late@b.example", "b.example")).isEqualTo(Verdict.ACCEPTED);
+        assertThat(probes.get()).isEqualTo(5);
+    }
 }
