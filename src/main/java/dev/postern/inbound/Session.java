@@ -544,8 +544,12 @@ final class Session {
                 if (refusal != null) {
                     log.info("refused RCPT to=<{}> client=[{}]: {} ({})", path.mailbox(),
                             clientAddress.getHostAddress(), refusal.oneLine(), verdict);
-                    if (refusal.isPermanent()) error(refusal); // a dictionary attack ends at max_errors
-                    else reply(refusal);
+                    if (refusal.isPermanent()) {
+                        error(refusal); // a dictionary attack ends at max_errors
+                    } else {
+                        reply(refusal);
+                        junk(); // each may have cost a probe of the next hop: not an endless stream either
+                    }
                     return;
                 }
                 recipients.add(path.mailbox().address()); // the domain in lookup form: see Mailbox

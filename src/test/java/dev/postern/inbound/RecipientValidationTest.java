@@ -41,8 +41,14 @@ class RecipientValidationTest {
                 """);
         Config c = TestConfigs.gateway(dir.resolve("data"), "gw.test", Set.of("postern.test", "other.test",
                 "localhost"));
-        c = TestConfigs.withRelay(c, Set.of("relay.example"), Map.of());
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            closed = s.getLocalPort(); // nobody listens there afterwards: every probe fails at once
+        }
+        c = TestConfigs.withRelay(c, Set.of("relay.example", "unverifiable.example"),
+                Map.of("unverifiable.example", new Config.Route("127.0.0.1", closed, false)));
         c = c.withInbound(c.inbound().with(Map.of(
+                        "unverifiable.example", new Config.DomainRecipients(null, true),
                         "postern.test", new Config.DomainRecipients(list, false),
                         "other.test", new Config.DomainRecipients(list, false)),
                 Config.RecipientVerification.DEFAULT, Config.AuthLimits.DEFAULT));
@@ -150,6 +156,23 @@ class RecipientValidationTest {
                 Files.delete(other);
                 assertThat(c.command("RCPT TO:<carol@postern.test>").code()).isEqualTo(250);
             }
+        }
+    }
+
+    /**
+     * Each RCPT for a verified domain may cost a probe of its next hop, and a 450 is not a client error: without a
+     * bound one session could go on asking for ever (distinct addresses are never cached). They count as junk.
+     */
+    @Test void endlessUnverifiableRecipientsEndTheSession() throws Exception {
+        try (SmtpTestClient c = transaction()) {
+            String last = null;
+            int i = 0;
+            for (; i < 300; i++) {
+                last = c.command("RCPT TO:<user" + i + "@unverifiable.example>").last();
+                if (!last.startsWith("450 4.1.1")) break;
+            }
+            assertThat(last).isEqualTo("421 4.7.0 gw.test Error: too many junk commands");
+            assertThat(i).isLessThanOrEqualTo(Config.Limits.DEFAULT_JUNK_COMMANDS);
         }
     }
 }
