@@ -54,9 +54,13 @@ public final class AuthLimiter {
      */
     public record Limits(int maxFailures, Duration window, Duration lockout, Duration maxLockout,
                          int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix) {
-        /** 5 failures per (client, user) in 15 minutes: 1 minute out, doubling up to 1 hour; 50 per /24 or /64. */
+        /**
+         * 5 failures per (client, user) in 15 minutes: 1 minute out, doubling up to 1 hour; 50 per /24 or /48. The
+         * IPv6 network is a site's /48, coarser than the /64 that is one client: with /64, a guesser rotating
+         * through the 65,536 /64s of its /48 would meet no network cap at all.
+         */
         public static final Limits DEFAULT = new Limits(5, Duration.ofMinutes(15), Duration.ofMinutes(1),
-                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 64);
+                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 48);
     }
 
     private final Limits limits;

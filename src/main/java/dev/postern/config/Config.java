@@ -163,7 +163,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     public record AuthLimits(int maxFailures, Duration window, Duration lockout, Duration maxLockout,
                              int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix) {
         public static final AuthLimits DEFAULT = new AuthLimits(5, Duration.ofMinutes(15), Duration.ofMinutes(1),
-                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 64);
+                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 48);
     }
 
     /** A SHA-256 pin as compared: lower-case hex without colons or a "sha256:" prefix. */

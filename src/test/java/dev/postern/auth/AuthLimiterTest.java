@@ -25,7 +25,7 @@ class AuthLimiterTest {
     }
 
     private final FakeClock clock = new FakeClock();
-    /** 5 failures per (client, user) in 15 minutes: 1 minute out, doubling up to 1 hour; 50 per /24 or /64. */
+    /** 5 failures per (client, user) in 15 minutes: 1 minute out, doubling up to 1 hour; 50 per /24 or /48. */
     private final AuthLimiter limiter = new AuthLimiter(clock);
 
     private static InetAddress ip(String s) {
@@ -95,6 +95,15 @@ class AuthLimiterTest {
         fail("2001:db8:1:2:ffff::7", "alice", 2);
         assertThat(limiter.allowed(ip("2001:db8:1:2::99"), "alice")).isFalse();
         assertThat(limiter.allowed(ip("2001:db8:1:3::1"), "alice")).isTrue();
+    }
+
+    /** One attacker, one /48: a new /64 for every guess at one password must still meet the network's cap. */
+    @Test void rotatingThroughSlash64sOfOneSiteMeetsTheNetworkCap() {
+        for (int i = 0; i < 49; i++) limiter.failure(ip("2001:db8:7:" + Integer.toHexString(i) + "::1"), "alice");
+        assertThat(limiter.allowed(ip("2001:db8:7:ffff::1"), "alice")).isTrue();
+        limiter.failure(ip("2001:db8:7:abcd::1"), "alice");
+        assertThat(limiter.allowed(ip("2001:db8:7:ffff::1"), "alice")).as("a fresh /64 of the same /48").isFalse();
+        assertThat(limiter.allowed(ip("2001:db8:8::1"), "alice")).as("another site").isTrue();
     }
 
     @Test void limitsAreConfigurable() {

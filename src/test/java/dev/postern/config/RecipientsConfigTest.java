@@ -36,7 +36,7 @@ class RecipientsConfigTest {
         assertThat(c.inbound().verification()).isEqualTo(new Config.RecipientVerification(Duration.ofDays(7),
                 Duration.ofHours(3), 100_000, Duration.ofSeconds(30)));
         assertThat(c.inbound().auth()).isEqualTo(new Config.AuthLimits(5, Duration.ofMinutes(15),
-                Duration.ofMinutes(1), Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 64));
+                Duration.ofMinutes(1), Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 48));
         assertThat(ConfigLoader.defaults(dir).inbound().recipients()).as("embedded default").isEmpty();
     }
 
