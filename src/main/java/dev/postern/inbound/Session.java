@@ -632,10 +632,15 @@ final class Session {
         if (refusal != null || bdatFailed) {
             in.readChunk(size, OutputStream.nullOutputStream()); // RFC 3030: the chunk is read and discarded
             if (last) resetTransaction();
-            if (refusal != null) error(refusal);
-            else reply(Reply.of(554, "5.5.0", "Transaction already failed; send RSET"));
+            if (refusal != null) {
+                error(refusal);
+            } else {
+                reply(Reply.of(554, "5.5.0", "Transaction already failed; send RSET"));
+                junk(); // a client may have pipelined a few, but not an endless stream of them
+            }
             return;
         }
+        if (size == 0 && !last) junk(); // an empty chunk moves no message forward
         deadlines.readTimeout(limits.dataTimeout());
         try {
             if (bdat == null) {

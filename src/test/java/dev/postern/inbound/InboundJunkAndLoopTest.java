@@ -92,6 +92,50 @@ class InboundJunkAndLoopTest {
         }
     }
 
+    /** Reads replies until a 421 or {@code max} of them; returns how many came before the 421 (or -1 if none). */
+    private static int repliesBefore421(SmtpTestClient c, String flood, int max) throws Exception {
+        Thread writer = Thread.ofVirtual().start(() -> {
+            try {
+                c.send(flood);
+            } catch (IOException e) {
+                // the server closed the connection with most of the flood unread
+            }
+        });
+        for (int n = 0; n < max; n++) {
+            SmtpTestClient.Response r = c.read();
+            if (r.code() == 421) {
+                assertThat(r.last()).isEqualTo("421 4.7.0 gw.test Error: too many junk commands");
+                writer.join();
+                return n;
+            }
+        }
+        writer.join();
+        return -1;
+    }
+
+    /** Empty BDAT chunks move no message forward: 10,000 of them are not 10,000 x 250. */
+    @Test void aFloodOfEmptyBdatChunksIsJunk() throws Exception {
+        try (SmtpTestClient c = hello()) {
+            assertThat(c.command("EHLO client.test").code()).isEqualTo(250); // junk 1
+            assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<user@postern.test>").code()).isEqualTo(250);
+            assertThat(repliesBefore421(c, "BDAT 0\r\n".repeat(10_000), 10_000)).isEqualTo(99);
+        }
+    }
+
+    /** After a failed chunk the rest of the message is read and refused with 554; endlessly many are junk too. */
+    @Test void chunksAfterAFailedOneAreJunk() throws Exception {
+        try (SmtpTestClient c = hello()) {
+            assertThat(c.command("EHLO client.test").code()).isEqualTo(250); // junk 1
+            assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<user@postern.test>").code()).isEqualTo(250);
+            c.send("BDAT 3\r\na\nb");
+            assertThat(c.read().code()).isEqualTo(554); // a bare LF: the transaction has failed
+            // the chunk that goes over the limit still gets its 554 (it has been read), then the 421
+            assertThat(repliesBefore421(c, "BDAT 1\r\nx".repeat(10_000), 10_000)).isEqualTo(100);
+        }
+    }
+
     // ---- item 8: Received headers
 
     /** One message through MAIL, RCPT, DATA; returns the last line of the reply to the data. */
