@@ -203,4 +203,64 @@ class InboundDeadlinesTest {
             assertThat(ended.get()).as("the flooding client's writes fail once the server closed").isNotNull();
         }
     }
+
+    /**
+     * Inside TLS a trickle need not even complete a record: a relay between client and server passes the client's
+     * bytes on one every 100 ms, so every read the server's TLS layer makes gets a byte in time and no single
+     * application-level read ever returns. Only the watchdog behind the session deadline can end this.
+     */
+    @Test void aTrickleInsideOneTlsRecordDuringBdatMeetsTheSessionDeadline() throws Exception {
+        try (Gateway g = start(Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(3), 10);
+             java.net.ServerSocket relay = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            InetSocketAddress mx = g.boundAddresses().getFirst();
+            java.util.concurrent.atomic.AtomicBoolean drip = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread.ofVirtual().start(() -> {
+                try (Socket fromClient = relay.accept(); Socket toServer = new Socket(mx.getAddress(), mx.getPort())) {
+                    Thread back = Thread.ofVirtual().start(() -> {
+                        try {
+                            toServer.getInputStream().transferTo(fromClient.getOutputStream());
+                        } catch (IOException ignored) {
+                            // one side closed
+                        }
+                        try {
+                            fromClient.close();
+                        } catch (IOException ignored) {
+                            // closing anyway
+                        }
+                    });
+                    var in = fromClient.getInputStream();
+                    var out = toServer.getOutputStream();
+                    int b;
+                    while ((b = in.read()) >= 0) {
+                        if (drip.get()) Thread.sleep(100);
+                        out.write(b);
+                    }
+                    back.join();
+                } catch (IOException | InterruptedException ignored) {
+                    // the server closed the connection
+                }
+            });
+            long t0 = System.nanoTime();
+            try (SmtpTestClient c = SmtpTestClient.connect((InetSocketAddress) relay.getLocalSocketAddress())) {
+                assertThat(c.read().code()).isEqualTo(220);
+                assertThat(c.command("EHLO client.test").code()).isEqualTo(250);
+                c.startTls();
+                assertThat(c.command("EHLO client.test").code()).isEqualTo(250);
+                assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
+                assertThat(c.command("RCPT TO:<user@postern.test>").code()).isEqualTo(250);
+                drip.set(true);
+                String chunk = "Subject: drip\r\n\r\n" + "x".repeat(100) + "\r\n";
+                c.send("BDAT " + chunk.length() + " LAST\r\n" + chunk); // one record, about 10 s at this pace
+                try {
+                    c.socket().setSoTimeout(15_000);
+                    assertThat(c.read().last()).startsWith("421"); // if the server still got a word in
+                } catch (IOException | RuntimeException closed) {
+                    // closed without a reply: the watchdog cut the stuck read
+                }
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofSeconds(7));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> storedFiles() == 0);
+            assertThat(g.spool().list()).isEmpty();
+        }
+    }
 }
