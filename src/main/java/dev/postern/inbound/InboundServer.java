@@ -45,7 +45,10 @@ public final class InboundServer implements Closeable {
     private final RecipientPolicy recipients;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
-    /** Open sessions per client address; an address leaves the map with its last session (merge/compute are atomic). */
+    /**
+     * Open sessions per client (see {@link #client}); a client leaves the map with its last session (merge/compute are
+     * atomic).
+     */
     private final Map<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -117,18 +120,19 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             backoff.succeeded();
-            InetAddress ip = socket.getInetAddress();
+            InetAddress from = socket.getInetAddress();
+            InetAddress ip = client(from); // the key of the per-client count
             int total = connections.incrementAndGet();
             int fromIp = perIp.merge(ip, 1, Integer::sum);
             if (total > config.limits().maxConnections() || fromIp > config.limits().maxConnectionsPerIp()) {
-                log.warn("refused connection from [{}]: {} connections, {} from this address", ip.getHostAddress(),
-                        total, fromIp);
+                log.warn("refused connection from [{}]: {} connections, {} from this {}", from.getHostAddress(),
+                        total, fromIp, from == ip ? "address" : "/64");
                 Thread.ofVirtual().start(() -> refuse(socket, ip));
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
                     onQueued, recipients);
-            Thread.ofVirtual().name("smtpd-" + ip.getHostAddress()).start(() -> {
+            Thread.ofVirtual().name("smtpd-" + from.getHostAddress()).start(() -> {
                 try {
                     new Session(ctx, socket, watchdog).run();
                 } finally {
@@ -151,6 +155,22 @@ public final class InboundServer implements Closeable {
     private void release(InetAddress ip) {
         if (connections.decrementAndGet() == 0 && closed) watchdog.close();
         perIp.computeIfPresent(ip, (k, n) -> n == 1 ? null : n - 1);
+    }
+
+    /**
+     * The client a connection counts against for {@code max_connections_per_ip}: its address, or for IPv6 its /64.
+     * One host usually has a whole /64 and can pick a fresh source address for every connection, so counting IPv6
+     * addresses one by one would let a single host take every slot.
+     */
+    static InetAddress client(InetAddress address) {
+        if (!(address instanceof java.net.Inet6Address)) return address;
+        byte[] a = java.util.Arrays.copyOf(address.getAddress(), 16);
+        java.util.Arrays.fill(a, 8, 16, (byte) 0);
+        try {
+            return InetAddress.getByAddress(a);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e); // 16 bytes are always an address
+        }
     }
 
     static String describe(InetSocketAddress a) {

@@ -43,6 +43,23 @@ class InboundLimitsTest {
         }
     }
 
+    /**
+     * A host with a /64 (the usual IPv6 assignment) can use a fresh source address for every connection: the
+     * per-address limit counts it as one client. (Loopback has one IPv6 address, so the key is checked directly.)
+     */
+    @Test void ipv6ClientsAreCountedPerSlash64() throws Exception {
+        java.net.InetAddress a = java.net.InetAddress.getByName("2001:db8:1:2::1");
+        assertThat(InboundServer.client(java.net.InetAddress.getByName("2001:db8:1:2:ffff:ffff:ffff:ffff")))
+                .isEqualTo(InboundServer.client(a));
+        assertThat(InboundServer.client(java.net.InetAddress.getByName("2001:db8:1:3::1")))
+                .isNotEqualTo(InboundServer.client(a));
+        java.net.InetAddress v4 = java.net.InetAddress.getByName("192.0.2.7");
+        assertThat(InboundServer.client(v4)).isEqualTo(v4);
+        assertThat(InboundServer.client(java.net.InetAddress.getByName("192.0.2.8"))).isNotEqualTo(v4);
+        // An IPv4 client of a dual-stack listener (::ffff:192.0.2.7) is its IPv4 address, not a shared /64.
+        assertThat(InboundServer.client(java.net.InetAddress.getByName("::ffff:192.0.2.7"))).isEqualTo(v4);
+    }
+
     @Test void totalConnectionsAreLimited() throws Exception {
         try (Gateway g = start(new Config.Limits(1000, 1 << 20, 10, 10, Duration.ofSeconds(30),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), 1, 1))) {
