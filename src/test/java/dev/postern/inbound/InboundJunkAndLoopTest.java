@@ -113,6 +113,17 @@ class InboundJunkAndLoopTest {
         return -1;
     }
 
+    /** STARTTLS forgets the session's state (RFC 3207) but not its junk count: a new handshake does not buy 100 more. */
+    @Test void theJunkCountSurvivesStarttls() throws Exception {
+        try (SmtpTestClient c = hello()) {
+            for (int i = 0; i < 60; i++) assertThat(c.command("NOOP").code()).isEqualTo(250);
+            c.command("EHLO client.test"); // 61
+            c.startTls();
+            for (int i = 0; i < 39; i++) assertThat(c.command("RSET").code()).isEqualTo(250); // 100
+            assertThat(c.command("NOOP").last()).isEqualTo("421 4.7.0 gw.test Error: too many junk commands");
+        }
+    }
+
     /** Empty BDAT chunks move no message forward: 10,000 of them are not 10,000 x 250. */
     @Test void aFloodOfEmptyBdatChunksIsJunk() throws Exception {
         try (SmtpTestClient c = hello()) {
