@@ -26,6 +26,10 @@ class RecipientVerificationTest {
     @TempDir Path dir;
 
     private Config config(Map<String, Integer> portByRelayDomain, Duration timeout) {
+        return config(portByRelayDomain, timeout, 10);
+    }
+
+    private Config config(Map<String, Integer> portByRelayDomain, Duration timeout, int maxProbes) {
         Map<String, Config.Route> routes = new java.util.HashMap<>();
         Map<String, Config.DomainRecipients> recipients = new java.util.HashMap<>();
         portByRelayDomain.forEach((d, port) -> {
@@ -35,7 +39,7 @@ class RecipientVerificationTest {
         Config c = TestConfigs.withRelay(TestConfigs.gateway(dir.resolve("data"), Outbound.HOSTNAME,
                 java.util.Set.of("a.example")), portByRelayDomain.keySet(), routes);
         return c.withInbound(c.inbound().with(recipients, new Config.RecipientVerification(Duration.ofDays(7),
-                Duration.ofHours(3), 1000, timeout), Config.AuthLimits.DEFAULT));
+                Duration.ofHours(3), 1000, timeout, maxProbes), Config.AuthLimits.DEFAULT));
     }
 
     private static SmtpTestClient transaction(Gateway gw) throws IOException {
@@ -88,6 +92,41 @@ class RecipientVerificationTest {
             assertThat(asked(server, "known@b.example")).as("asked once").isEqualTo(1);
             assertThat(asked(server, "nobody@b.example")).as("asked once").isEqualTo(1);
             assertThat(asked(server, "busy@b.example")).as("not cached").isEqualTo(2);
+        }
+    }
+
+    /**
+     * Distinct recipients from many sessions at once (no cache absorbs them): the partner sees at most max_probes
+     * probes at a time, and the sessions beyond that get 450 4.1.1 at once rather than waiting in line.
+     */
+    @Test void probesToOnePartnerAreBoundedByMaxProbes() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().enhancedStatusCodes()
+                .on(ScriptedSmtpServer.Verb.RCPT, arg -> {
+                    most.accumulateAndGet(running.incrementAndGet(), Math::max);
+                    try {
+                        Thread.sleep(1500); // a slow partner
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } finally {
+                        running.decrementAndGet();
+                    }
+                    return null;
+                }).start();
+             Gateway gw = Gateway.start(config(Map.of("b.example", server.port()), Duration.ofSeconds(10), 2))) {
+            List<SmtpTestClient> sessions = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 12; i++) sessions.add(transaction(gw));
+                for (int i = 0; i < 12; i++) sessions.get(i).send("RCPT TO:<user" + i + "@b.example>\r\n");
+                List<String> replies = new java.util.ArrayList<>();
+                for (SmtpTestClient c : sessions) replies.add(c.read().last());
+                assertThat(replies).filteredOn(r -> r.startsWith("250 2.1.5")).hasSize(2);
+                assertThat(replies).filteredOn(r -> r.startsWith("450 4.1.1")).hasSize(10);
+                assertThat(most.get()).isEqualTo(2);
+            } finally {
+                for (SmtpTestClient c : sessions) c.close();
+            }
         }
     }
 
