@@ -46,10 +46,11 @@ final class RecipientsValidator {
                         + " again");
                 continue;
             }
-            if (!v.isObject() || !v.has("file") && !v.has("verify")) {
-                // [recipients.example.com] unquoted is a dotted key: TOML makes a table "example" of tables of it.
-                boolean dotted = v.isObject() && !v.isEmpty();
-                for (JsonNode child : v) dotted &= child.isObject();
+            // [recipients.example.com] unquoted is a dotted key: TOML makes a table "example" of tables of it.
+            boolean dotted = v.isObject() && !v.isEmpty();
+            for (JsonNode child : v) dotted &= child.isObject();
+            // Other keys only (a misspelt "fil"): go on, so that the unknown key is the one line, with its suggestion.
+            if (!v.isObject() || v.isEmpty() || dotted) {
                 String hint = dotted ? " (quote domain keys, like [recipients.\"example.com\"])" : "";
                 String got = v.isObject() && v.isEmpty() ? "an empty table" : Table.render(v);
                 t.problem(name, "expected " + ENTRY + ", got " + got + hint);

@@ -143,6 +143,14 @@ class RecipientsConfigTest {
                         + "trailing dot do not matter), got \"XN--BCHER-KVA.example.\" again");
     }
 
+    /** A table with only a misspelt key: one line, the unknown key with its suggestion. */
+    @Test void aMisspeltOnlyKeyIsNamed() throws Exception {
+        assertThat(problems("""
+                [recipients."postern.test"]
+                fiel = "people.txt"
+                """)).containsExactly("recipients.\"postern.test\".fiel: unknown key (did you mean \"file\"?)");
+    }
+
     /** An empty table is not a quoting mistake: the line must not send the administrator after quotes. */
     @Test void anEmptyTableGetsNoQuotingHint() throws Exception {
         assertThat(problems("""
