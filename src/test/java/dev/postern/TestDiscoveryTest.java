@@ -14,6 +14,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.xml.parsers.DocumentBuilderFactory;
+import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.platform.commons.annotation.Testable;
 import org.w3c.dom.Document;
@@ -23,7 +24,8 @@ import org.w3c.dom.NodeList;
 /**
  * A test class that compiles but never runs is a defect: every class under target/test-classes that declares a JUnit
  * test method (any annotation marked {@link Testable}: @Test, @ParameterizedTest, @RepeatedTest, @TestFactory, ...)
- * must have a name that the Surefire includes in pom.xml pick up. Nested classes count as their outermost class.
+ * must have a name that the Surefire includes in pom.xml pick up; a nested one must be a non-static @Nested inner class
+ * of such a class (see {@link #whyNotRun}).
  */
 class TestDiscoveryTest {
 
@@ -37,14 +39,58 @@ class TestDiscoveryTest {
         for (String name : classNames(classes)) {
             Class<?> c = Class.forName(name, false, TestDiscoveryTest.class.getClassLoader());
             if (c.isInterface() || Modifier.isAbstract(c.getModifiers()) || !declaresTests(c)) continue;
-            Class<?> outer = c;
-            while (outer.getEnclosingClass() != null) outer = outer.getEnclosingClass();
-            String path = outer.getName().replace('.', '/') + ".java";
-            testClasses.add(outer.getName());
-            if (includes.stream().noneMatch(p -> p.matcher(path).matches())) missed.add(outer.getName());
+            if (c.getEnclosingClass() == TestDiscoveryTest.class) continue; // this test's own examples, below
+            testClasses.add(outermost(c).getName());
+            String why = whyNotRun(c, includes);
+            if (why != null) missed.add(why);
         }
         assertThat(testClasses).as("test classes found in " + classes).contains(TestDiscoveryTest.class.getName());
-        assertThat(missed).as("test classes Surefire never runs (rename them to *Test)").isEmpty();
+        assertThat(missed).as("test classes Surefire never runs").isEmpty();
+    }
+
+    /**
+     * Surefire selects top-level classes only (its default excludes drop every "Outer$Inner"), and JUnit runs a nested
+     * class from its enclosing class only when it is a non-static inner class annotated @Nested, at every level. A
+     * static nested class with tests inside a *Test class compiles, looks picked up by its file name, and never runs.
+     */
+    static String whyNotRun(Class<?> c, List<Pattern> includes) {
+        for (Class<?> k = c; k.getEnclosingClass() != null; k = k.getEnclosingClass()) {
+            if (Modifier.isStatic(k.getModifiers()) || !k.isAnnotationPresent(Nested.class)) {
+                return c.getName() + " (a nested class runs only as a non-static @Nested inner class)";
+            }
+        }
+        String path = outermost(c).getName().replace('.', '/') + ".java";
+        if (includes.stream().noneMatch(p -> p.matcher(path).matches())) {
+            return outermost(c).getName() + " (rename it to *Test)";
+        }
+        return null;
+    }
+
+    private static Class<?> outermost(Class<?> c) {
+        Class<?> outer = c;
+        while (outer.getEnclosingClass() != null) outer = outer.getEnclosingClass();
+        return outer;
+    }
+
+    /** Nested classes: only the @Nested inner kind runs; the static kind is reported however its file is named. */
+    @Test void aStaticNestedTestClassIsReported() throws Exception {
+        List<Pattern> includes = surefireIncludes(Path.of("pom.xml"));
+        assertThat(whyNotRun(NotPickedUp.class, includes)).contains("NotPickedUp", "@Nested");
+        assertThat(whyNotRun(Inner.class, includes)).contains("Inner", "@Nested");
+        assertThat(whyNotRun(RunsNested.class, includes)).isNull();
+        assertThat(whyNotRun(TestDiscoveryTest.class, includes)).isNull();
+    }
+
+    /** Not @Nested: JUnit does not run it from this class either. */
+    @SuppressWarnings("InnerClassMayBeStatic")
+    final class Inner {
+        @Test void example() {}
+    }
+
+    /** What does run: JUnit finds it from this class. */
+    @Nested
+    final class RunsNested {
+        @Test void runs() { assertThat(declaresTests(RunsNested.class)).isTrue(); }
     }
 
     /** The scan itself must see a class whose name Surefire would skip. */
@@ -56,7 +102,7 @@ class TestDiscoveryTest {
                 .anyMatch(p -> p.matcher("dev/postern/TestDiscoveryTest.java").matches());
     }
 
-    /** An example of what the scan looks for (nested, so it counts as this class, which Surefire runs). */
+    /** An example of what the scan looks for: tests in a class that never runs (static nested: Surefire skips it). */
     static final class NotPickedUp {
         @org.junit.jupiter.params.ParameterizedTest
         @org.junit.jupiter.params.provider.ValueSource(ints = 1)

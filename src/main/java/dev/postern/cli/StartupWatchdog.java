@@ -1,11 +1,13 @@
 package dev.postern.cli;
 
 import com.sun.management.HotSpotDiagnosticMXBean;
+import dev.postern.files.DurableFiles;
 import java.lang.management.LockInfo;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MonitorInfo;
 import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -53,6 +55,11 @@ final class StartupWatchdog implements AutoCloseable {
             try {
                 ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
                         .dumpThreads(out.toString(), HotSpotDiagnosticMXBean.ThreadDumpFormat.TEXT_PLAIN);
+                // The JDK creates it with the umask and refuses an existing file, so no DurableFiles here: made
+                // private right after (inside the 0700 data directory, nobody else can open it meanwhile).
+                if (out.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+                    Files.setPosixFilePermissions(out, DurableFiles.PRIVATE_FILE);
+                }
                 file = "; all threads, virtual ones too, in " + out;
             } catch (Exception | LinkageError e) {
                 file = "; no dump file: " + e;

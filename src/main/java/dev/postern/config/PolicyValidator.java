@@ -75,7 +75,8 @@ final class PolicyValidator {
         int minCipherBits = t.integer("min_cipher_bits", 0, 0, 256);
         int minKeyBits = t.integer("min_key_bits", TlsPolicy.LEVEL_KEY_FLOOR, 0, 16384);
         List<String> match = t.list("match", List.of(), "an array of name patterns",
-                "a name pattern like mx.example.com, *.example.com or .example.com", PolicyValidator::pattern);
+                "a name pattern like mx.example.com, *.example.com or .example.com, or an IP address",
+                PolicyValidator::pattern);
         Path caFile = t.string("ca_file", null, "a file path", readableFile);
         List<String> fingerprints = t.list("fingerprints", List.of(), "an array of SHA-256 fingerprints",
                 "a SHA-256 fingerprint of 64 hex digits (colons allowed)", PolicyValidator::fingerprint);
@@ -124,13 +125,20 @@ final class PolicyValidator {
         throw Syntax.invalid("a cipher suite this JDK supports, like TLS_AES_256_GCM_SHA384", s);
     }
 
-    /** A certificate name pattern, its name in lookup form (certificates carry A-labels). */
+    /**
+     * A certificate name pattern, its name in lookup form (certificates carry A-labels); or an IP address, with or
+     * without brackets, in its usual text form (tls.NameMatcher matches it against IP address SANs only).
+     */
     static String pattern(String s) {
+        String bare = s.length() > 2 && s.startsWith("[") && s.endsWith("]") ? s.substring(1, s.length() - 1) : s;
+        java.net.InetAddress ip = Syntax.ipLiteral(bare);
+        if (ip != null) return Syntax.formatIp(ip.getAddress());
         String prefix = s.startsWith("*.") ? "*." : s.startsWith(".") ? "." : "";
         try {
             return prefix + Syntax.domain(s.substring(prefix.length()));
         } catch (IllegalArgumentException e) {
-            throw Syntax.invalid("a name pattern like mx.example.com, *.example.com or .example.com", s);
+            throw Syntax.invalid("a name pattern like mx.example.com, *.example.com or .example.com, or an IP address",
+                    s);
         }
     }
 

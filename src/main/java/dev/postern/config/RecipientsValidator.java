@@ -7,6 +7,7 @@ import dev.postern.recipients.RecipientList;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -29,6 +30,7 @@ final class RecipientsValidator {
     Map<String, Config.DomainRecipients> recipients(Table t, Set<String> localDomains, Set<String> relayDomains) {
         Set<String> local = ascii(localDomains), relay = ascii(relayDomains);
         Map<String, Config.DomainRecipients> out = new LinkedHashMap<>();
+        Set<String> seen = new HashSet<>();
         for (String name : t.names()) {
             JsonNode v = t.raw(name);
             String domain;
@@ -39,10 +41,19 @@ final class RecipientsValidator {
                         + ")");
                 continue;
             }
-            if (!v.isObject() || !v.has("file") && !v.has("verify")) {
-                // [recipients.example.com] unquoted is a dotted key: TOML makes a table "example" of it.
-                String hint = v.isObject() ? " (quote domain keys, like [recipients.\"example.com\"])" : "";
-                t.problem(name, "expected " + ENTRY + ", got " + Table.render(v) + hint);
+            if (!seen.add(domain)) { // checked first: one line for the second spelling, not one per key in it
+                t.problem(name, "expected each domain once (" + Validator.SPELLING + "), got " + Syntax.quote(name)
+                        + " again");
+                continue;
+            }
+            // [recipients.example.com] unquoted is a dotted key: TOML makes a table "example" of tables of it.
+            boolean dotted = v.isObject() && !v.isEmpty();
+            for (JsonNode child : v) dotted &= child.isObject();
+            // Other keys only (a misspelt "fil"): go on, so that the unknown key is the one line, with its suggestion.
+            if (!v.isObject() || v.isEmpty() || dotted) {
+                String hint = dotted ? " (quote domain keys, like [recipients.\"example.com\"])" : "";
+                String got = v.isObject() && v.isEmpty() ? "an empty table" : Table.render(v);
+                t.problem(name, "expected " + ENTRY + ", got " + got + hint);
                 continue;
             }
             boolean isLocal = local.contains(domain), isRelay = relay.contains(domain);
@@ -58,10 +69,7 @@ final class RecipientsValidator {
                         + "got true");
             }
             d.finish();
-            if (out.putIfAbsent(domain, new Config.DomainRecipients(file, verify)) != null) {
-                t.problem(name, "expected each domain once (case does not matter), got " + Syntax.quote(name)
-                        + " again");
-            }
+            out.put(domain, new Config.DomainRecipients(file, verify));
         }
         return out;
     }

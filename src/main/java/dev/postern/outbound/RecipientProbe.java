@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Asks a relay domain's next hop whether an address exists, the way mail to it would go: the same routing (static
  * route, else MX), the same outbound TLS policy (an enforced level is enforced for the probe too; under {@code may} a
- * failed handshake is retried in clear text, as delivery does), then {@code MAIL FROM:<>}, {@code RCPT TO}, RSET,
+ * failed handshake is retried with the broad suite set, then in clear text, as delivery does), then {@code MAIL FROM:<>}, {@code RCPT TO}, RSET,
  * QUIT. The first host that completes the exchange decides; a host that fails is skipped like in delivery. The whole
  * probe is bounded by {@code timeout}: past it the answer is {@link Verdict.Unverified} and the probe is interrupted.
  */

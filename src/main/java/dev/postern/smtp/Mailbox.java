@@ -156,24 +156,35 @@ public record Mailbox(String localPart, String domain, String domainKey) {
 
     /** A host name label: letters and digits with inner hyphens; UTF-8 letters allowed (RFC 6531 U-labels). */
     private static void checkLabel(String label) throws AddressException {
-        if (label.isEmpty()) throw new AddressException("bad domain");
-        if (label.charAt(0) == '-' || label.charAt(label.length() - 1) == '-') throw new AddressException("bad domain");
+        // The reason goes into the 501 reply, worded as names.Domains words it for the config and the CLI.
+        if (label.isEmpty()) throw new AddressException("bad domain: empty label");
+        if (label.charAt(0) == '-' || label.charAt(label.length() - 1) == '-') {
+            throw new AddressException("bad domain: label starts or ends with a hyphen");
+        }
         boolean ascii = true;
         for (int i = 0; i < label.length(); ) {
             int cp = label.codePointAt(i);
             if (cp < 128) {
-                if (!(isAsciiLetterOrDigit(cp) || cp == '-')) throw new AddressException("bad domain");
+                if (!(isAsciiLetterOrDigit(cp) || cp == '-')) throw new AddressException(badCharacter(cp));
             } else {
                 ascii = false;
                 int type = Character.getType(cp);
                 boolean ok = Character.isLetterOrDigit(cp) || type == Character.NON_SPACING_MARK
                         || type == Character.COMBINING_SPACING_MARK || type == Character.ENCLOSING_MARK;
-                if (!ok) throw new AddressException("bad domain");
+                if (!ok) throw new AddressException(badCharacter(cp));
             }
             i += Character.charCount(cp);
         }
         // U-labels are measured after IDNA conversion (keyOf); ASCII labels follow RFC 1035.
         if (ascii && label.length() > MAX_LABEL_OCTETS) throw new AddressException("domain label too long");
+    }
+
+    /** Printable characters quoted, others (controls, spaces of other scripts) as U+XXXX. */
+    private static String badCharacter(int cp) {
+        boolean printable = cp > 0x20 && cp != 0x7f && !Character.isWhitespace(cp) && !Character.isISOControl(cp)
+                && Character.getType(cp) != Character.FORMAT;
+        return "bad domain: invalid character " + (printable ? "'" + Character.toString(cp) + "'"
+                : String.format("U+%04X", cp));
     }
 
     private static void checkAddressLiteral(String d) throws AddressException {

@@ -72,6 +72,9 @@ class StartupWatchdogTest {
             Path dump = files.filter(p -> p.getFileName().toString().startsWith("startup-threads-")).findFirst()
                     .orElseThrow();
             assertThat(Files.readString(dump)).contains("stuckStartupStep");
+            // A file under the data directory like every other (issue 11 item 19), whatever the umask.
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dump)))
+                    .isEqualTo("rw-------");
         }
     }
 

@@ -98,6 +98,26 @@ class PolicyConfigTest {
         assertThat(c.outboundTls().defaultPolicy().minKeyBits()).isEqualTo(Config.TlsPolicy.LEVEL_KEY_FLOOR);
     }
 
+    /** The docs promise IP addresses in match (for a route to [192.0.2.10]); NameMatcher compares them to IP SANs. */
+    @Test void matchTakesIpAddresses() throws Exception {
+        Config c = load("""
+                [outbound_tls."ip.example"]
+                level = "verify"
+                match = ["192.0.2.10", "[2001:DB8:0:0::1]", "2001:db8::2", "mx.ip.example"]
+                """);
+        assertThat(c.outboundTls().entryFor("ip.example").orElseThrow().getValue().match())
+                .containsExactly("192.0.2.10", "2001:db8::1", "2001:db8::2", "mx.ip.example");
+        assertThat(problems("""
+                [outbound_tls."ip.example"]
+                level = "verify"
+                match = ["192.0.2.256", "[mx.ip.example]"]
+                """)).containsExactly(
+                "outbound_tls.\"ip.example\".match[0]: expected a name pattern like mx.example.com, *.example.com or "
+                        + ".example.com, or an IP address, got \"192.0.2.256\"",
+                "outbound_tls.\"ip.example\".match[1]: expected a name pattern like mx.example.com, *.example.com or "
+                        + ".example.com, or an IP address, got \"[mx.ip.example]\"");
+    }
+
     @Test void defaultsAreOpportunistic() throws Exception {
         Config c = load("");
         assertThat(c.outboundTls().defaultPolicy().level()).isEqualTo(Config.TlsLevel.MAY);

@@ -129,4 +129,36 @@ class RecipientsConfigTest {
                 "auth.network_prefix_ipv4: expected an integer from 8 to 32, got 33",
                 "auth.network_max_failures: expected an integer from 1 to 1000000, got \"many\"");
     }
+
+    /** Unicode and A-label spellings of one domain: one line naming the second key, not also a line per key in it. */
+    @Test void aDomainInTwoSpellingsIsOneLine() throws Exception {
+        assertThat(problems("""
+                local_domains = ["b\u00fccher.example"]
+                [recipients."b\u00fccher.example"]
+                verify = false
+                file = "missing.txt"
+                [recipients."XN--BCHER-KVA.example."]
+                file = "also-missing.txt"
+                """)).containsExactly(
+                "recipients.\"b\u00fccher.example\".file: expected a readable file, got \"missing.txt\" (file not "
+                        + "found: " + dir.resolve("missing.txt").toAbsolutePath() + ")",
+                "recipients.\"XN--BCHER-KVA.example.\": expected each domain once (case, Unicode or xn-- form and a "
+                        + "trailing dot do not matter), got \"XN--BCHER-KVA.example.\" again");
+    }
+
+    /** A table with only a misspelt key: one line, the unknown key with its suggestion. */
+    @Test void aMisspeltOnlyKeyIsNamed() throws Exception {
+        assertThat(problems("""
+                [recipients."postern.test"]
+                fiel = "people.txt"
+                """)).containsExactly("recipients.\"postern.test\".fiel: unknown key (did you mean \"file\"?)");
+    }
+
+    /** An empty table is not a quoting mistake: the line must not send the administrator after quotes. */
+    @Test void anEmptyTableGetsNoQuotingHint() throws Exception {
+        assertThat(problems("""
+                [recipients."postern.test"]
+                """)).containsExactly("recipients.\"postern.test\": expected a table with file and/or verify, like "
+                + "[recipients.\"example.com\"] file = \"recipients.txt\", got an empty table");
+    }
 }

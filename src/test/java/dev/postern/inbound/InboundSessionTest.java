@@ -279,6 +279,13 @@ class InboundSessionTest {
             assertThat(c.command("RCPT TO:<x@a\u05D0.test>").last()).isEqualTo( // left-to-right and Hebrew
                     "501 5.1.3 Bad recipient address syntax: bad domain: not a valid internationalised domain name "
                             + "(bidi)");
+            // Malformed before IDNA is asked: the reason too, not a bare "bad domain".
+            assertThat(c.command("RCPT TO:<x@xn--invalid-->").last()).isEqualTo(
+                    "501 5.1.3 Bad recipient address syntax: bad domain: label starts or ends with a hyphen");
+            assertThat(c.command("RCPT TO:<x@bücher..test>").last()).isEqualTo(
+                    "501 5.1.3 Bad recipient address syntax: bad domain: empty label");
+            assertThat(c.command("RCPT TO:<x@bücher_x.test>").last()).isEqualTo(
+                    "501 5.1.3 Bad recipient address syntax: bad domain: invalid character '_'");
         }
         try (SmtpTestClient c = hello(mx)) { // without SMTPUTF8 a U-label is refused, the A-label is not
             assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);

@@ -115,7 +115,7 @@ class PathTest {
             "FROM:<@a.example a@b>|bad source route",
             "FROM:<@a,b:c@d>|bad source route",
             "FROM:<@a:>|null path not allowed here",
-            "FROM:<a@b@c>|bad domain",
+            "FROM:<a@b@c>|bad domain: invalid character '@'",
     })
     void invalidReverse(String argument, String reason) {
         assertThatThrownBy(() -> Path.parseReverse(argument)).isInstanceOf(AddressException.class).hasMessage(reason);
