@@ -323,7 +323,9 @@ public final class Scheduler implements Closeable {
                     a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy);
                 }
                 logAttempt(env, domain, hop, address, a, policy);
-                if (a.outcome() == SmtpClient.Outcome.COMPLETED) return a.recipients();
+                if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
+                    return keepTlsFailures(a.recipients(), domain, policy.source(), hosts, hop, address);
+                }
                 hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
         }
@@ -351,6 +353,31 @@ public final class Scheduler implements Closeable {
         SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
         // testing: the enforced level would have stopped here: record that
         return plan.testing() ? clear.withVerdict(plan.withoutTls(why)) : clear;
+    }
+
+    /**
+     * The results of the host that completed the transaction, except that a recipient it deferred (a backup that
+     * greylists, say) keeps the TLS requirement an earlier host failed as its reason (4.7.10, 5.7.10 on expiry),
+     * followed by this host's reply: otherwise stripping STARTTLS on the primary would again look like a mere delay.
+     */
+    static Map<String, SmtpClient.RecipientResult> keepTlsFailures(Map<String, SmtpClient.RecipientResult> results,
+                                                                  String domain, String policySource,
+                                                                  List<HostResult> earlier, NextHop hop,
+                                                                  InetAddress address) {
+        if (earlier.stream().noneMatch(HostResult::tlsRequired)) return results;
+        Map<String, SmtpClient.RecipientResult> out = new LinkedHashMap<>();
+        results.forEach((rcpt, r) -> {
+            if (r.status() != SmtpClient.RecipientResult.Status.DEFERRED) {
+                out.put(rcpt, r);
+                return;
+            }
+            List<HostResult> all = new ArrayList<>(earlier);
+            all.add(new HostResult(hop.host() + "[" + address.getHostAddress() + "]", false, r.reply(), r.remote()));
+            SmtpClient.RecipientResult tls = deferral(domain, policySource, all);
+            // The partner's reply stays the DSN's Remote-MTA and Diagnostic-Code; the status is the TLS failure's.
+            out.put(rcpt, new SmtpClient.RecipientResult(r.status(), tls.reply(), tls.enhanced(), r.remote()));
+        });
+        return out;
     }
 
     private static TlsPlanner.Verdict withWouldFail(TlsPlanner.Verdict v, TlsPlanner.Plan plan, String why) {
