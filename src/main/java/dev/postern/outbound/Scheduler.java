@@ -69,8 +69,11 @@ public final class Scheduler implements Closeable {
     private final Map<String, Envelope> envelopes = new ConcurrentHashMap<>();
     private final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
     private final Set<String> running = ConcurrentHashMap.newKeySet();
-    /** Per next hop (the route's host set), not per recipient domain: many domains may share one MX. */
-    private final Map<List<NextHop>, Semaphore> destinations = new ConcurrentHashMap<>();
+    /**
+     * Per next hop (the route's host set), not per recipient domain: many domains may share one MX. A set, not the
+     * list: DNS gives MX hosts of equal preference in random order, and every order is the same next hop.
+     */
+    private final Map<Set<NextHop>, Semaphore> destinations = new ConcurrentHashMap<>();
     private final Semaphore slots;
     private volatile boolean closed;
     private Thread dispatcher;
@@ -259,7 +262,8 @@ public final class Scheduler implements Closeable {
             case Router.Result.Hops h -> {
                 // The destination's slot first, then a global one: a backlogged next hop parks only its own waiters
                 // (virtual threads), never global slots (head-of-line blocking).
-                Semaphore limit = destinations.computeIfAbsent(h.hops(), k -> new Semaphore(settings.perDestination()));
+                Semaphore limit = destinations.computeIfAbsent(Set.copyOf(h.hops()),
+                        k -> new Semaphore(settings.perDestination()));
                 limit.acquireUninterruptibly();
                 try {
                     slots.acquireUninterruptibly();
