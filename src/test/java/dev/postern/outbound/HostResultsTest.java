@@ -127,4 +127,34 @@ class HostResultsTest {
             }
         }
     }
+
+    @Test void aConnectionCutAtStartTlsIsATlsFailureToo() throws Exception {
+        // MX 10 offers STARTTLS, but the connection is cut when Postern sends it; MX 20 is unreachable.
+        KeyMaterial mx1Key = dev.postern.tls.Certificates.selfSigned(List.of("mx1.b.example"),
+                dev.postern.tls.Certificates.KeyType.EC_P256, Duration.ofDays(2));
+        try (ScriptedSmtpServer mx1 = ScriptedSmtpServer.create().hostname("mx1.b.example").enhancedStatusCodes()
+                .starttls(mx1Key).on(ScriptedSmtpServer.Verb.STARTTLS, ScriptedSmtpServer.DISCONNECT)
+                .start(new InetSocketAddress("127.0.78.1", 0));
+             TestDnsServer dns = TestDnsServer.start()) {
+            int port = mx1.port();
+            dns.mx("b.example", 10, "mx1.b.example").mx("b.example", 20, "mx2.b.example")
+                    .a("mx1.b.example", "127.0.78.1").a("mx2.b.example", "127.0.78.2");
+            Config base = TestConfigs.withDns(TestConfigs.withRelay(
+                    TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), Set.of("b.example"), Map.of()),
+                    dns.address(), port);
+            Config config = Outbound.withQueue(base.withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY),
+                    Map.of("b.example", TlsPolicy.of(TlsLevel.ENCRYPT)))), Duration.ofMillis(2500), null);
+            try (Gateway gw = Gateway.start(config)) {
+                String id = submit(gw, FROM, List.of("bob@b.example"), body("cut", "Hello"));
+
+                Envelope first = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() == 1);
+                assertThat(first.recipients().getFirst().lastResult()).startsWith("451 4.7.10 TLS required by policy "
+                        + "for b.example (static entry \"b.example\"): mx1.b.example[127.0.78.1]:" + port
+                        + ": STARTTLS failed: end of stream").contains("; other hosts: connect to mx2.b.example");
+                String dsn = awaitMailbox(data, FROM, 1).getFirst().replace("\r\n ", " ");
+                assertThat(dsn).contains("Status: 5.7.10").doesNotContain("Status: 4.4.7");
+                assertThat(mx1.transactions()).isEmpty();
+            }
+        }
+    }
 }
