@@ -73,7 +73,23 @@ public final class Scheduler implements Closeable {
      * Per next hop (the route's host set), not per recipient domain: many domains may share one MX. A set, not the
      * list: DNS gives MX hosts of equal preference in random order, and every order is the same next hop.
      */
-    private final Map<Set<NextHop>, Semaphore> destinations = new ConcurrentHashMap<>();
+    private final Map<Set<NextHop>, NextHopLimit> destinations = new ConcurrentHashMap<>();
+
+    /**
+     * A next hop's limit and how many attempts hold or wait for it (counted inside the map's atomic compute), so that
+     * the entry goes when nobody uses it: one per next hop ever seen would grow without bound.
+     */
+    private static final class NextHopLimit {
+        final Semaphore permits;
+        int users;
+
+        NextHopLimit(int permits) { this.permits = new Semaphore(permits); }
+    }
+
+    /** Next hops with a limit in use right now (for tests: idle ones are forgotten). */
+    int nextHopsInUse() {
+        return destinations.size();
+    }
     private final Semaphore slots;
     private volatile boolean closed;
     private Thread dispatcher;
@@ -262,18 +278,26 @@ public final class Scheduler implements Closeable {
             case Router.Result.Hops h -> {
                 // The destination's slot first, then a global one: a backlogged next hop parks only its own waiters
                 // (virtual threads), never global slots (head-of-line blocking).
-                Semaphore limit = destinations.computeIfAbsent(Set.copyOf(h.hops()),
-                        k -> new Semaphore(settings.perDestination()));
-                limit.acquireUninterruptibly();
+                Set<NextHop> key = Set.copyOf(h.hops());
+                NextHopLimit limit = destinations.compute(key, (k, l) -> {
+                    NextHopLimit used = l == null ? new NextHopLimit(settings.perDestination()) : l;
+                    used.users++;
+                    return used;
+                });
                 try {
-                    slots.acquireUninterruptibly();
+                    limit.permits.acquireUninterruptibly();
                     try {
-                        yield tryHops(env, domain, h.hops(), rcpts);
+                        slots.acquireUninterruptibly();
+                        try {
+                            yield tryHops(env, domain, h.hops(), rcpts);
+                        } finally {
+                            slots.release();
+                        }
                     } finally {
-                        slots.release();
+                        limit.permits.release();
                     }
                 } finally {
-                    limit.release();
+                    destinations.compute(key, (k, l) -> --l.users == 0 ? null : l);
                 }
             }
         };

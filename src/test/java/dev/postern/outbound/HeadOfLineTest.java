@@ -78,6 +78,8 @@ class HeadOfLineTest {
                 // One limit for the next hop shared by both domains (before: one per domain, twice as many).
                 await().atMost(Duration.ofSeconds(120)).until(() -> slowHop.delivered().size() == backlog);
                 assertThat(most.get()).isEqualTo(PER_DESTINATION);
+                // Idle next hops are forgotten: one limit per next hop ever seen would grow without bound.
+                await().atMost(Duration.ofSeconds(10)).until(() -> gw.scheduler().nextHopsInUse() == 0);
             }
         }
     }
@@ -109,6 +111,7 @@ class HeadOfLineTest {
                 await().atMost(Duration.ofSeconds(60)).until(() ->
                         mx1.delivered().size() + mx2.delivered().size() + mx3.delivered().size() == messages);
                 assertThat(most.get()).as("deliveries at once to the one next hop").isEqualTo(1);
+                await().atMost(Duration.ofSeconds(10)).until(() -> gw.scheduler().nextHopsInUse() == 0);
             }
         }
     }
