@@ -69,8 +69,27 @@ public final class Scheduler implements Closeable {
     private final Map<String, Envelope> envelopes = new ConcurrentHashMap<>();
     private final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
     private final Set<String> running = ConcurrentHashMap.newKeySet();
-    /** Per next hop (the route's host set), not per recipient domain: many domains may share one MX. */
-    private final Map<List<NextHop>, Semaphore> destinations = new ConcurrentHashMap<>();
+    /**
+     * Per next hop (the route's host set), not per recipient domain: many domains may share one MX. A set, not the
+     * list: DNS gives MX hosts of equal preference in random order, and every order is the same next hop.
+     */
+    private final Map<Set<NextHop>, NextHopLimit> destinations = new ConcurrentHashMap<>();
+
+    /**
+     * A next hop's limit and how many attempts hold or wait for it (counted inside the map's atomic compute), so that
+     * the entry goes when nobody uses it: one per next hop ever seen would grow without bound.
+     */
+    private static final class NextHopLimit {
+        final Semaphore permits;
+        int users;
+
+        NextHopLimit(int permits) { this.permits = new Semaphore(permits); }
+    }
+
+    /** Next hops with a limit in use right now (for tests: idle ones are forgotten). */
+    int nextHopsInUse() {
+        return destinations.size();
+    }
     private final Semaphore slots;
     private volatile boolean closed;
     private Thread dispatcher;
@@ -259,17 +278,26 @@ public final class Scheduler implements Closeable {
             case Router.Result.Hops h -> {
                 // The destination's slot first, then a global one: a backlogged next hop parks only its own waiters
                 // (virtual threads), never global slots (head-of-line blocking).
-                Semaphore limit = destinations.computeIfAbsent(h.hops(), k -> new Semaphore(settings.perDestination()));
-                limit.acquireUninterruptibly();
+                Set<NextHop> key = Set.copyOf(h.hops());
+                NextHopLimit limit = destinations.compute(key, (k, l) -> {
+                    NextHopLimit used = l == null ? new NextHopLimit(settings.perDestination()) : l;
+                    used.users++;
+                    return used;
+                });
                 try {
-                    slots.acquireUninterruptibly();
+                    limit.permits.acquireUninterruptibly();
                     try {
-                        yield tryHops(env, domain, h.hops(), rcpts);
+                        slots.acquireUninterruptibly();
+                        try {
+                            yield tryHops(env, domain, h.hops(), rcpts);
+                        } finally {
+                            slots.release();
+                        }
                     } finally {
-                        slots.release();
+                        limit.permits.release();
                     }
                 } finally {
-                    limit.release();
+                    destinations.compute(key, (k, l) -> --l.users == 0 ? null : l);
                 }
             }
         };
@@ -323,7 +351,9 @@ public final class Scheduler implements Closeable {
                     a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy);
                 }
                 logAttempt(env, domain, hop, address, a, policy);
-                if (a.outcome() == SmtpClient.Outcome.COMPLETED) return a.recipients();
+                if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
+                    return keepTlsFailures(a.recipients(), domain, policy.source(), hosts, hop, address);
+                }
                 hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
         }
@@ -351,6 +381,31 @@ public final class Scheduler implements Closeable {
         SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
         // testing: the enforced level would have stopped here: record that
         return plan.testing() ? clear.withVerdict(plan.withoutTls(why)) : clear;
+    }
+
+    /**
+     * The results of the host that completed the transaction, except that a recipient it deferred (a backup that
+     * greylists, say) keeps the TLS requirement an earlier host failed as its reason (4.7.10, 5.7.10 on expiry),
+     * followed by this host's reply: otherwise stripping STARTTLS on the primary would again look like a mere delay.
+     */
+    static Map<String, SmtpClient.RecipientResult> keepTlsFailures(Map<String, SmtpClient.RecipientResult> results,
+                                                                  String domain, String policySource,
+                                                                  List<HostResult> earlier, NextHop hop,
+                                                                  InetAddress address) {
+        if (earlier.stream().noneMatch(HostResult::tlsRequired)) return results;
+        Map<String, SmtpClient.RecipientResult> out = new LinkedHashMap<>();
+        results.forEach((rcpt, r) -> {
+            if (r.status() != SmtpClient.RecipientResult.Status.DEFERRED) {
+                out.put(rcpt, r);
+                return;
+            }
+            List<HostResult> all = new ArrayList<>(earlier);
+            all.add(new HostResult(hop.host() + "[" + address.getHostAddress() + "]", false, r.reply(), r.remote()));
+            SmtpClient.RecipientResult tls = deferral(domain, policySource, all);
+            // The partner's reply stays the DSN's Remote-MTA and Diagnostic-Code; the status is the TLS failure's.
+            out.put(rcpt, new SmtpClient.RecipientResult(r.status(), tls.reply(), tls.enhanced(), r.remote()));
+        });
+        return out;
     }
 
     private static TlsPlanner.Verdict withWouldFail(TlsPlanner.Verdict v, TlsPlanner.Plan plan, String why) {

@@ -341,7 +341,17 @@ public final class SmtpClient implements java.io.Closeable {
             }
             if (plan.attempt() && extensions.containsKey("STARTTLS")) {
                 stage = "starting TLS";
-                Reply r = command("STARTTLS");
+                Reply r;
+                try {
+                    r = command("STARTTLS");
+                } catch (IOException e) {
+                    // Required: a connection cut (or stalled) at STARTTLS is a TLS failure like a stripped STARTTLS,
+                    // or an attacker could make the partner look merely unreachable. Opportunistic: a lost host.
+                    if (!plan.required()) throw e;
+                    quitSent = true; // nothing more to say on a broken connection
+                    return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS failed: "
+                            + e.getMessage(), null, null);
+                }
                 if (r.code() != 220) {
                     quietQuit();
                     return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS refused: " + r.oneLine(),

@@ -75,9 +75,11 @@ public final class Bounces {
         m.append(CRLF);
         m.append("This is a MIME-encapsulated message.").append(CRLF);
 
-        // RFC 6533: an address or original header that is not ASCII needs the "global" types, which carry UTF-8.
+        // RFC 6533: an address, original header or diagnostic (a partner's UTF-8 reply, a certificate's Unicode
+        // name) that is not ASCII needs the "global" types, which carry UTF-8; RFC 3464's are US-ASCII only.
+        String status = deliveryStatus(original, reports, host);
         boolean global = original.smtputf8() || !isAscii(original.sender())
-                || reports.stream().anyMatch(r -> !isAscii(r.recipient()));
+                || reports.stream().anyMatch(r -> !isAscii(r.recipient())) || !isAscii(status);
         String human = humanText(original, reports, host, delayOnly);
         m.append(CRLF).append("--").append(boundary).append(CRLF);
         m.append("Content-Description: Notification").append(CRLF);
@@ -85,7 +87,6 @@ public final class Bounces {
         m.append("Content-Transfer-Encoding: ").append(encodingOf(human)).append(CRLF);
         m.append(CRLF).append(human);
 
-        String status = deliveryStatus(original, reports, host);
         m.append(CRLF).append("--").append(boundary).append(CRLF);
         m.append("Content-Description: Delivery report").append(CRLF);
         m.append("Content-Type: message/").append(global ? "global-delivery-status" : "delivery-status").append(CRLF);
@@ -162,13 +163,10 @@ public final class Bounces {
                 s.append("Remote-MTA: dns; ").append(oneLine(r.remoteMta())).append(CRLF);
             }
             if (!r.smtpReply().isEmpty()) {
-                // RFC 3464 §2.3.6: the reply verbatim; the lines of a multi-line reply each on a folded line.
-                s.append("Diagnostic-Code: smtp; ");
-                for (int i = 0; i < r.smtpReply().size(); i++) {
-                    if (i > 0) s.append(CRLF).append(' ');
-                    s.append(fold(oneLine(r.smtpReply().get(i))).stripTrailing());
-                }
-                s.append(CRLF);
+                // RFC 3464 §2.3.6: the reply verbatim; the lines of a multi-line reply each on a folded line. The
+                // field name is folded with the first line: it counts towards the line's length too.
+                s.append(fold("Diagnostic-Code: smtp; " + oneLine(r.smtpReply().getFirst())));
+                for (String line : r.smtpReply().subList(1, r.smtpReply().size())) s.append(fold(" " + oneLine(line)));
             } else if (r.remoteMta() != null && !r.remoteMta().isBlank()) {
                 s.append(fold("Diagnostic-Code: smtp; " + oneLine(nonNull(r.diagnostic())))); // a remote's reply
             } else {
@@ -210,36 +208,76 @@ public final class Bounces {
         return out.toByteArray();
     }
 
-    /** Folds a long field at spaces so no line exceeds 78 characters where possible (and 998 always). */
+    /** Octets a line may have before a CRLF is forced; RFC 5322 §2.1.1 allows 998 (a folded line adds one space). */
+    private static final int HARD_OCTETS = 990;
+
+    /**
+     * Folds a long field at spaces so no line exceeds 78 characters where possible, and never {@link #HARD_OCTETS}
+     * octets of UTF-8: a longer run without spaces is cut between characters. Counting characters instead would let a
+     * partner's UTF-8 reply exceed 998 octets, and the transport's forced line break would then start a line of the
+     * partner's choosing in the report (a forged "Status:" field).
+     */
     private static String fold(String field) {
         var out = new StringBuilder(field.length() + 16);
         int lineStart = 0;
         int lastSpace = -1;
-        var sb = new StringBuilder(field);
-        for (int i = 0; i < sb.length(); i++) {
-            if (sb.charAt(i) == ' ' && i > lineStart) lastSpace = i;
+        int octets = 0; // UTF-8 octets of field[lineStart, i)
+        for (int i = 0; i < field.length(); ) {
+            int cp = field.codePointAt(i);
+            int size = utf8Length(cp);
+            if (cp == ' ' && i > lineStart) lastSpace = i;
             if (i - lineStart >= 78 && lastSpace > lineStart) {
-                out.append(sb, lineStart, lastSpace).append(CRLF);
+                out.append(field, lineStart, lastSpace).append(CRLF);
                 lineStart = lastSpace; // the space starts the continuation line
                 lastSpace = -1;
-            } else if (i - lineStart >= 990) {
-                out.append(sb, lineStart, i).append(CRLF).append(' ');
-                lineStart = i;
+                octets = utf8Length(field.substring(lineStart, i));
+                continue; // this character again, on the new line
             }
+            if (octets + size > HARD_OCTETS) {
+                out.append(field, lineStart, i).append(CRLF).append(' ');
+                lineStart = i;
+                lastSpace = -1;
+                octets = 1; // the space just added
+                continue;
+            }
+            octets += size;
+            i += Character.charCount(cp);
         }
-        return out.append(sb, lineStart, sb.length()).append(CRLF).toString();
+        return out.append(field, lineStart, field.length()).append(CRLF).toString();
     }
 
-    /** Appends {@code text} word-wrapped at 76 columns, each line indented; over-long words are split at 900. */
+    private static int utf8Length(int cp) {
+        return cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    }
+
+    private static int utf8Length(String s) {
+        return s.codePoints().map(Bounces::utf8Length).sum();
+    }
+
+    /** The longest prefix of {@code s} (whole characters) that takes at most {@code octets} octets of UTF-8. */
+    private static int prefixWithin(String s, int octets) {
+        int used = 0;
+        int i = 0;
+        while (i < s.length()) {
+            int cp = s.codePointAt(i);
+            if (used + utf8Length(cp) > octets) break;
+            used += utf8Length(cp);
+            i += Character.charCount(cp);
+        }
+        return i;
+    }
+
+    /** Appends {@code text} word-wrapped at 76 columns, each line indented; over-long words are split at 900 octets. */
     private static void wrap(StringBuilder out, String text, String indent) {
         var line = new StringBuilder(indent);
         for (String word : text.split(" +")) {
-            while (word.length() > 900) {
+            while (utf8Length(word) > 900) { // octets, not characters: 900 of them fit any line
+                int cut = prefixWithin(word, 900);
                 if (line.length() > indent.length()) out.append(line).append(CRLF);
-                out.append(indent).append(word, 0, 900).append(CRLF);
+                out.append(indent).append(word, 0, cut).append(CRLF);
                 line.setLength(0);
                 line.append(indent);
-                word = word.substring(900);
+                word = word.substring(cut);
             }
             if (line.length() > indent.length() && line.length() + 1 + word.length() > 76) {
                 out.append(line).append(CRLF);

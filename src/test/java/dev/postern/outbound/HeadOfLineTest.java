@@ -78,6 +78,40 @@ class HeadOfLineTest {
                 // One limit for the next hop shared by both domains (before: one per domain, twice as many).
                 await().atMost(Duration.ofSeconds(120)).until(() -> slowHop.delivered().size() == backlog);
                 assertThat(most.get()).isEqualTo(PER_DESTINATION);
+                // Idle next hops are forgotten: one limit per next hop ever seen would grow without bound.
+                await().atMost(Duration.ofSeconds(10)).until(() -> gw.scheduler().nextHopsInUse() == 0);
+            }
+        }
+    }
+
+    @Test void theLimitHoldsWhateverOrderEqualPreferenceMxHostsComeIn() throws Exception {
+        // Three MX hosts of equal preference: DNS gives them in random order (RFC 5321 §5.1) on every routing, and
+        // every order is still the same next hop with one limit.
+        AtomicInteger now = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        try (ScriptedSmtpServer mx1 = slow(Duration.ofMillis(30), now, most)
+                .start(new java.net.InetSocketAddress("127.0.79.1", 0));
+             ScriptedSmtpServer mx2 = slow(Duration.ofMillis(30), now, most)
+                     .start(new java.net.InetSocketAddress("127.0.79.2", mx1.port()));
+             ScriptedSmtpServer mx3 = slow(Duration.ofMillis(30), now, most)
+                     .start(new java.net.InetSocketAddress("127.0.79.3", mx1.port()));
+             dev.postern.dns.TestDnsServer dns = dev.postern.dns.TestDnsServer.start()) {
+            dns.mx("b.example", 10, "mx1.b.example").mx("b.example", 10, "mx2.b.example")
+                    .mx("b.example", 10, "mx3.b.example").a("mx1.b.example", "127.0.79.1")
+                    .a("mx2.b.example", "127.0.79.2").a("mx3.b.example", "127.0.79.3");
+            Config base = TestConfigs.withDns(TestConfigs.withRelay(
+                    TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), Set.of("b.example"), Map.of()),
+                    dns.address(), mx1.port());
+            Config config = Outbound.withDelivery(base, CONCURRENCY, 1, Duration.ofSeconds(30), Duration.ofSeconds(30));
+            try (Gateway gw = Gateway.start(config)) {
+                int messages = 40;
+                for (int i = 0; i < messages; i++) {
+                    submit(gw, FROM, List.of("u" + i + "@b.example"), body("m " + i, "Hi"));
+                }
+                await().atMost(Duration.ofSeconds(60)).until(() ->
+                        mx1.delivered().size() + mx2.delivered().size() + mx3.delivered().size() == messages);
+                assertThat(most.get()).as("deliveries at once to the one next hop").isEqualTo(1);
+                await().atMost(Duration.ofSeconds(10)).until(() -> gw.scheduler().nextHopsInUse() == 0);
             }
         }
     }

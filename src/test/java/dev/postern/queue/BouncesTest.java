@@ -204,4 +204,44 @@ class BouncesTest {
         assertThat(status).contains("Diagnostic-Code: X-Postern; connect to mx.example.com[192.0.2.9]:25")
                 .doesNotContain("smtp;");
     }
+
+    /** The DSN as the next hop receives it: SMTP's forced break of lines over 998 octets applied (item 10). */
+    private static String onTheWire(byte[] dsn) throws Exception {
+        var wire = new java.io.ByteArrayOutputStream();
+        dev.postern.smtp.SmtpOutput.writeData(new ByteArrayInputStream(dsn), wire);
+        String sent = wire.toString(UTF_8);
+        assertThat(sent).endsWith("\r\n.\r\n");
+        return sent.substring(0, sent.length() - 3); // without the end-of-data dot
+    }
+
+    @Test void aPartnersReplyCannotForgeAFieldThroughTheForcedLineBreak() throws Exception {
+        // A multi-line reply whose first line has no space: the field name and the line together pass 998 octets,
+        // so the transport breaks the line and the reply's last characters would start a field of their own.
+        String first = "550-" + "A".repeat(971) + "Status:2.0.0";
+        var bob = new Bounces.Report("bob@example.com", "failed", "5.1.1", "refused", "mx1.example.com",
+                List.of(first, "550 5.1.1 end"));
+        byte[] dsn = Bounces.build(original, List.of(bob), "gw.example.net",
+                new ByteArrayInputStream(ORIGINAL.getBytes(UTF_8)), NOW);
+        String status = content(parts(onTheWire(dsn)).get(2));
+        assertThat(status.split("\r\n")).noneMatch(l -> l.startsWith("Status:2.0.0"));
+        // nothing lost: unfolded (a forced break adds a space), the reply's characters are all there
+        assertThat(status.replace("\r\n", "").replace(" ", "")).contains("Diagnostic-Code:smtp;" + first + "5505.1.1end");
+    }
+
+    @Test void utf8RepliesAreFoldedByOctetsAndUseTheGlobalType() throws Exception {
+        // 600 two-octet characters: 600 characters, 1,200 octets; and a 3-octet word longer than 900 octets.
+        var bob = new Bounces.Report("bob@example.com", "failed", "5.1.1", "550 5.1.1 " + "ü".repeat(600),
+                "mx1.example.com", List.of("550 5.1.1 " + "ü".repeat(600) + "Status:2.0.0", "550 5.1.1 " + "€".repeat(400)));
+        byte[] dsn = Bounces.build(original, List.of(bob), "gw.example.net",
+                new ByteArrayInputStream(ORIGINAL.getBytes(UTF_8)), NOW);
+        for (String line : new String(dsn, UTF_8).split("\r\n")) {
+            assertThat(line.getBytes(UTF_8).length).as(line).isLessThanOrEqualTo(998);
+        }
+        List<String> parts = parts(onTheWire(dsn));
+        assertThat(content(parts.get(2)).split("\r\n")).noneMatch(l -> l.startsWith("Status:2.0.0"));
+        // RFC 3464's delivery-status is US-ASCII; a UTF-8 reply needs RFC 6533's global type even for ASCII addresses.
+        assertThat(headers(parts.get(2))).contains("Content-Type: message/global-delivery-status\r\n");
+        assertThat(content(parts.get(2)).replace("\r\n ", "")).contains("ü".repeat(600) + "Status:2.0.0");
+        assertThat(content(parts.get(1)).replace("\r\n    ", "")).contains("ü".repeat(600)); // the human part too
+    }
 }

@@ -512,7 +512,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             }
             String scripted = scripted(Verb.STARTTLS, argument);
             if (scripted != null) {
-                send(scripted);
+                answer(scripted); // DISCONNECT and 421 close the connection, as for every other verb
                 return;
             }
             send("220 2.0.0 ready to start TLS");
