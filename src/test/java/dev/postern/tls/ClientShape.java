@@ -55,7 +55,11 @@ record ClientShape(String label, String protocol, List<String> signatureSchemes,
 
     /** Client-side TLS over {@code plain}, trusting anything (the test looks at what it was given), not started. */
     SSLSocket wrap(Socket plain) throws IOException {
-        SSLContext context = TlsContexts.opportunisticClient();
+        return wrap(plain, TlsContexts.opportunisticClient());
+    }
+
+    /** As {@link #wrap(Socket)}, with a client context the caller keeps (and whose session cache it manages). */
+    SSLSocket wrap(Socket plain, SSLContext context) throws IOException {
         SSLSocket tls = (SSLSocket) context.getSocketFactory().createSocket(plain, "localhost", plain.getPort(), true);
         tls.setUseClientMode(true);
         SSLParameters p = tls.getSSLParameters();

@@ -27,7 +27,7 @@ import org.junit.jupiter.api.Test;
  * Issue 11 item 1: the server's key manager must not fetch (decrypt) a key per handshake nor grow per handshake. The
  * JDK's PKIX key manager over a key store hands out a new alias for every handshake ("1.0.server-0", "2.0.server-0",
  * ...) and decrypts the PKCS12 entry for each new alias, so a cache keyed by alias neither hit nor stopped growing.
- * Real full handshakes on loopback (a new client context each time, so no resumption), watched by a recording key
+ * Real full handshakes on loopback (each client session invalidated after use, so no resumption), watched by a recording key
  * manager around the one {@link TlsContexts} builds.
  */
 class KeyManagerReuseTest {
@@ -68,12 +68,13 @@ class KeyManagerReuseTest {
         assertThat(keys.fetched.get()).isZero();
     }
 
-    /** {@code count} handshakes, {@code clients} in turn, each with a fresh client context (a full handshake). */
+    /** {@code count} handshakes, {@code clients} in turn, each a full handshake (no session is resumed). */
     private static void handshakes(SSLContext server, int count, List<ClientShape> clients) throws Exception {
         try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
             Thread acceptor = Thread.ofVirtual().start(() -> {
                 while (!listener.isClosed()) {
                     try (Socket plain = listener.accept(); SSLSocket tls = TlsContexts.wrapServer(server, plain)) {
+                        plain.setTcpNoDelay(true); // no delayed-ACK stall per handshake
                         tls.setSoTimeout(10_000);
                         tls.startHandshake();
                         tls.getOutputStream().write(tls.getInputStream().read());
@@ -83,10 +84,15 @@ class KeyManagerReuseTest {
                     }
                 }
             });
+            // One client context per shape (building one per handshake cost most of the test's time); each session
+            // is invalidated after use, so the next handshake is a full one (the key-call count below checks it).
+            List<SSLContext> contexts = new java.util.ArrayList<>();
+            for (int i = 0; i < clients.size(); i++) contexts.add(TlsContexts.opportunisticClient());
             for (int i = 0; i < count; i++) {
                 ClientShape client = clients.get(i % clients.size());
                 try (Socket plain = new Socket(listener.getInetAddress(), listener.getLocalPort());
-                     SSLSocket tls = client.wrap(plain)) {
+                     SSLSocket tls = client.wrap(plain, contexts.get(i % clients.size()))) {
+                    plain.setTcpNoDelay(true);
                     tls.setSoTimeout(10_000);
                     tls.startHandshake();
                     X509Certificate leaf = (X509Certificate) tls.getSession().getPeerCertificates()[0];
@@ -95,6 +101,7 @@ class KeyManagerReuseTest {
                     tls.getOutputStream().write('x');
                     tls.getOutputStream().flush();
                     assertThat(tls.getInputStream().read()).isEqualTo('x');
+                    tls.getSession().invalidate();
                 }
             }
             listener.close();
