@@ -3,9 +3,7 @@ package dev.postern.auth;
 import dev.postern.files.DurableFiles;
 import dev.postern.files.WatchedFile;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -97,9 +95,7 @@ public final class PasswordFile implements Scram.Store {
     public static PasswordFile load(Path file) throws IOException {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(Files.readAllBytes(file)))
-                    .toString();
+            text = Files.readString(file, StandardCharsets.UTF_8); // malformed UTF-8 throws, never replaced
         } catch (NoSuchFileException e) {
             return empty();
         } catch (CharacterCodingException e) {

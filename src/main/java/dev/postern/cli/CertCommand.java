@@ -416,8 +416,6 @@ final class CertCommand implements Runnable {
         }
     }
 
-    private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
-
     /** Host names (ASCII form, lower-case; "*." allowed as the first label) or IP addresses, without duplicates. */
     static List<String> hosts(List<String> given) throws CliException {
         LinkedHashSet<String> out = new LinkedHashSet<>();
@@ -428,25 +426,15 @@ final class CertCommand implements Runnable {
                 continue;
             }
             String prefix = h.startsWith("*.") ? "*." : "";
-            String name = Domains.toAsciiOrNull(h.substring(prefix.length()));
-            if (name != null) name = prefix + name;
-            if (name == null || !validName(name)) {
+            // "*." needs at least two labels after it (no "*.com"), as certificate name checks want
+            String name = Domains.toHostNameOrNull(h.substring(prefix.length()));
+            if (name == null || !prefix.isEmpty() && name.indexOf('.') < 0) {
                 throw new CliException("postern: --host: expected a host name like gw.example.com or an IP address, "
                         + "got \"" + h + "\"", 2);
             }
-            out.add(name);
+            out.add(prefix + name);
         }
         return List.copyOf(out);
-    }
-
-    private static boolean validName(String name) {
-        if (name.isEmpty() || name.length() > 253) return false;
-        String[] labels = name.split("\\.", -1);
-        for (int i = 0; i < labels.length; i++) {
-            if (i == 0 && labels[0].equals("*") && labels.length > 2) continue;
-            if (!LABEL.matcher(labels[i]).matches()) return false;
-        }
-        return !labels[labels.length - 1].matches("[0-9]+");
     }
 
     private static void writable(Path file, boolean force) throws CliException {

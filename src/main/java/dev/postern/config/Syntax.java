@@ -58,21 +58,11 @@ final class Syntax {
     }
 
     /**
-     * RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 1-63 octets each, 253 in all.
-     * An all-numeric last label is refused so that an IP address is never taken for a name.
+     * True when {@code s} is a host name already written in its lookup form (ASCII, any case, no trailing dot): the
+     * one check is {@link Domains#toHostName}.
      */
     static boolean isHostName(String s) {
-        if (s.isEmpty() || s.length() > 253) return false;
-        String[] labels = s.split("\\.", -1);
-        for (String label : labels) {
-            if (label.isEmpty() || label.length() > 63 || label.startsWith("-") || label.endsWith("-")) return false;
-            for (int i = 0; i < label.length(); i++) {
-                char c = label.charAt(i);
-                boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-                if (!ok) return false;
-            }
-        }
-        return !labels[labels.length - 1].chars().allMatch(c -> c >= '0' && c <= '9');
+        return s.toLowerCase(Locale.ROOT).equals(Domains.toHostNameOrNull(s));
     }
 
     /** Our own host name (EHLO, Received) in any spelling, normalised to its lookup form like {@link #domain}. */
@@ -82,8 +72,7 @@ final class Syntax {
 
     /** Like {@link #hostName}, but null when {@code s} is not a valid host name. */
     static String hostNameOrNull(String s) {
-        String name = Domains.toAsciiOrNull(s);
-        return name != null && isHostName(name) ? name : null;
+        return Domains.toHostNameOrNull(s);
     }
 
     /**
@@ -102,22 +91,18 @@ final class Syntax {
         return s.startsWith(".") ? "." + name(s.substring(1), expected, s) : name(s, expected);
     }
 
-    /** The lookup form of a host name: {@link Domains#toAscii}, then letters, digits and hyphens only. */
+    /** The lookup form of a host name ({@link Domains#toHostName}), or one line saying what was expected and why. */
     private static String name(String s, String expected) {
         return name(s, expected, s);
     }
 
     private static String name(String s, String expected, String written) {
-        String reason;
         try {
-            String name = Domains.toAscii(s);
-            if (isHostName(name)) return name;
-            reason = "invalid character '_'"; // the one character Domains allows (DNS does) and host names do not
+            return Domains.toHostName(s);
         } catch (InvalidDomainException e) {
-            reason = e.getMessage();
+            String plain = invalid(expected, written).getMessage();
+            throw new IllegalArgumentException(s.isEmpty() ? plain : plain + " (" + e.getMessage() + ")");
         }
-        String plain = invalid(expected, written).getMessage();
-        throw new IllegalArgumentException(s.isEmpty() ? plain : plain + " (" + reason + ")");
     }
 
     /**

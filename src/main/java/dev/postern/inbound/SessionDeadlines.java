@@ -1,8 +1,8 @@
 package dev.postern.inbound;
 
+import dev.postern.deadline.DeadlineOutputStream;
 import dev.postern.deadline.IoWatchdog;
 import java.io.FilterInputStream;
-import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -76,29 +76,7 @@ final class SessionDeadlines implements AutoCloseable {
 
     /** Writes to {@code out} under the write deadline. */
     OutputStream output(OutputStream out) {
-        return new FilterOutputStream(out) {
-            @Override public void write(int b) throws IOException {
-                write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override public void write(byte[] b, int off, int len) throws IOException {
-                armWrite();
-                try {
-                    out.write(b, off, len);
-                } finally {
-                    watch.disarm();
-                }
-            }
-
-            @Override public void flush() throws IOException {
-                armWrite();
-                try {
-                    out.flush();
-                } finally {
-                    watch.disarm();
-                }
-            }
-        };
+        return new DeadlineOutputStream(out, watch, this::writeLimit);
     }
 
     /**
@@ -129,10 +107,11 @@ final class SessionDeadlines implements AutoCloseable {
         return end;
     }
 
-    private void armWrite() {
+    /** How long the next write may take: the write timeout, cut to the session's end plus the grace time. */
+    private Duration writeLimit() {
         long now = System.nanoTime();
         long cap = (now - sessionEnd < 0 ? sessionEnd : now) + GRACE_NANOS;
-        watch.arm(now + writeTimeout - cap < 0 ? now + writeTimeout : cap);
+        return Duration.ofNanos(now + writeTimeout - cap < 0 ? writeTimeout : cap - now);
     }
 
     /** Bounds closing the connection (a TLS close_notify is a write) by the grace time. */

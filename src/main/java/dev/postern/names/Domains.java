@@ -41,6 +41,25 @@ public final class Domains {
         return s;
     }
 
+    /**
+     * The lookup form of a host name (RFC 1123: what we and our peers call machines, as in EHLO, certificates and
+     * routes): as {@link #toAscii}, but the underscore, which DNS allows in other names, is refused.
+     */
+    public static String toHostName(String name) throws InvalidDomainException {
+        String ascii = toAscii(name);
+        if (ascii.indexOf('_') >= 0) throw new InvalidDomainException("invalid character '_'");
+        return ascii;
+    }
+
+    /** Like {@link #toHostName} but null when the name is invalid. */
+    public static String toHostNameOrNull(String name) {
+        try {
+            return toHostName(name);
+        } catch (InvalidDomainException e) {
+            return null;
+        }
+    }
+
     /** Like {@link #toAscii} but null when the name is invalid, for callers that only compare. */
     public static String toAsciiOrNull(String name) {
         try {

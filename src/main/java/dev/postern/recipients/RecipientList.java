@@ -6,9 +6,7 @@ import dev.postern.names.InvalidDomainException;
 import dev.postern.smtp.AddressException;
 import dev.postern.smtp.Mailbox;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -50,9 +48,7 @@ public final class RecipientList {
     public static RecipientList load(Path file) throws IOException {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(Files.readAllBytes(file)))
-                    .toString();
+            text = Files.readString(file, StandardCharsets.UTF_8); // malformed UTF-8 throws, never replaced
         } catch (CharacterCodingException e) {
             throw new IOException(file + ": expected UTF-8 text");
         } catch (NoSuchFileException e) {
