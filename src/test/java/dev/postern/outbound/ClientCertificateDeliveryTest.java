@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.postern.config.Config;
 import dev.postern.config.Config.PolicyMode;
 import dev.postern.config.Config.TlsLevel;
+import dev.postern.testkit.ListsOnlyTrustManager;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.Certificates.KeyType;
 import dev.postern.tls.KeyMaterial;
@@ -28,11 +29,9 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -81,7 +80,7 @@ class ClientCertificateDeliveryTest {
     private static Delivered deliver(boolean askForCertificate) throws Exception {
         SSLContext server = SSLContext.getInstance("TLS");
         server.init(new javax.net.ssl.KeyManager[] {keyManager()},
-                new TrustManager[] {new ListsOnly(partnerCa.leaf())}, null);
+                new TrustManager[] {new ListsOnlyTrustManager(partnerCa.leaf())}, null);
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CompletableFuture<X509Certificate> got = new CompletableFuture<>();
             Thread.ofVirtual().start(() -> {
@@ -171,20 +170,5 @@ class ClientCertificateDeliveryTest {
                 throw new IOException("expected " + verb + ", got " + line);
             }
         }
-    }
-
-    /** Lists one CA in the certificate request; accepts any chain (the test looks at what it got). */
-    private static final class ListsOnly extends X509ExtendedTrustManager {
-        private final X509Certificate ca;
-
-        ListsOnly(X509Certificate ca) { this.ca = ca; }
-
-        @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[] {ca}; }
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
     }
 }

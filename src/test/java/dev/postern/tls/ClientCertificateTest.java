@@ -2,6 +2,7 @@ package dev.postern.tls;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.postern.testkit.ListsOnlyTrustManager;
 import dev.postern.tls.Certificates.KeyType;
 import dev.postern.tls.TlsFacts.ClientCertificate;
 import java.io.IOException;
@@ -17,12 +18,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -106,7 +105,7 @@ class ClientCertificateTest {
             throws Exception {
         SSLContext server = SSLContext.getInstance("TLS");
         server.init(new KeyManager[] {TlsContexts.keyManager(List.of(partnerServer))},
-                new TrustManager[] {new ListsOnly(partnerCa.leaf())}, null);
+                new TrustManager[] {new ListsOnlyTrustManager(partnerCa.leaf())}, null);
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CompletableFuture<X509Certificate> got = new CompletableFuture<>();
             Thread.ofVirtual().start(() -> {
@@ -149,20 +148,5 @@ class ClientCertificateTest {
         } catch (SSLPeerUnverifiedException e) {
             return null;
         }
-    }
-
-    /** Lists one CA in the certificate request; accepts any chain (the test looks at what it got). */
-    private static final class ListsOnly extends X509ExtendedTrustManager {
-        private final X509Certificate ca;
-
-        ListsOnly(X509Certificate ca) { this.ca = ca; }
-
-        @Override public X509Certificate[] getAcceptedIssuers() { return new X509Certificate[] {ca}; }
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType) {}
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType) {}
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket) {}
-        @Override public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
-        @Override public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine) {}
     }
 }
