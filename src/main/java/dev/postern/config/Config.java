@@ -28,7 +28,7 @@ import java.util.Set;
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                      Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls,
-                     Inbound inbound) {
+                     Inbound inbound, Audit audit) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -38,6 +38,32 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         routes = Map.copyOf(routes);
         if (outboundTls == null) outboundTls = OutboundTls.OPPORTUNISTIC;
         if (inbound == null) inbound = Inbound.NONE;
+        if (audit == null) audit = Audit.DEFAULT;
+    }
+
+    /** A config with the default audit store (SQLite in the data directory). */
+    public Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
+                  Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
+                  Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls, Inbound inbound) {
+        this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
+                delivery, dns, routes, outboundTls, inbound, Audit.DEFAULT);
+    }
+
+    /**
+     * The audit store ([audit]).
+     *
+     * @param url          JDBC URL; null: SQLite at data/audit/audit.db
+     * @param user         database user (PostgreSQL), null when the URL or the driver's defaults say
+     * @param passwordFile a file holding the database password on its first line (0600), null when none
+     * @param gatewayName  the name each record carries (several gateways may share one PostgreSQL); null: hostname
+     * @param retention    records older than this are pruned
+     * @param queueSize    records held in memory before they go to the spill file
+     * @param spillMax     the spill file's largest size in bytes; past it records are dropped (and counted)
+     */
+    public record Audit(String url, String user, Path passwordFile, String gatewayName, Duration retention,
+                        int queueSize, long spillMax) {
+        public static final Audit DEFAULT = new Audit(null, null, null, null, Duration.ofDays(400), 10_000,
+                1L << 30);
     }
 
     /** Whether a listener asks clients for a certificate during the TLS handshake. */
@@ -182,25 +208,31 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other outbound TLS policies. */
     public Config withOutboundTls(OutboundTls policies) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, policies, inbound);
+                queue, delivery, dns, routes, policies, inbound, audit);
     }
 
     /** The same config with other inbound partners and relay clients. */
     public Config withInbound(Inbound newInbound) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, newInbound);
+                queue, delivery, dns, routes, outboundTls, newInbound, audit);
     }
 
     /** The same config with another data directory ({@code --data} on the command line). */
     public Config withDataDir(Path newDataDir) {
         return new Config(source, hostname, newDataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit);
     }
 
     /** The same config with other listeners. */
     public Config withListeners(List<Listener> newListeners) {
         return new Config(source, hostname, dataDir, newListeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit);
+    }
+
+    /** The same config with another audit store. */
+    public Config withAudit(Audit newAudit) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
+                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit);
     }
 
     /**
