@@ -40,10 +40,7 @@ public final class TraceText {
         out.append(", recorded by ").append(trace.gateway()).append('\n');
         out.append("  ").append(arrival(m, trace.inbound())).append('\n');
         for (DeliveryRecord d : trace.deliveries()) {
-            out.append("  ").append(delivery(d, trace.sessions())).append('\n');
-            if (d.outcome() != DeliveryRecord.Outcome.DELIVERED || d.hostsTried().size() > 1) {
-                for (String host : d.hostsTried()) out.append("      tried ").append(oneLine(host)).append('\n');
-            }
+            for (String line : delivery(d, trace.sessions())) out.append("  ").append(line).append('\n');
         }
         out.append("  now: ").append(summary(trace)).append('\n');
         return out.toString();
@@ -68,7 +65,7 @@ public final class TraceText {
                 s.append(" over ").append(tls(in)).append(clientCertificate(m, in));
             } else {
                 s.append(" in clear text: ").append(in.noTls() == TlsSessionRecord.NoTls.NOT_OFFERED
-                        ? "the client did not use STARTTLS" : withoutTls(in, null));
+                        ? "the client did not use STARTTLS" : withoutTls(in, null)).append(',');
             }
         }
         s.append(" at ").append(time(m.at())).append(", queue id ").append(m.queueId());
@@ -93,35 +90,37 @@ public final class TraceText {
         };
     }
 
-    /** "to <b>, attempt 1 at TIME: delivered to mx1 [ip]:25 (MX 10) over TLS ..., policy ..., 250 2.0.0 Ok". */
-    static String delivery(DeliveryRecord d, Map<String, TlsSessionRecord> sessions) {
-        StringBuilder s = new StringBuilder("to ").append(address(d.recipient())).append(", attempt ")
-                .append(d.attempt()).append(" at ").append(time(d.at())).append(": ");
+    /**
+     * A delivered recipient in one line: "to <b>, attempt 1 at TIME: delivered to mx1 [ip]:25 (MX 10) over TLS ...,
+     * policy ..., 250 2.0.0 Ok". Otherwise a head line ("deferred (4.7.10), to be tried again") and indented lines
+     * for the last host and its TLS, the reason, the reply, each host tried and the DSN.
+     */
+    static List<String> delivery(DeliveryRecord d, Map<String, TlsSessionRecord> sessions) {
+        String head = "to " + address(d.recipient()) + ", attempt " + d.attempt() + " at " + time(d.at()) + ": ";
         boolean local = "local".equals(d.mxHost());
-        switch (d.outcome()) {
-            case DELIVERED -> s.append("delivered to ");
-            case DEFERRED -> s.append("deferred (").append(d.status()).append("), to be tried again");
-            case BOUNCED -> s.append("bounced (").append(d.status()).append(')');
+        String where = local ? "the local mailbox (Maildir)" : d.mxHost() == null ? null
+                : hop(d.mxHost(), d.ip(), d.port(), d.mxPreference()) + prefixed(" ", outboundTls(d, sessions));
+        String reply = String.join(" ", d.replies().stream().map(TraceText::oneLine).toList());
+        if (d.outcome() == DeliveryRecord.Outcome.DELIVERED) {
+            return List.of(head + "delivered to " + (where == null ? "an unrecorded next hop" : where)
+                    + prefixed(", ", reply));
         }
-        if (local) {
-            s.append(d.outcome() == DeliveryRecord.Outcome.DELIVERED ? "" : ", ").append("the local mailbox (Maildir)");
-        } else if (d.mxHost() != null) {
-            if (d.outcome() != DeliveryRecord.Outcome.DELIVERED) s.append(", at ");
-            s.append(hop(d.mxHost(), d.ip(), d.port(), d.mxPreference()));
-            String tls = outboundTls(d, sessions);
-            if (!tls.isEmpty()) s.append(' ').append(tls);
-        } else if (d.outcome() == DeliveryRecord.Outcome.DELIVERED) {
-            s.append("an unrecorded next hop");
-        }
-        if (!d.replies().isEmpty()) s.append(", ").append(String.join(" ", d.replies().stream().map(TraceText::oneLine).toList()));
-        if (d.outcome() != DeliveryRecord.Outcome.DELIVERED && d.reason() != null && !d.reason().isBlank()) {
-            s.append(": ").append(oneLine(d.reason()));
-        }
+        List<String> lines = new ArrayList<>();
+        lines.add(head + (d.outcome() == DeliveryRecord.Outcome.DEFERRED
+                ? "deferred (" + d.status() + "), to be tried again" : "bounced (" + d.status() + "), failed for good"));
+        if (where != null) lines.add("    last host: " + where);
+        if (!reply.isEmpty()) lines.add("    reply: " + reply);
+        if (d.reason() != null && !d.reason().isBlank()) lines.add("    reason: " + oneLine(d.reason()));
+        for (String host : d.hostsTried()) lines.add("    tried " + oneLine(host));
         if (d.dsnQueueId() != null) {
-            s.append("; ").append(d.outcome() == DeliveryRecord.Outcome.BOUNCED ? "bounce" : "delay notice")
-                    .append(" (DSN) sent to the sender as queue id ").append(d.dsnQueueId());
+            lines.add("    " + (d.outcome() == DeliveryRecord.Outcome.BOUNCED ? "bounce" : "delay notice")
+                    + " (DSN) sent to the sender as queue id " + d.dsnQueueId());
         }
-        return s.toString();
+        return lines;
+    }
+
+    private static String prefixed(String prefix, String s) {
+        return s.isEmpty() ? "" : prefix + s;
     }
 
     private static String outboundTls(DeliveryRecord d, Map<String, TlsSessionRecord> sessions) {
