@@ -31,11 +31,16 @@ import picocli.CommandLine.Parameters;
         subcommands = {ReceiptCommand.Key.class, ReceiptCommand.Verify.class})
 final class ReceiptCommand implements Callable<Integer> {
     @Mixin ConfigSource source;
-    @Parameters(paramLabel = "ID", description = "the message's queue id") String id;
+    // Optional for picocli, so that "receipt key" and "receipt verify" need none; call() asks for it.
+    @Parameters(paramLabel = "ID", arity = "0..1", description = "the message's queue id") String id;
     @Option(names = "--out", paramLabel = "FILE", description = "write the receipt to FILE instead of printing it")
     Path out;
 
     @Override public Integer call() throws Exception {
+        if (id == null) {
+            throw new CliException("postern: receipt: expected a queue id (postern receipt ID), \"key\" or "
+                    + "\"verify FILE\"", 2);
+        }
         Config config = source.load();
         Optional<MessageTrace> trace;
         try (AuditReader reader = AuditAccess.reader(config)) {
@@ -43,18 +48,22 @@ final class ReceiptCommand implements Callable<Integer> {
         } catch (AuditStore.AuditStoreException e) {
             throw new CliException("postern: the audit store: " + e.getMessage(), 1);
         }
-        if (trace.isEmpty()) throw new CliException("postern: no message " + id + " on record", 1);
-        Optional<Receipt> receipt = Receipt.of(trace.get(), Instant.now().truncatedTo(ChronoUnit.SECONDS));
-        if (receipt.isEmpty()) throw new CliException("postern: no recipient of " + id + " was delivered (yet)", 1);
-        String jws = Receipts.sign(receipt.get(), key(config)) + "\n";
+        String jws = signed(trace, id, key(config), Instant.now().truncatedTo(ChronoUnit.SECONDS));
         if (out == null) {
             System.out.print(jws);
         } else {
             DurableFiles.SYSTEM.write(out, jws.getBytes(StandardCharsets.US_ASCII), DurableFiles.PUBLIC_FILE);
-            System.out.println("receipt of " + id + " (" + receipt.get().delivered().size() + " delivered recipient"
-                    + (receipt.get().delivered().size() == 1 ? "" : "s") + ") written to " + out);
+            System.out.println("receipt of " + id + " written to " + out);
         }
         return 0;
+    }
+
+    /** The signed receipt of the message the store found for {@code id}, with a newline; or why there is none. */
+    static String signed(Optional<MessageTrace> trace, String id, ReceiptKey key, Instant now) throws CliException {
+        if (trace.isEmpty()) throw new CliException("postern: no message " + id + " on record", 1);
+        Receipt receipt = Receipt.of(trace.get(), now)
+                .orElseThrow(() -> new CliException("postern: no recipient of " + id + " was delivered (yet)", 1));
+        return Receipts.sign(receipt, key) + "\n";
     }
 
     static ReceiptKey key(Config config) throws CliException {

@@ -46,14 +46,22 @@ final class TraceCommand implements Callable<Integer> {
         } catch (AuditStore.AuditStoreException e) {
             throw new CliException("postern: the audit store: " + e.getMessage(), 1);
         }
-        // A queue id or Message-ID is looked up whatever its age; --since narrows that only when given.
-        if (key != null && since != null) traces = traces.stream().filter(t -> !t.message().at().isBefore(from)).toList();
-        if (traces.isEmpty()) {
-            throw new CliException("postern: no message " + (key != null ? key : "to " + address
-                    + " since " + TraceText.time(from)) + " on record", 1);
-        }
-        System.out.print(json ? Json.pretty(traces) + "\n" : TraceText.render(traces));
+        System.out.print(text(traces, key, address, key != null && since == null ? null : from, json));
         return 0;
+    }
+
+    /**
+     * What is printed for the traces the store found: text or JSON, those received since {@code since} (null: all; a
+     * queue id or Message-ID is looked up whatever its age unless --since is given).
+     */
+    static String text(List<MessageTrace> found, String key, String address, Instant since, boolean json)
+            throws CliException {
+        List<MessageTrace> traces = since != null ? found.stream().filter(t -> !t.message().at().isBefore(since)).toList() : found;
+        if (traces.isEmpty()) {
+            throw new CliException("postern: no message " + (key != null ? key : "to " + address) + " on record"
+                    + (since != null ? " since " + TraceText.time(since) : ""), 1);
+        }
+        return json ? Json.pretty(traces) + "\n" : TraceText.render(traces);
     }
 
     /** A Message-ID is recorded without its angle brackets. */
