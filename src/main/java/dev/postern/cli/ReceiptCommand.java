@@ -52,7 +52,11 @@ final class ReceiptCommand implements Callable<Integer> {
         if (out == null) {
             System.out.print(jws);
         } else {
-            DurableFiles.SYSTEM.write(out, jws.getBytes(StandardCharsets.US_ASCII), DurableFiles.PUBLIC_FILE);
+            try {
+                DurableFiles.SYSTEM.write(out, jws.getBytes(StandardCharsets.US_ASCII), DurableFiles.PUBLIC_FILE);
+            } catch (IOException e) {
+                throw new CliException("postern: --out: cannot write " + out + " (" + Verify.oneLine(e) + ")", 1);
+            }
             System.out.println("receipt of " + id + " written to " + out);
         }
         return 0;
@@ -103,6 +107,8 @@ final class ReceiptCommand implements Callable<Integer> {
             String text;
             try {
                 text = Files.readString(file, StandardCharsets.US_ASCII);
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new CliException("postern: " + file + ": not a receipt (it holds non-ASCII bytes)", 2);
             } catch (IOException e) {
                 throw new CliException("postern: " + file + ": cannot read the receipt (" + oneLine(e) + ")", 2);
             }
@@ -135,7 +141,7 @@ final class ReceiptCommand implements Callable<Integer> {
             }
         }
 
-        private static String oneLine(Exception e) {
+        static String oneLine(Exception e) {
             return e instanceof java.nio.file.NoSuchFileException ? "no such file"
                     : String.valueOf(e.getMessage()).lines().findFirst().orElse("");
         }

@@ -129,6 +129,10 @@ class ReceiptCommandTest {
         assertThat(r.err()).startsWith("postern: " + garbage + ": not a receipt (a JWS in compact serialization): ");
         oneLine(Cli.run("receipt", "--data", data().toString()), 2,
                 "postern: receipt: expected a queue id (postern receipt ID), \"key\" or \"verify FILE\"");
+        Path binary = dir.resolve("binary");
+        Files.write(binary, new byte[] {(byte) 0xff, (byte) 0xfe, 0});
+        oneLine(Cli.run("receipt", "verify", binary.toString(), "--data", data().toString()), 2,
+                "postern: " + binary + ": not a receipt (it holds non-ASCII bytes)");
         Path missing = dir.resolve("missing");
         oneLine(Cli.run("receipt", "verify", missing.toString(), "--data", data().toString()), 2,
                 "postern: " + missing + ": cannot read the receipt (no such file)");
