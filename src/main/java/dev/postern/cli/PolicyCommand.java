@@ -171,19 +171,23 @@ final class PolicyCommand {
         } catch (DateTimeParseException e) {
             // not a time: a duration?
         }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})(s|m|h|d)").matcher(s);
-        if (m.matches()) {
-            long n = Long.parseLong(m.group(1));
-            Duration d = switch (m.group(2)) {
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            };
-            return now.plus(d);
-        }
+        Duration d = duration(s);
+        if (d != null) return now.plus(d);
         throw new CliException("postern: --until: expected an ISO time like 2026-12-24T00:00Z or a duration like 2h, "
                 + "got \"" + s + "\"", 2);
+    }
+
+    /** A duration as the command line writes it ("90s", "90m", "2h", "7d"), null when {@code s} is not one. */
+    static Duration duration(String s) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})(s|m|h|d)").matcher(s);
+        if (!m.matches()) return null;
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            default -> Duration.ofDays(n);
+        };
     }
 
     /** The administrator: the user behind sudo when there is one. */

@@ -36,7 +36,7 @@ import org.bouncycastle.util.io.pem.PemHeader;
 import org.bouncycastle.util.io.pem.PemObject;
 import org.bouncycastle.util.io.pem.PemReader;
 
-/** Reading and writing PEM files: certificate chains, PKCS#8 keys (and PKCS#1/SEC1 keys on read). */
+/** Reading and writing PEM files: certificate chains, PKCS#8 keys (and PKCS#1/SEC1 keys on read), public keys. */
 public final class Pem {
     private Pem() {}
 
@@ -139,6 +139,35 @@ public final class Pem {
             return matches(key, certificate.getPublicKey(), Path.of("key"));
         } catch (TlsConfigException e) {
             return false;
+        }
+    }
+
+    /** A public key as PEM text ("PUBLIC KEY", the DER SubjectPublicKeyInfo); it holds no secret. */
+    public static String publicKeyPem(PublicKey key) {
+        return block("PUBLIC KEY", key.getEncoded());
+    }
+
+    /**
+     * The public key of a PEM file: its first "PUBLIC KEY" block, else the public key of its first certificate (so an
+     * auditor may be given either).
+     */
+    public static PublicKey readPublicKey(Path file) throws TlsConfigException {
+        for (PemObject block : readBlocks(file)) {
+            if (!block.getType().equals("PUBLIC KEY")) continue;
+            try {
+                return new JcaPEMKeyConverter().getPublicKey(
+                        org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(block.getContent()));
+            } catch (IOException | RuntimeException e) {
+                throw new TlsConfigException(file + ": bad PUBLIC KEY (" + oneLine(e) + ")", e);
+            }
+        }
+        try {
+            return readCertificates(file).getFirst().getPublicKey();
+        } catch (TlsConfigException e) {
+            if (e.getMessage().endsWith(": not a PEM certificate")) {
+                throw new TlsConfigException(file + ": no PUBLIC KEY or CERTIFICATE block found", e);
+            }
+            throw e;
         }
     }
 

@@ -1,0 +1,15 @@
+package dev.postern.cli;
+
+import dev.postern.audit.AuditReader;
+import dev.postern.config.Config;
+
+/** How the CLI reaches the audit store of a gateway's configuration (trace, receipt). */
+final class AuditAccess {
+    private AuditAccess() {}
+
+    /** A reader of the store {@code config} names; the caller closes it. */
+    static AuditReader reader(Config config) throws CliException {
+        // Replaced by the JDBC store (AuditDatabase.open) once it is merged.
+        throw new CliException("postern: the audit store is not available yet", 1);
+    }
+}

@@ -1,0 +1,103 @@
+package dev.postern.cli;
+
+import dev.postern.audit.AuditReader;
+import dev.postern.audit.AuditStore;
+import dev.postern.audit.MessageTrace;
+import dev.postern.smtp.AddressException;
+import dev.postern.smtp.Mailbox;
+import dev.postern.trace.Json;
+import dev.postern.trace.TraceText;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code postern trace}: every hop of a message through this gateway, from the audit store. */
+@Command(name = "trace", description = "Every hop of a message through this gateway, with its TLS: by queue id, "
+        + "by Message-ID, or every message to one recipient.")
+final class TraceCommand implements Callable<Integer> {
+    @Mixin ConfigSource source;
+    @Parameters(paramLabel = "ID", arity = "0..1", description = "a queue id or a Message-ID (with or without <>)")
+    String id;
+    @Option(names = "--recipient", paramLabel = "ADDR", description = "every message to this address") String recipient;
+    @Option(names = "--since", paramLabel = "WHEN", description = "only messages received since then: a duration "
+            + "back from now (7d, 12h, 30m) or a time (2026-12-01T00:00Z, 2026-12-01); default 7d") String since;
+    @Option(names = "--json", description = "the records as JSON instead of text") boolean json;
+
+    @Override public Integer call() throws CliException {
+        if ((id == null) == (recipient == null)) {
+            throw new CliException("postern: trace: expected a queue id or Message-ID, or --recipient ADDR "
+                    + "(one of them)", 2);
+        }
+        Instant from = since(since == null ? "7d" : since, Instant.now());
+        String address = recipient == null ? null : address(recipient);
+        String key = id == null ? null : messageKey(id);
+        List<MessageTrace> traces;
+        try (AuditReader reader = AuditAccess.reader(source.load())) {
+            traces = key != null ? reader.trace(key) : reader.traceRecipient(address, from);
+        } catch (AuditStore.AuditStoreException e) {
+            throw new CliException("postern: the audit store: " + e.getMessage(), 1);
+        }
+        System.out.print(text(traces, key, address, key != null && since == null ? null : from, json));
+        return 0;
+    }
+
+    /**
+     * What is printed for the traces the store found: text or JSON, those received since {@code since} (null: all; a
+     * queue id or Message-ID is looked up whatever its age unless --since is given).
+     */
+    static String text(List<MessageTrace> found, String key, String address, Instant since, boolean json)
+            throws CliException {
+        List<MessageTrace> traces = since != null ? found.stream().filter(t -> !t.message().at().isBefore(since)).toList() : found;
+        if (traces.isEmpty()) {
+            throw new CliException("postern: no message " + (key != null ? key : "to " + address) + " on record"
+                    + (since != null ? " since " + TraceText.time(since) : ""), 1);
+        }
+        return json ? Json.pretty(traces) + "\n" : TraceText.render(traces);
+    }
+
+    /** A Message-ID is recorded without its angle brackets. */
+    static String messageKey(String id) throws CliException {
+        String s = id.strip();
+        if (s.startsWith("<") && s.endsWith(">")) s = s.substring(1, s.length() - 1);
+        if (s.isEmpty()) throw new CliException("postern: trace: expected a queue id or Message-ID, got \"" + id + "\"", 2);
+        return s;
+    }
+
+    /** An address in the lookup form the records hold (the domain as A-labels, lower case). */
+    static String address(String text) throws CliException {
+        String s = text.strip();
+        if (s.startsWith("<") && s.endsWith(">")) s = s.substring(1, s.length() - 1);
+        try {
+            return Mailbox.parse(s).address();
+        } catch (AddressException e) {
+            throw new CliException("postern: --recipient: expected an address like b@bank.example, got \"" + text
+                    + "\" (" + e.getMessage() + ")", 2);
+        }
+    }
+
+    /** A duration back from {@code now} ("7d"), or a time or date (UTC). */
+    static Instant since(String s, Instant now) throws CliException {
+        Duration d = PolicyCommand.duration(s);
+        if (d != null) return now.minus(d);
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            // not a time: a date?
+        }
+        try {
+            return LocalDate.parse(s).atStartOfDay(ZoneOffset.UTC).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new CliException("postern: --since: expected a duration like 7d, 12h or 30m, or a time like "
+                    + "2026-12-01T00:00Z or 2026-12-01, got \"" + s + "\"", 2);
+        }
+    }
+}
