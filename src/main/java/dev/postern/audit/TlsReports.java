@@ -205,6 +205,7 @@ final class TlsReports {
                     c.keyType(), c.keyBits(), c.firstSeen(), c.lastSeen(), c.sessions(), peers));
         }
         out.sort(Comparator.comparing(SeenCertificate::notAfter, Comparator.nullsLast(Comparator.naturalOrder()))
+                .thenComparing(SeenCertificate::subject, Comparator.nullsLast(Comparator.naturalOrder()))
                 .thenComparing(SeenCertificate::sha256));
         return out;
     }
