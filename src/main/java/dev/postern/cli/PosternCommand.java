@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
         versionProvider = VersionCommand.class,
         description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
         subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, PolicyCommand.class,
-                UserCommand.class, CertCommand.class, VersionCommand.class})
+                UserCommand.class, CertCommand.class, ReportCommand.class, CertsCommand.class,
+                VersionCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
