@@ -377,7 +377,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
             }
             old.sort((a, b) -> Long.compare(a.at, b.at));
             List<Old> gone = old.subList(0, Math.min(limit, old.size()));
-            for (Old o : gone) delete(o);
+            delete(gone);
             // Certificates only the pruned sessions named (every gateway's sessions count: the table is shared).
             try (PreparedStatement p = db().prepareStatement("DELETE FROM certificate WHERE NOT EXISTS (SELECT 1 FROM "
                     + "session_certificate c WHERE c.sha256 = certificate.sha256)")) {
@@ -392,27 +392,35 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
-    private void delete(Old o) throws SQLException {
-        String[] cols = KEYS.get(o.table).split(", ");
-        StringBuilder where = new StringBuilder("gateway = ?");
-        for (String c : cols) where.append(" AND ").append(c).append(" = ?");
-        List<String> tables = new ArrayList<>(List.of(o.table));
-        String childWhere = null;
-        if (o.table.equals("tls_session")) {
-            tables.add("session_certificate");
-            childWhere = "gateway = ? AND session_id = ?";
-        } else if (o.table.equals("message")) {
-            tables.add("message_recipient");
-            childWhere = where.toString();
-        }
-        for (String table : tables) {
-            String w = table.equals(o.table) ? where.toString() : childWhere;
-            try (PreparedStatement p = db().prepareStatement("DELETE FROM " + table + " WHERE " + w)) {
-                p.setString(1, gateway);
-                for (int i = 0; i < o.key.length; i++) p.setObject(i + 2, o.key[i]);
-                p.executeUpdate();
+    /** Deletes the rows (and their chains and recipients) in one JDBC batch per statement. */
+    private void delete(List<Old> rows) throws SQLException {
+        Map<String, PreparedStatement> statements = new LinkedHashMap<>();
+        try {
+            for (Old o : rows) {
+                for (String sql : deletes(o.table)) {
+                    PreparedStatement p = statements.get(sql);
+                    if (p == null) statements.put(sql, p = db().prepareStatement(sql));
+                    p.setString(1, gateway);
+                    for (int i = 0; i < o.key.length; i++) p.setObject(i + 2, o.key[i]);
+                    p.addBatch();
+                }
             }
+            for (PreparedStatement p : statements.values()) p.executeBatch();
+        } finally {
+            for (PreparedStatement p : statements.values()) p.close();
         }
+    }
+
+    /** The statements that delete one row of {@code table} by its key, children first. */
+    private static List<String> deletes(String table) {
+        StringBuilder where = new StringBuilder("gateway = ?");
+        for (String c : KEYS.get(table).split(", ")) where.append(" AND ").append(c).append(" = ?");
+        String own = "DELETE FROM " + table + " WHERE " + where;
+        return switch (table) {
+            case "tls_session" -> List.of("DELETE FROM session_certificate WHERE gateway = ? AND session_id = ?", own);
+            case "message" -> List.of("DELETE FROM message_recipient WHERE " + where, own);
+            default -> List.of(own);
+        };
     }
 
     // ---- reading
