@@ -1,0 +1,695 @@
+package dev.postern.audit;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.postern.audit.TlsSessionRecord.Direction;
+import dev.postern.audit.TlsSessionRecord.NoTls;
+import dev.postern.audit.TlsSessionRecord.PolicyApplied;
+import dev.postern.audit.TlsSessionRecord.Verification;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+
+/**
+ * The audit store over JDBC: SQLite (embedded, the default) or PostgreSQL (shared by several gateways). The schema is
+ * made and upgraded by Flyway from {@code db/audit/}. One connection, used by one thread at a time (the methods are
+ * synchronized): the writer's, or a reader's (the CLI opens a store of its own).
+ *
+ * <p>Writes are idempotent: every row has a natural key and is inserted with {@code ON CONFLICT DO NOTHING}, so a
+ * batch replayed from the spill file after a crash adds nothing twice.
+ */
+public final class JdbcAuditStore implements AuditStore, AuditReader {
+    static final ObjectMapper JSON = new ObjectMapper();
+    private static final TypeReference<List<String>> STRINGS = new TypeReference<>() { };
+    /** How long SQLite waits for the other process's lock (the CLI reads while the gateway writes). */
+    static final int SQLITE_BUSY_TIMEOUT_MS = 10_000;
+    private static final int KNOWN_CERTIFICATES_MAX = 10_000;
+
+    private final String url;
+    private final Properties props;
+    private final String gateway;
+    private final boolean sqlite;
+    /** The connection; null after it broke (PostgreSQL restarted, network): the next call connects again. */
+    private Connection db;
+    /** Leaf certificates whose PEM is stored already: their insert is skipped. */
+    private final Set<String> knownCertificates = new HashSet<>();
+
+    private JdbcAuditStore(String url, Properties props, Connection db, String gateway, boolean sqlite) {
+        this.url = url;
+        this.props = props;
+        this.db = db;
+        this.gateway = gateway;
+        this.sqlite = sqlite;
+    }
+
+    /**
+     * Connects, creates or upgrades the schema, and returns the store whose rows carry {@code gatewayName}.
+     *
+     * @param user     null for the URL's or the driver's default
+     * @param password null when none
+     * @throws AuditStoreException one line that says which store and why (unreachable, refused, bad schema)
+     */
+    public static JdbcAuditStore open(String jdbcUrl, String user, String password, String gatewayName)
+            throws AuditStoreException {
+        boolean sqlite;
+        if (jdbcUrl.startsWith("jdbc:sqlite:")) {
+            sqlite = true;
+        } else if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+            sqlite = false;
+        } else {
+            throw new AuditStoreException("audit store " + shown(jdbcUrl)
+                    + ": unsupported URL, expected jdbc:sqlite:FILE or jdbc:postgresql://HOST/DATABASE", null);
+        }
+        Properties props = new Properties();
+        if (user != null) props.setProperty("user", user);
+        if (password != null) props.setProperty("password", password);
+        if (sqlite) {
+            // WAL: readers (the CLI) do not block the writer; NORMAL: a commit is durable at the next checkpoint,
+            // enough for a record (the spill file covers the gateway's own crash).
+            props.setProperty("journal_mode", "WAL");
+            props.setProperty("synchronous", "NORMAL");
+            props.setProperty("busy_timeout", Integer.toString(SQLITE_BUSY_TIMEOUT_MS));
+        } else {
+            props.setProperty("connectTimeout", "10");
+            props.setProperty("reWriteBatchedInserts", "true"); // a batch goes as multi-row INSERTs
+            props.setProperty("ApplicationName", "postern audit");
+        }
+        Connection c = null;
+        try {
+            c = connect(jdbcUrl, props);
+            migrate(jdbcUrl, props, sqlite);
+            return new JdbcAuditStore(jdbcUrl, props, c, gatewayName, sqlite);
+        } catch (SQLException | FlywayException e) {
+            closeQuietly(c);
+            throw new AuditStoreException("audit store " + shown(jdbcUrl) + ": " + (c == null ? "cannot connect: "
+                    : "cannot migrate the schema: ") + oneLine(e), e);
+        }
+    }
+
+    private static Connection connect(String url, Properties props) throws SQLException {
+        Connection c = DriverManager.getConnection(url, props);
+        c.setAutoCommit(false);
+        return c;
+    }
+
+    /** Creates or upgrades the schema; Flyway takes connections of its own (and a lock, so gateways may race). */
+    private static void migrate(String url, Properties props, boolean sqlite) {
+        List<String> locations = new ArrayList<>(List.of("classpath:db/audit/common"));
+        String vendor = "db/audit/" + (sqlite ? "sqlite" : "postgresql");
+        if (JdbcAuditStore.class.getClassLoader().getResource(vendor) != null) locations.add("classpath:" + vendor);
+        Flyway.configure(JdbcAuditStore.class.getClassLoader())
+                .dataSource(new DriverDataSource(url, props))
+                .locations(locations.toArray(String[]::new))
+                .table("audit_schema_history")
+                .load()
+                .migrate();
+    }
+
+    /** The connection, made again when the last one broke. */
+    private Connection db() throws SQLException {
+        if (db == null) db = connect(url, props);
+        return db;
+    }
+
+    /** After a failure: keeps the connection if it still works, else drops it so the next call reconnects. */
+    private void afterFailure() {
+        if (db == null) return;
+        rollbackQuietly();
+        boolean valid;
+        try {
+            valid = db.isValid(2);
+        } catch (SQLException e) {
+            valid = false;
+        }
+        if (!valid) {
+            closeQuietly(db);
+            db = null;
+        }
+    }
+
+    /** The URL without its query string, which may hold a password. */
+    static String shown(String url) {
+        int q = url.indexOf('?');
+        return q < 0 ? url : url.substring(0, q);
+    }
+
+    /** The first line of the innermost message that says something. */
+    static String oneLine(Throwable e) {
+        String best = null;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && !t.getMessage().isBlank()) best = t.getMessage();
+            if (t.getCause() == t) break;
+        }
+        if (best == null) return e.getClass().getSimpleName();
+        String line = best.strip().lines().findFirst().orElse("");
+        return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+    }
+
+    public String gateway() { return gateway; }
+
+    // ---- writing
+
+    private static final String INSERT_SESSION = "INSERT INTO tls_session (gateway, id, at, direction, endpoint, "
+            + "peer_ip, peer_port, ehlo_name, reverse_dns, protocol, cipher, cipher_bits, key_exchange_group, resumed, "
+            + "sni, verification, verification_reason, client_certificate, no_tls, no_tls_detail, policy_level, "
+            + "policy_source, policy_source_detail, policy_mode, policy_would_fail) "
+            + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_CHAIN = "INSERT INTO session_certificate (gateway, session_id, position, "
+            + "subject, sans, issuer, not_before, not_after, key_type, key_bits, sha256, spki_sha256) "
+            + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_PEM = "INSERT INTO certificate (sha256, pem) VALUES (?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_MESSAGE = "INSERT INTO message (gateway, queue_id, at, message_id, sender, "
+            + "sender_domain, size, session_id, client_ip, ehlo_name, auth_user, client_certificate, require_tls, "
+            + "origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_RECIPIENT = "INSERT INTO message_recipient (gateway, queue_id, position, "
+            + "recipient, at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_DELIVERY = "INSERT INTO delivery (gateway, queue_id, recipient, attempt, at, "
+            + "domain, mx_host, mx_preference, ip, port, tls_session_id, no_tls_reason, replies, outcome, status, "
+            + "reason, dsn_queue_id, hosts_tried) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_ADMIN = "INSERT INTO admin_action (gateway, at, actor, action, target, detail) "
+            + "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+
+    @Override public synchronized void write(List<AuditRecord> batch) throws AuditStoreException {
+        if (batch.isEmpty()) return;
+        Set<String> newPems = new HashSet<>();
+        try (PreparedStatement session = db().prepareStatement(INSERT_SESSION);
+             PreparedStatement chain = db().prepareStatement(INSERT_CHAIN);
+             PreparedStatement pem = db().prepareStatement(INSERT_PEM);
+             PreparedStatement message = db().prepareStatement(INSERT_MESSAGE);
+             PreparedStatement recipient = db().prepareStatement(INSERT_RECIPIENT);
+             PreparedStatement delivery = db().prepareStatement(INSERT_DELIVERY);
+             PreparedStatement admin = db().prepareStatement(INSERT_ADMIN)) {
+            int[] used = new int[7];
+            for (AuditRecord r : batch) {
+                switch (r) {
+                    case TlsSessionRecord s -> {
+                        addSession(session, s);
+                        used[0]++;
+                        for (int i = 0; i < s.peerChain().size(); i++) {
+                            CertificateSummary c = s.peerChain().get(i);
+                            addChain(chain, s.id(), i, c);
+                            used[1]++;
+                            if (c.pem() != null && !knownCertificates.contains(c.sha256()) && newPems.add(c.sha256())) {
+                                pem.setString(1, c.sha256());
+                                pem.setString(2, c.pem());
+                                pem.addBatch();
+                                used[2]++;
+                            }
+                        }
+                    }
+                    case MessageRecord m -> {
+                        addMessage(message, m);
+                        used[3]++;
+                        for (int i = 0; i < m.recipients().size(); i++) {
+                            recipient.setString(1, gateway);
+                            recipient.setString(2, m.queueId());
+                            recipient.setInt(3, i);
+                            recipient.setString(4, m.recipients().get(i));
+                            recipient.setLong(5, millis(m.at()));
+                            recipient.addBatch();
+                            used[4]++;
+                        }
+                    }
+                    case DeliveryRecord d -> {
+                        addDelivery(delivery, d);
+                        used[5]++;
+                    }
+                    case AdminRecord a -> {
+                        admin.setString(1, gateway);
+                        admin.setLong(2, millis(a.at()));
+                        admin.setString(3, a.actor());
+                        admin.setString(4, a.action().name());
+                        admin.setString(5, a.target() == null ? "" : a.target());
+                        admin.setString(6, a.detail());
+                        admin.addBatch();
+                        used[6]++;
+                    }
+                }
+            }
+            PreparedStatement[] all = {session, chain, pem, message, recipient, delivery, admin};
+            for (int i = 0; i < all.length; i++) {
+                if (used[i] > 0) all[i].executeBatch();
+            }
+            db().commit();
+        } catch (SQLException | RuntimeException e) {
+            afterFailure();
+            throw new AuditStoreException("audit store: cannot write " + batch.size() + " records: " + oneLine(e), e);
+        }
+        if (knownCertificates.size() + newPems.size() > KNOWN_CERTIFICATES_MAX) knownCertificates.clear();
+        knownCertificates.addAll(newPems);
+    }
+
+    private void addSession(PreparedStatement p, TlsSessionRecord s) throws SQLException {
+        p.setString(1, gateway);
+        p.setString(2, s.id());
+        p.setLong(3, millis(s.at()));
+        p.setString(4, s.direction().name());
+        p.setString(5, s.endpoint());
+        p.setString(6, s.peerIp());
+        p.setInt(7, s.peerPort());
+        p.setString(8, s.ehloName());
+        p.setString(9, s.reverseDns());
+        p.setString(10, s.protocol());
+        p.setString(11, s.cipher());
+        p.setInt(12, s.cipherBits());
+        p.setString(13, s.keyExchangeGroup());
+        p.setInt(14, s.resumed() ? 1 : 0);
+        p.setString(15, s.sni());
+        p.setString(16, s.verification().name());
+        p.setString(17, s.verificationReason());
+        p.setString(18, s.clientCertificate());
+        p.setString(19, s.noTls() == null ? null : s.noTls().name());
+        p.setString(20, s.noTlsDetail());
+        PolicyApplied policy = s.policy();
+        p.setString(21, policy == null ? null : policy.level());
+        p.setString(22, policy == null ? null : policy.source());
+        p.setString(23, policy == null ? null : policy.sourceDetail());
+        p.setString(24, policy == null ? null : policy.mode());
+        p.setString(25, policy == null ? null : json(policy.wouldFail()));
+        p.addBatch();
+    }
+
+    private void addChain(PreparedStatement p, String sessionId, int position, CertificateSummary c)
+            throws SQLException {
+        p.setString(1, gateway);
+        p.setString(2, sessionId);
+        p.setInt(3, position);
+        p.setString(4, c.subject());
+        p.setString(5, json(c.sans()));
+        p.setString(6, c.issuer());
+        setMillis(p, 7, c.notBefore());
+        setMillis(p, 8, c.notAfter());
+        p.setString(9, c.keyType());
+        p.setInt(10, c.keyBits());
+        p.setString(11, c.sha256());
+        p.setString(12, c.spkiSha256());
+        p.addBatch();
+    }
+
+    private void addMessage(PreparedStatement p, MessageRecord m) throws SQLException {
+        p.setString(1, gateway);
+        p.setString(2, m.queueId());
+        p.setLong(3, millis(m.at()));
+        p.setString(4, m.messageId());
+        p.setString(5, m.sender());
+        p.setString(6, m.sender().substring(m.sender().lastIndexOf('@') + 1));
+        p.setLong(7, m.size());
+        p.setString(8, m.sessionId());
+        p.setString(9, m.clientIp());
+        p.setString(10, m.ehloName());
+        p.setString(11, m.authUser());
+        p.setString(12, m.clientCertificate());
+        p.setInt(13, m.requireTls() ? 1 : 0);
+        p.setString(14, m.origin());
+        p.addBatch();
+    }
+
+    private void addDelivery(PreparedStatement p, DeliveryRecord d) throws SQLException {
+        p.setString(1, gateway);
+        p.setString(2, d.queueId());
+        p.setString(3, d.recipient());
+        p.setInt(4, d.attempt());
+        p.setLong(5, millis(d.at()));
+        p.setString(6, d.domain());
+        p.setString(7, d.mxHost());
+        p.setInt(8, d.mxPreference());
+        p.setString(9, d.ip());
+        p.setInt(10, d.port());
+        p.setString(11, d.tlsSessionId());
+        p.setString(12, d.noTlsReason());
+        p.setString(13, json(d.replies()));
+        p.setString(14, d.outcome().name());
+        p.setString(15, d.status());
+        p.setString(16, d.reason());
+        p.setString(17, d.dsnQueueId());
+        p.setString(18, json(d.hostsTried()));
+        p.addBatch();
+    }
+
+    // ---- retention
+
+    /** A row to prune: its table's key and its time, so the oldest of all tables go first. */
+    private record Old(String table, long at, Object[] key) { }
+
+    private static final Map<String, String> KEYS = new LinkedHashMap<>();
+    static {
+        KEYS.put("tls_session", "id");
+        KEYS.put("message", "queue_id");
+        KEYS.put("delivery", "queue_id, recipient, attempt");
+        KEYS.put("admin_action", "at, actor, action, target");
+    }
+
+    @Override public synchronized int prune(Instant cutoff, int limit) throws AuditStoreException {
+        if (limit <= 0) return 0;
+        try {
+            List<Old> old = new ArrayList<>();
+            for (var e : KEYS.entrySet()) {
+                String[] cols = e.getValue().split(", ");
+                try (PreparedStatement q = db().prepareStatement("SELECT at, " + e.getValue() + " FROM " + e.getKey()
+                        + " WHERE gateway = ? AND at < ? ORDER BY at LIMIT ?")) {
+                    q.setString(1, gateway);
+                    q.setLong(2, millis(cutoff));
+                    q.setInt(3, limit);
+                    try (ResultSet rs = q.executeQuery()) {
+                        while (rs.next()) {
+                            Object[] key = new Object[cols.length];
+                            for (int i = 0; i < cols.length; i++) key[i] = rs.getObject(i + 2);
+                            old.add(new Old(e.getKey(), rs.getLong(1), key));
+                        }
+                    }
+                }
+            }
+            old.sort((a, b) -> Long.compare(a.at, b.at));
+            List<Old> gone = old.subList(0, Math.min(limit, old.size()));
+            delete(gone);
+            // Certificates only the pruned sessions named (every gateway's sessions count: the table is shared).
+            try (PreparedStatement p = db().prepareStatement("DELETE FROM certificate WHERE NOT EXISTS (SELECT 1 FROM "
+                    + "session_certificate c WHERE c.sha256 = certificate.sha256)")) {
+                p.executeUpdate();
+            }
+            db().commit();
+            knownCertificates.clear();
+            return gone.size();
+        } catch (SQLException e) {
+            afterFailure();
+            throw new AuditStoreException("audit store: cannot prune: " + oneLine(e), e);
+        }
+    }
+
+    /** Deletes the rows (and their chains and recipients) in one JDBC batch per statement. */
+    private void delete(List<Old> rows) throws SQLException {
+        Map<String, PreparedStatement> statements = new LinkedHashMap<>();
+        try {
+            for (Old o : rows) {
+                for (String sql : deletes(o.table)) {
+                    PreparedStatement p = statements.get(sql);
+                    if (p == null) statements.put(sql, p = db().prepareStatement(sql));
+                    p.setString(1, gateway);
+                    for (int i = 0; i < o.key.length; i++) p.setObject(i + 2, o.key[i]);
+                    p.addBatch();
+                }
+            }
+            for (PreparedStatement p : statements.values()) p.executeBatch();
+        } finally {
+            for (PreparedStatement p : statements.values()) p.close();
+        }
+    }
+
+    /** The statements that delete one row of {@code table} by its key, children first. */
+    private static List<String> deletes(String table) {
+        StringBuilder where = new StringBuilder("gateway = ?");
+        for (String c : KEYS.get(table).split(", ")) where.append(" AND ").append(c).append(" = ?");
+        String own = "DELETE FROM " + table + " WHERE " + where;
+        return switch (table) {
+            case "tls_session" -> List.of("DELETE FROM session_certificate WHERE gateway = ? AND session_id = ?", own);
+            case "message" -> List.of("DELETE FROM message_recipient WHERE " + where, own);
+            default -> List.of(own);
+        };
+    }
+
+    // ---- reading
+
+    @Override public synchronized List<MessageTrace> trace(String queueIdOrMessageId) throws AuditStoreException {
+        String q = queueIdOrMessageId.strip();
+        try {
+            List<String[]> keys = messageKeys("SELECT gateway, queue_id FROM message WHERE queue_id = ? ORDER BY at", q);
+            if (keys.isEmpty()) {
+                String id = q.startsWith("<") && q.endsWith(">") ? q.substring(1, q.length() - 1) : q;
+                keys = messageKeys("SELECT gateway, queue_id FROM message WHERE message_id = ? ORDER BY at", id);
+            }
+            return traces(keys);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    @Override public synchronized List<MessageTrace> traceRecipient(String recipient, Instant since)
+            throws AuditStoreException {
+        try {
+            List<String[]> keys = messageKeys("SELECT DISTINCT gateway, queue_id, at FROM message_recipient "
+                    + "WHERE recipient = ? AND at >= ? ORDER BY at", recipient, millis(since));
+            return traces(keys);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    private List<String[]> messageKeys(String sql, Object... args) throws SQLException {
+        List<String[]> keys = new ArrayList<>();
+        try (PreparedStatement p = db().prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) p.setObject(i + 1, args[i]);
+            try (ResultSet rs = p.executeQuery()) {
+                while (rs.next()) keys.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        }
+        return keys;
+    }
+
+    private List<MessageTrace> traces(List<String[]> keys) throws SQLException {
+        List<MessageTrace> out = new ArrayList<>();
+        for (String[] k : keys) out.add(trace(k[0], k[1]));
+        return out;
+    }
+
+    private MessageTrace trace(String gw, String queueId) throws SQLException {
+        MessageRecord message;
+        try (PreparedStatement p = db().prepareStatement("SELECT at, message_id, sender, size, session_id, client_ip, "
+                + "ehlo_name, auth_user, client_certificate, require_tls, origin FROM message "
+                + "WHERE gateway = ? AND queue_id = ?")) {
+            p.setString(1, gw);
+            p.setString(2, queueId);
+            try (ResultSet rs = p.executeQuery()) {
+                rs.next();
+                message = new MessageRecord(instant(rs, 1), queueId, rs.getString(2), rs.getString(3),
+                        recipients(gw, queueId), rs.getLong(4), rs.getString(5), rs.getString(6), rs.getString(7),
+                        rs.getString(8), rs.getString(9), rs.getInt(10) != 0, rs.getString(11));
+            }
+        }
+        TlsSessionRecord inbound = message.sessionId() == null ? null : session(gw, message.sessionId());
+        List<DeliveryRecord> deliveries = new ArrayList<>();
+        try (PreparedStatement p = db().prepareStatement("SELECT at, recipient, attempt, mx_host, mx_preference, ip, "
+                + "port, tls_session_id, no_tls_reason, replies, outcome, status, reason, dsn_queue_id, hosts_tried "
+                + "FROM delivery WHERE gateway = ? AND queue_id = ? ORDER BY at, attempt, recipient")) {
+            p.setString(1, gw);
+            p.setString(2, queueId);
+            try (ResultSet rs = p.executeQuery()) {
+                while (rs.next()) {
+                    deliveries.add(new DeliveryRecord(instant(rs, 1), queueId, rs.getString(2), rs.getInt(3),
+                            rs.getString(4), rs.getInt(5), rs.getString(6), rs.getInt(7), rs.getString(8),
+                            rs.getString(9), list(rs.getString(10)), DeliveryRecord.Outcome.valueOf(rs.getString(11)),
+                            rs.getString(12), rs.getString(13), rs.getString(14), list(rs.getString(15))));
+                }
+            }
+        }
+        Set<String> ids = new LinkedHashSet<>();
+        for (DeliveryRecord d : deliveries) if (d.tlsSessionId() != null) ids.add(d.tlsSessionId());
+        Map<String, TlsSessionRecord> sessions = new HashMap<>();
+        for (String id : ids) {
+            TlsSessionRecord s = session(gw, id);
+            if (s != null) sessions.put(id, s);
+        }
+        return new MessageTrace(message, inbound, deliveries, sessions, gw);
+    }
+
+    private List<String> recipients(String gw, String queueId) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement p = db().prepareStatement("SELECT recipient FROM message_recipient "
+                + "WHERE gateway = ? AND queue_id = ? ORDER BY position")) {
+            p.setString(1, gw);
+            p.setString(2, queueId);
+            try (ResultSet rs = p.executeQuery()) {
+                while (rs.next()) out.add(rs.getString(1));
+            }
+        }
+        return out;
+    }
+
+    /** One session with its peer chain, null when no such record was kept. */
+    private TlsSessionRecord session(String gw, String id) throws SQLException {
+        try (PreparedStatement p = db().prepareStatement("SELECT at, direction, endpoint, peer_ip, peer_port, ehlo_name, "
+                + "reverse_dns, protocol, cipher, cipher_bits, key_exchange_group, resumed, sni, verification, "
+                + "verification_reason, client_certificate, no_tls, no_tls_detail, policy_level, policy_source, "
+                + "policy_source_detail, policy_mode, policy_would_fail FROM tls_session WHERE gateway = ? AND id = ?")) {
+            p.setString(1, gw);
+            p.setString(2, id);
+            try (ResultSet rs = p.executeQuery()) {
+                if (!rs.next()) return null;
+                String wouldFail = rs.getString(23);
+                PolicyApplied policy = wouldFail == null ? null : new PolicyApplied(rs.getString(19),
+                        rs.getString(20), rs.getString(21), rs.getString(22), list(wouldFail));
+                String noTls = rs.getString(17);
+                return new TlsSessionRecord(id, instant(rs, 1), Direction.valueOf(rs.getString(2)), rs.getString(3),
+                        rs.getString(4), rs.getInt(5), rs.getString(6), rs.getString(7), rs.getString(8),
+                        rs.getString(9), rs.getInt(10), rs.getString(11), rs.getInt(12) != 0, rs.getString(13),
+                        chain(gw, id), Verification.valueOf(rs.getString(14)), rs.getString(15), rs.getString(16),
+                        noTls == null ? null : NoTls.valueOf(noTls), rs.getString(18), policy);
+            }
+        }
+    }
+
+    private List<CertificateSummary> chain(String gw, String sessionId) throws SQLException {
+        List<CertificateSummary> out = new ArrayList<>();
+        try (PreparedStatement p = db().prepareStatement("SELECT c.subject, c.sans, c.issuer, c.not_before, "
+                + "c.not_after, c.key_type, c.key_bits, c.sha256, c.spki_sha256, CASE WHEN c.position = 0 THEN "
+                + "k.pem END FROM session_certificate c LEFT JOIN certificate k ON k.sha256 = c.sha256 "
+                + "WHERE c.gateway = ? AND c.session_id = ? ORDER BY c.position")) {
+            p.setString(1, gw);
+            p.setString(2, sessionId);
+            try (ResultSet rs = p.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new CertificateSummary(rs.getString(1), list(rs.getString(2)), rs.getString(3),
+                            instant(rs, 4), instant(rs, 5), rs.getString(6), rs.getInt(7), rs.getString(8),
+                            rs.getString(9), rs.getString(10)));
+                }
+            }
+        }
+        return out;
+    }
+
+    // ---- reports
+
+    /** The TLS report over every gateway's records in this store; see {@link TlsReports}. */
+    public synchronized TlsReport report(Instant since, String domainOrNull, Direction directionOrNull)
+            throws AuditStoreException {
+        try {
+            return new TlsReports(db()).report(since, Instant.now(), domainOrNull, directionOrNull);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** Distinct peer leaf certificates, soonest to expire first; only those expiring before the time when given. */
+    public synchronized List<SeenCertificate> certificatesSeen(Instant expiringBefore) throws AuditStoreException {
+        try {
+            return TlsReports.certificatesSeen(db(), expiringBefore);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    private AuditStoreException readFailed(SQLException e) {
+        afterFailure();
+        return new AuditStoreException("audit store: cannot read: " + oneLine(e), e);
+    }
+
+    /** Ends the read transaction, so a long-lived reader neither holds SQLite's WAL nor sees a stale snapshot. */
+    private void endRead() {
+        if (db != null) rollbackQuietly();
+    }
+
+    @Override public synchronized void close() {
+        if (db == null) return;
+        rollbackQuietly();
+        closeQuietly(db);
+        db = null;
+    }
+
+    // ---- values
+
+    static long millis(Instant t) {
+        return t.toEpochMilli();
+    }
+
+    private static void setMillis(PreparedStatement p, int i, Instant t) throws SQLException {
+        if (t == null) p.setNull(i, Types.BIGINT);
+        else p.setLong(i, t.toEpochMilli());
+    }
+
+    static Instant instant(ResultSet rs, int column) throws SQLException {
+        long v = rs.getLong(column);
+        return rs.wasNull() ? null : Instant.ofEpochMilli(v);
+    }
+
+    static String json(List<String> values) {
+        try {
+            return JSON.writeValueAsString(values);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e); // a list of strings always serialises
+        }
+    }
+
+    static List<String> list(String json) {
+        if (json == null) return List.of();
+        try {
+            return JSON.readValue(json, STRINGS);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("audit store: not a JSON list of strings: " + json, e);
+        }
+    }
+
+    private void rollbackQuietly() {
+        try {
+            db.rollback();
+        } catch (SQLException e) {
+            // the connection is gone; the next use reports it
+        }
+    }
+
+    private static void closeQuietly(Connection c) {
+        if (c == null) return;
+        try {
+            c.close();
+        } catch (SQLException e) {
+            // nothing more to do
+        }
+    }
+
+    boolean isSqlite() { return sqlite; }
+
+    /** Connections for Flyway, made with the same properties (SQLite's busy timeout, the password). */
+    private record DriverDataSource(String url, Properties props) implements javax.sql.DataSource {
+        @Override public Connection getConnection() throws SQLException {
+            return DriverManager.getConnection(url, props);
+        }
+
+        @Override public Connection getConnection(String user, String password) throws SQLException {
+            Properties p = new Properties();
+            p.putAll(props);
+            p.setProperty("user", user);
+            p.setProperty("password", password);
+            return DriverManager.getConnection(url, p);
+        }
+
+        @Override public java.io.PrintWriter getLogWriter() { return null; }
+
+        @Override public void setLogWriter(java.io.PrintWriter out) { }
+
+        @Override public void setLoginTimeout(int seconds) { }
+
+        @Override public int getLoginTimeout() { return 0; }
+
+        @Override public java.util.logging.Logger getParentLogger() {
+            return java.util.logging.Logger.getLogger("dev.postern.audit");
+        }
+
+        @Override public <T> T unwrap(Class<T> type) throws SQLException {
+            throw new SQLException("not a wrapper");
+        }
+
+        @Override public boolean isWrapperFor(Class<?> type) { return false; }
+    }
+}

@@ -1,0 +1,85 @@
+package dev.postern.cli;
+
+import dev.postern.audit.AuditStore.AuditStoreException;
+import dev.postern.audit.JdbcAuditStore;
+import dev.postern.audit.SeenCertificate;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code postern certs ...}: partners' certificates as the audit store saw them on the wire. */
+@Command(name = "certs", description = "Certificates of partners seen on the wire.",
+        subcommands = CertsCommand.Seen.class)
+final class CertsCommand {
+
+    @Command(name = "seen", description = "Distinct peer certificates seen in TLS sessions (both directions), "
+            + "soonest to expire first, with where and when they were seen.")
+    static final class Seen implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @Option(names = "--expiring", paramLabel = "WITHIN",
+                description = "Only certificates that expire within this time from now (e.g. 30d), or have expired.")
+        String expiring;
+
+        @Option(names = "--json", description = "JSON instead of text.")
+        boolean json;
+
+        @Override public Integer call() throws Exception {
+            Instant now = Instant.now();
+            Instant before = expiring == null ? null : now.plus(ReportCommand.duration(expiring, "--expiring"));
+            List<SeenCertificate> certs;
+            try (JdbcAuditStore store = ReportCommand.open(source.load())) {
+                certs = store.certificatesSeen(before);
+            } catch (AuditStoreException e) {
+                throw new CliException("postern: " + e.getMessage(), 1);
+            }
+            if (json) {
+                System.out.println(ReportCommand.json(certs));
+            } else {
+                text(certs, now, expiring, System.out);
+            }
+            return 0;
+        }
+    }
+
+    static void text(List<SeenCertificate> certs, Instant now, String expiring, PrintStream out) {
+        if (certs.isEmpty()) {
+            out.println(expiring == null ? "No peer certificate recorded."
+                    : "No peer certificate seen expires within " + expiring + ".");
+            return;
+        }
+        for (SeenCertificate c : certs) {
+            out.println(c.subject() + "  " + expiry(c.notAfter(), now));
+            if (!c.sans().isEmpty()) out.println("  names:   " + String.join(", ", c.sans()));
+            out.println("  issuer:  " + c.issuer());
+            out.println("  key:     " + c.keyType() + (c.keyBits() > 0 ? " " + c.keyBits() + " bits" : ""));
+            out.println("  sha256:  " + c.sha256());
+            for (SeenCertificate.Peer p : c.peers()) {
+                out.println("  seen:    " + p.direction().name().toLowerCase(Locale.ROOT) + " " + p.endpoint()
+                        + " [" + p.peerIp() + "] by " + p.gateway() + ", " + p.sessions() + " session"
+                        + (p.sessions() == 1 ? "" : "s") + ", " + seconds(p.firstSeen()) + " to "
+                        + seconds(p.lastSeen()));
+            }
+            out.println();
+        }
+        out.println("-- " + certs.size() + " certificate(s)");
+    }
+
+    private static String expiry(Instant notAfter, Instant now) {
+        if (notAfter == null) return "(no expiry recorded)";
+        long days = Duration.between(now, notAfter).toDays();
+        return notAfter.isBefore(now) ? "EXPIRED " + seconds(notAfter) + " (" + -days + " days ago)"
+                : "expires " + seconds(notAfter) + " (in " + days + " days)";
+    }
+
+    private static String seconds(Instant t) {
+        return t.truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+}

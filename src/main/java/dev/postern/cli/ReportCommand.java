@@ -1,0 +1,257 @@
+package dev.postern.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.module.SimpleModule;
+import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
+import dev.postern.audit.AuditStore.AuditStoreException;
+import dev.postern.audit.JdbcAuditStore;
+import dev.postern.audit.TlsReport;
+import dev.postern.audit.TlsReport.DomainShares;
+import dev.postern.audit.TlsReport.Enforced;
+import dev.postern.audit.TlsReport.Part;
+import dev.postern.audit.TlsReport.Shares;
+import dev.postern.audit.TlsReport.Usage;
+import dev.postern.audit.TlsSessionRecord.Direction;
+import dev.postern.config.Config;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code postern report ...}: figures computed from the audit store (see docs/audit.md). */
+@Command(name = "report", description = "Reports from the audit store.", subcommands = ReportCommand.Tls.class)
+final class ReportCommand {
+    private static final Pattern AGO = Pattern.compile("(\\d{1,6})([smhdw])");
+    /** Instants as ISO text; records as they are. */
+    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .registerModule(new SimpleModule().addSerializer(Instant.class, ToStringSerializer.instance));
+
+    @Command(name = "tls", description = "Shares of messages and sessions in clear text, encrypted without a "
+            + "verified certificate, and verified; per domain, TLS version and cipher; enforced links and their "
+            + "failures; the top domains still in clear text.")
+    static final class Tls implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @Option(names = "--since", paramLabel = "WHEN", defaultValue = "7d",
+                description = "A duration back from now (30m, 24h, 7d, 2w) or an ISO time. Default: ${DEFAULT-VALUE}")
+        String since;
+
+        @Option(names = "--domain", paramLabel = "DOMAIN",
+                description = "Only this domain (outbound: recipients' domain; inbound: senders' domain).")
+        String domain;
+
+        @Option(names = "--direction", paramLabel = "in|out", description = "Only inbound or only outbound.")
+        String direction;
+
+        @Option(names = "--format", paramLabel = "text|json|csv", defaultValue = "text",
+                description = "Output format. Default: ${DEFAULT-VALUE}")
+        String format;
+
+        @Override public Integer call() throws Exception {
+            Instant now = Instant.now();
+            Instant from = since(since, now, "--since");
+            String d = domain == null ? null : PolicyCommand.domain(domain);
+            Direction dir = direction(direction);
+            String fmt = oneOf("--format", format, "text", "json", "csv");
+            Config config = source.load();
+            TlsReport report;
+            try (JdbcAuditStore store = open(config)) {
+                report = store.report(from, d, dir);
+            } catch (AuditStoreException e) {
+                throw new CliException("postern: " + e.getMessage(), 1);
+            }
+            switch (fmt) {
+                case "json" -> System.out.println(json(report));
+                case "csv" -> csv(report, System.out);
+                default -> text(report, System.out);
+            }
+            return 0;
+        }
+    }
+
+    static JdbcAuditStore open(Config config) throws CliException {
+        try {
+            return AuditDatabase.open(config);
+        } catch (AuditStoreException e) {
+            throw new CliException("postern: " + e.getMessage(), 1);
+        }
+    }
+
+    /** An ISO time, or a duration back from {@code now}: "30m", "24h", "7d", "2w". */
+    static Instant since(String s, Instant now, String option) throws CliException {
+        Duration d = durationOrNull(s);
+        if (d != null) return now.minus(d);
+        try {
+            return OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new CliException("postern: " + option + ": expected a duration like 7d (s, m, h, d or w) or an ISO "
+                    + "time like 2026-05-01T00:00Z, got \"" + s + "\"", 2);
+        }
+    }
+
+    /** A duration "30m", "24h", "7d", "2w"; a clear line otherwise. */
+    static Duration duration(String s, String option) throws CliException {
+        Duration d = durationOrNull(s);
+        if (d == null) {
+            throw new CliException("postern: " + option + ": expected a duration like 30d (s, m, h, d or w), got \""
+                    + s + "\"", 2);
+        }
+        return d;
+    }
+
+    private static Duration durationOrNull(String s) {
+        Matcher m = AGO.matcher(s);
+        if (!m.matches()) return null;
+        long n = Long.parseLong(m.group(1));
+        return switch (m.group(2)) {
+            case "s" -> Duration.ofSeconds(n);
+            case "m" -> Duration.ofMinutes(n);
+            case "h" -> Duration.ofHours(n);
+            case "d" -> Duration.ofDays(n);
+            default -> Duration.ofDays(7 * n);
+        };
+    }
+
+    static Direction direction(String s) throws CliException {
+        return s == null ? null : Direction.valueOf(oneOf("--direction", s, "in", "out").toUpperCase(Locale.ROOT));
+    }
+
+    static String oneOf(String option, String value, String... allowed) throws CliException {
+        for (String a : allowed) if (a.equals(value)) return a;
+        throw new CliException("postern: " + option + ": expected " + String.join(" or ", allowed) + ", got \""
+                + value + "\"", 2);
+    }
+
+    static String json(Object value) {
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e); // records of strings, numbers and instants always serialise
+        }
+    }
+
+    // ---- text
+
+    static void text(TlsReport r, PrintStream out) {
+        out.println("TLS report from " + seconds(r.since()) + " to " + seconds(r.until())
+                + (r.domain() == null ? ", all domains" : ", domain " + r.domain()));
+        for (Part p : r.directions()) {
+            boolean in = p.direction() == Direction.IN;
+            out.println();
+            out.println(in ? "Inbound: messages received over SMTP (domain: the sender's), sessions from clients"
+                    : "Outbound: recipients delivered (domain: the recipient's), sessions to next hops");
+            out.printf("  %-32s %8s  %-16s %-16s %-16s %s%n", "", "total", "clear", "encrypted only", "verified",
+                    "unknown");
+            shares(out, "messages", p.messages());
+            shares(out, "sessions", p.sessions());
+            if (!p.domains().isEmpty()) {
+                out.println("  by domain (messages)");
+                int shown = 0;
+                for (DomainShares d : p.domains()) {
+                    if (shown++ == 20) {
+                        out.println("    ... " + (p.domains().size() - 20) + " more (--format csv lists all)");
+                        break;
+                    }
+                    shares(out, "  " + d.domain(), d.messages());
+                }
+            }
+            usage(out, "TLS versions", p.protocols());
+            usage(out, "cipher suites", p.ciphers());
+            if (!in) {
+                out.println("  enforced links (policy requires TLS, or tests it)");
+                if (p.enforced().isEmpty()) {
+                    out.println("    none");
+                } else {
+                    out.printf("    %-30s %9s %10s %8s %11s%n", "domain", "attempts", "delivered", "failed",
+                            "would fail");
+                    for (Enforced e : p.enforced()) enforced(out, e.domain(), e);
+                    enforced(out, "total", p.enforcedTotal());
+                }
+            }
+            out.println("  top domains in clear text");
+            if (p.topClear().isEmpty()) out.println("    none");
+            for (DomainShares d : p.topClear()) {
+                out.printf("    %-30s %d of %d messages%n", d.domain(), d.messages().clear(), d.messages().total());
+            }
+        }
+    }
+
+    private static void shares(PrintStream out, String label, Shares s) {
+        out.printf("  %-32s %8d  %-16s %-16s %-16s %s%n", label, s.total(), share(s, s.clear()),
+                share(s, s.unverified()), share(s, s.verified()), share(s, s.unknown()));
+    }
+
+    private static String share(Shares s, long n) {
+        return String.format(Locale.ROOT, "%d (%.1f%%)", n, s.percent(n));
+    }
+
+    private static void usage(PrintStream out, String title, List<Usage> list) {
+        if (list.isEmpty()) return;
+        out.println("  " + title + " (messages / sessions)");
+        for (Usage u : list) out.printf("    %-42s %8d / %d%n", u.name(), u.messages(), u.sessions());
+    }
+
+    private static void enforced(PrintStream out, String label, Enforced e) {
+        out.printf("    %-30s %9d %10d %8d %11d%n", label, e.attempts(), e.delivered(), e.failed(), e.wouldFail());
+    }
+
+    private static String seconds(Instant t) {
+        return t.truncatedTo(ChronoUnit.SECONDS).toString();
+    }
+
+    // ---- CSV: one figure per line, for a spreadsheet's pivot table
+
+    static void csv(TlsReport r, PrintStream out) {
+        out.println("direction,figure,name,measure,value");
+        for (Part p : r.directions()) {
+            String dir = p.direction().name().toLowerCase(Locale.ROOT);
+            csvShares(out, dir, "messages", "", p.messages());
+            csvShares(out, dir, "sessions", "", p.sessions());
+            for (DomainShares d : p.domains()) csvShares(out, dir, "domain", d.domain(), d.messages());
+            for (Usage u : p.protocols()) csvUsage(out, dir, "protocol", u);
+            for (Usage u : p.ciphers()) csvUsage(out, dir, "cipher", u);
+            for (Enforced e : p.enforced()) {
+                row(out, dir, "enforced", e.domain(), "attempts", e.attempts());
+                row(out, dir, "enforced", e.domain(), "delivered", e.delivered());
+                row(out, dir, "enforced", e.domain(), "failed", e.failed());
+                row(out, dir, "enforced", e.domain(), "would_fail", e.wouldFail());
+            }
+            for (DomainShares d : p.topClear()) row(out, dir, "top_clear", d.domain(), "clear", d.messages().clear());
+        }
+    }
+
+    private static void csvShares(PrintStream out, String dir, String figure, String name, Shares s) {
+        row(out, dir, figure, name, "total", s.total());
+        row(out, dir, figure, name, "clear", s.clear());
+        row(out, dir, figure, name, "unverified", s.unverified());
+        row(out, dir, figure, name, "verified", s.verified());
+        row(out, dir, figure, name, "unknown", s.unknown());
+    }
+
+    private static void csvUsage(PrintStream out, String dir, String figure, Usage u) {
+        row(out, dir, figure, u.name(), "messages", u.messages());
+        row(out, dir, figure, u.name(), "sessions", u.sessions());
+    }
+
+    private static void row(PrintStream out, String dir, String figure, String name, String measure, long value) {
+        out.println(dir + "," + figure + "," + csvField(name) + "," + measure + "," + value);
+    }
+
+    /** RFC 4180: quoted when it holds a comma, quote or line break. */
+    static String csvField(String s) {
+        if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
+        return '"' + s.replace("\"", "\"\"") + '"';
+    }
+}
