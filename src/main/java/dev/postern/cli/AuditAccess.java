@@ -9,7 +9,10 @@ final class AuditAccess {
 
     /** A reader of the store {@code config} names; the caller closes it. */
     static AuditReader reader(Config config) throws CliException {
-        // Replaced by the JDBC store (AuditDatabase.open) once it is merged.
-        throw new CliException("postern: the audit store is not available yet", 1);
+        try {
+            return AuditDatabase.open(config);
+        } catch (dev.postern.audit.AuditStore.AuditStoreException e) {
+            throw new CliException("postern: " + e.getMessage(), 1);
+        }
     }
 }

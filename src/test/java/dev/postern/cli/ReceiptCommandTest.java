@@ -154,6 +154,6 @@ class ReceiptCommandTest {
         assertThatThrownBy(() -> ReceiptCommand.signed(Optional.empty(), "Q9", key, Instant.now()))
                 .isInstanceOf(CliException.class).hasMessage("postern: no message Q9 on record");
         oneLine(Cli.run("receipt", "Q1A2B3", "--data", data().toString()), 1,
-                "postern: the audit store is not available yet");
+                "postern: no message Q1A2B3 on record");
     }
 }

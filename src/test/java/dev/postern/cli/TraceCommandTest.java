@@ -44,10 +44,10 @@ class TraceCommandTest {
     }
 
     @Test void goodArgumentsReachTheStore() {
-        // Until the store is wired in (AuditAccess), this is where a valid command ends.
-        oneLine(trace("Q1"), 1, "postern: the audit store is not available yet");
+        // An empty store (made in the data directory on first use): a valid command finds nothing, in one line.
+        oneLine(trace("Q1"), 1, "postern: no message Q1 on record");
         oneLine(trace("--recipient", "B@BÜCHER.example", "--since", "2026-12-01", "--json"), 1,
-                "postern: the audit store is not available yet");
+                "postern: no message to B@xn--bcher-kva.example on record since 2026-12-01 00:00:00Z");
     }
 
     @Test void sinceIsADurationBackOrATime() throws Exception {
