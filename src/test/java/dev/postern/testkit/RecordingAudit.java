@@ -1,6 +1,5 @@
 package dev.postern.testkit;
 
-import static org.awaitility.Awaitility.await;
 
 import dev.postern.audit.Audit;
 import dev.postern.audit.AuditRecord;
@@ -35,7 +34,7 @@ public final class RecordingAudit implements Audit {
 
     /** Waits (up to 15 s) for a record of {@code kind} that satisfies {@code which}, and returns the first one. */
     public <T extends AuditRecord> T await(Class<T> kind, Predicate<T> which) {
-        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
+        org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(20))
                 .until(() -> !of(kind, which).isEmpty());
         return of(kind, which).getFirst();
     }
