@@ -217,9 +217,10 @@ public final class SmtpClient implements java.io.Closeable {
         Conversation c = new Conversation(hop, address);
         try {
             c.connect(address, hop.port());
-            return c.marked(c.run(hop, new Message("", List.of(recipient), 0, false, smtputf8, null), plan));
+            return c.run(hop, new Message("", List.of(recipient), 0, false, smtputf8, null), plan)
+                    .withSession(c.sessionId, c.noTlsReason);
         } catch (IOException e) {
-            return c.marked(c.lost(e));
+            return c.lost(e).withSession(c.sessionId, c.noTlsReason);
         } finally {
             c.close();
         }

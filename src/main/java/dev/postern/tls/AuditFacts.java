@@ -7,12 +7,10 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.StandardConstants;
 import org.conscrypt.Conscrypt;
 
 /**
@@ -80,7 +78,7 @@ public final class AuditFacts {
     /**
      * The negotiated key-exchange group ("X25519"), or null when the provider does not say. Conscrypt does
      * ({@code Conscrypt.getGroupName}); the JDK's JSSE (through JDK 25) has no public API for it: neither
-     * {@link ExtendedSSLSession} nor {@link javax.net.ssl.SSLParameters} report the group a handshake chose.
+     * {@code ExtendedSSLSession} nor {@link javax.net.ssl.SSLParameters} report the group a handshake chose.
      */
     public static String keyExchangeGroup(SSLSocket socket) {
         if (!TlsProviders.isConscrypt(socket)) return null;
@@ -93,16 +91,7 @@ public final class AuditFacts {
 
     /** The server name the client asked for (SNI) in a session where Postern is the server, or null. */
     public static String requestedServerName(SSLSession session) {
-        if (!(session instanceof ExtendedSSLSession extended)) return null;
-        try {
-            for (SNIServerName name : extended.getRequestedServerNames()) {
-                if (name.getType() != StandardConstants.SNI_HOST_NAME) continue;
-                return (name instanceof SNIHostName h ? h : new SNIHostName(name.getEncoded())).getAsciiName();
-            }
-        } catch (RuntimeException e) {
-            // a provider that does not keep them: none known
-        }
-        return null;
+        return MaterialKeyManager.requestedHostName(session);
     }
 
     /** The server name Postern sent (SNI) as a client, or null (an IP literal gets none). */
