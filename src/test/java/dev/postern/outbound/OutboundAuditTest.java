@@ -246,4 +246,60 @@ class OutboundAuditTest {
             }
         }
     }
+
+    @Test void testingModeRecordsWhatTheEnforcedLevelWouldHaveFailed() throws Exception {
+        KeyMaterial selfSigned = Certificates.selfSigned(List.of("mx.b.example"), Certificates.KeyType.EC_P256,
+                Duration.ofDays(2));
+        TlsPolicy testing = new TlsPolicy(TlsLevel.VERIFY, Config.PolicyMode.TESTING, "TLSv1.2", List.of(), 0,
+                TlsPolicy.LEVEL_KEY_FLOOR, List.of("mx.b.example"), caFile, List.of(), null, null);
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(selfSigned).start();
+             Gateway gw = Gateway.start(gateway(server, testing), audit)) {
+            String id = submit(gw, "alice@a.example", List.of("bob@b.example"), body("testing", "Hello"));
+            DeliveryRecord d = delivery(id, Outcome.DELIVERED);
+            TlsSessionRecord s = audit.await(TlsSessionRecord.class, r -> r.id().equals(d.tlsSessionId()));
+            assertThat(s.protocol()).isNotNull();
+            assertThat(s.noTls()).isNull();
+            assertThat(s.verification()).isEqualTo(Verification.FAILED);
+            assertThat(s.policy().mode()).isEqualTo("testing");
+            assertThat(s.policy().level()).isEqualTo("verify");
+            assertThat(s.policy().wouldFail()).isNotEmpty();
+        }
+    }
+
+    @Test void enforcedHandshakeFailureAndRefusalAreRecorded() throws Exception {
+        for (var failure : List.of(ScriptedSmtpServer.StartTlsFailure.GARBAGE_AFTER_READY,
+                ScriptedSmtpServer.StartTlsFailure.REFUSE)) {
+            RecordingAudit each = new RecordingAudit();
+            Path dir = data.resolve(failure.name());
+            try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(mxCert)
+                    .startTlsFailure(failure).start();
+                 Gateway gw = Gateway.start(Outbound.relayingTo(dir, server.port(), "b.example").withOutboundTls(
+                         new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY),
+                                 Map.of("b.example", TlsPolicy.of(TlsLevel.ENCRYPT)))), each)) {
+                String id = submit(gw, "alice@a.example", List.of("bob@b.example"), body("fail", "Hello"));
+                DeliveryRecord d = each.await(DeliveryRecord.class, r -> r.queueId().equals(id));
+                assertThat(d.outcome()).isEqualTo(Outcome.DEFERRED);
+                assertThat(d.status()).isEqualTo("4.7.10");
+                TlsSessionRecord s = each.await(TlsSessionRecord.class, r -> r.id().equals(d.tlsSessionId()));
+                assertThat(s.protocol()).isNull();
+                assertThat(s.noTls()).isEqualTo(failure == ScriptedSmtpServer.StartTlsFailure.REFUSE
+                        ? NoTls.REFUSED : NoTls.HANDSHAKE_FAILED);
+                assertThat(s.noTlsDetail()).isEqualTo(d.noTlsReason().substring(d.noTlsReason().indexOf("): ") + 3));
+            }
+        }
+    }
+
+    @Test void anOverrideThatEndsIsRecordedAsExpired() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().start();
+             Gateway gw = Gateway.start(gateway(server, TlsPolicy.of(TlsLevel.ENCRYPT)), audit)) {
+            new PolicyOverrides(data).set(new PolicyOverrides.Override("b.example", TlsLevel.MAY,
+                    Instant.now().plusSeconds(2), Instant.now(), "erin", "short"));
+            audit.await(AdminRecord.class, a -> a.action() == AdminRecord.Action.POLICY_OVERRIDE_SET);
+            AdminRecord expired = audit.await(AdminRecord.class,
+                    a -> a.action() == AdminRecord.Action.POLICY_OVERRIDE_EXPIRED);
+            assertThat(expired.actor()).isEqualTo("erin");
+            assertThat(expired.target()).isEqualTo("b.example");
+            assertThat(audit.of(AdminRecord.class)).hasSize(2);
+        }
+    }
 }
