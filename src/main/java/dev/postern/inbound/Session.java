@@ -77,6 +77,8 @@ final class Session {
     /** The socket of a finished handshake (kept even when the listener then refused its protocol), for the audit. */
     private SSLSocket handshaken;
     private long handshakeStart;
+    /** Read right after the handshake: a provider may forget it once the socket is closed. */
+    private String keyExchangeGroup;
     /** Why the session has no TLS when a handshake was tried and failed or was refused; null otherwise. */
     private TlsSessionRecord.NoTls noTls;
     private String noTlsDetail;
@@ -386,6 +388,7 @@ final class Session {
             throw new Close();
         }
         handshaken = ssl;
+        keyExchangeGroup = AuditFacts.keyExchangeGroup(ssl);
         // Conscrypt (BoringSSL) cannot switch TLS 1.3 suites off, so the listener's constraints are checked on what
         // was negotiated; with the JDK's provider such a handshake has already failed.
         String protocol = ssl.getSession().getProtocol(), suite = ssl.getSession().getCipherSuite();
@@ -853,7 +856,7 @@ final class Session {
                 clientAddress.getHostAddress(), socket.getPort(), lastHelo, null /* no PTR lookup is made */,
                 facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),
                 facts == null ? -1 : facts.cipherBits(),
-                handshaken == null ? null : AuditFacts.keyExchangeGroup(handshaken),
+                keyExchangeGroup,
                 s != null && AuditFacts.resumed(s, handshakeStart), s == null ? null : AuditFacts.requestedServerName(s),
                 s == null ? List.of() : AuditFacts.chain(AuditFacts.peerChain(s)), verification, reason, word, why, detail, policy);
     }

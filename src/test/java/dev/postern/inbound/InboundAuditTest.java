@@ -196,4 +196,21 @@ class InboundAuditTest {
         assertThat(s.noTlsDetail()).isNotBlank();
         assertThat(s.verification()).isEqualTo(Verification.NOT_CHECKED);
     }
+
+    /** Conscrypt says which key-exchange group the handshake used (the JDK's JSSE cannot). */
+    @Test void conscryptNamesTheKeyExchangeGroup() throws Exception {
+        RecordingAudit own = new RecordingAudit();
+        Config c = TestConfigs.withTlsProvider(TestConfigs.gateway(dir.resolve("conscrypt"), "gw.test",
+                Set.of("postern.test")), Config.TlsProvider.CONSCRYPT);
+        try (Gateway g = Gateway.start(c, own); SmtpTestClient client = SmtpTestClient.connect(
+                g.boundAddresses().getFirst())) {
+            client.read();
+            client.command("EHLO conscrypt.partner.example");
+            client.startTls();
+            client.command("QUIT");
+        }
+        TlsSessionRecord s = own.await(TlsSessionRecord.class, r -> r.ehloName() != null);
+        assertThat(s.protocol()).isNotNull();
+        assertThat(s.keyExchangeGroup()).isNotBlank();
+    }
 }
