@@ -37,8 +37,13 @@ final class ControlServer implements Closeable {
     private volatile boolean closed;
 
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler) {
+        this(socketPath, spool, scheduler, dev.postern.audit.Audit.NONE);
+    }
+
+    /** @param audit receives a record of each queue operation done, naming the peer's user */
+    ControlServer(Path socketPath, Spool spool, Scheduler scheduler, dev.postern.audit.Audit audit) {
         this.socketPath = socketPath;
-        this.admin = new QueueAdmin(spool, scheduler);
+        this.admin = new QueueAdmin(spool, scheduler, audit);
     }
 
     void start() throws IOException {
@@ -76,7 +81,7 @@ final class ControlServer implements Closeable {
                     StandardCharsets.UTF_8));
             OutputStream out = Channels.newOutputStream(ch);
             String line = in.readLine();
-            String answer = line == null ? "error empty request" : execute(line.strip());
+            String answer = line == null ? "error empty request" : execute(line.strip(), peer.user().getName());
             out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
             log.info("control: \"{}\" -> {}", line, answer);
         } catch (IOException e) {
@@ -84,14 +89,15 @@ final class ControlServer implements Closeable {
         }
     }
 
-    private String execute(String request) {
+    /** @param actor the peer's operating-system user, for the audit */
+    private String execute(String request, String actor) {
         String[] w = request.split(" +");
         try {
             String text = switch (w[0]) {
-                case "flush" -> admin.flush(w.length > 1 ? w[1] : null);
-                case "hold" -> admin.hold(arg(w));
-                case "release" -> admin.release(arg(w));
-                case "delete" -> admin.delete(arg(w));
+                case "flush" -> admin.flush(w.length > 1 ? w[1] : null, actor);
+                case "hold" -> admin.hold(arg(w), actor);
+                case "release" -> admin.release(arg(w), actor);
+                case "delete" -> admin.delete(arg(w), actor);
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };
             return "ok " + text;

@@ -1,5 +1,6 @@
 package dev.postern.cli;
 
+import dev.postern.audit.Audit;
 import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
 import dev.postern.files.DurableFiles;
@@ -61,6 +62,11 @@ public final class Gateway implements Closeable {
     private static final Set<Path> LOCKED_HERE = ConcurrentHashMap.newKeySet();
 
     private final Config config;
+    /**
+     * Where every part hands its audit records (sessions, messages, deliveries, administrative actions). NONE until
+     * the audit writer is wired here; tests pass a recording one.
+     */
+    private final Audit audit;
     private final List<Closeable> parts = new ArrayList<>();
     private Path lockedHere;
     private FileChannel lockChannel;
@@ -69,13 +75,19 @@ public final class Gateway implements Closeable {
     private InboundServer inbound;
     private ControlServer control;
 
-    private Gateway(Config config) {
+    private Gateway(Config config, Audit audit) {
         this.config = config;
+        this.audit = audit;
     }
 
     /** Builds and starts everything; on failure, whatever was started is stopped again. */
     public static Gateway start(Config config) throws StartException {
-        Gateway g = new Gateway(config);
+        return start(config, Audit.NONE);
+    }
+
+    /** As {@link #start(Config)}, with the records going to {@code audit}. */
+    public static Gateway start(Config config, Audit audit) throws StartException {
+        Gateway g = new Gateway(config, audit);
         try (StartupWatchdog watchdog = new StartupWatchdog(StartupWatchdog.BOUND, config.dataDir())) {
             g.boot();
             return g;
@@ -93,7 +105,7 @@ public final class Gateway implements Closeable {
         DurableFiles.SYSTEM.createDirectories(data); // 0700 when we make it; an existing one keeps its mode
         lock(data);
         // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
-        ReloadingServerContext serverTls = serverContext();
+        ReloadingServerContext serverTls = serverContext().auditTo(audit);
 
         spool = Spool.open(data.resolve("queue"));
         parts.add(spool);
@@ -102,30 +114,32 @@ public final class Gateway implements Closeable {
         DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
         Config.Delivery d = config.delivery();
         SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
-                d.dataTimeout());
-        TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data));
+                d.dataTimeout(), audit);
+        TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data, audit));
         Router router = new Router(config::routeFor, dns, d.smtpPort());
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
         Config.Queue q = config.queue();
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, new Scheduler.Settings(config.hostname(),
                 config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
-                q.delayWarning(), d.concurrency(), d.perDestination()));
+                q.delayWarning(), d.concurrency(), d.perDestination()), audit);
         parts.add(scheduler);
 
-        control = new ControlServer(data.resolve("control.sock"), spool, scheduler);
+        control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit);
         control.start();
         parts.add(control);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
         RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
-        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients);
+        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit);
         inbound.start();
         parts.add(inbound);
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the
         // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
         scheduler.start(recovered);
         log.info("started with {} queued message(s) recovered", recovered.size());
+        // Config reload does not exist yet (a later issue): when it comes, it records an AdminRecord CONFIG_RELOAD
+        // here, with the administrator who asked for it and what changed.
     }
 
     private static AuthLimiter.Limits authLimits(Config.AuthLimits a) {
@@ -137,7 +151,7 @@ public final class Gateway implements Closeable {
     private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies) {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();
-        return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout()),
+        return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout(), audit),
                 v.positiveTtl(), v.negativeTtl(), v.cacheSize(), v.maxProbes(), Clock.systemUTC());
     }
 

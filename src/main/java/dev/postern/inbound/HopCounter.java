@@ -3,24 +3,38 @@ package dev.postern.inbound;
 import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
- * Passes message content through while counting the {@code Received:} header fields of its header section (RFC 5321
- * §6.3: a message with too many is in a loop). Counts as the content streams by, so no second pass over the spooled
- * file: a field name starts a line (a folded continuation starts with white space, so a folded header counts once),
- * is matched without regard to case and may be followed by white space before the colon (RFC 5322 §4.5.3's obsolete
- * form); the header section ends at the first empty line, so the body is not looked at.
+ * Passes message content through while reading what the session needs from its header section, in the same pass
+ * (no second read of the spooled file): the number of {@code Received:} fields (RFC 5321 §6.3: a message with too
+ * many is in a loop) and the first {@code Message-ID:} field's value for the audit. A field name starts a line (a
+ * folded continuation starts with white space, so a folded header counts once), is matched without regard to case and
+ * may be followed by white space before the colon (RFC 5322 §4.5.3's obsolete form); the header section ends at the
+ * first empty line, so the body is not looked at.
  */
 final class HopCounter extends FilterOutputStream {
-    private static final byte[] NAME = "received".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    /** Longest field name looked at: longer ones are neither field we want. */
+    private static final int MAX_NAME = 16;
+    /** Longest Message-ID value kept (RFC 5322's line limit); longer ones are cut there. */
+    static final int MAX_MESSAGE_ID = 998;
 
-    /** Bytes of {@link #NAME} matched at the current line's start; see the constants below for the other states. */
-    private int state = 0;
-    private static final int AFTER_NAME = NAME.length; // name matched, white space or the colon may follow
-    private static final int REST_OF_LINE = -1;
-    private static final int AFTER_CR_AT_START = -2; // a CR at a line's start: an empty line if LF follows
-    private static final int BODY = -3;
+    private static final int LINE_START = 0;
+    private static final int NAME = 1;
+    private static final int REST_OF_LINE = 2;
+    private static final int AFTER_CR_AT_START = 3; // a CR at a line's start: an empty line if LF follows
+    private static final int CAPTURE = 4; // in the Message-ID field's value
+    private static final int BODY = 5;
+    private int state = LINE_START;
+    private final byte[] name = new byte[MAX_NAME + 1];
+    private int nameLength;
     private int hops;
+    /** The Message-ID value as it streams by (unfolded: CR LF dropped), or null before the field. */
+    private byte[] id;
+    private int idLength;
+    /** The first Message-ID field has been read to its end: later ones are ignored. */
+    private boolean idDone;
 
     HopCounter(OutputStream out) { super(out); }
 
@@ -34,30 +48,85 @@ final class HopCounter extends FilterOutputStream {
     }
 
     private void step(byte c) {
-        if (state == 0) {
-            if (c == '\r') state = AFTER_CR_AT_START;
-            else if (c == '\n') state = BODY; // a bare LF: the message is refused anyway; stop looking
-            else state = lower(c) == NAME[0] ? 1 : REST_OF_LINE;
-        } else if (state == AFTER_CR_AT_START) {
-            state = c == '\n' ? BODY : c == '\r' ? AFTER_CR_AT_START : REST_OF_LINE;
-        } else if (state > 0 && state < AFTER_NAME) {
-            state = lower(c) == NAME[state] ? state + 1 : c == '\n' ? 0 : REST_OF_LINE;
-        } else if (state == AFTER_NAME) {
-            if (c == ':') {
-                hops++;
-                state = REST_OF_LINE;
-            } else if (c != ' ' && c != '\t') {
-                state = c == '\n' ? 0 : REST_OF_LINE;
+        switch (state) {
+            case LINE_START -> {
+                if (c == ' ' || c == '\t') { // a folded continuation of the field before
+                    state = capturing() ? CAPTURE : REST_OF_LINE;
+                    if (state == CAPTURE) keep(c);
+                    return;
+                }
+                endCapture();
+                if (c == '\r') state = AFTER_CR_AT_START;
+                else if (c == '\n') state = BODY; // a bare LF: the message is refused anyway; stop looking
+                else {
+                    nameLength = 0;
+                    state = NAME;
+                    name(c);
+                }
             }
-        } else if (c == '\n') { // REST_OF_LINE
-            state = 0;
+            case AFTER_CR_AT_START -> state = c == '\n' ? BODY : c == '\r' ? AFTER_CR_AT_START : REST_OF_LINE;
+            case NAME -> {
+                if (c == ':') fieldName();
+                else if (c == '\n') state = LINE_START;
+                else name(c);
+            }
+            case CAPTURE -> {
+                if (c == '\n') state = LINE_START;
+                else if (c != '\r') keep(c);
+            }
+            default -> { // REST_OF_LINE
+                if (c == '\n') state = LINE_START;
+            }
         }
     }
 
-    private static byte lower(byte c) {
-        return c >= 'A' && c <= 'Z' ? (byte) (c + ('a' - 'A')) : c;
+    private void name(byte c) {
+        if (nameLength == name.length) {
+            state = REST_OF_LINE;
+            return;
+        }
+        name[nameLength++] = c >= 'A' && c <= 'Z' ? (byte) (c + ('a' - 'A')) : c;
+    }
+
+    private void fieldName() {
+        int n = nameLength;
+        while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t')) n--;
+        String field = new String(name, 0, n, StandardCharsets.US_ASCII);
+        state = REST_OF_LINE;
+        if (field.equals("received")) {
+            hops++;
+        } else if (field.equals("message-id") && !idDone && id == null) {
+            id = new byte[64];
+            state = CAPTURE;
+        }
+    }
+
+    private boolean capturing() { return id != null && !idDone; }
+
+    private void endCapture() {
+        if (id != null) idDone = true;
+    }
+
+    private void keep(byte c) {
+        if (idLength == MAX_MESSAGE_ID) return;
+        if (idLength == id.length) id = Arrays.copyOf(id, Math.min(MAX_MESSAGE_ID, id.length * 2));
+        id[idLength++] = c;
     }
 
     /** {@code Received:} fields seen in the header section so far. */
     int hops() { return hops; }
+
+    /**
+     * The first {@code Message-ID:} field's value, unfolded, trimmed and without its angle brackets (at most
+     * {@link #MAX_MESSAGE_ID} bytes of it); null when the header section had none or it was empty.
+     */
+    String messageId() {
+        if (id == null) return null;
+        String v = new String(id, 0, idLength, StandardCharsets.UTF_8).strip();
+        if (v.startsWith("<")) {
+            int end = v.indexOf('>');
+            v = (end > 0 ? v.substring(1, end) : v.substring(1)).strip();
+        }
+        return v.isEmpty() ? null : v;
+    }
 }

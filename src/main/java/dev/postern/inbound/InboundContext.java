@@ -1,5 +1,6 @@
 package dev.postern.inbound;
 
+import dev.postern.audit.Audit;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
@@ -9,7 +10,7 @@ import javax.net.ssl.SSLContext;
 /** What a session needs from the gateway, for one listener. */
 record InboundContext(Config config, Config.Listener listener, SSLContext tls, Spool spool, RelayPolicy relay,
                       InboundPolicy policy, Authentication auth, Consumer<Envelope> onQueued,
-                      RecipientPolicy recipients) {
+                      RecipientPolicy recipients, Audit audit) {
 
     Config.Role role() { return listener.role(); }
 

@@ -1,5 +1,6 @@
 package dev.postern.inbound;
 
+import dev.postern.audit.Audit;
 import dev.postern.deadline.IoWatchdog;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
@@ -43,6 +44,8 @@ public final class InboundServer implements Closeable {
     /** Closes the sockets of sessions whose read or write deadline passed. */
     private final IoWatchdog watchdog = new IoWatchdog("postern-inbound-watchdog", Duration.ofMillis(100));
     private final RecipientPolicy recipients;
+    /** Where each session's TLS record and each received message's record go. */
+    private final Audit audit;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     /**
@@ -64,13 +67,26 @@ public final class InboundServer implements Closeable {
     /** @param recipients who exists in local and relay domains (recipients files, next-hop verification) */
     public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                          Consumer<Envelope> onQueued, RecipientPolicy recipients) {
-        this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault());
+        this(config, tls, spool, auth, onQueued, recipients, Audit.NONE);
+    }
+
+    /** @param audit receives one TLS session record per session and one message record per queued message */
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                         Consumer<Envelope> onQueued, RecipientPolicy recipients, Audit audit) {
+        this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault(), audit);
     }
 
     /** @param serverSockets makes the listening sockets (tests pass one whose accept() fails on demand) */
     InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                   Consumer<Envelope> onQueued, RecipientPolicy recipients, ServerSocketFactory serverSockets) {
+        this(config, tls, spool, auth, onQueued, recipients, serverSockets, Audit.NONE);
+    }
+
+    InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                  Consumer<Envelope> onQueued, RecipientPolicy recipients, ServerSocketFactory serverSockets,
+                  Audit audit) {
         this.config = config;
+        this.audit = audit;
         this.serverSockets = serverSockets;
         this.recipients = recipients;
         this.auth = auth;
@@ -131,7 +147,7 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
-                    onQueued, recipients);
+                    onQueued, recipients, audit);
             Thread.ofVirtual().name("smtpd-" + from.getHostAddress()).start(() -> {
                 try {
                     new Session(ctx, socket, watchdog).run();

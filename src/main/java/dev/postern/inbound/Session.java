@@ -1,6 +1,10 @@
 package dev.postern.inbound;
 
+import dev.postern.audit.AuditIds;
+import dev.postern.audit.MessageRecord;
+import dev.postern.audit.TlsSessionRecord;
 import dev.postern.deadline.IoWatchdog;
+import dev.postern.tls.AuditFacts;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
@@ -68,6 +72,18 @@ final class Session {
     private OutputStream out;
 
     private TlsFacts tls;
+    /** This session's id in the audit, made at its start so that the messages received in it can name it. */
+    private final String auditId = AuditIds.next();
+    /** The socket of a finished handshake (kept even when the listener then refused its protocol), for the audit. */
+    private SSLSocket handshaken;
+    private long handshakeStart;
+    /** Read right after the handshake: a provider may forget it once the socket is closed. */
+    private String keyExchangeGroup;
+    /** Why the session has no TLS when a handshake was tried and failed or was refused; null otherwise. */
+    private TlsSessionRecord.NoTls noTls;
+    private String noTlsDetail;
+    /** The name of the last EHLO/HELO, kept across STARTTLS (unlike {@link #helo}) for the session's record. */
+    private String lastHelo;
     /** The client's certificate chain (empty when it sent none) and its judgement against the listener's CA. */
     private List<X509Certificate> clientChain = List.of();
     private InboundPolicy.ClientCertificate clientCertificate;
@@ -94,6 +110,8 @@ final class Session {
     /** Bytes of our Received header at the start of {@link #bdat}'s content. */
     private long bdatHeaderBytes;
     private boolean bdatFailed;
+    /** The subject of the verified client certificate the current message's Received header names, or null. */
+    private String messageCertificate;
 
     Session(InboundContext ctx, Socket socket, IoWatchdog watchdog) {
         this.ctx = ctx;
@@ -136,6 +154,7 @@ final class Session {
                 // nothing left to tell the client
             }
             deadlines.close();
+            recordSession();
             log.info("session end client=[{}] role={} helo={} tls={} auth={} accepted={} errors={} result=\"{}\"",
                     clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
                     tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
@@ -213,6 +232,7 @@ final class Session {
         }
         resetTransaction();
         helo = ReceivedHeader.sanitize(name);
+        lastHelo = helo;
         esmtp = extended;
         String host = ctx.config().hostname();
         if (!extended) {
@@ -358,18 +378,25 @@ final class Session {
         Constraints constraints = InboundPolicy.constraints(ctx.listener().tls());
         SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, constraints,
                 ctx.policy().asksForCertificates(ctx.listener()));
+        handshakeStart = System.currentTimeMillis();
         try (SessionDeadlines.Bounded bounded = deadlines.during(socket)) {
             ssl.startHandshake();
         } catch (IOException e) {
             log.info("TLS handshake failed client=[{}]: {}", clientAddress.getHostAddress(), e.getMessage());
+            noTls = TlsSessionRecord.NoTls.HANDSHAKE_FAILED;
+            noTlsDetail = e.getMessage();
             throw new Close();
         }
+        handshaken = ssl;
+        keyExchangeGroup = AuditFacts.keyExchangeGroup(ssl);
         // Conscrypt (BoringSSL) cannot switch TLS 1.3 suites off, so the listener's constraints are checked on what
         // was negotiated; with the JDK's provider such a handshake has already failed.
         String protocol = ssl.getSession().getProtocol(), suite = ssl.getSession().getCipherSuite();
         if (!constraints.allowsProtocol(protocol) || !constraints.allowsSuite(suite)) {
             log.info("TLS handshake failed client=[{}]: {} {} not allowed on this listener",
                     clientAddress.getHostAddress(), protocol, suite);
+            noTls = TlsSessionRecord.NoTls.POLICY_CHECK_FAILED;
+            noTlsDetail = protocol + " " + suite + " not allowed on this listener";
             try {
                 ssl.close();
             } catch (IOException ignored) {
@@ -379,7 +406,7 @@ final class Session {
         }
         socket = ssl;
         tls = TlsFacts.of(ssl.getSession());
-        clientChain = peerChain(ssl.getSession());
+        clientChain = AuditFacts.peerChain(ssl.getSession());
         Instant now = Instant.now();
         try {
             clientCertificate = ctx.policy().judge(clientChain, ctx.listener().tls().clientCaFile(), now);
@@ -396,18 +423,6 @@ final class Session {
                     relayClient == null ? "" : " relay-authorised=\"" + relayClient + "\"");
         }
         bindStreams();
-    }
-
-    private static List<X509Certificate> peerChain(SSLSession session) {
-        try {
-            List<X509Certificate> out = new ArrayList<>();
-            for (java.security.cert.Certificate c : session.getPeerCertificates()) {
-                if (c instanceof X509Certificate x) out.add(x);
-            }
-            return List.copyOf(out);
-        } catch (SSLPeerUnverifiedException e) {
-            return List.of();
-        }
     }
 
     private void bindStreams() throws IOException {
@@ -605,7 +620,7 @@ final class Session {
                 incoming.close(); // the partial file goes before the client hears of it
                 reply(r);
             } else {
-                commit(incoming, headerBytes + result.bytes());
+                commit(incoming, headerBytes + result.bytes(), hops.messageId());
             }
         } finally {
             deadlines.readTimeout(limits.commandTimeout());
@@ -699,7 +714,7 @@ final class Session {
                 error(mailLoop(bdatHops.hops()));
                 return;
             }
-            commit(bdat, bdatHeaderBytes + bdatGuard.count());
+            commit(bdat, bdatHeaderBytes + bdatGuard.count(), bdatHops.messageId());
         } finally {
             abortBdat();
             resetTransaction();
@@ -717,6 +732,7 @@ final class Session {
         } catch (TlsConfigException e) {
             shown = clientCertificate;
         }
+        messageCertificate = shown != null && shown.facts().trusted() ? shown.facts().subject() : null;
         String header = ReceivedHeader.format(helo, clientAddress, tls, shown, authUser, ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
@@ -757,8 +773,11 @@ final class Session {
         throw new Close();
     }
 
-    /** @param bytes the content size as spooled: our Received header and the message (the envelope's size) */
-    private void commit(Spool.Incoming incoming, long bytes) throws IOException, Close {
+    /**
+     * @param bytes     the content size as spooled: our Received header and the message (the envelope's size)
+     * @param messageId the message's Message-ID as its header section said, or null
+     */
+    private void commit(Spool.Incoming incoming, long bytes, String messageId) throws IOException, Close {
         Instant now = Instant.now();
         List<Envelope.Recipient> rcpts = recipients.stream().map(Envelope.Recipient::pending).toList();
         String client = helo + " ([" + clientAddress.getHostAddress() + "])";
@@ -774,8 +793,72 @@ final class Session {
         junk = 0;
         log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}", incoming.id(), envelope.sender(),
                 rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol());
+        // Only now, after the commit: the audit never names a message the spool does not have.
+        audit(new MessageRecord(now, incoming.id(), messageId, envelope.sender(), List.copyOf(recipients), bytes,
+                auditId, clientAddress.getHostAddress(), helo, authUser, messageCertificate,
+                false, // REQUIRETLS (RFC 8689) is not offered yet; it comes with a later issue
+                "smtp"));
         ctx.onQueued().accept(envelope);
         reply(Reply.of(250, "2.0.0", "Ok: queued as " + incoming.id()));
+    }
+
+    /** The session's TLS record, made when it ends; never throws (the audit must not break a session). */
+    private void recordSession() {
+        try {
+            audit(sessionRecord());
+        } catch (RuntimeException e) {
+            log.warn("audit record of the session from [{}] could not be made: {}", clientAddress.getHostAddress(),
+                    e.toString());
+        }
+    }
+
+    private void audit(dev.postern.audit.AuditRecord r) {
+        try {
+            ctx.audit().record(r);
+        } catch (RuntimeException e) {
+            log.warn("audit: {}", e.toString()); // the sink must not throw; mail goes on if it does
+        }
+    }
+
+    private TlsSessionRecord sessionRecord() {
+        SSLSession s = handshaken == null ? null : handshaken.getSession();
+        TlsFacts facts = s == null ? null : TlsFacts.of(s);
+        boolean asked = ctx.policy().asksForCertificates(ctx.listener());
+        TlsSessionRecord.Verification verification;
+        String reason;
+        String word;
+        if (clientCertificate == null) {
+            verification = TlsSessionRecord.Verification.NOT_CHECKED;
+            reason = null;
+            word = s == null ? null : asked ? "none" : "not-asked";
+        } else if (clientCertificate.facts().trusted()) {
+            verification = TlsSessionRecord.Verification.VERIFIED;
+            reason = "verified: " + clientCertificate.facts().subject() + " (issuer "
+                    + clientCertificate.facts().issuer() + ")";
+            word = "verified";
+        } else if (relayClient != null) { // not trusted by the listener's CA, but by a relay_clients rule
+            verification = TlsSessionRecord.Verification.VERIFIED;
+            reason = "verified by relay_clients: " + relayClient;
+            word = "verified";
+        } else {
+            verification = TlsSessionRecord.Verification.FAILED;
+            reason = clientCertificate.facts().trustProblem();
+            word = "untrusted: " + reason;
+        }
+        TlsSessionRecord.NoTls why = s == null && noTls == null ? TlsSessionRecord.NoTls.NOT_OFFERED : noTls;
+        String detail = why == TlsSessionRecord.NoTls.NOT_OFFERED ? "the client did not ask for STARTTLS" : noTlsDetail;
+        int port = ctx.listener().address().getPort() == 0 ? socket.getLocalPort() : ctx.listener().address().getPort();
+        String endpoint = ctx.role().name().toLowerCase(Locale.ROOT) + " " + InboundServer.describe(
+                new java.net.InetSocketAddress(ctx.listener().address().getAddress(), port));
+        var policy = new TlsSessionRecord.PolicyApplied(ctx.listener().requiresTls() ? "encrypt" : "may", "listener",
+                "listener " + endpoint, "enforce", List.of());
+        return new TlsSessionRecord(auditId, Instant.now(), TlsSessionRecord.Direction.IN, endpoint,
+                clientAddress.getHostAddress(), socket.getPort(), lastHelo, null /* no PTR lookup is made */,
+                facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),
+                facts == null ? -1 : facts.cipherBits(),
+                keyExchangeGroup,
+                s != null && AuditFacts.resumed(s, handshakeStart), s == null ? null : AuditFacts.requestedServerName(s),
+                s == null ? List.of() : AuditFacts.chain(AuditFacts.peerChain(s)), verification, reason, word, why, detail, policy);
     }
 
     private void abortBdat() {

@@ -1,5 +1,7 @@
 package dev.postern.outbound;
 
+import dev.postern.audit.AdminRecord;
+import dev.postern.audit.Audit;
 import dev.postern.config.Config;
 import dev.postern.config.DomainKeys;
 import dev.postern.files.DurableFiles;
@@ -41,12 +43,30 @@ public final class PolicyOverrides {
     private final Path log;
     private volatile List<Override> cached = List.of();
     private volatile FileTime cachedTime;
+    private final Audit audit;
+    /** The overrides in force when last looked at, by key (guarded by {@link #noticed}): what the audit was told. */
+    private final Map<String, Override> noticed = new HashMap<>();
 
     public PolicyOverrides(Path dataDir) {
+        this(dataDir, Audit.NONE);
+    }
+
+    /**
+     * Overrides that tell {@code audit} of each one set, cleared or ended, as this gateway notices it on re-reading
+     * the file (the CLI changes it from another process). Those in force now are the starting point, not news.
+     */
+    public PolicyOverrides(Path dataDir, Audit audit) {
         Path dir = dataDir.resolve("policy");
         this.file = dir.resolve("overrides");
         this.log = dir.resolve("overrides.log");
+        this.audit = audit;
+        Instant now = Instant.now();
+        for (Override o : all()) if (o.activeAt(now)) noticed.put(o.domain(), o);
+        started = true;
     }
+
+    /** The starting point is taken: changes from now on are news. */
+    private volatile boolean started;
 
     /**
      * The active override that applies to a destination domain: the most specific active key matching it, the way
@@ -65,14 +85,82 @@ public final class PolicyOverrides {
             if (!t.equals(cachedTime)) {
                 cached = parse(Files.readAllLines(file, StandardCharsets.UTF_8));
                 cachedTime = t;
+                notice(cached);
             }
         } catch (NoSuchFileException e) {
+            if (!cached.isEmpty()) notice(List.of());
             cached = List.of();
             cachedTime = null;
         } catch (IOException e) {
             // keep the last good copy: a read error must not silently drop an administrator's override
         }
         return cached;
+    }
+
+    /** Re-reads the file if it changed, and tells the audit of overrides whose time ran out since last looked at. */
+    public void refresh(Instant now) {
+        all();
+        synchronized (noticed) {
+            for (var it = noticed.values().iterator(); it.hasNext(); ) {
+                Override o = it.next();
+                if (o.activeAt(now)) continue;
+                it.remove();
+                record(AdminRecord.Action.POLICY_OVERRIDE_EXPIRED, o.setBy(), o, now);
+            }
+        }
+    }
+
+    /** Compares what the file says now with what the audit was told: new or changed, cleared, ended. */
+    private void notice(List<Override> current) {
+        if (audit == Audit.NONE || !started) return;
+        Instant now = Instant.now();
+        synchronized (noticed) {
+            Map<String, Override> active = new HashMap<>();
+            for (Override o : current) if (o.activeAt(now)) active.put(o.domain(), o);
+            for (Override o : active.values()) {
+                if (!o.equals(noticed.get(o.domain()))) record(AdminRecord.Action.POLICY_OVERRIDE_SET, o.setBy(), o, now);
+            }
+            for (Override o : noticed.values()) {
+                if (active.containsKey(o.domain())) continue;
+                if (o.activeAt(now)) {
+                    record(AdminRecord.Action.POLICY_OVERRIDE_CLEARED, remover(o), o, now);
+                } else {
+                    record(AdminRecord.Action.POLICY_OVERRIDE_EXPIRED, o.setBy(), o, now);
+                }
+            }
+            noticed.clear();
+            noticed.putAll(active);
+        }
+    }
+
+    private void record(AdminRecord.Action action, String actor, Override o, Instant now) {
+        try {
+            audit.record(new AdminRecord(now, actor, action, o.domain(), "level " + o.level().word() + " until "
+                    + o.until() + ": " + o.reason()));
+        } catch (RuntimeException e) {
+            // the sink must not throw; an override's change must never fail because of the audit
+        }
+    }
+
+    /**
+     * Who removed an override: the file keeps only those in force, the log says who ended one early ("removed"
+     * lines, newest last). Its last 64 KiB are enough for any recent removal; else the override's setter is named.
+     */
+    private String remover(Override o) {
+        try (var ch = java.nio.channels.FileChannel.open(log)) {
+            long size = ch.size();
+            long from = Math.max(0, size - 64 * 1024);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (size - from));
+            while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) { }
+            String[] lines = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).split("\n");
+            for (int i = lines.length - 1; i >= 0; i--) {
+                String[] f = lines[i].split("\t");
+                if (f.length >= 7 && f[1].equals("removed") && f[2].equals(o.domain())) return f[6];
+            }
+        } catch (IOException | RuntimeException e) {
+            // no log to read: say who set it
+        }
+        return o.setBy() + " (set by; who removed it is not recorded)";
     }
 
     /** Sets (replaces) the override of a domain; records it in the log. */

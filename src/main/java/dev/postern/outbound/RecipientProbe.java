@@ -34,11 +34,20 @@ public final class RecipientProbe implements Verifier {
     private final Duration timeout;
 
     public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout) {
+        this(router, dns, policies, heloName, timeout, dev.postern.audit.Audit.NONE);
+    }
+
+    /**
+     * @param audit receives the TLS session record of each probe's connection: probes are real sessions with the
+     *              next hop, and what TLS they had belongs in the TLS report as much as a delivery's
+     */
+    public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout,
+                          dev.postern.audit.Audit audit) {
         this.router = router;
         this.dns = dns;
         this.policies = policies;
         this.timeout = timeout;
-        this.client = new SmtpClient(heloName, timeout, timeout, timeout);
+        this.client = new SmtpClient(heloName, timeout, timeout, timeout, audit);
     }
 
     @Override public Verdict verify(String address, String domain) {

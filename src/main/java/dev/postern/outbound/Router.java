@@ -56,8 +56,9 @@ public final class Router {
         }
         return switch (mx) {
             case MxResult.Hosts h -> new Result.Hops(
-                    h.hosts().stream().map(m -> new NextHop(m.host(), port)).toList(), source);
-            case MxResult.NoMx n -> new Result.Hops(List.of(new NextHop(name, port)), source + " (none; using A/AAAA)");
+                    h.hosts().stream().map(m -> new NextHop(m.host(), port, m.preference())).toList(), source);
+            case MxResult.NoMx n -> new Result.Hops(List.of(new NextHop(name, port, 0)), // RFC 5321 §5.1: implicit MX, preference 0
+                    source + " (none; using A/AAAA)");
             case MxResult.NullMx n -> new Result.Undeliverable("5.1.10",
                     "domain " + name + " accepts no mail (null MX, RFC 7505)");
             case MxResult.NoSuchDomain n -> new Result.Undeliverable("5.1.2", "domain " + name + " does not exist");

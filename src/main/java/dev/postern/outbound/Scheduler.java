@@ -1,5 +1,8 @@
 package dev.postern.outbound;
 
+import dev.postern.audit.Audit;
+import dev.postern.audit.DeliveryRecord;
+import dev.postern.audit.MessageRecord;
 import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
 import dev.postern.local.MaildirDelivery;
@@ -91,11 +94,19 @@ public final class Scheduler implements Closeable {
         return destinations.size();
     }
     private final Semaphore slots;
+    /** Receives a delivery record per recipient per attempt and a message record per DSN made here. */
+    private final Audit audit;
     private volatile boolean closed;
     private Thread dispatcher;
 
     public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
                      MaildirDelivery local, Settings settings) {
+        this(spool, router, dns, client, policies, local, settings, Audit.NONE);
+    }
+
+    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
+                     MaildirDelivery local, Settings settings, Audit audit) {
+        this.audit = audit;
         this.spool = spool;
         this.router = router;
         this.dns = dns;
@@ -124,6 +135,7 @@ public final class Scheduler implements Closeable {
                     return;
                 }
                 client.sweep();
+                policies.refresh(Instant.now()); // overrides set, cleared or ended: the audit hears of them
             }
         });
     }
@@ -222,6 +234,7 @@ public final class Scheduler implements Closeable {
             byDomain.computeIfAbsent(domainOf(r.address()), k -> new ArrayList<>()).add(r.address());
         }
         Map<String, SmtpClient.RecipientResult> results = new LinkedHashMap<>();
+        Map<String, Via> vias = new java.util.HashMap<>();
         for (Map.Entry<String, List<String>> group : byDomain.entrySet()) {
             if (settings.localDomains().contains(group.getKey())) {
                 slots.acquireUninterruptibly();
@@ -230,12 +243,13 @@ public final class Scheduler implements Closeable {
                 } finally {
                     slots.release();
                 }
+                for (String r : group.getValue()) vias.put(r, Via.LOCAL);
             } else {
-                results.putAll(deliverRemotely(env, group.getKey(), group.getValue()));
+                results.putAll(deliverRemotely(env, group.getKey(), group.getValue(), vias));
             }
         }
         try {
-            settle(env, results);
+            settle(env, results, vias);
         } catch (IOException e) {
             // The spool could not record the outcome; the attempt will be repeated (at worst a duplicate delivery).
             log.error("could not record delivery results of {}: {}", id, e.toString());
@@ -260,7 +274,40 @@ public final class Scheduler implements Closeable {
         return out;
     }
 
-    private Map<String, SmtpClient.RecipientResult> deliverRemotely(Envelope env, String domain, List<String> rcpts) {
+    /**
+     * Where the outcome of a recipient's attempt was decided, for its delivery record: the host (MX name, "local",
+     * null when none was reached), its MX preference, address and port, the TLS session used, why there was no
+     * TLS, and each host's one-line result in this attempt.
+     */
+    private record Via(String host, int preference, String ip, int port, String tlsSessionId, String noTlsReason,
+                       List<String> hostsTried) {
+        static final Via NONE = new Via(null, -1, null, -1, null, null, List.of());
+        static final Via LOCAL = new Via("local", -1, null, -1, null, null, List.of());
+
+        static Via of(NextHop hop, InetAddress address, SmtpClient.Attempt a, List<String> tried) {
+            return new Via(hop.host(), hop.preference(), address.getHostAddress(), hop.port(), a.tlsSessionId(),
+                    a.tls() == null || a.outcome() == SmtpClient.Outcome.TLS_FAILED ? a.noTlsReason() : null,
+                    List.copyOf(tried));
+        }
+
+        Via with(List<String> tried, String noTls) {
+            return new Via(host, preference, ip, port, tlsSessionId, noTls, List.copyOf(tried));
+        }
+    }
+
+    /** One host's result in an attempt, as the delivery record lists it. */
+    private static String tried(NextHop hop, InetAddress address, SmtpClient.Attempt a) {
+        String result = switch (a.outcome()) {
+            case COMPLETED -> "completed";
+            case HOST_FAILED -> "host failed";
+            case TLS_FAILED -> "TLS failed";
+        };
+        return hop.host() + "[" + address.getHostAddress() + "]:" + hop.port() + " " + result
+                + (a.tls() == null ? " without TLS" : " over " + a.tls().protocol()) + ": " + a.detail();
+    }
+
+    private Map<String, SmtpClient.RecipientResult> deliverRemotely(Envelope env, String domain, List<String> rcpts,
+                                                                    Map<String, Via> vias) {
         // DNS under a global slot, so a large due backlog never floods the resolver; released before waiting for the
         // destination below.
         Router.Result route;
@@ -270,6 +317,7 @@ public final class Scheduler implements Closeable {
         } finally {
             slots.release();
         }
+        if (!(route instanceof Router.Result.Hops)) for (String r : rcpts) vias.put(r, Via.NONE);
         return switch (route) {
             case Router.Result.Undeliverable u -> uniform(rcpts, SmtpClient.RecipientResult.own(
                     SmtpClient.RecipientResult.Status.FAILED, 550, u.status(), u.reason()));
@@ -289,7 +337,7 @@ public final class Scheduler implements Closeable {
                     try {
                         slots.acquireUninterruptibly();
                         try {
-                            yield tryHops(env, domain, h.hops(), rcpts);
+                            yield tryHops(env, domain, h.hops(), rcpts, vias);
                         } finally {
                             slots.release();
                         }
@@ -313,11 +361,13 @@ public final class Scheduler implements Closeable {
     record HostResult(String host, boolean tlsRequired, String detail, SmtpClient.Remote remote) {}
 
     private Map<String, SmtpClient.RecipientResult> tryHops(Envelope env, String domain, List<NextHop> hops,
-                                                            List<String> rcpts) {
+                                                            List<String> rcpts, Map<String, Via> vias) {
         SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
                 "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()));
         TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
         List<HostResult> hosts = new ArrayList<>();
+        List<String> tried = new ArrayList<>();
+        Via last = null;
         for (NextHop hop : hops) {
             List<InetAddress> addresses;
             try {
@@ -325,10 +375,12 @@ public final class Scheduler implements Closeable {
             } catch (DnsException e) {
                 hosts.add(new HostResult(hop.host(), false, "DNS lookup of " + hop.host() + " failed: "
                         + e.getMessage(), null));
+                tried.add(hosts.getLast().detail());
                 continue;
             }
             if (addresses.isEmpty()) {
                 hosts.add(new HostResult(hop.host(), false, "host " + hop.host() + " has no address", null));
+                tried.add(hosts.getLast().detail());
                 continue;
             }
             TlsPlanner.Plan plan;
@@ -336,8 +388,12 @@ public final class Scheduler implements Closeable {
                 plan = planner.plan(policy, hop.host());
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
+                String why = "TLS policy for " + domain + " cannot be applied: " + e.getMessage();
+                for (String r : rcpts) {
+                    vias.put(r, new Via(hop.host(), hop.preference(), null, -1, null, why, List.copyOf(tried)));
+                }
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
-                        451, "4.7.5", "TLS policy for " + domain + " cannot be applied: " + e.getMessage()));
+                        451, "4.7.5", why));
             }
             for (InetAddress address : addresses) {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
@@ -345,19 +401,37 @@ public final class Scheduler implements Closeable {
                     // Enforced: no clear text, no weaker retry; try the next host, then defer.
                     logAttempt(env, domain, hop, address, a, policy);
                     hosts.add(new HostResult(hop.host(), true, a.detail(), null));
+                    tried.add(tried(hop, address, a));
+                    last = Via.of(hop, address, a, tried);
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
-                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy);
+                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy, tried);
                 }
                 logAttempt(env, domain, hop, address, a, policy);
+                tried.add(tried(hop, address, a));
+                last = Via.of(hop, address, a, tried);
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
+                    for (String r : rcpts) vias.put(r, last);
                     return keepTlsFailures(a.recipients(), domain, policy.source(), hosts, hop, address);
                 }
                 hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
         }
-        return uniform(rcpts, deferral(domain, policy.source(), hosts));
+        SmtpClient.RecipientResult deferred = deferral(domain, policy.source(), hosts);
+        List<HostResult> tlsHosts = hosts.stream().filter(HostResult::tlsRequired).toList();
+        // A TLS requirement that a host failed is why no transaction ran, whatever the other hosts did.
+        String noTls = tlsHosts.isEmpty() ? null : tlsRequired(domain, policy.source(), tlsHosts);
+        Via via = last == null ? Via.NONE.with(tried, noTls)
+                : last.with(tried, noTls != null ? noTls : last.noTlsReason());
+        for (String r : rcpts) vias.put(r, via);
+        return uniform(rcpts, deferred);
+    }
+
+    /** "TLS required by policy for D (source): what each host did". */
+    private static String tlsRequired(String domain, String policySource, List<HostResult> tlsHosts) {
+        return "TLS required by policy for " + domain + " (" + policySource + "): "
+                + String.join("; ", tlsHosts.stream().map(HostResult::detail).toList());
     }
 
     /**
@@ -366,8 +440,10 @@ public final class Scheduler implements Closeable {
      */
     private SmtpClient.Attempt opportunisticRetry(Envelope env, String domain, NextHop hop, InetAddress address,
                                                   SmtpClient.Message message, TlsPlanner.Plan plan,
-                                                  SmtpClient.Attempt failed, TlsPolicies.Resolved policy) {
+                                                  SmtpClient.Attempt failed, TlsPolicies.Resolved policy,
+                                                  List<String> tried) {
         logAttempt(env, domain, hop, address, failed, policy);
+        tried.add(tried(hop, address, failed));
         String why = failed.detail();
         if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE) {
             SmtpClient.Attempt broad = client.send(hop, address, message, plan.broadRetry(why));
@@ -377,6 +453,7 @@ public final class Scheduler implements Closeable {
                         plan, why)) : broad;
             }
             logAttempt(env, domain, hop, address, broad, policy);
+            tried.add(tried(hop, address, broad));
         }
         SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
         // testing: the enforced level would have stopped here: record that
@@ -412,7 +489,7 @@ public final class Scheduler implements Closeable {
         if (!plan.policy().level().requiresTls()) return v;
         List<String> all = new ArrayList<>(v.wouldFail());
         all.addFirst(why);
-        return new TlsPlanner.Verdict(v.failure(), v.summary(), List.copyOf(all), v.facts());
+        return new TlsPlanner.Verdict(v.failure(), v.summary(), List.copyOf(all), v.facts(), v.verified());
     }
 
     /**
@@ -427,8 +504,7 @@ public final class Scheduler implements Closeable {
         List<HostResult> tls = hosts.stream().filter(HostResult::tlsRequired).toList();
         List<HostResult> others = hosts.stream().filter(h -> !h.tlsRequired()).toList();
         if (!tls.isEmpty()) {
-            String text = "TLS required by policy for " + domain + " (" + policySource + "): "
-                    + String.join("; ", tls.stream().map(HostResult::detail).toList())
+            String text = tlsRequired(domain, policySource, tls)
                     + (others.isEmpty() ? "" : "; other hosts: "
                     + String.join("; ", others.stream().map(HostResult::detail).toList()));
             return SmtpClient.RecipientResult.own(deferred, 451, "4.7.10", text);
@@ -482,8 +558,10 @@ public final class Scheduler implements Closeable {
     }
 
     /** Applies the results to the envelope, bounces failures, then deletes or reschedules the message. */
-    private void settle(Envelope env, Map<String, SmtpClient.RecipientResult> results) throws IOException {
+    private void settle(Envelope env, Map<String, SmtpClient.RecipientResult> results, Map<String, Via> vias)
+            throws IOException {
         Instant now = Instant.now();
+        List<DeliveryRecord> records = new ArrayList<>();
         boolean expired = settings.retry().expired(env.received(), now);
         List<Recipient> updated = new ArrayList<>();
         List<Bounces.Report> failures = new ArrayList<>();
@@ -503,26 +581,42 @@ public final class Scheduler implements Closeable {
             String reason = res.status() == SmtpClient.RecipientResult.Status.DEFERRED && expired
                     ? "delivery time expired after " + settings.retry().lifetime() + "; last error: " + res.reply()
                     : res.reply();
-            if (status == Recipient.Status.FAILED) {
-                String code = expired && res.status() == SmtpClient.RecipientResult.Status.DEFERRED
+            String code = switch (status) {
+                case FAILED -> expired && res.status() == SmtpClient.RecipientResult.Status.DEFERRED
                         ? expiredStatus(res) : dsnStatus(res, "5.0.0");
+                case DELIVERED -> dsnStatus(res, "2.0.0");
+                default -> dsnStatus(res, "4.0.0");
+            };
+            if (status == Recipient.Status.FAILED) {
                 failures.add(report(r.address(), "failed", code, reason, res));
             }
+            Via via = vias.getOrDefault(r.address(), Via.NONE);
+            records.add(new DeliveryRecord(now, env.id(), r.address(), attempts, via.host(), via.preference(),
+                    via.ip(), via.port(), via.tlsSessionId(), via.noTlsReason(),
+                    res.remote() == null ? List.of() : res.remote().wireLines(),
+                    switch (status) {
+                        case DELIVERED -> DeliveryRecord.Outcome.DELIVERED;
+                        case FAILED -> DeliveryRecord.Outcome.BOUNCED;
+                        default -> DeliveryRecord.Outcome.DEFERRED;
+                    }, code, reason, null, via.hostsTried()));
             if (status == Recipient.Status.PENDING) maxAttempts = Math.max(maxAttempts, attempts);
             updated.add(new Recipient(r.address(), status, attempts, reason, now));
         }
         Envelope next = env.withRecipients(updated, settings.retry().next(maxAttempts, now));
+        String bounceId = null;
         if (!failures.isEmpty()) {
-            if (!env.nullSender()) bounce(env, failures, now);
+            if (!env.nullSender()) bounceId = bounce(env, failures, now);
             else log.info("no bounce for id={}: null sender (RFC 5321 §4.5.5); dropped failed recipient(s) {}",
                     env.id(), failures.stream().map(f -> "<" + f.recipient() + ">").toList());
         }
         if (next.pending().isEmpty()) {
+            record(records, bounceId, null);
             spool.delete(env.id());
             envelopes.remove(env.id());
             log.info("removed id={} (all recipients done)", env.id());
             return;
         }
+        String delayId = null;
         Duration warnAfter = settings.delayWarning();
         if (warnAfter != null && !next.delayWarned() && !env.nullSender()
                 && Duration.between(env.received(), now).compareTo(warnAfter) >= 0) {
@@ -533,15 +627,38 @@ public final class Scheduler implements Closeable {
                                 r.lastResult(), remoteOf(r.lastResult()))
                         : report(r.address(), "delayed", dsnStatus(res, "4.0.0"), r.lastResult(), res);
             }).toList();
-            bounce(env, delayed, now);
+            delayId = bounce(env, delayed, now);
             next = next.withDelayWarned();
         }
+        record(records, bounceId, delayId);
         Envelope stored = spool.update(next, QueueState.DEFERRED);
         if (envelopes.replace(env.id(), stored) != null) {
             // The backoff, unless a flush during this attempt asked for an earlier one.
             Instant at = scheduled.merge(env.id(), stored.nextAttempt(), (requested, backoff) ->
                     requested.isBefore(backoff) ? requested : backoff);
             due.put(new Due(env.id(), at));
+        }
+    }
+
+    /**
+     * Hands the attempt's delivery records to the audit, each with the DSN made for it: the failure DSN for a bounced
+     * recipient, the delay DSN for one still pending when a delay warning went out.
+     */
+    private void record(List<DeliveryRecord> records, String bounceId, String delayId) {
+        for (DeliveryRecord d : records) {
+            String dsn = d.outcome() == DeliveryRecord.Outcome.BOUNCED ? bounceId
+                    : d.outcome() == DeliveryRecord.Outcome.DEFERRED ? delayId : null;
+            audit(dsn == null ? d : new DeliveryRecord(d.at(), d.queueId(), d.recipient(), d.attempt(), d.mxHost(),
+                    d.mxPreference(), d.ip(), d.port(), d.tlsSessionId(), d.noTlsReason(), d.replies(), d.outcome(),
+                    d.status(), d.reason(), dsn, d.hostsTried()));
+        }
+    }
+
+    private void audit(dev.postern.audit.AuditRecord r) {
+        try {
+            audit.record(r);
+        } catch (RuntimeException e) {
+            log.warn("audit: {}", e.toString()); // the sink must not throw; delivery goes on if it does
         }
     }
 
@@ -558,12 +675,16 @@ public final class Scheduler implements Closeable {
         return res.enhanced() != null ? res.enhanced() : statusOf(res.reply(), fallback);
     }
 
-    /** Queues a DSN to the original sender, from the null sender so that it can never bounce in turn. */
-    private void bounce(Envelope original, List<Bounces.Report> reports, Instant now) throws IOException {
-        byte[] dsn;
+    /**
+     * Queues a DSN to the original sender, from the null sender so that it can never bounce in turn; returns its
+     * queue id.
+     */
+    private String bounce(Envelope original, List<Bounces.Report> reports, Instant now) throws IOException {
+        Bounces.Dsn made;
         try (InputStream content = spool.openContent(original.id())) {
-            dsn = Bounces.build(original, reports, settings.hostname(), content, now);
+            made = Bounces.make(original, reports, settings.hostname(), content, now);
         }
+        byte[] dsn = made.content();
         try (Spool.Incoming in = spool.receive()) {
             in.body().write(dsn);
             // BODY= and SMTPUTF8 from the DSN itself, not from the original: an ASCII sender must get its DSN from
@@ -573,7 +694,11 @@ public final class Scheduler implements Closeable {
             log.info("bounce id={} for id={} to=<{}> action={} {}", in.id(), original.id(), original.sender(),
                     reports.getFirst().action(), String.join(" ", reports.stream().map(r -> "rcpt=<" + r.recipient()
                             + "> status=" + r.status() + " reason=\"" + r.diagnostic() + "\"").toList()));
+            boolean delay = reports.stream().allMatch(r -> "delayed".equals(r.action()));
+            audit(new MessageRecord(now, in.id(), made.messageId(), "", List.of(original.sender()), env.size(), null,
+                    null, null, null, null, false, (delay ? "delay of " : "bounce of ") + original.id()));
             enqueue(env);
+            return in.id();
         }
     }
 

@@ -1,5 +1,8 @@
 package dev.postern.outbound;
 
+import dev.postern.audit.Audit;
+import dev.postern.audit.AuditIds;
+import dev.postern.audit.TlsSessionRecord;
 import dev.postern.smtp.Reply;
 import dev.postern.smtp.ReplyReader;
 import dev.postern.smtp.SmtpInput;
@@ -7,6 +10,7 @@ import dev.postern.smtp.SmtpOutput;
 import dev.postern.config.Config;
 import dev.postern.deadline.DeadlineOutputStream;
 import dev.postern.deadline.IoWatchdog;
+import dev.postern.tls.AuditFacts;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
@@ -105,24 +109,33 @@ public final class SmtpClient implements java.io.Closeable {
     /**
      * The result of one attempt; {@code tls} is null when the session stayed in clear text, {@code verdict} is the
      * judgement of the TLS session against the policy (null without TLS, except in testing mode, where it records
-     * why TLS was not used as what the enforced level would have refused).
+     * why TLS was not used as what the enforced level would have refused). {@code tlsSessionId} names the audit's
+     * record of the connection used (a reused connection's first record), null when none was made (the connection
+     * failed before its TLS was settled); {@code noTlsReason} says why that connection had no TLS, null with TLS.
      */
     public record Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls,
-                          TlsPlanner.Verdict verdict, Remote remote, TlsFailure tlsFailure, Fallback fallback) {
+                          TlsPlanner.Verdict verdict, Remote remote, TlsFailure tlsFailure, Fallback fallback,
+                          String tlsSessionId, String noTlsReason) {
         Attempt(Outcome outcome, String detail, Map<String, RecipientResult> recipients, TlsFacts tls) {
-            this(outcome, detail, recipients, tls, null, null, null, null);
+            this(outcome, detail, recipients, tls, null, null, null, null, null, null);
         }
 
-        Attempt withVerdict(TlsPlanner.Verdict v) {
-            return new Attempt(outcome, detail, recipients, tls, v, remote, tlsFailure, fallback);
+        public Attempt withVerdict(TlsPlanner.Verdict v) {
+            return new Attempt(outcome, detail, recipients, tls, v, remote, tlsFailure, fallback, tlsSessionId,
+                    noTlsReason);
         }
 
         Attempt withFallback(Fallback f) {
-            return new Attempt(outcome, detail, recipients, tls, verdict, remote, tlsFailure, f);
+            return new Attempt(outcome, detail, recipients, tls, verdict, remote, tlsFailure, f, tlsSessionId,
+                    noTlsReason);
+        }
+
+        Attempt withSession(String id, String noTls) {
+            return new Attempt(outcome, detail, recipients, tls, verdict, remote, tlsFailure, fallback, id, noTls);
         }
 
         static Attempt tlsFailed(TlsFailure why, String detail, TlsFacts tls, TlsPlanner.Verdict verdict) {
-            return new Attempt(Outcome.TLS_FAILED, detail, Map.of(), tls, verdict, null, why, null);
+            return new Attempt(Outcome.TLS_FAILED, detail, Map.of(), tls, verdict, null, why, null, null, null);
         }
     }
 
@@ -150,8 +163,16 @@ public final class SmtpClient implements java.io.Closeable {
     private final Duration dataTimeout;
     /** Closes the TCP socket of a write or handshake past its deadline (SO_TIMEOUT bounds reads only). */
     private final IoWatchdog watchdog = new IoWatchdog("postern-outbound-watchdog", Duration.ofMillis(100));
+    /** Receives one TLS session record per new connection, once its TLS is settled. */
+    private final Audit audit;
 
     public SmtpClient(String heloName, Duration connectTimeout, Duration commandTimeout, Duration dataTimeout) {
+        this(heloName, connectTimeout, commandTimeout, dataTimeout, Audit.NONE);
+    }
+
+    public SmtpClient(String heloName, Duration connectTimeout, Duration commandTimeout, Duration dataTimeout,
+                      Audit audit) {
+        this.audit = audit;
         this.heloName = heloName;
         this.connectTimeout = connectTimeout;
         this.commandTimeout = commandTimeout;
@@ -196,9 +217,10 @@ public final class SmtpClient implements java.io.Closeable {
         Conversation c = new Conversation(hop, address);
         try {
             c.connect(address, hop.port());
-            return c.run(hop, new Message("", List.of(recipient), 0, false, smtputf8, null), plan);
+            return c.run(hop, new Message("", List.of(recipient), 0, false, smtputf8, null), plan)
+                    .withSession(c.sessionId, c.noTlsReason);
         } catch (IOException e) {
-            return c.lost(e);
+            return c.lost(e).withSession(c.sessionId, c.noTlsReason);
         } finally {
             c.close();
         }
@@ -265,14 +287,64 @@ public final class SmtpClient implements java.io.Closeable {
         boolean quitSent;
         int uses;
 
-        /** {@code a} with this session's fallback (weak TLS, clear text) unless it already names one. */
+        /** The audit's record of this connection, once its TLS was settled; null before. */
+        String sessionId;
+        /** Why this connection has no TLS (or failed its policy's checks), for the delivery records; null with TLS. */
+        String noTlsReason;
+        /** The name the server gave in its greeting. */
+        String greetingName;
+        final NextHop hop;
+        final InetAddress address;
+
+        /**
+         * {@code a} with this session's fallback (weak TLS, clear text) unless it already names one, and with the
+         * audit's session id.
+         */
         Attempt marked(Attempt a) {
-            return a.fallback() == null && fallback != null ? a.withFallback(fallback) : a;
+            Attempt f = a.fallback() == null && fallback != null ? a.withFallback(fallback) : a;
+            return f.withSession(sessionId, noTlsReason);
         }
 
         Conversation(NextHop hop, InetAddress address) {
             this.peer = hop.host() + "[" + address.getHostAddress() + "]:" + hop.port();
             this.hopHost = hop.host();
+            this.hop = hop;
+            this.address = address;
+        }
+
+        /**
+         * Records this connection's TLS as settled now: {@code ssl} is the socket of a handshake that was tried (null
+         * when none was), {@code session} its session when it finished; {@code why} and {@code detail} say why
+         * there is no usable TLS (null with TLS). Made once per connection, from what the handshake already holds.
+         */
+        void record(TlsPlanner.Plan plan, SSLSocket ssl, javax.net.ssl.SSLSession session, long handshakeStart,
+                    TlsPlanner.Verdict verdict, TlsSessionRecord.NoTls why, String detail) {
+            noTlsReason = detail;
+            try {
+                sessionId = AuditIds.next();
+                TlsFacts facts = session == null ? null : TlsFacts.ofClient(session);
+                TlsSessionRecord.Verification verification = session == null || verdict == null
+                        ? TlsSessionRecord.Verification.NOT_CHECKED
+                        : verdict.verified() ? TlsSessionRecord.Verification.VERIFIED
+                        : TlsSessionRecord.Verification.FAILED;
+                List<String> wouldFail = verdict != null ? verdict.wouldFail()
+                        : detail != null ? plan.withoutTls(detail).wouldFail() : List.of();
+                TlsPolicies.Resolved r = plan.resolved();
+                var policy = new TlsSessionRecord.PolicyApplied(plan.policy().level().word(),
+                        r == null ? null : r.kind().word(), r == null ? null : r.source(),
+                        plan.testing() ? "testing" : "enforce", wouldFail);
+                audit.record(new TlsSessionRecord(sessionId, Instant.now(), TlsSessionRecord.Direction.OUT,
+                        hop.host() + ":" + hop.port(), address.getHostAddress(), hop.port(), greetingName, null,
+                        facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),
+                        facts == null ? -1 : facts.cipherBits(), session == null ? null : AuditFacts.keyExchangeGroup(ssl),
+                        session != null && AuditFacts.resumed(session, handshakeStart),
+                        ssl == null ? null : AuditFacts.sentServerName(ssl),
+                        session == null ? List.of() : AuditFacts.chain(AuditFacts.peerChain(session)), verification,
+                        verdict == null || session == null ? null : verdict.summary(),
+                        facts == null ? null : facts.clientCertificate().word(), why, detail, policy));
+            } catch (RuntimeException e) {
+                // the sink must not throw; a record that cannot be made must not stop the delivery
+            }
         }
 
         /** Opens the TCP connection, with the command timeout on reads and a watchdog on writes. */
@@ -293,6 +365,7 @@ public final class SmtpClient implements java.io.Closeable {
             return new Attempt(Outcome.HOST_FAILED, what, Map.of(), tls);
         }
 
+
         void bind(Socket s) throws IOException {
             socket = s;
             in = new SmtpInput(s.getInputStream(), 16 * 1024);
@@ -308,10 +381,15 @@ public final class SmtpClient implements java.io.Closeable {
          * runs out. Returns the name it used, or null.
          */
         String loopsBack(Reply r) {
+            String name = firstWord(r);
+            return !name.isEmpty() && name.equalsIgnoreCase(heloName) ? name : null;
+        }
+
+        /** The first word of a reply's text: the host name in a greeting or an EHLO reply. */
+        static String firstWord(Reply r) {
             String first = r.lines().getFirst().strip();
             int space = first.indexOf(' ');
-            String name = space < 0 ? first : first.substring(0, space);
-            return !name.isEmpty() && name.equalsIgnoreCase(heloName) ? name : null;
+            return space < 0 ? first : first.substring(0, space);
         }
 
         Attempt loop(Message m, String where, String name) {
@@ -322,6 +400,7 @@ public final class SmtpClient implements java.io.Closeable {
         Attempt run(NextHop hop, Message m, TlsPlanner.Plan plan) throws IOException {
             stage = "receiving the greeting";
             Reply greeting = ReplyReader.read(in);
+            greetingName = firstWord(greeting);
             if (greeting.code() != 220) return hostFailed("greeting", greeting);
             String self = loopsBack(greeting);
             if (self != null) return loop(m, "greets", self);
@@ -330,8 +409,13 @@ public final class SmtpClient implements java.io.Closeable {
             if (self != null) return loop(m, "answers EHLO", self);
             TlsPlanner.Verdict verdict = null;
             if (plan.fallback() != null) fallback = new Fallback(plan.attempt(), plan.fallback());
+            if (!plan.attempt()) {
+                record(plan, null, null, 0, null, TlsSessionRecord.NoTls.NOT_ATTEMPTED, plan.fallback() != null
+                        ? "clear-text retry after: " + plan.fallback() : "policy level " + plan.policy().level().word());
+            }
             if (plan.attempt() && !extensions.containsKey("STARTTLS")) {
                 String why = peer + ": does not offer STARTTLS";
+                record(plan, null, null, 0, null, TlsSessionRecord.NoTls.NOT_OFFERED, why);
                 if (plan.required()) {
                     quietQuit();
                     return Attempt.tlsFailed(TlsFailure.NO_STARTTLS, why, null, null);
@@ -347,6 +431,8 @@ public final class SmtpClient implements java.io.Closeable {
                 } catch (IOException e) {
                     // Required: a connection cut (or stalled) at STARTTLS is a TLS failure like a stripped STARTTLS,
                     // or an attacker could make the partner look merely unreachable. Opportunistic: a lost host.
+                    record(plan, null, null, 0, null, TlsSessionRecord.NoTls.REFUSED,
+                            peer + ": STARTTLS failed: " + e.getMessage());
                     if (!plan.required()) throw e;
                     quitSent = true; // nothing more to say on a broken connection
                     return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS failed: "
@@ -354,23 +440,26 @@ public final class SmtpClient implements java.io.Closeable {
                 }
                 if (r.code() != 220) {
                     quietQuit();
-                    return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS refused: " + r.oneLine(),
-                            null, null);
+                    String why = peer + ": STARTTLS refused: " + r.oneLine();
+                    record(plan, null, null, 0, null, TlsSessionRecord.NoTls.REFUSED, why);
+                    return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, why, null, null);
                 }
                 Constraints offered = plan.offered();
                 SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(), offered);
                 if (plan.broad()) TlsPlanner.broaden(ssl, plan.context());
                 // The handshake writes too: a deadline for all of it, not only SO_TIMEOUT for its reads.
                 deadline.arm(System.nanoTime() + commandTimeout.toNanos());
+                long handshakeStart = System.currentTimeMillis();
                 try {
                     ssl.startHandshake();
                 } catch (IOException e) {
                     String limits = offered.describe(); // a policy's constraints are the likely cause: name them
                     String why = deadline.fired() ? "timed out after " + commandTimeout.toSeconds() + " s"
                             : e.getMessage();
-                    return Attempt.tlsFailed(TlsFailure.HANDSHAKE, peer + ": TLS handshake failed"
-                            + (plan.broad() ? " with the broad suite set" : "")
-                            + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why, null, null);
+                    String text = peer + ": TLS handshake failed" + (plan.broad() ? " with the broad suite set" : "")
+                            + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why;
+                    record(plan, ssl, null, 0, null, TlsSessionRecord.NoTls.HANDSHAKE_FAILED, text);
+                    return Attempt.tlsFailed(TlsFailure.HANDSHAKE, text, null, null);
                 } finally {
                     deadline.disarm();
                 }
@@ -378,9 +467,12 @@ public final class SmtpClient implements java.io.Closeable {
                 bind(ssl);
                 verdict = plan.judge(ssl.getSession(), Instant.now());
                 if (verdict.failure() != null) {
+                    record(plan, ssl, ssl.getSession(), handshakeStart, verdict,
+                            TlsSessionRecord.NoTls.POLICY_CHECK_FAILED, peer + ": " + verdict.failure());
                     quietQuit(); // over TLS: nothing of the message was sent
                     return Attempt.tlsFailed(TlsFailure.POLICY_CHECK, peer + ": " + verdict.failure(), tls, verdict);
                 }
+                record(plan, ssl, ssl.getSession(), handshakeStart, verdict, null, null);
                 if (!hello()) return hostFailed("EHLO after STARTTLS", lastReply);
             }
             this.verdict = verdict;
@@ -582,7 +674,7 @@ public final class SmtpClient implements java.io.Closeable {
             quietQuit();
             return new Attempt(Outcome.HOST_FAILED, peer + " refused " + what + ": "
                     + (r == null ? "no reply" : r.oneLine()), Map.of(), tls, null,
-                    r == null ? null : new Remote(hopHost, r), null, fallback);
+                    r == null ? null : new Remote(hopHost, r), null, fallback, null, null);
         }
 
         Reply command(String line) throws IOException {

@@ -39,10 +39,11 @@ public final class TlsPlanner {
      * @param broad    opportunistic retry after a failed handshake: offer every suite the JDK enables (TLS 1.2 CBC
      *                 suites too), because under "may" any encryption beats clear text (RFC 7435)
      * @param fallback why this plan is a retry that is weaker than the first try (weak TLS or clear text), or null
+     * @param resolved the policy's resolution (its source), for the audit record of the session
      */
     public record Plan(boolean attempt, boolean required, boolean testing, SSLContext context,
                        Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
-                       Set<TrustAnchor> anchors, boolean broad, String fallback) {
+                       Set<TrustAnchor> anchors, boolean broad, String fallback, TlsPolicies.Resolved resolved) {
 
         /**
          * What to offer in the handshake: the policy's constraints when TLS is required; otherwise (may, testing)
@@ -55,7 +56,8 @@ public final class TlsPlanner {
 
         /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
         public Plan clearText(String why) {
-            return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why);
+            return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why,
+                    resolved);
         }
 
         /**
@@ -64,7 +66,8 @@ public final class TlsPlanner {
          */
         public Plan broadRetry(String why) {
             if (required) throw new IllegalStateException("no weaker retry under an enforced level");
-            return new Plan(attempt, false, testing, context, constraints, policy, domain, hopHost, anchors, true, why);
+            return new Plan(attempt, false, testing, context, constraints, policy, domain, hopHost, anchors, true, why,
+                    resolved);
         }
 
         /**
@@ -74,7 +77,7 @@ public final class TlsPlanner {
          */
         public Verdict withoutTls(String why) {
             List<String> wouldFail = testing && policy.level().requiresTls() ? List.of(why) : List.of();
-            return new Verdict(null, "no TLS: " + why, wouldFail, null);
+            return new Verdict(null, "no TLS: " + why, wouldFail, null, false);
         }
 
         /** The checks of the policy's level against a finished handshake. */
@@ -86,6 +89,7 @@ public final class TlsPlanner {
             PeerCheck.Certificate cert = PeerCheck.inspect(session, anchors, now, PeerCheck.Purpose.SERVER);
             TlsLevel level = policy.level();
             String summary;
+            boolean verified = false;
             if (cert == null) {
                 summary = "unverified: no server certificate";
                 if (level.compareTo(TlsLevel.FINGERPRINT) >= 0) failures.add("the server sent no certificate");
@@ -96,6 +100,10 @@ public final class TlsPlanner {
                 String matched = NameMatcher.firstMatch(cert.names(), cert.ipAddresses(), patterns);
                 summary = cert.trusted() && matched != null ? "verified: " + matched + " (issuer " + cert.issuer() + ")"
                         : "unverified: " + (cert.trusted() ? "name mismatch" : cert.trustProblem());
+                // What "verified" means for this level: the pin under fingerprint, else chain and name (recorded
+                // under may and encrypt too, where it decides nothing).
+                verified = level == TlsLevel.FINGERPRINT ? PeerCheck.pinned(cert, policy.fingerprints())
+                        : cert.trusted() && matched != null;
                 switch (level) {
                     case FINGERPRINT -> {
                         if (!PeerCheck.pinned(cert, policy.fingerprints())) {
@@ -120,7 +128,7 @@ public final class TlsPlanner {
             boolean enforce = level.requiresTls() && !testing;
             String failure = enforce && !failures.isEmpty() ? String.join("; ", failures) : null;
             List<String> wouldFail = testing && level.requiresTls() ? List.copyOf(failures) : List.of();
-            return new Verdict(failure, summary, wouldFail, facts);
+            return new Verdict(failure, summary, wouldFail, facts, verified);
         }
 
         /**
@@ -175,8 +183,10 @@ public final class TlsPlanner {
      * @param failure   why delivery must not go on (enforced levels), or null
      * @param summary   "verified: ..." or "unverified: ..." for logs and the audit record
      * @param wouldFail testing mode: the checks the enforced level would have failed
+     * @param verified  the server's certificate passed the identity checks of the level: its pin under
+     *                  fingerprint, else chain and name (whether or not the level requires them)
      */
-    public record Verdict(String failure, String summary, List<String> wouldFail, TlsFacts facts) {}
+    public record Verdict(String failure, String summary, List<String> wouldFail, TlsFacts facts, boolean verified) {}
 
     private final TrustAnchorCache anchors = new TrustAnchorCache();
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
@@ -192,7 +202,7 @@ public final class TlsPlanner {
         Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
         SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
         return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost,
-                anchors.get(p.caFile()), false, null);
+                anchors.get(p.caFile()), false, null, resolved);
     }
 
     /**

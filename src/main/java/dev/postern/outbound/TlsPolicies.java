@@ -14,9 +14,25 @@ import java.util.Optional;
  */
 public final class TlsPolicies {
 
-    /** A policy and its provenance, for enforcement, logs and {@code postern policy show}. */
+    /**
+     * A policy and its provenance, for enforcement, logs and {@code postern policy show}: {@code kind} is the
+     * source as a structured value (the audit's "default", "static", "override"), {@code source} the words that
+     * name it.
+     */
     public record Resolved(String domain, Config.TlsPolicy policy, String source,
-                           Optional<PolicyOverrides.Override> override) {}
+                           Optional<PolicyOverrides.Override> override, SourceKind kind) {}
+
+    /** Where a policy came from; DANE, MTA-STS and peer memory join with their sources. */
+    public enum SourceKind {
+        DEFAULT("default"), STATIC("static"), OVERRIDE("override");
+
+        private final String word;
+
+        SourceKind(String word) { this.word = word; }
+
+        /** The audit's word for it. */
+        public String word() { return word; }
+    }
 
     private final Config.OutboundTls config;
     private final PolicyOverrides overrides;
@@ -24,6 +40,14 @@ public final class TlsPolicies {
     public TlsPolicies(Config.OutboundTls config, PolicyOverrides overrides) {
         this.config = config;
         this.overrides = overrides;
+    }
+
+    /**
+     * Re-reads the overrides file when it changed and notices overrides that ended, so that the audit hears of
+     * them even while no mail goes to their domains (the scheduler calls this every second).
+     */
+    public void refresh(Instant now) {
+        overrides.refresh(now);
     }
 
     public Resolved resolve(String domain, Instant now) {
@@ -35,8 +59,10 @@ public final class TlsPolicies {
             PolicyOverrides.Override ov = o.get();
             String key = ov.domain().equals(domain) ? "" : " \"" + ov.domain() + "\""; // a ".parent" key
             return new Resolved(domain, base.withLevel(ov.level()), "override" + key + " (level " + ov.level().word()
-                    + " until " + ov.until() + ", set by " + ov.setBy() + ": " + ov.reason() + ") over " + source, o);
+                    + " until " + ov.until() + ", set by " + ov.setBy() + ": " + ov.reason() + ") over " + source, o,
+                    SourceKind.OVERRIDE);
         }
-        return new Resolved(domain, base, source, Optional.empty());
+        return new Resolved(domain, base, source, Optional.empty(),
+                entry.isPresent() ? SourceKind.STATIC : SourceKind.DEFAULT);
     }
 }

@@ -52,6 +52,15 @@ public final class Bounces {
      */
     public static byte[] build(Envelope original, List<Report> reports, String reportingHost,
                                InputStream originalContent, Instant now) throws IOException {
+        return make(original, reports, reportingHost, originalContent, now).content();
+    }
+
+    /** A DSN made by {@link #make}: its content and the Message-ID it carries (without angle brackets). */
+    public record Dsn(byte[] content, String messageId) {}
+
+    /** As {@link #build}, with the DSN's own Message-ID (for the audit). */
+    public static Dsn make(Envelope original, List<Report> reports, String reportingHost,
+                           InputStream originalContent, Instant now) throws IOException {
         if (original.nullSender()) throw new IllegalArgumentException("no DSN for the null sender (RFC 3464 §2)");
         if (reports.isEmpty()) throw new IllegalArgumentException("nothing to report");
         boolean delayOnly = reports.stream().allMatch(r -> "delayed".equalsIgnoreCase(r.action()));
@@ -66,8 +75,8 @@ public final class Bounces {
         m.append("Subject: ").append(delayOnly ? "Delayed Mail (still being retried)"
                 : "Undelivered Mail Returned to Sender").append(CRLF);
         m.append("Date: ").append(RFC5322.format(now)).append(CRLF);
-        m.append("Message-ID: <").append(original.id()).append('.').append(token).append(".dsn@").append(host)
-                .append('>').append(CRLF);
+        String messageId = original.id() + "." + token + ".dsn@" + host;
+        m.append("Message-ID: <").append(messageId).append('>').append(CRLF);
         m.append("MIME-Version: 1.0").append(CRLF);
         m.append("Auto-Submitted: auto-replied").append(CRLF);
         m.append("Content-Type: multipart/report; report-type=delivery-status;").append(CRLF);
@@ -104,7 +113,7 @@ public final class Bounces {
         out.writeBytes(m.toString().getBytes(StandardCharsets.UTF_8));
         out.writeBytes(headers);
         out.writeBytes((CRLF + "--" + boundary + "--" + CRLF).getBytes(StandardCharsets.US_ASCII));
-        return out.toByteArray();
+        return new Dsn(out.toByteArray(), messageId);
     }
 
     /**

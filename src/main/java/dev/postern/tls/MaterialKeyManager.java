@@ -188,7 +188,8 @@ final class MaterialKeyManager extends X509ExtendedKeyManager {
         return true;
     }
 
-    private static String requestedHostName(SSLSession handshake) {
+    /** The host name the client asked for (SNI), lower case; null when none. */
+    static String requestedHostName(SSLSession handshake) {
         if (!(handshake instanceof ExtendedSSLSession extended)) return null;
         try {
             for (SNIServerName name : extended.getRequestedServerNames()) {

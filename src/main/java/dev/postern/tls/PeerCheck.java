@@ -119,7 +119,8 @@ public final class PeerCheck {
         return Set.copyOf(out);
     }
 
-    private static int keyBits(PublicKey key) {
+    /** Key size in bits (RSA modulus, EC field size, 255 for Ed25519), 0 when unknown. */
+    static int keyBits(PublicKey key) {
         if (key instanceof RSAPublicKey rsa) return rsa.getModulus().bitLength();
         if (key instanceof ECPublicKey ec) return ec.getParams().getCurve().getField().getFieldSize();
         String alg = key.getAlgorithm().toUpperCase(Locale.ROOT);

@@ -284,6 +284,11 @@ public final class Pem {
         }
     }
 
+    /** One certificate as PEM text ("CERTIFICATE"); it holds no secret. */
+    public static String certificate(X509Certificate certificate) throws java.security.cert.CertificateEncodingException {
+        return block("CERTIFICATE", certificate.getEncoded());
+    }
+
     private static String block(String type, byte[] der) {
         String base64 = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der);
         return "-----BEGIN " + type + "-----\n" + base64 + "\n-----END " + type + "-----\n";

@@ -1,5 +1,7 @@
 package dev.postern.tls;
 
+import dev.postern.audit.AdminRecord;
+import dev.postern.audit.Audit;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,6 +52,8 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
     private final Provider provider;
     private final long intervalNanos;
     private final LongSupplier nanoTime;
+    /** Receives a record of each certificate reloaded (set once by the gateway; NONE before). */
+    private volatile Audit audit = Audit.NONE;
 
     /** What is served now, index i from pair i; replaced as a whole. */
     private record Served(List<KeyMaterial> materials, SSLContext context, List<Stamp> stamps) {}
@@ -150,6 +154,12 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
         return served.materials();
     }
 
+    /** Tells {@code audit} of each certificate reloaded from now on. */
+    public ReloadingServerContext auditTo(Audit audit) {
+        this.audit = audit;
+        return this;
+    }
+
     /** The watched pairs, in order. */
     public List<Pair> pairs() { return pairs; }
 
@@ -201,6 +211,12 @@ public final class ReloadingServerContext implements Supplier<SSLContext> {
         for (int i : changed) {
             log.info("reloaded the TLS certificate from {}: now serving {}; open sessions keep the previous one",
                     pairs.get(i).certificate(), describe(materials.get(i)));
+            try {
+                audit.record(new AdminRecord(java.time.Instant.now(), "gateway", AdminRecord.Action.CERTIFICATE_RELOAD,
+                        pairs.get(i).certificate().toString(), "now serving " + describe(materials.get(i))));
+            } catch (RuntimeException e) {
+                // the sink must not throw; the reload is done either way
+            }
         }
     }
 

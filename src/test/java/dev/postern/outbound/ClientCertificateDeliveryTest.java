@@ -92,7 +92,8 @@ class ClientCertificateDeliveryTest {
                 }
             });
             TlsPlanner.Plan plan = new TlsPlanner().plan(
-                    new TlsPolicies.Resolved("partner.example", policy, "test", Optional.empty()), "127.0.0.1");
+                    new TlsPolicies.Resolved("partner.example", policy, "test", Optional.empty(),
+                            TlsPolicies.SourceKind.STATIC), "127.0.0.1");
             byte[] content = "Subject: hello\r\n\r\nHello.\r\n".getBytes(StandardCharsets.US_ASCII);
             SmtpClient.Message message = new SmtpClient.Message("a@bank.example", List.of("b@partner.example"),
                     content.length, false, false, () -> new ByteArrayInputStream(content));
