@@ -311,8 +311,8 @@ public final class AuditWriter implements Audit, AutoCloseable {
         }
         if (queue.size() > highWater) spillQueued();
         Spill.Batch b = spill.read(options.batchSize(), 4 << 20);
-        if (b.unreadable() > 0) unreadable.addAndGet(b.unreadable());
         if (b.records().isEmpty()) {
+            unreadable.addAndGet(b.unreadable());
             spill.advance(b.end());
             clearSpillIfDone();
             return;
@@ -324,6 +324,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
         if (o.ok()) {
             spill.advance(b.end());
             replayed.addAndGet(b.records().size());
+            unreadable.addAndGet(b.unreadable()); // counted once, when passed for good
             clearSpillIfDone();
         }
     }
@@ -479,8 +480,8 @@ public final class AuditWriter implements Audit, AutoCloseable {
         if (total == loggedDrops) return;
         long now = System.nanoTime();
         if (!force && now - lastDropLog < DROP_LOG_NANOS) return;
-        log.warn("audit: {} records dropped since the last report ({} in all: {} with the queue full or after close, {} with the"
-                        + " spill full or failing, {} unreadable in the spill)", total - loggedDrops, total,
+        log.warn("audit: {} records dropped since the last report ({} in all: {} with the queue full or after close,"
+                        + " {} with the spill full or failing, {} unreadable in the spill)", total - loggedDrops, total,
                 droppedQueueFull.sum(), droppedSpillFull.get(), unreadable.get());
         loggedDrops = total;
         lastDropLog = now;

@@ -39,6 +39,7 @@ final class Spill implements Closeable {
     private volatile long size;
     private long position;
     private int tornAtOpen;
+    private long warnedUpTo = -1; // a bad line read again (its batch failed) is not logged again
 
     private Spill(Path dir, long max, DurableFiles files) {
         this.dir = dir;
@@ -102,7 +103,10 @@ final class Spill implements Closeable {
         }
         if (kept == 0) return new Appended(0, start, start);
         boolean created = channel == null;
-        if (created) channel = files.createNew(file);
+        if (created) {
+            files.createNew(file).close(); // created 0600; reopened below to read it back for the replay too
+            channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        }
         try {
             ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
             long at = start;
@@ -153,9 +157,12 @@ final class Spill implements Closeable {
                     out.add(RecordCodec.decode(line.bytes, line.length));
                 } catch (IOException | RuntimeException e) {
                     unreadable++;
-                    log.warn("audit spill {}: skipped an unreadable line at byte {}: {}", file, end,
-                            oneLine(e.getMessage()));
+                    if (end > warnedUpTo) {
+                        log.warn("audit spill {}: skipped an unreadable line at byte {}: {}", file, end,
+                                oneLine(e.getMessage()));
+                    }
                 }
+                warnedUpTo = Math.max(warnedUpTo, end);
                 end = cursor;
                 line.length = 0;
             }
