@@ -34,14 +34,14 @@ class AuditConfigTest {
         throw new AssertionError("expected a ConfigException for:\n" + toml);
     }
 
-    @Test void absentMeansSqliteInTheDataDirectoryWithTheDefaults() throws IOException {
+    @Test void absentMeansSqliteInTheDataDirectoryWithTheDefaults() throws Exception {
         Config c = ConfigLoader.load(write(""));
         assertThat(c.audit()).isEqualTo(Config.Audit.DEFAULT);
         assertThat(c.audit()).isEqualTo(new Config.Audit(null, null, null, null, Duration.ofDays(400), 10_000,
                 1L << 30));
     }
 
-    @Test void everyKey() throws IOException {
+    @Test void everyKey() throws Exception {
         Path secret = dir.resolve("audit.password");
         Files.writeString(secret, "s3cret\n");
         Config c = ConfigLoader.load(write("""
