@@ -1,5 +1,6 @@
 package dev.postern.cli;
 
+import dev.postern.audit.AuditWriter;
 import dev.postern.files.DurableFiles;
 import dev.postern.outbound.Scheduler;
 import dev.postern.queue.Spool;
@@ -17,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserPrincipal;
+import java.util.function.Supplier;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 import org.slf4j.Logger;
@@ -24,21 +26,28 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
- * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID"), one answer line
- * ("ok TEXT" or "error TEXT"), then close.
+ * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit"), one
+ * answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the writer's stats as one line of JSON), then close.
  */
 final class ControlServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
 
     private final Path socketPath;
     private final QueueAdmin admin;
+    private final Supplier<AuditWriter.Stats> auditStats;
     private ServerSocketChannel server;
     private UserPrincipal owner;
     private volatile boolean closed;
 
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler) {
+        this(socketPath, spool, scheduler, () -> null);
+    }
+
+    /** @param auditStats the audit writer's stats now ({@code writer::stats}); null when there is no writer */
+    ControlServer(Path socketPath, Spool spool, Scheduler scheduler, Supplier<AuditWriter.Stats> auditStats) {
         this.socketPath = socketPath;
         this.admin = new QueueAdmin(spool, scheduler);
+        this.auditStats = auditStats;
     }
 
     void start() throws IOException {
@@ -92,6 +101,7 @@ final class ControlServer implements Closeable {
                 case "hold" -> admin.hold(arg(w));
                 case "release" -> admin.release(arg(w));
                 case "delete" -> admin.delete(arg(w));
+                case "audit" -> audit();
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };
             return "ok " + text;
@@ -100,6 +110,12 @@ final class ControlServer implements Closeable {
         } catch (IOException e) {
             return "error " + e.getMessage();
         }
+    }
+
+    private String audit() throws QueueAdmin.Refused {
+        AuditWriter.Stats stats = auditStats.get();
+        if (stats == null) throw new QueueAdmin.Refused("this gateway has no audit writer");
+        return stats.toJson();
     }
 
     private static String arg(String[] w) throws QueueAdmin.Refused {
