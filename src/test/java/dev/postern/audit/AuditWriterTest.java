@@ -109,14 +109,22 @@ class AuditWriterTest {
             assertThat(spillSyncs.get()).as("one fsync per drained batch, not per record").isBetween(1, 200);
             assertThat(store.size()).isZero();
 
+            // the store comes back, a little slow; records keep coming during the replay and must wait for it
+            store.delayMillis = 20;
             store.failing = false;
-            await().atMost(Duration.ofSeconds(10)).until(() -> store.size() == 2_000 && !Files.exists(spillFile));
-            recordAll(w, 2_000, 2_100);
-            await().atMost(Duration.ofSeconds(10)).until(() -> store.size() == 2_100);
-            assertThat(store.sequence()).as("every record once, in the order recorded").isEqualTo(range(0, 2_100));
+            for (int i = 2_000; i < 2_100; i++) {
+                w.record(MemoryStore.record(i));
+                Thread.sleep(3);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.size() == 2_100 && !Files.exists(spillFile));
+            store.delayMillis = 0;
+            recordAll(w, 2_100, 2_200);
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.size() == 2_200);
+            assertThat(store.sequence()).as("every record once, in the order recorded").isEqualTo(range(0, 2_200));
             AuditWriter.Stats s = w.stats();
-            assertThat(s.replayed()).isEqualTo(2_000);
-            assertThat(s.written()).isEqualTo(100);
+            assertThat(s.replayed()).isGreaterThanOrEqualTo(2_000);
+            assertThat(s.written()).as("directly again once the spill is replayed").isGreaterThanOrEqualTo(100);
+            assertThat(s.replayed() + s.written()).isEqualTo(2_200);
             assertThat(s.dropped()).isZero();
             assertThat(s.storeUp()).isTrue();
             assertThat(s.spillBytes()).isZero();
@@ -356,8 +364,9 @@ class AuditWriterTest {
             synchronized (store) {
                 assertThat(store.pruneCutoffs.subList(0, 4)).containsOnly(now.minus(Duration.ofDays(400)));
                 assertThat(store.pruneLimits.subList(0, 4)).containsOnly(1000);
-                assertThat(Duration.ofNanos(store.pruneTimes.get(3) - store.pruneTimes.get(2)).toMillis())
-                        .as("the round ended at 10 < 1000; the next comes a period later").isGreaterThan(250);
+                assertThat(Duration.ofNanos(store.pruneTimes.get(3) - store.pruneTimes.get(0)).toMillis())
+                        .as("the round ended at 10 < 1000; the next comes a period after it began")
+                        .isGreaterThanOrEqualTo(295);
             }
             // an endless round (every call deletes 1000, slowly) must not hold records back
             store.pruneResult = () -> 1000;
