@@ -408,6 +408,49 @@ class AuditWriterTest {
             System.out.printf("audit: record() with a no-op store: %,.0f records/s (%d ns each), dropped %d%n",
                     perSecond, took / n, w.stats().dropped());
             assertThat(perSecond).isGreaterThan(200_000);
+
+            // four producers at once, as sessions and deliveries are
+            int threads = 4, each = 500_000;
+            Thread[] producers = new Thread[threads];
+            start = System.nanoTime();
+            for (int t = 0; t < threads; t++) {
+                producers[t] = Thread.ofPlatform().start(() -> {
+                    for (int i = 0; i < each; i++) w.record(r);
+                });
+            }
+            for (Thread t : producers) t.join();
+            took = System.nanoTime() - start;
+            System.out.printf("audit: record() from %d threads at once: %,.0f records/s in all%n", threads,
+                    threads * each / (took / 1e9));
+            long total = 200_000L + n + (long) threads * each;
+            await().atMost(Duration.ofSeconds(60)).until(() -> w.stats().written() == total);
+            took = System.nanoTime() - start;
+            System.out.printf("audit: through the writer to a no-op store: %,.0f records/s%n",
+                    (double) threads * each / (took / 1e9));
+            assertThat(w.stats().dropped()).isZero();
+        }
+    }
+
+    /** Figures for the report: how fast records go to the spill (store down) and come back from it. */
+    @Test void spillAndReplayRates() throws Exception {
+        MemoryStore store = new MemoryStore();
+        store.failing = true;
+        TlsSessionRecord r = RecordCodecTest.session(); // a TLS session with a two-certificate chain and a PEM leaf
+        int n = 100_000;
+        try (AuditWriter w = AuditWriter.start(store, spillDir, options(200_000, 1L << 32))) {
+            w.record(r);
+            await().atMost(Duration.ofSeconds(5)).until(() -> w.stats().spilled() == 1);
+            long start = System.nanoTime();
+            for (int i = 1; i < n; i++) w.record(r);
+            await().atMost(Duration.ofSeconds(120)).until(() -> w.stats().spilled() == n);
+            double spillRate = (n - 1) / ((System.nanoTime() - start) / 1e9);
+            long bytes = Files.size(spillFile);
+            start = System.nanoTime();
+            store.failing = false;
+            await().atMost(Duration.ofSeconds(120)).until(() -> store.size() == n);
+            double replayRate = n / ((System.nanoTime() - start) / 1e9);
+            System.out.printf("audit: spill: %,.0f records/s (%,d bytes a record); replay to an in-memory store:"
+                    + " %,.0f records/s%n", spillRate, bytes / n, replayRate);
             assertThat(w.stats().dropped()).isZero();
         }
     }
