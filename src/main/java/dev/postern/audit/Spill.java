@@ -91,6 +91,15 @@ final class Spill implements Closeable {
      * no partial line stays, and the error is thrown.
      */
     Appended append(List<AuditRecord> batch) throws IOException {
+        if (batch.isEmpty()) return new Appended(0, size, size);
+        boolean created = channel == null && !Files.exists(file);
+        if (channel == null) {
+            // created 0600, then opened to be read back for the replay too; an existing file is one clear() could
+            // not remove: appended to, its old lines replayed again at worst (the store ignores what it has)
+            if (created) files.createNew(file).close();
+            channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            size = channel.size();
+        }
         long start = size;
         var bytes = new ByteArrayOutputStream();
         int kept = 0;
@@ -102,11 +111,6 @@ final class Spill implements Closeable {
             kept++;
         }
         if (kept == 0) return new Appended(0, start, start);
-        boolean created = channel == null;
-        if (created) {
-            files.createNew(file).close(); // created 0600; reopened below to read it back for the replay too
-            channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        }
         try {
             ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
             long at = start;
@@ -126,9 +130,7 @@ final class Spill implements Closeable {
     }
 
     /** Records read from the spill and the offset after the last line read. */
-    record Batch(List<AuditRecord> records, long end, int unreadable) {
-        boolean isEmpty() { return records.isEmpty() && unreadable == 0; }
-    }
+    record Batch(List<AuditRecord> records, long end, int unreadable) { }
 
     /**
      * Reads from the replay position up to {@code maxRecords} lines or about {@code maxBytes}. A line that is not a

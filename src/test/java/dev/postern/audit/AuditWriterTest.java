@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -101,6 +102,8 @@ class AuditWriterTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> w.stats().spilled() == 1_000);
             long firstSize = Files.size(spillFile);
             assertThat(firstSize).isPositive().isEqualTo(w.stats().spillBytes());
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(spillFile))).isEqualTo("rw-------");
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(spillDir))).isEqualTo("rwx------");
             assertThat(w.stats().storeUp()).isFalse();
             assertThat(w.stats().lastError()).contains("connection refused");
             recordAll(w, 1_000, 2_000);
