@@ -140,6 +140,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
     private boolean pruneTurn;
     private long loggedDrops;
     private long lastDropLog;
+    private long lastFailureLog;
 
     private AuditWriter(AuditStore store, Spill spill, Options options) {
         this.store = store;
@@ -153,6 +154,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
         long now = System.nanoTime();
         this.nextPrune = now + Math.min(Duration.ofMinutes(1).toNanos(), options.pruneEvery().toNanos());
         this.lastDropLog = now - DROP_LOG_NANOS;
+        this.lastFailureLog = now - DROP_LOG_NANOS;
         this.storeThread = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("audit-store")
                 .daemon(true).unstarted(r));
         this.writerThread = Thread.ofPlatform().name("audit-writer").daemon(true).unstarted(this::run);
@@ -242,8 +244,14 @@ public final class AuditWriter implements Audit, AutoCloseable {
             try {
                 if (!step()) return;
             } catch (Throwable t) {
-                // the writer must outlive any surprise; records wait in the queue (or are counted when it fills)
-                log.error("audit writer: {}", t.toString(), t);
+                // the writer must outlive any surprise (a disk error reading the spill); records wait in the queue,
+                // or are counted when it fills. At close, close() spills what is left itself.
+                if (stopping) return;
+                long now = System.nanoTime();
+                if (now - lastFailureLog >= DROP_LOG_NANOS) {
+                    log.error("audit writer: {}", t.toString(), t);
+                    lastFailureLog = now;
+                }
                 sleep(IDLE_POLL_MILLIS);
             }
         }
