@@ -261,7 +261,8 @@ class AuditWriterTest {
             assertThat(w.stats().dropped()).as("the torn line and the unreadable one").isEqualTo(2);
         }
         assertThat(logLines("cut off a torn last line")).hasSize(1);
-        assertThat(logLines("skipped an unreadable line")).hasSize(1);
+        // once per run that read it (the second run may have tried its down store once): the same line each time
+        assertThat(logLines("skipped an unreadable line").stream().distinct().toList()).hasSize(1);
         assertThat(logLines("records dropped")).last().asString().contains("2 in all")
                 .contains("2 unreadable in the spill");
     }
