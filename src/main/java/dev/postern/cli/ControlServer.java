@@ -1,5 +1,6 @@
 package dev.postern.cli;
 
+import dev.postern.audit.AuditWriter;
 import dev.postern.files.DurableFiles;
 import dev.postern.outbound.Scheduler;
 import dev.postern.queue.Spool;
@@ -17,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.UserPrincipal;
+import java.util.function.Supplier;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
 import org.slf4j.Logger;
@@ -24,26 +26,40 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
- * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID"), one answer line
- * ("ok TEXT" or "error TEXT"), then close.
+ * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit"), one
+ * answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the writer's stats as one line of JSON), then close.
  */
 final class ControlServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
 
     private final Path socketPath;
     private final QueueAdmin admin;
+    private final Supplier<AuditWriter.Stats> auditStats;
     private ServerSocketChannel server;
     private UserPrincipal owner;
     private volatile boolean closed;
 
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler) {
-        this(socketPath, spool, scheduler, dev.postern.audit.Audit.NONE);
+        this(socketPath, spool, scheduler, dev.postern.audit.Audit.NONE, () -> null);
     }
 
-    /** @param audit receives a record of each queue operation done, naming the peer's user */
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler, dev.postern.audit.Audit audit) {
+        this(socketPath, spool, scheduler, audit, () -> null);
+    }
+
+    ControlServer(Path socketPath, Spool spool, Scheduler scheduler, Supplier<AuditWriter.Stats> auditStats) {
+        this(socketPath, spool, scheduler, dev.postern.audit.Audit.NONE, auditStats);
+    }
+
+    /**
+     * @param audit      receives a record of each queue operation done, naming the peer's user
+     * @param auditStats the audit writer's stats now ({@code writer::stats}); null when there is no writer
+     */
+    ControlServer(Path socketPath, Spool spool, Scheduler scheduler, dev.postern.audit.Audit audit,
+                  Supplier<AuditWriter.Stats> auditStats) {
         this.socketPath = socketPath;
         this.admin = new QueueAdmin(spool, scheduler, audit);
+        this.auditStats = auditStats;
     }
 
     void start() throws IOException {
@@ -98,6 +114,7 @@ final class ControlServer implements Closeable {
                 case "hold" -> admin.hold(arg(w), actor);
                 case "release" -> admin.release(arg(w), actor);
                 case "delete" -> admin.delete(arg(w), actor);
+                case "audit" -> audit();
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };
             return "ok " + text;
@@ -106,6 +123,12 @@ final class ControlServer implements Closeable {
         } catch (IOException e) {
             return "error " + e.getMessage();
         }
+    }
+
+    private String audit() throws QueueAdmin.Refused {
+        AuditWriter.Stats stats = auditStats.get();
+        if (stats == null) throw new QueueAdmin.Refused("this gateway has no audit writer");
+        return stats.toJson();
     }
 
     private static String arg(String[] w) throws QueueAdmin.Refused {

@@ -1,6 +1,8 @@
 package dev.postern.cli;
 
 import dev.postern.audit.Audit;
+import dev.postern.audit.AuditWriter;
+import dev.postern.audit.ReopeningStore;
 import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
 import dev.postern.files.DurableFiles;
@@ -63,10 +65,12 @@ public final class Gateway implements Closeable {
 
     private final Config config;
     /**
-     * Where every part hands its audit records (sessions, messages, deliveries, administrative actions). NONE until
-     * the audit writer is wired here; tests pass a recording one.
+     * Where every part hands its audit records (sessions, messages, deliveries, administrative actions): the audit
+     * writer made at boot, or the sink a test passed.
      */
-    private final Audit audit;
+    private Audit audit;
+    /** The writer of the audit store; null when a test passed a sink of its own. */
+    private AuditWriter auditWriter;
     private final List<Closeable> parts = new ArrayList<>();
     private Path lockedHere;
     private FileChannel lockChannel;
@@ -82,10 +86,10 @@ public final class Gateway implements Closeable {
 
     /** Builds and starts everything; on failure, whatever was started is stopped again. */
     public static Gateway start(Config config) throws StartException {
-        return start(config, Audit.NONE);
+        return start(config, null);
     }
 
-    /** As {@link #start(Config)}, with the records going to {@code audit}. */
+    /** As {@link #start(Config)}, with the records going to {@code audit} (null: to the configured store). */
     public static Gateway start(Config config, Audit audit) throws StartException {
         Gateway g = new Gateway(config, audit);
         try (StartupWatchdog watchdog = new StartupWatchdog(StartupWatchdog.BOUND, config.dataDir())) {
@@ -104,6 +108,7 @@ public final class Gateway implements Closeable {
         Path data = config.dataDir();
         DurableFiles.SYSTEM.createDirectories(data); // 0700 when we make it; an existing one keeps its mode
         lock(data);
+        if (audit == null) startAuditWriter(data);
         // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
         ReloadingServerContext serverTls = serverContext().auditTo(audit);
 
@@ -124,7 +129,8 @@ public final class Gateway implements Closeable {
                 q.delayWarning(), d.concurrency(), d.perDestination()), audit);
         parts.add(scheduler);
 
-        control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit);
+        control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
+                auditWriter == null ? () -> null : auditWriter::stats);
         control.start();
         parts.add(control);
 
@@ -140,6 +146,20 @@ public final class Gateway implements Closeable {
         log.info("started with {} queued message(s) recovered", recovered.size());
         // Config reload does not exist yet (a later issue): when it comes, it records an AdminRecord CONFIG_RELOAD
         // here, with the administrator who asked for it and what changed.
+    }
+
+    /**
+     * The audit writer over the configured store. The store is opened on the first write, not here: a PostgreSQL that
+     * is down must not keep the gateway from taking mail; its records wait in data/audit/spill until it answers. The
+     * writer is the first part made, so it is closed last, after every part that writes to it has stopped.
+     */
+    private void startAuditWriter(Path data) throws IOException {
+        Config.Audit a = config.audit();
+        ReopeningStore store = new ReopeningStore(() -> AuditDatabase.open(config));
+        auditWriter = AuditWriter.start(store, data.resolve("audit").resolve("spill"),
+                AuditWriter.Options.of(a.queueSize(), a.spillMax(), a.retention()));
+        parts.add(auditWriter::close);
+        audit = auditWriter;
     }
 
     private static AuthLimiter.Limits authLimits(Config.AuthLimits a) {
@@ -256,6 +276,9 @@ public final class Gateway implements Closeable {
     public Spool spool() { return spool; }
 
     public Scheduler scheduler() { return scheduler; }
+
+    /** The audit writer's figures now; null when a test passed a sink of its own. */
+    public AuditWriter.Stats auditStats() { return auditWriter == null ? null : auditWriter.stats(); }
 
     /** Stops listening first, then delivery, then the spool; releases the data directory. */
     @Override public void close() {

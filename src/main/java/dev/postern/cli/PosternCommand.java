@@ -6,10 +6,9 @@ import picocli.CommandLine.Command;
 @Command(name = "postern", mixinStandardHelpOptions = true, scope = picocli.CommandLine.ScopeType.INHERIT,
         versionProvider = VersionCommand.class,
         description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
-        subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, PolicyCommand.class,
-                UserCommand.class, CertCommand.class, TraceCommand.class, ReceiptCommand.class,
-                ReportCommand.class, CertsCommand.class,
-                VersionCommand.class})
+        subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, AuditCommand.class,
+                PolicyCommand.class, UserCommand.class, CertCommand.class, TraceCommand.class, ReceiptCommand.class,
+                ReportCommand.class, CertsCommand.class, VersionCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

@@ -9,12 +9,8 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -181,20 +177,7 @@ final class QueueCommand {
     }
 
     private static int viaGateway(Path socket, String request) throws CliException {
-        try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            ch.connect(UnixDomainSocketAddress.of(socket));
-            ch.write(StandardCharsets.UTF_8.encode(request + "\n"));
-            String answer = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
-                    StandardCharsets.UTF_8)).readLine();
-            if (answer == null) throw new CliException("postern: the gateway closed the control socket", 1);
-            if (answer.startsWith("ok ")) {
-                System.out.println(answer.substring(3));
-                return 0;
-            }
-            throw new CliException("postern: " + answer.replaceFirst("^error ", ""), 1);
-        } catch (IOException e) {
-            throw new CliException("postern: a gateway holds " + socket.getParent() + " but its control socket "
-                    + socket + " does not answer: " + e.getMessage(), 1);
-        }
+        System.out.println(ControlClient.ask(socket, request));
+        return 0;
     }
 }

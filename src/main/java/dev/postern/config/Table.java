@@ -95,12 +95,16 @@ final class Table {
     }
 
     Duration duration(String name, Duration fallback) {
+        return duration(name, fallback, Syntax.MIN_DURATION, Syntax.MAX_DURATION);
+    }
+
+    /** A duration within [min, max] (for the few keys whose range is not the usual 1ms to 365d). */
+    Duration duration(String name, Duration fallback, Duration min, Duration max) {
         if (!has(name)) return fallback;
         Duration d = string(name, null, Syntax.DURATION, Syntax::duration);
         if (d == null) return fallback;
-        if (d.compareTo(Syntax.MIN_DURATION) < 0 || d.compareTo(Syntax.MAX_DURATION) > 0) {
-            wrong(name, "a duration from " + Syntax.format(Syntax.MIN_DURATION) + " to "
-                    + Syntax.format(Syntax.MAX_DURATION), raw(name));
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            wrong(name, "a duration from " + Syntax.format(min) + " to " + Syntax.format(max), raw(name));
             return fallback;
         }
         return d;

@@ -73,10 +73,11 @@ final class Validator {
         Config.Inbound inbound = new InboundValidator(this::readableFile).inbound(top, problems).with(
                 rv.recipients(top.table("recipients"), localDomains, relayDomains),
                 rv.verification(top.table("recipient_verification")), rv.auth(top.table("auth")));
+        Config.Audit audit = new AuditValidator(this::readableFile).audit(top.table("audit"));
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound);
+                queue, delivery, dns, routes, outboundTls, inbound, audit);
     }
 
     private List<Listener> listeners(Table top) {

@@ -85,7 +85,9 @@ public final class TraceText {
                     + (m.clientCertificate() != null ? m.clientCertificate() : leaf) + ")";
             case FAILED -> " (client certificate not verified: " + oneLine(in.verificationReason())
                     + (leaf != null ? "; " + leaf : "") + ")";
-            case NOT_CHECKED -> in.clientCertificate() == null || in.clientCertificate().equals("none") ? ""
+            // a listener that asks for none ("not-asked"), or a client that sent none: nothing worth a word
+            case NOT_CHECKED -> in.clientCertificate() == null || in.clientCertificate().equals("none")
+                    || in.clientCertificate().equals("not-asked") ? ""
                     : " (client certificate: " + in.clientCertificate() + ")";
         };
     }

@@ -1,0 +1,71 @@
+package dev.postern.cli;
+
+import dev.postern.audit.AuditWriter;
+import dev.postern.files.DurableFiles;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code postern audit ...}: the audit trail's plumbing. */
+@Command(name = "audit", description = "The audit writer of the running gateway.",
+        subcommands = {AuditCommand.Status.class})
+final class AuditCommand {
+
+    @Command(name = "status", description = "Records queued, written, spilled, replayed and dropped; whether the"
+            + " audit store is up.")
+    static final class Status implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @Override public Integer call() throws Exception {
+            Path data = source.load().dataDir();
+            if (!gatewayRuns(data)) {
+                throw new CliException("postern: no gateway runs with data directory " + data
+                        + " (audit status asks the running gateway)", 1);
+            }
+            String json = ControlClient.ask(data.resolve("control.sock"), "audit");
+            AuditWriter.Stats s;
+            try {
+                s = AuditWriter.Stats.fromJson(json);
+            } catch (IllegalArgumentException e) {
+                throw new CliException("postern: the gateway's answer is not audit stats: " + e.getMessage(), 1);
+            }
+            System.out.print(render(s));
+            return 0;
+        }
+    }
+
+    /** The stats for a person: one fact a line, the store's state first. */
+    static String render(AuditWriter.Stats s) {
+        var b = new StringBuilder();
+        b.append(String.format("store:      %s since %s%n", s.storeUp() ? "up" : "DOWN", s.since()));
+        if (s.lastError() != null) b.append(String.format("last error: %s%n", s.lastError()));
+        b.append(String.format("queued:     %,d records in memory%n", s.queued()));
+        b.append(String.format("written:    %,d records from memory%n", s.written()));
+        b.append(String.format("spilled:    %,d records to the spill file (now %,d bytes)%n", s.spilled(),
+                s.spillBytes()));
+        b.append(String.format("replayed:   %,d records from the spill file%n", s.replayed()));
+        b.append(String.format("dropped:    %,d records%s%n", s.dropped(), s.dropped() > 0
+                ? " (queue or spill full, or unreadable in the spill: see the log)" : ""));
+        return b.toString();
+    }
+
+    /** Whether a gateway holds the data directory's lock (in this JVM, or another process). */
+    private static boolean gatewayRuns(Path data) throws Exception {
+        if (Gateway.runsInThisJvm(data)) return true;
+        Path lockFile = data.resolve("postern.lock");
+        if (!Files.exists(lockFile)) return false;
+        try (FileChannel ch = DurableFiles.SYSTEM.openLockFile(lockFile)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) return true;
+            lock.release();
+            return false;
+        } catch (OverlappingFileLockException e) {
+            return true; // held in this JVM
+        }
+    }
+}
