@@ -591,6 +591,34 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
+    /**
+     * Administrators' actions since {@code since}, oldest first, of every gateway in the store (who relaxed which
+     * policy, held or deleted which message, and why), each with the gateway that recorded it.
+     */
+    public synchronized List<GatewayAction> adminActions(Instant since) throws AuditStoreException {
+        List<GatewayAction> out = new ArrayList<>();
+        try (PreparedStatement p = db().prepareStatement("SELECT gateway, at, actor, action, target, detail "
+                + "FROM admin_action WHERE at >= ? ORDER BY at, gateway")) {
+            p.setLong(1, millis(since));
+            try (ResultSet rs = p.executeQuery()) {
+                while (rs.next()) {
+                    String target = rs.getString(5);
+                    out.add(new GatewayAction(rs.getString(1), new AdminRecord(Instant.ofEpochMilli(rs.getLong(2)),
+                            rs.getString(3), AdminRecord.Action.valueOf(rs.getString(4)),
+                            target.isEmpty() ? null : target, rs.getString(6))));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** An administrator's action and the gateway that recorded it. */
+    public record GatewayAction(String gateway, AdminRecord action) { }
+
     private AuditStoreException readFailed(SQLException e) {
         afterFailure();
         return new AuditStoreException("audit store: cannot read: " + oneLine(e), e);

@@ -13,7 +13,7 @@ import picocli.CommandLine.Mixin;
 
 /** {@code postern audit ...}: the audit trail's plumbing. */
 @Command(name = "audit", description = "The audit writer of the running gateway.",
-        subcommands = {AuditCommand.Status.class})
+        subcommands = {AuditCommand.Status.class, AuditCommand.Actions.class})
 final class AuditCommand {
 
     @Command(name = "status", description = "Records queued, written, spilled, replayed and dropped; whether the"
@@ -37,6 +37,44 @@ final class AuditCommand {
             System.out.print(render(s));
             return 0;
         }
+    }
+
+    @Command(name = "actions", description = "Administrators' actions from the audit store: policy overrides set,"
+            + " cleared and ended, queue holds, releases, deletes and flushes, certificate reloads; who, when, why.")
+    static final class Actions implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @picocli.CommandLine.Option(names = "--since", paramLabel = "WHEN", description = "a duration back from now"
+                + " (30d, 12h) or an ISO time; default 30d") String since;
+
+        @picocli.CommandLine.Option(names = "--json", description = "the records as JSON") boolean json;
+
+        @Override public Integer call() throws Exception {
+            java.time.Instant from = ReportCommand.since(since == null ? "30d" : since, java.time.Instant.now(),
+                    "--since");
+            java.util.List<dev.postern.audit.JdbcAuditStore.GatewayAction> actions;
+            try (dev.postern.audit.JdbcAuditStore store = ReportCommand.open(source.load())) {
+                actions = store.adminActions(from);
+            } catch (dev.postern.audit.AuditStore.AuditStoreException e) {
+                throw new CliException("postern: " + e.getMessage(), 1);
+            }
+            if (json) {
+                System.out.println(dev.postern.trace.Json.pretty(actions));
+                return 0;
+            }
+            if (actions.isEmpty()) System.out.println("no administrative action on record since "
+                    + dev.postern.trace.TraceText.time(from));
+            for (var a : actions) System.out.println(actionLine(a));
+            return 0;
+        }
+    }
+
+    /** "2026-12-02 13:00:00Z gw1 alice POLICY_OVERRIDE_SET bank.example: level may until ..., reason". */
+    static String actionLine(dev.postern.audit.JdbcAuditStore.GatewayAction g) {
+        dev.postern.audit.AdminRecord a = g.action();
+        return dev.postern.trace.TraceText.time(a.at()) + " " + g.gateway() + " " + a.actor() + " "
+                + a.action().name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+                + (a.target() == null ? "" : " " + a.target()) + (a.detail() == null ? "" : ": " + a.detail());
     }
 
     /** The stats for a person: one fact a line, the store's state first. */
