@@ -1,7 +1,5 @@
 package dev.postern.cli;
 
-import dev.postern.audit.AuditStore.AuditStoreException;
-import dev.postern.audit.JdbcAuditStore;
 import dev.postern.audit.SeenCertificate;
 import java.io.PrintStream;
 import java.time.Duration;
@@ -33,13 +31,8 @@ final class CertsCommand {
 
         @Override public Integer call() throws Exception {
             Instant now = Instant.now();
-            Instant before = expiring == null ? null : now.plus(ReportCommand.duration(expiring, "--expiring"));
-            List<SeenCertificate> certs;
-            try (JdbcAuditStore store = ReportCommand.open(source.load())) {
-                certs = store.certificatesSeen(before);
-            } catch (AuditStoreException e) {
-                throw new CliException("postern: " + e.getMessage(), 1);
-            }
+            Instant before = expiring == null ? null : now.plus(TimeOptions.duration("--expiring", expiring));
+            List<SeenCertificate> certs = AuditAccess.ask(source.load(), store -> store.certificatesSeen(before));
             if (json) {
                 System.out.println(ReportCommand.json(certs));
             } else {
