@@ -1,10 +1,5 @@
 package dev.postern.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
 import dev.postern.audit.TlsReport;
 import dev.postern.audit.TlsReport.DomainShares;
 import dev.postern.audit.TlsReport.Enforced;
@@ -12,9 +7,10 @@ import dev.postern.audit.TlsReport.Part;
 import dev.postern.audit.TlsReport.Shares;
 import dev.postern.audit.TlsReport.Usage;
 import dev.postern.audit.TlsSessionRecord.Direction;
+import dev.postern.trace.Json;
+import dev.postern.trace.TraceText;
 import java.io.PrintStream;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -25,10 +21,6 @@ import picocli.CommandLine.Option;
 /** {@code postern report ...}: figures computed from the audit store (see docs/audit.md). */
 @Command(name = "report", description = "Reports from the audit store.", subcommands = ReportCommand.Tls.class)
 final class ReportCommand {
-    /** Instants as ISO text; records as they are. */
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-            .registerModule(new SimpleModule().addSerializer(Instant.class, ToStringSerializer.instance));
-
     @Command(name = "tls", description = "Shares of messages and sessions in clear text, encrypted without a "
             + "verified certificate, and verified; per domain, TLS version and cipher; enforced links and their "
             + "failures; the top domains still in clear text.")
@@ -59,7 +51,7 @@ final class ReportCommand {
             String fmt = oneOf("--format", format, "text", "json", "csv");
             TlsReport report = AuditAccess.ask(source.load(), store -> store.report(from, d, dir));
             switch (fmt) {
-                case "json" -> System.out.println(json(report));
+                case "json" -> System.out.println(Json.pretty(report));
                 case "csv" -> csv(report, System.out);
                 default -> text(report, System.out);
             }
@@ -77,18 +69,10 @@ final class ReportCommand {
                 + value + "\"", 2);
     }
 
-    static String json(Object value) {
-        try {
-            return JSON.writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e); // records of strings, numbers and instants always serialise
-        }
-    }
-
     // ---- text
 
     static void text(TlsReport r, PrintStream out) {
-        out.println("TLS report from " + seconds(r.since()) + " to " + seconds(r.until())
+        out.println("TLS report from " + TraceText.time(r.since()) + " to " + TraceText.time(r.until())
                 + (r.domain() == null ? ", all domains" : ", domain " + r.domain()));
         for (Part p : r.directions()) {
             boolean in = p.direction() == Direction.IN;
@@ -148,10 +132,6 @@ final class ReportCommand {
 
     private static void enforced(PrintStream out, String label, Enforced e) {
         out.printf("    %-30s %9d %10d %8d %11d%n", label, e.attempts(), e.delivered(), e.failed(), e.wouldFail());
-    }
-
-    private static String seconds(Instant t) {
-        return t.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
     // ---- CSV: one figure per line, for a spreadsheet's pivot table

@@ -104,7 +104,7 @@ class AuditCliTest {
         assertThat(all.out()).contains("CN=mx.soon.example  expires ", "(in 9 days)", "CN=mx.late.example",
                 "  names:   mx.soon.example, *.mx.soon.example", "  issuer:  CN=Test CA,O=Example",
                 "  seen:    out mx.soon.example:25 [192.0.2.10] by ", ", 1 session, ",
-                "CN=mx.bank.example  EXPIRED 2026-06-30T10:00:00Z")
+                "CN=mx.bank.example  EXPIRED 2026-06-30 10:00:00Z")
                 .endsWith("-- 6 certificate(s)\n");
 
         Cli.Result soon = Cli.run("certs", "seen", "--expiring", "30d", "--json", "--data", data.toString());
