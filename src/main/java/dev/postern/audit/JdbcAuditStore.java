@@ -156,9 +156,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
             if (t.getMessage() != null && !t.getMessage().isBlank()) best = t.getMessage();
             if (t.getCause() == t) break;
         }
-        if (best == null) return e.getClass().getSimpleName();
-        String line = best.strip().lines().findFirst().orElse("");
-        return line.length() > 300 ? line.substring(0, 300) + "..." : line;
+        return best == null ? e.getClass().getSimpleName() : Spill.oneLine(best);
     }
 
     public String gateway() { return gateway; }

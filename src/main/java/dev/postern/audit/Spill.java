@@ -112,10 +112,7 @@ final class Spill implements Closeable {
         }
         if (kept == 0) return new Appended(0, start, start);
         try {
-            ByteBuffer buf = ByteBuffer.wrap(bytes.toByteArray());
-            long at = start;
-            while (buf.hasRemaining()) at += channel.write(buf, at);
-            files.sync(channel, file);
+            files.writeAt(channel, file, start, bytes.toByteArray());
             if (created) files.syncDirectory(dir);
         } catch (IOException e) {
             try {

@@ -24,9 +24,10 @@ import java.util.List;
  * @param sni                out: the server name sent; in: the name the client asked for; null when none
  * @param peerChain          the peer's certificates, leaf first; empty when none was sent
  * @param verification       whether the peer's certificate was verified (chain and, out, name)
- * @param verificationReason why verification failed, or what was verified ("verified for *.bank.example (issuer ...)")
- * @param clientCertificate  in: the client certificate's judgement ("verified", "untrusted: ...", "none");
- *                           out: whether the server asked for ours ("not-asked", "asked-none-sent", "sent")
+ * @param verificationReason what was verified ("verified for *.bank.example (issuer ...)"), or why verification
+ *                           failed, the problem alone ("name mismatch", "self-signed certificate (not trusted)")
+ * @param clientCertificate  one vocabulary both ways: "not-asked", "asked-none-sent"; in: "verified" or
+ *                           "untrusted: REASON" for the client's certificate; out: "sent" (ours)
  * @param noTls              why the session had no TLS: null with TLS; else NOT_OFFERED, ... (see {@link NoTls})
  * @param noTlsDetail        the words that go with {@code noTls} (the handshake's error, the refused reply)
  * @param policy             the TLS policy the session was held to (out: the destination's; in: the listener's)

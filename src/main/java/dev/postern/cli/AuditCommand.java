@@ -2,6 +2,7 @@ package dev.postern.cli;
 
 import dev.postern.audit.AuditWriter;
 import dev.postern.files.DurableFiles;
+import dev.postern.trace.TraceText;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -80,7 +81,8 @@ final class AuditCommand {
     /** The stats for a person: one fact a line, the store's state first. */
     static String render(AuditWriter.Stats s) {
         var b = new StringBuilder();
-        b.append(String.format("store:      %s since %s%n", s.storeUp() ? "up" : "DOWN", s.since()));
+        b.append(String.format("store:      %s since %s%n", s.storeUp() ? "up" : "DOWN",
+                TraceText.time(s.since())));
         if (s.lastError() != null) b.append(String.format("last error: %s%n", s.lastError()));
         b.append(String.format("queued:     %,d records in memory%n", s.queued()));
         b.append(String.format("written:    %,d records from memory%n", s.written()));

@@ -1,12 +1,11 @@
 package dev.postern.cli;
 
-import dev.postern.audit.AuditStore.AuditStoreException;
-import dev.postern.audit.JdbcAuditStore;
 import dev.postern.audit.SeenCertificate;
+import dev.postern.trace.Json;
+import dev.postern.trace.TraceText;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -33,15 +32,10 @@ final class CertsCommand {
 
         @Override public Integer call() throws Exception {
             Instant now = Instant.now();
-            Instant before = expiring == null ? null : now.plus(ReportCommand.duration(expiring, "--expiring"));
-            List<SeenCertificate> certs;
-            try (JdbcAuditStore store = ReportCommand.open(source.load())) {
-                certs = store.certificatesSeen(before);
-            } catch (AuditStoreException e) {
-                throw new CliException("postern: " + e.getMessage(), 1);
-            }
+            Instant before = expiring == null ? null : now.plus(TimeOptions.duration("--expiring", expiring));
+            List<SeenCertificate> certs = AuditAccess.ask(source.load(), store -> store.certificatesSeen(before));
             if (json) {
-                System.out.println(ReportCommand.json(certs));
+                System.out.println(Json.pretty(certs));
             } else {
                 text(certs, now, expiring, System.out);
             }
@@ -64,8 +58,8 @@ final class CertsCommand {
             for (SeenCertificate.Peer p : c.peers()) {
                 out.println("  seen:    " + p.direction().name().toLowerCase(Locale.ROOT) + " " + p.endpoint()
                         + " [" + p.peerIp() + "] by " + p.gateway() + ", " + p.sessions() + " session"
-                        + (p.sessions() == 1 ? "" : "s") + ", " + seconds(p.firstSeen()) + " to "
-                        + seconds(p.lastSeen()));
+                        + (p.sessions() == 1 ? "" : "s") + ", " + TraceText.time(p.firstSeen()) + " to "
+                        + TraceText.time(p.lastSeen()));
             }
             out.println();
         }
@@ -75,11 +69,7 @@ final class CertsCommand {
     private static String expiry(Instant notAfter, Instant now) {
         if (notAfter == null) return "(no expiry recorded)";
         long days = Duration.between(now, notAfter).toDays();
-        return notAfter.isBefore(now) ? "EXPIRED " + seconds(notAfter) + " (" + -days + " days ago)"
-                : "expires " + seconds(notAfter) + " (in " + days + " days)";
-    }
-
-    private static String seconds(Instant t) {
-        return t.truncatedTo(ChronoUnit.SECONDS).toString();
+        return notAfter.isBefore(now) ? "EXPIRED " + TraceText.time(notAfter) + " (" + -days + " days ago)"
+                : "expires " + TraceText.time(notAfter) + " (in " + days + " days)";
     }
 }

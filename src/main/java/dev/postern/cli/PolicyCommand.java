@@ -5,10 +5,7 @@ import dev.postern.names.Domains;
 import dev.postern.names.InvalidDomainException;
 import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.TlsPolicies;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -90,7 +87,8 @@ final class PolicyCommand {
         @Option(names = "--level", required = true, paramLabel = "LEVEL",
                 description = "none, may, encrypt, fingerprint, verify or secure") String level;
         @Option(names = "--until", required = true, paramLabel = "TIME",
-                description = "an ISO time like 2026-12-24T00:00Z, or a duration from now like 2h or 3d") String until;
+                description = "a duration from now (2h, 3d), a time (2026-12-24T00:00Z) or a date (2026-12-24, "
+                        + "midnight UTC)") String until;
         @Option(names = "--reason", required = true, paramLabel = "TEXT",
                 description = "why (a ticket number helps the next person)") String reason;
 
@@ -105,7 +103,7 @@ final class PolicyCommand {
                         + "got \"" + level + "\"", 2);
             }
             Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-            Instant end = time(until, now);
+            Instant end = TimeOptions.until("--until", until, now);
             if (!end.isAfter(now)) throw new CliException("postern: --until: expected a time in the future, got " + end, 2);
             if (reason.isBlank()) throw new CliException("postern: --reason: expected some words, got nothing", 2);
             new PolicyOverrides(config.dataDir()).set(new PolicyOverrides.Override(d, l, end, now, who(), reason.strip()));
@@ -162,32 +160,6 @@ final class PolicyCommand {
             throw new CliException("postern: expected a domain like partner.example, got \"" + s + "\" ("
                     + e.getMessage() + ")", 2);
         }
-    }
-
-    /** An ISO time, or a duration from now ("2h", "3d", "90m"). */
-    static Instant time(String s, Instant now) throws CliException {
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            // not a time: a duration?
-        }
-        Duration d = duration(s);
-        if (d != null) return now.plus(d);
-        throw new CliException("postern: --until: expected an ISO time like 2026-12-24T00:00Z or a duration like 2h, "
-                + "got \"" + s + "\"", 2);
-    }
-
-    /** A duration as the command line writes it ("90s", "90m", "2h", "7d"), null when {@code s} is not one. */
-    static Duration duration(String s) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,6})(s|m|h|d)").matcher(s);
-        if (!m.matches()) return null;
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            default -> Duration.ofDays(n);
-        };
     }
 
     /** The administrator: the user behind sudo when there is one. */

@@ -1,7 +1,5 @@
 package dev.postern.cli;
 
-import dev.postern.audit.AuditReader;
-import dev.postern.audit.AuditStore;
 import dev.postern.audit.MessageTrace;
 import dev.postern.config.Config;
 import dev.postern.files.DurableFiles;
@@ -42,12 +40,7 @@ final class ReceiptCommand implements Callable<Integer> {
                     + "\"verify FILE\"", 2);
         }
         Config config = source.load();
-        Optional<MessageTrace> trace;
-        try (AuditReader reader = AuditAccess.reader(config)) {
-            trace = reader.message(id);
-        } catch (AuditStore.AuditStoreException e) {
-            throw new CliException("postern: the audit store: " + e.getMessage(), 1);
-        }
+        Optional<MessageTrace> trace = AuditAccess.ask(config, store -> store.message(id));
         String jws = signed(trace, id, key(config), Instant.now().truncatedTo(ChronoUnit.SECONDS));
         if (out == null) {
             System.out.print(jws);

@@ -1,12 +1,5 @@
 package dev.postern.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.module.SimpleModule;
-import com.fasterxml.jackson.databind.ser.std.ToStringSerializer;
-import dev.postern.audit.AuditStore.AuditStoreException;
-import dev.postern.audit.JdbcAuditStore;
 import dev.postern.audit.TlsReport;
 import dev.postern.audit.TlsReport.DomainShares;
 import dev.postern.audit.TlsReport.Enforced;
@@ -14,18 +7,13 @@ import dev.postern.audit.TlsReport.Part;
 import dev.postern.audit.TlsReport.Shares;
 import dev.postern.audit.TlsReport.Usage;
 import dev.postern.audit.TlsSessionRecord.Direction;
-import dev.postern.config.Config;
+import dev.postern.trace.Json;
+import dev.postern.trace.TraceText;
 import java.io.PrintStream;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
-import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -33,11 +21,6 @@ import picocli.CommandLine.Option;
 /** {@code postern report ...}: figures computed from the audit store (see docs/audit.md). */
 @Command(name = "report", description = "Reports from the audit store.", subcommands = ReportCommand.Tls.class)
 final class ReportCommand {
-    private static final Pattern AGO = Pattern.compile("(\\d{1,6})([smhdw])");
-    /** Instants as ISO text; records as they are. */
-    static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
-            .registerModule(new SimpleModule().addSerializer(Instant.class, ToStringSerializer.instance));
-
     @Command(name = "tls", description = "Shares of messages and sessions in clear text, encrypted without a "
             + "verified certificate, and verified; per domain, TLS version and cipher; enforced links and their "
             + "failures; the top domains still in clear text.")
@@ -45,7 +28,8 @@ final class ReportCommand {
         @Mixin ConfigSource source;
 
         @Option(names = "--since", paramLabel = "WHEN", defaultValue = "7d",
-                description = "A duration back from now (30m, 24h, 7d, 2w) or an ISO time. Default: ${DEFAULT-VALUE}")
+                description = "A duration back from now (30m, 24h, 7d, 2w), a time (2026-12-01T00:00Z) or a date "
+                        + "(2026-12-01, midnight UTC). Default: ${DEFAULT-VALUE}")
         String since;
 
         @Option(names = "--domain", paramLabel = "DOMAIN",
@@ -61,67 +45,18 @@ final class ReportCommand {
 
         @Override public Integer call() throws Exception {
             Instant now = Instant.now();
-            Instant from = since(since, now, "--since");
+            Instant from = TimeOptions.since("--since", since, now);
             String d = domain == null ? null : PolicyCommand.domain(domain);
             Direction dir = direction(direction);
             String fmt = oneOf("--format", format, "text", "json", "csv");
-            Config config = source.load();
-            TlsReport report;
-            try (JdbcAuditStore store = open(config)) {
-                report = store.report(from, d, dir);
-            } catch (AuditStoreException e) {
-                throw new CliException("postern: " + e.getMessage(), 1);
-            }
+            TlsReport report = AuditAccess.ask(source.load(), store -> store.report(from, d, dir));
             switch (fmt) {
-                case "json" -> System.out.println(json(report));
+                case "json" -> System.out.println(Json.pretty(report));
                 case "csv" -> csv(report, System.out);
                 default -> text(report, System.out);
             }
             return 0;
         }
-    }
-
-    static JdbcAuditStore open(Config config) throws CliException {
-        try {
-            return AuditDatabase.open(config);
-        } catch (AuditStoreException e) {
-            throw new CliException("postern: " + e.getMessage(), 1);
-        }
-    }
-
-    /** An ISO time, or a duration back from {@code now}: "30m", "24h", "7d", "2w". */
-    static Instant since(String s, Instant now, String option) throws CliException {
-        Duration d = durationOrNull(s);
-        if (d != null) return now.minus(d);
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            throw new CliException("postern: " + option + ": expected a duration like 7d (s, m, h, d or w) or an ISO "
-                    + "time like 2026-05-01T00:00Z, got \"" + s + "\"", 2);
-        }
-    }
-
-    /** A duration "30m", "24h", "7d", "2w"; a clear line otherwise. */
-    static Duration duration(String s, String option) throws CliException {
-        Duration d = durationOrNull(s);
-        if (d == null) {
-            throw new CliException("postern: " + option + ": expected a duration like 30d (s, m, h, d or w), got \""
-                    + s + "\"", 2);
-        }
-        return d;
-    }
-
-    private static Duration durationOrNull(String s) {
-        Matcher m = AGO.matcher(s);
-        if (!m.matches()) return null;
-        long n = Long.parseLong(m.group(1));
-        return switch (m.group(2)) {
-            case "s" -> Duration.ofSeconds(n);
-            case "m" -> Duration.ofMinutes(n);
-            case "h" -> Duration.ofHours(n);
-            case "d" -> Duration.ofDays(n);
-            default -> Duration.ofDays(7 * n);
-        };
     }
 
     static Direction direction(String s) throws CliException {
@@ -134,18 +69,10 @@ final class ReportCommand {
                 + value + "\"", 2);
     }
 
-    static String json(Object value) {
-        try {
-            return JSON.writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException(e); // records of strings, numbers and instants always serialise
-        }
-    }
-
     // ---- text
 
     static void text(TlsReport r, PrintStream out) {
-        out.println("TLS report from " + seconds(r.since()) + " to " + seconds(r.until())
+        out.println("TLS report from " + TraceText.time(r.since()) + " to " + TraceText.time(r.until())
                 + (r.domain() == null ? ", all domains" : ", domain " + r.domain()));
         for (Part p : r.directions()) {
             boolean in = p.direction() == Direction.IN;
@@ -205,10 +132,6 @@ final class ReportCommand {
 
     private static void enforced(PrintStream out, String label, Enforced e) {
         out.printf("    %-30s %9d %10d %8d %11d%n", label, e.attempts(), e.delivered(), e.failed(), e.wouldFail());
-    }
-
-    private static String seconds(Instant t) {
-        return t.truncatedTo(ChronoUnit.SECONDS).toString();
     }
 
     // ---- CSV: one figure per line, for a spreadsheet's pivot table

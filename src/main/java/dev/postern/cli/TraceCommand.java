@@ -1,18 +1,11 @@
 package dev.postern.cli;
 
-import dev.postern.audit.AuditReader;
-import dev.postern.audit.AuditStore;
 import dev.postern.audit.MessageTrace;
 import dev.postern.smtp.AddressException;
 import dev.postern.smtp.Mailbox;
 import dev.postern.trace.Json;
 import dev.postern.trace.TraceText;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,7 +22,8 @@ final class TraceCommand implements Callable<Integer> {
     String id;
     @Option(names = "--recipient", paramLabel = "ADDR", description = "every message to this address") String recipient;
     @Option(names = "--since", paramLabel = "WHEN", description = "only messages received since then: a duration "
-            + "back from now (7d, 12h, 30m) or a time (2026-12-01T00:00Z, 2026-12-01); default 7d") String since;
+            + "back from now (30m, 24h, 7d, 2w), a time (2026-12-01T00:00Z) or a date (2026-12-01, midnight UTC); "
+            + "default 7d") String since;
     @Option(names = "--json", description = "the records as JSON instead of text") boolean json;
 
     @Override public Integer call() throws CliException {
@@ -37,15 +31,11 @@ final class TraceCommand implements Callable<Integer> {
             throw new CliException("postern: trace: expected a queue id or Message-ID, or --recipient ADDR "
                     + "(one of them)", 2);
         }
-        Instant from = since(since == null ? "7d" : since, Instant.now());
+        Instant from = TimeOptions.since("--since", since == null ? "7d" : since, Instant.now());
         String address = recipient == null ? null : address(recipient);
         String key = id == null ? null : messageKey(id);
-        List<MessageTrace> traces;
-        try (AuditReader reader = AuditAccess.reader(source.load())) {
-            traces = key != null ? reader.trace(key) : reader.traceRecipient(address, from);
-        } catch (AuditStore.AuditStoreException e) {
-            throw new CliException("postern: the audit store: " + e.getMessage(), 1);
-        }
+        List<MessageTrace> traces = AuditAccess.ask(source.load(),
+                store -> key != null ? store.trace(key) : store.traceRecipient(address, from));
         System.out.print(text(traces, key, address, key != null && since == null ? null : from, json));
         return 0;
     }
@@ -81,23 +71,6 @@ final class TraceCommand implements Callable<Integer> {
         } catch (AddressException e) {
             throw new CliException("postern: --recipient: expected an address like b@bank.example, got \"" + text
                     + "\" (" + e.getMessage() + ")", 2);
-        }
-    }
-
-    /** A duration back from {@code now} ("7d"), or a time or date (UTC). */
-    static Instant since(String s, Instant now) throws CliException {
-        Duration d = PolicyCommand.duration(s);
-        if (d != null) return now.minus(d);
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            // not a time: a date?
-        }
-        try {
-            return LocalDate.parse(s).atStartOfDay(ZoneOffset.UTC).toInstant();
-        } catch (DateTimeParseException e) {
-            throw new CliException("postern: --since: expected a duration like 7d, 12h or 30m, or a time like "
-                    + "2026-12-01T00:00Z or 2026-12-01, got \"" + s + "\"", 2);
         }
     }
 }

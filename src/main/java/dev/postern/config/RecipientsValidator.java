@@ -108,8 +108,8 @@ final class RecipientsValidator {
         int ipv6Prefix = t.integer("network_prefix_ipv6", d.ipv6Prefix(), 16, 128);
         if (lockout.compareTo(maxLockout) > 0) {
             String key = t.has("lockout") ? "lockout" : "max_lockout";
-            t.problem(key, "expected lockout (" + Syntax.format(lockout) + ") at most max_lockout ("
-                    + Syntax.format(maxLockout) + "), got " + Table.render(t.raw(key)));
+            t.problem(key, "expected lockout (" + Durations.format(lockout) + ") at most max_lockout ("
+                    + Durations.format(maxLockout) + "), got " + Table.render(t.raw(key)));
         }
         if (networkMaxFailures < maxFailures) {
             String key = t.has("network_max_failures") ? "network_max_failures" : "max_failures";

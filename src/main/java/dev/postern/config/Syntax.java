@@ -6,7 +6,6 @@ import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.time.Duration;
-import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
@@ -17,10 +16,7 @@ import java.util.regex.Pattern;
 final class Syntax {
     static final Duration MIN_DURATION = Duration.ofMillis(1);
     static final Duration MAX_DURATION = Duration.ofDays(365);
-    static final String DURATION = "a duration like 30s, 5m, 1h, 5d or PT5M";
 
-    private static final Pattern DURATION_PART = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
-    private static final Pattern DURATION_TEXT = Pattern.compile("(?:\\d{1,9}(?:ms|s|m|h|d))+");
     private static final Pattern SIZE = Pattern.compile("(\\d{1,19})\\s*(b|kb|kib|mb|mib|gb|gib)?",
             Pattern.CASE_INSENSITIVE);
     // No leading zeros: some tools read "010" as octal, so it is ambiguous.
@@ -127,44 +123,6 @@ final class Syntax {
         int port = Integer.parseInt(s);
         if (port < 1 || port > 65535) throw invalid(expectedForm + " with a port from 1 to 65535", whole);
         return port;
-    }
-
-    /** "30s", "5m", "1h30m", "500ms", "5d" or ISO-8601 "PT5M"; the range is the caller's business. */
-    static Duration duration(String s) {
-        if (s.startsWith("P") || s.startsWith("p")) {
-            try {
-                return Duration.parse(s);
-            } catch (DateTimeParseException e) {
-                throw invalid(DURATION, s);
-            }
-        }
-        if (!DURATION_TEXT.matcher(s).matches()) throw invalid(DURATION, s);
-        Duration total = Duration.ZERO;
-        var m = DURATION_PART.matcher(s);
-        while (m.find()) {
-            long n = Long.parseLong(m.group(1));
-            total = total.plus(switch (m.group(2)) {
-                case "ms" -> Duration.ofMillis(n);
-                case "s" -> Duration.ofSeconds(n);
-                case "m" -> Duration.ofMinutes(n);
-                case "h" -> Duration.ofHours(n);
-                default -> Duration.ofDays(n);
-            });
-        }
-        return total;
-    }
-
-    /** The shortest of our own notations for {@code d}, e.g. "1h30m"; used in messages and docs. */
-    static String format(Duration d) {
-        if (d.isZero()) return "0s";
-        var b = new StringBuilder();
-        long days = d.toDays();
-        if (days > 0) b.append(days).append('d');
-        if (d.toHoursPart() > 0) b.append(d.toHoursPart()).append('h');
-        if (d.toMinutesPart() > 0) b.append(d.toMinutesPart()).append('m');
-        if (d.toSecondsPart() > 0) b.append(d.toSecondsPart()).append('s');
-        if (d.toMillisPart() > 0) b.append(d.toMillisPart()).append("ms");
-        return b.toString();
     }
 
     /**

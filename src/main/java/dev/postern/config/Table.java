@@ -101,10 +101,10 @@ final class Table {
     /** A duration within [min, max] (for the few keys whose range is not the usual 1ms to 365d). */
     Duration duration(String name, Duration fallback, Duration min, Duration max) {
         if (!has(name)) return fallback;
-        Duration d = string(name, null, Syntax.DURATION, Syntax::duration);
+        Duration d = string(name, null, Durations.EXPECTED, Durations::parse);
         if (d == null) return fallback;
         if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-            wrong(name, "a duration from " + Syntax.format(min) + " to " + Syntax.format(max), raw(name));
+            wrong(name, "a duration from " + Durations.format(min) + " to " + Durations.format(max), raw(name));
             return fallback;
         }
         return d;

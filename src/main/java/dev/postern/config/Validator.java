@@ -244,12 +244,12 @@ final class Validator {
                 || dw.isIntegralNumber() && dw.canConvertToLong() && dw.longValue() == 0)) {
             delayWarning = null;
         } else if (dw != null && !dw.isTextual()) {
-            t.wrong("delay_warning", Syntax.DURATION + " or \"off\"", dw);
+            t.wrong("delay_warning", Durations.EXPECTED + " or \"off\"", dw);
         } else {
             delayWarning = t.duration("delay_warning", delayWarning);
         }
-        ordered(t, "retry_first", retryFirst, "retry_max", retryMax, false, Syntax::format);
-        if (delayWarning != null) ordered(t, "delay_warning", delayWarning, "lifetime", lifetime, true, Syntax::format);
+        ordered(t, "retry_first", retryFirst, "retry_max", retryMax, false, Durations::format);
+        if (delayWarning != null) ordered(t, "delay_warning", delayWarning, "lifetime", lifetime, true, Durations::format);
         t.finish();
         return new Config.Queue(retryFirst, retryMax, lifetime, delayWarning);
     }

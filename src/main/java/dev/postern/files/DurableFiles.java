@@ -131,6 +131,17 @@ public final class DurableFiles {
     }
 
     /**
+     * Writes all of {@code bytes} at {@code offset} of an open file and fsyncs it (an append-only log that is read back
+     * through the same channel, like the audit spill); on failure the caller decides what to cut back.
+     */
+    public void writeAt(FileChannel channel, Path file, long offset, byte[] bytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        long at = offset;
+        while (buf.hasRemaining()) at += channel.write(buf, at);
+        sync(channel, file);
+    }
+
+    /**
      * Writes {@code bytes} to a new file (mode 0600) and fsyncs it; the directory is not synced (see
      * {@link #syncDirectory}). A file of that name left by an earlier failed attempt is replaced; on failure the
      * file is removed.
@@ -144,9 +155,7 @@ public final class DurableFiles {
         try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
                 attributes(mode))) {
             restoreOwnerBits(file, mode);
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) ch.write(buf);
-            sync(ch, file);
+            writeAt(ch, file, 0, bytes);
         } catch (IOException | RuntimeException e) {
             deleteQuietly(file, e);
             throw e;

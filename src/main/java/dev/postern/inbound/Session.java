@@ -830,10 +830,10 @@ final class Session {
         if (clientCertificate == null) {
             verification = TlsSessionRecord.Verification.NOT_CHECKED;
             reason = null;
-            word = s == null ? null : asked ? "none" : "not-asked";
+            word = s == null ? null : asked ? "asked-none-sent" : "not-asked";
         } else if (clientCertificate.facts().trusted()) {
             verification = TlsSessionRecord.Verification.VERIFIED;
-            reason = "verified: " + clientCertificate.facts().subject() + " (issuer "
+            reason = "verified for " + clientCertificate.facts().subject() + " (issuer "
                     + clientCertificate.facts().issuer() + ")";
             word = "verified";
         } else if (relayClient != null) { // not trusted by the listener's CA, but by a relay_clients rule

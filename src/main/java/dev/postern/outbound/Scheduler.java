@@ -489,7 +489,8 @@ public final class Scheduler implements Closeable {
         if (!plan.policy().level().requiresTls()) return v;
         List<String> all = new ArrayList<>(v.wouldFail());
         all.addFirst(why);
-        return new TlsPlanner.Verdict(v.failure(), v.summary(), List.copyOf(all), v.facts(), v.verified());
+        return new TlsPlanner.Verdict(v.failure(), v.summary(), v.reason(), List.copyOf(all), v.facts(),
+                v.verified());
     }
 
     /**

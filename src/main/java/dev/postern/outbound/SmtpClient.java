@@ -340,7 +340,7 @@ public final class SmtpClient implements java.io.Closeable {
                         session != null && AuditFacts.resumed(session, handshakeStart),
                         ssl == null ? null : AuditFacts.sentServerName(ssl),
                         session == null ? List.of() : AuditFacts.chain(AuditFacts.peerChain(session)), verification,
-                        verdict == null || session == null ? null : verdict.summary(),
+                        verdict == null || session == null ? null : verdict.reason(),
                         facts == null ? null : facts.clientCertificate().word(), why, detail, policy));
             } catch (RuntimeException e) {
                 // the sink must not throw; a record that cannot be made must not stop the delivery

@@ -77,7 +77,7 @@ public final class TlsPlanner {
          */
         public Verdict withoutTls(String why) {
             List<String> wouldFail = testing && policy.level().requiresTls() ? List.of(why) : List.of();
-            return new Verdict(null, "no TLS: " + why, wouldFail, null, false);
+            return new Verdict(null, "no TLS: " + why, null, wouldFail, null, false);
         }
 
         /** The checks of the policy's level against a finished handshake. */
@@ -89,17 +89,20 @@ public final class TlsPlanner {
             PeerCheck.Certificate cert = PeerCheck.inspect(session, anchors, now, PeerCheck.Purpose.SERVER);
             TlsLevel level = policy.level();
             String summary;
+            String problem = null; // why the certificate is not verified, for the audit record
             boolean verified = false;
             if (cert == null) {
-                summary = "unverified: no server certificate";
+                problem = "no server certificate";
+                summary = "unverified: " + problem;
                 if (level.compareTo(TlsLevel.FINGERPRINT) >= 0) failures.add("the server sent no certificate");
             } else {
                 String weakKey = weakKey(cert, policy);
                 if (weakKey != null) failures.add(weakKey);
                 List<String> patterns = namePatterns();
                 String matched = NameMatcher.firstMatch(cert.names(), cert.ipAddresses(), patterns);
-                summary = cert.trusted() && matched != null ? "verified: " + matched + " (issuer " + cert.issuer() + ")"
-                        : "unverified: " + (cert.trusted() ? "name mismatch" : cert.trustProblem());
+                problem = !cert.trusted() ? cert.trustProblem() : matched == null ? "name mismatch" : null;
+                summary = problem == null ? "verified for " + matched + " (issuer " + cert.issuer() + ")"
+                        : "unverified: " + problem;
                 // What "verified" means for this level: the pin under fingerprint, else chain and name (recorded
                 // under may and encrypt too, where it decides nothing).
                 verified = level == TlsLevel.FINGERPRINT ? PeerCheck.pinned(cert, policy.fingerprints())
@@ -107,10 +110,11 @@ public final class TlsPlanner {
                 switch (level) {
                     case FINGERPRINT -> {
                         if (!PeerCheck.pinned(cert, policy.fingerprints())) {
+                            problem = "neither the certificate nor its public key is pinned";
                             failures.add("fingerprint mismatch: certificate sha256 " + cert.certSha256()
                                     + " and public key sha256 " + cert.keySha256() + " are not pinned");
                         } else {
-                            summary = "verified: fingerprint pinned";
+                            summary = "verified by its pinned fingerprint";
                         }
                     }
                     case VERIFY, SECURE -> {
@@ -128,7 +132,7 @@ public final class TlsPlanner {
             boolean enforce = level.requiresTls() && !testing;
             String failure = enforce && !failures.isEmpty() ? String.join("; ", failures) : null;
             List<String> wouldFail = testing && level.requiresTls() ? List.copyOf(failures) : List.of();
-            return new Verdict(failure, summary, wouldFail, facts, verified);
+            return new Verdict(failure, summary, verified ? summary : problem, wouldFail, facts, verified);
         }
 
         /**
@@ -181,12 +185,16 @@ public final class TlsPlanner {
      * The judgement of a TLS session.
      *
      * @param failure   why delivery must not go on (enforced levels), or null
-     * @param summary   "verified: ..." or "unverified: ..." for logs and the audit record
+     * @param summary   for logs: "verified for NAME (issuer ...)", "verified by its pinned fingerprint" or
+     *                  "unverified: PROBLEM"
+     * @param reason    for the audit record's {@code verificationReason}: the summary when verified, else the problem
+     *                  alone ("name mismatch"); null without TLS
      * @param wouldFail testing mode: the checks the enforced level would have failed
      * @param verified  the server's certificate passed the identity checks of the level: its pin under
      *                  fingerprint, else chain and name (whether or not the level requires them)
      */
-    public record Verdict(String failure, String summary, List<String> wouldFail, TlsFacts facts, boolean verified) {}
+    public record Verdict(String failure, String summary, String reason, List<String> wouldFail, TlsFacts facts,
+                          boolean verified) {}
 
     private final TrustAnchorCache anchors = new TrustAnchorCache();
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();

@@ -86,7 +86,7 @@ public final class TraceText {
             case FAILED -> " (client certificate not verified: " + oneLine(in.verificationReason())
                     + (leaf != null ? "; " + leaf : "") + ")";
             // a listener that asks for none ("not-asked"), or a client that sent none: nothing worth a word
-            case NOT_CHECKED -> in.clientCertificate() == null || in.clientCertificate().equals("none")
+            case NOT_CHECKED -> in.clientCertificate() == null || in.clientCertificate().equals("asked-none-sent")
                     || in.clientCertificate().equals("not-asked") ? ""
                     : " (client certificate: " + in.clientCertificate() + ")";
         };

@@ -104,7 +104,7 @@ class AuditCliTest {
         assertThat(all.out()).contains("CN=mx.soon.example  expires ", "(in 9 days)", "CN=mx.late.example",
                 "  names:   mx.soon.example, *.mx.soon.example", "  issuer:  CN=Test CA,O=Example",
                 "  seen:    out mx.soon.example:25 [192.0.2.10] by ", ", 1 session, ",
-                "CN=mx.bank.example  EXPIRED 2026-06-30T10:00:00Z")
+                "CN=mx.bank.example  EXPIRED 2026-06-30 10:00:00Z")
                 .endsWith("-- 6 certificate(s)\n");
 
         Cli.Result soon = Cli.run("certs", "seen", "--expiring", "30d", "--json", "--data", data.toString());
@@ -122,7 +122,8 @@ class AuditCliTest {
     @Test void badInputIsOneLineAndExitTwo() {
         String d = data.toString();
         expectUsage(Cli.run("report", "tls", "--since", "7x", "--data", d), "postern: --since: expected a duration "
-                + "like 7d (s, m, h, d or w) or an ISO time like 2026-05-01T00:00Z, got \"7x\"");
+                + "like 30s, 5m, 1h, 7d, 2w or PT5M, or a time like 2026-12-01T00:00Z or a date like 2026-12-01, "
+                + "got \"7x\"");
         expectUsage(Cli.run("report", "tls", "--direction", "sideways", "--data", d),
                 "postern: --direction: expected in or out, got \"sideways\"");
         expectUsage(Cli.run("report", "tls", "--format", "xml", "--data", d),
@@ -130,7 +131,7 @@ class AuditCliTest {
         expectUsage(Cli.run("report", "tls", "--domain", "nodots", "--data", d),
                 "postern: expected a domain like partner.example, got \"nodots\" (a single label)");
         expectUsage(Cli.run("certs", "seen", "--expiring", "soon", "--data", d),
-                "postern: --expiring: expected a duration like 30d (s, m, h, d or w), got \"soon\"");
+                "postern: --expiring: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M, got \"soon\"");
     }
 
     private static void expectUsage(Cli.Result r, String line) {

@@ -37,7 +37,8 @@ class TraceCommandTest {
 
     @Test void badSinceAndBadRecipientAreOneLineEach() {
         oneLine(trace("--recipient", "b@bank.example", "--since", "7x"), 2, "postern: --since: expected a duration "
-                + "like 7d, 12h or 30m, or a time like 2026-12-01T00:00Z or 2026-12-01, got \"7x\"");
+                + "like 30s, 5m, 1h, 7d, 2w or PT5M, or a time like 2026-12-01T00:00Z or a date like 2026-12-01, "
+                + "got \"7x\"");
         oneLine(trace("--recipient", "b@bank..example"), 2,
                 "postern: --recipient: expected an address like b@bank.example, got \"b@bank..example\" (bad domain: empty label)");
         oneLine(trace("<>"), 2, "postern: trace: expected a queue id or Message-ID, got \"<>\"");
@@ -48,14 +49,6 @@ class TraceCommandTest {
         oneLine(trace("Q1"), 1, "postern: no message Q1 on record");
         oneLine(trace("--recipient", "B@BÜCHER.example", "--since", "2026-12-01", "--json"), 1,
                 "postern: no message to B@xn--bcher-kva.example on record since 2026-12-01 00:00:00Z");
-    }
-
-    @Test void sinceIsADurationBackOrATime() throws Exception {
-        Instant now = Instant.parse("2026-12-09T12:00:00Z");
-        assertThat(TraceCommand.since("7d", now)).isEqualTo(Instant.parse("2026-12-02T12:00:00Z"));
-        assertThat(TraceCommand.since("90m", now)).isEqualTo(Instant.parse("2026-12-09T10:30:00Z"));
-        assertThat(TraceCommand.since("2026-12-01", now)).isEqualTo(Instant.parse("2026-12-01T00:00:00Z"));
-        assertThat(TraceCommand.since("2026-12-01T08:00+01:00", now)).isEqualTo(Instant.parse("2026-12-01T07:00:00Z"));
     }
 
     @Test void addressesAndMessageIdsTakeTheRecordedForm() throws Exception {

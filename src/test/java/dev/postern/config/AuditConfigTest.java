@@ -59,7 +59,7 @@ class AuditConfigTest {
                     + " readable file, got \"nope\" (file not found: " + dir.resolve("nope") + ")"},
             {"gateway_name = \"my gateway\"", "audit.gateway_name: expected a name of 1 to 253 printable ASCII"
                     + " characters without spaces, like mx1.example.com, got \"my gateway\""},
-            {"retention = \"forever\"", "audit.retention: expected a duration like 30s, 5m, 1h, 5d or PT5M, got"
+            {"retention = \"forever\"", "audit.retention: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M, got"
                     + " \"forever\""},
             {"retention = \"1h\"", "audit.retention: expected a duration from 1d to 3650d, got \"1h\""},
             {"retention = \"4000d\"", "audit.retention: expected a duration from 1d to 3650d, got \"4000d\""},

@@ -234,17 +234,17 @@ class ConfigLoaderTest {
                         + "IP address, got \"localhost\"",
                 "postern.toml: limits.max_line_length: expected an integer from 512 to 1048576, got 100",
                 "postern.toml: limits.max_recipients: expected an integer from 1 to 100000, got 1.5",
-                "postern.toml: limits.command_timeout: expected a duration like 30s, 5m, 1h, 5d or PT5M, "
+                "postern.toml: limits.command_timeout: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M, "
                         + "got \"5 minutes\"",
                 "postern.toml: limits.data_timeout: expected a duration from 1ms to 365d, got \"0s\"",
                 "postern.toml: limits.maxErrors: unknown key (did you mean \"max_errors\"?)",
-                "postern.toml: queue.delay_warning: expected a duration like 30s, 5m, 1h, 5d or PT5M or \"off\", "
+                "postern.toml: queue.delay_warning: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M or \"off\", "
                         + "got 4",
                 "postern.toml: queue.retry_first: expected at most queue.retry_max (1h), got \"2h\"",
                 "postern.toml: delivery.smtp_port: expected an integer from 1 to 65535, got 70000",
                 "postern.toml: dns.servers[0]: expected an IP address with an optional port, like 192.0.2.53, "
                         + "192.0.2.53:53 or [2001:db8::53]:53, got \"dns.example\"",
-                "postern.toml: dns.timeout: expected a duration like 30s, 5m, 1h, 5d or PT5M, got 5");
+                "postern.toml: dns.timeout: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M, got 5");
     }
 
     @Test
@@ -470,7 +470,7 @@ class ConfigLoaderTest {
                 """)).containsExactly(
                 "postern.toml: hostname: expected a host name like mail.example.com, got 2024-01-01",
                 "postern.toml: limits: expected a table [limits], got 5",
-                "postern.toml: queue.delay_warning: expected a duration like 30s, 5m, 1h, 5d or PT5M or \"off\", "
+                "postern.toml: queue.delay_warning: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M or \"off\", "
                         + "got true",
                 "postern.toml: dns.server: unknown key (did you mean \"servers\"?)",
                 "postern.toml: colour: unknown key (known keys: hostname, data_dir, listeners, local_domains, "

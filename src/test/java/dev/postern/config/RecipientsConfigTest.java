@@ -122,7 +122,7 @@ class RecipientsConfigTest {
                 "recipients.example: expected a table with file and/or verify, like [recipients.\"example.com\"] "
                         + "file = \"recipients.txt\", got a table (quote domain keys, like [recipients.\"example.com\"])",
                 "recipient_verification.cache_size: expected an integer from 1 to 10000000, got 0",
-                "recipient_verification.timeout: expected a duration like 30s, 5m, 1h, 5d or PT5M, got \"forever\"",
+                "recipient_verification.timeout: expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M, got \"forever\"",
                 "recipient_verification.max_probes: expected an integer from 1 to 1000, got 0",
                 "auth.max_failures: expected an integer from 1 to 1000, got 0",
                 "auth.lockout: expected lockout (2h) at most max_lockout (1h), got \"2h\"",

@@ -17,23 +17,23 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 class ValueSyntaxTest {
     @ParameterizedTest
-    @CsvSource({"30s, PT30S", "5m, PT5M", "1h, PT1H", "5d, PT120H", "1h30m, PT1H30M", "250ms, PT0.25S",
+    @CsvSource({"30s, PT30S", "5m, PT5M", "1h, PT1H", "5d, PT120H", "2w, PT336H", "1h30m, PT1H30M", "250ms, PT0.25S",
             "PT5M, PT5M", "P1D, PT24H"})
     void durations(String text, String iso) {
-        assertThat(Syntax.duration(text)).isEqualTo(Duration.parse(iso));
+        assertThat(Durations.parse(text)).isEqualTo(Duration.parse(iso));
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "5", "5M", "5 m", "m", "-5m", "5w", "P", "1.5h", "5m30"})
+    @ValueSource(strings = {"", "5", "5M", "5 m", "m", "-5m", "5W", "P", "1.5h", "5m30"})
     void badDurations(String text) {
-        assertThatThrownBy(() -> Syntax.duration(text)).isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("expected a duration like 30s, 5m, 1h, 5d or PT5M, got " + Syntax.quote(text));
+        assertThatThrownBy(() -> Durations.parse(text)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("expected a duration like 30s, 5m, 1h, 7d, 2w or PT5M, got " + Syntax.quote(text));
     }
 
     @Test
     void formats() {
-        assertThat(Syntax.format(Duration.ofMinutes(90))).isEqualTo("1h30m");
-        assertThat(Syntax.format(Duration.ofDays(365))).isEqualTo("365d");
+        assertThat(Durations.format(Duration.ofMinutes(90))).isEqualTo("1h30m");
+        assertThat(Durations.format(Duration.ofDays(365))).isEqualTo("365d");
         assertThat(Syntax.formatSize(50L << 20)).isEqualTo("50MB");
         assertThat(Syntax.formatSize(1000)).isEqualTo("1000");
         assertThat(Syntax.size("50MB", "x")).isEqualTo(50L << 20);

@@ -45,7 +45,7 @@ public final class AuditFixtures {
     public static TlsSessionRecord inboundClear() {
         return new TlsSessionRecord("in-2", RECEIVED, Direction.IN, "mx 0.0.0.0:25", "198.51.100.9", 51000,
                 "old.partner.example", null, null, null, -1, null, false, null, List.of(), Verification.NOT_CHECKED,
-                null, "none", NoTls.NOT_OFFERED, null, new PolicyApplied("may", "listener", null, "enforce", List.of()));
+                null, null, NoTls.NOT_OFFERED, null, new PolicyApplied("may", "listener", null, "enforce", List.of()));
     }
 
     /** Outbound to mx1.bank.example: TLS 1.3, verified for *.bank.example, policy secure (static). */

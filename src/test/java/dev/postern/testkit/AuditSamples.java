@@ -70,7 +70,7 @@ public final class AuditSamples {
                 tls ? 128 : -1, tls ? "secp256r1" : null, false, tls ? "mx.gw.example" : null,
                 verified ? List.of(leaf(ehlo, T0.plusSeconds(86400 * 10))) : List.of(),
                 verified ? Verification.VERIFIED : Verification.NOT_CHECKED, verified ? "client certificate verified"
-                : null, verified ? "verified" : "none", tls ? null : NoTls.NOT_OFFERED, null,
+                : null, verified ? "verified" : tls ? "asked-none-sent" : null, tls ? null : NoTls.NOT_OFFERED, null,
                 new PolicyApplied("may", "listener", null, "enforce", List.of()));
     }
 
