@@ -51,14 +51,10 @@ final class AuditCommand {
         @picocli.CommandLine.Option(names = "--json", description = "the records as JSON") boolean json;
 
         @Override public Integer call() throws Exception {
-            java.time.Instant from = ReportCommand.since(since == null ? "30d" : since, java.time.Instant.now(),
-                    "--since");
-            java.util.List<dev.postern.audit.JdbcAuditStore.GatewayAction> actions;
-            try (dev.postern.audit.JdbcAuditStore store = ReportCommand.open(source.load())) {
-                actions = store.adminActions(from);
-            } catch (dev.postern.audit.AuditStore.AuditStoreException e) {
-                throw new CliException("postern: " + e.getMessage(), 1);
-            }
+            java.time.Instant from = TimeOptions.since("--since", since == null ? "30d" : since,
+                    java.time.Instant.now());
+            java.util.List<dev.postern.audit.JdbcAuditStore.GatewayAction> actions =
+                    AuditAccess.ask(source.load(), store -> store.adminActions(from));
             if (json) {
                 System.out.println(dev.postern.trace.Json.pretty(actions));
                 return 0;
