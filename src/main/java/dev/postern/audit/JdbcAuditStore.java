@@ -204,8 +204,8 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
                             addChain(chain, s.id(), i, c);
                             used[1]++;
                             if (c.pem() != null && !knownCertificates.contains(c.sha256()) && newPems.add(c.sha256())) {
-                                pem.setString(1, c.sha256());
-                                pem.setString(2, c.pem());
+                                setText(pem, 1, c.sha256());
+                                pem.setString(2, c.pem()); // base64 lines, never cut: it is the evidence
                                 pem.addBatch();
                                 used[2]++;
                             }
@@ -215,10 +215,10 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
                         addMessage(message, m);
                         used[3]++;
                         for (int i = 0; i < m.recipients().size(); i++) {
-                            recipient.setString(1, gateway);
-                            recipient.setString(2, m.queueId());
+                            setText(recipient, 1, gateway);
+                            setText(recipient, 2, m.queueId());
                             recipient.setInt(3, i);
-                            recipient.setString(4, m.recipients().get(i));
+                            setText(recipient, 4, m.recipients().get(i));
                             recipient.setLong(5, millis(m.at()));
                             recipient.addBatch();
                             used[4]++;
@@ -229,12 +229,12 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
                         used[5]++;
                     }
                     case AdminRecord a -> {
-                        admin.setString(1, gateway);
+                        setText(admin, 1, gateway);
                         admin.setLong(2, millis(a.at()));
-                        admin.setString(3, a.actor());
-                        admin.setString(4, a.action().name());
-                        admin.setString(5, a.target() == null ? "" : a.target());
-                        admin.setString(6, a.detail());
+                        setText(admin, 3, a.actor() == null ? "" : a.actor());
+                        setText(admin, 4, a.action().name());
+                        setText(admin, 5, a.target() == null ? "" : a.target());
+                        setText(admin, 6, a.detail());
                         admin.addBatch();
                         used[6]++;
                     }
@@ -254,89 +254,90 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     }
 
     private void addSession(PreparedStatement p, TlsSessionRecord s) throws SQLException {
-        p.setString(1, gateway);
-        p.setString(2, s.id());
+        setText(p, 1, gateway);
+        setText(p, 2, s.id());
         p.setLong(3, millis(s.at()));
-        p.setString(4, s.direction().name());
-        p.setString(5, s.endpoint());
-        p.setString(6, s.peerIp());
+        setText(p, 4, s.direction().name());
+        setText(p, 5, s.endpoint());
+        setText(p, 6, s.peerIp());
         p.setInt(7, s.peerPort());
-        p.setString(8, s.ehloName());
-        p.setString(9, s.reverseDns());
-        p.setString(10, s.protocol());
-        p.setString(11, s.cipher());
+        setText(p, 8, s.ehloName());
+        setText(p, 9, s.reverseDns());
+        setText(p, 10, s.protocol());
+        setText(p, 11, s.cipher());
         p.setInt(12, s.cipherBits());
-        p.setString(13, s.keyExchangeGroup());
+        setText(p, 13, s.keyExchangeGroup());
         p.setInt(14, s.resumed() ? 1 : 0);
-        p.setString(15, s.sni());
-        p.setString(16, s.verification().name());
-        p.setString(17, s.verificationReason());
-        p.setString(18, s.clientCertificate());
-        p.setString(19, s.noTls() == null ? null : s.noTls().name());
-        p.setString(20, s.noTlsDetail());
+        setText(p, 15, s.sni());
+        setText(p, 16, s.verification().name());
+        setText(p, 17, s.verificationReason());
+        setText(p, 18, s.clientCertificate());
+        setText(p, 19, s.noTls() == null ? null : s.noTls().name());
+        setText(p, 20, s.noTlsDetail());
         PolicyApplied policy = s.policy();
-        p.setString(21, policy == null ? null : policy.level());
-        p.setString(22, policy == null ? null : policy.source());
-        p.setString(23, policy == null ? null : policy.sourceDetail());
-        p.setString(24, policy == null ? null : policy.mode());
-        p.setString(25, policy == null ? null : json(policy.wouldFail()));
+        setText(p, 21, policy == null ? null : policy.level());
+        setText(p, 22, policy == null ? null : policy.source());
+        setText(p, 23, policy == null ? null : policy.sourceDetail());
+        setText(p, 24, policy == null ? null : policy.mode());
+        p.setString(25, policy == null ? null : jsonText(policy.wouldFail()));
         p.addBatch();
     }
 
     private void addChain(PreparedStatement p, String sessionId, int position, CertificateSummary c)
             throws SQLException {
-        p.setString(1, gateway);
-        p.setString(2, sessionId);
+        setText(p, 1, gateway);
+        setText(p, 2, sessionId);
         p.setInt(3, position);
-        p.setString(4, c.subject());
-        p.setString(5, json(c.sans()));
-        p.setString(6, c.issuer());
+        setText(p, 4, c.subject());
+        p.setString(5, jsonText(c.sans()));
+        setText(p, 6, c.issuer());
         setMillis(p, 7, c.notBefore());
         setMillis(p, 8, c.notAfter());
-        p.setString(9, c.keyType());
+        setText(p, 9, c.keyType());
         p.setInt(10, c.keyBits());
-        p.setString(11, c.sha256());
-        p.setString(12, c.spkiSha256());
+        setText(p, 11, c.sha256());
+        setText(p, 12, c.spkiSha256());
         p.addBatch();
     }
 
     private void addMessage(PreparedStatement p, MessageRecord m) throws SQLException {
-        p.setString(1, gateway);
-        p.setString(2, m.queueId());
+        setText(p, 1, gateway);
+        setText(p, 2, m.queueId());
         p.setLong(3, millis(m.at()));
-        p.setString(4, m.messageId());
-        p.setString(5, m.sender());
-        p.setString(6, m.sender().substring(m.sender().lastIndexOf('@') + 1));
+        setText(p, 4, m.messageId());
+        setText(p, 5, m.sender() == null ? "" : m.sender());
+        String sender = m.sender() == null ? "" : m.sender();
+        setText(p, 6, sender.substring(sender.lastIndexOf('@') + 1));
         p.setLong(7, m.size());
-        p.setString(8, m.sessionId());
-        p.setString(9, m.clientIp());
-        p.setString(10, m.ehloName());
-        p.setString(11, m.authUser());
-        p.setString(12, m.clientCertificate());
+        setText(p, 8, m.sessionId());
+        setText(p, 9, m.clientIp());
+        setText(p, 10, m.ehloName());
+        setText(p, 11, m.authUser());
+        setText(p, 12, m.clientCertificate());
         p.setInt(13, m.requireTls() ? 1 : 0);
-        p.setString(14, m.origin());
+        setText(p, 14, m.origin());
         p.addBatch();
     }
 
     private void addDelivery(PreparedStatement p, DeliveryRecord d) throws SQLException {
-        p.setString(1, gateway);
-        p.setString(2, d.queueId());
-        p.setString(3, d.recipient());
+        setText(p, 1, gateway);
+        setText(p, 2, d.queueId());
+        setText(p, 3, d.recipient());
         p.setInt(4, d.attempt());
         p.setLong(5, millis(d.at()));
-        p.setString(6, d.domain());
-        p.setString(7, d.mxHost());
+        setText(p, 6, d.domain());
+        setText(p, 7, d.mxHost());
         p.setInt(8, d.mxPreference());
-        p.setString(9, d.ip());
+        setText(p, 9, d.ip());
         p.setInt(10, d.port());
-        p.setString(11, d.tlsSessionId());
-        p.setString(12, d.noTlsReason());
-        p.setString(13, json(d.replies()));
-        p.setString(14, d.outcome().name());
-        p.setString(15, d.status());
-        p.setString(16, d.reason());
-        p.setString(17, d.dsnQueueId());
-        p.setString(18, json(d.hostsTried()));
+        setText(p, 11, d.tlsSessionId());
+        setText(p, 12, d.noTlsReason());
+        p.setString(13, jsonText(d.replies()));
+        setText(p, 14, d.outcome().name());
+        setText(p, 15, d.status());
+        setText(p, 16, d.reason());
+        setText(p, 17, d.dsnQueueId());
+        p.setString(18, jsonText(d.hostsTried()));
         p.addBatch();
     }
 
@@ -455,7 +456,8 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     private List<String[]> messageKeys(String sql, Object... args) throws SQLException {
         List<String[]> keys = new ArrayList<>();
         try (PreparedStatement p = db().prepareStatement(sql)) {
-            for (int i = 0; i < args.length; i++) p.setObject(i + 1, args[i]);
+            // looked up as it was stored: a NUL typed by the user finds its neutralised value, never a driver error
+            for (int i = 0; i < args.length; i++) p.setObject(i + 1, args[i] instanceof String v ? text(v) : args[i]);
             try (ResultSet rs = p.executeQuery()) {
                 while (rs.next()) keys.add(new String[] {rs.getString(1), rs.getString(2)});
             }
@@ -648,6 +650,53 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     static Instant instant(ResultSet rs, int column) throws SQLException {
         long v = rs.getLong(column);
         return rs.wasNull() ? null : Instant.ofEpochMilli(v);
+    }
+
+    /**
+     * Longest text kept per field, in chars. A reply, a reason or a header value is the peer's to choose: past this it
+     * is cut (ending in "...") so that one hostile value cannot grow the store by megabytes; 8 KiB holds any real
+     * SMTP reply (RFC 5321's line limit is 512) and RFC 5322's 998-byte lines many times over.
+     */
+    static final int MAX_TEXT = 8192;
+    /** Most elements kept per list field (reply lines, hosts tried, would-fail checks, SANs). */
+    static final int MAX_LIST = 100;
+
+    /**
+     * A value as the store keeps it: NUL (which PostgreSQL refuses in TEXT, so one such value would make its whole
+     * batch unwritable and the writer replay it for ever) and unpaired surrogates become U+FFFD; past
+     * {@link #MAX_TEXT} chars it is cut. The same on every backend, so SQLite and PostgreSQL keep equal values.
+     */
+    static String text(String s) {
+        if (s == null) return null;
+        boolean clean = s.length() <= MAX_TEXT;
+        for (int i = 0; clean && i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == 0 || Character.isSurrogate(c)) clean = false;
+        }
+        if (clean) return s;
+        StringBuilder b = new StringBuilder(Math.min(s.length(), MAX_TEXT));
+        for (int i = 0; i < s.length(); ) {
+            int cp = s.codePointAt(i);
+            int n = Character.charCount(cp);
+            if (b.length() + n > MAX_TEXT - 3) {
+                b.append("...");
+                break;
+            }
+            b.appendCodePoint(cp == 0 || (n == 1 && Character.isSurrogate((char) cp)) ? 0xFFFD : cp);
+            i += n;
+        }
+        return b.toString();
+    }
+
+    private static void setText(PreparedStatement p, int i, String s) throws SQLException {
+        p.setString(i, text(s));
+    }
+
+    /** A list field as JSON, each value {@link #text} and at most {@link #MAX_LIST} of them. */
+    static String jsonText(List<String> values) {
+        List<String> kept = new ArrayList<>(Math.min(values.size(), MAX_LIST));
+        for (String v : values.size() > MAX_LIST ? values.subList(0, MAX_LIST) : values) kept.add(text(v));
+        return json(kept);
     }
 
     static String json(List<String> values) {

@@ -1,5 +1,7 @@
 package dev.postern.cli;
 
+import static dev.postern.trace.TraceText.printable;
+
 import dev.postern.audit.SeenCertificate;
 import dev.postern.trace.Json;
 import dev.postern.trace.TraceText;
@@ -50,14 +52,14 @@ final class CertsCommand {
             return;
         }
         for (SeenCertificate c : certs) {
-            out.println(c.subject() + "  " + expiry(c.notAfter(), now));
-            if (!c.sans().isEmpty()) out.println("  names:   " + String.join(", ", c.sans()));
-            out.println("  issuer:  " + c.issuer());
-            out.println("  key:     " + c.keyType() + (c.keyBits() > 0 ? " " + c.keyBits() + " bits" : ""));
+            out.println(printable(c.subject()) + "  " + expiry(c.notAfter(), now));
+            if (!c.sans().isEmpty()) out.println("  names:   " + printable(String.join(", ", c.sans())));
+            out.println("  issuer:  " + printable(c.issuer()));
+            out.println("  key:     " + printable(c.keyType()) + (c.keyBits() > 0 ? " " + c.keyBits() + " bits" : ""));
             out.println("  sha256:  " + c.sha256());
             for (SeenCertificate.Peer p : c.peers()) {
-                out.println("  seen:    " + p.direction().name().toLowerCase(Locale.ROOT) + " " + p.endpoint()
-                        + " [" + p.peerIp() + "] by " + p.gateway() + ", " + p.sessions() + " session"
+                out.println("  seen:    " + p.direction().name().toLowerCase(Locale.ROOT) + " " + printable(p.endpoint())
+                        + " [" + printable(p.peerIp()) + "] by " + printable(p.gateway()) + ", " + p.sessions() + " session"
                         + (p.sessions() == 1 ? "" : "s") + ", " + TraceText.time(p.firstSeen()) + " to "
                         + TraceText.time(p.lastSeen()));
             }

@@ -1,5 +1,7 @@
 package dev.postern.cli;
 
+import static dev.postern.trace.TraceText.printable;
+
 import dev.postern.audit.TlsReport;
 import dev.postern.audit.TlsReport.DomainShares;
 import dev.postern.audit.TlsReport.Enforced;
@@ -73,7 +75,7 @@ final class ReportCommand {
 
     static void text(TlsReport r, PrintStream out) {
         out.println("TLS report from " + TraceText.time(r.since()) + " to " + TraceText.time(r.until())
-                + (r.domain() == null ? ", all domains" : ", domain " + r.domain()));
+                + (r.domain() == null ? ", all domains" : ", domain " + printable(r.domain())));
         for (Part p : r.directions()) {
             boolean in = p.direction() == Direction.IN;
             out.println();
@@ -91,7 +93,7 @@ final class ReportCommand {
                         out.println("    ... " + (p.domains().size() - 20) + " more (--format csv lists all)");
                         break;
                     }
-                    shares(out, "  " + d.domain(), d.messages());
+                    shares(out, "  " + printable(d.domain()), d.messages());
                 }
             }
             usage(out, "TLS versions", p.protocols());
@@ -103,14 +105,14 @@ final class ReportCommand {
                 } else {
                     out.printf("    %-30s %9s %10s %8s %11s%n", "domain", "attempts", "delivered", "failed",
                             "would fail");
-                    for (Enforced e : p.enforced()) enforced(out, e.domain(), e);
+                    for (Enforced e : p.enforced()) enforced(out, printable(e.domain()), e);
                     enforced(out, "total", p.enforcedTotal());
                 }
             }
             out.println("  top domains in clear text");
             if (p.topClear().isEmpty()) out.println("    none");
             for (DomainShares d : p.topClear()) {
-                out.printf("    %-30s %d of %d messages%n", d.domain(), d.messages().clear(), d.messages().total());
+                out.printf("    %-30s %d of %d messages%n", printable(d.domain()), d.messages().clear(), d.messages().total());
             }
         }
     }
@@ -127,7 +129,7 @@ final class ReportCommand {
     private static void usage(PrintStream out, String title, List<Usage> list) {
         if (list.isEmpty()) return;
         out.println("  " + title + " (messages / sessions)");
-        for (Usage u : list) out.printf("    %-42s %8d / %d%n", u.name(), u.messages(), u.sessions());
+        for (Usage u : list) out.printf("    %-42s %8d / %d%n", printable(u.name()), u.messages(), u.sessions());
     }
 
     private static void enforced(PrintStream out, String label, Enforced e) {
@@ -174,6 +176,7 @@ final class ReportCommand {
 
     /** RFC 4180: quoted when it holds a comma, quote or line break. */
     static String csvField(String s) {
+        s = printable(s); // a name from the wire: no control character reaches a terminal or a spreadsheet
         if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) return s;
         return '"' + s.replace("\"", "\"\"") + '"';
     }

@@ -804,6 +804,10 @@ final class Session {
 
     /** The session's TLS record, made when it ends; never throws (the audit must not break a session). */
     private void recordSession() {
+        // A connection that ended before any EHLO/HELO and any TLS (a port scan, a load balancer's TCP check) carried
+        // no TLS decision: recording it would only fill the store and skew the share of sessions in clear text. A
+        // failed handshake (noTls set) is recorded, even before EHLO: that is a TLS fact.
+        if (lastHelo == null && handshaken == null && noTls == null && accepted == 0) return;
         try {
             audit(sessionRecord());
         } catch (RuntimeException e) {

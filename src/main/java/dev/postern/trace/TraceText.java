@@ -35,14 +35,21 @@ public final class TraceText {
     /** One message's block: a heading, how it came in, each delivery attempt in order, where each recipient is now. */
     public static String render(MessageTrace trace) {
         MessageRecord m = trace.message();
-        StringBuilder out = new StringBuilder("Message ").append(m.queueId());
-        if (m.messageId() != null) out.append(" <").append(m.messageId()).append('>');
-        out.append(", recorded by ").append(trace.gateway()).append('\n');
-        out.append("  ").append(arrival(m, trace.inbound())).append('\n');
+        StringBuilder head = new StringBuilder("Message ").append(m.queueId());
+        if (m.messageId() != null) head.append(" <").append(m.messageId()).append('>');
+        head.append(", recorded by ").append(trace.gateway());
+        List<String> lines = new ArrayList<>();
+        lines.add(head.toString());
+        lines.add("  " + arrival(m, trace.inbound()));
         for (DeliveryRecord d : trace.deliveries()) {
-            for (String line : delivery(d, trace.sessions())) out.append("  ").append(line).append('\n');
+            for (String line : delivery(d, trace.sessions())) lines.add("  " + line);
         }
-        out.append("  now: ").append(summary(trace)).append('\n');
+        lines.add("  now: " + summary(trace));
+        // Each line made printable as a whole: the values in it are the peers' (a Message-ID, an EHLO name, a reply,
+        // a certificate's subject), and one holding a line break or an escape sequence must not forge a line nor
+        // drive the administrator's terminal.
+        StringBuilder out = new StringBuilder();
+        for (String line : lines) out.append(printable(line)).append('\n');
         return out.toString();
     }
 
@@ -238,6 +245,31 @@ public final class TraceText {
     /** A host name in Unicode when it holds A-labels (an address literal stays as it is). */
     public static String host(String name) {
         return Domains.toUnicode(name);
+    }
+
+    /**
+     * {@code s} safe to print on a terminal as one line: C0 and C1 control characters (line breaks, ESC, NUL, ...),
+     * DEL, Unicode line and paragraph separators and the bidirectional controls that reorder what is shown are written
+     * as {@code \xHH} (past 0xff: backslash, u, {HHHH}); the rest, non-ASCII letters included, stays as it is.
+     */
+    public static String printable(String s) {
+        if (s == null) return null;
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean bad = c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029'
+                    || (c >= '\u200e' && c <= '\u200f') || (c >= '\u202a' && c <= '\u202e')
+                    || (c >= '\u2066' && c <= '\u2069') || c == '\u061c' || (Character.isSurrogate(c)
+                    && !(Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))
+                    || Character.isLowSurrogate(c) && i > 0 && Character.isHighSurrogate(s.charAt(i - 1))));
+            if (!bad) {
+                if (b != null) b.append(c);
+                continue;
+            }
+            if (b == null) b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            b.append(c <= 0xff ? String.format("\\x%02x", (int) c) : String.format("\\u{%04x}", (int) c));
+        }
+        return b == null ? s : b.toString();
     }
 
     private static String oneLine(String s) {

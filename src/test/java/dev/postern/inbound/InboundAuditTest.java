@@ -182,6 +182,29 @@ class InboundAuditTest {
         assertThat(big.messageId()).hasSizeLessThan(HopCounter.MAX_MESSAGE_ID).startsWith("xxxx");
     }
 
+    /**
+     * Connections that say nothing (a port scan, a load balancer's TCP check) are not TLS sessions worth a record:
+     * thousands of them must not fill the store nor count as sessions in clear text.
+     */
+    @Test void aConnectionThatNeverGreetsIsNotRecorded() throws Exception {
+        java.util.function.Supplier<Long> silent = () -> audit.of(TlsSessionRecord.class).stream()
+                .filter(r -> r.ehloName() == null && r.noTls() == NoTls.NOT_OFFERED).count();
+        long before = silent.get();
+        for (int i = 0; i < 50; i++) {
+            try (SmtpTestClient c = SmtpTestClient.connect(mx)) {
+                c.read();
+            }
+        }
+        try (SmtpTestClient c = SmtpTestClient.connect(mx)) {
+            c.read();
+            c.command("EHLO after.silent.example");
+            c.command("QUIT");
+        }
+        session("after.silent.example");
+        Thread.sleep(300); // the silent sessions ended before that one began; give their threads a moment more
+        assertThat(silent.get()).isEqualTo(before);
+    }
+
     @Test void failedHandshakeIsRecorded() throws Exception {
         try (SmtpTestClient c = SmtpTestClient.connect(mx)) {
             c.read();
