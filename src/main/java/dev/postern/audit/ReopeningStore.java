@@ -44,6 +44,14 @@ public final class ReopeningStore implements AuditStore {
         }
     }
 
+    /**
+     * Opens the store now (connects, runs the migrations) instead of at the first write, so that this one-time cost
+     * falls at start-up rather than on the first messages; a failure here is only reported: the writer tries again.
+     */
+    public synchronized void open() throws AuditStoreException {
+        store();
+    }
+
     private AuditStore store() throws AuditStoreException {
         if (current == null) current = opener.open();
         return current;

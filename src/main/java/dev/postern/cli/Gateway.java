@@ -156,6 +156,14 @@ public final class Gateway implements Closeable {
     private void startAuditWriter(Path data) throws IOException {
         Config.Audit a = config.audit();
         ReopeningStore store = new ReopeningStore(() -> AuditDatabase.open(config));
+        // Connected and migrated beside the start-up, not on it: a store that is slow to answer delays nothing.
+        Thread.ofVirtual().name("audit-open").start(() -> {
+            try {
+                store.open();
+            } catch (dev.postern.audit.AuditStore.AuditStoreException e) {
+                log.warn("audit: {}; records wait in data/audit/spill until it answers", e.getMessage());
+            }
+        });
         auditWriter = AuditWriter.start(store, data.resolve("audit").resolve("spill"),
                 AuditWriter.Options.of(a.queueSize(), a.spillMax(), a.retention()));
         parts.add(auditWriter::close);

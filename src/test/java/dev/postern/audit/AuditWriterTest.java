@@ -53,7 +53,7 @@ class AuditWriterTest {
     private static AuditWriter.Options options(int queueSize, long spillMax) {
         return new AuditWriter.Options(queueSize, spillMax, Duration.ofDays(400), 500, Duration.ofSeconds(2),
                 Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofSeconds(5),
-                Clock.systemUTC());
+                Clock.systemUTC(), Duration.ZERO);
     }
 
     private static List<Integer> range(int from, int to) {
@@ -68,6 +68,28 @@ class AuditWriterTest {
         synchronized (logged) {
             return logged.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.contains(contains))
                     .toList();
+        }
+    }
+
+    /**
+     * Records that trickle in (one a millisecond, as from a relay at a few hundred messages a second) are gathered
+     * into a few transactions, not written one each: a commit per record is what made the store cost the relay.
+     */
+    @Test void aTrickleOfRecordsIsGatheredIntoFewWrites() throws Exception {
+        MemoryStore store = new MemoryStore();
+        AuditWriter.Options o = options(10_000, 1L << 30);
+        o = new AuditWriter.Options(o.queueSize(), o.spillMax(), o.retention(), o.batchSize(), o.slowWrite(),
+                o.retryFirst(), o.retryMax(), o.pruneEvery(), o.closeTimeout(), o.clock(), Duration.ofMillis(300));
+        try (AuditWriter w = AuditWriter.start(store, spillDir, o)) {
+            for (int i = 0; i < 200; i++) {
+                w.record(MemoryStore.record(i));
+                Thread.sleep(1);
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.size() == 200);
+            assertThat(store.sequence()).isEqualTo(range(0, 200));
+            // 200 records over at least 200 ms, gathered for 300 ms after each first one: one write, or two when
+            // the machine is slow; without gathering about one per record
+            assertThat(store.writeCalls.get()).isLessThanOrEqualTo(3);
         }
     }
 
@@ -140,7 +162,7 @@ class AuditWriterTest {
         store.failing = true;
         var o = new AuditWriter.Options(10_000, 1L << 30, Duration.ofDays(400), 500, Duration.ofSeconds(2),
                 Duration.ofMillis(100), Duration.ofMillis(400), Duration.ofHours(1), Duration.ofSeconds(5),
-                Clock.systemUTC());
+                Clock.systemUTC(), Duration.ZERO);
         try (AuditWriter w = AuditWriter.start(store, spillDir, o)) {
             w.record(MemoryStore.record(0));
             Thread.sleep(2_000);
@@ -338,7 +360,7 @@ class AuditWriterTest {
         store.hang = never;
         var o = new AuditWriter.Options(10_000, 1L << 30, Duration.ofDays(400), 500, Duration.ofHours(1),
                 Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofHours(1), Duration.ofMillis(500),
-                Clock.systemUTC());
+                Clock.systemUTC(), Duration.ZERO);
         AuditWriter w = AuditWriter.start(store, spillDir, o);
         recordAll(w, 0, 1_000);
         await().atMost(Duration.ofSeconds(5)).until(() -> store.writeCalls.get() == 1);
@@ -362,7 +384,7 @@ class AuditWriterTest {
         store.pruneResult = () -> prunes.incrementAndGet() < 3 ? 1000 : 10; // a round of three calls
         var o = new AuditWriter.Options(10_000, 1L << 30, Duration.ofDays(400), 500, Duration.ofSeconds(2),
                 Duration.ofMillis(50), Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(5),
-                Clock.fixed(now, ZoneOffset.UTC));
+                Clock.fixed(now, ZoneOffset.UTC), Duration.ZERO);
         try (AuditWriter w = AuditWriter.start(store, spillDir, o)) {
             await().atMost(Duration.ofSeconds(5)).until(() -> prunes.get() >= 4);
             synchronized (store) {
