@@ -22,6 +22,19 @@ public interface AuditStore extends AutoCloseable {
 
     /** The store cannot be reached or refused the write; the message says which and why, in one line. */
     final class AuditStoreException extends Exception {
-        public AuditStoreException(String message, Throwable cause) { super(message, cause); }
+        private final boolean refused;
+
+        public AuditStoreException(String message, Throwable cause) { this(message, cause, false); }
+
+        /**
+         * @param refused the store is up but will never take these records as they are (a value it cannot hold): trying
+         *                again later cannot help, unlike a store that is down
+         */
+        public AuditStoreException(String message, Throwable cause, boolean refused) {
+            super(message, cause);
+            this.refused = refused;
+        }
+
+        public boolean refused() { return refused; }
     }
 }

@@ -93,12 +93,14 @@ public final class AuditWriter implements Audit, AutoCloseable {
      * @param spillBytes the spill file's size now (0: no spill)
      * @param replayed   records written to the store from the spill
      * @param dropped    records lost: queue full, spill full, or unreadable in the spill; every one is logged
+     * @param rejected   records the store refused for good (a value it cannot hold), kept in {@code rejected.jsonl}
+     *                   beside the spill directory and logged; the records after them were written
      * @param storeUp    whether the last store call succeeded (true before the first)
      * @param lastError  the last store error, one line; null when there was none
      * @param since      when the store went up or down last (the start, until then)
      */
     public record Stats(int queued, long written, long spilled, long spillBytes, long replayed, long dropped,
-                        boolean storeUp, String lastError, Instant since) {
+                        boolean storeUp, String lastError, Instant since, long rejected) {
 
         /** One line of JSON (the control socket's answer). */
         public String toJson() {
@@ -120,6 +122,8 @@ public final class AuditWriter implements Audit, AutoCloseable {
     }
 
     private final AuditStore store;
+    /** The store as the writer uses it: refused records are set aside, not retried for ever. */
+    private final Quarantine quarantine;
     private final Spill spill;
     private final Options options;
     private final Clock clock;
@@ -152,8 +156,9 @@ public final class AuditWriter implements Audit, AutoCloseable {
     private long lastDropLog;
     private long lastFailureLog;
 
-    private AuditWriter(AuditStore store, Spill spill, Options options) {
+    private AuditWriter(Quarantine store, Spill spill, Options options) {
         this.store = store;
+        this.quarantine = store;
         this.spill = spill;
         this.options = options;
         this.clock = options.clock();
@@ -184,7 +189,9 @@ public final class AuditWriter implements Audit, AutoCloseable {
         if (spill.pending()) {
             log.info("audit: {} bytes of spilled records from an earlier run to replay", spill.pendingBytes());
         }
-        AuditWriter w = new AuditWriter(store, spill, options);
+        // beside the spill directory, not in it: the spill directory holds only what is to be replayed
+        Quarantine quarantine = new Quarantine(store, spillDir.resolveSibling(Quarantine.FILE), files);
+        AuditWriter w = new AuditWriter(quarantine, spill, options);
         w.writerThread.start();
         return w;
     }
@@ -197,7 +204,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
 
     public Stats stats() {
         return new Stats(queue.size(), written.get(), spilled.get(), spill.size(), replayed.get(), dropped(),
-                storeUp, lastError, since);
+                storeUp, lastError, since, quarantine.rejected());
     }
 
     private long dropped() {

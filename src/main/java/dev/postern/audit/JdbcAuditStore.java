@@ -143,6 +143,27 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
+    /**
+     * Whether a failed write is the data's fault, not the store's: SQL state class 22 (data exception) or 23
+     * (integrity constraint) from PostgreSQL, SQLite's TOOBIG, CONSTRAINT, MISMATCH and RANGE, or an exception while
+     * binding a record's values. Writing the same records again cannot succeed; a connection that broke can.
+     */
+    static boolean refused(Exception e) {
+        if (e instanceof RuntimeException) return true;
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (!(t instanceof SQLException s)) continue;
+            for (SQLException x = s; x != null; x = x.getNextException()) {
+                String state = x.getSQLState();
+                if (state != null && (state.startsWith("22") || state.startsWith("23"))) return true;
+                if (x instanceof org.sqlite.SQLiteException l) {
+                    int primary = l.getResultCode().code & 0xff;
+                    if (primary == 18 || primary == 19 || primary == 20 || primary == 25) return true;
+                }
+            }
+        }
+        return false;
+    }
+
     /** The URL without its query string, which may hold a password. */
     static String shown(String url) {
         int q = url.indexOf('?');
@@ -247,7 +268,8 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
             db().commit();
         } catch (SQLException | RuntimeException e) {
             afterFailure();
-            throw new AuditStoreException("audit store: cannot write " + batch.size() + " records: " + oneLine(e), e);
+            throw new AuditStoreException("audit store: cannot write " + batch.size() + " records: " + oneLine(e), e,
+                    refused(e));
         }
         if (knownCertificates.size() + newPems.size() > KNOWN_CERTIFICATES_MAX) knownCertificates.clear();
         knownCertificates.addAll(newPems);

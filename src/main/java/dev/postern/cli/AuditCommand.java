@@ -87,6 +87,10 @@ final class AuditCommand {
         b.append(String.format("replayed:   %,d records from the spill file%n", s.replayed()));
         b.append(String.format("dropped:    %,d records%s%n", s.dropped(), s.dropped() > 0
                 ? " (queue or spill full, or unreadable in the spill: see the log)" : ""));
+        if (s.rejected() > 0) {
+            b.append(String.format("rejected:   %,d records the store refused, kept in data/audit/%s (see the log)%n",
+                    s.rejected(), "rejected.jsonl"));
+        }
         return b.toString();
     }
 

@@ -409,7 +409,7 @@ class AuditWriterTest {
 
     @Test void statsTravelAsOneJsonLine() {
         var s = new AuditWriter.Stats(3, 10, 20, 4096, 20, 1, false, "connection refused", Instant.parse(
-                "2026-03-01T12:00:00.123456Z"));
+                "2026-03-01T12:00:00.123456Z"), 2);
         String json = s.toJson();
         assertThat(json).doesNotContain("\n");
         assertThat(AuditWriter.Stats.fromJson(json)).isEqualTo(s);
