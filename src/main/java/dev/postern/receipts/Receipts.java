@@ -131,7 +131,7 @@ public final class Receipts {
             if (d.policy() != null) {
                 Receipt.Policy p = d.policy();
                 s.append("  policy:       ").append(p.level()).append(" (").append(p.source())
-                        .append(p.sourceDetail() == null ? "" : ": " + p.sourceDetail()).append("), ").append(p.mode())
+                        .append(p.sourceDetail() == null || p.sourceDetail().equals(p.source()) ? "" : ": " + p.sourceDetail()).append("), ").append(p.mode())
                         .append(p.wouldFail().isEmpty() ? "" : "; enforcing would have failed: "
                                 + String.join("; ", p.wouldFail())).append('\n');
             }
