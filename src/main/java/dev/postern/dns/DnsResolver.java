@@ -39,8 +39,8 @@ import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
 /**
- * Looks up what mail routing needs (MX, A, AAAA) with dnsjava, against configured servers (tests point it at a
- * server on loopback) or the system's. Thread-safe; one instance per gateway.
+ * Looks up what mail routing needs (MX, A, AAAA) and the PTR names of inbound clients with dnsjava, against configured
+ * servers (tests point it at a server on loopback) or the system's. Thread-safe; one instance per gateway.
  *
  * <p>Queries go straight to the servers with {@link Resolver#sendAsync(Message)} and the rcode is interpreted
  * here, so NXDOMAIN, NODATA and failures stay distinct and no dnsjava cache is shared between instances.
