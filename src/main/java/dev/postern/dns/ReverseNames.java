@@ -48,7 +48,7 @@ public final class ReverseNames {
         }
     };
 
-    /** A result (or the lookup in flight, {@code expires} = Long.MAX_VALUE) and when it stops being used. */
+    /** A result, or the lookup in flight (not done: {@code expires} unused), and when it stops being used. */
     private record Cached(CompletableFuture<Optional<String>> name, long expires) {}
 
     public ReverseNames(DnsResolver dns) {
@@ -85,9 +85,9 @@ public final class ReverseNames {
         CompletableFuture<Optional<String>> started;
         synchronized (cache) {
             Cached e = cache.get(address);
-            if (e != null && nanoClock.getAsLong() - e.expires() < 0) return e.name();
+            if (e != null && (!e.name().isDone() || nanoClock.getAsLong() - e.expires() < 0)) return e.name();
             started = new CompletableFuture<>();
-            cache.put(address, new Cached(started, Long.MAX_VALUE));
+            cache.put(address, new Cached(started, 0));
         }
         Thread.ofVirtual().name("rdns-" + address.getHostAddress()).start(() -> lookUp(address, started));
         return started;
@@ -95,22 +95,23 @@ public final class ReverseNames {
 
     private void lookUp(InetAddress address, CompletableFuture<Optional<String>> result) {
         Optional<String> name = Optional.empty();
-        Duration keep;
+        Duration keep = FAILURE_TTL;
         try {
             Confirmed c = confirm(address);
             name = Optional.ofNullable(c.name());
             keep = c.ttl() < 0 ? NEGATIVE_TTL : Duration.ofSeconds(c.ttl());
         } catch (DnsException | RuntimeException e) {
             log.debug("reverse DNS of [{}] failed: {}", address.getHostAddress(), e.toString());
-            keep = FAILURE_TTL;
+        } finally {
+            // Whatever happened, the future completes: a session waits for it, and the cache must not keep it open.
+            if (keep.compareTo(MAX_TTL) > 0) keep = MAX_TTL;
+            long expires = nanoClock.getAsLong() + keep.toNanos();
+            synchronized (cache) {
+                Cached e = cache.get(address);
+                if (e != null && e.name() == result) cache.put(address, new Cached(result, expires));
+            }
+            result.complete(name);
         }
-        if (keep.compareTo(MAX_TTL) > 0) keep = MAX_TTL;
-        long expires = nanoClock.getAsLong() + keep.toNanos();
-        synchronized (cache) {
-            Cached e = cache.get(address);
-            if (e != null && e.name() == result) cache.put(address, new Cached(result, expires));
-        }
-        result.complete(name);
     }
 
     /** The confirmed name or null, and the smallest TTL of the records that decided it (-1: none gave one). */
