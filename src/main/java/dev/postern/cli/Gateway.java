@@ -5,6 +5,7 @@ import dev.postern.audit.AuditWriter;
 import dev.postern.audit.ReopeningStore;
 import dev.postern.config.Config;
 import dev.postern.dns.DnsResolver;
+import dev.postern.dns.ReverseNames;
 import dev.postern.files.DurableFiles;
 import dev.postern.inbound.InboundServer;
 import dev.postern.inbound.RecipientPolicy;
@@ -137,7 +138,8 @@ public final class Gateway implements Closeable {
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
         RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
-        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit);
+        inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit,
+                new ReverseNames(dns));
         inbound.start();
         parts.add(inbound);
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the

@@ -27,18 +27,20 @@ import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
+import org.xbill.DNS.PTRRecord;
 import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.ResolverConfig;
+import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
 /**
- * Looks up what mail routing needs (MX, A, AAAA) with dnsjava, against configured servers (tests point it at a
- * server on loopback) or the system's. Thread-safe; one instance per gateway.
+ * Looks up what mail routing needs (MX, A, AAAA) and the PTR names of inbound clients with dnsjava, against configured
+ * servers (tests point it at a server on loopback) or the system's. Thread-safe; one instance per gateway.
  *
  * <p>Queries go straight to the servers with {@link Resolver#sendAsync(Message)} and the rcode is interpreted
  * here, so NXDOMAIN, NODATA and failures stay distinct and no dnsjava cache is shared between instances.
@@ -58,6 +60,8 @@ public final class DnsResolver {
 
     private final Resolver resolver;
     private final Duration timeout;
+    /** No servers were configured: the system's resolvers (or 127.0.0.1:53 when it has none) are asked. */
+    private final boolean systemServers;
 
     /** {@code servers} empty means the system resolvers (/etc/resolv.conf). */
     public DnsResolver(List<InetSocketAddress> servers, Duration timeout) {
@@ -79,7 +83,14 @@ public final class DnsResolver {
         extended.setRetries(ATTEMPTS);
         this.resolver = extended;
         this.timeout = timeout;
+        this.systemServers = servers.isEmpty();
     }
+
+    /** True when no servers were configured and the system's resolvers are asked. */
+    public boolean usesSystemServers() { return systemServers; }
+
+    /** The overall deadline of one lookup (the configured {@code [dns] timeout}). */
+    public Duration timeout() { return timeout; }
 
     private static List<InetSocketAddress> systemServers() {
         List<InetSocketAddress> system = ResolverConfig.getCurrentConfig().servers();
@@ -124,9 +135,37 @@ public final class DnsResolver {
 
     /** A and AAAA addresses of {@code host} (IPv4 first); empty when the name has none (NXDOMAIN or NODATA). */
     public List<InetAddress> lookupAddresses(String host) throws DnsException {
+        return addresses(host).values();
+    }
+
+    /**
+     * The names the PTR records of {@code address} give (RFC 1035 §3.5, RFC 3596 §2.5), in lookup form (lower case,
+     * no trailing dot), CNAMEs followed (RFC 2317 classless delegation); empty when there is none (NXDOMAIN or
+     * NODATA). A name is not checked here: what a PTR says is the address owner's claim, not a proof
+     * ({@link ReverseNames} checks it the other way round).
+     */
+    public List<String> lookupPtr(InetAddress address) throws DnsException {
+        return ptr(address).values();
+    }
+
+    /** Values of one lookup and the smallest TTL of the records that gave them, in seconds (-1 for none). */
+    record Answer<T>(List<T> values, long ttl) {}
+
+    Answer<String> ptr(InetAddress address) throws DnsException {
+        Name name = ReverseMap.fromAddress(address);
+        Message response = await(send(name, Type.PTR), deadline());
+        if (response.getRcode() == Rcode.NXDOMAIN) {
+            return new Answer<>(List.of(), -1);
+        }
+        List<PTRRecord> records = answers(response, name, PTRRecord.class);
+        List<String> names = records.stream().map(r -> hostName(r.getTarget())).distinct().toList();
+        return new Answer<>(names, minTtl(records));
+    }
+
+    Answer<InetAddress> addresses(String host) throws DnsException {
         InetAddress literal = ipLiteral(host);
         if (literal != null) {
-            return List.of(literal);
+            return new Answer<>(List.of(literal), -1);
         }
         Name name = parseName(host);
         long deadline = deadline();
@@ -138,33 +177,39 @@ public final class DnsResolver {
 
         List<InetAddress> addresses = new ArrayList<>(ipv4.addresses());
         addresses.addAll(ipv6.addresses());
+        long ttl = ipv4.ttl() < 0 ? ipv6.ttl() : ipv6.ttl() < 0 ? ipv4.ttl() : Math.min(ipv4.ttl(), ipv6.ttl());
         if (!addresses.isEmpty() || ipv4.nxdomain() || ipv6.nxdomain()) {
-            return List.copyOf(addresses);
+            return new Answer<>(List.copyOf(addresses), ttl);
         }
         // Nothing found: only final if neither family failed, else the failed one might have had addresses.
         DnsException failure = ipv4.failure() != null ? ipv4.failure() : ipv6.failure();
         if (failure != null) {
             throw failure;
         }
-        return List.of();
+        return new Answer<>(List.of(), -1);
     }
 
-    /** One address family's outcome: addresses, or NXDOMAIN, or a (temporary) failure. */
-    private record Family(List<InetAddress> addresses, boolean nxdomain, DnsException failure) {}
+    /** One address family's outcome: addresses (and their smallest TTL), or NXDOMAIN, or a (temporary) failure. */
+    private record Family(List<InetAddress> addresses, long ttl, boolean nxdomain, DnsException failure) {}
 
     private Family family(CompletableFuture<Message> future, long deadline, Name name, Class<? extends Record> type) {
         try {
             Message response = await(future, deadline);
             if (response.getRcode() == Rcode.NXDOMAIN) {
-                return new Family(List.of(), true, null);
+                return new Family(List.of(), -1, true, null);
             }
-            List<InetAddress> addresses = answers(response, name, type).stream()
+            List<? extends Record> records = answers(response, name, type);
+            List<InetAddress> addresses = records.stream()
                     .map(r -> r instanceof ARecord a ? a.getAddress() : ((AAAARecord) r).getAddress())
                     .toList();
-            return new Family(addresses, false, null);
+            return new Family(addresses, minTtl(records), false, null);
         } catch (DnsException e) {
-            return new Family(List.of(), false, e);
+            return new Family(List.of(), -1, false, e);
         }
+    }
+
+    private static long minTtl(List<? extends Record> records) {
+        return records.stream().mapToLong(Record::getTTL).min().orElse(-1);
     }
 
     private CompletableFuture<Message> send(Name name, int type) {

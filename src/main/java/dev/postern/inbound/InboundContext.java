@@ -2,6 +2,7 @@ package dev.postern.inbound;
 
 import dev.postern.audit.Audit;
 import dev.postern.config.Config;
+import dev.postern.dns.ReverseNames;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
 import java.util.function.Consumer;
@@ -10,7 +11,7 @@ import javax.net.ssl.SSLContext;
 /** What a session needs from the gateway, for one listener. */
 record InboundContext(Config config, Config.Listener listener, SSLContext tls, Spool spool, RelayPolicy relay,
                       InboundPolicy policy, Authentication auth, Consumer<Envelope> onQueued,
-                      RecipientPolicy recipients, Audit audit) {
+                      RecipientPolicy recipients, Audit audit, ReverseNames reverseNames) {
 
     Config.Role role() { return listener.role(); }
 

@@ -3,6 +3,7 @@ package dev.postern.inbound;
 import dev.postern.audit.Audit;
 import dev.postern.deadline.IoWatchdog;
 import dev.postern.config.Config;
+import dev.postern.dns.ReverseNames;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
 import java.io.Closeable;
@@ -46,6 +47,8 @@ public final class InboundServer implements Closeable {
     private final RecipientPolicy recipients;
     /** Where each session's TLS record and each received message's record go. */
     private final Audit audit;
+    /** The clients' confirmed reverse DNS names, for the session records and Received headers. */
+    private final ReverseNames reverseNames;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
     /**
@@ -73,20 +76,29 @@ public final class InboundServer implements Closeable {
     /** @param audit receives one TLS session record per session and one message record per queued message */
     public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                          Consumer<Envelope> onQueued, RecipientPolicy recipients, Audit audit) {
-        this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault(), audit);
+        this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault(), audit,
+                ReverseNames.NONE);
+    }
+
+    /** @param reverseNames looks up each client's forward-confirmed reverse DNS name when it connects */
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                         Consumer<Envelope> onQueued, RecipientPolicy recipients, Audit audit,
+                         ReverseNames reverseNames) {
+        this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault(), audit, reverseNames);
     }
 
     /** @param serverSockets makes the listening sockets (tests pass one whose accept() fails on demand) */
     InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                   Consumer<Envelope> onQueued, RecipientPolicy recipients, ServerSocketFactory serverSockets) {
-        this(config, tls, spool, auth, onQueued, recipients, serverSockets, Audit.NONE);
+        this(config, tls, spool, auth, onQueued, recipients, serverSockets, Audit.NONE, ReverseNames.NONE);
     }
 
     InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                   Consumer<Envelope> onQueued, RecipientPolicy recipients, ServerSocketFactory serverSockets,
-                  Audit audit) {
+                  Audit audit, ReverseNames reverseNames) {
         this.config = config;
         this.audit = audit;
+        this.reverseNames = reverseNames;
         this.serverSockets = serverSockets;
         this.recipients = recipients;
         this.auth = auth;
@@ -147,13 +159,16 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
-                    onQueued, recipients, audit);
+                    onQueued, recipients, audit, reverseNames);
             Thread.ofVirtual().name("smtpd-" + from.getHostAddress()).start(() -> {
+                Session session = new Session(ctx, socket, watchdog);
                 try {
-                    new Session(ctx, socket, watchdog).run();
+                    session.run();
                 } finally {
                     release(ip);
                 }
+                // After the release: waiting here for the reverse DNS lookup holds no connection slot.
+                session.recordSession();
             });
         }
     }

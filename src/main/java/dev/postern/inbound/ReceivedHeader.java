@@ -10,8 +10,10 @@ import java.util.Locale;
 /**
  * The trace header (RFC 5321 §4.4) this gateway prepends, with the TLS facts in Postfix's words so that tools which
  * parse Postfix headers understand ours:
- * {@code Received: from helo ([ip]) (using TLSv1.3 with cipher ... (256/256 bits)) by host (Postern) with ESMTPS id ID
- * for <rcpt>; date}.
+ * {@code Received: from helo (name [ip]) (using TLSv1.3 with cipher ... (256/256 bits)) by host (Postern) with ESMTPS
+ * id ID for <rcpt>; date}. The name is the client's forward-confirmed reverse DNS name when its lookup had ended by
+ * then (RFC 5321 §4.4 TCP-info: {@code Domain FWS address-literal}); else {@code helo ([ip])}: nothing is claimed,
+ * and the dialogue never waits for DNS.
  */
 final class ReceivedHeader {
     private ReceivedHeader() {}
@@ -20,16 +22,18 @@ final class ReceivedHeader {
 
     /**
      * @param helo       what the client said in EHLO/HELO
+     * @param clientName the client's forward-confirmed reverse DNS name (lookup form), or null
      * @param tls        null for clear text
      * @param protocol   "ESMTP", "ESMTPS", "SMTP", "UTF8SMTPS" ... (RFC 3848, RFC 6531)
      * @param recipients named only when there is exactly one (more would disclose Bcc recipients to each other)
      */
-    static String format(String helo, InetAddress client, TlsFacts tls, InboundPolicy.ClientCertificate cert,
+    static String format(String helo, String clientName, InetAddress client, TlsFacts tls, InboundPolicy.ClientCertificate cert,
                          String authUser, String hostname, String protocol, String id, List<String> recipients,
                          ZonedDateTime when) {
         StringBuilder b = new StringBuilder(256);
         b.append("Received: from ").append(sanitize(helo))
-                .append(" ([").append(client.getHostAddress()).append("])");
+                .append(" (").append(clientName == null ? "" : clientName + " ")
+                .append('[').append(client.getHostAddress()).append("])");
         if (tls != null) b.append("\r\n\t").append(tls.receivedClause());
         if (cert != null) {
             // Postfix's words: (Client CN "...", Issuer "..." (verified OK)) or (not verified).

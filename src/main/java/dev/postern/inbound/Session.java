@@ -34,6 +34,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.security.cert.X509Certificate;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
@@ -82,6 +87,10 @@ final class Session {
     /** Why the session has no TLS when a handshake was tried and failed or was refused; null otherwise. */
     private TlsSessionRecord.NoTls noTls;
     private String noTlsDetail;
+    /** The client's forward-confirmed reverse DNS name, looked up from the moment the connection was accepted. */
+    private final CompletableFuture<Optional<String>> reverseName;
+    /** When the session ended, for its record (which may be made a little later: see {@link #recordSession}). */
+    private Instant endedAt;
     /** The name of the last EHLO/HELO, kept across STARTTLS (unlike {@link #helo}) for the session's record. */
     private String lastHelo;
     /** The client's certificate chain (empty when it sent none) and its judgement against the listener's CA. */
@@ -118,6 +127,8 @@ final class Session {
         this.limits = ctx.config().limits();
         this.socket = socket;
         this.clientAddress = socket.getInetAddress();
+        // Started before the greeting and never waited for during the dialogue (it returns at once).
+        this.reverseName = ctx.reverseNames().confirmedName(clientAddress);
         // A reply the client does not take within command_timeout ends the session, as an unanswered read does.
         this.deadlines = new SessionDeadlines(watchdog, socket, limits.sessionTimeout(), limits.commandTimeout(),
                 limits.commandTimeout());
@@ -154,7 +165,7 @@ final class Session {
                 // nothing left to tell the client
             }
             deadlines.close();
-            recordSession();
+            endedAt = Instant.now();
             log.info("session end client=[{}] role={} helo={} tls={} auth={} accepted={} errors={} result=\"{}\"",
                     clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
                     tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
@@ -733,7 +744,7 @@ final class Session {
             shown = clientCertificate;
         }
         messageCertificate = shown != null && shown.facts().trusted() ? shown.facts().subject() : null;
-        String header = ReceivedHeader.format(helo, clientAddress, tls, shown, authUser, ctx.config().hostname(),
+        String header = ReceivedHeader.format(helo, reverseNameIfKnown(), clientAddress, tls, shown, authUser, ctx.config().hostname(),
                 ReceivedHeader.protocol(esmtp, tls != null, authenticated, smtputf8), incoming.id(), recipients,
                 ZonedDateTime.now(ZoneId.systemDefault()));
         byte[] bytes = header.getBytes(StandardCharsets.UTF_8);
@@ -802,14 +813,18 @@ final class Session {
         reply(Reply.of(250, "2.0.0", "Ok: queued as " + incoming.id()));
     }
 
-    /** The session's TLS record, made when it ends; never throws (the audit must not break a session). */
-    private void recordSession() {
+    /**
+     * The session's TLS record, made once {@link #run} returned and the client's connection slot is free: it waits up
+     * to the DNS timeout for the reverse lookup, which has run since the connection was accepted and is usually done
+     * long before. Never throws (the audit must not break a session).
+     */
+    void recordSession() {
         // A connection that ended before any EHLO/HELO and any TLS (a port scan, a load balancer's TCP check) carried
         // no TLS decision: recording it would only fill the store and skew the share of sessions in clear text. A
         // failed handshake (noTls set) is recorded, even before EHLO: that is a TLS fact.
         if (lastHelo == null && handshaken == null && noTls == null && accepted == 0) return;
         try {
-            audit(sessionRecord());
+            audit(sessionRecord(awaitReverseName()));
         } catch (RuntimeException e) {
             log.warn("audit record of the session from [{}] could not be made: {}", clientAddress.getHostAddress(),
                     e.toString());
@@ -824,7 +839,24 @@ final class Session {
         }
     }
 
-    private TlsSessionRecord sessionRecord() {
+    /** The confirmed name, waiting at most the DNS timeout for it; null when there is none (yet). */
+    private String awaitReverseName() {
+        try {
+            return reverseName.get(ctx.reverseNames().patience().toNanos(), TimeUnit.NANOSECONDS).orElse(null);
+        } catch (TimeoutException | ExecutionException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The confirmed name if the lookup has already ended, else null: the dialogue never waits for it. */
+    private String reverseNameIfKnown() {
+        return reverseName.isDone() ? reverseName.getNow(Optional.empty()).orElse(null) : null;
+    }
+
+    private TlsSessionRecord sessionRecord(String reverseDns) {
         SSLSession s = handshaken == null ? null : handshaken.getSession();
         TlsFacts facts = s == null ? null : TlsFacts.of(s);
         boolean asked = ctx.policy().asksForCertificates(ctx.listener());
@@ -856,8 +888,8 @@ final class Session {
                 new java.net.InetSocketAddress(ctx.listener().address().getAddress(), port));
         var policy = new TlsSessionRecord.PolicyApplied(ctx.listener().requiresTls() ? "encrypt" : "may", "listener",
                 "listener " + endpoint, "enforce", List.of());
-        return new TlsSessionRecord(auditId, Instant.now(), TlsSessionRecord.Direction.IN, endpoint,
-                clientAddress.getHostAddress(), socket.getPort(), lastHelo, null /* no PTR lookup is made */,
+        return new TlsSessionRecord(auditId, endedAt != null ? endedAt : Instant.now(), TlsSessionRecord.Direction.IN,
+                endpoint, clientAddress.getHostAddress(), socket.getPort(), lastHelo, reverseDns,
                 facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),
                 facts == null ? -1 : facts.cipherBits(),
                 keyExchangeGroup,

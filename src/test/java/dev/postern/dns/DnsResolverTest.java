@@ -249,4 +249,28 @@ class DnsResolverTest {
             assertThat(twoServers.lookupAddresses("host.test")).containsExactly(InetAddress.ofLiteral("192.0.2.3"));
         }
     }
+
+    @Test
+    void ptrNamesOfIpv4AndIpv6InLookupForm() throws Exception {
+        dns.ptr("192.0.2.7", "Host.Example.Test.").ptr("2001:db8::7", "v6.example.test");
+        assertThat(resolver.lookupPtr(InetAddress.ofLiteral("192.0.2.7"))).containsExactly("host.example.test");
+        assertThat(resolver.lookupPtr(InetAddress.ofLiteral("2001:db8::7"))).containsExactly("v6.example.test");
+        assertThat(resolver.lookupPtr(InetAddress.ofLiteral("192.0.2.8"))).as("NXDOMAIN").isEmpty();
+    }
+
+    /** RFC 2317: a classless delegation answers the PTR question with a CNAME into the delegated zone. */
+    @Test
+    void ptrThroughClasslessDelegationCname() throws Exception {
+        dns.cname("9.2.0.192.in-addr.arpa", "9.0-25.2.0.192.in-addr.arpa")
+                .add(new org.xbill.DNS.PTRRecord(org.xbill.DNS.Name.fromString("9.0-25.2.0.192.in-addr.arpa."),
+                        org.xbill.DNS.DClass.IN, 60, org.xbill.DNS.Name.fromString("small.example.test.")));
+        assertThat(resolver.lookupPtr(InetAddress.ofLiteral("192.0.2.9"))).containsExactly("small.example.test");
+    }
+
+    @Test
+    void ptrServfailIsTemporary() {
+        dns.servfail("7.2.0.192.in-addr.arpa");
+        assertThatThrownBy(() -> resolver.lookupPtr(InetAddress.ofLiteral("192.0.2.7")))
+                .isInstanceOfSatisfying(DnsException.class, e -> assertThat(e.temporary()).isTrue());
+    }
 }

@@ -27,7 +27,9 @@ import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.OPTRecord;
+import org.xbill.DNS.PTRRecord;
 import org.xbill.DNS.Rcode;
+import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.TextParseException;
@@ -121,6 +123,11 @@ public final class TestDnsServer implements AutoCloseable {
 
     public TestDnsServer aaaa(String host, String ip) {
         return add(new AAAARecord(name(host), DClass.IN, TTL, InetAddress.ofLiteral(ip)));
+    }
+
+    /** {@code ip}'s PTR record in in-addr.arpa or ip6.arpa: {@code 1.0.0.127.in-addr.arpa PTR host}. */
+    public TestDnsServer ptr(String ip, String host) {
+        return add(new PTRRecord(ReverseMap.fromAddress(InetAddress.ofLiteral(ip)), DClass.IN, TTL, name(host)));
     }
 
     public TestDnsServer cname(String alias, String target) {
