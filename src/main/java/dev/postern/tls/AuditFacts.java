@@ -83,8 +83,9 @@ public final class AuditFacts {
      * unknown. Conscrypt says ({@code Conscrypt.getGroupName}, whose BoringSSL names are mapped to the IANA ones); the
      * JDK's JSSE (through JDK 25) has no API for it, so {@link TlsContexts} layers its sockets over a
      * {@link HandshakeTap} that reads the group from the server's plaintext handshake messages. A resumed TLS 1.2
-     * session makes no key exchange: its group is the one of the handshake that made the session, kept on the session.
-     * Call after the handshake.
+     * session makes no key exchange: its group is the one of the handshake that made the session, kept on the session
+     * (so a client knows it; the JDK's server resumes from a stateless ticket, a new session: null). Call after the
+     * handshake.
      */
     public static String keyExchangeGroup(SSLSocket socket) {
         try {
