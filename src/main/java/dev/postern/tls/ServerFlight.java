@@ -71,8 +71,7 @@ final class ServerFlight {
             while (length > 0 && !done) {
                 int n;
                 if (recordLeft == 0) {
-                    n = Math.min(length, recordHeader.length - recordHeaderLength);
-                    System.arraycopy(bytes, offset, recordHeader, recordHeaderLength, n);
+                    n = fill(recordHeader, recordHeaderLength, bytes, offset, length);
                     recordHeaderLength += n;
                     if (recordHeaderLength == recordHeader.length) record();
                 } else {
@@ -109,8 +108,7 @@ final class ServerFlight {
         while (n > 0 && !done) {
             int take;
             if (messageHeaderLength < messageHeader.length) {
-                take = Math.min(n, messageHeader.length - messageHeaderLength);
-                System.arraycopy(bytes, offset, messageHeader, messageHeaderLength, take);
+                take = fill(messageHeader, messageHeaderLength, bytes, offset, n);
                 messageHeaderLength += take;
                 if (messageHeaderLength == messageHeader.length) messageStarts();
             } else {
@@ -122,6 +120,13 @@ final class ServerFlight {
             offset += take;
             n -= take;
         }
+    }
+
+    /** Copies into {@code header} what it lacks after {@code filled} bytes, from the next {@code n}; how many. */
+    private static int fill(byte[] header, int filled, byte[] bytes, int offset, int n) {
+        int take = Math.min(n, header.length - filled);
+        System.arraycopy(bytes, offset, header, filled, take);
+        return take;
     }
 
     private void messageStarts() {
