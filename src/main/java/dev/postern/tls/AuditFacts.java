@@ -75,15 +75,26 @@ public final class AuditFacts {
         }
     }
 
+    /** Where a session keeps the group its handshake used, for a TLS 1.2 resumption (which makes no new one). */
+    private static final String GROUP_VALUE = "dev.postern.keyExchangeGroup";
+
     /**
-     * The negotiated key-exchange group ("X25519"), or null when the provider does not say. Conscrypt does
-     * ({@code Conscrypt.getGroupName}); the JDK's JSSE (through JDK 25) has no public API for it: neither
-     * {@code ExtendedSSLSession} nor {@link javax.net.ssl.SSLParameters} report the group a handshake chose.
+     * The negotiated key-exchange group by its IANA name ("x25519", "secp256r1", "X25519MLKEM768"), or null when
+     * unknown. Conscrypt says ({@code Conscrypt.getGroupName}, whose BoringSSL names are mapped to the IANA ones); the
+     * JDK's JSSE (through JDK 25) has no API for it, so {@link TlsContexts} layers its sockets over a
+     * {@link HandshakeTap} that reads the group from the server's plaintext handshake messages. A resumed TLS 1.2
+     * session makes no key exchange: its group is the one of the handshake that made the session, kept on the session
+     * (so a client knows it; the JDK's server resumes from a stateless ticket, a new session: null). Call after the
+     * handshake.
      */
     public static String keyExchangeGroup(SSLSocket socket) {
-        if (!TlsProviders.isConscrypt(socket)) return null;
         try {
-            return Conscrypt.getGroupName(socket);
+            if (TlsProviders.isConscrypt(socket)) return NamedGroups.fromBoringSsl(Conscrypt.getGroupName(socket));
+            String group = HandshakeTap.groupOf(socket);
+            SSLSession session = socket.getSession();
+            if (group != null) session.putValue(GROUP_VALUE, group);
+            else if (session.getValue(GROUP_VALUE) instanceof String kept) group = kept;
+            return group;
         } catch (RuntimeException e) {
             return null;
         }

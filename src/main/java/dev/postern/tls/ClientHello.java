@@ -22,26 +22,26 @@ record ClientHello(int legacyVersion, int highestVersion, boolean fallbackScsv) 
      */
     static ClientHello parse(byte[] message, int length) {
         try {
-            Reader r = new Reader(message, Math.min(length, message.length));
+            HandshakeReader r = new HandshakeReader(message, Math.min(length, message.length));
             if (r.u8() != CLIENT_HELLO) return null;
             int bodyLength = r.u24();
-            Reader body = r.sub(bodyLength);
+            HandshakeReader body = r.sub(bodyLength);
             int legacy = body.u16();
             body.skip(32); // random
             body.sub(body.u8()); // legacy_session_id
-            Reader suites = body.sub(body.u16());
+            HandshakeReader suites = body.sub(body.u16());
             if (suites.remaining() == 0 || suites.remaining() % 2 != 0) return null;
             boolean scsv = false;
             while (suites.remaining() > 0) scsv |= suites.u16() == TLS_FALLBACK_SCSV;
             body.sub(body.u8()); // legacy_compression_methods
             int highest = legacy;
             if (body.remaining() > 0) { // extensions are optional before TLS 1.3
-                Reader extensions = body.sub(body.u16());
+                HandshakeReader extensions = body.sub(body.u16());
                 while (extensions.remaining() > 0) {
                     int type = extensions.u16();
-                    Reader data = extensions.sub(extensions.u16());
+                    HandshakeReader data = extensions.sub(extensions.u16());
                     if (type != SUPPORTED_VERSIONS) continue;
-                    Reader versions = data.sub(data.u8());
+                    HandshakeReader versions = data.sub(data.u8());
                     if (versions.remaining() == 0 || versions.remaining() % 2 != 0) return null;
                     highest = 0;
                     while (versions.remaining() > 0) {
@@ -52,7 +52,7 @@ record ClientHello(int legacyVersion, int highestVersion, boolean fallbackScsv) 
                 }
             }
             return new ClientHello(legacy, highest, scsv);
-        } catch (Malformed e) {
+        } catch (HandshakeReader.Malformed e) {
             return null;
         }
     }
@@ -75,53 +75,5 @@ record ClientHello(int legacyVersion, int highestVersion, boolean fallbackScsv) 
             case TLS13 -> "TLS 1.3";
             default -> String.format("0x%04x", version);
         };
-    }
-
-    private static final class Malformed extends Exception {
-        Malformed() { super(null, null, false, false); }
-    }
-
-    /** Bounds-checked big-endian reads over a slice. */
-    private static final class Reader {
-        private final byte[] bytes;
-        private int position;
-        private final int end;
-
-        Reader(byte[] bytes, int end) {
-            this(bytes, 0, end);
-        }
-
-        private Reader(byte[] bytes, int position, int end) {
-            this.bytes = bytes;
-            this.position = position;
-            this.end = end;
-        }
-
-        int remaining() { return end - position; }
-
-        void skip(int n) throws Malformed {
-            if (n < 0 || n > remaining()) throw new Malformed();
-            position += n;
-        }
-
-        /** The next {@code n} bytes as a reader of their own; this one moves past them. */
-        Reader sub(int n) throws Malformed {
-            int start = position;
-            skip(n);
-            return new Reader(bytes, start, start + n);
-        }
-
-        int u8() throws Malformed {
-            skip(1);
-            return bytes[position - 1] & 0xff;
-        }
-
-        int u16() throws Malformed {
-            return (u8() << 8) | u8();
-        }
-
-        int u24() throws Malformed {
-            return (u8() << 16) | u16();
-        }
     }
 }

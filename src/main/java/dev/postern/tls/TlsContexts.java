@@ -128,11 +128,14 @@ public final class TlsContexts {
                                        boolean askForCertificate) throws java.io.IOException {
         // The JDK's provider ignores TLS_FALLBACK_SCSV: the guard looks at the ClientHello first (RFC 7507).
         // Conscrypt (BoringSSL) honours it itself.
-        FallbackGuard guard = JDK_PROVIDER.equals(context.getProvider().getName()) ? new FallbackGuard(plain) : null;
+        // It does not tell the key-exchange group either: the tap reads it from the ServerHello Postern writes.
+        FallbackGuard guard = jdk(context) ? new FallbackGuard(plain) : null;
         SSLSocket socket;
         if (guard != null) {
-            socket = (SSLSocket) context.getSocketFactory().createSocket(plain, guard, true);
+            HandshakeTap tap = new HandshakeTap(plain, true);
+            socket = (SSLSocket) context.getSocketFactory().createSocket(tap, guard, true);
             guard.attach(socket);
+            tap.attach(socket);
         } else {
             String peer = plain.getInetAddress() == null ? null : plain.getInetAddress().getHostAddress();
             socket = (SSLSocket) context.getSocketFactory().createSocket(plain, peer, plain.getPort(), true);
@@ -147,6 +150,10 @@ public final class TlsContexts {
         parameters.setWantClientAuth(askForCertificate);
         socket.setSSLParameters(parameters);
         return socket;
+    }
+
+    private static boolean jdk(SSLContext context) {
+        return JDK_PROVIDER.equals(context.getProvider().getName());
     }
 
     private static void restrict(SSLParameters parameters, Constraints constraints) throws IOException {
@@ -172,7 +179,14 @@ public final class TlsContexts {
      */
     public static SSLSocket wrapClient(SSLContext context, Socket plain, String host, int port, Constraints constraints)
             throws java.io.IOException {
-        SSLSocket socket = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, true);
+        SSLSocket socket;
+        if (jdk(context)) { // the JDK's provider does not tell the group: the tap reads it from the ServerHello
+            HandshakeTap tap = new HandshakeTap(plain, false);
+            socket = (SSLSocket) context.getSocketFactory().createSocket(tap, host, port, true);
+            tap.attach(socket);
+        } else {
+            socket = (SSLSocket) context.getSocketFactory().createSocket(plain, host, port, true);
+        }
         socket.setUseClientMode(true);
         SSLParameters parameters = hardened(socket.getSSLParameters(), socket.getSupportedProtocols(),
                 socket.getSupportedCipherSuites());

@@ -85,6 +85,29 @@ class InboundAuditTest {
         return audit.await(TlsSessionRecord.class, r -> ehlo.equals(r.ehloName()));
     }
 
+    /** The group the client forces, in TLS 1.3 (ServerHello) and TLS 1.2 (ServerKeyExchange), as the gateway wrote it. */
+    @Test void keyExchangeGroupOfEachHandshake() throws Exception {
+        record Case(String protocol, List<String> groups, String expected) {}
+        // The gateway's certificate is EC P-256: in TLS 1.2 its curve must be offered too (the client's order decides).
+        for (Case c : List.of(new Case("TLSv1.3", List.of("secp384r1"), "secp384r1"),
+                new Case("TLSv1.3", List.of("secp521r1", "x25519"), "secp521r1"),
+                new Case("TLSv1.2", List.of("secp384r1", "secp256r1"), "secp384r1"))) {
+            String ehlo = "group-" + c.protocol() + "-" + c.expected() + ".partner.example";
+            try (SmtpTestClient client = SmtpTestClient.connect(mx)) {
+                client.read();
+                client.command("EHLO before.partner.example");
+                String protocol = client.startTls(p -> {
+                    p.setProtocols(new String[] {c.protocol()});
+                    p.setNamedGroups(c.groups().toArray(String[]::new));
+                });
+                assertThat(protocol).isEqualTo(c.protocol());
+                client.command("EHLO " + ehlo);
+                client.command("QUIT");
+            }
+            assertThat(session(ehlo).keyExchangeGroup()).as(c.toString()).isEqualTo(c.expected());
+        }
+    }
+
     @Test void tlsSessionWithAVerifiedClientCertificate() throws Exception {
         String id;
         String protocol;
@@ -108,7 +131,8 @@ class InboundAuditTest {
         assertThat(s.protocol()).isEqualTo(protocol);
         assertThat(s.cipher()).isEqualTo(cipher);
         assertThat(s.cipherBits()).isIn(128, 256);
-        assertThat(s.keyExchangeGroup()).as("the JDK's JSSE does not say").isNull();
+        assertThat(s.keyExchangeGroup()).as("the JSSE client's first choice, read from the gateway's ServerHello")
+                .isEqualTo("x25519");
         assertThat(s.resumed()).isFalse();
         assertThat(s.sni()).as("JSSE sends no SNI for \"localhost\" (no dot)").isNull();
         assertThat(s.reverseDns()).isNull();

@@ -98,6 +98,8 @@ class OutboundAuditTest {
             assertThat(s.ehloName()).isNotBlank();
             assertThat(s.protocol()).isEqualTo(server.delivered().getFirst().tls().protocol());
             assertThat(s.cipher()).isEqualTo(server.delivered().getFirst().tls().cipherSuite());
+            assertThat(s.keyExchangeGroup()).as("both sides' first choice, read from the ServerHello")
+                .isEqualTo("x25519");
             assertThat(s.sni()).as("no SNI for an IP literal").isNull();
             assertThat(s.peerChain()).hasSize(mxCert.chain().size());
             assertThat(s.peerChain().getFirst().sha256()).isEqualTo(sha256(mxCert.leaf().getEncoded()));
@@ -127,6 +129,32 @@ class OutboundAuditTest {
                 assertThat(d.status()).startsWith("2.");
                 assertThat(d.dsnQueueId()).isNull();
                 assertThat(d.hostsTried()).hasSize(1);
+            }
+        }
+    }
+
+    /**
+     * The group a next hop chooses, as Postern (the JDK's TLS client) recorded it: TLS 1.3 after a HelloRetryRequest
+     * (Postern shares x25519 and secp256r1 keys; the next hop allows only secp384r1 and asks again), and TLS 1.2
+     * ECDHE (from the ServerKeyExchange).
+     */
+    @Test void keyExchangeGroupChosenByTheNextHop() throws Exception {
+        record Case(String protocol, String[] groups, KeyMaterial cert, String expected) {}
+        // TLS 1.2 ECDSA would need the certificate's curve among the groups too: an RSA certificate there.
+        KeyMaterial rsa = Certificates.issue(ca, List.of("mx.b.example"), Certificates.KeyType.RSA_2048,
+                Instant.now().minusSeconds(60), Duration.ofDays(10));
+        for (Case c : List.of(new Case("TLSv1.3", new String[] {"secp384r1"}, mxCert, "secp384r1"),
+                new Case("TLSv1.2", new String[] {"secp384r1"}, rsa, "secp384r1"))) {
+            RecordingAudit own = new RecordingAudit();
+            try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(c.cert())
+                    .tlsProtocols(c.protocol()).tlsNamedGroups(c.groups()).start();
+                 Gateway gw = Gateway.start(gateway(server, verifyAgainstCa()), own)) {
+                submit(gw, "alice@a.example", List.of("bob@b.example"), body("group", "Hello"));
+                eventually().until(() -> server.delivered().size() == 1);
+                TlsSessionRecord s = own.await(TlsSessionRecord.class,
+                        r -> r.direction() == TlsSessionRecord.Direction.OUT);
+                assertThat(s.protocol()).isEqualTo(c.protocol());
+                assertThat(s.keyExchangeGroup()).as(c.protocol()).isEqualTo(c.expected());
             }
         }
     }

@@ -160,6 +160,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     private volatile KeyMaterial tlsMaterial;
     private volatile String[] tlsProtocols;
     private volatile String[] tlsCipherSuites;
+    private volatile String[] tlsNamedGroups;
     private volatile StartTlsFailure startTlsFailure = StartTlsFailure.NONE;
     private volatile boolean advertiseStartTls;
 
@@ -246,6 +247,12 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     /** Only these cipher suites on the server side; null for JSSE defaults. */
     public ScriptedSmtpServer tlsCipherSuites(String... suites) {
         this.tlsCipherSuites = suites == null ? null : suites.clone();
+        return this;
+    }
+
+    /** Only these key-exchange groups on the server side ("x25519", "secp384r1"); null for JSSE defaults. */
+    public ScriptedSmtpServer tlsNamedGroups(String... groups) {
+        this.tlsNamedGroups = groups == null ? null : groups.clone();
         return this;
     }
 
@@ -539,6 +546,11 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             ssl.setUseClientMode(false);
             if (tlsProtocols != null) ssl.setEnabledProtocols(tlsProtocols);
             if (tlsCipherSuites != null) ssl.setEnabledCipherSuites(tlsCipherSuites);
+            if (tlsNamedGroups != null) {
+                javax.net.ssl.SSLParameters parameters = ssl.getSSLParameters();
+                parameters.setNamedGroups(tlsNamedGroups);
+                ssl.setSSLParameters(parameters);
+            }
             try {
                 ssl.startHandshake();
             } catch (IOException e) {

@@ -115,9 +115,24 @@ public final class SmtpTestClient implements AutoCloseable {
         return handshake(trustAll());
     }
 
+    /** STARTTLS with the TLS parameters {@code shape} sets (groups, protocols...); returns the negotiated protocol. */
+    public String startTls(java.util.function.Consumer<javax.net.ssl.SSLParameters> shape) throws IOException {
+        Response r = command("STARTTLS");
+        if (r.code() != 220) throw new IOException("STARTTLS refused: " + r);
+        return handshake(trustAll(), shape);
+    }
+
     private String handshake(SSLContext context) throws IOException {
+        return handshake(context, parameters -> {});
+    }
+
+    private String handshake(SSLContext context, java.util.function.Consumer<javax.net.ssl.SSLParameters> shape)
+            throws IOException {
         SSLSocket ssl = (SSLSocket) context.getSocketFactory().createSocket(socket, "localhost",
                 socket.getPort(), true);
+        javax.net.ssl.SSLParameters parameters = ssl.getSSLParameters();
+        shape.accept(parameters);
+        ssl.setSSLParameters(parameters);
         ssl.startHandshake();
         bind(ssl);
         return ssl.getSession().getProtocol();
