@@ -56,8 +56,13 @@ final class HandshakeTap extends Socket {
     }
 
     private void watch(byte[] bytes, int offset, int length) {
-        if (flight.feed(bytes, offset, length)) {
-            group = flight.group();
+        try {
+            if (flight.feed(bytes, offset, length)) {
+                group = flight.group();
+                watching = false;
+            }
+        } catch (RuntimeException e) {
+            // The parser is written never to throw; should it, the handshake must not notice: no group, no watching.
             watching = false;
         }
     }
