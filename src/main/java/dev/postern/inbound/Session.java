@@ -111,6 +111,8 @@ final class Session {
     private Path sender;
     private boolean smtputf8;
     private String bodyType = "7BIT";
+    /** MAIL FROM had REQUIRETLS (RFC 8689). */
+    private boolean requireTls;
     private final List<String> recipients = new ArrayList<>();
     private Spool.Incoming bdat;
     private SpoolSink bdatSpool;
@@ -260,6 +262,8 @@ final class Session {
         if (offersAuth()) lines.add("AUTH " + String.join(" ", ctx.auth().passwords().current().mechanisms()));
         lines.add("CHUNKING");
         lines.add("SMTPUTF8");
+        // RFC 8689 §4: only inside TLS, where the client can rely on the promise (and cannot be stripped of it)
+        if (tls != null) lines.add("REQUIRETLS");
         reply(new Reply(250, null, lines));
     }
 
@@ -458,6 +462,7 @@ final class Session {
             return;
         }
         boolean utf8 = false;
+        boolean requireTlsAsked = false;
         String body = "7BIT";
         for (Map.Entry<String, String> p : path.params().entrySet()) {
             String value = p.getValue();
@@ -489,6 +494,17 @@ final class Session {
                         return;
                     }
                     utf8 = true;
+                }
+                case "REQUIRETLS" -> {
+                    if (value != null) {
+                        error(Reply.of(501, "5.5.4", "REQUIRETLS takes no value"));
+                        return;
+                    }
+                    if (tls == null) { // RFC 8689 §4.1: a session without TLS cannot carry the requirement
+                        error(Reply.of(530, "5.7.10", "REQUIRETLS needs TLS: send STARTTLS first"));
+                        return;
+                    }
+                    requireTlsAsked = true;
                 }
                 default -> {
                     error(Reply.of(555, "5.5.4", "Unsupported MAIL parameter " + p.getKey()));
@@ -531,6 +547,7 @@ final class Session {
         sender = path;
         smtputf8 = utf8;
         bodyType = body;
+        requireTls = requireTlsAsked;
         reply(Replies.SENDER_OK);
     }
 
@@ -793,7 +810,7 @@ final class Session {
         List<Envelope.Recipient> rcpts = recipients.stream().map(Envelope.Recipient::pending).toList();
         String client = helo + " ([" + clientAddress.getHostAddress() + "])";
         Envelope envelope = new Envelope(incoming.id(), sender.isNull() ? "" : sender.mailbox().address(), rcpts,
-                now, client, bodyType, smtputf8, bytes, now, false, 0);
+                now, client, bodyType, smtputf8, bytes, now, false, 0, requireTls);
         try {
             incoming.commit(envelope);
         } catch (IOException e) {
@@ -807,8 +824,7 @@ final class Session {
         // Only now, after the commit: the audit never names a message the spool does not have.
         audit(new MessageRecord(now, incoming.id(), messageId, envelope.sender(), List.copyOf(recipients), bytes,
                 auditId, clientAddress.getHostAddress(), helo, authUser, messageCertificate,
-                false, // REQUIRETLS (RFC 8689) is not offered yet; it comes with a later issue
-                "smtp"));
+                requireTls, "smtp"));
         ctx.onQueued().accept(envelope);
         reply(Reply.of(250, "2.0.0", "Ok: queued as " + incoming.id()));
     }
@@ -912,6 +928,7 @@ final class Session {
         sender = null;
         smtputf8 = false;
         bodyType = "7BIT";
+        requireTls = false;
         recipients.clear();
         bdatFailed = false;
     }

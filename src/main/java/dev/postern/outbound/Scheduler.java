@@ -363,10 +363,12 @@ public final class Scheduler implements Closeable {
     private Map<String, SmtpClient.RecipientResult> tryHops(Envelope env, String domain, List<NextHop> hops,
                                                             List<String> rcpts, Map<String, Via> vias) {
         SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
-                "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()));
+                "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()),
+                env.requireTls());
         TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
         List<HostResult> hosts = new ArrayList<>();
         List<String> tried = new ArrayList<>();
+        List<String> noRequireTls = new ArrayList<>(); // REQUIRETLS: hosts that could not take it as asked
         Via last = null;
         for (NextHop hop : hops) {
             List<InetAddress> addresses;
@@ -395,6 +397,15 @@ public final class Scheduler implements Closeable {
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
                         451, "4.7.5", why));
             }
+            String refusal = env.requireTls() ? plan.requireTlsRefusal() : null;
+            if (refusal != null) {
+                // No retry can make the policy verify: bounce now (RFC 8689 §4.2.1), without connecting.
+                log.warn("REQUIRETLS id={} domain={}: {}", env.id(), domain, refusal);
+                for (String r : rcpts) vias.put(r, new Via(hop.host(), hop.preference(), null, -1, null, refusal,
+                        List.copyOf(tried)));
+                return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED,
+                        550, SmtpClient.REQUIRETLS_STATUS, "REQUIRETLS support required: " + refusal));
+            }
             for (InetAddress address : addresses) {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && plan.required()) {
@@ -411,12 +422,24 @@ public final class Scheduler implements Closeable {
                 logAttempt(env, domain, hop, address, a, policy);
                 tried.add(tried(hop, address, a));
                 last = Via.of(hop, address, a, tried);
+                if (env.requireTls() && lacksRequireTls(a)) {
+                    // RFC 8689 §4.2.1: this host cannot take it as asked; try the other hosts before failing
+                    noRequireTls.add(a.detail());
+                    hosts.add(new HostResult(hop.host(), false, a.detail(), null));
+                    continue;
+                }
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
                     for (String r : rcpts) vias.put(r, last);
                     return keepTlsFailures(a.recipients(), domain, policy.source(), hosts, hop, address);
                 }
                 hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
+        }
+        if (!noRequireTls.isEmpty()) {
+            Via via = last == null ? Via.NONE.with(tried, null) : last;
+            for (String r : rcpts) vias.put(r, via);
+            return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550,
+                    SmtpClient.REQUIRETLS_STATUS, String.join("; ", noRequireTls)));
         }
         SmtpClient.RecipientResult deferred = deferral(domain, policy.source(), hosts);
         List<HostResult> tlsHosts = hosts.stream().filter(HostResult::tlsRequired).toList();
@@ -426,6 +449,12 @@ public final class Scheduler implements Closeable {
                 : last.with(tried, noTls != null ? noTls : last.noTlsReason());
         for (String r : rcpts) vias.put(r, via);
         return uniform(rcpts, deferred);
+    }
+
+    /** The client refused to hand a REQUIRETLS message to this host (unverified, or no REQUIRETLS in its EHLO). */
+    private static boolean lacksRequireTls(SmtpClient.Attempt a) {
+        return a.outcome() == SmtpClient.Outcome.COMPLETED && !a.recipients().isEmpty()
+                && a.recipients().values().stream().allMatch(r -> SmtpClient.REQUIRETLS_STATUS.equals(r.enhanced()));
     }
 
     /** "TLS required by policy for D (source): what each host did". */

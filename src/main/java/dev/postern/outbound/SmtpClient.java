@@ -139,9 +139,21 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
-    /** The message to send. {@code content} is opened once per attempt; null for a {@link #probe}. */
+    /**
+     * The message to send. {@code content} is opened once per attempt; null for a {@link #probe}. {@code requireTls}:
+     * the sender asked for REQUIRETLS (RFC 8689), so the message goes only over verified TLS to a server that
+     * advertises REQUIRETLS, with the MAIL parameter.
+     */
     public record Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
-                          ContentSource content) {}
+                          ContentSource content, boolean requireTls) {
+        public Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
+                       ContentSource content) {
+            this(sender, recipients, size, eightBit, smtputf8, content, false);
+        }
+    }
+
+    /** RFC 8689 §5: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
+    public static final String REQUIRETLS_STATUS = "5.7.30";
 
     /** Opens the message content for reading. */
     @FunctionalInterface
@@ -551,6 +563,15 @@ public final class SmtpClient implements java.io.Closeable {
             if (m.smtputf8() && !extensions.containsKey("SMTPUTF8")) {
                 return allFailed(m, 553, "5.6.7", peer + " does not support SMTPUTF8, which this message needs");
             }
+            if (m.requireTls()) {
+                // RFC 8689 §4.2.1: never to a server that is not verified or does not promise to pass it on
+                String why = tls == null || verdict == null || !verdict.verified()
+                        ? peer + " is not verified by TLS"
+                        : !extensions.containsKey("REQUIRETLS") ? peer + " does not advertise REQUIRETLS" : null;
+                if (why != null) {
+                    return allFailed(m, 550, REQUIRETLS_STATUS, "REQUIRETLS support required: " + why);
+                }
+            }
             long limit = sizeLimit();
             if (limit > 0 && m.size() > limit) {
                 return allFailed(m, 552, "5.3.4", "message too big for " + peer + " (limit " + limit + " bytes)");
@@ -559,6 +580,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (extensions.containsKey("SIZE")) mail.append(" SIZE=").append(m.size());
             if (m.eightBit() && extensions.containsKey("8BITMIME")) mail.append(" BODY=8BITMIME");
             if (m.smtputf8()) mail.append(" SMTPUTF8");
+            if (m.requireTls()) mail.append(" REQUIRETLS");
             boolean pipelining = extensions.containsKey("PIPELINING");
             boolean probe = m.content() == null; // a verification probe: no DATA
 

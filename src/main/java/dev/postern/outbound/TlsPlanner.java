@@ -54,6 +54,19 @@ public final class TlsPlanner {
             return required ? constraints : Constraints.DEFAULT;
         }
 
+        /**
+         * Why this plan cannot carry a REQUIRETLS message (RFC 8689 §4.2.1), or null when it can: the next hop must be
+         * authenticated, so only an enforced level that verifies the server (verify, secure, fingerprint) qualifies;
+         * opportunistic levels and testing mode never do. DANE and MTA-STS policies join this check when they exist.
+         */
+        public String requireTlsRefusal() {
+            TlsLevel level = policy.level();
+            boolean verifies = level == TlsLevel.VERIFY || level == TlsLevel.SECURE || level == TlsLevel.FINGERPRINT;
+            if (verifies && required) return null;
+            return "the TLS policy for " + domain + " is " + level.word() + (testing ? " in testing mode" : "")
+                    + ", which does not verify the next hop";
+        }
+
         /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
         public Plan clearText(String why) {
             return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why,

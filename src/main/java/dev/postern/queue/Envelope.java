@@ -16,13 +16,22 @@ import java.util.List;
  * @param nextAttempt   when the scheduler should try the pending recipients again
  * @param delayWarned   a delay warning DSN was already sent
  * @param version       incremented on every rewrite; recovery keeps the highest
+ * @param requireTls    MAIL FROM had REQUIRETLS (RFC 8689): deliver only to a verified next hop that supports it
  */
 public record Envelope(String id, String sender, List<Recipient> recipients, Instant received, String client,
                        String bodyType, boolean smtputf8, long size, Instant nextAttempt, boolean delayWarned,
-                       long version) {
+                       long version, boolean requireTls) {
 
     public Envelope {
         recipients = List.copyOf(recipients);
+    }
+
+    /** An envelope without REQUIRETLS (the form every caller used before RFC 8689 support). */
+    public Envelope(String id, String sender, List<Recipient> recipients, Instant received, String client,
+                    String bodyType, boolean smtputf8, long size, Instant nextAttempt, boolean delayWarned,
+                    long version) {
+        this(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, delayWarned, version,
+                false);
     }
 
     public boolean nullSender() { return sender.isEmpty(); }
@@ -33,21 +42,24 @@ public record Envelope(String id, String sender, List<Recipient> recipients, Ins
     }
 
     public Envelope withRecipients(List<Recipient> updated, Instant next) {
-        return new Envelope(id, sender, updated, received, client, bodyType, smtputf8, size, next, delayWarned, version);
+        return new Envelope(id, sender, updated, received, client, bodyType, smtputf8, size, next, delayWarned, version,
+                requireTls);
     }
 
     public Envelope withDelayWarned() {
-        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, true, version);
+        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, true, version,
+                requireTls);
     }
 
     public Envelope withNextAttempt(Instant next) {
-        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, next, delayWarned, version);
+        return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, next, delayWarned, version,
+                requireTls);
     }
 
     /** A copy with another version; {@link Spool#update} sets versions itself, this is for the spool and tests. */
     public Envelope withVersion(long newVersion) {
         return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, delayWarned,
-                newVersion);
+                newVersion, requireTls);
     }
 
     /**

@@ -29,9 +29,11 @@ import java.util.Map;
  * size: 2048
  * next-attempt: 2025-03-01T10:20:30Z
  * delay-warned: false
+ * require-tls: true
  * rcpt: bob@example.com status=FAILED attempts=1 last-attempt=2025-03-01T10:15:31Z last-result=550%205.1.1%20no
  * end
  * </pre>
+ * {@code require-tls} is written only when true, so an envelope written before REQUIRETLS support reads as false.
  */
 final class EnvelopeCodec {
     private EnvelopeCodec() {}
@@ -57,6 +59,7 @@ final class EnvelopeCodec {
         line(sb, "size", Long.toString(e.size()));
         line(sb, "next-attempt", instant(e.nextAttempt()));
         line(sb, "delay-warned", Boolean.toString(e.delayWarned()));
+        if (e.requireTls()) line(sb, "require-tls", "true");
         for (Envelope.Recipient r : e.recipients()) {
             sb.append("rcpt: ").append(escape(r.address()));
             field(sb, "status", r.status().name());
@@ -131,7 +134,8 @@ final class EnvelopeCodec {
                 Long.parseLong(required(fields, "size")),
                 nullableInstant(fields.get("next-attempt")),
                 bool(required(fields, "delay-warned")),
-                Long.parseLong(required(fields, "version")));
+                Long.parseLong(required(fields, "version")),
+                fields.containsKey("require-tls") && bool(fields.get("require-tls")));
     }
 
     private static Envelope.Recipient recipient(String value) throws CorruptEnvelopeException {
