@@ -1,0 +1,117 @@
+package dev.postern.outbound;
+
+import static dev.postern.outbound.Outbound.awaitMailbox;
+import static dev.postern.outbound.Outbound.body;
+import static dev.postern.outbound.Outbound.eventually;
+import static dev.postern.outbound.Outbound.stuff;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.postern.audit.MessageRecord;
+import dev.postern.cli.Gateway;
+import dev.postern.config.Config;
+import dev.postern.config.Config.TlsLevel;
+import dev.postern.config.Config.TlsPolicy;
+import dev.postern.testkit.RecordingAudit;
+import dev.postern.testkit.ScriptedSmtpServer;
+import dev.postern.testkit.SmtpTestClient;
+import dev.postern.tls.Pem;
+import dev.postern.tls.TestPki;
+import dev.postern.tls.TestPki.Issued;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * REQUIRETLS (RFC 8689) end to end on loopback: the gateway offers it only inside TLS, keeps the flag with the
+ * message, and hands the message on only over verified TLS to a next hop that advertises REQUIRETLS, else 5.7.30.
+ */
+class RequireTlsTest {
+    @TempDir static Path dir;
+
+    static final String FROM = "alice@a.example";
+    static Path caFile;
+    static Issued root;
+    static Issued peer;
+
+    @BeforeAll static void pki() throws Exception {
+        root = TestPki.root("RequireTls Root");
+        peer = TestPki.cert("loopback").issuer(root).ip("127.0.0.1").build();
+        caFile = dir.resolve("root.pem");
+        Pem.write(root.material(), caFile, dir.resolve("root.key"));
+    }
+
+    /** Submits over STARTTLS with MAIL ... REQUIRETLS; returns the queue id. */
+    static String submitRequireTls(Gateway gw, String rcpt) throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
+            c.read();
+            assertThat(c.command("EHLO client.test").lines()).noneMatch(l -> l.contains("REQUIRETLS"));
+            assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").last())
+                    .startsWith("530 5.7.10 REQUIRETLS needs TLS");
+            c.startTls();
+            assertThat(c.command("EHLO client.test").lines()).anyMatch(l -> l.endsWith("REQUIRETLS"));
+            assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS=yes").last()).startsWith("501 5.5.4");
+            assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
+            assertThat(c.command("DATA").code()).isEqualTo(354);
+            c.send(stuff(body("requiretls", "secret")) + ".\r\n");
+            String last = c.read().last();
+            assertThat(last).startsWith("250");
+            c.command("QUIT");
+            return last.substring(last.lastIndexOf(' ') + 1);
+        }
+    }
+
+    static Config config(Path data, int port, TlsLevel level) {
+        TlsPolicy policy = new TlsPolicy(level, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
+                TlsPolicy.LEVEL_KEY_FLOOR, List.of(), caFile, List.of(), null, null);
+        return Outbound.relayingTo(data, port, "b.example")
+                .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", policy)));
+    }
+
+    @Test void deliveredWithRequireTlsToAVerifiedHopThatAdvertisesIt() throws Exception {
+        Path data = dir.resolve("ok");
+        var audit = new RecordingAudit();
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                .enhancedStatusCodes().extensions("REQUIRETLS").starttls(peer.material()).start();
+             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY), audit)) {
+            String id = submitRequireTls(gw, "bob@b.example");
+            eventually().until(() -> !server.delivered().isEmpty());
+            var t = server.delivered().getFirst();
+            assertThat(t.usedTls()).isTrue();
+            assertThat(t.mailParameters()).contains("REQUIRETLS");
+            eventually().until(() -> audit.all().stream().anyMatch(r -> r instanceof MessageRecord));
+            MessageRecord m = audit.all().stream().filter(r -> r instanceof MessageRecord)
+                    .map(r -> (MessageRecord) r).filter(r -> r.queueId().equals(id)).findFirst().orElseThrow();
+            assertThat(m.requireTls()).isTrue();
+        }
+    }
+
+    @Test void bouncedWhenTheHopDoesNotAdvertiseRequireTls() throws Exception {
+        Path data = dir.resolve("noext");
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                .enhancedStatusCodes().starttls(peer.material()).start();
+             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY))) {
+            submitRequireTls(gw, "bob@b.example");
+            String bounce = String.join("\n", awaitMailbox(data, FROM, 1));
+            assertThat(bounce).contains("5.7.30").contains("does not advertise REQUIRETLS");
+            assertThat(server.transactions()).as("nothing of the message was sent")
+                    .noneMatch(x -> x.mailFrom() != null);
+        }
+    }
+
+    @Test void bouncedUnderAnOpportunisticPolicyWithoutConnecting() throws Exception {
+        Path data = dir.resolve("may");
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                .enhancedStatusCodes().extensions("REQUIRETLS").starttls(peer.material()).start();
+             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.MAY))) {
+            submitRequireTls(gw, "bob@b.example");
+            String bounce = String.join("\n", awaitMailbox(data, FROM, 1));
+            assertThat(bounce).contains("5.7.30").contains("does not verify the next hop");
+            assertThat(server.transactions()).as("never sent, least of all in clear text")
+                    .noneMatch(x -> x.mailFrom() != null);
+        }
+    }
+}
