@@ -718,15 +718,16 @@ public final class Scheduler implements Closeable {
         try (Spool.Incoming in = spool.receive()) {
             in.body().write(dsn);
             // BODY= and SMTPUTF8 from the DSN itself, not from the original: an ASCII sender must get its DSN from
-            // a server without SMTPUTF8 even when the original needed it.
-            Envelope env = Bounces.envelopeFor(in.id(), original.sender(), dsn, now);
+            // a server without SMTPUTF8 even when the original needed it. REQUIRETLS from the original: the DSN
+            // quotes its headers, so it goes back only as the sender asked the message to go.
+            Envelope env = Bounces.envelopeFor(in.id(), original.sender(), dsn, now, original.requireTls());
             in.commit(env);
             log.info("bounce id={} for id={} to=<{}> action={} {}", in.id(), original.id(), original.sender(),
                     reports.getFirst().action(), String.join(" ", reports.stream().map(r -> "rcpt=<" + r.recipient()
                             + "> status=" + r.status() + " reason=\"" + r.diagnostic() + "\"").toList()));
             boolean delay = reports.stream().allMatch(r -> "delayed".equals(r.action()));
             audit(new MessageRecord(now, in.id(), made.messageId(), "", List.of(original.sender()), env.size(), null,
-                    null, null, null, null, false, (delay ? "delay of " : "bounce of ") + original.id()));
+                    null, null, null, null, env.requireTls(), (delay ? "delay of " : "bounce of ") + original.id()));
             enqueue(env);
             return in.id();
         }

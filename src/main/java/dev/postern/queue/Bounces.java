@@ -122,9 +122,17 @@ public final class Bounces {
      * SMTPUTF8 only if the recipient is not ASCII. {@code id} is the id of the {@link Spool.Incoming} it goes to.
      */
     public static Envelope envelopeFor(String id, String recipient, byte[] dsn, Instant now) {
+        return envelopeFor(id, recipient, dsn, now, false);
+    }
+
+    /**
+     * As {@link #envelopeFor(String, String, byte[], Instant)}; {@code requireTls} for the DSN of a REQUIRETLS
+     * message, which carries its headers and so goes back under the same protection (RFC 8689 §4.2.2).
+     */
+    public static Envelope envelopeFor(String id, String recipient, byte[] dsn, Instant now, boolean requireTls) {
         boolean utf8 = !StandardCharsets.US_ASCII.newEncoder().canEncode(recipient);
         return new Envelope(id, "", List.of(Envelope.Recipient.pending(recipient)), now, "postern (dsn)",
-                is8bit(dsn) ? "8BITMIME" : "7BIT", utf8, dsn.length, now, false, 0);
+                is8bit(dsn) ? "8BITMIME" : "7BIT", utf8, dsn.length, now, false, 0, requireTls);
     }
 
     private static String humanText(Envelope original, List<Report> reports, String host, boolean delayOnly) {

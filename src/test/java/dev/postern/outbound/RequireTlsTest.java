@@ -1,5 +1,6 @@
 package dev.postern.outbound;
 
+import static dev.postern.outbound.Outbound.awaitEnvelope;
 import static dev.postern.outbound.Outbound.awaitMailbox;
 import static dev.postern.outbound.Outbound.body;
 import static dev.postern.outbound.Outbound.eventually;
@@ -11,6 +12,7 @@ import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
 import dev.postern.config.Config.TlsLevel;
 import dev.postern.config.Config.TlsPolicy;
+import dev.postern.queue.Envelope;
 import dev.postern.testkit.RecordingAudit;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
@@ -91,14 +93,65 @@ class RequireTlsTest {
 
     @Test void bouncedWhenTheHopDoesNotAdvertiseRequireTls() throws Exception {
         Path data = dir.resolve("noext");
+        var audit = new RecordingAudit();
         try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
                 .enhancedStatusCodes().starttls(peer.material()).start();
-             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY))) {
-            submitRequireTls(gw, "bob@b.example");
+             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY), audit)) {
+            String id = submitRequireTls(gw, "bob@b.example");
             String bounce = String.join("\n", awaitMailbox(data, FROM, 1));
             assertThat(bounce).contains("5.7.30").contains("does not advertise REQUIRETLS");
             assertThat(server.transactions()).as("nothing of the message was sent")
                     .noneMatch(x -> x.mailFrom() != null);
+            // the DSN quotes the original's headers: it carries REQUIRETLS too (RFC 8689 §4.2.2)
+            assertThat(audit.of(MessageRecord.class)).filteredOn(m -> ("bounce of " + id).equals(m.origin()))
+                    .singleElement().extracting(MessageRecord::requireTls).isEqualTo(true);
+        }
+    }
+
+    @Test void theFlagIsSpooledAndAMessageWithoutItHasNone() throws Exception {
+        Path data = dir.resolve("spooled");
+        var audit = new RecordingAudit();
+        try (Gateway gw = Gateway.start(config(data, Outbound.closedPort(), TlsLevel.VERIFY), audit)) {
+            String id = submitRequireTls(gw, "bob@b.example");
+            Envelope env = awaitEnvelope(gw, id, e -> true);
+            assertThat(env.requireTls()).isTrue();
+            String plain = submitOverTls(gw, "carol@b.example");
+            assertThat(awaitEnvelope(gw, plain, e -> true).requireTls()).isFalse();
+            assertThat(audit.of(MessageRecord.class)).filteredOn(m -> m.queueId().equals(id)).singleElement()
+                    .extracting(MessageRecord::requireTls).isEqualTo(true);
+            assertThat(audit.of(MessageRecord.class)).filteredOn(m -> m.queueId().equals(plain)).singleElement()
+                    .extracting(MessageRecord::requireTls).isEqualTo(false);
+        }
+    }
+
+    @Test void neverSentInClearTextWhenTheHopHidesStartTls() throws Exception {
+        Path data = dir.resolve("plain");
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                .enhancedStatusCodes().extensions("REQUIRETLS").start();
+             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY))) {
+            String id = submitRequireTls(gw, "bob@b.example");
+            Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
+            assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10");
+            assertThat(server.transactions()).noneMatch(x -> x.mailFrom() != null);
+        }
+    }
+
+    /** A message over STARTTLS without REQUIRETLS, after one with it on another connection. */
+    static String submitOverTls(Gateway gw, String rcpt) throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
+            c.read();
+            c.command("EHLO client.test");
+            c.startTls();
+            c.command("EHLO client.test");
+            assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").code()).isEqualTo(250);
+            assertThat(c.command("RSET").code()).isEqualTo(250); // RSET forgets the flag
+            assertThat(c.command("MAIL FROM:<" + FROM + ">").code()).isEqualTo(250);
+            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
+            assertThat(c.command("DATA").code()).isEqualTo(354);
+            c.send(stuff(body("plain", "not secret")) + ".\r\n");
+            String last = c.read().last();
+            assertThat(last).startsWith("250");
+            return last.substring(last.lastIndexOf(' ') + 1);
         }
     }
 

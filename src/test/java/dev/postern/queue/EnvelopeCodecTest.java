@@ -56,6 +56,22 @@ class EnvelopeCodecTest {
         assertThat(EnvelopeCodec.decode(EnvelopeCodec.encode(e))).isEqualTo(e);
     }
 
+    @Test void requireTlsRoundTripsAndOldEnvelopesReadAsWithout() throws Exception {
+        var e = new Envelope(QueueIds.next(), "a@b", List.of(Envelope.Recipient.pending("c@d")), T, null, "7BIT",
+                false, 10, T, false, 3, true);
+        String text = new String(EnvelopeCodec.encode(e), UTF_8);
+        assertThat(text).contains("require-tls: true\n");
+        Envelope back = EnvelopeCodec.decode(text.getBytes(UTF_8));
+        assertThat(back).isEqualTo(e);
+        assertThat(back.withVersion(4).withDelayWarned().withNextAttempt(T).requireTls()).isTrue();
+        // an envelope written before REQUIRETLS support has no such line
+        Envelope old = EnvelopeCodec.decode(text.replace("require-tls: true\n", "").getBytes(UTF_8));
+        assertThat(old.requireTls()).isFalse();
+        assertThat(new String(EnvelopeCodec.encode(old), UTF_8)).doesNotContain("require-tls");
+        assertThatThrownBy(() -> EnvelopeCodec.decode(text.replace("require-tls: true", "require-tls: maybe")
+                .getBytes(UTF_8))).isInstanceOf(EnvelopeCodec.CorruptEnvelopeException.class);
+    }
+
     @Test void truncatedOrDamagedEnvelopesAreRejected() {
         byte[] good = EnvelopeCodec.encode(odd());
         for (int cut = 0; cut < good.length - 1; cut += 7) {
