@@ -12,16 +12,21 @@ import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
 import dev.postern.config.Config.TlsLevel;
 import dev.postern.config.Config.TlsPolicy;
+import dev.postern.dns.TestDnsServer;
 import dev.postern.queue.Envelope;
 import dev.postern.testkit.RecordingAudit;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
+import dev.postern.testkit.TestConfigs;
+import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
 import dev.postern.tls.TestPki;
 import dev.postern.tls.TestPki.Issued;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -133,6 +138,35 @@ class RequireTlsTest {
             Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
             assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10");
             assertThat(server.transactions()).noneMatch(x -> x.mailFrom() != null);
+        }
+    }
+
+    @Test void anMxWithoutRequireTlsIsSkippedForTheNextOne() throws Exception {
+        Path data = dir.resolve("mx");
+        KeyMaterial mxCert = TestPki.cert("mx.b.example").issuer(root).dns("mx1.b.example", "mx2.b.example").build()
+                .material();
+        try (TestDnsServer dns = TestDnsServer.start();
+             ScriptedSmtpServer preferred = ScriptedSmtpServer.create().hostname("mx1.b.example").pipelining()
+                     .enhancedStatusCodes().starttls(mxCert).start();
+             ScriptedSmtpServer backup = ScriptedSmtpServer.create().hostname("mx2.b.example").pipelining()
+                     .enhancedStatusCodes().extensions("REQUIRETLS").starttls(mxCert)
+                     .start(new InetSocketAddress("127.0.0.2", preferred.port()))) {
+            dns.mx("b.example", 10, "mx1.b.example").mx("b.example", 20, "mx2.b.example")
+                    .a("mx1.b.example", "127.0.0.1").a("mx2.b.example", "127.0.0.2");
+            TlsPolicy policy = new TlsPolicy(TlsLevel.VERIFY, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
+                    TlsPolicy.LEVEL_KEY_FLOOR, List.of(), caFile, List.of(), null, null);
+            Config config = TestConfigs.withDns(TestConfigs.withRelay(
+                    TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), Set.of("b.example"), Map.of()),
+                    dns.address(), preferred.port())
+                    .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", policy)));
+            try (Gateway gw = Gateway.start(config)) {
+                submitRequireTls(gw, "bob@b.example");
+                eventually().until(() -> backup.delivered().size() == 1);
+                assertThat(backup.delivered().getFirst().mailParameters()).contains("REQUIRETLS");
+                assertThat(preferred.connections()).hasSize(1);
+                assertThat(preferred.transactions()).noneMatch(x -> x.mailFrom() != null);
+                assertThat(Outbound.mailbox(data, FROM)).as("no bounce").isEmpty();
+            }
         }
     }
 
