@@ -61,14 +61,19 @@ class RequireTlsTest {
             assertThat(c.command("EHLO client.test").lines()).anyMatch(l -> l.endsWith("REQUIRETLS"));
             assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS=yes").last()).startsWith("501 5.5.4");
             assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").code()).isEqualTo(250);
-            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
-            assertThat(c.command("DATA").code()).isEqualTo(354);
-            c.send(stuff(body("requiretls", "secret")) + ".\r\n");
-            String last = c.read().last();
-            assertThat(last).startsWith("250");
-            c.command("QUIT");
-            return last.substring(last.lastIndexOf(' ') + 1);
+            return rcptAndData(c, rcpt, "requiretls");
         }
+    }
+
+    /** RCPT TO and DATA after an accepted MAIL; returns the queue id. */
+    static String rcptAndData(SmtpTestClient c, String rcpt, String subject) throws Exception {
+        assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
+        assertThat(c.command("DATA").code()).isEqualTo(354);
+        c.send(stuff(body(subject, "text")) + ".\r\n");
+        String last = c.read().last();
+        assertThat(last).startsWith("250");
+        c.command("QUIT");
+        return last.substring(last.lastIndexOf(' ') + 1);
     }
 
     static Config config(Path data, int port, TlsLevel level) {
@@ -180,12 +185,7 @@ class RequireTlsTest {
             assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").code()).isEqualTo(250);
             assertThat(c.command("RSET").code()).isEqualTo(250); // RSET forgets the flag
             assertThat(c.command("MAIL FROM:<" + FROM + ">").code()).isEqualTo(250);
-            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
-            assertThat(c.command("DATA").code()).isEqualTo(354);
-            c.send(stuff(body("plain", "not secret")) + ".\r\n");
-            String last = c.read().last();
-            assertThat(last).startsWith("250");
-            return last.substring(last.lastIndexOf(' ') + 1);
+            return rcptAndData(c, rcpt, "plain");
         }
     }
 
