@@ -35,7 +35,7 @@ import org.flywaydb.core.api.FlywayException;
  * batch replayed from the spill file after a crash adds nothing twice.
  */
 public final class JdbcAuditStore implements AuditStore, AuditReader {
-    static final ObjectMapper JSON = new ObjectMapper();
+    private static final ObjectMapper JSON = RecordCodec.JSON;
     private static final TypeReference<List<String>> STRINGS = new TypeReference<>() { };
     /** How long SQLite waits for the other process's lock (the CLI reads while the gateway writes). */
     static final int SQLITE_BUSY_TIMEOUT_MS = 10_000;

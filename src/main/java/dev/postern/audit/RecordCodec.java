@@ -20,16 +20,27 @@ import java.time.format.DateTimeParseException;
  * strings ({@link Instant#toString()}): lossless to the nanosecond, so a replayed record equals the original (the
  * store's natural keys include times) and no jackson-datatype-jsr310 is needed.
  */
-final class RecordCodec {
+public final class RecordCodec {
+    /**
+     * The one JSON mapping of Postern's values (records, traces, receipts, reports, the store's list columns):
+     * records by their components, Instants as ISO-8601 strings, unknown fields ignored (a newer version's receipt,
+     * trace or spill read by an older one), empty beans allowed. Thread-safe once built; never reconfigure it.
+     */
     static final ObjectMapper JSON = JsonMapper.builder()
             .addModule(new SimpleModule("instant-iso")
                     .addSerializer(Instant.class, ToStringSerializer.instance)
                     .addDeserializer(Instant.class, new InstantDeserializer()))
             // a newer version's fields in an older version's spill (a downgrade) are ignored, not fatal
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .disable(com.fasterxml.jackson.databind.SerializationFeature.FAIL_ON_EMPTY_BEANS)
             .build();
 
     private RecordCodec() {}
+
+    /** {@link #JSON}, for the packages that print or sign records (trace, receipts, cli). */
+    public static ObjectMapper mapper() {
+        return JSON;
+    }
 
     /** The record as one JSON line, without the newline. */
     static byte[] encode(AuditRecord r) {

@@ -1,12 +1,7 @@
 package dev.postern.cli;
 
 import dev.postern.audit.AuditWriter;
-import dev.postern.files.DurableFiles;
 import dev.postern.trace.TraceText;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -24,7 +19,7 @@ final class AuditCommand {
 
         @Override public Integer call() throws Exception {
             Path data = source.load().dataDir();
-            if (!gatewayRuns(data)) {
+            if (!Gateway.runs(data)) {
                 throw new CliException("postern: no gateway runs with data directory " + data
                         + " (audit status asks the running gateway)", 1);
             }
@@ -92,20 +87,5 @@ final class AuditCommand {
                     s.rejected(), "rejected.jsonl"));
         }
         return b.toString();
-    }
-
-    /** Whether a gateway holds the data directory's lock (in this JVM, or another process). */
-    private static boolean gatewayRuns(Path data) throws Exception {
-        if (Gateway.runsInThisJvm(data)) return true;
-        Path lockFile = data.resolve("postern.lock");
-        if (!Files.exists(lockFile)) return false;
-        try (FileChannel ch = DurableFiles.SYSTEM.openLockFile(lockFile)) {
-            FileLock lock = ch.tryLock();
-            if (lock == null) return true;
-            lock.release();
-            return false;
-        } catch (OverlappingFileLockException e) {
-            return true; // held in this JVM
-        }
     }
 }

@@ -278,6 +278,24 @@ public final class Gateway implements Closeable {
         }
     }
 
+    /**
+     * Whether a gateway holds {@code data}'s lock, in this JVM or in another process (probed with a lock attempt that
+     * is released at once; never in this JVM, where closing the probe would release the gateway's own lock).
+     */
+    static boolean runs(Path data) throws IOException {
+        if (runsInThisJvm(data)) return true;
+        Path lockFile = data.resolve("postern.lock");
+        if (!Files.exists(lockFile)) return false;
+        try (FileChannel ch = DurableFiles.SYSTEM.openLockFile(lockFile)) {
+            FileLock lock = ch.tryLock();
+            if (lock == null) return true;
+            lock.release();
+            return false;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return true; // held in this JVM
+        }
+    }
+
     public Config config() { return config; }
 
     /** Where each listener is bound, in config order (useful when a test configured port 0). */
