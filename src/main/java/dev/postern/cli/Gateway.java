@@ -151,9 +151,10 @@ public final class Gateway implements Closeable {
     }
 
     /**
-     * The audit writer over the configured store. The store is opened on the first write, not here: a PostgreSQL that
-     * is down must not keep the gateway from taking mail; its records wait in data/audit/spill until it answers. The
-     * writer is the first part made, so it is closed last, after every part that writes to it has stopped.
+     * The audit writer over the configured store. The store is opened on a thread of its own, not on the start-up
+     * path: a PostgreSQL that is down or slow must not keep the gateway from taking mail; its records wait in
+     * data/audit/spill until it answers. The writer is the first part made, so it is closed last, after every part
+     * that writes to it has stopped.
      */
     private void startAuditWriter(Path data) throws IOException {
         Config.Audit a = config.audit();
