@@ -74,6 +74,8 @@ final class PolicyCommand {
                 case FINGERPRINT -> "TLS required, certificate or key pinned";
                 case VERIFY -> "TLS required, trusted chain, name of the MX host";
                 case SECURE -> "TLS required, trusted chain, name of the destination domain";
+                case DANE -> "DANE (RFC 7672) where the MX host has DNSSEC-secure TLSA records, else as may";
+                case DANE_ONLY -> "DANE required: only MX hosts with DNSSEC-secure TLSA records";
             };
         }
     }
@@ -85,7 +87,7 @@ final class PolicyCommand {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "DOMAIN") String domain;
         @Option(names = "--level", required = true, paramLabel = "LEVEL",
-                description = "none, may, encrypt, fingerprint, verify or secure") String level;
+                description = "none, may, encrypt, fingerprint, verify, secure, dane or dane-only") String level;
         @Option(names = "--until", required = true, paramLabel = "TIME",
                 description = "a duration from now (2h, 3d), a time (2026-12-24T00:00Z) or a date (2026-12-24, "
                         + "midnight UTC)") String until;
@@ -95,12 +97,10 @@ final class PolicyCommand {
         @Override public Integer call() throws Exception {
             Config config = source.load();
             String d = domain(domain);
-            Config.TlsLevel l;
-            try {
-                l = Config.TlsLevel.valueOf(level.toUpperCase(Locale.ROOT));
-            } catch (IllegalArgumentException e) {
-                throw new CliException("postern: --level: expected none, may, encrypt, fingerprint, verify or secure, "
-                        + "got \"" + level + "\"", 2);
+            Config.TlsLevel l = Config.TlsLevel.parse(level);
+            if (l == null) {
+                throw new CliException("postern: --level: expected none, may, encrypt, fingerprint, verify, secure, "
+                        + "dane or dane-only, got \"" + level + "\"", 2);
             }
             Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
             Instant end = TimeOptions.until("--until", until, now);

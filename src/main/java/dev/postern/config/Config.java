@@ -251,11 +251,32 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         /** TLS required; trusted chain, and the name matches the MX host (as found in DNS) or a match pattern. */
         VERIFY,
         /** Like verify, but the name must match the next-hop domain or a match pattern, never the MX name. */
-        SECURE;
+        SECURE,
+        /**
+         * DANE (RFC 7672) for every MX host whose MX and TLSA records are DNSSEC-secure; {@code may} for the others
+         * (or the domain's MTA-STS policy, when it has one).
+         */
+        DANE,
+        /** DANE required: a host without usable, secure TLSA records is not used. */
+        DANE_ONLY;
 
-        public boolean requiresTls() { return this.compareTo(ENCRYPT) >= 0; }
+        /** Whether the level by itself refuses clear text ({@code dane} does only for hosts with TLSA records). */
+        public boolean requiresTls() {
+            return switch (this) {
+                case NONE, MAY, DANE -> false;
+                default -> true;
+            };
+        }
 
-        public String word() { return name().toLowerCase(Locale.ROOT); }
+        /** The word of the config file and the command line: "may", "dane-only". */
+        public String word() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+
+        /** The level a word names ("dane-only" and "dane_only" alike, any case), or null. */
+        public static TlsLevel parse(String word) {
+            String key = word.strip().toUpperCase(Locale.ROOT).replace('-', '_');
+            for (TlsLevel l : values()) if (l.name().equals(key)) return l;
+            return null;
+        }
     }
 
     /** Whether a policy blocks delivery or only records what it would have blocked. */
@@ -587,13 +608,29 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** Retry schedule and bounces; {@code delayWarning} null disables delay DSNs. */
     public record Queue(Duration retryFirst, Duration retryMax, Duration lifetime, Duration delayWarning) {}
 
+    /**
+     * Who decides whether a DNS answer is DNSSEC-secure: Postern itself ({@code dnssec = "validate"}, the default),
+     * the configured loopback resolver's AD bit ({@code trust_ad = true}), or nobody ({@code dnssec = "off"}: every
+     * answer insecure, DANE never applies).
+     */
+    public enum Dnssec { VALIDATE, TRUST_AD, OFF }
+
     /** Outbound: concurrency overall and per destination, timeouts, and the port MX hosts are contacted on. */
     public record Delivery(int concurrency, int perDestination, Duration connectTimeout, Duration commandTimeout,
                            Duration dataTimeout, int smtpPort) {}
 
-    /** {@code servers} empty: the system's resolvers. */
-    public record Dns(List<InetSocketAddress> servers, Duration timeout) {
+    /**
+     * {@code [dns]}: {@code servers} empty means the system's resolvers; {@code dnssec} how answers are judged
+     * secure (DANE needs it); {@code trustAnchorFile} the DNSSEC trust anchors under {@code VALIDATE} (null: the
+     * root's).
+     */
+    public record Dns(List<InetSocketAddress> servers, Duration timeout, Dnssec dnssec, Path trustAnchorFile) {
         public Dns { servers = List.copyOf(servers); }
+
+        /** DNSSEC validation by Postern from the root trust anchor: the default. */
+        public Dns(List<InetSocketAddress> servers, Duration timeout) {
+            this(servers, timeout, Dnssec.VALIDATE, null);
+        }
 
         /**
          * Parses a resolver address: "ip", "ip:port", "[ipv6]:port" or a bare IPv6 address; the port defaults to 53.

@@ -22,7 +22,7 @@ import javax.net.ssl.SSLContext;
  */
 final class PolicyValidator {
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
-    private static final String LEVELS = "none, may, encrypt, fingerprint, verify or secure";
+    private static final String LEVELS = "none, may, encrypt, fingerprint, verify, secure, dane or dane-only";
 
     private final Function<String, Path> path;
     private final Function<String, Path> readableFile;
@@ -100,11 +100,9 @@ final class PolicyValidator {
     }
 
     static TlsLevel level(String s) {
-        try {
-            return TlsLevel.valueOf(s.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
-            throw Syntax.invalid(LEVELS, s);
-        }
+        TlsLevel level = TlsLevel.parse(s);
+        if (level == null) throw Syntax.invalid(LEVELS, s);
+        return level;
     }
 
     private static PolicyMode mode(String s) {

@@ -58,13 +58,39 @@ public final class DnsResolver {
 
     private static final Pattern IPV4_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
+    /**
+     * Where DNSSEC answers come from: {@code VALIDATE} Postern validates itself, from the root trust anchor or
+     * {@code trustAnchorFile}; {@code TRUST_AD} the (loopback) resolver validates and its AD bit is believed;
+     * {@code OFF} every answer is insecure (DANE never applies).
+     */
+    public enum Validation { VALIDATE, TRUST_AD, OFF }
+
+    /**
+     * What the resolver is built from ({@code [dns]}).
+     *
+     * @param servers         empty: the system's resolvers
+     * @param trustAnchorFile DS or DNSKEY records in zone-file form, the anchors under {@code VALIDATE}; null: the
+     *                        root's
+     */
+    public record Settings(List<InetSocketAddress> servers, Duration timeout, Validation validation,
+                           java.nio.file.Path trustAnchorFile) {
+        public Settings { servers = List.copyOf(servers); }
+    }
+
     private final Resolver resolver;
     private final Duration timeout;
+    private final Validation validation;
     /** No servers were configured: the system's resolvers (or 127.0.0.1:53 when it has none) are asked. */
     private final boolean systemServers;
 
     /** {@code servers} empty means the system resolvers (/etc/resolv.conf). */
     public DnsResolver(List<InetSocketAddress> servers, Duration timeout) {
+        this(new Settings(servers, timeout, Validation.OFF, null));
+    }
+
+    public DnsResolver(Settings settings) {
+        List<InetSocketAddress> servers = settings.servers();
+        Duration timeout = settings.timeout();
         Objects.requireNonNull(servers, "servers");
         Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
@@ -84,7 +110,11 @@ public final class DnsResolver {
         this.resolver = extended;
         this.timeout = timeout;
         this.systemServers = servers.isEmpty();
+        this.validation = settings.validation();
     }
+
+    /** How this resolver decides whether an answer is secure. */
+    public Validation validation() { return validation; }
 
     /** True when no servers were configured and the system's resolvers are asked. */
     public boolean usesSystemServers() { return systemServers; }
@@ -103,19 +133,20 @@ public final class DnsResolver {
     public MxResult lookupMx(String domain) throws DnsException {
         Name name = parseName(domain);
         Message response = await(send(name, Type.MX), deadline());
+        Security security = security(response);
         if (response.getRcode() == Rcode.NXDOMAIN) {
-            return new MxResult.NoSuchDomain();
+            return new MxResult.NoSuchDomain(security);
         }
         List<MXRecord> records = answers(response, name, MXRecord.class);
         if (records.isEmpty()) {
-            return new MxResult.NoMx();
+            return new MxResult.NoMx(security);
         }
         // RFC 7505: "0 ." means no mail; a root target mixed in with real hosts is ignored.
         List<MXRecord> usable = records.stream().filter(r -> !r.getTarget().equals(Name.root)).toList();
         if (usable.isEmpty()) {
-            return new MxResult.NullMx();
+            return new MxResult.NullMx(security);
         }
-        return new MxResult.Hosts(sortByPreference(usable));
+        return new MxResult.Hosts(sortByPreference(usable), security);
     }
 
     private static List<MxResult.MxHost> sortByPreference(List<MXRecord> records) {
@@ -136,6 +167,59 @@ public final class DnsResolver {
     /** A and AAAA addresses of {@code host} (IPv4 first); empty when the name has none (NXDOMAIN or NODATA). */
     public List<InetAddress> lookupAddresses(String host) throws DnsException {
         return addresses(host).values();
+    }
+
+    /**
+     * A and AAAA addresses of {@code host} with their security and the name CNAMEs led to. An IP literal is its own
+     * answer, insecure (nothing in DNS vouches for it).
+     */
+    public Addresses resolve(String host) throws DnsException {
+        // Contract placeholder (issue 13): the security and canonical name come with the dnsjava rewrite.
+        return new Addresses(addresses(host).values(), Security.INSECURE, host);
+    }
+
+    /**
+     * The TLSA records of {@code _PORT._tcp.HOST} (RFC 6698 §3), CNAMEs followed (RFC 7672 §2.2.2 also asks about
+     * the CNAME-expanded host: the caller does that with {@link Addresses#canonicalName}).
+     */
+    public TlsaResult lookupTlsa(String host, int port) throws DnsException {
+        String queried = "_" + port + "._tcp." + host;
+        Name name = parseName(queried);
+        Message response = await(send(name, Type.TLSA), deadline());
+        Security security = security(response);
+        if (response.getRcode() == Rcode.NXDOMAIN) {
+            return new TlsaResult(queried, queried, List.of(), security);
+        }
+        List<org.xbill.DNS.TLSARecord> records = answers(response, name, org.xbill.DNS.TLSARecord.class);
+        String owner = records.isEmpty() ? queried : hostName(records.getFirst().getName());
+        return new TlsaResult(queried, owner, records.stream().map(r -> new TlsaRecord(r.getCertificateUsage(),
+                r.getSelector(), r.getMatchingType(), r.getCertificateAssociationData())).toList(), security);
+    }
+
+    /**
+     * The TXT records of {@code name}, each one's strings joined (RFC 7208 §3.3, RFC 8461 §3.1); empty when there
+     * are none (NXDOMAIN or NODATA). Strings are decoded as ISO-8859-1 so that no octet is lost.
+     */
+    public List<String> lookupTxt(String name) throws DnsException {
+        Name n = parseName(name);
+        Message response = await(send(n, Type.TXT), deadline());
+        if (response.getRcode() == Rcode.NXDOMAIN) {
+            return List.of();
+        }
+        return answers(response, n, org.xbill.DNS.TXTRecord.class).stream()
+                .map(r -> {
+                    StringBuilder joined = new StringBuilder();
+                    for (byte[] part : r.getStringsAsByteArrays()) {
+                        joined.append(new String(part, java.nio.charset.StandardCharsets.ISO_8859_1));
+                    }
+                    return joined.toString();
+                }).toList();
+    }
+
+    /** Under {@code TRUST_AD}, the resolver's AD bit; otherwise insecure (until the validator is in place). */
+    private Security security(Message response) {
+        return validation == Validation.TRUST_AD && response.getHeader().getFlag(org.xbill.DNS.Flags.AD)
+                ? Security.SECURE : Security.INSECURE;
     }
 
     /**
@@ -214,6 +298,7 @@ public final class DnsResolver {
 
     private CompletableFuture<Message> send(Name name, int type) {
         Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
+        if (validation == Validation.TRUST_AD) query.getHeader().setFlag(org.xbill.DNS.Flags.AD); // RFC 6840 §5.7
         return resolver.sendAsync(query).toCompletableFuture();
     }
 

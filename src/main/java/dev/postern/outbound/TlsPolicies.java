@@ -24,7 +24,13 @@ public final class TlsPolicies {
 
     /** Where a policy came from; DANE, MTA-STS and peer memory join with their sources. */
     public enum SourceKind {
-        DEFAULT("default"), STATIC("static"), OVERRIDE("override");
+        DEFAULT("default"), STATIC("static"), OVERRIDE("override"),
+        /** RFC 7672: the MX host's TLSA records, DNSSEC-secure (decided per host, by the planner). */
+        DANE("dane"),
+        /** RFC 8461: the domain's MTA-STS policy in enforce or testing mode. */
+        MTA_STS("mta-sts"),
+        /** The downgrade memory: the highest TLS level seen with this domain before. */
+        MEMORY("memory");
 
         private final String word;
 

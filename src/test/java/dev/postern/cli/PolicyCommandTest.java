@@ -107,7 +107,7 @@ class PolicyCommandTest {
                 "--reason", "x", "--config", f.toString());
         assertThat(level.exit()).isEqualTo(2);
         assertThat(level.err().strip()).isEqualTo(
-                "postern: --level: expected none, may, encrypt, fingerprint, verify or secure, got \"strict\"");
+                "postern: --level: expected none, may, encrypt, fingerprint, verify, secure, dane or dane-only, got \"strict\"");
         Cli.Result past = Cli.run("policy", "override", "bank.example", "--level", "may", "--until",
                 "2020-01-01T00:00Z", "--reason", "x", "--config", f.toString());
         assertThat(past.exit()).isEqualTo(2);

@@ -143,7 +143,7 @@ class PolicyConfigTest {
                 [[relay_clients]]
                 names = ["x.example"]
                 """.formatted("0".repeat(64)))).containsExactly(
-                "outbound_tls.\"bank.example\".level: expected none, may, encrypt, fingerprint, verify or secure, "
+                "outbound_tls.\"bank.example\".level: expected none, may, encrypt, fingerprint, verify, secure, dane or dane-only, "
                         + "got \"paranoid\"",
                 "outbound_tls.\"bank.example\".ciphers[0]: expected a cipher suite this JDK supports, like "
                         + "TLS_AES_256_GCM_SHA384, got \"TLS_RSA_WITH_RC4_128_MD5_NOPE\"",
@@ -152,7 +152,7 @@ class PolicyConfigTest {
                         + "\"fingerprint\", got nothing",
                 "outbound_tls.\"verify.example\".fingerprints: expected fingerprints only with level \"fingerprint\", "
                         + "got level \"verify\"",
-                "outbound_tls.\"nolevel.example\".level: expected none, may, encrypt, fingerprint, verify or secure, "
+                "outbound_tls.\"nolevel.example\".level: expected none, may, encrypt, fingerprint, verify, secure, dane or dane-only, "
                         + "got nothing",
                 "outbound_tls.\"nolevel.example\".mode: expected enforce or testing, got \"strict\"",
                 "partners[0].sender_domains: expected at least one of sender_domains, networks or client_names to "
