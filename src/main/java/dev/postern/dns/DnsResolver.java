@@ -2,18 +2,26 @@ package dev.postern.dns;
 
 import dev.postern.names.Domains;
 import dev.postern.names.InvalidDomainException;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -21,40 +29,66 @@ import java.util.concurrent.TimeoutException;
 import java.util.regex.Pattern;
 import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
-import org.xbill.DNS.CNAMERecord;
-import org.xbill.DNS.DClass;
+import org.xbill.DNS.DNSKEYRecord;
+import org.xbill.DNS.DSRecord;
+import org.xbill.DNS.ExtendedErrorCodeOption;
+import org.xbill.DNS.ExtendedFlags;
 import org.xbill.DNS.ExtendedResolver;
 import org.xbill.DNS.MXRecord;
-import org.xbill.DNS.Message;
+import org.xbill.DNS.Master;
 import org.xbill.DNS.Name;
 import org.xbill.DNS.PTRRecord;
-import org.xbill.DNS.Rcode;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Resolver;
 import org.xbill.DNS.ResolverConfig;
 import org.xbill.DNS.ReverseMap;
-import org.xbill.DNS.Section;
 import org.xbill.DNS.SimpleResolver;
+import org.xbill.DNS.TLSARecord;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
+import org.xbill.DNS.dnssec.ValidatingResolver;
+import org.xbill.DNS.lookup.LookupResult;
+import org.xbill.DNS.lookup.LookupSession;
+import org.xbill.DNS.lookup.NoSuchDomainException;
+import org.xbill.DNS.lookup.NoSuchRRSetException;
+import org.xbill.DNS.lookup.RedirectLoopException;
+import org.xbill.DNS.lookup.RedirectOverflowException;
+import org.xbill.DNS.lookup.ServerFailedException;
 
 /**
- * Looks up what mail routing needs (MX, A, AAAA) and the PTR names of inbound clients with dnsjava, against configured
- * servers (tests point it at a server on loopback) or the system's. Thread-safe; one instance per gateway.
+ * Looks up what mail routing and DANE need (MX, A, AAAA, TLSA, TXT) and the PTR names of inbound clients, against
+ * configured servers (tests point it at a server on loopback) or the system's. Thread-safe; one instance per gateway.
  *
- * <p>Queries go straight to the servers with {@link Resolver#sendAsync(Message)} and the rcode is interpreted
- * here, so NXDOMAIN, NODATA and failures stay distinct and no dnsjava cache is shared between instances.
- * Truncated UDP answers are retried over TCP by {@link SimpleResolver}. Every rcode other than NOERROR and
- * NXDOMAIN (SERVFAIL, REFUSED, ...) counts as temporary: deferring mail is safer than bouncing it.
+ * <p>dnsjava's {@link LookupSession} asks the questions: it follows CNAME and DNAME chains (at most
+ * {@value #MAX_CHAIN} links) and caches answers for their TTL, negative ones for their SOA minimum (RFC 2308). Under
+ * {@link Validation#VALIDATE} dnsjava's {@link ValidatingResolver} sits between the session and the servers and
+ * validates every answer from the trust anchors (the IANA root's, or the configured file's); its AD bit says secure,
+ * its SERVFAIL with an extended DNS error (RFC 8914) says bogus. Under {@link Validation#TRUST_AD} the queries carry
+ * DO and the (loopback, validating) server's AD bit is believed (RFC 6840 §5.7). The security of each answer is
+ * remembered beside the cached records ({@link SecurityCache}), so a cached answer is as secure as the response it
+ * came from, and a CNAME chain is as secure as its weakest link.
+ *
+ * <p>NXDOMAIN, NODATA and failures stay distinct. Every failure (timeout, SERVFAIL, REFUSED, a CNAME loop, a bogus
+ * answer) is temporary: deferring mail is safer than bouncing it. Failures are never cached (the validator keeps a
+ * bad key for at most a minute). Truncated UDP answers are retried over TCP by {@link SimpleResolver}.
  */
 public final class DnsResolver {
 
     /** Attempts per server within the overall timeout, so one lost datagram does not fail a lookup. */
     private static final int ATTEMPTS = 3;
-    /** Bound on CNAME chains followed inside one answer. */
+    /** Bound on CNAME/DNAME chains. */
     private static final int MAX_CHAIN = 8;
-    /** Slack past the resolver's own deadline before we give up waiting for its future. */
+    /** Slack past the resolver's own deadline before we give up waiting for a lookup. */
     private static final Duration GRACE = Duration.ofMillis(250);
+    /** The IANA root trust anchors (KSK-2017, KSK-2024) as DS records. */
+    private static final String ROOT_ANCHORS = "root-anchors.txt";
+    /** Extended DNS errors (RFC 8914 §4.6-4.13, 4.26) that say an answer failed DNSSEC validation. */
+    private static final Set<Integer> BOGUS_CODES = Set.of(ExtendedErrorCodeOption.DNSSEC_INDETERMINATE,
+            ExtendedErrorCodeOption.DNSSEC_BOGUS, ExtendedErrorCodeOption.SIGNATURE_EXPIRED,
+            ExtendedErrorCodeOption.SIGNATURE_NOT_YET_VALID, ExtendedErrorCodeOption.DNSKEY_MISSING,
+            ExtendedErrorCodeOption.RRSIGS_MISSING, ExtendedErrorCodeOption.NO_ZONE_KEY_BIT_SET,
+            ExtendedErrorCodeOption.NSEC_MISSING, ExtendedErrorCodeOption.SIGNATURE_EXPIRED_BEFORE_VALID);
 
     private static final Pattern IPV4_LITERAL = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
 
@@ -77,40 +111,60 @@ public final class DnsResolver {
         public Settings { servers = List.copyOf(servers); }
     }
 
-    private final Resolver resolver;
+    private final LookupSession session;
+    private final SecurityCache cache;
     private final Duration timeout;
     private final Validation validation;
+    /** The zones of the trust anchors (the root, normally); empty unless validating. */
+    private final List<Name> anchorZones;
     /** No servers were configured: the system's resolvers (or 127.0.0.1:53 when it has none) are asked. */
     private final boolean systemServers;
 
-    /** {@code servers} empty means the system resolvers (/etc/resolv.conf). */
+    /** {@code servers} empty means the system resolvers (/etc/resolv.conf); no DNSSEC ({@code OFF}). */
     public DnsResolver(List<InetSocketAddress> servers, Duration timeout) {
         this(new Settings(servers, timeout, Validation.OFF, null));
     }
 
+    /**
+     * @throws IllegalArgumentException when the trust anchor file cannot be read or holds no DS/DNSKEY record (the
+     *                                  config check reports that first)
+     */
     public DnsResolver(Settings settings) {
         List<InetSocketAddress> servers = settings.servers();
         Duration timeout = settings.timeout();
         Objects.requireNonNull(servers, "servers");
         Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(settings.validation(), "validation");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("timeout must be positive: " + timeout);
         }
+        this.validation = settings.validation();
         List<InetSocketAddress> targets = servers.isEmpty() ? systemServers() : List.copyOf(servers);
         Duration perAttempt = timeout.dividedBy(ATTEMPTS);
         List<Resolver> simple = new ArrayList<>();
         for (InetSocketAddress target : targets) {
             SimpleResolver r = new SimpleResolver(target);
             r.setTimeout(perAttempt);
+            if (validation == Validation.TRUST_AD) {
+                r.setEDNS(0, 0, ExtendedFlags.DO, List.of()); // RFC 6840 §5.7: DO asks for the AD bit
+            }
             simple.add(r);
         }
         ExtendedResolver extended = new ExtendedResolver(simple);
         extended.setTimeout(timeout); // overall deadline across servers and attempts
         extended.setRetries(ATTEMPTS);
-        this.resolver = extended;
+        Resolver head = extended;
+        if (validation == Validation.VALIDATE) {
+            ValidatingResolver validating = new ValidatingResolver(extended);
+            this.anchorZones = loadAnchors(validating, settings.trustAnchorFile());
+            head = validating;
+        } else {
+            this.anchorZones = List.of();
+        }
+        this.cache = new SecurityCache();
+        this.session = LookupSession.builder().resolver(head).cache(cache).maxRedirects(MAX_CHAIN).build();
         this.timeout = timeout;
         this.systemServers = servers.isEmpty();
-        this.validation = settings.validation();
     }
 
     /** How this resolver decides whether an answer is secure. */
@@ -129,24 +183,89 @@ public final class DnsResolver {
                 : system;
     }
 
+    /** Loads the anchors into the validator; returns the zones they are for. */
+    private static List<Name> loadAnchors(ValidatingResolver validating, Path file) {
+        String source = file == null ? "the built-in root trust anchors" : file.toString();
+        try {
+            byte[] text;
+            if (file == null) {
+                try (InputStream in = DnsResolver.class.getResourceAsStream(ROOT_ANCHORS)) {
+                    text = Objects.requireNonNull(in, ROOT_ANCHORS).readAllBytes();
+                }
+            } else {
+                text = Files.readAllBytes(file);
+            }
+            List<Name> zones = anchorZones(text);
+            if (zones.isEmpty()) {
+                throw new IllegalArgumentException(source + " holds no DS or DNSKEY record");
+            }
+            validating.loadTrustAnchors(new ByteArrayInputStream(text));
+            return zones;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read " + source + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The owners of the DS and DNSKEY records of a trust anchor file (zone-file syntax, absolute names).
+     *
+     * @throws IOException when the text is not zone-file syntax
+     */
+    public static List<Name> anchorZones(byte[] text) throws IOException {
+        Set<Name> zones = new LinkedHashSet<>();
+        try (Master master = new Master(new ByteArrayInputStream(text), Name.root)) {
+            for (Record r = master.nextRecord(); r != null; r = master.nextRecord()) {
+                if (r instanceof DSRecord || r instanceof DNSKEYRecord) zones.add(r.getName());
+            }
+        }
+        return List.copyOf(zones);
+    }
+
+    /**
+     * Under {@code VALIDATE}, whether the trust anchors' DNSKEY RRsets can be validated through the configured
+     * servers: a problem means every signed answer will be bogus (a resolver that strips DNSSEC records, a wrong
+     * anchor). Blocks for up to the lookup timeout; run it off the start-up path.
+     *
+     * @return one line for the log, or empty when all is well (or validation is not Postern's)
+     */
+    public Optional<String> trustAnchorProblem() {
+        for (Name zone : anchorZones) {
+            String problem;
+            try {
+                Outcome<DNSKEYRecord> keys = lookup(zone, Type.DNSKEY, DNSKEYRecord.class);
+                if (keys.security() == Security.SECURE) continue;
+                problem = "the DNSKEY records of \"" + zone + "\" came back " + (keys.records().isEmpty()
+                        ? "missing" : "unsigned") + " (a resolver that strips DNSSEC records?)";
+            } catch (DnsException e) {
+                problem = "the DNSKEY records of \"" + zone + "\" cannot be validated: " + e.getMessage();
+            }
+            return Optional.of("[dns] dnssec = \"validate\": " + problem + "; every signed answer will be bogus and "
+                    + "mail to signed domains deferred. Point [dns] servers at resolvers that pass DNSSEC records "
+                    + "through, or set trust_ad = true for a validating resolver on loopback, or dnssec = \"off\"");
+        }
+        return Optional.empty();
+    }
+
+    /** Forgets every cached answer (tests whose clock is not the cache's). */
+    void clearCache() {
+        cache.clearCache();
+    }
+
     /** MX records of {@code domain}, sorted by preference (ties in random order, RFC 5321 §5.1). */
     public MxResult lookupMx(String domain) throws DnsException {
-        Name name = parseName(domain);
-        Message response = await(send(name, Type.MX), deadline());
-        Security security = security(response);
-        if (response.getRcode() == Rcode.NXDOMAIN) {
-            return new MxResult.NoSuchDomain(security);
+        Outcome<MXRecord> mx = lookup(parseName(domain), Type.MX, MXRecord.class);
+        if (mx.nxdomain()) {
+            return new MxResult.NoSuchDomain(mx.security());
         }
-        List<MXRecord> records = answers(response, name, MXRecord.class);
-        if (records.isEmpty()) {
-            return new MxResult.NoMx(security);
+        if (mx.records().isEmpty()) {
+            return new MxResult.NoMx(mx.security());
         }
         // RFC 7505: "0 ." means no mail; a root target mixed in with real hosts is ignored.
-        List<MXRecord> usable = records.stream().filter(r -> !r.getTarget().equals(Name.root)).toList();
+        List<MXRecord> usable = mx.records().stream().filter(r -> !r.getTarget().equals(Name.root)).toList();
         if (usable.isEmpty()) {
-            return new MxResult.NullMx(security);
+            return new MxResult.NullMx(mx.security());
         }
-        return new MxResult.Hosts(sortByPreference(usable), security);
+        return new MxResult.Hosts(sortByPreference(usable), mx.security());
     }
 
     private static List<MxResult.MxHost> sortByPreference(List<MXRecord> records) {
@@ -174,26 +293,21 @@ public final class DnsResolver {
      * answer, insecure (nothing in DNS vouches for it).
      */
     public Addresses resolve(String host) throws DnsException {
-        // Contract placeholder (issue 13): the security and canonical name come with the dnsjava rewrite.
-        return new Addresses(addresses(host).values(), Security.INSECURE, host);
+        Answer<InetAddress> a = addresses(host);
+        return new Addresses(a.values(), a.security(), a.owner());
     }
 
     /**
-     * The TLSA records of {@code _PORT._tcp.HOST} (RFC 6698 §3), CNAMEs followed (RFC 7672 §2.2.2 also asks about
-     * the CNAME-expanded host: the caller does that with {@link Addresses#canonicalName}).
+     * The TLSA records of {@code _PORT._tcp.HOST} (RFC 6698 §3), CNAMEs followed: the owner is the name at the end
+     * of the chain (RFC 7672 §2.2.2 also asks about the CNAME-expanded host: the caller does that with
+     * {@link Addresses#canonicalName}).
      */
     public TlsaResult lookupTlsa(String host, int port) throws DnsException {
-        String queried = "_" + port + "._tcp." + host;
-        Name name = parseName(queried);
-        Message response = await(send(name, Type.TLSA), deadline());
-        Security security = security(response);
-        if (response.getRcode() == Rcode.NXDOMAIN) {
-            return new TlsaResult(queried, queried, List.of(), security);
-        }
-        List<org.xbill.DNS.TLSARecord> records = answers(response, name, org.xbill.DNS.TLSARecord.class);
-        String owner = records.isEmpty() ? queried : hostName(records.getFirst().getName());
-        return new TlsaResult(queried, owner, records.stream().map(r -> new TlsaRecord(r.getCertificateUsage(),
-                r.getSelector(), r.getMatchingType(), r.getCertificateAssociationData())).toList(), security);
+        Name name = parseName("_" + port + "._tcp." + host);
+        Outcome<TLSARecord> tlsa = lookup(name, Type.TLSA, TLSARecord.class);
+        return new TlsaResult(hostName(name), hostName(tlsa.owner()), tlsa.records().stream()
+                .map(r -> new TlsaRecord(r.getCertificateUsage(), r.getSelector(), r.getMatchingType(),
+                        r.getCertificateAssociationData())).toList(), tlsa.security());
     }
 
     /**
@@ -201,12 +315,7 @@ public final class DnsResolver {
      * are none (NXDOMAIN or NODATA). Strings are decoded as ISO-8859-1 so that no octet is lost.
      */
     public List<String> lookupTxt(String name) throws DnsException {
-        Name n = parseName(name);
-        Message response = await(send(n, Type.TXT), deadline());
-        if (response.getRcode() == Rcode.NXDOMAIN) {
-            return List.of();
-        }
-        return answers(response, n, org.xbill.DNS.TXTRecord.class).stream()
+        return lookup(parseName(name), Type.TXT, TXTRecord.class).records().stream()
                 .map(r -> {
                     StringBuilder joined = new StringBuilder();
                     for (byte[] part : r.getStringsAsByteArrays()) {
@@ -214,12 +323,6 @@ public final class DnsResolver {
                     }
                     return joined.toString();
                 }).toList();
-    }
-
-    /** Under {@code TRUST_AD}, the resolver's AD bit; otherwise insecure (until the validator is in place). */
-    private Security security(Message response) {
-        return validation == Validation.TRUST_AD && response.getHeader().getFlag(org.xbill.DNS.Flags.AD)
-                ? Security.SECURE : Security.INSECURE;
     }
 
     /**
@@ -232,123 +335,177 @@ public final class DnsResolver {
         return ptr(address).values();
     }
 
-    /** Values of one lookup and the smallest TTL of the records that gave them, in seconds (-1 for none). */
-    record Answer<T>(List<T> values, long ttl) {}
+    /**
+     * Values of one lookup, the smallest TTL of the records that gave them in seconds (-1 for none), their security
+     * and the name they were found at (lookup form).
+     */
+    record Answer<T>(List<T> values, long ttl, Security security, String owner) {}
 
     Answer<String> ptr(InetAddress address) throws DnsException {
-        Name name = ReverseMap.fromAddress(address);
-        Message response = await(send(name, Type.PTR), deadline());
-        if (response.getRcode() == Rcode.NXDOMAIN) {
-            return new Answer<>(List.of(), -1);
-        }
-        List<PTRRecord> records = answers(response, name, PTRRecord.class);
-        List<String> names = records.stream().map(r -> hostName(r.getTarget())).distinct().toList();
-        return new Answer<>(names, minTtl(records));
+        Outcome<PTRRecord> ptr = lookup(ReverseMap.fromAddress(address), Type.PTR, PTRRecord.class);
+        List<String> names = ptr.records().stream().map(r -> hostName(r.getTarget())).distinct().toList();
+        return new Answer<>(names, ptr.ttl(), ptr.security(), hostName(ptr.owner()));
     }
 
     Answer<InetAddress> addresses(String host) throws DnsException {
         InetAddress literal = ipLiteral(host);
         if (literal != null) {
-            return new Answer<>(List.of(literal), -1);
+            return new Answer<>(List.of(literal), -1, Security.INSECURE, host.strip());
         }
         Name name = parseName(host);
         long deadline = deadline();
         // Both families in flight at once: a lookup costs one round trip, not two.
-        CompletableFuture<Message> v4 = send(name, Type.A);
-        CompletableFuture<Message> v6 = send(name, Type.AAAA);
-        Family ipv4 = family(v4, deadline, name, ARecord.class);
-        Family ipv6 = family(v6, deadline, name, AAAARecord.class);
+        CompletableFuture<LookupResult> v4 = start(name, Type.A);
+        CompletableFuture<LookupResult> v6 = start(name, Type.AAAA);
+        Family<ARecord> ipv4 = family(v4, deadline, name, Type.A, ARecord.class);
+        Family<AAAARecord> ipv6 = family(v6, deadline, name, Type.AAAA, AAAARecord.class);
+        // A bogus family is never used, whatever the other found.
+        if (ipv4.failure() != null && ipv4.failure().bogus()) throw ipv4.failure();
+        if (ipv6.failure() != null && ipv6.failure().bogus()) throw ipv6.failure();
 
-        List<InetAddress> addresses = new ArrayList<>(ipv4.addresses());
-        addresses.addAll(ipv6.addresses());
-        long ttl = ipv4.ttl() < 0 ? ipv6.ttl() : ipv6.ttl() < 0 ? ipv4.ttl() : Math.min(ipv4.ttl(), ipv6.ttl());
-        if (!addresses.isEmpty() || ipv4.nxdomain() || ipv6.nxdomain()) {
-            return new Answer<>(List.copyOf(addresses), ttl);
+        List<InetAddress> addresses = new ArrayList<>();
+        ipv4.records().forEach(r -> addresses.add(r.getAddress()));
+        ipv6.records().forEach(r -> addresses.add(r.getAddress()));
+        boolean nxdomain = ipv4.outcome() != null && ipv4.outcome().nxdomain()
+                || ipv6.outcome() != null && ipv6.outcome().nxdomain();
+        if (addresses.isEmpty() && !nxdomain) {
+            // Nothing found: only final if neither family failed, else the failed one might have had addresses.
+            DnsException failure = ipv4.failure() != null ? ipv4.failure() : ipv6.failure();
+            if (failure != null) throw failure;
         }
-        // Nothing found: only final if neither family failed, else the failed one might have had addresses.
-        DnsException failure = ipv4.failure() != null ? ipv4.failure() : ipv6.failure();
-        if (failure != null) {
-            throw failure;
+        // Security and owner from the families that answered (a failed AAAA beside found A records is left out).
+        Security security = null;
+        Name owner = name;
+        long ttl = -1;
+        for (Outcome<?> o : new Outcome<?>[] {ipv6.outcome(), ipv4.outcome()}) {
+            if (o == null) continue;
+            security = security == null ? o.security() : security.and(o.security());
+            if (!o.records().isEmpty() || owner.equals(name)) owner = o.owner();
+            ttl = ttl < 0 ? o.ttl() : o.ttl() < 0 ? ttl : Math.min(ttl, o.ttl());
         }
-        return new Answer<>(List.of(), -1);
+        return new Answer<>(List.copyOf(addresses), ttl, security, hostName(owner));
     }
 
-    /** One address family's outcome: addresses (and their smallest TTL), or NXDOMAIN, or a (temporary) failure. */
-    private record Family(List<InetAddress> addresses, long ttl, boolean nxdomain, DnsException failure) {}
+    /** One address family's outcome, or its (temporary) failure. */
+    private record Family<T extends Record>(Outcome<T> outcome, DnsException failure) {
+        List<T> records() { return outcome == null ? List.of() : outcome.records(); }
+    }
 
-    private Family family(CompletableFuture<Message> future, long deadline, Name name, Class<? extends Record> type) {
+    private <T extends Record> Family<T> family(CompletableFuture<LookupResult> future, long deadline, Name name,
+                                                int type, Class<T> cls) {
         try {
-            Message response = await(future, deadline);
-            if (response.getRcode() == Rcode.NXDOMAIN) {
-                return new Family(List.of(), -1, true, null);
-            }
-            List<? extends Record> records = answers(response, name, type);
-            List<InetAddress> addresses = records.stream()
-                    .map(r -> r instanceof ARecord a ? a.getAddress() : ((AAAARecord) r).getAddress())
-                    .toList();
-            return new Family(addresses, minTtl(records), false, null);
+            return new Family<>(finish(future, deadline, name, type, cls), null);
         } catch (DnsException e) {
-            return new Family(List.of(), -1, false, e);
+            return new Family<>(null, e);
         }
     }
 
-    private static long minTtl(List<? extends Record> records) {
-        return records.stream().mapToLong(Record::getTTL).min().orElse(-1);
+    /**
+     * What one lookup found: the records of the type asked at the end of the CNAME chain (empty: NODATA or, with
+     * {@code nxdomain}, no such name), that name, and the security of the whole chain.
+     */
+    private record Outcome<T extends Record>(List<T> records, Name owner, boolean nxdomain, Security security) {
+        long ttl() { return records.stream().mapToLong(Record::getTTL).min().orElse(-1); }
     }
 
-    private CompletableFuture<Message> send(Name name, int type) {
-        Message query = Message.newQuery(Record.newRecord(name, type, DClass.IN));
-        if (validation == Validation.TRUST_AD) query.getHeader().setFlag(org.xbill.DNS.Flags.AD); // RFC 6840 §5.7
-        return resolver.sendAsync(query).toCompletableFuture();
+    private <T extends Record> Outcome<T> lookup(Name name, int type, Class<T> cls) throws DnsException {
+        return finish(start(name, type), deadline(), name, type, cls);
+    }
+
+    private CompletableFuture<LookupResult> start(Name name, int type) {
+        return session.lookupAsync(name, type).toCompletableFuture();
     }
 
     private long deadline() {
         return System.nanoTime() + timeout.plus(GRACE).toNanos();
     }
 
-    /** Waits for a response; returns it only for NOERROR and NXDOMAIN, anything else is a temporary failure. */
-    private static Message await(CompletableFuture<Message> future, long deadline) throws DnsException {
-        Message response;
+    /** Waits for a lookup until the deadline and sorts its outcome into found / NODATA / NXDOMAIN / failure. */
+    private <T extends Record> Outcome<T> finish(CompletableFuture<LookupResult> future, long deadline, Name name,
+                                                 int type, Class<T> cls) throws DnsException {
+        String what = hostName(name) + "/" + Type.string(type);
+        LookupResult result;
         try {
-            response = future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            result = future.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
-            throw new DnsException("DNS timeout", true);
+            throw new DnsException("DNS timeout for " + what, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             future.cancel(true);
-            throw new DnsException("interrupted during DNS lookup", true);
+            throw new DnsException("interrupted during DNS lookup of " + what, true);
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw new DnsException("DNS query failed: " + cause, true);
+            Throwable cause = e.getCause();
+            while (cause instanceof CompletionException && cause.getCause() != null) cause = cause.getCause();
+            return failed(cause, name, type, what);
         }
-        int rcode = response.getRcode();
-        if (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN) {
-            throw new DnsException("DNS server answered " + Rcode.string(rcode) + " for "
-                    + response.getQuestion().getName(), true);
-        }
-        return response;
+        List<T> records = result.getRecords().stream().filter(cls::isInstance).map(cls::cast).toList();
+        // No records (NODATA from the wire): the chain ended at the last alias's target.
+        Name owner = records.isEmpty() ? chainEnd(name) : records.getFirst().getName();
+        return new Outcome<>(records, owner, false, security(name, owner, type));
     }
 
-    /** Answer records of {@code type} owned by {@code name} or by a name it is a CNAME (chain) for. */
-    private static <T extends Record> List<T> answers(Message response, Name name, Class<T> type) {
-        List<Record> answer = response.getSection(Section.ANSWER);
-        Set<Name> owners = new HashSet<>();
-        owners.add(name);
+    private <T extends Record> Outcome<T> failed(Throwable cause, Name name, int type, String what)
+            throws DnsException {
+        return switch (cause) {
+            case NoSuchDomainException e -> new Outcome<>(List.of(), e.getName(), true,
+                    security(name, e.getName(), Type.ANY));
+            case NoSuchRRSetException e -> new Outcome<>(List.of(), e.getName(), false,
+                    security(name, e.getName(), type));
+            case ServerFailedException e when bogus(e.getExtendedRcode()) -> throw new DnsException(
+                    "DNSSEC validation failed for " + what + ": " + reason(e.getExtendedRcode()), true,
+                    Security.BOGUS);
+            case ServerFailedException e -> throw new DnsException("DNS server answered SERVFAIL for " + what
+                    + (e.getExtendedRcode() == null ? "" : " (" + reason(e.getExtendedRcode()) + ")"), true);
+            case RedirectLoopException e -> throw new DnsException("CNAME loop at " + what, true);
+            case RedirectOverflowException e -> throw new DnsException("CNAME chain longer than " + MAX_CHAIN
+                    + " at " + what, true);
+            case org.xbill.DNS.lookup.LookupFailedException e -> throw new DnsException("DNS lookup of " + what
+                    + " failed: " + e.getMessage(), true);
+            default -> throw new DnsException("DNS query for " + what + " failed: " + cause, true);
+        };
+    }
+
+    private static boolean bogus(ExtendedErrorCodeOption ede) {
+        return ede != null && BOGUS_CODES.contains(ede.getErrorCode());
+    }
+
+    private static String reason(ExtendedErrorCodeOption ede) {
+        String text = ede.getText();
+        return ExtendedErrorCodeOption.text(ede.getErrorCode()) + (text == null || text.isBlank() ? "" : ": " + text);
+    }
+
+    /** Where the CNAME chain from {@code name} ends, as far as the responses behind the cache said. */
+    private Name chainEnd(Name name) {
         Name current = name;
-        for (int i = 0; i < MAX_CHAIN; i++) {
-            Name owner = current;
-            Name next = answer.stream()
-                    .filter(r -> r instanceof CNAMERecord && r.getName().equals(owner))
-                    .map(r -> ((CNAMERecord) r).getTarget())
-                    .findFirst().orElse(null);
-            if (next == null || !owners.add(next)) {
-                break;
-            }
-            current = next;
+        for (int i = 0; i <= MAX_CHAIN; i++) {
+            SecurityCache.Link link = cache.entry(current, Type.CNAME);
+            if (link == null || link.cnameTarget() == null) break;
+            current = link.cnameTarget();
         }
-        return answer.stream().filter(type::isInstance).filter(r -> owners.contains(r.getName())).map(type::cast)
-                .toList();
+        return current;
+    }
+
+    /**
+     * The security of the answer for {@code (end, type)} reached from {@code queried}: secure only when every CNAME
+     * on the way and the final RRset (or its denial; {@link Type#ANY} for NXDOMAIN) came authenticated.
+     */
+    private Security security(Name queried, Name end, int type) {
+        if (validation == Validation.OFF) {
+            return Security.INSECURE;
+        }
+        boolean authenticated = true;
+        Name current = queried;
+        for (int hops = 0; !current.equals(end); hops++) {
+            SecurityCache.Link link = cache.entry(current, Type.CNAME);
+            if (hops > MAX_CHAIN || link == null || link.cnameTarget() == null) {
+                return Security.INSECURE; // a DNAME, or an entry evicted: unknown is never secure
+            }
+            authenticated &= link.authenticated();
+            current = link.cnameTarget();
+        }
+        SecurityCache.Link last = cache.entry(end, type);
+        return authenticated && last != null && last.authenticated() ? Security.SECURE : Security.INSECURE;
     }
 
     private static Name parseName(String domain) throws DnsException {
