@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
@@ -195,30 +194,34 @@ public final class DnsResolver {
             } else {
                 text = Files.readAllBytes(file);
             }
-            List<Name> zones = anchorZones(text);
-            if (zones.isEmpty()) {
+            List<Record> anchors = anchors(text);
+            if (anchors.isEmpty()) {
                 throw new IllegalArgumentException(source + " holds no DS or DNSKEY record");
             }
-            validating.loadTrustAnchors(new ByteArrayInputStream(text));
-            return zones;
+            // Handed over as dnsjava writes them: with a TTL, which anchor files (Unbound's, IANA's) usually omit.
+            StringBuilder normalised = new StringBuilder();
+            anchors.forEach(r -> normalised.append(r).append('\n'));
+            validating.loadTrustAnchors(new ByteArrayInputStream(
+                    normalised.toString().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+            return anchors.stream().map(Record::getName).distinct().toList();
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + source + ": " + e.getMessage(), e);
         }
     }
 
     /**
-     * The owners of the DS and DNSKEY records of a trust anchor file (zone-file syntax, absolute names).
+     * The DS and DNSKEY records of a trust anchor file (zone-file syntax, absolute names, the TTL optional).
      *
      * @throws IOException when the text is not zone-file syntax
      */
-    public static List<Name> anchorZones(byte[] text) throws IOException {
-        Set<Name> zones = new LinkedHashSet<>();
-        try (Master master = new Master(new ByteArrayInputStream(text), Name.root)) {
+    public static List<Record> anchors(byte[] text) throws IOException {
+        List<Record> anchors = new ArrayList<>();
+        try (Master master = new Master(new ByteArrayInputStream(text), Name.root, 3600)) {
             for (Record r = master.nextRecord(); r != null; r = master.nextRecord()) {
-                if (r instanceof DSRecord || r instanceof DNSKEYRecord) zones.add(r.getName());
+                if (r instanceof DSRecord || r instanceof DNSKEYRecord) anchors.add(r);
             }
         }
-        return List.copyOf(zones);
+        return anchors;
     }
 
     /**
