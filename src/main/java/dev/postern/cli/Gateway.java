@@ -117,7 +117,7 @@ public final class Gateway implements Closeable {
         parts.add(spool);
         List<Spool.Entry> recovered = spool.recover();
 
-        DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
+        DnsResolver dns = dnsResolver(config.dns());
         Config.Delivery d = config.delivery();
         SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
                 d.dataTimeout(), audit);
@@ -179,6 +179,26 @@ public final class Gateway implements Closeable {
     }
 
     /** Next-hop verification of recipients, cached; null when no domain asks for it. */
+    /**
+     * The one resolver of the gateway, from {@code [dns]}. Under {@code dnssec = "validate"} a virtual thread checks
+     * that the trust anchors' keys validate through the configured servers, and says so once if they do not: a
+     * dead or DNSSEC-stripping resolver must not delay the start, but must not go unnoticed either.
+     */
+    private static DnsResolver dnsResolver(Config.Dns c) {
+        DnsResolver.Validation validation = switch (c.dnssec()) {
+            case VALIDATE -> DnsResolver.Validation.VALIDATE;
+            case TRUST_AD -> DnsResolver.Validation.TRUST_AD;
+            case OFF -> DnsResolver.Validation.OFF;
+        };
+        DnsResolver dns = new DnsResolver(new DnsResolver.Settings(c.servers(), c.timeout(), validation,
+                c.trustAnchorFile()));
+        if (validation == DnsResolver.Validation.VALIDATE) {
+            Thread.ofVirtual().name("dnssec-anchor-check")
+                    .start(() -> dns.trustAnchorProblem().ifPresent(problem -> log.warn("{}", problem)));
+        }
+        return dns;
+    }
+
     private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies) {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();

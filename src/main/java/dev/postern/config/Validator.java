@@ -272,8 +272,58 @@ final class Validator {
                 "an IP address with an optional port, like 192.0.2.53, 192.0.2.53:53 or [2001:db8::53]:53",
                 Config.Dns::parseServer);
         Duration timeout = t.duration("timeout", Duration.ofSeconds(5));
+        boolean validate = t.string("dnssec", true, DNSSEC, Validator::dnssec);
+        boolean trustAd = t.bool("trust_ad", false);
+        Path anchors = t.string("trust_anchor_file", null, "a file path", this::trustAnchorFile);
         t.finish();
-        return new Config.Dns(servers, timeout);
+        Config.Dnssec dnssec = validate ? Config.Dnssec.VALIDATE : Config.Dnssec.OFF;
+        if (trustAd) {
+            // The AD bit is only as trustworthy as the path to the resolver: on loopback nobody can forge it.
+            List<String> remote = servers.stream().filter(a -> !a.getAddress().isLoopbackAddress())
+                    .map(a -> a.getAddress().getHostAddress()).toList();
+            if (!validate) {
+                t.problem("trust_ad", "expected trust_ad only with dnssec = \"validate\": with dnssec = \"off\" "
+                        + "no answer is secure, whoever validates it");
+            } else if (servers.isEmpty()) {
+                t.problem("trust_ad", "expected [dns] servers listing the validating resolver on loopback, got none "
+                        + "(the system's resolvers are not trusted to set the AD bit)");
+            } else if (!remote.isEmpty()) {
+                t.problem("trust_ad", "expected only loopback servers (127.0.0.1, ::1), got " + String.join(", ",
+                        remote) + ": an AD bit that crossed the network can be forged");
+            } else {
+                dnssec = Config.Dnssec.TRUST_AD;
+            }
+            if (anchors != null) {
+                t.problem("trust_anchor_file", "expected no trust_anchor_file with trust_ad = true: the trusted "
+                        + "resolver validates with its own trust anchors");
+            }
+        } else if (!validate && anchors != null) {
+            t.problem("trust_anchor_file", "expected no trust_anchor_file with dnssec = \"off\"");
+        }
+        return new Config.Dns(servers, timeout, dnssec, anchors);
+    }
+
+    private static final String DNSSEC = "\"validate\" or \"off\"";
+
+    private static boolean dnssec(String s) {
+        return switch (s) {
+            case "validate" -> true;
+            case "off" -> false;
+            default -> throw Syntax.invalid(DNSSEC, s);
+        };
+    }
+
+    /** DS or DNSKEY records in zone-file form: checked now, not at the first signed answer. */
+    private Path trustAnchorFile(String text) {
+        Path p = readableFile(text);
+        try {
+            if (!dev.postern.dns.DnsResolver.anchors(Files.readAllBytes(p)).isEmpty()) return p;
+            throw new IllegalArgumentException("expected DS or DNSKEY records in zone-file form (\". IN DS 20326 8 2 "
+                    + "E06D...\"), got none in " + p);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("expected DS or DNSKEY records in zone-file form, got "
+                    + e.getMessage().replace("<none>", p.toString()));
+        }
     }
 
     /** [routes] is free-form: every key is a domain (".example.com": its subdomains), every value a next hop. */

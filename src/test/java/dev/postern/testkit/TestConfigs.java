@@ -26,7 +26,7 @@ public final class TestConfigs {
                 localDomains, Set.of(), List.of(network("127.0.0.0", 8), network("::1", 128)), new Config.Tls(null, null),
                 limits(), new Config.Queue(Duration.ofSeconds(1), Duration.ofSeconds(4), Duration.ofDays(5), null),
                 new Config.Delivery(20, 5, Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(30), 25),
-                new Config.Dns(List.of(), Duration.ofSeconds(2)), Map.of());
+                new Config.Dns(List.of(), Duration.ofSeconds(2), Config.Dnssec.OFF, null), Map.of());
     }
 
     public static Config withRelay(Config c, Set<String> relayDomains, Map<String, Config.Route> routes) {
@@ -71,7 +71,9 @@ public final class TestConfigs {
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(d.concurrency(),
                 d.perDestination(), d.connectTimeout(), d.commandTimeout(), d.dataTimeout(), smtpPort),
-                new Config.Dns(List.of(server), Duration.ofSeconds(2)), c.routes(), c.outboundTls(), c.inbound());
+                // TestDnsServer's world is unsigned: under a root trust anchor every answer would be bogus
+                new Config.Dns(List.of(server), Duration.ofSeconds(2), Config.Dnssec.OFF, null), c.routes(),
+                c.outboundTls(), c.inbound());
     }
 
     public static Config.Network network(String ip, int prefix) {
