@@ -120,7 +120,7 @@ class DnssecResolverTest {
                         assertThat(e.temporary()).isTrue();
                         assertThat(e.security()).isEqualTo(Security.BOGUS);
                     })
-                    .hasMessageContaining("_25._tcp.mx.bogus.test/TLSA");
+                    .hasMessageStartingWith("DNSSEC validation failed for _25._tcp.mx.bogus.test/TLSA: ");
         }
         // The rest of the zone is fine.
         assertThat(dns.lookupMx("bogus.test").security()).isEqualTo(Security.SECURE);
@@ -197,6 +197,22 @@ class DnssecResolverTest {
         assertThat(dns.lookupMx("secure.test").security()).isEqualTo(Security.INSECURE);
         assertThat(dns.lookupTlsa("mx.bogus.test", 25).records()).extracting(TlsaRecord::toString)
                 .containsExactly("3 1 1 " + "cd".repeat(32));
+    }
+
+    @ParameterizedTest @EnumSource(DnsResolver.Validation.class)
+    void aSilentServerIsATemporaryFailureWithinTheTimeout(DnsResolver.Validation validation) throws Exception {
+        try (TestDnsServer silent = TestDnsServer.start()) {
+            silent.silent("example.test");
+            DnsResolver dns = new DnsResolver(new DnsResolver.Settings(List.of(silent.address()),
+                    Duration.ofMillis(600), validation, world.trustAnchorFile()));
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> dns.lookupMx("example.test"))
+                    .isInstanceOfSatisfying(DnsException.class, e -> {
+                        assertThat(e.temporary()).isTrue();
+                        assertThat(e.bogus()).isFalse();
+                    });
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(1500));
+        }
     }
 
     @Test void trustAnchorCheck() {
