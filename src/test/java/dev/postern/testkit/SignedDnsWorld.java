@@ -314,45 +314,63 @@ public final class SignedDnsWorld implements AutoCloseable {
     }
 
     private Path writeNsdConf() throws IOException {
-        StringBuilder c = new StringBuilder();
-        c.append("server:\n")
-                .append("  ip-address: 127.0.0.1@").append(nsdPort).append('\n')
-                .append("  port: ").append(nsdPort).append('\n')
-                .append("  username: \"\"\n  chroot: \"\"\n  database: \"\"\n  server-count: 1\n  verbosity: 1\n")
-                .append("  zonesdir: \"").append(dir).append("\"\n")
-                .append("  zonelistfile: \"").append(dir.resolve("zone.list")).append("\"\n")
-                .append("  pidfile: \"").append(dir.resolve("nsd.pid")).append("\"\n")
-                .append("  xfrdfile: \"").append(dir.resolve("xfrd.state")).append("\"\n")
-                .append("  xfrdir: \"").append(dir).append("\"\n")
-                .append("remote-control:\n  control-enable: no\n");
+        StringBuilder c = new StringBuilder("""
+                server:
+                  ip-address: 127.0.0.1@%1$d
+                  port: %1$d
+                  username: ""
+                  chroot: ""
+                  database: ""
+                  server-count: 1
+                  verbosity: 1
+                  zonesdir: "%2$s"
+                  zonelistfile: "%2$s/zone.list"
+                  pidfile: "%2$s/nsd.pid"
+                  xfrdfile: "%2$s/xfrd.state"
+                  xfrdir: "%2$s"
+                remote-control:
+                  control-enable: no
+                """.formatted(nsdPort, dir));
         for (Zone z : zones.values()) {
-            c.append("zone:\n  name: \"").append(z.origin).append("\"\n  zonefile: \"").append(z.file())
-                    .append(".zone.signed\"\n");
+            c.append("zone:\n  name: \"%s\"\n  zonefile: \"%s.zone.signed\"\n".formatted(z.origin, z.file()));
         }
         Path conf = dir.resolve("nsd.conf");
         Files.writeString(conf, c);
         return conf;
     }
 
+    /** Unbound as a validating stub resolver: every zone of the world is a stub zone at NSD. */
     private Path writeUnboundConf() throws IOException {
-        StringBuilder c = new StringBuilder();
-        c.append("server:\n")
-                .append("  interface: 127.0.0.1@").append(unboundPort).append('\n')
-                .append("  port: ").append(unboundPort).append('\n')
-                .append("  do-daemonize: no\n  username: \"\"\n  chroot: \"\"\n  pidfile: \"\"\n  use-syslog: no\n")
-                .append("  logfile: \"\"\n  verbosity: 1\n  num-threads: 1\n  so-reuseport: no\n  do-ip6: no\n")
-                .append("  directory: \"").append(dir).append("\"\n")
-                .append("  trust-anchor-file: \"").append(trustAnchorFile()).append("\"\n")
-                .append("  do-not-query-localhost: no\n  val-permissive-mode: no\n  ede: yes\n")
-                .append("  access-control: 127.0.0.0/8 allow\n")
-                .append("  qname-minimisation: no\n  harden-referral-path: no\n")
-                .append("  target-fetch-policy: \"0 0 0 0 0\"\n")
-                // test. is one of Unbound's built-in blocked names (RFC 6761); here it is the world's TLD
-                .append("  local-zone: \"test.\" nodefault\n")
-                .append("remote-control:\n  control-enable: no\n");
+        StringBuilder c = new StringBuilder("""
+                server:
+                  interface: 127.0.0.1@%1$d
+                  port: %1$d
+                  do-daemonize: no
+                  username: ""
+                  chroot: ""
+                  pidfile: ""
+                  use-syslog: no
+                  logfile: ""
+                  verbosity: 1
+                  num-threads: 1
+                  so-reuseport: no
+                  do-ip6: no
+                  directory: "%2$s"
+                  trust-anchor-file: "%3$s"
+                  do-not-query-localhost: no
+                  val-permissive-mode: no
+                  ede: yes
+                  access-control: 127.0.0.0/8 allow
+                  qname-minimisation: no
+                  harden-referral-path: no
+                  target-fetch-policy: "0 0 0 0 0"
+                  # test. is one of Unbound's built-in blocked names (RFC 6761); here it is the world's TLD
+                  local-zone: "test." nodefault
+                remote-control:
+                  control-enable: no
+                """.formatted(unboundPort, dir, trustAnchorFile()));
         for (Zone z : zones.values()) {
-            c.append("stub-zone:\n  name: \"").append(z.origin).append("\"\n  stub-addr: 127.0.0.1@")
-                    .append(nsdPort).append('\n');
+            c.append("stub-zone:\n  name: \"%s\"\n  stub-addr: 127.0.0.1@%d\n".formatted(z.origin, nsdPort));
         }
         Path conf = dir.resolve("unbound.conf");
         Files.writeString(conf, c);
