@@ -180,9 +180,10 @@ public final class Gateway implements Closeable {
 
     /** Next-hop verification of recipients, cached; null when no domain asks for it. */
     /**
-     * The one resolver of the gateway, from {@code [dns]}. Under {@code dnssec = "validate"} a virtual thread checks
-     * that the trust anchors' keys validate through the configured servers, and says so once if they do not: a
-     * dead or DNSSEC-stripping resolver must not delay the start, but must not go unnoticed either.
+     * The one resolver of the gateway, from {@code [dns]}. Unless DNSSEC is off, a virtual thread checks that the
+     * trust anchors' keys validate through the configured servers (or come authenticated from the trusted one), and
+     * says so once if they do not: a dead or DNSSEC-stripping resolver must not delay the start, but must not go
+     * unnoticed either.
      */
     private static DnsResolver dnsResolver(Config.Dns c) {
         DnsResolver.Validation validation = switch (c.dnssec()) {
@@ -192,7 +193,7 @@ public final class Gateway implements Closeable {
         };
         DnsResolver dns = new DnsResolver(new DnsResolver.Settings(c.servers(), c.timeout(), validation,
                 c.trustAnchorFile()));
-        if (validation == DnsResolver.Validation.VALIDATE) {
+        if (validation != DnsResolver.Validation.OFF) {
             Thread.ofVirtual().name("dnssec-anchor-check")
                     .start(() -> dns.trustAnchorProblem().ifPresent(problem -> log.warn("{}", problem)));
         }

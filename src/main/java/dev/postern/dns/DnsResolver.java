@@ -225,26 +225,35 @@ public final class DnsResolver {
     }
 
     /**
-     * Under {@code VALIDATE}, whether the trust anchors' DNSKEY RRsets can be validated through the configured
-     * servers: a problem means every signed answer will be bogus (a resolver that strips DNSSEC records, a wrong
-     * anchor). Blocks for up to the lookup timeout; run it off the start-up path.
+     * Whether signed answers can come out secure with these settings: under {@code VALIDATE}, that the trust anchors'
+     * DNSKEY RRsets validate through the configured servers (else every signed answer is bogus: a resolver that
+     * strips DNSSEC records, a wrong anchor); under {@code TRUST_AD}, that the trusted resolver marks the root's
+     * DNSKEY RRset authentic (else it is not validating, and nothing is ever secure). Blocks for up to the lookup
+     * timeout; run it off the start-up path.
      *
-     * @return one line for the log, or empty when all is well (or validation is not Postern's)
+     * @return one line for the log, or empty when all is well (or DNSSEC is off)
      */
     public Optional<String> trustAnchorProblem() {
-        for (Name zone : anchorZones) {
+        List<Name> zones = validation == Validation.TRUST_AD ? List.of(Name.root) : anchorZones;
+        for (Name zone : zones) {
             String problem;
             try {
                 Outcome<DNSKEYRecord> keys = lookup(zone, Type.DNSKEY, DNSKEYRecord.class);
                 if (keys.security() == Security.SECURE) continue;
                 problem = "the DNSKEY records of \"" + zone + "\" came back " + (keys.records().isEmpty()
-                        ? "missing" : "unsigned") + " (a resolver that strips DNSSEC records?)";
+                        ? "missing" : "unauthenticated");
             } catch (DnsException e) {
                 problem = "the DNSKEY records of \"" + zone + "\" cannot be validated: " + e.getMessage();
             }
+            if (validation == Validation.TRUST_AD) {
+                return Optional.of("[dns] trust_ad = true: " + problem + " (no AD bit: is the resolver validating?); "
+                        + "no answer will be secure and DANE will never apply. Turn on DNSSEC validation in the "
+                        + "resolver, or use dnssec = \"validate\" without trust_ad");
+            }
             return Optional.of("[dns] dnssec = \"validate\": " + problem + "; every signed answer will be bogus and "
                     + "mail to signed domains deferred. Point [dns] servers at resolvers that pass DNSSEC records "
-                    + "through, or set trust_ad = true for a validating resolver on loopback, or dnssec = \"off\"");
+                    + "through (RRSIG, DNSKEY, DS), or set trust_ad = true for a validating resolver on loopback, or "
+                    + "dnssec = \"off\"");
         }
         return Optional.empty();
     }
@@ -306,7 +315,7 @@ public final class DnsResolver {
      * {@link Addresses#canonicalName}).
      */
     public TlsaResult lookupTlsa(String host, int port) throws DnsException {
-        Name name = parseName("_" + port + "._tcp." + host);
+        Name name = tlsaName(host, port);
         Outcome<TLSARecord> tlsa = lookup(name, Type.TLSA, TLSARecord.class);
         return new TlsaResult(hostName(name), hostName(tlsa.owner()), tlsa.records().stream()
                 .map(r -> new TlsaRecord(r.getCertificateUsage(), r.getSelector(), r.getMatchingType(),
@@ -509,6 +518,15 @@ public final class DnsResolver {
         }
         SecurityCache.Link last = cache.entry(end, type);
         return authenticated && last != null && last.authenticated() ? Security.SECURE : Security.INSECURE;
+    }
+
+    /** {@code _PORT._tcp.HOST}, the host in lookup form (the service labels are no host name labels). */
+    private static Name tlsaName(String host, int port) throws DnsException {
+        try {
+            return Name.concatenate(Name.fromString("_" + port + "._tcp"), parseName(host));
+        } catch (TextParseException | org.xbill.DNS.NameTooLongException e) {
+            throw new DnsException("no TLSA name for " + host + " port " + port + " (" + e.getMessage() + ")", false);
+        }
     }
 
     private static Name parseName(String domain) throws DnsException {

@@ -217,6 +217,13 @@ class DnssecResolverTest {
 
     @Test void trustAnchorCheck() {
         assertThat(Mode.VALIDATE.resolver().trustAnchorProblem()).isEmpty();
+        assertThat(Mode.TRUST_AD.resolver().trustAnchorProblem()).isEmpty();
+        // NSD is authoritative, not validating: it never sets the AD bit.
+        DnsResolver notValidating = new DnsResolver(new DnsResolver.Settings(List.of(world.nsd()), TIMEOUT,
+                DnsResolver.Validation.TRUST_AD, null));
+        assertThat(notValidating.trustAnchorProblem()).hasValueSatisfying(line -> assertThat(line)
+                .startsWith("[dns] trust_ad = true: ").contains("is the resolver validating?"));
+        assertThat(new DnsResolver(List.of(world.nsd()), TIMEOUT).trustAnchorProblem()).as("off").isEmpty();
         // The IANA root anchors do not match the test root: every signed answer is bogus, and the check says so.
         DnsResolver wrongAnchor = new DnsResolver(new DnsResolver.Settings(List.of(world.nsd()), TIMEOUT,
                 DnsResolver.Validation.VALIDATE, null));
