@@ -32,11 +32,7 @@ class DnssecResolverTest {
         VALIDATE, TRUST_AD;
 
         DnsResolver resolver() {
-            return this == VALIDATE
-                    ? new DnsResolver(new DnsResolver.Settings(List.of(world.nsd()), TIMEOUT,
-                            DnsResolver.Validation.VALIDATE, world.trustAnchorFile()))
-                    : new DnsResolver(new DnsResolver.Settings(List.of(world.unbound()), TIMEOUT,
-                            DnsResolver.Validation.TRUST_AD, null));
+            return new DnsResolver(this == VALIDATE ? world.validating(TIMEOUT) : world.trustingUnbound(TIMEOUT));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.postern.testkit;
 
+import dev.postern.config.Config;
+import dev.postern.dns.DnsResolver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.DatagramSocket;
@@ -39,8 +41,9 @@ import org.xbill.DNS.Type;
  *     world.zone("bad.test").tlsa("_25._tcp.mx.bad.test", "3 1 1 00").tamper("_25._tcp.mx.bad.test", "TLSA",
  *             "3 1 1 ff");                                                     // bogus: RRSIG no longer matches
  *     world.start(true);                                                       // true: with Unbound
- *     new DnsResolver(new Settings(List.of(world.nsd()), timeout, VALIDATE, world.trustAnchorFile()));
- *     new DnsResolver(new Settings(List.of(world.unbound()), timeout, TRUST_AD, null));
+ *     new DnsResolver(world.validating(timeout));        // Postern validates, from world.trustAnchorFile()
+ *     new DnsResolver(world.trustingUnbound(timeout));   // Postern believes Unbound's AD bit
+ *     TestConfigs.withDns(config, world.configValidating(timeout), smtpPort);  // a gateway in this world
  * }
  * }</pre>
  *
@@ -98,6 +101,26 @@ public final class SignedDnsWorld implements AutoCloseable {
     public InetSocketAddress unbound() {
         if (unbound == null) throw new IllegalStateException("started without Unbound: start(true)");
         return new InetSocketAddress(InetAddress.getLoopbackAddress(), unboundPort);
+    }
+
+    /** Postern validating itself ({@code VALIDATE}) against NSD, anchored at the test root. */
+    public DnsResolver.Settings validating(Duration timeout) {
+        return new DnsResolver.Settings(List.of(nsd()), timeout, DnsResolver.Validation.VALIDATE, trustAnchorFile());
+    }
+
+    /** Postern believing the AD bit ({@code TRUST_AD}) of the validating Unbound; only after {@code start(true)}. */
+    public DnsResolver.Settings trustingUnbound(Duration timeout) {
+        return new DnsResolver.Settings(List.of(unbound()), timeout, DnsResolver.Validation.TRUST_AD, null);
+    }
+
+    /** {@code [dns]} of a gateway validating against this world (for {@code TestConfigs.withDns}). */
+    public Config.Dns configValidating(Duration timeout) {
+        return new Config.Dns(List.of(nsd()), timeout, Config.Dnssec.VALIDATE, trustAnchorFile());
+    }
+
+    /** {@code [dns]} of a gateway trusting the AD bit of this world's Unbound. */
+    public Config.Dns configTrustingUnbound(Duration timeout) {
+        return new Config.Dns(List.of(unbound()), timeout, Config.Dnssec.TRUST_AD, null);
     }
 
     /** Signs every zone and starts NSD, and Unbound too when {@code withUnbound}. */

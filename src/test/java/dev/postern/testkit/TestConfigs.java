@@ -66,14 +66,19 @@ public final class TestConfigs {
                 c.inbound());
     }
 
+    /** Delivery to {@code smtpPort} with MX lookups at the unsigned {@code TestDnsServer} (DNSSEC off). */
     public static Config withDns(Config c, InetSocketAddress server, int smtpPort) {
+        // TestDnsServer's world is unsigned: under a root trust anchor every answer would be bogus
+        return withDns(c, new Config.Dns(List.of(server), Duration.ofSeconds(2), Config.Dnssec.OFF, null), smtpPort);
+    }
+
+    /** Delivery to {@code smtpPort} with {@code dns} as {@code [dns]} (a {@link SignedDnsWorld}'s, for DNSSEC). */
+    public static Config withDns(Config c, Config.Dns dns, int smtpPort) {
         Config.Delivery d = c.delivery();
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(d.concurrency(),
                 d.perDestination(), d.connectTimeout(), d.commandTimeout(), d.dataTimeout(), smtpPort),
-                // TestDnsServer's world is unsigned: under a root trust anchor every answer would be bogus
-                new Config.Dns(List.of(server), Duration.ofSeconds(2), Config.Dnssec.OFF, null), c.routes(),
-                c.outboundTls(), c.inbound());
+                dns, c.routes(), c.outboundTls(), c.inbound());
     }
 
     public static Config.Network network(String ip, int prefix) {
