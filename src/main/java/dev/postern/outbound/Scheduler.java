@@ -397,6 +397,14 @@ public final class Scheduler implements Closeable {
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
                         451, "4.7.5", why));
             }
+            String outsidePolicy = plan.required() ? plan.mxMismatch() : null;
+            if (outsidePolicy != null) {
+                // RFC 8461 §4.1: an enforced MTA-STS policy rules this host out; it counts as a failed TLS requirement
+                log.warn("MTA-STS id={} domain={}: {}", env.id(), domain, outsidePolicy);
+                hosts.add(new HostResult(hop.host(), true, outsidePolicy, null));
+                tried.add(outsidePolicy);
+                continue;
+            }
             String refusal = env.requireTls() ? plan.requireTlsRefusal() : null;
             if (refusal != null) {
                 // No retry can make the policy verify: bounce now (RFC 8689 §4.2.1), without connecting.
