@@ -178,7 +178,10 @@ public final class Gateway implements Closeable {
         audit = auditWriter;
     }
 
-    /** MTA-STS with its cache in data/mta-sts and its refresher running, or none when {@code [mta_sts]} says so. */
+    /**
+     * MTA-STS with its cache in data/mta-sts and its refresher running, or none when {@code [mta_sts]} says so;
+     * domains with a static route never consult it.
+     */
     private PolicySource mtaSts(Path data, DnsResolver dns) throws IOException {
         Config.MtaSts m = config.mtaSts();
         if (!m.enabled()) return PolicySource.NONE;
@@ -193,7 +196,7 @@ public final class Gateway implements Closeable {
                 Clock.systemUTC(), m.maxDomains());
         sts.start(m.refreshInterval());
         parts.add(sts);
-        return sts;
+        return sts.except(d -> config.routeFor(d).isPresent()); // statically routed: not delivered by MX
     }
 
     private static AuthLimiter.Limits authLimits(Config.AuthLimits a) {

@@ -37,7 +37,8 @@ final class PolicyCommand {
             // MTA-STS as cached by the gateway: the command looks nothing up
             Instant now = Instant.now();
             PolicySource mtaSts = config.mtaSts().enabled() ? PolicyCache.open(config.dataDir().resolve("mta-sts"),
-                    config.mtaSts().maxDomains()).offline(now) : PolicySource.NONE;
+                    config.mtaSts().maxDomains()).offline(now).except(x -> config.routeFor(x).isPresent())
+                    : PolicySource.NONE;
             TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()),
                     mtaSts, config.mtaSts().caFile()).resolve(d, now);
             Config.TlsPolicy p = r.policy();

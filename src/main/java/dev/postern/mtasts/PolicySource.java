@@ -10,6 +10,14 @@ public interface PolicySource {
      */
     Optional<CachedPolicy> policyFor(String domain);
 
+    /**
+     * This source for every domain but those {@code skip} accepts: a domain with a static route goes to a next hop
+     * the administrator chose, not to its MX hosts, so the policy's mx patterns say nothing about it.
+     */
+    default PolicySource except(java.util.function.Predicate<String> skip) {
+        return domain -> skip.test(domain) ? Optional.empty() : policyFor(domain);
+    }
+
     /** No MTA-STS ({@code [mta_sts] enabled = false}). */
     PolicySource NONE = domain -> Optional.empty();
 }
