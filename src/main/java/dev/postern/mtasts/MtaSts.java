@@ -130,11 +130,12 @@ public final class MtaSts implements PolicySource, Closeable {
             } catch (PolicyFetcher.FetchException e) {
                 if (failures.size() >= maxDomains) failures.clear();
                 failures.put(domain, new Failure(id, e.getMessage(), now));
-                if (cached != null) cache.put(cached.failed(e.getMessage(), now)); // never replaced by a failure
+                CachedPolicy kept = cached == null ? null : cached.failed(e.getMessage(), now);
+                if (kept != null) cache.put(kept); // never replaced by a failure (RFC 8461 §5.1)
                 log.warn("mta-sts {}: fetching the policy for id={} failed: {}{}", domain, id, e.getMessage(),
                         cached == null ? "" : "; cached policy id=" + cached.id() + " kept until "
                                 + cached.expiresAt());
-                return cached;
+                return kept;
             }
             failures.remove(domain);
             CachedPolicy fresh = new CachedPolicy(domain, id, policy, now, now.plusSeconds(policy.maxAge()), null,
