@@ -29,11 +29,11 @@ import javax.net.ssl.SSLSocket;
  * ephemeral port, handed to the fetcher through {@code https_port}), one scripted HTTP response per connection,
  * which may misbehave (redirect, oversize, drip). Records each request's first line, Host header and SNI name.
  */
-final class PolicyServer implements AutoCloseable {
+public final class PolicyServer implements AutoCloseable {
 
     /** A test CA and the PEM file of its certificate (the {@code ca_file}). */
-    record Ca(KeyMaterial material, Path file) {
-        static Ca create(Path dir) throws Exception {
+    public record Ca(KeyMaterial material, Path file) {
+        public static Ca create(Path dir) throws Exception {
             KeyMaterial ca = Certificates.certificateAuthority("MTA-STS Test CA", Certificates.KeyType.EC_P256,
                     Duration.ofDays(2));
             Path file = dir.resolve("mta-sts-ca.pem");
@@ -41,18 +41,18 @@ final class PolicyServer implements AutoCloseable {
             return new Ca(ca, file);
         }
 
-        KeyMaterial issue(String... names) {
+        public KeyMaterial issue(String... names) {
             return Certificates.issue(material, List.of(names), Certificates.KeyType.EC_P256,
                     Instant.now().minus(Duration.ofHours(1)), Duration.ofDays(1));
         }
     }
 
     /** Writes the whole response for one request. */
-    interface Script {
+    public interface Script {
         void respond(OutputStream out) throws IOException, InterruptedException;
     }
 
-    record Request(String line, String host, String sni) {}
+    public record Request(String line, String host, String sni) {}
 
     private final SSLServerSocket socket;
     private final List<Request> requests = new CopyOnWriteArrayList<>();
@@ -63,7 +63,7 @@ final class PolicyServer implements AutoCloseable {
         this.socket = socket;
     }
 
-    static PolicyServer start(String ip, KeyMaterial certificate, Script script) throws IOException {
+    public static PolicyServer start(String ip, KeyMaterial certificate, Script script) throws IOException {
         var factory = TlsContexts.server(certificate).getServerSocketFactory();
         InetAddress address = InetAddress.ofLiteral(ip);
         ServerSocket s;
@@ -79,26 +79,26 @@ final class PolicyServer implements AutoCloseable {
     }
 
     /** A 200 text/plain response with Content-Length. */
-    static Script ok(String policy) {
+    public static Script ok(String policy) {
         return raw("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: "
                 + policy.getBytes(StandardCharsets.UTF_8).length + "\r\nConnection: close\r\n\r\n" + policy);
     }
 
-    static Script raw(String response) {
+    public static Script raw(String response) {
         return out -> out.write(response.getBytes(StandardCharsets.UTF_8));
     }
 
-    static String policy(String mode, long maxAge, String... mx) {
+    public static String policy(String mode, long maxAge, String... mx) {
         StringBuilder b = new StringBuilder("version: STSv1\r\nmode: " + mode + "\r\n");
         for (String m : mx) b.append("mx: ").append(m).append("\r\n");
         return b.append("max_age: ").append(maxAge).append("\r\n").toString();
     }
 
-    void script(Script s) { this.script = s; }
+    public void script(Script s) { this.script = s; }
 
-    int port() { return socket.getLocalPort(); }
+    public int port() { return socket.getLocalPort(); }
 
-    List<Request> requests() { return List.copyOf(requests); }
+    public List<Request> requests() { return List.copyOf(requests); }
 
     private void accept() {
         while (!closed) {
