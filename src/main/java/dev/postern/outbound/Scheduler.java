@@ -569,8 +569,9 @@ public final class Scheduler implements Closeable {
                         || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
-                // an administrator's override is named on every line while it is in force
-                + (policy.override().isPresent() ? " policy-source=\"" + policy.source() + "\"" : "");
+                // an administrator's override is named on every line while it is in force, an MTA-STS policy by its id
+                + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
+                        ? " policy-source=\"" + policy.source() + "\"" : "");
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
                     hop.host(), address.getHostAddress(), policy.policy().level().word(),

@@ -84,9 +84,13 @@ class MtaStsDeliveryTest {
         policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
                 ok(policy("enforce", 86400, "mx.b.example")));
         try (ScriptedSmtpServer server = mx(ca.issue("mx.b.example"));
+             Outbound.SchedulerLog log = new Outbound.SchedulerLog();
              Gateway gw = Gateway.start(config(server.port(), c -> c), audit)) {
             submit(gw, "alice@a.example", List.of("bob@b.example"), body("sts enforce", "Hello"));
             eventually().until(() -> server.delivered().size() == 1);
+            eventually().until(() -> log.lines().stream().anyMatch(l -> l.startsWith("delivery ")
+                    && l.contains("policy=verify policy-source=\"mta-sts policy id=one mode=enforce (fetched ")
+                    && l.contains("result=delivered")));
             assertThat(server.delivered().getFirst().usedTls()).isTrue();
             TlsSessionRecord s = outboundSession();
             assertThat(s.verification()).isEqualTo(TlsSessionRecord.Verification.VERIFIED);
@@ -103,6 +107,7 @@ class MtaStsDeliveryTest {
         policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
                 ok(policy("enforce", 86400, "*.elsewhere.example")));
         try (ScriptedSmtpServer server = mx(ca.issue("mx.b.example"));
+             Outbound.SchedulerLog log = new Outbound.SchedulerLog();
              Gateway gw = Gateway.start(config(server.port(), c -> c), audit)) {
             String id = submit(gw, "alice@a.example", List.of("bob@b.example"), body("sts outside", "Hello"));
             Envelope.Recipient r = awaitDeferred(gw, id);
@@ -110,6 +115,8 @@ class MtaStsDeliveryTest {
             assertThat(r.lastResult()).contains("4.7.10", "MX host mx.b.example does not match the MTA-STS "
                     + "policy's mx *.elsewhere.example (id=one)");
             assertThat(server.connections()).as("never connected, never clear text").isEmpty();
+            assertThat(log.lines()).anyMatch(l -> l.startsWith("MTA-STS id=" + id + " domain=b.example: MX host "
+                    + "mx.b.example does not match"));
         }
     }
 
