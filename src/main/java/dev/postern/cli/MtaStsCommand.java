@@ -9,7 +9,6 @@ import dev.postern.mtasts.PolicyCache;
 import dev.postern.mtasts.PolicyFetcher;
 import dev.postern.mtasts.PublishedPolicy;
 import dev.postern.mtasts.StsRecord;
-import dev.postern.names.Domains;
 import dev.postern.tls.TlsConfigException;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -83,13 +82,12 @@ final class MtaStsCommand {
         }
 
         private static String pattern(String h) throws CliException {
-            boolean wildcard = h.startsWith("*.");
-            String name = Domains.toHostNameOrNull(wildcard ? h.substring(2) : h);
-            if (name == null || name.indexOf('.') < 0) {
+            String p = Policy.mxPattern(h);
+            if (p == null) {
                 throw new CliException("postern: --mx: expected a host name like mx.example.com or a pattern like "
                         + "*.example.com, got \"" + h + "\"", 2);
             }
-            return wildcard ? "*." + name : name;
+            return p;
         }
     }
 

@@ -85,11 +85,19 @@ public record Policy(Mode mode, List<String> mx, long maxAge, String text) {
 
     /** An mx value in lookup form, its "*." kept. */
     private static String pattern(String value) throws InvalidPolicyException {
+        String p = mxPattern(value);
+        if (p == null) throw new InvalidPolicyException("mx " + value + " is not a host name or *.domain pattern");
+        return p;
+    }
+
+    /**
+     * An mx pattern in lookup form ("mx.example.com", "*.example.com" with its wildcard kept), or null when it is
+     * neither a host name of two labels or more nor "*." and a domain.
+     */
+    public static String mxPattern(String value) {
         boolean wildcard = value.startsWith("*.");
         String name = Domains.toHostNameOrNull(wildcard ? value.substring(2) : value);
-        if (name == null || name.indexOf('.') < 0 && !wildcard) {
-            throw new InvalidPolicyException("mx " + value + " is not a host name or *.domain pattern");
-        }
+        if (name == null || name.indexOf('.') < 0 && !wildcard) return null;
         return wildcard ? "*." + name : name;
     }
 
