@@ -172,4 +172,24 @@ class MtaStsDeliveryTest {
             assertThat(policyHost.requests()).as("not even looked up").isEmpty();
         }
     }
+
+    @Test void anEnforcedPolicyCarriesRequireTlsATestingOneDoesNot() throws Exception {
+        policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
+                ok(policy("enforce", 86400, "mx.b.example")));
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example")
+                .enhancedStatusCodes().extensions("REQUIRETLS").starttls(ca.issue("mx.b.example"))
+                .start(new InetSocketAddress(MX_IP, 0));
+             Gateway gw = Gateway.start(config(server.port(), c -> c), audit)) {
+            RequireTlsTest.submitRequireTls(gw, "bob@b.example");
+            eventually().until(() -> server.delivered().size() == 1);
+            assertThat(server.delivered().getFirst().mailParameters()).contains("REQUIRETLS");
+
+            policyHost.script(ok(policy("testing", 86400, "mx.b.example")));
+            dns.remove("_mta-sts.b.example", org.xbill.DNS.Type.TXT).txt("_mta-sts.b.example", "v=STSv1; id=two");
+            RequireTlsTest.submitRequireTls(gw, "carol@b.example");
+            String bounce = String.join("\n", Outbound.awaitMailbox(data, "alice@a.example", 1));
+            assertThat(bounce).contains("5.7.30", "testing mode");
+            assertThat(server.delivered()).hasSize(1);
+        }
+    }
 }
