@@ -20,6 +20,10 @@ import dev.postern.outbound.Scheduler;
 import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.SmtpClient;
 import dev.postern.outbound.TlsPolicies;
+import dev.postern.mtasts.MtaSts;
+import dev.postern.mtasts.PolicyCache;
+import dev.postern.mtasts.PolicyFetcher;
+import dev.postern.mtasts.PolicySource;
 import dev.postern.queue.RetrySchedule;
 import dev.postern.recipients.VerificationCache;
 import dev.postern.recipients.Verifier;
@@ -121,7 +125,8 @@ public final class Gateway implements Closeable {
         Config.Delivery d = config.delivery();
         SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
                 d.dataTimeout(), audit);
-        TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data, audit));
+        TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data, audit),
+                mtaSts(data, dns), config.mtaSts().caFile());
         Router router = new Router(config::routeFor, dns, d.smtpPort());
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
         Config.Queue q = config.queue();
@@ -171,6 +176,27 @@ public final class Gateway implements Closeable {
                 AuditWriter.Options.of(a.queueSize(), a.spillMax(), a.retention()));
         parts.add(auditWriter::close);
         audit = auditWriter;
+    }
+
+    /**
+     * MTA-STS with its cache in data/mta-sts and its refresher running, or none when {@code [mta_sts]} says so;
+     * domains with a static route never consult it.
+     */
+    private PolicySource mtaSts(Path data, DnsResolver dns) throws IOException {
+        Config.MtaSts m = config.mtaSts();
+        if (!m.enabled()) return PolicySource.NONE;
+        PolicyFetcher fetcher;
+        try {
+            fetcher = new PolicyFetcher(dns, new PolicyFetcher.Settings(m.caFile(), m.connectTimeout(),
+                    m.fetchTimeout(), m.httpsPort()));
+        } catch (TlsConfigException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+        MtaSts sts = new MtaSts(dns, fetcher, PolicyCache.open(data.resolve("mta-sts"), m.maxDomains()),
+                Clock.systemUTC(), m.maxDomains());
+        sts.start(m.refreshInterval());
+        parts.add(sts);
+        return sts.except(d -> config.routeFor(d).isPresent()); // statically routed: not delivered by MX
     }
 
     private static AuthLimiter.Limits authLimits(Config.AuthLimits a) {

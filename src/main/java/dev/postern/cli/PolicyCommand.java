@@ -1,6 +1,8 @@
 package dev.postern.cli;
 
 import dev.postern.config.Config;
+import dev.postern.mtasts.PolicyCache;
+import dev.postern.mtasts.PolicySource;
 import dev.postern.names.Domains;
 import dev.postern.names.InvalidDomainException;
 import dev.postern.outbound.PolicyOverrides;
@@ -32,8 +34,13 @@ final class PolicyCommand {
                 throw new CliException("postern: expected a destination domain like mx.partner.example, got \"" + domain
                         + "\" (a \".suffix\" key is not a domain mail goes to)", 2);
             }
-            TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()))
-                    .resolve(d, Instant.now());
+            // MTA-STS as cached by the gateway: the command looks nothing up
+            Instant now = Instant.now();
+            PolicySource mtaSts = config.mtaSts().enabled() ? PolicyCache.open(config.dataDir().resolve("mta-sts"),
+                    config.mtaSts().maxDomains()).offline(now).except(x -> config.routeFor(x).isPresent())
+                    : PolicySource.NONE;
+            TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()),
+                    mtaSts, config.mtaSts().caFile()).resolve(d, now);
             Config.TlsPolicy p = r.policy();
             String shown = Domains.toUnicode(d);
             System.out.println("Outbound TLS policy for " + d + (shown.equals(d) ? "" : " (" + shown + ")"));
@@ -52,9 +59,13 @@ final class PolicyCommand {
                 row("names", !p.match().isEmpty() ? String.join(", ", p.match())
                         : p.level() == Config.TlsLevel.SECURE ? d + ", ." + d
                         : "the MX host name (an IP-literal next hop: its IP address)");
-                row("trust anchors", p.caFile() == null ? "the JDK's system store" : p.caFile().toString());
+                row("trust anchors", p.caFile() == null ? "the JDK's system store"
+                        : r.kind() == TlsPolicies.SourceKind.MTA_STS ? "the JDK's system store and " + p.caFile()
+                        : p.caFile().toString());
             }
             if (p.level() == Config.TlsLevel.FINGERPRINT) row("pinned", String.join(", ", p.fingerprints()));
+            r.mtaSts().ifPresent(s -> row("mta-sts mx", String.join(", ", s.policy().mx())
+                    + " (other MX hosts are not used" + (p.mode() == Config.PolicyMode.TESTING ? " under enforce)" : ")")));
             row("client cert", p.clientCertificate() == null ? "none" : p.clientCertificate().toString());
             row("override", r.override().map(o -> (o.domain().equals(d) ? "" : "\"" + o.domain() + "\": ")
                     + o.level().word() + " until " + o.until() + ", set by " + o.setBy() + " at " + o.setAt() + ": "

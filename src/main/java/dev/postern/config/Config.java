@@ -28,7 +28,7 @@ import java.util.Set;
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                      Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls,
-                     Inbound inbound, Audit audit) {
+                     Inbound inbound, Audit audit, MtaSts mtaSts) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -39,6 +39,39 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         if (outboundTls == null) outboundTls = OutboundTls.OPPORTUNISTIC;
         if (inbound == null) inbound = Inbound.NONE;
         if (audit == null) audit = Audit.DEFAULT;
+        if (mtaSts == null) mtaSts = MtaSts.DEFAULT;
+    }
+
+    /** A config with the default MTA-STS settings. */
+    public Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
+                  Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
+                  Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls, Inbound inbound,
+                  Audit audit) {
+        this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
+                delivery, dns, routes, outboundTls, inbound, audit, MtaSts.DEFAULT);
+    }
+
+    /**
+     * {@code [mta_sts]}: MTA-STS (RFC 8461) for outbound mail.
+     *
+     * @param caFile          trusted besides the system store, for the policy fetch and for MX hosts under an MTA-STS
+     *                        policy (private PKI, tests); null: the system store only
+     * @param connectTimeout  per address of the policy host
+     * @param fetchTimeout    the whole policy fetch; the first delivery to a domain waits at most this long
+     * @param httpsPort       where policy hosts are asked: 443 (another port only for tests)
+     * @param maxDomains      most policies cached (the one expiring first goes)
+     * @param refreshInterval how often cached policies are checked for a new TXT id or near expiry
+     */
+    public record MtaSts(boolean enabled, Path caFile, Duration connectTimeout, Duration fetchTimeout, int httpsPort,
+                         int maxDomains, Duration refreshInterval) {
+        public static final MtaSts DEFAULT = new MtaSts(true, null, Duration.ofSeconds(10), Duration.ofSeconds(60),
+                443, 10_000, Duration.ofHours(1));
+    }
+
+    /** The same config with other MTA-STS settings. */
+    public Config withMtaSts(MtaSts newMtaSts) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
+                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts);
     }
 
     /** A config with the default audit store (SQLite in the data directory). */
@@ -208,31 +241,31 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other outbound TLS policies. */
     public Config withOutboundTls(OutboundTls policies) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, policies, inbound, audit);
+                queue, delivery, dns, routes, policies, inbound, audit, mtaSts);
     }
 
     /** The same config with other inbound partners and relay clients. */
     public Config withInbound(Inbound newInbound) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, newInbound, audit);
+                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts);
     }
 
     /** The same config with another data directory ({@code --data} on the command line). */
     public Config withDataDir(Path newDataDir) {
         return new Config(source, hostname, newDataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts);
     }
 
     /** The same config with other listeners. */
     public Config withListeners(List<Listener> newListeners) {
         return new Config(source, hostname, dataDir, newListeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts);
     }
 
     /** The same config with another audit store. */
     public Config withAudit(Audit newAudit) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts);
     }
 
     /**

@@ -74,10 +74,11 @@ final class Validator {
                 rv.recipients(top.table("recipients"), localDomains, relayDomains),
                 rv.verification(top.table("recipient_verification")), rv.auth(top.table("auth")));
         Config.Audit audit = new AuditValidator(this::readableFile).audit(top.table("audit"));
+        Config.MtaSts mtaSts = mtaSts(top.table("mta_sts"));
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts);
     }
 
     private List<Listener> listeners(Table top) {
@@ -324,6 +325,25 @@ final class Validator {
             throw new IllegalArgumentException("expected DS or DNSKEY records in zone-file form, got "
                     + e.getMessage().replace("<none>", p.toString()));
         }
+    }
+
+    /** {@code [mta_sts]}: MTA-STS on or off, the extra CA file, the fetch's limits. */
+    private Config.MtaSts mtaSts(Table t) {
+        Config.MtaSts d = Config.MtaSts.DEFAULT;
+        boolean enabled = t.bool("enabled", d.enabled());
+        Path caFile = t.string("ca_file", d.caFile(), "a file path", this::readableFile);
+        Duration connectTimeout = t.duration("connect_timeout", d.connectTimeout(), Duration.ofSeconds(1),
+                Duration.ofMinutes(5));
+        Duration fetchTimeout = t.duration("fetch_timeout", d.fetchTimeout(), Duration.ofSeconds(1),
+                Duration.ofMinutes(5));
+        int httpsPort = t.integer("https_port", d.httpsPort(), 1, 65535);
+        int maxDomains = t.integer("max_domains", d.maxDomains(), 1, 1_000_000);
+        Duration refreshInterval = t.duration("refresh_interval", d.refreshInterval(), Duration.ofMinutes(1),
+                Duration.ofDays(1));
+        ordered(t, "connect_timeout", connectTimeout, "fetch_timeout", fetchTimeout, false, Durations::format);
+        t.finish();
+        return new Config.MtaSts(enabled, caFile, connectTimeout, fetchTimeout, httpsPort, maxDomains,
+                refreshInterval);
     }
 
     /** [routes] is free-form: every key is a domain (".example.com": its subdomains), every value a next hop. */

@@ -397,6 +397,14 @@ public final class Scheduler implements Closeable {
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
                         451, "4.7.5", why));
             }
+            String outsidePolicy = plan.required() ? plan.mxMismatch() : null;
+            if (outsidePolicy != null) {
+                // RFC 8461 §4.1: an enforced MTA-STS policy rules this host out; it counts as a failed TLS requirement
+                log.warn("MTA-STS id={} domain={}: {}", env.id(), domain, outsidePolicy);
+                hosts.add(new HostResult(hop.host(), true, outsidePolicy, null));
+                tried.add(outsidePolicy);
+                continue;
+            }
             String refusal = env.requireTls() ? plan.requireTlsRefusal() : null;
             if (refusal != null) {
                 // No retry can make the policy verify: bounce now (RFC 8689 §4.2.1), without connecting.
@@ -561,8 +569,9 @@ public final class Scheduler implements Closeable {
                         || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
-                // an administrator's override is named on every line while it is in force
-                + (policy.override().isPresent() ? " policy-source=\"" + policy.source() + "\"" : "");
+                // an administrator's override is named on every line while it is in force, an MTA-STS policy by its id
+                + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
+                        ? " policy-source=\"" + policy.source() + "\"" : "");
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
                     hop.host(), address.getHostAddress(), policy.policy().level().word(),

@@ -57,7 +57,8 @@ public final class TlsPlanner {
         /**
          * Why this plan cannot carry a REQUIRETLS message (RFC 8689 §4.2.1), or null when it can: the next hop must be
          * authenticated, so only an enforced level that verifies the server (verify, secure, fingerprint) qualifies;
-         * opportunistic levels and testing mode never do. DANE and MTA-STS policies join this check when they exist.
+         * opportunistic levels and testing mode never do. An enforced MTA-STS policy is level verify and qualifies
+         * (its MX hosts outside the policy's mx patterns are not used at all). DANE joins this check when it exists.
          */
         public String requireTlsRefusal() {
             TlsLevel level = policy.level();
@@ -65,6 +66,18 @@ public final class TlsPlanner {
             if (verifies && required) return null;
             return "the TLS policy for " + domain + " is " + level.word() + (testing ? " in testing mode" : "")
                     + ", which does not verify the next hop";
+        }
+
+        /**
+         * Why this plan's MX host is outside the MTA-STS policy's mx patterns (RFC 8461 §4.1), or null (no MTA-STS
+         * policy, or the host matches). Enforced: the scheduler does not use the host; testing: a would-fail.
+         */
+        public String mxMismatch() {
+            if (resolved == null || resolved.kind() != TlsPolicies.SourceKind.MTA_STS) return null;
+            return resolved.mtaSts().filter(p -> !p.policy().allows(hopHost))
+                    .map(p -> "MX host " + hopHost + " does not match the MTA-STS policy's mx "
+                            + String.join(", ", p.policy().mx()) + " (id=" + p.id() + ")")
+                    .orElse(null);
         }
 
         /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
@@ -89,14 +102,19 @@ public final class TlsPlanner {
          * have refused it, and that is recorded like any other would-fail.
          */
         public Verdict withoutTls(String why) {
-            List<String> wouldFail = testing && policy.level().requiresTls() ? List.of(why) : List.of();
-            return new Verdict(null, "no TLS: " + why, null, wouldFail, null, false);
+            List<String> wouldFail = new ArrayList<>();
+            if (testing && policy.level().requiresTls()) {
+                wouldFail.add(why);
+                if (mxMismatch() != null) wouldFail.add(mxMismatch());
+            }
+            return new Verdict(null, "no TLS: " + why, null, List.copyOf(wouldFail), null, false);
         }
 
         /** The checks of the policy's level against a finished handshake. */
         public Verdict judge(SSLSession session, Instant now) {
             TlsFacts facts = TlsFacts.ofClient(session);
             List<String> failures = new ArrayList<>();
+            if (mxMismatch() != null) failures.add(mxMismatch());
             String v = constraints.violation(facts.protocol(), facts.cipher());
             if (v != null) failures.add(v);
             PeerCheck.Certificate cert = PeerCheck.inspect(session, anchors, now, PeerCheck.Purpose.SERVER);
@@ -222,8 +240,11 @@ public final class TlsPlanner {
         // Under testing, offer what "may" offers so delivery is not blocked; the constraints are judged afterwards.
         Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
         SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
-        return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost,
-                anchors.get(p.caFile()), false, null, resolved);
+        // MTA-STS: the MX certificate is PKIX-valid against public or the configured private roots (RFC 8461 §4.2)
+        Set<TrustAnchor> trusted = resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? anchors.withSystem(p.caFile())
+                : anchors.get(p.caFile());
+        return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost, trusted,
+                false, null, resolved);
     }
 
     /**

@@ -32,6 +32,7 @@ import org.xbill.DNS.Rcode;
 import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
+import org.xbill.DNS.TXTRecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
@@ -128,6 +129,18 @@ public final class TestDnsServer implements AutoCloseable {
     /** {@code ip}'s PTR record in in-addr.arpa or ip6.arpa: {@code 1.0.0.127.in-addr.arpa PTR host}. */
     public TestDnsServer ptr(String ip, String host) {
         return add(new PTRRecord(ReverseMap.fromAddress(InetAddress.ofLiteral(ip)), DClass.IN, TTL, name(host)));
+    }
+
+    /** A TXT record of one or more strings (each at most 255 octets), joined by resolvers in order. */
+    public TestDnsServer txt(String name, String... strings) {
+        return add(new TXTRecord(name(name), DClass.IN, TTL, List.of(strings)));
+    }
+
+    /** Removes every record of {@code type} (a {@link Type} constant) at {@code name}. */
+    public TestDnsServer remove(String name, int type) {
+        List<Record> records = zone.get(name(name));
+        if (records != null) records.removeIf(r -> r.getType() == type);
+        return this;
     }
 
     public TestDnsServer cname(String alias, String target) {

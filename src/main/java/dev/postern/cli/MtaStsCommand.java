@@ -1,0 +1,130 @@
+package dev.postern.cli;
+
+import dev.postern.config.Config;
+import dev.postern.dns.DnsException;
+import dev.postern.dns.DnsResolver;
+import dev.postern.mtasts.MtaSts;
+import dev.postern.mtasts.Policy;
+import dev.postern.mtasts.PolicyCache;
+import dev.postern.mtasts.PolicyFetcher;
+import dev.postern.mtasts.PublishedPolicy;
+import dev.postern.mtasts.StsRecord;
+import dev.postern.tls.TlsConfigException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/** {@code postern mta-sts ...}: the policy to publish for our domains, and what is known of a destination's. */
+@Command(name = "mta-sts", description = "MTA-STS (RFC 8461): publish a policy, show a domain's.",
+        subcommands = {MtaStsCommand.Publish.class, MtaStsCommand.Show.class})
+final class MtaStsCommand {
+
+    @Command(name = "policy", description = "Print the MTA-STS policy file and the DNS TXT record to publish for the "
+            + "domains this gateway serves (local and relay domains, or --domain).")
+    static final class Publish implements Callable<Integer> {
+        @Mixin ConfigSource source;
+        @Option(names = "--domain", paramLabel = "DOMAIN", description = "a domain to publish for (repeatable); "
+                + "default: local_domains and relay_domains") List<String> domains = new ArrayList<>();
+        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "testing",
+                description = "enforce, testing or none (default: testing; go to enforce once reports are clean)")
+        String mode;
+        @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "7d",
+                description = "how long senders cache the policy, up to 365d (default: 7d)") String maxAge;
+        @Option(names = "--mx", paramLabel = "HOST", description = "an MX host or *.domain pattern (repeatable); "
+                + "default: the config's hostname") List<String> mx = new ArrayList<>();
+
+        @Override public Integer call() throws CliException {
+            Config config = source.load();
+            Policy.Mode m = switch (mode) {
+                case "enforce" -> Policy.Mode.ENFORCE;
+                case "testing" -> Policy.Mode.TESTING;
+                case "none" -> Policy.Mode.NONE;
+                default -> throw new CliException("postern: --mode: expected enforce, testing or none, got \""
+                        + mode + "\"", 2);
+            };
+            long seconds = TimeOptions.duration("--max-age", maxAge).toSeconds();
+            if (seconds < 0 || seconds > Policy.MAX_AGE_LIMIT) {
+                throw new CliException("postern: --max-age: expected at most 365d6h (31557600 seconds), got \""
+                        + maxAge + "\"", 2);
+            }
+            List<String> patterns = new ArrayList<>();
+            for (String h : mx.isEmpty() ? List.of(config.hostname()) : mx) patterns.add(pattern(h));
+            List<String> targets = new ArrayList<>();
+            for (String d : domains) targets.add(PolicyCommand.domain(d));
+            if (targets.isEmpty()) {
+                config.localDomains().stream().filter(d -> d.indexOf('.') > 0).sorted().forEach(targets::add);
+                config.relayDomains().stream().filter(d -> d.indexOf('.') > 0).sorted().forEach(targets::add);
+            }
+            if (targets.isEmpty()) {
+                throw new CliException("postern: no domain to publish for: the config has no local or relay domain "
+                        + "with a dot; name one with --domain", 2);
+            }
+            PublishedPolicy policy = new PublishedPolicy(m, patterns, seconds);
+            System.out.print(text(policy, targets));
+            return 0;
+        }
+
+        /** What the command prints: the file once, then per domain where it goes and its TXT record. */
+        static String text(PublishedPolicy policy, List<String> domains) {
+            StringBuilder b = new StringBuilder("# The policy file, served with Content-Type: text/plain at\n");
+            for (String d : domains) b.append("#   https://mta-sts.").append(d).append("/.well-known/mta-sts.txt\n");
+            b.append("# (each mta-sts.DOMAIN needs an address and a certificate valid for that name)\n");
+            b.append(policy.body().replace("\r\n", "\n"));
+            b.append("\n# DNS TXT records (the id changes whenever the policy does)\n");
+            for (String d : domains) b.append(policy.txtRecord(d)).append('\n');
+            return b.toString();
+        }
+
+        private static String pattern(String h) throws CliException {
+            String p = Policy.mxPattern(h);
+            if (p == null) {
+                throw new CliException("postern: --mx: expected a host name like mx.example.com or a pattern like "
+                        + "*.example.com, got \"" + h + "\"", 2);
+            }
+            return p;
+        }
+    }
+
+    @Command(name = "show", description = "What this gateway knows of a destination's MTA-STS policy: the cached "
+            + "policy (id, mode, mx, expiry) and the last fetch error; --fetch also looks it up now.")
+    static final class Show implements Callable<Integer> {
+        @Mixin ConfigSource source;
+        @Parameters(paramLabel = "DOMAIN") String domain;
+        @Option(names = "--fetch", description = "look up the TXT record and fetch the policy now (nothing is cached)")
+        boolean fetch;
+
+        @Override public Integer call() throws CliException {
+            Config config = source.load();
+            String d = PolicyCommand.domain(domain);
+            Config.MtaSts m = config.mtaSts();
+            System.out.println("MTA-STS of " + d + (m.enabled() ? "" : " ([mta_sts] enabled = false: not applied)"));
+            MtaSts.State state = PolicyCache.open(config.dataDir().resolve("mta-sts"), m.maxDomains()).state(d);
+            for (String line : state.lines(Instant.now())) System.out.println("  " + line);
+            if (fetch) {
+                DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
+                try {
+                    Optional<StsRecord> record = StsRecord.pick(dns.lookupTxt("_mta-sts." + d));
+                    System.out.println("  TXT now:    " + record.map(r -> "id=" + r.id())
+                            .orElse("no valid v=STSv1 record"));
+                } catch (DnsException e) {
+                    System.out.println("  TXT now:    lookup failed: " + e.getMessage());
+                }
+                try (PolicyFetcher fetcher = new PolicyFetcher(dns, new PolicyFetcher.Settings(m.caFile(),
+                        m.connectTimeout(), m.fetchTimeout(), m.httpsPort()))) {
+                    Policy p = fetcher.fetch(d);
+                    System.out.println("  fetched:    mode " + p.mode().word() + ", mx " + String.join(", ", p.mx())
+                            + ", max_age " + p.maxAge() + " s");
+                } catch (PolicyFetcher.FetchException | TlsConfigException e) {
+                    System.out.println("  fetch now:  failed: " + e.getMessage());
+                }
+            }
+            return 0;
+        }
+    }
+}
