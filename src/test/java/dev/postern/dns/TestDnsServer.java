@@ -51,7 +51,8 @@ import org.xbill.DNS.Type;
  */
 public final class TestDnsServer implements AutoCloseable {
 
-    private static final long TTL = 300;
+    /** The TTL of records added from now on ({@link #ttl}): 300 s, or 0 for a test that changes its answers. */
+    private volatile long ttl = 300;
     private static final int PLAIN_UDP_LIMIT = 512;
     private static final int OUR_EDNS_PAYLOAD = 1232;
 
@@ -109,31 +110,41 @@ public final class TestDnsServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * The TTL of the records added after this call. A test that changes an answer mid-test uses 0, so that a
+     * resolver's cache (which keeps answers for their TTL, on the real clock) asks again, as it would once a real
+     * TTL ran out.
+     */
+    public TestDnsServer ttl(long seconds) {
+        this.ttl = seconds;
+        return this;
+    }
+
     public TestDnsServer mx(String domain, int preference, String host) {
-        return add(new MXRecord(name(domain), DClass.IN, TTL, preference, name(host)));
+        return add(new MXRecord(name(domain), DClass.IN, ttl, preference, name(host)));
     }
 
     /** RFC 7505 null MX: {@code domain MX 0 .}. */
     public TestDnsServer nullMx(String domain) {
-        return add(new MXRecord(name(domain), DClass.IN, TTL, 0, Name.root));
+        return add(new MXRecord(name(domain), DClass.IN, ttl, 0, Name.root));
     }
 
     public TestDnsServer a(String host, String ip) {
-        return add(new ARecord(name(host), DClass.IN, TTL, InetAddress.ofLiteral(ip)));
+        return add(new ARecord(name(host), DClass.IN, ttl, InetAddress.ofLiteral(ip)));
     }
 
     public TestDnsServer aaaa(String host, String ip) {
-        return add(new AAAARecord(name(host), DClass.IN, TTL, InetAddress.ofLiteral(ip)));
+        return add(new AAAARecord(name(host), DClass.IN, ttl, InetAddress.ofLiteral(ip)));
     }
 
     /** {@code ip}'s PTR record in in-addr.arpa or ip6.arpa: {@code 1.0.0.127.in-addr.arpa PTR host}. */
     public TestDnsServer ptr(String ip, String host) {
-        return add(new PTRRecord(ReverseMap.fromAddress(InetAddress.ofLiteral(ip)), DClass.IN, TTL, name(host)));
+        return add(new PTRRecord(ReverseMap.fromAddress(InetAddress.ofLiteral(ip)), DClass.IN, ttl, name(host)));
     }
 
     /** A TXT record of one or more strings (each at most 255 octets), joined by resolvers in order. */
     public TestDnsServer txt(String name, String... strings) {
-        return add(new TXTRecord(name(name), DClass.IN, TTL, List.of(strings)));
+        return add(new TXTRecord(name(name), DClass.IN, ttl, List.of(strings)));
     }
 
     /** Removes every record of {@code type} (a {@link Type} constant) at {@code name}. */
@@ -144,7 +155,7 @@ public final class TestDnsServer implements AutoCloseable {
     }
 
     public TestDnsServer cname(String alias, String target) {
-        return add(new CNAMERecord(name(alias), DClass.IN, TTL, name(target)));
+        return add(new CNAMERecord(name(alias), DClass.IN, ttl, name(target)));
     }
 
     /** Answer SERVFAIL for every question about {@code name}. */

@@ -52,7 +52,7 @@ class MtaStsTest {
     }
 
     @BeforeEach void setUp() throws Exception {
-        dns = TestDnsServer.start();
+        dns = TestDnsServer.start().ttl(0); // the tests change answers: nothing cached across a change
         dns.a("mta-sts.b.example", IP).txt(TXT, "v=STSv1; id=one;");
         PolicyServer.Ca ca = PolicyServer.Ca.create(dir);
         server = PolicyServer.start(IP, ca.issue("mta-sts.b.example", "mta-sts.c.example"),

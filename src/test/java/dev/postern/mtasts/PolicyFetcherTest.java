@@ -34,7 +34,7 @@ class PolicyFetcherTest {
     private PolicyFetcher fetcher;
 
     @BeforeEach void setUp() throws Exception {
-        dns = TestDnsServer.start();
+        dns = TestDnsServer.start().ttl(0); // the tests change answers: nothing cached across a change
         dns.a(HOST, IP);
         ca = PolicyServer.Ca.create(dir);
     }
