@@ -88,8 +88,17 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
-    /** Why TLS did not happen with a host. */
-    public enum TlsFailure { NO_STARTTLS, STARTTLS_REFUSED, HANDSHAKE, POLICY_CHECK }
+    /**
+     * Why TLS did not happen with a host. {@code CUT}: the connection broke or timed out during STARTTLS or the
+     * handshake, without a reply or a TLS alert; the only one that may pass by itself, so a REQUIRETLS message waits
+     * for a retry instead of bouncing (RFC 8689 §4.2.1, see {@link Scheduler}).
+     */
+    public enum TlsFailure {
+        NO_STARTTLS, STARTTLS_REFUSED, HANDSHAKE, POLICY_CHECK, CUT;
+
+        /** The host answered, and its answer rules TLS out as things stand (not a broken or stalled connection). */
+        public boolean answered() { return this != CUT; }
+    }
 
     /**
      * How a session ended up weaker than Postern's default: {@code encrypted} true for TLS with the broad suite set,
@@ -150,9 +159,14 @@ public final class SmtpClient implements java.io.Closeable {
                        ContentSource content) {
             this(sender, recipients, size, eightBit, smtputf8, content, false);
         }
+
+        /** The same message without the REQUIRETLS parameter (a DSN whose return path lacks it, RFC 8689 §5). */
+        public Message withoutRequireTls() {
+            return new Message(sender, recipients, size, eightBit, smtputf8, content, false);
+        }
     }
 
-    /** RFC 8689 §5: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
+    /** RFC 8689 §4.2.1, §7: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
     public static final String REQUIRETLS_STATUS = "5.7.30";
 
     /** Opens the message content for reading. */
@@ -447,8 +461,8 @@ public final class SmtpClient implements java.io.Closeable {
                             peer + ": STARTTLS failed: " + e.getMessage());
                     if (!plan.required()) throw e;
                     quitSent = true; // nothing more to say on a broken connection
-                    return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS failed: "
-                            + e.getMessage(), null, null);
+                    return Attempt.tlsFailed(TlsFailure.CUT, peer + ": STARTTLS failed: " + e.getMessage(), null,
+                            null);
                 }
                 if (r.code() != 220) {
                     quietQuit();
@@ -471,7 +485,9 @@ public final class SmtpClient implements java.io.Closeable {
                     String text = peer + ": TLS handshake failed" + (plan.broad() ? " with the broad suite set" : "")
                             + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why;
                     record(plan, ssl, null, 0, null, TlsSessionRecord.NoTls.HANDSHAKE_FAILED, text);
-                    return Attempt.tlsFailed(TlsFailure.HANDSHAKE, text, null, null);
+                    // An alert or a protocol failure is the server's answer; a reset or a stall may pass.
+                    boolean answered = e instanceof javax.net.ssl.SSLException && !deadline.fired();
+                    return Attempt.tlsFailed(answered ? TlsFailure.HANDSHAKE : TlsFailure.CUT, text, null, null);
                 } finally {
                     deadline.disarm();
                 }
