@@ -134,15 +134,46 @@ class RequireTlsTest {
         }
     }
 
-    @Test void neverSentInClearTextWhenTheHopHidesStartTls() throws Exception {
+    /** RFC 8689 §4.2.1: no host left that can take it, so a DSN at once (5.7.10: no TLS-protected session). */
+    @Test void bouncedNeverSentInClearTextWhenTheHopHidesStartTls() throws Exception {
         Path data = dir.resolve("plain");
         try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
                 .enhancedStatusCodes().extensions("REQUIRETLS").start();
              Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY))) {
-            String id = submitRequireTls(gw, "bob@b.example");
-            Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
-            assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10");
+            submitRequireTls(gw, "bob@b.example");
+            String bounce = String.join("\n", awaitMailbox(data, FROM, 1));
+            assertThat(bounce).contains("Status: 5.7.10").contains("does not offer STARTTLS");
+            assertThat(server.connections()).as("one try, no retry in clear text").hasSize(1);
             assertThat(server.transactions()).noneMatch(x -> x.mailFrom() != null);
+        }
+    }
+
+    /**
+     * A host that could not be asked (nobody listens) may yet take the message as asked: it waits (4.7.10) instead of
+     * bouncing because the other host offers no STARTTLS, and never goes in clear text meanwhile.
+     */
+    @Test void waitsWhileAnotherHostCouldNotBeAsked() throws Exception {
+        Path data = dir.resolve("waits");
+        try (TestDnsServer dns = TestDnsServer.start();
+             ScriptedSmtpServer plain = ScriptedSmtpServer.create().hostname("mx1.b.example").pipelining()
+                     .enhancedStatusCodes().extensions("REQUIRETLS").start()) {
+            // mx2 (127.0.0.3) has nothing listening on the port
+            dns.mx("b.example", 10, "mx1.b.example").mx("b.example", 20, "mx2.b.example")
+                    .a("mx1.b.example", "127.0.0.1").a("mx2.b.example", "127.0.0.3");
+            TlsPolicy policy = new TlsPolicy(TlsLevel.VERIFY, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
+                    TlsPolicy.LEVEL_KEY_FLOOR, List.of(), caFile, List.of(), null, null);
+            Config config = TestConfigs.withDns(TestConfigs.withRelay(
+                    TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), Set.of("b.example"), Map.of()),
+                    dns.address(), plain.port())
+                    .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", policy)));
+            try (Gateway gw = Gateway.start(config)) {
+                String id = submitRequireTls(gw, "bob@b.example");
+                Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
+                assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10")
+                        .contains("does not offer STARTTLS");
+                assertThat(plain.transactions()).noneMatch(x -> x.mailFrom() != null);
+                assertThat(Outbound.mailbox(data, FROM)).as("no bounce yet").isEmpty();
+            }
         }
     }
 
