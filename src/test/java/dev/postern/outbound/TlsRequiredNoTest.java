@@ -160,6 +160,22 @@ class TlsRequiredNoTest {
         }
     }
 
+    /** The one rule (RFC 8689 §3, §8.4): recipient-side and learned policies yield, the administrator's never. */
+    @Test void theRuleSetsAsideOnlyRecipientSideSources() {
+        for (TlsPolicies.SourceKind kind : TlsPolicies.SourceKind.values()) {
+            assertThat(TlsPolicies.setAside(kind, false)).as(kind.word()).isFalse();
+        }
+        assertThat(List.of(TlsPolicies.SourceKind.values())).filteredOn(k -> TlsPolicies.setAside(k, true))
+                .containsExactlyInAnyOrder(TlsPolicies.SourceKind.DANE, TlsPolicies.SourceKind.MTA_STS,
+                        TlsPolicies.SourceKind.MEMORY);
+        // today's sources are all the administrator's: the flag changes nothing they resolve
+        TlsPolicies policies = new TlsPolicies(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY),
+                Map.of("b.example", TlsPolicy.of(TlsLevel.ENCRYPT))), new PolicyOverrides(dir.resolve("rule")));
+        Instant now = Instant.now();
+        assertThat(policies.resolve("b.example", now, true)).isEqualTo(policies.resolve("b.example", now));
+        assertThat(policies.resolve("c.example", now, true)).isEqualTo(policies.resolve("c.example", now));
+    }
+
     /** Puts a message into the spool as the inbound side would, with the header's flag, and hands it on. */
     static String queue(Spool spool, Scheduler scheduler, String subject, boolean tlsRequiredNo) throws Exception {
         byte[] content = message(subject, tlsRequiredNo ? "TLS-Required: No" : null)
