@@ -368,12 +368,12 @@ public final class Scheduler implements Closeable {
         // TLS-Required: No sets aside a recipient-side policy (MTA-STS) here, DANE and the memory in the planner
         TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now(), env.tlsRequiredNo());
         // RFC 8689 §4.2.1 binds a REQUIRETLS message with a return path; its DSN (null reverse path) goes back with
-        // REQUIRETLS to a next hop that takes it and without to one that does not, never discarded for it (§5)
+        // REQUIRETLS to a next hop that takes it and without to one that does not (§5, SmtpClient), never refused
         boolean requireTls = env.requireTls() && !env.nullSender();
         List<HostResult> hosts = new ArrayList<>();
         List<String> tried = new ArrayList<>();
         // REQUIRETLS: hosts that answered but cannot take it as asked (no TLS, not verified, no REQUIRETLS)
-        List<String> noRequireTls = new ArrayList<>();
+        List<HostResult> noRequireTls = new ArrayList<>();
         boolean lacksExtension = false; // one of them had verified TLS but does not advertise REQUIRETLS
         Via last = null;
         for (NextHop hop : hops) {
@@ -421,27 +421,20 @@ public final class Scheduler implements Closeable {
                     tried.add(tried(hop, address, a));
                     last = Via.of(hop, address, a, tried);
                     // REQUIRETLS: the host answered, and not with verified TLS (a broken connection may yet)
-                    if (requireTls && a.tlsFailure().answered()) noRequireTls.add(a.detail());
+                    if (requireTls && a.tlsFailure().answered()) noRequireTls.add(hosts.getLast());
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
                     a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy, tried);
-                }
-                if (env.requireTls() && env.nullSender() && lacksRequireTls(a)) {
-                    // RFC 8689 §5: "the REQUIRETLS parameter SHOULD NOT cause a bounce message to be discarded even
-                    // if the next-hop relay does not advertise REQUIRETLS": the DSN (headers only) goes without it
-                    log.warn("REQUIRETLS id={} (a DSN) to {}[{}]: {}; sent without REQUIRETLS (RFC 8689 §5)",
-                            env.id(), hop.host(), address.getHostAddress(), a.detail());
-                    a = client.send(hop, address, message.withoutRequireTls(), plan);
                 }
                 logAttempt(env, domain, hop, address, a, policy);
                 tried.add(tried(hop, address, a));
                 last = Via.of(hop, address, a, tried);
                 if (requireTls && lacksRequireTls(a)) {
                     // RFC 8689 §4.2.1: this host cannot take it as asked; try the other hosts before failing
-                    noRequireTls.add(a.detail());
-                    lacksExtension = true;
                     hosts.add(new HostResult(hop.host(), false, a.detail(), null));
+                    noRequireTls.add(hosts.getLast());
+                    lacksExtension = true;
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
@@ -477,17 +470,17 @@ public final class Scheduler implements Closeable {
      * may yet qualify: the message waits for it (4.7.30 / 4.7.10, and 5.7.x when it expires, see
      * {@link #expiredStatus}). Never sent in clear text or to an unverified host either way.
      */
-    static SmtpClient.RecipientResult requireTlsFailure(List<String> refused, boolean lacksExtension,
+    static SmtpClient.RecipientResult requireTlsFailure(List<HostResult> refused, boolean lacksExtension,
                                                         List<HostResult> hosts) {
         String status = lacksExtension ? SmtpClient.REQUIRETLS_STATUS : "5.7.10";
-        String text = "REQUIRETLS support required: " + String.join("; ", refused);
-        int others = hosts.size() - refused.size();
-        if (others <= 0) {
+        String text = "REQUIRETLS support required: "
+                + String.join("; ", refused.stream().map(HostResult::detail).toList());
+        List<String> notAsked = hosts.stream().filter(h -> !refused.contains(h)).map(HostResult::detail).toList();
+        if (notAsked.isEmpty()) {
             return SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550, status, text);
         }
-        List<String> rest = hosts.stream().map(HostResult::detail).filter(d -> !refused.contains(d)).toList();
         return SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED, 451,
-                "4" + status.substring(1), text + "; other hosts: " + String.join("; ", rest));
+                "4" + status.substring(1), text + "; other hosts: " + String.join("; ", notAsked));
     }
 
     /** The client refused to hand a REQUIRETLS message to this host (unverified, or no REQUIRETLS in its EHLO). */

@@ -38,6 +38,7 @@ import javax.net.ssl.SSLSocket;
  * each recipient; it never decides about retries, the scheduler does.
  */
 public final class SmtpClient implements java.io.Closeable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SmtpClient.class);
 
     /** How an attempt ended as a whole. */
     public enum Outcome {
@@ -151,18 +152,14 @@ public final class SmtpClient implements java.io.Closeable {
     /**
      * The message to send. {@code content} is opened once per attempt; null for a {@link #probe}. {@code requireTls}:
      * the sender asked for REQUIRETLS (RFC 8689), so the message goes only over verified TLS to a server that
-     * advertises REQUIRETLS, with the MAIL parameter.
+     * advertises REQUIRETLS, with the MAIL parameter; a DSN (null sender) of such a message carries the parameter
+     * where the next hop qualifies and goes without it where not (RFC 8689 §5).
      */
     public record Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
                           ContentSource content, boolean requireTls) {
         public Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
                        ContentSource content) {
             this(sender, recipients, size, eightBit, smtputf8, content, false);
-        }
-
-        /** The same message without the REQUIRETLS parameter (a DSN whose return path lacks it, RFC 8689 §5). */
-        public Message withoutRequireTls() {
-            return new Message(sender, recipients, size, eightBit, smtputf8, content, false);
         }
     }
 
@@ -579,13 +576,22 @@ public final class SmtpClient implements java.io.Closeable {
             if (m.smtputf8() && !extensions.containsKey("SMTPUTF8")) {
                 return allFailed(m, 553, "5.6.7", peer + " does not support SMTPUTF8, which this message needs");
             }
-            if (m.requireTls()) {
+            boolean requireTls = m.requireTls();
+            if (requireTls) {
                 // RFC 8689 §4.2.1: never to a server that is not verified or does not promise to pass it on
                 String why = tls == null || verdict == null || !verdict.verified()
                         ? peer + " is not verified by TLS"
                         : !extensions.containsKey("REQUIRETLS") ? peer + " does not advertise REQUIRETLS" : null;
-                if (why != null) {
+                if (why != null && !m.sender().isEmpty()) {
                     return allFailed(m, 550, REQUIRETLS_STATUS, "REQUIRETLS support required: " + why);
+                }
+                if (why != null) {
+                    // A DSN (null reverse path) of a REQUIRETLS message: §4.2.1 binds only messages with a return
+                    // path, and §5: "the REQUIRETLS parameter SHOULD NOT cause a bounce message to be discarded even
+                    // if the next-hop relay does not advertise REQUIRETLS". It goes without the parameter.
+                    log.warn("REQUIRETLS DSN to {} via {}: {}; sent without REQUIRETLS (RFC 8689 §5)",
+                            m.recipients(), peer, why);
+                    requireTls = false;
                 }
             }
             long limit = sizeLimit();
@@ -596,7 +602,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (extensions.containsKey("SIZE")) mail.append(" SIZE=").append(m.size());
             if (m.eightBit() && extensions.containsKey("8BITMIME")) mail.append(" BODY=8BITMIME");
             if (m.smtputf8()) mail.append(" SMTPUTF8");
-            if (m.requireTls()) mail.append(" REQUIRETLS");
+            if (requireTls) mail.append(" REQUIRETLS");
             boolean pipelining = extensions.containsKey("PIPELINING");
             boolean probe = m.content() == null; // a verification probe: no DATA
 
