@@ -2,24 +2,16 @@ package dev.postern.inbound;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code TLS-Required: No} (RFC 8689 §3) read from the header section while the content streams by. */
 class TlsRequiredFieldTest {
 
-    /** Whether {@code text} says TLS-Required: No, the same written in one piece and byte by byte. */
+    /** Whether {@code text} says TLS-Required: No, the same however it is cut into writes. */
     private static boolean tlsRequiredNo(String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        HopCounter a = new HopCounter(new ByteArrayOutputStream());
-        a.write(bytes, 0, bytes.length);
-        HopCounter b = new HopCounter(new ByteArrayOutputStream());
-        for (byte x : bytes) b.write(x);
-        assertThat(b.tlsRequiredNo()).as("byte by byte").isEqualTo(a.tlsRequiredNo());
-        return a.tlsRequiredNo();
+        return HopCounterTest.read(text, HopCounter::tlsRequiredNo);
     }
 
     @ParameterizedTest
@@ -51,10 +43,8 @@ class TlsRequiredFieldTest {
         "TLS-Required: No\\r\\nMessage-ID:\\r\\n <m@x>\\r\\n\\r\\n|m@x",
     })
     void theMessageIdIsStillRead(String escaped, String id) throws IOException {
-        byte[] bytes = escaped.replace("\\r", "\r").replace("\\n", "\n").getBytes(StandardCharsets.US_ASCII);
-        HopCounter h = new HopCounter(new ByteArrayOutputStream());
-        h.write(bytes, 0, bytes.length);
-        assertThat(h.messageId()).isEqualTo(id);
-        assertThat(h.tlsRequiredNo()).isTrue();
+        String text = escaped.replace("\\r", "\r").replace("\\n", "\n");
+        assertThat(HopCounterTest.read(text, HopCounter::messageId)).isEqualTo(id);
+        assertThat(tlsRequiredNo(text)).isTrue();
     }
 }

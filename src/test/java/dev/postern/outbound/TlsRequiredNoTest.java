@@ -2,7 +2,6 @@ package dev.postern.outbound;
 
 import static dev.postern.outbound.Outbound.awaitEnvelope;
 import static dev.postern.outbound.Outbound.eventually;
-import static dev.postern.outbound.Outbound.stuff;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.postern.audit.MessageRecord;
@@ -86,18 +85,9 @@ class TlsRequiredNoTest {
              Gateway gw = Gateway.start(Outbound.relayingTo(data, server.port(), "b.example").withOutboundTls(
                      new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", verify))), audit)) {
             String id;
-            try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
-                c.read();
-                c.command("EHLO client.test");
-                c.startTls();
-                c.command("EHLO client.test");
+            try (SmtpTestClient c = RequireTlsTest.overTls(gw)) {
                 assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").code()).isEqualTo(250);
-                assertThat(c.command("RCPT TO:<bob@b.example>").code()).isEqualTo(250);
-                assertThat(c.command("DATA").code()).isEqualTo(354);
-                c.send(stuff(message("both", "TLS-Required: No")) + ".\r\n");
-                String last = c.read().last();
-                assertThat(last).startsWith("250");
-                id = last.substring(last.lastIndexOf(' ') + 1);
+                id = RequireTlsTest.rcptAndContent(c, "bob@b.example", message("both", "TLS-Required: No"));
             }
             eventually().until(() -> server.delivered().size() == 1);
             assertThat(server.delivered().getFirst().mailParameters()).contains("REQUIRETLS");
