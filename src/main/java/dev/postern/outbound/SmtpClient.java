@@ -163,7 +163,7 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
-    /** RFC 8689 §4.2.1, §7: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
+    /** RFC 8689 §4.2.1: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
     public static final String REQUIRETLS_STATUS = "5.7.30";
 
     /** Opens the message content for reading. */
