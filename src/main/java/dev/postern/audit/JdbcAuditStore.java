@@ -195,7 +195,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     private static final String INSERT_PEM = "INSERT INTO certificate (sha256, pem) VALUES (?,?) ON CONFLICT DO NOTHING";
     private static final String INSERT_MESSAGE = "INSERT INTO message (gateway, queue_id, at, message_id, sender, "
             + "sender_domain, size, session_id, client_ip, ehlo_name, auth_user, client_certificate, require_tls, "
-            + "origin) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+            + "origin, tls_required_no) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
     private static final String INSERT_RECIPIENT = "INSERT INTO message_recipient (gateway, queue_id, position, "
             + "recipient, at) VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING";
     private static final String INSERT_DELIVERY = "INSERT INTO delivery (gateway, queue_id, recipient, attempt, at, "
@@ -338,6 +338,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         setText(p, 12, m.clientCertificate());
         p.setInt(13, m.requireTls() ? 1 : 0);
         setText(p, 14, m.origin());
+        p.setInt(15, m.tlsRequiredNo() ? 1 : 0);
         p.addBatch();
     }
 
@@ -496,7 +497,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     private MessageTrace trace(String gw, String queueId) throws SQLException {
         MessageRecord message;
         try (PreparedStatement p = db().prepareStatement("SELECT at, message_id, sender, size, session_id, client_ip, "
-                + "ehlo_name, auth_user, client_certificate, require_tls, origin FROM message "
+                + "ehlo_name, auth_user, client_certificate, require_tls, origin, tls_required_no FROM message "
                 + "WHERE gateway = ? AND queue_id = ?")) {
             p.setString(1, gw);
             p.setString(2, queueId);
@@ -504,7 +505,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
                 rs.next();
                 message = new MessageRecord(instant(rs, 1), queueId, rs.getString(2), rs.getString(3),
                         recipients(gw, queueId), rs.getLong(4), rs.getString(5), rs.getString(6), rs.getString(7),
-                        rs.getString(8), rs.getString(9), rs.getInt(10) != 0, rs.getString(11));
+                        rs.getString(8), rs.getString(9), rs.getInt(10) != 0, rs.getInt(12) != 0, rs.getString(11));
             }
         }
         TlsSessionRecord inbound = message.sessionId() == null ? null : session(gw, message.sessionId());

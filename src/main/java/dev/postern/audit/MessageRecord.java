@@ -18,12 +18,23 @@ import java.util.List;
  * @param authUser          the SMTP AUTH user, null when none
  * @param clientCertificate subject of a verified client certificate that authorised relay or named a partner, else null
  * @param requireTls        MAIL FROM carried REQUIRETLS (RFC 8689)
+ * @param tlsRequiredNo     the header section had {@code TLS-Required: No} (RFC 8689 §3) and MAIL FROM no REQUIRETLS:
+ *                          recipient-side TLS policies (DANE, MTA-STS, the downgrade memory) do not stop its delivery
  * @param origin            "smtp" for a received message, "bounce of ID" / "delay of ID" for a DSN made here
  */
 public record MessageRecord(Instant at, String queueId, String messageId, String sender, List<String> recipients,
                             long size, String sessionId, String clientIp, String ehloName, String authUser,
-                            String clientCertificate, boolean requireTls, String origin) implements AuditRecord {
+                            String clientCertificate, boolean requireTls, boolean tlsRequiredNo, String origin)
+        implements AuditRecord {
     public MessageRecord {
         recipients = List.copyOf(recipients);
+    }
+
+    /** A record without {@code TLS-Required: No}. */
+    public MessageRecord(Instant at, String queueId, String messageId, String sender, List<String> recipients,
+                         long size, String sessionId, String clientIp, String ehloName, String authUser,
+                         String clientCertificate, boolean requireTls, String origin) {
+        this(at, queueId, messageId, sender, recipients, size, sessionId, clientIp, ehloName, authUser,
+                clientCertificate, requireTls, false, origin);
     }
 }

@@ -9,7 +9,8 @@ import java.util.Arrays;
 /**
  * Passes message content through while reading what the session needs from its header section, in the same pass
  * (no second read of the spooled file): the number of {@code Received:} fields (RFC 5321 §6.3: a message with too
- * many is in a loop) and the first {@code Message-ID:} field's value for the audit. A field name starts a line (a
+ * many is in a loop), the first {@code Message-ID:} field's value for the audit, and whether the sender wrote
+ * {@code TLS-Required: No} (RFC 8689 §3). A field name starts a line (a
  * folded continuation starts with white space, so a folded header counts once), is matched without regard to case and
  * may be followed by white space before the colon (RFC 5322 §4.5.3's obsolete form); the header section ends at the
  * first empty line, so the body is not looked at.
@@ -24,7 +25,7 @@ final class HopCounter extends FilterOutputStream {
     private static final int NAME = 1;
     private static final int REST_OF_LINE = 2;
     private static final int AFTER_CR_AT_START = 3; // a CR at a line's start: an empty line if LF follows
-    private static final int CAPTURE = 4; // in the Message-ID field's value
+    private static final int CAPTURE = 4; // in the value of a field we keep (Message-ID, TLS-Required)
     private static final int BODY = 5;
     private int state = LINE_START;
     private final byte[] name = new byte[MAX_NAME + 1];
@@ -35,6 +36,13 @@ final class HopCounter extends FilterOutputStream {
     private int idLength;
     /** The first Message-ID field has been read to its end: later ones are ignored. */
     private boolean idDone;
+    /** The value of the TLS-Required field being read (unfolded), or null outside one. */
+    private StringBuilder tlsRequired;
+    /** TLS-Required fields seen whose value is "No", and those with anything else. */
+    private int tlsRequiredNo;
+    private int tlsRequiredOther;
+    /** Longest TLS-Required value looked at: "No" with room for white space; a longer one is not "No". */
+    private static final int MAX_TLS_REQUIRED = 64;
 
     HopCounter(OutputStream out) { super(out); }
 
@@ -98,16 +106,30 @@ final class HopCounter extends FilterOutputStream {
         } else if (field.equals("message-id") && !idDone && id == null) {
             id = new byte[64];
             state = CAPTURE;
+        } else if (field.equals("tls-required")) {
+            tlsRequired = new StringBuilder();
+            state = CAPTURE;
         }
     }
 
-    private boolean capturing() { return id != null && !idDone; }
+    private boolean capturing() { return tlsRequired != null || id != null && !idDone; }
 
     private void endCapture() {
+        if (tlsRequired != null) {
+            // RFC 8689 §3: tls-required = "TLS-Required:" [FWS] "No" CRLF; an ABNF literal matches any case
+            if (tlsRequired.toString().strip().equalsIgnoreCase("no")) tlsRequiredNo++;
+            else tlsRequiredOther++;
+            tlsRequired = null;
+            return;
+        }
         if (id != null) idDone = true;
     }
 
     private void keep(byte c) {
+        if (tlsRequired != null) {
+            if (tlsRequired.length() <= MAX_TLS_REQUIRED) tlsRequired.append((char) (c & 0xFF));
+            return;
+        }
         if (idLength == MAX_MESSAGE_ID) return;
         if (idLength == id.length) id = Arrays.copyOf(id, Math.min(MAX_MESSAGE_ID, id.length * 2));
         id[idLength++] = c;
@@ -115,6 +137,22 @@ final class HopCounter extends FilterOutputStream {
 
     /** {@code Received:} fields seen in the header section so far. */
     int hops() { return hops; }
+
+    /**
+     * The header section has a {@code TLS-Required: No} field (RFC 8689 §3; name and value in any case, white space
+     * and folding around the value allowed) and no TLS-Required field with another value: the RFC defines only "No",
+     * and a message that contradicts itself gets the default handling. Only for a complete header section (after the
+     * end of data): a field cut off by the end of the message counts as read.
+     */
+    boolean tlsRequiredNo() {
+        int no = tlsRequiredNo;
+        int other = tlsRequiredOther;
+        if (tlsRequired != null) { // the content ended inside the field (no body): judge it as it stands
+            if (tlsRequired.toString().strip().equalsIgnoreCase("no")) no++;
+            else other++;
+        }
+        return no > 0 && other == 0;
+    }
 
     /**
      * The first {@code Message-ID:} field's value, unfolded, trimmed and without its angle brackets (at most

@@ -648,7 +648,7 @@ final class Session {
                 incoming.close(); // the partial file goes before the client hears of it
                 reply(r);
             } else {
-                commit(incoming, headerBytes + result.bytes(), hops.messageId());
+                commit(incoming, headerBytes + result.bytes(), hops);
             }
         } finally {
             deadlines.readTimeout(limits.commandTimeout());
@@ -742,7 +742,7 @@ final class Session {
                 error(mailLoop(bdatHops.hops()));
                 return;
             }
-            commit(bdat, bdatHeaderBytes + bdatGuard.count(), bdatHops.messageId());
+            commit(bdat, bdatHeaderBytes + bdatGuard.count(), bdatHops);
         } finally {
             abortBdat();
             resetTransaction();
@@ -802,15 +802,18 @@ final class Session {
     }
 
     /**
-     * @param bytes     the content size as spooled: our Received header and the message (the envelope's size)
-     * @param messageId the message's Message-ID as its header section said, or null
+     * @param bytes   the content size as spooled: our Received header and the message (the envelope's size)
+     * @param headers what the message's header section said (its Message-ID, TLS-Required)
      */
-    private void commit(Spool.Incoming incoming, long bytes, String messageId) throws IOException, Close {
+    private void commit(Spool.Incoming incoming, long bytes, HopCounter headers) throws IOException, Close {
         Instant now = Instant.now();
+        String messageId = headers.messageId();
+        // RFC 8689 §4.1: REQUIRETLS on MAIL FROM wins over the header, which is then ignored (but kept in the content)
+        boolean tlsRequiredNo = !requireTls && headers.tlsRequiredNo();
         List<Envelope.Recipient> rcpts = recipients.stream().map(Envelope.Recipient::pending).toList();
         String client = helo + " ([" + clientAddress.getHostAddress() + "])";
         Envelope envelope = new Envelope(incoming.id(), sender.isNull() ? "" : sender.mailbox().address(), rcpts,
-                now, client, bodyType, smtputf8, bytes, now, false, 0, requireTls);
+                now, client, bodyType, smtputf8, bytes, now, false, 0, requireTls, tlsRequiredNo);
         try {
             incoming.commit(envelope);
         } catch (IOException e) {
@@ -819,12 +822,14 @@ final class Session {
         }
         accepted++;
         junk = 0;
-        log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}", incoming.id(), envelope.sender(),
-                rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol());
+        log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}{}", incoming.id(), envelope.sender(),
+                rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol(),
+                (requireTls ? " requiretls=yes" : "") + (tlsRequiredNo ? " tls-required=no"
+                        : headers.tlsRequiredNo() ? " tls-required=no(ignored)" : ""));
         // Only now, after the commit: the audit never names a message the spool does not have.
         audit(new MessageRecord(now, incoming.id(), messageId, envelope.sender(), List.copyOf(recipients), bytes,
                 auditId, clientAddress.getHostAddress(), helo, authUser, messageCertificate,
-                requireTls, "smtp"));
+                requireTls, tlsRequiredNo, "smtp"));
         ctx.onQueued().accept(envelope);
         reply(Reply.of(250, "2.0.0", "Ok: queued as " + incoming.id()));
     }

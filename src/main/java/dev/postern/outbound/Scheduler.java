@@ -365,10 +365,16 @@ public final class Scheduler implements Closeable {
         SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
                 "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()),
                 env.requireTls());
-        TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
+        // TLS-Required: No sets aside a recipient-side policy (MTA-STS) here, DANE and the memory in the planner
+        TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now(), env.tlsRequiredNo());
+        // RFC 8689 §4.2.1 binds a REQUIRETLS message with a return path; its DSN (null reverse path) goes back with
+        // REQUIRETLS to a next hop that takes it and without to one that does not (§5, SmtpClient), never refused
+        boolean requireTls = env.requireTls() && !env.nullSender();
         List<HostResult> hosts = new ArrayList<>();
         List<String> tried = new ArrayList<>();
-        List<String> noRequireTls = new ArrayList<>(); // REQUIRETLS: hosts that could not take it as asked
+        // REQUIRETLS: hosts that answered but cannot take it as asked (no TLS, not verified, no REQUIRETLS)
+        List<HostResult> noRequireTls = new ArrayList<>();
+        boolean lacksExtension = false; // one of them had verified TLS but does not advertise REQUIRETLS
         Via last = null;
         for (NextHop hop : hops) {
             List<InetAddress> addresses;
@@ -387,7 +393,7 @@ public final class Scheduler implements Closeable {
             }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host());
+                plan = planner.plan(policy, hop.host(), env.tlsRequiredNo());
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
                 String why = "TLS policy for " + domain + " cannot be applied: " + e.getMessage();
@@ -405,7 +411,7 @@ public final class Scheduler implements Closeable {
                 tried.add(outsidePolicy);
                 continue;
             }
-            String refusal = env.requireTls() ? plan.requireTlsRefusal() : null;
+            String refusal = requireTls ? plan.requireTlsRefusal() : null;
             if (refusal != null) {
                 // No retry can make the policy verify: bounce now (RFC 8689 §4.2.1), without connecting.
                 log.warn("REQUIRETLS id={} domain={}: {}", env.id(), domain, refusal);
@@ -422,6 +428,8 @@ public final class Scheduler implements Closeable {
                     hosts.add(new HostResult(hop.host(), true, a.detail(), null));
                     tried.add(tried(hop, address, a));
                     last = Via.of(hop, address, a, tried);
+                    // REQUIRETLS: the host answered, and not with verified TLS (a broken connection may yet)
+                    if (requireTls && a.tlsFailure().answered()) noRequireTls.add(hosts.getLast());
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
@@ -430,10 +438,11 @@ public final class Scheduler implements Closeable {
                 logAttempt(env, domain, hop, address, a, policy);
                 tried.add(tried(hop, address, a));
                 last = Via.of(hop, address, a, tried);
-                if (env.requireTls() && lacksRequireTls(a)) {
+                if (requireTls && lacksRequireTls(a)) {
                     // RFC 8689 §4.2.1: this host cannot take it as asked; try the other hosts before failing
-                    noRequireTls.add(a.detail());
                     hosts.add(new HostResult(hop.host(), false, a.detail(), null));
+                    noRequireTls.add(hosts.getLast());
+                    lacksExtension = true;
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
@@ -446,8 +455,7 @@ public final class Scheduler implements Closeable {
         if (!noRequireTls.isEmpty()) {
             Via via = last == null ? Via.NONE.with(tried, null) : last;
             for (String r : rcpts) vias.put(r, via);
-            return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550,
-                    SmtpClient.REQUIRETLS_STATUS, String.join("; ", noRequireTls)));
+            return uniform(rcpts, requireTlsFailure(noRequireTls, lacksExtension, hosts));
         }
         SmtpClient.RecipientResult deferred = deferral(domain, policy.source(), hosts);
         List<HostResult> tlsHosts = hosts.stream().filter(HostResult::tlsRequired).toList();
@@ -457,6 +465,30 @@ public final class Scheduler implements Closeable {
                 : last.with(tried, noTls != null ? noTls : last.noTlsReason());
         for (String r : rcpts) vias.put(r, via);
         return uniform(rcpts, deferred);
+    }
+
+    /**
+     * A REQUIRETLS message that no host took (RFC 8689 §4.2.1: each MX host is tried; with none left "the client
+     * MUST NOT transmit the message" and "MUST send a non-delivery notification"). When every host answered and
+     * could not take it ({@code refused}: no STARTTLS, STARTTLS refused, a handshake refused, a certificate that
+     * fails the policy, no REQUIRETLS after verified TLS), it bounces now: 5.7.30 "REQUIRETLS support required" when
+     * a host lacked only the extension, else 5.7.10 "encryption needed" (unable to establish a TLS-protected
+     * session), the codes §4.2.1 names. A retry cannot change an answer, and the RFC leaves no room to wait for one.
+     * When some host could not be asked (connection refused, a 4xx, a connection broken during STARTTLS), that host
+     * may yet qualify: the message waits for it (4.7.30 / 4.7.10, and 5.7.x when it expires, see
+     * {@link #expiredStatus}). Never sent in clear text or to an unverified host either way.
+     */
+    static SmtpClient.RecipientResult requireTlsFailure(List<HostResult> refused, boolean lacksExtension,
+                                                        List<HostResult> hosts) {
+        String status = lacksExtension ? SmtpClient.REQUIRETLS_STATUS : "5.7.10";
+        String text = "REQUIRETLS support required: "
+                + String.join("; ", refused.stream().map(HostResult::detail).toList());
+        List<String> notAsked = hosts.stream().filter(h -> !refused.contains(h)).map(HostResult::detail).toList();
+        if (notAsked.isEmpty()) {
+            return SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550, status, text);
+        }
+        return SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED, 451,
+                "4" + status.substring(1), text + "; other hosts: " + String.join("; ", notAsked));
     }
 
     /** The client refused to hand a REQUIRETLS message to this host (unverified, or no REQUIRETLS in its EHLO). */
@@ -482,7 +514,8 @@ public final class Scheduler implements Closeable {
         logAttempt(env, domain, hop, address, failed, policy);
         tried.add(tried(hop, address, failed));
         String why = failed.detail();
-        if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE) {
+        if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE
+                || failed.tlsFailure() == SmtpClient.TlsFailure.CUT) {
             SmtpClient.Attempt broad = client.send(hop, address, message, plan.broadRetry(why));
             if (broad.outcome() != SmtpClient.Outcome.TLS_FAILED) {
                 // In testing mode the enforced level would have stopped at the strict handshake: record that.
@@ -569,9 +602,11 @@ public final class Scheduler implements Closeable {
                         || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
-                // an administrator's override is named on every line while it is in force, an MTA-STS policy by its id
+                // an administrator's override is named on every line while it is in force, an MTA-STS policy by its id,
+                // and what a message's TLS-Required: No set aside (RFC 8689)
                 + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
-                        ? " policy-source=\"" + policy.source() + "\"" : "");
+                        || env.tlsRequiredNo() ? " policy-source=\"" + policy.source() + "\"" : "")
+                + (env.tlsRequiredNo() ? " tls-required=no" : env.requireTls() ? " requiretls=yes" : "");
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
                     hop.host(), address.getHostAddress(), policy.policy().level().word(),

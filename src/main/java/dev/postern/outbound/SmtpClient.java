@@ -38,6 +38,7 @@ import javax.net.ssl.SSLSocket;
  * each recipient; it never decides about retries, the scheduler does.
  */
 public final class SmtpClient implements java.io.Closeable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SmtpClient.class);
 
     /** How an attempt ended as a whole. */
     public enum Outcome {
@@ -88,8 +89,17 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
-    /** Why TLS did not happen with a host. */
-    public enum TlsFailure { NO_STARTTLS, STARTTLS_REFUSED, HANDSHAKE, POLICY_CHECK }
+    /**
+     * Why TLS did not happen with a host. {@code CUT}: the connection broke or timed out during STARTTLS or the
+     * handshake, without a reply or a TLS alert; the only one that may pass by itself, so a REQUIRETLS message waits
+     * for a retry instead of bouncing (RFC 8689 §4.2.1, see {@link Scheduler}).
+     */
+    public enum TlsFailure {
+        NO_STARTTLS, STARTTLS_REFUSED, HANDSHAKE, POLICY_CHECK, CUT;
+
+        /** The host answered, and its answer rules TLS out as things stand (not a broken or stalled connection). */
+        public boolean answered() { return this != CUT; }
+    }
 
     /**
      * How a session ended up weaker than Postern's default: {@code encrypted} true for TLS with the broad suite set,
@@ -142,7 +152,8 @@ public final class SmtpClient implements java.io.Closeable {
     /**
      * The message to send. {@code content} is opened once per attempt; null for a {@link #probe}. {@code requireTls}:
      * the sender asked for REQUIRETLS (RFC 8689), so the message goes only over verified TLS to a server that
-     * advertises REQUIRETLS, with the MAIL parameter.
+     * advertises REQUIRETLS, with the MAIL parameter; a DSN (null sender) of such a message carries the parameter
+     * where the next hop qualifies and goes without it where not (RFC 8689 §5).
      */
     public record Message(String sender, List<String> recipients, long size, boolean eightBit, boolean smtputf8,
                           ContentSource content, boolean requireTls) {
@@ -152,7 +163,7 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
-    /** RFC 8689 §5: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
+    /** RFC 8689 §4.2.1: the status of a REQUIRETLS message that no next hop could take as the sender asked. */
     public static final String REQUIRETLS_STATUS = "5.7.30";
 
     /** Opens the message content for reading. */
@@ -447,8 +458,8 @@ public final class SmtpClient implements java.io.Closeable {
                             peer + ": STARTTLS failed: " + e.getMessage());
                     if (!plan.required()) throw e;
                     quitSent = true; // nothing more to say on a broken connection
-                    return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, peer + ": STARTTLS failed: "
-                            + e.getMessage(), null, null);
+                    return Attempt.tlsFailed(TlsFailure.CUT, peer + ": STARTTLS failed: " + e.getMessage(), null,
+                            null);
                 }
                 if (r.code() != 220) {
                     quietQuit();
@@ -471,7 +482,9 @@ public final class SmtpClient implements java.io.Closeable {
                     String text = peer + ": TLS handshake failed" + (plan.broad() ? " with the broad suite set" : "")
                             + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why;
                     record(plan, ssl, null, 0, null, TlsSessionRecord.NoTls.HANDSHAKE_FAILED, text);
-                    return Attempt.tlsFailed(TlsFailure.HANDSHAKE, text, null, null);
+                    // An alert or a protocol failure is the server's answer; a reset or a stall may pass.
+                    boolean answered = e instanceof javax.net.ssl.SSLException && !deadline.fired();
+                    return Attempt.tlsFailed(answered ? TlsFailure.HANDSHAKE : TlsFailure.CUT, text, null, null);
                 } finally {
                     deadline.disarm();
                 }
@@ -563,13 +576,22 @@ public final class SmtpClient implements java.io.Closeable {
             if (m.smtputf8() && !extensions.containsKey("SMTPUTF8")) {
                 return allFailed(m, 553, "5.6.7", peer + " does not support SMTPUTF8, which this message needs");
             }
-            if (m.requireTls()) {
+            boolean requireTls = m.requireTls();
+            if (requireTls) {
                 // RFC 8689 §4.2.1: never to a server that is not verified or does not promise to pass it on
                 String why = tls == null || verdict == null || !verdict.verified()
                         ? peer + " is not verified by TLS"
                         : !extensions.containsKey("REQUIRETLS") ? peer + " does not advertise REQUIRETLS" : null;
-                if (why != null) {
+                if (why != null && !m.sender().isEmpty()) {
                     return allFailed(m, 550, REQUIRETLS_STATUS, "REQUIRETLS support required: " + why);
+                }
+                if (why != null) {
+                    // A DSN (null reverse path) of a REQUIRETLS message: §4.2.1 binds only messages with a return
+                    // path, and §5: "the REQUIRETLS parameter SHOULD NOT cause a bounce message to be discarded even
+                    // if the next-hop relay does not advertise REQUIRETLS". It goes without the parameter.
+                    log.warn("REQUIRETLS DSN to {} via {}: {}; sent without REQUIRETLS (RFC 8689 §5)",
+                            m.recipients(), peer, why);
+                    requireTls = false;
                 }
             }
             long limit = sizeLimit();
@@ -580,7 +602,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (extensions.containsKey("SIZE")) mail.append(" SIZE=").append(m.size());
             if (m.eightBit() && extensions.containsKey("8BITMIME")) mail.append(" BODY=8BITMIME");
             if (m.smtputf8()) mail.append(" SMTPUTF8");
-            if (m.requireTls()) mail.append(" REQUIRETLS");
+            if (requireTls) mail.append(" REQUIRETLS");
             boolean pipelining = extensions.containsKey("PIPELINING");
             boolean probe = m.content() == null; // a verification probe: no DATA
 

@@ -59,6 +59,8 @@ public final class TlsPlanner {
          * authenticated, so only an enforced level that verifies the server (verify, secure, fingerprint) qualifies;
          * opportunistic levels and testing mode never do. An enforced MTA-STS policy is level verify and qualifies
          * (its MX hosts outside the policy's mx patterns are not used at all). DANE joins this check when it exists.
+         * Not asked for a DSN (null reverse path): RFC 8689 §4.2.1 binds only messages with a return path, and §5
+         * says a bounce is not discarded for want of REQUIRETLS on its way back.
          */
         public String requireTlsRefusal() {
             TlsLevel level = policy.level();
@@ -233,6 +235,20 @@ public final class TlsPlanner {
 
     /** The plan for delivering to {@code hopHost} for {@code domain} under {@code resolved}. */
     public Plan plan(TlsPolicies.Resolved resolved, String hopHost) throws TlsConfigException {
+        return plan(resolved, hopHost, false);
+    }
+
+    /**
+     * The plan for one message: {@code tlsRequiredNo} says its sender wrote {@code TLS-Required: No} (RFC 8689 §3).
+     * {@code resolved} already comes from {@link TlsPolicies#resolve(String, Instant, boolean)}, so a domain-wide
+     * MTA-STS policy is set aside there. The seam for the requirements made here, per MX host or from what was seen
+     * before: DANE (RFC 7672, under level {@code dane}) and the downgrade memory's floor apply only when
+     * {@code !TlsPolicies.setAside(SourceKind.DANE / MEMORY, tlsRequiredNo)}, and a plan they make required names
+     * their source in its {@code resolved().kind()}. A requirement the administrator set (a static {@code encrypt},
+     * {@code dane-only}) is never set aside.
+     */
+    public Plan plan(TlsPolicies.Resolved resolved, String hopHost, boolean tlsRequiredNo)
+            throws TlsConfigException {
         Config.TlsPolicy p = resolved.policy();
         boolean testing = p.mode() == Config.PolicyMode.TESTING;
         boolean attempt = p.level() != TlsLevel.NONE;

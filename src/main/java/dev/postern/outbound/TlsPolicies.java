@@ -15,10 +15,11 @@ import java.util.Optional;
  * an active administrator override (which may relax), the static per-domain entry, the domain's MTA-STS policy
  * (RFC 8461; consulted only when neither of those applies), the default. Overrides and static
  * entries match domains the same way ({@link dev.postern.config.DomainKeys}), and delivery and
- * {@code postern policy show} both ask {@link #resolve}, so what the command shows is what delivery does. DANE and
- * peer memory join this list in later work.
+ * {@code postern policy show} both ask {@link #resolve}, so what the command shows is what delivery does. DANE is
+ * decided per MX host by the planner (RFC 8461 §2: it wins over MTA-STS), the peer memory is a floor on the plan.
+ * Not final: a test stands in a recipient-side source by overriding {@link #resolve(String, Instant)}.
  */
-public final class TlsPolicies {
+public class TlsPolicies {
 
     /**
      * A policy and its provenance, for enforcement, logs and {@code postern policy show}: {@code kind} is the
@@ -86,7 +87,58 @@ public final class TlsPolicies {
         overrides.refresh(now);
     }
 
+    /**
+     * RFC 8689 §3, §4.2.2 and §8.4: whether a TLS requirement that comes from {@code source} is set aside for a
+     * message whose sender wrote {@code TLS-Required: No} ({@code tlsRequiredNo}; never with REQUIRETLS, which wins,
+     * §4.1). The one rule, asked wherever a requirement is made: here for the domain's policy, and by the DANE
+     * (per MX host) and downgrade-memory code in {@link TlsPlanner#plan(Resolved, String, boolean)}.
+     * <p>Set aside: what the recipient's side publishes (DANE, MTA-STS: "ignoring policy-based mechanisms ... asserted
+     * by the recipient domain", §3) and what Postern learned from it (the downgrade memory, a recipient-side policy
+     * of Postern's own making). Never set aside: the administrator's own policy, static entry, default or override
+     * (a sender's header cannot relax what the operator configured; the RFC speaks only of recipient-side policy).
+     * The message is then handled by the administrator's policy, as if Postern did not support DANE or MTA-STS
+     * (§8.4), and still uses STARTTLS when the next hop offers it under {@code may}.
+     */
+    public static boolean setAside(SourceKind source, boolean tlsRequiredNo) {
+        if (!tlsRequiredNo) return false;
+        return switch (source) {
+            case DANE, MTA_STS, MEMORY -> true;
+            case DEFAULT, STATIC, OVERRIDE -> false;
+        };
+    }
+
+    /**
+     * The policy for a message to {@code domain}: {@link #resolve}, unless the message has {@code TLS-Required: No}
+     * and the policy comes from a source {@link #setAside} names; then the administrator's own policy
+     * ({@link #configured}), whose source words say what was set aside.
+     */
+    public Resolved resolve(String domain, Instant now, boolean tlsRequiredNo) {
+        Resolved full = resolve(domain, now);
+        if (!setAside(full.kind(), tlsRequiredNo)) return full;
+        Resolved own = configured(domain, now);
+        return new Resolved(own.domain(), own.policy(), own.source() + " (the " + full.kind().word()
+                + " policy is set aside: the message has TLS-Required: No, RFC 8689)", own.override(), own.kind());
+    }
+
+    /**
+     * The policy of {@code domain} from every domain-wide source: the administrator's ({@link #configured}), and when
+     * only the default applies, the domain's MTA-STS policy in front of it.
+     */
     public Resolved resolve(String domain, Instant now) {
+        Resolved own = configured(domain, now);
+        if (own.kind() != SourceKind.DEFAULT) return own;
+        Optional<CachedPolicy> sts = mtaSts.policyFor(domain);
+        if (sts.isEmpty()) return own;
+        return new Resolved(domain, underMtaSts(own.policy(), sts.get()), sts.get().describe(), Optional.empty(),
+                SourceKind.MTA_STS, sts, own.policy());
+    }
+
+    /**
+     * The administrator's policy of {@code domain}, from the configuration and overrides only: an active override,
+     * the static entry, the default. Recipient-side sources (DANE, MTA-STS) and the memory come on top in
+     * {@link #resolve(String, Instant)}.
+     */
+    public Resolved configured(String domain, Instant now) {
         Optional<Map.Entry<String, Config.TlsPolicy>> entry = config.entryFor(domain);
         Config.TlsPolicy base = entry.map(Map.Entry::getValue).orElse(config.defaultPolicy());
         String source = entry.map(e -> "static entry \"" + e.getKey() + "\"").orElse("default");
@@ -97,13 +149,6 @@ public final class TlsPolicies {
             return new Resolved(domain, base.withLevel(ov.level()), "override" + key + " (level " + ov.level().word()
                     + " until " + ov.until() + ", set by " + ov.setBy() + ": " + ov.reason() + ") over " + source, o,
                     SourceKind.OVERRIDE);
-        }
-        if (entry.isEmpty()) {
-            Optional<CachedPolicy> sts = mtaSts.policyFor(domain);
-            if (sts.isPresent()) {
-                return new Resolved(domain, underMtaSts(base, sts.get()), sts.get().describe(), Optional.empty(),
-                        SourceKind.MTA_STS, sts, base);
-            }
         }
         return new Resolved(domain, base, source, Optional.empty(),
                 entry.isPresent() ? SourceKind.STATIC : SourceKind.DEFAULT);

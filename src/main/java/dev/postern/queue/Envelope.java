@@ -17,13 +17,17 @@ import java.util.List;
  * @param delayWarned   a delay warning DSN was already sent
  * @param version       incremented on every rewrite; recovery keeps the highest
  * @param requireTls    MAIL FROM had REQUIRETLS (RFC 8689): deliver only to a verified next hop that supports it
+ * @param tlsRequiredNo the message's header section has {@code TLS-Required: No} (RFC 8689 §3) and MAIL FROM had no
+ *                      REQUIRETLS: policies the recipient's side publishes (DANE, MTA-STS) and the downgrade memory
+ *                      do not stop its delivery ({@code outbound.TlsPlanner#setAside}); never true with requireTls
  */
 public record Envelope(String id, String sender, List<Recipient> recipients, Instant received, String client,
                        String bodyType, boolean smtputf8, long size, Instant nextAttempt, boolean delayWarned,
-                       long version, boolean requireTls) {
+                       long version, boolean requireTls, boolean tlsRequiredNo) {
 
     public Envelope {
         recipients = List.copyOf(recipients);
+        tlsRequiredNo = tlsRequiredNo && !requireTls; // RFC 8689 §4.1: REQUIRETLS wins, the header is ignored
     }
 
     /** An envelope without REQUIRETLS (the form every caller used before RFC 8689 support). */
@@ -31,7 +35,15 @@ public record Envelope(String id, String sender, List<Recipient> recipients, Ins
                     String bodyType, boolean smtputf8, long size, Instant nextAttempt, boolean delayWarned,
                     long version) {
         this(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, delayWarned, version,
-                false);
+                false, false);
+    }
+
+    /** An envelope without {@code TLS-Required: No}. */
+    public Envelope(String id, String sender, List<Recipient> recipients, Instant received, String client,
+                    String bodyType, boolean smtputf8, long size, Instant nextAttempt, boolean delayWarned,
+                    long version, boolean requireTls) {
+        this(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, delayWarned, version,
+                requireTls, false);
     }
 
     public boolean nullSender() { return sender.isEmpty(); }
@@ -43,23 +55,23 @@ public record Envelope(String id, String sender, List<Recipient> recipients, Ins
 
     public Envelope withRecipients(List<Recipient> updated, Instant next) {
         return new Envelope(id, sender, updated, received, client, bodyType, smtputf8, size, next, delayWarned, version,
-                requireTls);
+                requireTls, tlsRequiredNo);
     }
 
     public Envelope withDelayWarned() {
         return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, true, version,
-                requireTls);
+                requireTls, tlsRequiredNo);
     }
 
     public Envelope withNextAttempt(Instant next) {
         return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, next, delayWarned, version,
-                requireTls);
+                requireTls, tlsRequiredNo);
     }
 
     /** A copy with another version; {@link Spool#update} sets versions itself, this is for the spool and tests. */
     public Envelope withVersion(long newVersion) {
         return new Envelope(id, sender, recipients, received, client, bodyType, smtputf8, size, nextAttempt, delayWarned,
-                newVersion, requireTls);
+                newVersion, requireTls, tlsRequiredNo);
     }
 
     /**

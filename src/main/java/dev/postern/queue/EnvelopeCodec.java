@@ -30,10 +30,12 @@ import java.util.Map;
  * next-attempt: 2025-03-01T10:20:30Z
  * delay-warned: false
  * require-tls: true
+ * tls-required-no: true
  * rcpt: bob@example.com status=FAILED attempts=1 last-attempt=2025-03-01T10:15:31Z last-result=550%205.1.1%20no
  * end
  * </pre>
- * {@code require-tls} is written only when true, so an envelope written before REQUIRETLS support reads as false.
+ * {@code require-tls} and {@code tls-required-no} are written only when true, so an envelope written before they
+ * existed reads as false (and an older reader ignores them). The example shows both; a real envelope has at most one.
  */
 final class EnvelopeCodec {
     private EnvelopeCodec() {}
@@ -60,6 +62,7 @@ final class EnvelopeCodec {
         line(sb, "next-attempt", instant(e.nextAttempt()));
         line(sb, "delay-warned", Boolean.toString(e.delayWarned()));
         if (e.requireTls()) line(sb, "require-tls", "true");
+        if (e.tlsRequiredNo()) line(sb, "tls-required-no", "true");
         for (Envelope.Recipient r : e.recipients()) {
             sb.append("rcpt: ").append(escape(r.address()));
             field(sb, "status", r.status().name());
@@ -135,7 +138,8 @@ final class EnvelopeCodec {
                 nullableInstant(fields.get("next-attempt")),
                 bool(required(fields, "delay-warned")),
                 Long.parseLong(required(fields, "version")),
-                fields.containsKey("require-tls") && bool(fields.get("require-tls")));
+                flag(fields, "require-tls"),
+                flag(fields, "tls-required-no"));
     }
 
     private static Envelope.Recipient recipient(String value) throws CorruptEnvelopeException {
@@ -169,6 +173,11 @@ final class EnvelopeCodec {
             case "false" -> false;
             default -> throw new CorruptEnvelopeException("not a boolean: " + v);
         };
+    }
+
+    /** An optional "true"/"false" line, false when absent. */
+    private static boolean flag(Map<String, String> fields, String key) throws CorruptEnvelopeException {
+        return fields.containsKey(key) && bool(fields.get(key));
     }
 
     private static String nullableString(String v) { return v == null ? null : unescape(v); }

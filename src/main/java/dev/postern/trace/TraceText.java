@@ -82,6 +82,7 @@ public final class TraceText {
         s.append(", ").append(m.size()).append(" bytes");
         if (m.authUser() != null) s.append(", authenticated as ").append(m.authUser());
         if (m.requireTls()) s.append(", REQUIRETLS asked for");
+        if (m.tlsRequiredNo()) s.append(", TLS-Required: No (recipient-side TLS policies do not stop it)");
         return s.toString();
     }
 

@@ -63,6 +63,10 @@ class JdbcAuditStoreTest {
             null, -1, null, -1, null, null, null, Outcome.BOUNCED, "5.1.2", "no MX for bank.example", "Q2", null);
     private static final MessageRecord DSN = new MessageRecord(T0.plusSeconds(5), "Q2", null, "",
             List.of("alice@partner.example"), 999, null, null, null, null, null, false, "bounce of Q1");
+    /** A message whose sender wrote TLS-Required: No (RFC 8689 §3): the column of migration V2. */
+    private static final MessageRecord RELAXED = new MessageRecord(T0.plusSeconds(5), "Q4", "r@partner.example",
+            "alice@partner.example", List.of("bob@bank.example"), 500, "in-1", "198.51.100.7", "mx.partner.example",
+            null, null, false, true, "smtp");
     private static final AdminRecord ADMIN = new AdminRecord(T0.plusSeconds(6), "root", AdminRecord.Action.QUEUE_HOLD,
             "Q1", "held for review");
     private static final AdminRecord RELOAD = new AdminRecord(T0.plusSeconds(6), "root",
@@ -94,6 +98,9 @@ class JdbcAuditStoreTest {
             assertThat(dsn.inbound()).isNull();
             assertThat(dsn.deliveries()).isEmpty();
             assertThat(store.message("Q2")).contains(dsn);
+            store.write(List.of(RELAXED));
+            assertThat(store.trace("Q4").getFirst().message()).isEqualTo(RELAXED);
+            assertThat(dsn.message().tlsRequiredNo()).isFalse();
         }
         assertThat(Backend.count(url, "SELECT COUNT(*) FROM admin_action")).isEqualTo(2);
         assertThat(Backend.count(url, "SELECT COUNT(*) FROM admin_action WHERE actor = 'root' AND "

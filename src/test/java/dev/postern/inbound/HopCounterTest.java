@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -12,8 +13,11 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** Counting Received fields while content streams by, however the content is cut into writes. */
 class HopCounterTest {
 
-    /** The count for {@code text} written in one piece, which must equal the count written byte by byte. */
-    private static int hops(String text) throws IOException {
+    /**
+     * What {@code read} finds in {@code text} written in one piece, which must equal what it finds written byte by
+     * byte; the content passes through unchanged either way.
+     */
+    static <T> T read(String text, Function<HopCounter, T> read) throws IOException {
         byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
         ByteArrayOutputStream whole = new ByteArrayOutputStream();
         HopCounter a = new HopCounter(whole);
@@ -21,10 +25,15 @@ class HopCounterTest {
         ByteArrayOutputStream single = new ByteArrayOutputStream();
         HopCounter b = new HopCounter(single);
         for (byte x : bytes) b.write(x);
-        assertThat(b.hops()).as("byte by byte").isEqualTo(a.hops());
-        assertThat(whole.toByteArray()).isEqualTo(bytes); // passed through unchanged
+        assertThat(read.apply(b)).as("byte by byte").isEqualTo(read.apply(a));
+        assertThat(whole.toByteArray()).isEqualTo(bytes);
         assertThat(single.toByteArray()).isEqualTo(bytes);
-        return a.hops();
+        return read.apply(a);
+    }
+
+    /** The count for {@code text}, the same however it is cut into writes. */
+    private static int hops(String text) throws IOException {
+        return read(text, HopCounter::hops);
     }
 
     @ParameterizedTest

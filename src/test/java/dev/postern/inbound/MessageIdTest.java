@@ -14,13 +14,7 @@ class MessageIdTest {
 
     /** The Message-ID of {@code text}, which must be the same written in one piece and byte by byte. */
     private static String messageId(String text) throws IOException {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
-        HopCounter a = new HopCounter(new ByteArrayOutputStream());
-        a.write(bytes, 0, bytes.length);
-        HopCounter b = new HopCounter(new ByteArrayOutputStream());
-        for (byte x : bytes) b.write(x);
-        assertThat(b.messageId()).as("byte by byte").isEqualTo(a.messageId());
-        return a.messageId();
+        return HopCounterTest.read(text, HopCounter::messageId);
     }
 
     @ParameterizedTest

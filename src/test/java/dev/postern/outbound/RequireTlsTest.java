@@ -67,20 +67,37 @@ class RequireTlsTest {
 
     /** RCPT TO and DATA after an accepted MAIL; returns the queue id. */
     static String rcptAndData(SmtpTestClient c, String rcpt, String subject) throws Exception {
+        return rcptAndContent(c, rcpt, body(subject, "text"));
+    }
+
+    /** RCPT TO and DATA of {@code content} (CRLF lines) after an accepted MAIL; returns the queue id. */
+    static String rcptAndContent(SmtpTestClient c, String rcpt, String content) throws Exception {
         assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
         assertThat(c.command("DATA").code()).isEqualTo(354);
-        c.send(stuff(body(subject, "text")) + ".\r\n");
+        c.send(stuff(content) + ".\r\n");
         String last = c.read().last();
         assertThat(last).startsWith("250");
         c.command("QUIT");
         return last.substring(last.lastIndexOf(' ') + 1);
     }
 
+    /** An enforced policy at {@code level} with the test CA. */
+    static TlsPolicy policy(TlsLevel level) {
+        return new TlsPolicy(level, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0, TlsPolicy.LEVEL_KEY_FLOOR,
+                List.of(), caFile, List.of(), null, null);
+    }
+
     static Config config(Path data, int port, TlsLevel level) {
-        TlsPolicy policy = new TlsPolicy(level, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
-                TlsPolicy.LEVEL_KEY_FLOOR, List.of(), caFile, List.of(), null, null);
         return Outbound.relayingTo(data, port, "b.example")
-                .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", policy)));
+                .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", policy(level))));
+    }
+
+    /** b.example by its MX records from {@code dns}, port {@code port}, under verify with the test CA. */
+    static Config byMx(Path data, TestDnsServer dns, int port) {
+        return TestConfigs.withDns(TestConfigs.withRelay(TestConfigs.gateway(data, Outbound.HOSTNAME,
+                Set.of("a.example")), Set.of("b.example"), Map.of()), dns.address(), port)
+                .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY),
+                        Map.of("b.example", policy(TlsLevel.VERIFY))));
     }
 
     @Test void deliveredWithRequireTlsToAVerifiedHopThatAdvertisesIt() throws Exception {
@@ -134,15 +151,40 @@ class RequireTlsTest {
         }
     }
 
-    @Test void neverSentInClearTextWhenTheHopHidesStartTls() throws Exception {
+    /** RFC 8689 §4.2.1: no host left that can take it, so a DSN at once (5.7.10: no TLS-protected session). */
+    @Test void bouncedNeverSentInClearTextWhenTheHopHidesStartTls() throws Exception {
         Path data = dir.resolve("plain");
         try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
                 .enhancedStatusCodes().extensions("REQUIRETLS").start();
              Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY))) {
-            String id = submitRequireTls(gw, "bob@b.example");
-            Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
-            assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10");
+            submitRequireTls(gw, "bob@b.example");
+            String bounce = String.join("\n", awaitMailbox(data, FROM, 1));
+            assertThat(bounce).contains("Status: 5.7.10").contains("does not offer STARTTLS");
+            assertThat(server.connections()).as("one try, no retry in clear text").hasSize(1);
             assertThat(server.transactions()).noneMatch(x -> x.mailFrom() != null);
+        }
+    }
+
+    /**
+     * A host that could not be asked (nobody listens) may yet take the message as asked: it waits (4.7.10) instead of
+     * bouncing because the other host offers no STARTTLS, and never goes in clear text meanwhile.
+     */
+    @Test void waitsWhileAnotherHostCouldNotBeAsked() throws Exception {
+        Path data = dir.resolve("waits");
+        try (TestDnsServer dns = TestDnsServer.start();
+             ScriptedSmtpServer plain = ScriptedSmtpServer.create().hostname("mx1.b.example").pipelining()
+                     .enhancedStatusCodes().extensions("REQUIRETLS").start()) {
+            // mx2 (127.0.0.3) has nothing listening on the port
+            dns.mx("b.example", 10, "mx1.b.example").mx("b.example", 20, "mx2.b.example")
+                    .a("mx1.b.example", "127.0.0.1").a("mx2.b.example", "127.0.0.3");
+            try (Gateway gw = Gateway.start(byMx(data, dns, plain.port()))) {
+                String id = submitRequireTls(gw, "bob@b.example");
+                Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
+                assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10")
+                        .contains("does not offer STARTTLS");
+                assertThat(plain.transactions()).noneMatch(x -> x.mailFrom() != null);
+                assertThat(Outbound.mailbox(data, FROM)).as("no bounce yet").isEmpty();
+            }
         }
     }
 
@@ -158,13 +200,7 @@ class RequireTlsTest {
                      .start(new InetSocketAddress("127.0.0.2", preferred.port()))) {
             dns.mx("b.example", 10, "mx1.b.example").mx("b.example", 20, "mx2.b.example")
                     .a("mx1.b.example", "127.0.0.1").a("mx2.b.example", "127.0.0.2");
-            TlsPolicy policy = new TlsPolicy(TlsLevel.VERIFY, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
-                    TlsPolicy.LEVEL_KEY_FLOOR, List.of(), caFile, List.of(), null, null);
-            Config config = TestConfigs.withDns(TestConfigs.withRelay(
-                    TestConfigs.gateway(data, Outbound.HOSTNAME, Set.of("a.example")), Set.of("b.example"), Map.of()),
-                    dns.address(), preferred.port())
-                    .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", policy)));
-            try (Gateway gw = Gateway.start(config)) {
+            try (Gateway gw = Gateway.start(byMx(data, dns, preferred.port()))) {
                 submitRequireTls(gw, "bob@b.example");
                 eventually().until(() -> backup.delivered().size() == 1);
                 assertThat(backup.delivered().getFirst().mailParameters()).contains("REQUIRETLS");
@@ -175,13 +211,19 @@ class RequireTlsTest {
         }
     }
 
+    /** A client of the gateway's MX listener after STARTTLS and a second EHLO. */
+    static SmtpTestClient overTls(Gateway gw) throws Exception {
+        SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst());
+        c.read();
+        c.command("EHLO client.test");
+        c.startTls();
+        c.command("EHLO client.test");
+        return c;
+    }
+
     /** A message over STARTTLS without REQUIRETLS, after one with it on another connection. */
     static String submitOverTls(Gateway gw, String rcpt) throws Exception {
-        try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
-            c.read();
-            c.command("EHLO client.test");
-            c.startTls();
-            c.command("EHLO client.test");
+        try (SmtpTestClient c = overTls(gw)) {
             assertThat(c.command("MAIL FROM:<" + FROM + "> REQUIRETLS").code()).isEqualTo(250);
             assertThat(c.command("RSET").code()).isEqualTo(250); // RSET forgets the flag
             assertThat(c.command("MAIL FROM:<" + FROM + ">").code()).isEqualTo(250);

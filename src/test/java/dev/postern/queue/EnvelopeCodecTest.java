@@ -72,6 +72,28 @@ class EnvelopeCodecTest {
                 .getBytes(UTF_8))).isInstanceOf(EnvelopeCodec.CorruptEnvelopeException.class);
     }
 
+    @Test void tlsRequiredNoRoundTripsOldEnvelopesReadAsWithoutAndRequireTlsWins() throws Exception {
+        var e = new Envelope(QueueIds.next(), "a@b", List.of(Envelope.Recipient.pending("c@d")), T, null, "7BIT",
+                false, 10, T, false, 3, false, true);
+        String text = new String(EnvelopeCodec.encode(e), UTF_8);
+        assertThat(text).contains("tls-required-no: true\n").doesNotContain("require-tls");
+        Envelope back = EnvelopeCodec.decode(text.getBytes(UTF_8));
+        assertThat(back).isEqualTo(e);
+        assertThat(back.withVersion(4).withDelayWarned().withNextAttempt(T)
+                .withRecipients(back.recipients(), T).tlsRequiredNo()).isTrue();
+        // an envelope written before TLS-Required support has no such line
+        Envelope old = EnvelopeCodec.decode(text.replace("tls-required-no: true\n", "").getBytes(UTF_8));
+        assertThat(old.tlsRequiredNo()).isFalse();
+        assertThat(new String(EnvelopeCodec.encode(old), UTF_8)).doesNotContain("tls-required-no");
+        assertThatThrownBy(() -> EnvelopeCodec.decode(text.replace("tls-required-no: true", "tls-required-no: no")
+                .getBytes(UTF_8))).isInstanceOf(EnvelopeCodec.CorruptEnvelopeException.class);
+        // RFC 8689 §4.1: with REQUIRETLS the header is ignored, whatever a hand-edited envelope says
+        Envelope both = EnvelopeCodec.decode(text.replace("tls-required-no: true\n",
+                "tls-required-no: true\nrequire-tls: true\n").getBytes(UTF_8));
+        assertThat(both.requireTls()).isTrue();
+        assertThat(both.tlsRequiredNo()).isFalse();
+    }
+
     @Test void truncatedOrDamagedEnvelopesAreRejected() {
         byte[] good = EnvelopeCodec.encode(odd());
         for (int cut = 0; cut < good.length - 1; cut += 7) {
