@@ -117,7 +117,9 @@ public final class Gateway implements Closeable {
         parts.add(spool);
         List<Spool.Entry> recovered = spool.recover();
 
-        DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
+        Config.Dns dnsConfig = config.dns();
+        DnsResolver dns = new DnsResolver(new DnsResolver.Settings(dnsConfig.servers(), dnsConfig.timeout(),
+                DnsResolver.Validation.valueOf(dnsConfig.dnssec().name()), dnsConfig.trustAnchorFile()));
         Config.Delivery d = config.delivery();
         SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
                 d.dataTimeout(), audit);

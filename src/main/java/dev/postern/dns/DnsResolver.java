@@ -174,8 +174,24 @@ public final class DnsResolver {
      * answer, insecure (nothing in DNS vouches for it).
      */
     public Addresses resolve(String host) throws DnsException {
-        // Contract placeholder (issue 13): the security and canonical name come with the dnsjava rewrite.
-        return new Addresses(addresses(host).values(), Security.INSECURE, host);
+        List<InetAddress> found = addresses(host).values();
+        if (validation != Validation.TRUST_AD || ipLiteral(host) != null) {
+            // Contract placeholder (issue 13): the security and canonical name come with the dnsjava rewrite.
+            return new Addresses(found, Security.INSECURE, host);
+        }
+        // Interim, until the validating rewrite: the A answer's AD bit and CNAME chain stand for both families.
+        Name name = parseName(host);
+        Message response = await(send(name, Type.A), deadline());
+        Name current = name;
+        for (int i = 0; i < MAX_CHAIN; i++) {
+            Name owner = current;
+            Name next = response.getSection(Section.ANSWER).stream()
+                    .filter(r -> r instanceof CNAMERecord && r.getName().equals(owner))
+                    .map(r -> ((CNAMERecord) r).getTarget()).findFirst().orElse(null);
+            if (next == null) break;
+            current = next;
+        }
+        return new Addresses(found, security(response), hostName(current));
     }
 
     /**
