@@ -390,8 +390,7 @@ public final class Scheduler implements Closeable {
                 continue;
             }
             // RFC 7672: under a DANE level, this host's TLSA records (when everything on the way is DNSSEC-secure)
-            TlsaLookup.Found tlsa = TlsPlanner.usesDane(policy)
-                    ? TlsaLookup.find(dns, hop.host(), route.security(), found, hop.port()) : null;
+            TlsaLookup.Found tlsa = TlsPlanner.tlsa(policy, dns, hop, route.security(), found);
             String daneRefusal = TlsPlanner.daneRefusal(policy, tlsa);
             if (daneRefusal != null) {
                 // A TLS requirement this host cannot meet now: never clear text; the next host, then defer.

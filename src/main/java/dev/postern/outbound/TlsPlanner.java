@@ -4,6 +4,9 @@ import dev.postern.config.Config;
 import dev.postern.config.Config.TlsLevel;
 import dev.postern.dane.DaneCheck;
 import dev.postern.dane.TlsaLookup;
+import dev.postern.dns.Addresses;
+import dev.postern.dns.DnsResolver;
+import dev.postern.dns.Security;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.NameMatcher;
@@ -95,7 +98,8 @@ public final class TlsPlanner {
          * have refused it, and that is recorded like any other would-fail.
          */
         public Verdict withoutTls(String why) {
-            List<String> wouldFail = testing && policy.level().requiresTls() ? List.of(why) : List.of();
+            List<String> wouldFail = testing && (policy.level().requiresTls() || dane != null) ? List.of(why)
+                    : List.of();
             return new Verdict(null, "no TLS: " + why, null, wouldFail, null, false);
         }
 
@@ -250,6 +254,16 @@ public final class TlsPlanner {
     public static boolean usesDane(TlsPolicies.Resolved resolved) {
         TlsLevel level = resolved.policy().level();
         return level == TlsLevel.DANE || level == TlsLevel.DANE_ONLY;
+    }
+
+    /**
+     * Under a DANE level, what {@code hop}'s TLSA lookup found ({@link TlsaLookup#find}); null under the others,
+     * which never look. {@code mxSecurity} is the route's ({@link Router.Result.Hops#security}), {@code found} the
+     * host's addresses.
+     */
+    public static TlsaLookup.Found tlsa(TlsPolicies.Resolved resolved, DnsResolver dns, NextHop hop,
+                                        Security mxSecurity, Addresses found) {
+        return usesDane(resolved) ? TlsaLookup.find(dns, hop.host(), mxSecurity, found, hop.port()) : null;
     }
 
     /**

@@ -37,6 +37,18 @@ class DanePlanTest {
         assertThat(p.requireTlsRefusal()).isNull();
     }
 
+    @Test void testingModeRecordsWhatDaneWouldRefuse() throws Exception {
+        TlsPolicies.Resolved testing = new TlsPolicies.Resolved("b.example", new TlsPolicy(TlsLevel.DANE,
+                dev.postern.config.Config.PolicyMode.TESTING, "TLSv1.2", List.of(), 0, -1, List.of(), null, List.of(),
+                null, null), "default", Optional.empty(), TlsPolicies.SourceKind.DEFAULT);
+        TlsPlanner.Plan p = planner.plan(testing, "mx.b.example", secure(DANE_EE));
+        assertThat(p.required()).isFalse();
+        assertThat(p.testing()).isTrue();
+        assertThat(p.withoutTls("mx.b.example: does not offer STARTTLS").wouldFail())
+                .containsExactly("mx.b.example: does not offer STARTTLS");
+        assertThat(p.requireTlsRefusal()).isNotNull();
+    }
+
     @Test void onlyUnusableRecordsRequireTlsButCannotCarryRequireTls() throws Exception {
         TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", secure(PKIX_EE));
         assertThat(p.required()).isTrue();
