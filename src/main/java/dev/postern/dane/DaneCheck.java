@@ -76,7 +76,9 @@ public final class DaneCheck {
         List<String> misses = new ArrayList<>();
         for (TlsaRecord r : usable) {
             if (r.usage() == DANE_EE) {
-                if (matches(r, chain.getFirst())) return new Verdict(Outcome.MATCHED, r, null, describe(r) + " matched");
+                if (matches(r, chain.getFirst())) {
+                    return new Verdict(Outcome.MATCHED, r, null, describe(r) + " matched");
+                }
                 misses.add(describe(r) + ": the server's certificate does not match");
                 continue;
             }

@@ -68,8 +68,8 @@ public final class TlsaLookup {
         try {
             r = dns.lookupTlsa(base, port);
         } catch (DnsException e) {
-            return new Found.Failed("TLSA lookup of _" + port + "._tcp." + base + (e.bogus() ? " is bogus: " : " failed: ")
-                    + e.getMessage());
+            return new Found.Failed("TLSA lookup of _" + port + "._tcp." + base
+                    + (e.bogus() ? " is bogus: " : " failed: ") + e.getMessage());
         }
         return switch (r.security()) {
             case BOGUS -> new Found.Failed("TLSA answer for " + r.queried() + " is bogus");

@@ -148,6 +148,29 @@ class DaneDeliveryTest {
         }
     }
 
+    @Test void aDaneAuthenticatedHopCarriesRequireTlsAnInsecureOneDoesNot() throws Exception {
+        try (TestDnsServer dns = TestDnsServer.start();
+             ScriptedSmtpServer mx = ScriptedSmtpServer.create().enhancedStatusCodes().extensions("REQUIRETLS")
+                     .starttls(mx1.material(inter.cert())).start(new InetSocketAddress("127.0.0.31", 0))) {
+            publish(dns, mx.port(), true, new Mx(10, "mx1.b.example", "127.0.0.31", tlsa(3, 1, mx1.cert())));
+            try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
+                RequireTlsTest.submitRequireTls(gw, TO);
+                eventually().until(() -> mx.delivered().size() == 1);
+                assertThat(mx.delivered().getFirst().mailParameters()).contains("REQUIRETLS");
+            }
+            // the same records in an unsigned zone authenticate nothing: RFC 8689 §4.2.1, bounce at once
+            dns.clear();
+            publish(dns, mx.port(), false, new Mx(10, "mx1.b.example", "127.0.0.31", tlsa(3, 1, mx1.cert())));
+            try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
+                RequireTlsTest.submitRequireTls(gw, TO);
+                String dsn = String.join("\n", Outbound.awaitMailbox(data, FROM, 1)).replaceAll("\\r?\\n[ \\t]+", " ");
+                assertThat(dsn).contains("Diagnostic-Code: X-Postern; 550 5.7.30 REQUIRETLS support required: the TLS "
+                        + "policy for b.example is dane, which does not verify the next hop");
+            }
+            assertThat(mx.delivered()).hasSize(1);
+        }
+    }
+
     @Test void mismatchNeverGoesClearAndTheNextMxIsTried() throws Exception {
         try (TestDnsServer dns = TestDnsServer.start();
              ScriptedSmtpServer first = server(mx1, "127.0.0.31", 0);
