@@ -7,6 +7,7 @@ import dev.postern.dane.TlsaLookup;
 import dev.postern.dns.Addresses;
 import dev.postern.dns.DnsResolver;
 import dev.postern.dns.Security;
+import dev.postern.tls.AuditFacts;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.NameMatcher;
@@ -168,19 +169,11 @@ public final class TlsPlanner {
             List<String> failures = new ArrayList<>();
             String v = constraints.violation(facts.protocol(), facts.cipher());
             if (v != null) failures.add(v);
-            List<java.security.cert.X509Certificate> chain = new ArrayList<>();
-            try {
-                for (java.security.cert.Certificate c : session.getPeerCertificates()) {
-                    if (c instanceof java.security.cert.X509Certificate x) chain.add(x);
-                }
-            } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
-                // no certificate: the check says so
-            }
-            DaneCheck.Verdict d = DaneCheck.check(dane.tlsa().records(), chain, dane.referenceNames(), now);
+            DaneCheck.Verdict d = DaneCheck.check(dane.tlsa().records(), AuditFacts.peerChain(session),
+                    dane.referenceNames(), now);
             if (d.outcome() == DaneCheck.Outcome.MISMATCH) failures.add("TLSA mismatch: " + d.reason());
             String summary = d.authenticated() ? "DANE verified: " + d.reason() : "unverified: " + d.reason();
-            boolean enforce = required;
-            String failure = enforce && !failures.isEmpty() ? String.join("; ", failures) : null;
+            String failure = required && !failures.isEmpty() ? String.join("; ", failures) : null;
             List<String> wouldFail = testing ? List.copyOf(failures) : List.of();
             return new Verdict(failure, summary, d.reason(), wouldFail, facts, d.authenticated());
         }
