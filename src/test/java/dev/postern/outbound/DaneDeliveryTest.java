@@ -98,8 +98,13 @@ class DaneDeliveryTest {
 
     /** The gateway: b.example by MX through {@code dns}, whose AD bit it trusts, under {@code policy}. */
     private Config config(TestDnsServer dns, int port, TlsPolicy defaults, Map<String, TlsPolicy> entries) {
+        return config(dns, port, defaults, entries, Map.of());
+    }
+
+    private Config config(TestDnsServer dns, int port, TlsPolicy defaults, Map<String, TlsPolicy> entries,
+                          Map<String, Config.Route> routes) {
         Config c = TestConfigs.withDns(TestConfigs.withRelay(TestConfigs.gateway(data, Outbound.HOSTNAME,
-                Set.of("a.example")), Set.of("b.example"), Map.of()), dns.address(), port);
+                Set.of("a.example")), Set.of("b.example"), routes), dns.address(), port);
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), c.delivery(),
                 new Config.Dns(List.of(dns.address()), Duration.ofSeconds(2), Config.Dnssec.TRUST_AD, null),
@@ -307,6 +312,35 @@ class DaneDeliveryTest {
             assertThat(s.policy().source()).isEqualTo("dane");
             assertThat(s.verification()).isEqualTo(TlsSessionRecord.Verification.FAILED);
             assertThat(s.verificationReason()).startsWith("no usable TLSA records (PKIX-EE 1 1 1 ");
+        }
+    }
+
+    @Test void aStaticRouteToANameIsJudgedByItsAddressRecordsAnIpLiteralNeverLooks() throws Exception {
+        try (TestDnsServer dns = TestDnsServer.start();
+             ScriptedSmtpServer mx = server(mx1, "127.0.0.31", 0)) {
+            // no MX: the route's host's own (secure) address records let its (mismatching) TLSA records apply
+            dns.a("relay.b.example", "127.0.0.31")
+                    .tlsa("_" + mx.port() + "._tcp.relay.b.example", 3, 1, 1, tlsa(3, 1, mx2.cert()).data())
+                    .allAuthentic(true);
+            Config byName = config(dns, mx.port(), TlsPolicy.of(TlsLevel.DANE), Map.of(),
+                    Map.of("b.example", new Config.Route("relay.b.example", mx.port(), false)));
+            try (Gateway gw = Gateway.start(byName, audit)) {
+                String id = submit(gw, FROM, List.of(TO), body("dane route name", "Hello"));
+                assertThat(deferral(gw, id)).startsWith("451 4.7.10 TLS required by policy for b.example")
+                        .contains("TLSA mismatch");
+            }
+            Path literal = data.resolve("literal");
+            Config byAddress = config(dns, mx.port(), TlsPolicy.of(TlsLevel.DANE), Map.of(),
+                    Map.of("b.example", new Config.Route("127.0.0.31", mx.port(), false)));
+            byAddress = new Config(byAddress.source(), byAddress.hostname(), literal, byAddress.listeners(),
+                    byAddress.localDomains(), byAddress.relayDomains(), byAddress.relayNetworks(), byAddress.tls(),
+                    byAddress.limits(), byAddress.queue(), byAddress.delivery(), byAddress.dns(), byAddress.routes(),
+                    byAddress.outboundTls(), byAddress.inbound());
+            try (Gateway gw = Gateway.start(byAddress, audit)) {
+                submit(gw, FROM, List.of(TO), body("dane route literal", "Hello"));
+                eventually().until(() -> mx.delivered().size() == 1);
+            }
+            assertThat(mx.delivered().getFirst().usedTls()).isTrue();
         }
     }
 
