@@ -125,6 +125,16 @@ class DaneDeliveryTest {
                 r -> r.direction() == TlsSessionRecord.Direction.OUT && ip.equals(r.peerIp()));
     }
 
+    /** Publishes a signed world, submits one message under level dane; its deferral, once nothing was sent. */
+    private String deferredUnderDane(TestDnsServer dns, ScriptedSmtpServer mx, Mx... mxs) throws Exception {
+        publish(dns, mx.port(), true, mxs);
+        try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
+            String reason = deferral(gw, submit(gw, FROM, List.of(TO), body("dane deferred", "Hello")));
+            assertThat(mx.transactions()).as("nothing of the message was sent").noneMatch(t -> t.mailFrom() != null);
+            return reason;
+        }
+    }
+
     private static String deferral(Gateway gw, String id) {
         return recipient(awaitEnvelope(gw, id, e -> recipient(e, TO).attempts() >= 1), TO).lastResult();
     }
@@ -202,13 +212,9 @@ class DaneDeliveryTest {
     @Test void mismatchOnTheOnlyMxDefers() throws Exception {
         try (TestDnsServer dns = TestDnsServer.start();
              ScriptedSmtpServer mx = server(mx1, "127.0.0.31", 0)) {
-            publish(dns, mx.port(), true, new Mx(10, "mx1.b.example", "127.0.0.31", tlsa(3, 0, mx2.cert())));
-            try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
-                String id = submit(gw, FROM, List.of(TO), body("dane mismatch", "Hello"));
-                assertThat(deferral(gw, id)).startsWith("451 4.7.10 TLS required by policy for b.example (default): ")
-                        .contains("TLSA mismatch: no TLSA record matched (DANE-EE 3 0 1 ");
-            }
-            assertThat(mx.transactions()).noneMatch(t -> t.mailFrom() != null);
+            assertThat(deferredUnderDane(dns, mx, new Mx(10, "mx1.b.example", "127.0.0.31", tlsa(3, 0, mx2.cert()))))
+                    .startsWith("451 4.7.10 TLS required by policy for b.example (default): ")
+                    .contains("TLSA mismatch: no TLSA record matched (DANE-EE 3 0 1 ");
         }
     }
 
@@ -216,13 +222,8 @@ class DaneDeliveryTest {
         try (TestDnsServer dns = TestDnsServer.start();
              ScriptedSmtpServer mx = ScriptedSmtpServer.create().enhancedStatusCodes()
                      .start(new InetSocketAddress("127.0.0.31", 0))) {
-            publish(dns, mx.port(), true, new Mx(10, "mx1.b.example", "127.0.0.31", tlsa(3, 1, mx1.cert())));
-            try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
-                String id = submit(gw, FROM, List.of(TO), body("dane stripped", "Hello"));
-                assertThat(deferral(gw, id)).startsWith("451 4.7.10 TLS required by policy for b.example")
-                        .contains("does not offer STARTTLS");
-            }
-            assertThat(mx.transactions()).noneMatch(t -> t.mailFrom() != null);
+            assertThat(deferredUnderDane(dns, mx, new Mx(10, "mx1.b.example", "127.0.0.31", tlsa(3, 1, mx1.cert()))))
+                    .startsWith("451 4.7.10 TLS required by policy for b.example").contains("does not offer STARTTLS");
         }
     }
 
@@ -287,13 +288,10 @@ class DaneDeliveryTest {
     @Test void bogusTlsaMakesTheHostUnusableForNow() throws Exception {
         try (TestDnsServer dns = TestDnsServer.start();
              ScriptedSmtpServer mx = server(mx1, "127.0.0.31", 0)) {
-            publish(dns, mx.port(), true, new Mx(10, "mx1.b.example", "127.0.0.31", null,
-                    List.of(tlsa(3, 1, mx1.cert())), true));
-            try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
-                String id = submit(gw, FROM, List.of(TO), body("dane bogus", "Hello"));
-                assertThat(deferral(gw, id)).startsWith("451 4.7.10 TLS required by policy for b.example (default): "
-                        + "mx1.b.example: TLSA lookup of _" + mx.port() + "._tcp.mx1.b.example failed: ");
-            }
+            assertThat(deferredUnderDane(dns, mx, new Mx(10, "mx1.b.example", "127.0.0.31", null,
+                    List.of(tlsa(3, 1, mx1.cert())), true))).startsWith("451 4.7.10 TLS required by policy for "
+                    + "b.example (default): mx1.b.example: TLSA lookup of _" + mx.port() + "._tcp.mx1.b.example "
+                    + "failed: ");
             assertThat(mx.connections()).as("never clear text, never an unauthenticated try").isEmpty();
         }
     }
