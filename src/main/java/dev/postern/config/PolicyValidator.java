@@ -32,8 +32,14 @@ final class PolicyValidator {
         this.readableFile = readableFile;
     }
 
+    /**
+     * The level of the default policy when the file names none: {@code dane}, which is {@code may} for every MX
+     * host without DNSSEC-secure TLSA records and costs nothing for them (no TLSA lookup below an insecure MX).
+     */
+    static final TlsLevel DEFAULT_LEVEL = TlsLevel.DANE;
+
     OutboundTls outboundTls(Table t) {
-        TlsPolicy defaults = TlsPolicy.of(TlsLevel.MAY);
+        TlsPolicy defaults = TlsPolicy.of(DEFAULT_LEVEL);
         Map<String, TlsPolicy> domains = new LinkedHashMap<>();
         for (String name : t.names()) {
             JsonNode v = t.raw(name);
@@ -61,12 +67,12 @@ final class PolicyValidator {
                         + Syntax.quote(name) + " again");
             }
         }
-        return new OutboundTls(defaults == null ? TlsPolicy.of(TlsLevel.MAY) : defaults, domains);
+        return new OutboundTls(defaults == null ? TlsPolicy.of(DEFAULT_LEVEL) : defaults, domains);
     }
 
     private TlsPolicy policy(Table t, boolean levelRequired) {
         TlsLevel level = levelRequired ? t.required("level", LEVELS, PolicyValidator::level)
-                : t.string("level", TlsLevel.MAY, LEVELS, PolicyValidator::level);
+                : t.string("level", DEFAULT_LEVEL, LEVELS, PolicyValidator::level);
         PolicyMode mode = t.string("mode", PolicyMode.ENFORCE, "enforce or testing", PolicyValidator::mode);
         String minProtocol = t.string("min_protocol", "TLSv1.2", "TLSv1.2 or TLSv1.3", PolicyValidator::protocol);
         Set<String> supported = supportedSuites();

@@ -1,5 +1,7 @@
 package dev.postern.outbound;
 
+import dev.postern.dane.TlsaLookup;
+import dev.postern.dns.Addresses;
 import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
 import dev.postern.recipients.Verdict;
@@ -82,24 +84,32 @@ public final class RecipientProbe implements Verifier {
         return switch (router.route(domain)) {
             case Router.Result.Undeliverable u -> new Verdict.Refused(u.status() + " " + u.reason());
             case Router.Result.Later l -> new Verdict.Unverified(l.reason());
-            case Router.Result.Hops h -> tryHops(address, domain, h.hops(), smtputf8);
+            case Router.Result.Hops h -> tryHops(address, domain, h, smtputf8);
         };
     }
 
-    private Verdict tryHops(String address, String domain, List<NextHop> hops, boolean smtputf8) {
+    private Verdict tryHops(String address, String domain, Router.Result.Hops route, boolean smtputf8) {
         TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
         String last = "no next hop";
-        for (NextHop hop : hops) {
-            List<InetAddress> addresses;
+        for (NextHop hop : route.hops()) {
+            Addresses found;
             try {
-                addresses = dns.lookupAddresses(hop.host());
+                found = dns.resolve(hop.host());
             } catch (DnsException e) {
                 last = "DNS lookup of " + hop.host() + " failed: " + e.getMessage();
                 continue;
             }
+            List<InetAddress> addresses = found.addresses();
+            // the probe is held to DANE as delivery is
+            TlsaLookup.Found tlsa = TlsPlanner.tlsa(policy, false, dns, hop, route.security(), found);
+            String refused = TlsPlanner.daneRefusal(policy, tlsa);
+            if (refused != null) {
+                last = "TLS required by policy for " + domain + ": " + hop.host() + ": " + refused;
+                continue;
+            }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host());
+                plan = planner.plan(policy, hop.host(), tlsa);
             } catch (TlsConfigException e) {
                 return new Verdict.Unverified("TLS policy for " + domain + " cannot be applied: " + e.getMessage());
             }

@@ -4,6 +4,7 @@ import dev.postern.config.Config;
 import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
 import dev.postern.dns.MxResult;
+import dev.postern.dns.Security;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Function;
@@ -17,7 +18,14 @@ public final class Router {
 
     /** What routing found. */
     public sealed interface Result {
-        record Hops(List<NextHop> hops, String source) implements Result {}
+        /**
+         * @param security of the MX answer the hops come from (RFC 7672 §2.2.1: DANE only below a secure one);
+         *                 SECURE for a static route's host, whose own address records then decide (as Postfix does
+         *                 for a next hop that is not an MX)
+         */
+        record Hops(List<NextHop> hops, String source, Security security) implements Result {
+            public Hops(List<NextHop> hops, String source) { this(hops, source, Security.INSECURE); }
+        }
         /** Mail to this domain can never be delivered; {@code status} is the enhanced code for the DSN. */
         record Undeliverable(String status, String reason) implements Result {}
         /** Try again later (DNS trouble). */
@@ -40,7 +48,9 @@ public final class Router {
         Config.Route r = routes.apply(d).orElse(null);
         if (r != null) {
             int port = r.port() > 0 ? r.port() : defaultPort;
-            if (!r.mxLookup()) return new Result.Hops(List.of(new NextHop(r.host(), port)), "static route");
+            if (!r.mxLookup()) {
+                return new Result.Hops(List.of(new NextHop(r.host(), port)), "static route", Security.SECURE);
+            }
             return viaMx(r.host(), port, "static route via MX of " + r.host());
         }
         return viaMx(d, defaultPort, "MX");
@@ -56,9 +66,10 @@ public final class Router {
         }
         return switch (mx) {
             case MxResult.Hosts h -> new Result.Hops(
-                    h.hosts().stream().map(m -> new NextHop(m.host(), port, m.preference())).toList(), source);
+                    h.hosts().stream().map(m -> new NextHop(m.host(), port, m.preference())).toList(), source,
+                    h.security());
             case MxResult.NoMx n -> new Result.Hops(List.of(new NextHop(name, port, 0)), // RFC 5321 §5.1: implicit MX, preference 0
-                    source + " (none; using A/AAAA)");
+                    source + " (none; using A/AAAA)", n.security());
             case MxResult.NullMx n -> new Result.Undeliverable("5.1.10",
                     "domain " + name + " accepts no mail (null MX, RFC 7505)");
             case MxResult.NoSuchDomain n -> new Result.Undeliverable("5.1.2", "domain " + name + " does not exist");

@@ -3,6 +3,8 @@ package dev.postern.outbound;
 import dev.postern.audit.Audit;
 import dev.postern.audit.DeliveryRecord;
 import dev.postern.audit.MessageRecord;
+import dev.postern.dane.TlsaLookup;
+import dev.postern.dns.Addresses;
 import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
 import dev.postern.local.MaildirDelivery;
@@ -337,7 +339,7 @@ public final class Scheduler implements Closeable {
                     try {
                         slots.acquireUninterruptibly();
                         try {
-                            yield tryHops(env, domain, h.hops(), rcpts, vias);
+                            yield tryHops(env, domain, h, rcpts, vias);
                         } finally {
                             slots.release();
                         }
@@ -360,8 +362,9 @@ public final class Scheduler implements Closeable {
      */
     record HostResult(String host, boolean tlsRequired, String detail, SmtpClient.Remote remote) {}
 
-    private Map<String, SmtpClient.RecipientResult> tryHops(Envelope env, String domain, List<NextHop> hops,
+    private Map<String, SmtpClient.RecipientResult> tryHops(Envelope env, String domain, Router.Result.Hops route,
                                                             List<String> rcpts, Map<String, Via> vias) {
+        List<NextHop> hops = route.hops();
         SmtpClient.Message message = new SmtpClient.Message(env.sender(), rcpts, env.size(),
                 "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()),
                 env.requireTls());
@@ -377,23 +380,35 @@ public final class Scheduler implements Closeable {
         boolean lacksExtension = false; // one of them had verified TLS but does not advertise REQUIRETLS
         Via last = null;
         for (NextHop hop : hops) {
-            List<InetAddress> addresses;
+            Addresses found;
             try {
-                addresses = dns.lookupAddresses(hop.host());
+                found = dns.resolve(hop.host());
             } catch (DnsException e) {
                 hosts.add(new HostResult(hop.host(), false, "DNS lookup of " + hop.host() + " failed: "
                         + e.getMessage(), null));
                 tried.add(hosts.getLast().detail());
                 continue;
             }
+            List<InetAddress> addresses = found.addresses();
             if (addresses.isEmpty()) {
                 hosts.add(new HostResult(hop.host(), false, "host " + hop.host() + " has no address", null));
                 tried.add(hosts.getLast().detail());
                 continue;
             }
+            // RFC 7672: under a DANE level, this host's TLSA records (when everything on the way is DNSSEC-secure)
+            TlsaLookup.Found tlsa = TlsPlanner.tlsa(policy, env.tlsRequiredNo(), dns, hop, route.security(), found);
+            String daneRefusal = TlsPlanner.daneRefusal(policy, tlsa);
+            if (daneRefusal != null) {
+                // A TLS requirement this host cannot meet now: never clear text; the next host, then defer.
+                log.info("delivery id={} domain={} relay={}:{} policy={} result=tls-failed reason=\"{}\"", env.id(),
+                        domain, hop.host(), hop.port(), policy.policy().level().word(), daneRefusal);
+                hosts.add(new HostResult(hop.host(), true, hop.host() + ": " + daneRefusal, null));
+                tried.add(hop + " not used: " + daneRefusal);
+                continue;
+            }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host(), env.tlsRequiredNo());
+                plan = planner.plan(policy, hop.host(), tlsa);
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
                 String why = "TLS policy for " + domain + " cannot be applied: " + e.getMessage();
@@ -424,7 +439,7 @@ public final class Scheduler implements Closeable {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && plan.required()) {
                     // Enforced: no clear text, no weaker retry; try the next host, then defer.
-                    logAttempt(env, domain, hop, address, a, policy);
+                    logAttempt(env, domain, hop, address, a, plan.resolved());
                     hosts.add(new HostResult(hop.host(), true, a.detail(), null));
                     tried.add(tried(hop, address, a));
                     last = Via.of(hop, address, a, tried);
@@ -435,7 +450,7 @@ public final class Scheduler implements Closeable {
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
                     a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy, tried);
                 }
-                logAttempt(env, domain, hop, address, a, policy);
+                logAttempt(env, domain, hop, address, a, plan.resolved());
                 tried.add(tried(hop, address, a));
                 last = Via.of(hop, address, a, tried);
                 if (requireTls && lacksRequireTls(a)) {
@@ -511,7 +526,7 @@ public final class Scheduler implements Closeable {
                                                   SmtpClient.Message message, TlsPlanner.Plan plan,
                                                   SmtpClient.Attempt failed, TlsPolicies.Resolved policy,
                                                   List<String> tried) {
-        logAttempt(env, domain, hop, address, failed, policy);
+        logAttempt(env, domain, hop, address, failed, plan.resolved());
         tried.add(tried(hop, address, failed));
         String why = failed.detail();
         if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE
@@ -522,7 +537,7 @@ public final class Scheduler implements Closeable {
                 return plan.testing() && broad.verdict() != null ? broad.withVerdict(withWouldFail(broad.verdict(),
                         plan, why)) : broad;
             }
-            logAttempt(env, domain, hop, address, broad, policy);
+            logAttempt(env, domain, hop, address, broad, plan.resolved());
             tried.add(tried(hop, address, broad));
         }
         SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
@@ -602,10 +617,11 @@ public final class Scheduler implements Closeable {
                         || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
-                // an administrator's override is named on every line while it is in force, an MTA-STS policy by its id,
-                // and what a message's TLS-Required: No set aside (RFC 8689)
+                // an administrator's override is named on every line while it is in force, a DANE or MTA-STS policy by
+                // what it stands on (TLSA base domain, policy id), and what a message's TLS-Required: No set aside
                 + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
-                        || env.tlsRequiredNo() ? " policy-source=\"" + policy.source() + "\"" : "")
+                        || policy.kind() == TlsPolicies.SourceKind.DANE || env.tlsRequiredNo()
+                        ? " policy-source=\"" + policy.source() + "\"" : "")
                 + (env.tlsRequiredNo() ? " tls-required=no" : env.requireTls() ? " requiretls=yes" : "");
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,

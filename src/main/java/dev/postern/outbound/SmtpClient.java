@@ -280,9 +280,12 @@ public final class SmtpClient implements java.io.Closeable {
      * verify checks), under the same plan (domain, policy, whether TLS is attempted).
      */
     private record CacheKey(InetAddress address, int port, String hopHost, String domain, Config.TlsPolicy policy,
-                            boolean attemptTls, boolean testing, boolean broad) {
+                            boolean attemptTls, boolean testing, boolean broad,
+                            dev.postern.dane.TlsaLookup.Found.Secure dane) {
         CacheKey(InetAddress address, int port, String hopHost, TlsPlanner.Plan plan) {
-            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad());
+            // a session judged by TLSA records is reused only under the same records
+            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad(),
+                    plan.dane());
         }
     }
 

@@ -2,6 +2,12 @@ package dev.postern.outbound;
 
 import dev.postern.config.Config;
 import dev.postern.config.Config.TlsLevel;
+import dev.postern.dane.DaneCheck;
+import dev.postern.dane.TlsaLookup;
+import dev.postern.dns.Addresses;
+import dev.postern.dns.DnsResolver;
+import dev.postern.dns.Security;
+import dev.postern.tls.AuditFacts;
 import dev.postern.tls.Constraints;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.NameMatcher;
@@ -40,10 +46,12 @@ public final class TlsPlanner {
      *                 suites too), because under "may" any encryption beats clear text (RFC 7435)
      * @param fallback why this plan is a retry that is weaker than the first try (weak TLS or clear text), or null
      * @param resolved the policy's resolution (its source), for the audit record of the session
+     * @param dane     the host's DNSSEC-secure TLSA records when DANE judges this session (RFC 7672), else null
      */
     public record Plan(boolean attempt, boolean required, boolean testing, SSLContext context,
                        Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
-                       Set<TrustAnchor> anchors, boolean broad, String fallback, TlsPolicies.Resolved resolved) {
+                       Set<TrustAnchor> anchors, boolean broad, String fallback, TlsPolicies.Resolved resolved,
+                       TlsaLookup.Found.Secure dane) {
 
         /**
          * What to offer in the handshake: the policy's constraints when TLS is required; otherwise (may, testing)
@@ -57,13 +65,14 @@ public final class TlsPlanner {
         /**
          * Why this plan cannot carry a REQUIRETLS message (RFC 8689 §4.2.1), or null when it can: the next hop must be
          * authenticated, so only an enforced level that verifies the server (verify, secure, fingerprint) qualifies;
-         * opportunistic levels and testing mode never do. An enforced MTA-STS policy is level verify and qualifies
-         * (its MX hosts outside the policy's mx patterns are not used at all). DANE joins this check when it exists.
-         * Not asked for a DSN (null reverse path): RFC 8689 §4.2.1 binds only messages with a return path, and §5
-         * says a bounce is not discarded for want of REQUIRETLS on its way back.
+         * opportunistic levels and testing mode never do; DANE with usable TLSA records does (RFC 8689 §4.2.1 names
+         * it), and so does an enforced MTA-STS policy, level verify (its MX hosts outside the policy's mx patterns
+         * are not used at all). Not asked for a DSN (null reverse path): RFC 8689 §4.2.1 binds only messages with a
+         * return path, and §5 says a bounce is not discarded for want of REQUIRETLS on its way back.
          */
         public String requireTlsRefusal() {
             TlsLevel level = policy.level();
+            if (dane != null && required && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
             boolean verifies = level == TlsLevel.VERIFY || level == TlsLevel.SECURE || level == TlsLevel.FINGERPRINT;
             if (verifies && required) return null;
             return "the TLS policy for " + domain + " is " + level.word() + (testing ? " in testing mode" : "")
@@ -85,7 +94,7 @@ public final class TlsPlanner {
         /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
         public Plan clearText(String why) {
             return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why,
-                    resolved);
+                    resolved, dane);
         }
 
         /**
@@ -95,7 +104,7 @@ public final class TlsPlanner {
         public Plan broadRetry(String why) {
             if (required) throw new IllegalStateException("no weaker retry under an enforced level");
             return new Plan(attempt, false, testing, context, constraints, policy, domain, hopHost, anchors, true, why,
-                    resolved);
+                    resolved, dane);
         }
 
         /**
@@ -105,7 +114,7 @@ public final class TlsPlanner {
          */
         public Verdict withoutTls(String why) {
             List<String> wouldFail = new ArrayList<>();
-            if (testing && policy.level().requiresTls()) {
+            if (testing && (policy.level().requiresTls() || dane != null)) {
                 wouldFail.add(why);
                 if (mxMismatch() != null) wouldFail.add(mxMismatch());
             }
@@ -114,6 +123,7 @@ public final class TlsPlanner {
 
         /** The checks of the policy's level against a finished handshake. */
         public Verdict judge(SSLSession session, Instant now) {
+            if (dane != null) return judgeDane(session, now);
             TlsFacts facts = TlsFacts.ofClient(session);
             List<String> failures = new ArrayList<>();
             if (mxMismatch() != null) failures.add(mxMismatch());
@@ -166,6 +176,24 @@ public final class TlsPlanner {
             String failure = enforce && !failures.isEmpty() ? String.join("; ", failures) : null;
             List<String> wouldFail = testing && level.requiresTls() ? List.copyOf(failures) : List.of();
             return new Verdict(failure, summary, verified ? summary : problem, wouldFail, facts, verified);
+        }
+
+        /**
+         * RFC 7672 instead of PKIX: the TLSA records decide (names and dates only for DANE-TA); the policy's protocol
+         * and suite constraints still hold. With no usable record the session is only required to be encrypted.
+         */
+        private Verdict judgeDane(SSLSession session, Instant now) {
+            TlsFacts facts = TlsFacts.ofClient(session);
+            List<String> failures = new ArrayList<>();
+            String v = constraints.violation(facts.protocol(), facts.cipher());
+            if (v != null) failures.add(v);
+            DaneCheck.Verdict d = DaneCheck.check(dane.tlsa().records(), AuditFacts.peerChain(session),
+                    dane.referenceNames(), now);
+            if (d.outcome() == DaneCheck.Outcome.MISMATCH) failures.add("TLSA mismatch: " + d.reason());
+            String summary = d.authenticated() ? "DANE verified: " + d.reason() : "unverified: " + d.reason();
+            String failure = required && !failures.isEmpty() ? String.join("; ", failures) : null;
+            List<String> wouldFail = testing ? List.copyOf(failures) : List.of();
+            return new Verdict(failure, summary, d.reason(), wouldFail, facts, d.authenticated());
         }
 
         /**
@@ -233,6 +261,72 @@ public final class TlsPlanner {
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
     private final SSLContext opportunistic = TlsContexts.opportunisticClient();
 
+    /**
+     * The policy DANE stands on for {@code resolved}: its own, or under an MTA-STS policy the one MTA-STS stands in
+     * front of (RFC 8461 §2: where the default is dane, a host with DNSSEC-secure TLSA records gets DANE, not
+     * MTA-STS).
+     */
+    static Config.TlsPolicy daneBase(TlsPolicies.Resolved resolved) {
+        return resolved.kind() == TlsPolicies.SourceKind.MTA_STS && resolved.beneath() != null ? resolved.beneath()
+                : resolved.policy();
+    }
+
+    /**
+     * Whether {@code resolved}'s level asks for the TLSA records of each host ({@code dane}, {@code dane-only}).
+     * A message with {@code TLS-Required: No} sets DANE aside under {@code dane} (RFC 8689 §3: a recipient-side
+     * policy), never under {@code dane-only}, which the administrator chose.
+     */
+    public static boolean usesDane(TlsPolicies.Resolved resolved, boolean tlsRequiredNo) {
+        TlsLevel level = daneBase(resolved).level();
+        return level == TlsLevel.DANE_ONLY
+                || level == TlsLevel.DANE && !TlsPolicies.setAside(TlsPolicies.SourceKind.DANE, tlsRequiredNo);
+    }
+
+    /**
+     * Under a DANE level, what {@code hop}'s TLSA lookup found ({@link TlsaLookup#find}); null under the others,
+     * which never look. {@code mxSecurity} is the route's ({@link Router.Result.Hops#security}), {@code found} the
+     * host's addresses.
+     */
+    public static TlsaLookup.Found tlsa(TlsPolicies.Resolved resolved, boolean tlsRequiredNo, DnsResolver dns,
+                                        NextHop hop, Security mxSecurity, Addresses found) {
+        return usesDane(resolved, tlsRequiredNo) ? TlsaLookup.find(dns, hop.host(), mxSecurity, found, hop.port())
+                : null;
+    }
+
+    /**
+     * Why a host must not be used under {@code resolved} given what its TLSA lookup {@code found} (null: not looked
+     * up), or null when it may: a failed (bogus, temporary) lookup under either DANE level, and under
+     * {@code dane-only} the absence of DNSSEC-secure records.
+     */
+    public static String daneRefusal(TlsPolicies.Resolved resolved, TlsaLookup.Found found) {
+        if (found instanceof TlsaLookup.Found.Failed f) return f.why();
+        if (found instanceof TlsaLookup.Found.Absent a && daneBase(resolved).level() == TlsLevel.DANE_ONLY) {
+            return "no DNSSEC-secure TLSA records (level dane-only): " + a.why();
+        }
+        return null;
+    }
+
+    /**
+     * The plan for one host under a DANE level, given its TLSA lookup: DNSSEC-secure records make it a DANE plan
+     * (TLS required, judged by {@link DaneCheck}, policy source "dane"); otherwise {@code resolved} as it is, where
+     * level {@code dane} means {@code may}. This is the seam of the domain's other policies: MTA-STS, when it sets
+     * {@code resolved}, is what a host without DANE falls back to (RFC 8461 §2: DANE wins where it applies).
+     */
+    public Plan plan(TlsPolicies.Resolved resolved, String hopHost, TlsaLookup.Found found) throws TlsConfigException {
+        if (!(found instanceof TlsaLookup.Found.Secure secure)) {
+            if (found == null) return plan(resolved, hopHost);
+            return plan(new TlsPolicies.Resolved(resolved.domain(), resolved.policy(), resolved.source()
+                    + "; DANE not applied: " + found.why(), resolved.override(), resolved.kind()), hopHost);
+        }
+        Config.TlsPolicy base = daneBase(resolved);
+        String from = resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? "default, over " + resolved.source()
+                : resolved.source();
+        Plan p = plan(new TlsPolicies.Resolved(resolved.domain(), base, secure.why() + ", level "
+                + base.level().word() + " from " + from, resolved.override(), TlsPolicies.SourceKind.DANE), hopHost);
+        return new Plan(true, !p.testing(), p.testing(), p.context(), p.constraints(), p.policy(), p.domain(),
+                hopHost, p.anchors(), false, null, p.resolved(), secure);
+    }
+
     /** The plan for delivering to {@code hopHost} for {@code domain} under {@code resolved}. */
     public Plan plan(TlsPolicies.Resolved resolved, String hopHost) throws TlsConfigException {
         return plan(resolved, hopHost, false);
@@ -260,7 +354,7 @@ public final class TlsPlanner {
         Set<TrustAnchor> trusted = resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? anchors.withSystem(p.caFile())
                 : anchors.get(p.caFile());
         return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost, trusted,
-                false, null, resolved);
+                false, null, resolved, null);
     }
 
     /**

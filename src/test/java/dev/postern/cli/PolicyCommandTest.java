@@ -34,7 +34,7 @@ class PolicyCommandTest {
                 dir.resolve("elsewhere").toString());
         assertThat(other.out()).contains("static entry \"bank.example\"");
         assertThat(Cli.run("policy", "show", "other.example", "--config", f.toString()).out())
-                .contains("source:          default", "level:           may");
+                .contains("source:          default", "level:           dane");
     }
 
     @Test void overrideIsSetListedRecordedAndCleared() throws Exception {
@@ -78,7 +78,7 @@ class PolicyCommandTest {
         assertThat(Cli.run("policy", "show", "straße.example", "--config", f.toString()).out())
                 .contains("static entry \"xn--strae-oqa.example\"", "level:           verify");
         assertThat(Cli.run("policy", "show", "strasse.example", "--config", f.toString()).out())
-                .contains("source:          default", "level:           may");
+                .contains("source:          default", "level:           dane");
 
         Cli.Result set = Cli.run("policy", "override", "bücher.example", "--level", "encrypt", "--until", "2h",
                 "--reason", "ticket 4712", "--config", f.toString());

@@ -118,9 +118,12 @@ class PolicyConfigTest {
                         + ".example.com, or an IP address, got \"[mx.ip.example]\"");
     }
 
-    @Test void defaultsAreOpportunistic() throws Exception {
+    /** dane: DANE where an MX host has DNSSEC-secure TLSA records, opportunistic (may) everywhere else. */
+    @Test void defaultsAreDaneElseOpportunistic() throws Exception {
         Config c = load("");
-        assertThat(c.outboundTls().defaultPolicy().level()).isEqualTo(Config.TlsLevel.MAY);
+        assertThat(c.outboundTls().defaultPolicy().level()).isEqualTo(Config.TlsLevel.DANE);
+        assertThat(load("[outbound_tls.default]\nmode = \"testing\"\n").outboundTls().defaultPolicy().level())
+                .isEqualTo(Config.TlsLevel.DANE);
         assertThat(c.inbound().partners()).isEmpty();
         assertThat(c.listeners().getFirst().tls()).isEqualTo(Config.ListenerTls.DEFAULT);
     }

@@ -33,6 +33,7 @@ import org.xbill.DNS.ReverseMap;
 import org.xbill.DNS.Record;
 import org.xbill.DNS.Section;
 import org.xbill.DNS.TXTRecord;
+import org.xbill.DNS.TLSARecord;
 import org.xbill.DNS.TextParseException;
 import org.xbill.DNS.Type;
 
@@ -59,6 +60,9 @@ public final class TestDnsServer implements AutoCloseable {
     private final Map<Name, List<Record>> zone = new ConcurrentHashMap<>();
     private final Set<Question> servfail = ConcurrentHashMap.newKeySet();
     private final Set<Name> silent = ConcurrentHashMap.newKeySet();
+    /** Names whose answers carry AD, as a validating resolver marks what it validated (RFC 4035 §3.2.3). */
+    private final Set<Name> authentic = ConcurrentHashMap.newKeySet();
+    private volatile boolean allAuthentic;
     private final Set<Socket> connections = ConcurrentHashMap.newKeySet();
     private final AtomicInteger udpQueries = new AtomicInteger();
     private final AtomicInteger tcpQueries = new AtomicInteger();
@@ -158,6 +162,26 @@ public final class TestDnsServer implements AutoCloseable {
         return add(new CNAMERecord(name(alias), DClass.IN, ttl, name(target)));
     }
 
+    /** {@code _PORT._tcp.HOST TLSA usage selector mtype data}: {@code name} is the whole owner name. */
+    public TestDnsServer tlsa(String name, int usage, int selector, int matchingType, byte[] data) {
+        return add(new TLSARecord(name(name), DClass.IN, ttl, usage, selector, matchingType, data));
+    }
+
+    /**
+     * Sets AD on answers about these names, as a validating resolver does for what it validated: an answer has AD
+     * when every name it involves (the question and each CNAME target) is authentic, NXDOMAIN and NODATA included.
+     */
+    public TestDnsServer authentic(String... names) {
+        for (String n : names) authentic.add(name(n));
+        return this;
+    }
+
+    /** AD on every answer ({@code true}) or only on those of {@link #authentic} names ({@code false}). */
+    public TestDnsServer allAuthentic(boolean on) {
+        allAuthentic = on;
+        return this;
+    }
+
     /** Answer SERVFAIL for every question about {@code name}. */
     public TestDnsServer servfail(String name) {
         return servfail(name, Type.ANY);
@@ -182,6 +206,8 @@ public final class TestDnsServer implements AutoCloseable {
         zone.clear();
         servfail.clear();
         silent.clear();
+        authentic.clear();
+        allAuthentic = false;
         return this;
     }
 
@@ -291,8 +317,18 @@ public final class TestDnsServer implements AutoCloseable {
         }
     }
 
-    /** The response to {@code query}, or null when the name is silent. */
+    /** The response to {@code query} with AD set when all it involves is authentic, or null when silent. */
     private Message answer(Message query) {
+        Message response = answerRecords(query);
+        if (response == null || response.getQuestion() == null) return response;
+        boolean ad = allAuthentic || (authentic.contains(response.getQuestion().getName())
+                && response.getSection(Section.ANSWER).stream().allMatch(r -> authentic.contains(r.getName())));
+        if (ad && response.getRcode() != Rcode.SERVFAIL) response.getHeader().setFlag(Flags.AD);
+        return response;
+    }
+
+    /** The response to {@code query}, or null when the name is silent. */
+    private Message answerRecords(Message query) {
         Message response = skeleton(query);
         Record question = query.getQuestion();
         if (question == null) {
