@@ -617,10 +617,12 @@ public final class Scheduler implements Closeable {
                         || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
-                // an administrator's override is named on every line while it is in force, a DANE or MTA-STS policy by
-                // what it stands on (TLSA base domain, policy id), and what a message's TLS-Required: No set aside
+                // every decision of the defences is on the line: an override while it is in force, a DANE level (the
+                // TLSA base domain, or why DANE did not apply), an MTA-STS policy by its id, what TLS-Required: No
+                // set aside
                 + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
-                        || policy.kind() == TlsPolicies.SourceKind.DANE || env.tlsRequiredNo()
+                        || policy.kind() == TlsPolicies.SourceKind.DANE
+                        || TlsPlanner.usesDane(policy, env.tlsRequiredNo()) || env.tlsRequiredNo()
                         ? " policy-source=\"" + policy.source() + "\"" : "")
                 + (env.tlsRequiredNo() ? " tls-required=no" : env.requireTls() ? " requiretls=yes" : "");
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
