@@ -96,6 +96,8 @@ public final class Scheduler implements Closeable {
     private final Semaphore slots;
     /** Receives a delivery record per recipient per attempt and a message record per DSN made here. */
     private final Audit audit;
+    /** The downgrade memory: the floor under each destination's plan, and what each session teaches it. */
+    private final PeerFloors floors;
     private volatile boolean closed;
     private Thread dispatcher;
 
@@ -106,7 +108,13 @@ public final class Scheduler implements Closeable {
 
     public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
                      MaildirDelivery local, Settings settings, Audit audit) {
+        this(spool, router, dns, client, policies, local, settings, audit, PeerFloors.NONE);
+    }
+
+    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
+                     MaildirDelivery local, Settings settings, Audit audit, PeerFloors floors) {
         this.audit = audit;
+        this.floors = floors;
         this.spool = spool;
         this.router = router;
         this.dns = dns;
@@ -366,6 +374,8 @@ public final class Scheduler implements Closeable {
                 "8BITMIME".equals(env.bodyType()), env.smtputf8(), () -> spool.openContent(env.id()),
                 env.requireTls());
         TlsPolicies.Resolved policy = policies.resolve(domain, Instant.now());
+        TlsPlanner.Floor floor = floors.floor(policy);
+        TlsPlanner.Floor refusedBy = null; // the floor, once it refused a host: the deferral names the ways out
         List<HostResult> hosts = new ArrayList<>();
         List<String> tried = new ArrayList<>();
         List<String> noRequireTls = new ArrayList<>(); // REQUIRETLS: hosts that could not take it as asked
@@ -387,7 +397,7 @@ public final class Scheduler implements Closeable {
             }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host());
+                plan = planner.plan(policy, hop.host(), floor);
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
                 String why = "TLS policy for " + domain + " cannot be applied: " + e.getMessage();
@@ -410,16 +420,21 @@ public final class Scheduler implements Closeable {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && plan.required()) {
                     // Enforced: no clear text, no weaker retry; try the next host, then defer.
-                    logAttempt(env, domain, hop, address, a, policy);
-                    hosts.add(new HostResult(hop.host(), true, a.detail(), null));
+                    logAttempt(env, domain, hop, address, a, plan);
+                    String down = downgradeAlert(env, domain, hop, address, a, plan);
+                    if (down != null) refusedBy = plan.floor();
+                    hosts.add(new HostResult(hop.host(), true, down != null ? hop.host() + "["
+                            + address.getHostAddress() + "]:" + hop.port() + ": " + down : a.detail(), null));
                     tried.add(tried(hop, address, a));
                     last = Via.of(hop, address, a, tried);
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
-                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy, tried);
+                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, tried);
                 }
-                logAttempt(env, domain, hop, address, a, policy);
+                logAttempt(env, domain, hop, address, a, plan);
+                downgradeAlert(env, domain, hop, address, a, plan); // flag: delivered, but said loudly
+                floors.learn(domain, a, Instant.now());
                 tried.add(tried(hop, address, a));
                 last = Via.of(hop, address, a, tried);
                 if (env.requireTls() && lacksRequireTls(a)) {
@@ -430,7 +445,7 @@ public final class Scheduler implements Closeable {
                 }
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
                     for (String r : rcpts) vias.put(r, last);
-                    return keepTlsFailures(a.recipients(), domain, policy.source(), hosts, hop, address);
+                    return keepTlsFailures(a.recipients(), domain, source(policy, refusedBy), hosts, hop, address);
                 }
                 hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
@@ -441,14 +456,40 @@ public final class Scheduler implements Closeable {
             return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550,
                     SmtpClient.REQUIRETLS_STATUS, String.join("; ", noRequireTls)));
         }
-        SmtpClient.RecipientResult deferred = deferral(domain, policy.source(), hosts);
+        SmtpClient.RecipientResult deferred = deferral(domain, source(policy, refusedBy), hosts);
+        if (refusedBy != null) { // the partner may have changed for good: say how to let its mail go
+            deferred = new SmtpClient.RecipientResult(deferred.status(), deferred.reply() + "; "
+                    + refusedBy.waysOut(), deferred.enhanced(), deferred.remote());
+        }
         List<HostResult> tlsHosts = hosts.stream().filter(HostResult::tlsRequired).toList();
         // A TLS requirement that a host failed is why no transaction ran, whatever the other hosts did.
-        String noTls = tlsHosts.isEmpty() ? null : tlsRequired(domain, policy.source(), tlsHosts);
+        String noTls = tlsHosts.isEmpty() ? null : tlsRequired(domain, source(policy, refusedBy), tlsHosts);
         Via via = last == null ? Via.NONE.with(tried, noTls)
                 : last.with(tried, noTls != null ? noTls : last.noTlsReason());
         for (String r : rcpts) vias.put(r, via);
         return uniform(rcpts, deferred);
+    }
+
+    /** The policy's source, or the downgrade memory's over it once the floor refused a host. */
+    private static String source(TlsPolicies.Resolved policy, TlsPlanner.Floor refusedBy) {
+        return refusedBy == null ? policy.source() : "peer memory, over " + policy.source();
+    }
+
+    /**
+     * Logs the "downgrade alert" of a session below the plan's floor and returns the downgrade's reason, or null when
+     * the session was not one: refused (refuse) or delivered anyway (flag), either way an administrator should know.
+     */
+    private static String downgradeAlert(Envelope env, String domain, NextHop hop, InetAddress address,
+                                         SmtpClient.Attempt a, TlsPlanner.Plan plan) {
+        if (plan.floor() == null || PeerFloors.achieved(a) == null && a.outcome() != SmtpClient.Outcome.TLS_FAILED) {
+            return null; // no floor, or a session that never got as far as TLS (connection lost)
+        }
+        String down = plan.downgrade(PeerFloors.reached(a), PeerFloors.offered(a));
+        if (down == null) return null;
+        log.warn("downgrade alert id={} domain={} relay={}[{}]:{} action={} policy-source=memory reason=\"{}\"; {}",
+                env.id(), domain, hop.host(), address.getHostAddress(), hop.port(),
+                plan.floor().enforce() ? "refused" : "flagged (delivered anyway)", down, plan.floor().waysOut());
+        return down;
     }
 
     /** The client refused to hand a REQUIRETLS message to this host (unverified, or no REQUIRETLS in its EHLO). */
@@ -469,9 +510,8 @@ public final class Scheduler implements Closeable {
      */
     private SmtpClient.Attempt opportunisticRetry(Envelope env, String domain, NextHop hop, InetAddress address,
                                                   SmtpClient.Message message, TlsPlanner.Plan plan,
-                                                  SmtpClient.Attempt failed, TlsPolicies.Resolved policy,
-                                                  List<String> tried) {
-        logAttempt(env, domain, hop, address, failed, policy);
+                                                  SmtpClient.Attempt failed, List<String> tried) {
+        logAttempt(env, domain, hop, address, failed, plan);
         tried.add(tried(hop, address, failed));
         String why = failed.detail();
         if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE) {
@@ -481,7 +521,7 @@ public final class Scheduler implements Closeable {
                 return plan.testing() && broad.verdict() != null ? broad.withVerdict(withWouldFail(broad.verdict(),
                         plan, why)) : broad;
             }
-            logAttempt(env, domain, hop, address, broad, policy);
+            logAttempt(env, domain, hop, address, broad, plan);
             tried.add(tried(hop, address, broad));
         }
         SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
@@ -551,7 +591,8 @@ public final class Scheduler implements Closeable {
     }
 
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
-                                   SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
+                                   SmtpClient.Attempt a, TlsPlanner.Plan plan) {
+        TlsPolicies.Resolved policy = plan.resolved();
         String tls = (a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher())
                 + (a.fallback() == null ? "" : a.fallback().note(a.tls() != null));
         // Whether the server asked for our certificate: always named when the policy has one to present.
@@ -562,7 +603,10 @@ public final class Scheduler implements Closeable {
         String level = " policy=" + policy.policy().level().word()
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
                 // an administrator's override is named on every line while it is in force
-                + (policy.override().isPresent() ? " policy-source=\"" + policy.source() + "\"" : "");
+                + (policy.override().isPresent() ? " policy-source=\"" + policy.source() + "\"" : "")
+                // the downgrade memory's floor, when it asks more than the policy
+                + (plan.floor() == null ? "" : " peer-memory=" + plan.floor().level().word()
+                        + (plan.floor().enforce() ? "" : "(flag)"));
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
                     hop.host(), address.getHostAddress(), policy.policy().level().word(),

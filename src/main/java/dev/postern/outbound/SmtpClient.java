@@ -266,12 +266,13 @@ public final class SmtpClient implements java.io.Closeable {
 
     /**
      * What a connection may be reused for: the same address and port, reached for the same next-hop name (which
-     * verify checks), under the same plan (domain, policy, whether TLS is attempted).
+     * verify checks), under the same plan (domain, policy, whether TLS is attempted, the downgrade floor).
      */
     private record CacheKey(InetAddress address, int port, String hopHost, String domain, Config.TlsPolicy policy,
-                            boolean attemptTls, boolean testing, boolean broad) {
+                            boolean attemptTls, boolean testing, boolean broad, TlsPlanner.Floor floor) {
         CacheKey(InetAddress address, int port, String hopHost, TlsPlanner.Plan plan) {
-            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad());
+            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad(),
+                    plan.floor());
         }
     }
 
@@ -341,10 +342,10 @@ public final class SmtpClient implements java.io.Closeable {
                         : TlsSessionRecord.Verification.FAILED;
                 List<String> wouldFail = verdict != null ? verdict.wouldFail()
                         : detail != null ? plan.withoutTls(detail).wouldFail() : List.of();
-                TlsPolicies.Resolved r = plan.resolved();
-                var policy = new TlsSessionRecord.PolicyApplied(plan.policy().level().word(),
-                        r == null ? null : r.kind().word(), r == null ? null : r.source(),
-                        plan.testing() ? "testing" : "enforce", wouldFail);
+                // the downgrade memory's floor, when it binds, is the policy the session was held to (source memory)
+                var policy = new TlsSessionRecord.PolicyApplied(plan.auditLevel(),
+                        plan.auditKind() == null ? null : plan.auditKind().word(), plan.auditSource(),
+                        plan.auditMode(), wouldFail);
                 audit.record(new TlsSessionRecord(sessionId, Instant.now(), TlsSessionRecord.Direction.OUT,
                         hop.host() + ":" + hop.port(), address.getHostAddress(), hop.port(), greetingName, null,
                         facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),
