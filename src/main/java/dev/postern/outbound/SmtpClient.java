@@ -199,6 +199,10 @@ public final class SmtpClient implements java.io.Closeable {
     public Attempt send(NextHop hop, InetAddress address, Message message, TlsPlanner.Plan plan) {
         CacheKey key = new CacheKey(address, hop.port(), hop.host(), plan);
         Conversation cached = idle.take(key);
+        if (cached != null && plan.downgrade(cached.achieved(), "") != null) {
+            cached.quit(); // opened before the floor rose, below it: never used again
+            cached = null;
+        }
         if (cached != null) {
             Attempt a = cached.reuse(message);
             if (a != null) {
@@ -266,13 +270,13 @@ public final class SmtpClient implements java.io.Closeable {
 
     /**
      * What a connection may be reused for: the same address and port, reached for the same next-hop name (which
-     * verify checks), under the same plan (domain, policy, whether TLS is attempted, the downgrade floor).
+     * verify checks), under the same plan (domain, policy, whether TLS is attempted). The downgrade floor is not part
+     * of it: a connection whose session reaches the floor serves a plan with a floor, one below it is closed instead.
      */
     private record CacheKey(InetAddress address, int port, String hopHost, String domain, Config.TlsPolicy policy,
-                            boolean attemptTls, boolean testing, boolean broad, TlsPlanner.Floor floor) {
+                            boolean attemptTls, boolean testing, boolean broad) {
         CacheKey(InetAddress address, int port, String hopHost, TlsPlanner.Plan plan) {
-            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad(),
-                    plan.floor());
+            this(address, port, hopHost, plan.domain(), plan.policy(), plan.attempt(), plan.testing(), plan.broad());
         }
     }
 
@@ -299,6 +303,11 @@ public final class SmtpClient implements java.io.Closeable {
         boolean reusable;
         boolean quitSent;
         int uses;
+
+        /** What this connection's session showed, for the downgrade floor: plain, or its verdict's level. */
+        dev.postern.peers.Level achieved() {
+            return tls == null || verdict == null ? dev.postern.peers.Level.PLAIN : verdict.achieved();
+        }
 
         /** The audit's record of this connection, once its TLS was settled; null before. */
         String sessionId;
