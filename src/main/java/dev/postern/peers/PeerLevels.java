@@ -43,8 +43,8 @@ public final class PeerLevels implements Closeable {
     /** Held while a snapshot is taken and written, so a later snapshot is never overwritten by an earlier one. */
     private final ReentrantLock writing = new ReentrantLock();
     private boolean dirty;
-    private volatile boolean closed;
-    private Thread flusher;
+    /** Counted down by {@link #close}: the flusher waits on it (never interrupted: that would close a file mid-write). */
+    private final java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
 
     private PeerLevels(Path file, int maxDomains) {
         this.file = file;
@@ -60,7 +60,7 @@ public final class PeerLevels implements Closeable {
     public static PeerLevels open(Path dataDir, int maxDomains, Duration flushInterval) throws IOException {
         PeerLevels p = new PeerLevels(file(dataDir), maxDomains);
         for (DomainLevels d : read(dataDir)) p.domains.put(d.domain(), d);
-        p.flusher = Thread.ofVirtual().name("peer-levels-flush").start(() -> p.flushEvery(flushInterval));
+        Thread.ofVirtual().name("peer-levels-flush").start(() -> p.flushEvery(flushInterval));
         return p;
     }
 
@@ -185,13 +185,10 @@ public final class PeerLevels implements Closeable {
     }
 
     private void flushEvery(Duration interval) {
-        while (!closed) {
-            try {
-                Thread.sleep(interval);
-            } catch (InterruptedException e) {
-                return;
-            }
-            flushQuietly();
+        try {
+            while (!stop.await(interval.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) flushQuietly();
+        } catch (InterruptedException e) {
+            // stopped
         }
     }
 
@@ -211,8 +208,7 @@ public final class PeerLevels implements Closeable {
 
     /** Writes what is pending and stops the flusher. */
     @Override public void close() {
-        closed = true;
-        if (flusher != null) flusher.interrupt();
+        stop.countDown();
         flushQuietly();
     }
 
