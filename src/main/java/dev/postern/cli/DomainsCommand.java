@@ -168,7 +168,7 @@ final class DomainsCommand {
         for (Direction d : Direction.values()) {
             Seen s = was.get().get(d);
             if (s != null && (direction == null || direction == d)) {
-                what.add(d.word() + " " + s.level().word() + " since " + s.since());
+                what.add(d.word() + " " + s.level().word() + " since " + Seen.time(s.since()));
             }
         }
         String detail = "forgot " + String.join(", ", what);

@@ -36,7 +36,7 @@ final class SenderMemory {
     record Below(String domain, Seen seen, Level session, boolean refuse) {
         /** "downgrade: D was seen at L since T, this session has S". */
         String reason() {
-            return "downgrade: " + domain + " was seen at " + seen.level().word() + " since " + seen.since()
+            return "downgrade: " + domain + " was seen at " + seen.level().word() + " since " + Seen.time(seen.since())
                     + ", this session has " + describe(session);
         }
 
@@ -48,9 +48,9 @@ final class SenderMemory {
         /**
          * The reply of a refusal. Without TLS: 530 5.7.0, RFC 3207 §4's "Must issue a STARTTLS command first" (X.7.0,
          * "other or undefined security status", RFC 3463 §3.8, is what RFC 3207 uses; X.7.10 "Encryption Needed" is
-         * registered for authentication mechanisms, RFC 5248 / RFC 4954, and X.7.30 is REQUIRETLS's, RFC 8689). With TLS
-         * but no verified client certificate: 550 5.7.1, "delivery not authorized", as for a listener or partner that
-         * requires a certificate. Both permanent: a sender that really is this domain knows how to do better.
+         * registered for authentication mechanisms, RFC 5248 / RFC 4954; X.7.30 is REQUIRETLS's, RFC 8689). With
+         * TLS but no verified client certificate: 550 5.7.1, "delivery not authorized", as for a listener or partner
+         * that requires a certificate. Both permanent: a sender that really is this domain knows how to do better.
          */
         Reply reply() {
             return session == Level.PLAIN

@@ -127,7 +127,8 @@ public final class TlsPlanner {
          * have refused it, and that is recorded like any other would-fail.
          */
         public Verdict withoutTls(String why) {
-            List<String> wouldFail = new ArrayList<>(testing && policy.level().requiresTls() ? List.of(why) : List.of());
+            List<String> wouldFail = new ArrayList<>();
+            if (testing && policy.level().requiresTls()) wouldFail.add(why);
             String down = downgrade(dev.postern.peers.Level.PLAIN, "no TLS (" + why + ")");
             if (down != null) wouldFail.add(down); // only a flagging floor lets a session stay in clear text
             return new Verdict(null, "no TLS: " + why, null, List.copyOf(wouldFail), null, false);
@@ -275,8 +276,8 @@ public final class TlsPlanner {
 
     /**
      * The downgrade memory's floor for one destination: it was seen at {@code level} since {@code since}. Under
-     * {@code enforce} (refuse) a session below it is refused before MAIL; otherwise (flag) it is recorded as a would-fail
-     * and the message goes.
+     * {@code enforce} (refuse) a session below it is refused before MAIL; otherwise (flag) it is recorded as a
+     * would-fail and the message goes.
      */
     public record Floor(String domain, dev.postern.peers.Level level, Instant since, boolean enforce) {
 
@@ -292,12 +293,14 @@ public final class TlsPlanner {
 
         /** "peer memory: D seen at L since T". */
         public String describe() {
-            return "peer memory: " + domain + " seen at " + level.word() + " since " + since;
+            return "peer memory: " + domain + " seen at " + level.word() + " since "
+                    + dev.postern.peers.Seen.time(since);
         }
 
         /** "downgrade: D was seen at L since T, this session offered W". */
         public String downgrade(String offered) {
-            return "downgrade: " + domain + " was seen at " + level.word() + " since " + since
+            return "downgrade: " + domain + " was seen at " + level.word() + " since "
+                    + dev.postern.peers.Seen.time(since)
                     + ", this session offered " + offered;
         }
 

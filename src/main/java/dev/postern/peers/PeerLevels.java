@@ -43,7 +43,7 @@ public final class PeerLevels implements Closeable {
     /** Held while a snapshot is taken and written, so a later snapshot is never overwritten by an earlier one. */
     private final ReentrantLock writing = new ReentrantLock();
     private boolean dirty;
-    /** Counted down by {@link #close}: the flusher waits on it (never interrupted: that would close a file mid-write). */
+    /** Counted down by {@link #close}; the flusher waits on it (an interrupt would close a file mid-write). */
     private final java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
 
     private PeerLevels(Path file, int maxDomains) {

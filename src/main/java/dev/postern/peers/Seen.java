@@ -12,10 +12,16 @@ import java.time.Instant;
  */
 public record Seen(Level level, Instant since, Instant firstSeen, Instant lastSeen) {
 
+    /** A time as messages show it: ISO-8601 to the second ("2026-12-01T09:12:44Z"). */
+    public static String time(Instant t) {
+        return t.truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+    }
+
     /** This after a session at {@code achieved} at {@code at}: the level only rises. */
     Seen after(Level achieved, Instant at) {
         Instant last = at.isAfter(lastSeen) ? at : lastSeen;
-        return achieved.above(level) ? new Seen(achieved, at, firstSeen, last) : new Seen(level, since, firstSeen, last);
+        return achieved.above(level) ? new Seen(achieved, at, firstSeen, last)
+                : new Seen(level, since, firstSeen, last);
     }
 
     static Seen first(Level achieved, Instant at) {

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.postern.audit.AdminRecord;
 import dev.postern.audit.RecordCodec;
 import dev.postern.config.Config;
 import dev.postern.peers.PeerLevels;
+import dev.postern.testkit.RecordingAudit;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;
@@ -113,12 +115,29 @@ class DomainsCommandTest {
     }
 
     @Test void forgetGoesThroughTheRunningGateway() throws Exception {
-        try (Gateway gw = Gateway.start(TestConfigs.gateway(data, "gw.a.example", Set.of("a.example")))) {
-            // the gateway holds the levels in memory: the command asks it over the control socket
-            Cli.Result r = Cli.run("domains", "forget", "b.example", "--direction", "out", "--data", data.toString());
+        RecordingAudit audit = new RecordingAudit();
+        try (Gateway gw = Gateway.start(TestConfigs.gateway(data, "gw.a.example", Set.of("a.example")), audit)) {
+            // the gateway learns b.example inbound: a message from it over STARTTLS
+            try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
+                c.read();
+                c.command("EHLO mx.b.example");
+                c.startTls();
+                c.command("EHLO mx.b.example");
+                assertThat(c.command("MAIL FROM:<carol@b.example>").code()).isEqualTo(250);
+                assertThat(c.command("RCPT TO:<bob@a.example>").code()).isEqualTo(250);
+                assertThat(c.command("DATA").code()).isEqualTo(354);
+                assertThat(c.command("Subject: hi\r\n\r\nHello\r\n.").code()).isEqualTo(250);
+            }
+            assertThat(PeerLevels.read(data)).singleElement().satisfies(l -> assertThat(l.in()).isNotNull());
+            // it holds the levels in memory: the command asks it over the control socket, and it records the action
+            Cli.Result r = Cli.run("domains", "forget", "b.example", "--direction", "in", "--data", data.toString());
             assertThat(r.exit()).as(r.toString()).isZero();
-            assertThat(r.out()).contains("nothing remembered for b.example outbound");
-            assertThat(r.out()).contains("control: \"forget b.example out\"");
+            assertThat(r.out()).contains("b.example: forgot in encrypted since ");
+            AdminRecord forgot = audit.await(AdminRecord.class,
+                    a -> a.action() == AdminRecord.Action.PEER_LEVEL_FORGOTTEN);
+            assertThat(forgot.actor()).isEqualTo(System.getProperty("user.name"));
+            assertThat(PeerLevels.read(data)).isEmpty();
+            await().atMost(Duration.ofSeconds(15)).until(() -> gw.spool().list().isEmpty());
         }
     }
 }

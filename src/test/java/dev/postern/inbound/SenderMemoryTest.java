@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Issue 13, downgrade memory inbound, with a real client over real TLS: mail from partner.example over STARTTLS teaches
- * the gateway "encrypted"; a later plain session with that MAIL FROM domain is refused at MAIL FROM (refuse) or accepted
- * with a downgrade alert in the log and the audit (flag). Plain sessions never teach anything.
+ * the gateway "encrypted"; a later plain session with that MAIL FROM domain is refused at MAIL FROM (refuse) or
+ * accepted with a downgrade alert in the log and the audit (flag). Plain sessions never teach anything.
  */
 class SenderMemoryTest {
     @TempDir Path data;
@@ -115,8 +115,8 @@ class SenderMemoryTest {
         try (Gateway gw = start(Config.MemoryMode.FLAG)) {
             assertThat(send(gw, true, "alice@partner.example").code()).isEqualTo(250);
             assertThat(send(gw, false, "alice@partner.example").code()).isEqualTo(250);
-            assertThat(logLines()).anySatisfy(l -> assertThat(l).contains("downgrade alert from=<alice@partner.example>",
-                    "action=flagged (accepted)"));
+            assertThat(logLines()).anySatisfy(l -> assertThat(l).contains(
+                    "downgrade alert from=<alice@partner.example>", "action=flagged (accepted)"));
             TlsSessionRecord s = audit.await(TlsSessionRecord.class, r -> r.policy() != null
                     && "memory".equals(r.policy().source()));
             assertThat(s.policy().mode()).isEqualTo("testing");

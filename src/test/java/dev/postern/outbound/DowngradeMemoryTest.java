@@ -100,8 +100,9 @@ class DowngradeMemoryTest {
             assertThat(server.delivered()).hasSize(1); // nothing went in clear text
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("downgrade alert id=" + id,
                     "domain=b.example", "action=refused", "policy-source=memory"));
-            TlsSessionRecord refused = audit.await(TlsSessionRecord.class, s -> s.direction() == TlsSessionRecord.Direction.OUT
-                    && s.noTls() == TlsSessionRecord.NoTls.NOT_OFFERED);
+            TlsSessionRecord refused = audit.await(TlsSessionRecord.class,
+                    s -> s.direction() == TlsSessionRecord.Direction.OUT
+                            && s.noTls() == TlsSessionRecord.NoTls.NOT_OFFERED);
             assertThat(refused.policy().source()).isEqualTo("memory");
             assertThat(refused.policy().level()).isEqualTo("encrypt");
             assertThat(refused.policy().sourceDetail()).startsWith("peer memory: b.example seen at encrypted since");
