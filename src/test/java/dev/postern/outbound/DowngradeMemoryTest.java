@@ -70,6 +70,12 @@ class DowngradeMemoryTest {
         return ScriptedSmtpServer.create().pipelining().on(ScriptedSmtpServer.Verb.RSET, ScriptedSmtpServer.DISCONNECT);
     }
 
+    /** The first message to b.example, delivered: what teaches the gateway the peer's level. */
+    static void firstDelivery(Gateway gw, ScriptedSmtpServer server) throws Exception {
+        submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
+        eventually().until(() -> server.delivered().size() == 1);
+    }
+
     static String lastResult(Gateway gw, String id) {
         return awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1).recipients().getFirst()
                 .lastResult();
@@ -80,8 +86,7 @@ class DowngradeMemoryTest {
         try (ScriptedSmtpServer server = peer().starttls(selfSigned).start();
              Gateway gw = Gateway.start(gateway(server, Config.MemoryMode.REFUSE), audit);
              Outbound.SchedulerLog log = new Outbound.SchedulerLog()) {
-            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-            eventually().until(() -> server.delivered().size() == 1);
+            firstDelivery(gw, server);
             awaitEmptySpool(gw);
             assertThat(server.delivered().getFirst().usedTls()).isTrue();
             // learnt and written at once (a rise): encrypted, the self-signed certificate does not verify
@@ -132,8 +137,7 @@ class DowngradeMemoryTest {
     @Test void anOverrideLetsTheStrippedSessionGo() throws Exception {
         try (ScriptedSmtpServer server = peer().starttls(selfSigned).start();
              Gateway gw = Gateway.start(gateway(server, Config.MemoryMode.REFUSE))) {
-            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-            eventually().until(() -> server.delivered().size() == 1);
+            firstDelivery(gw, server);
             server.noStartTls();
             String id = submit(gw, FROM, List.of("bob@b.example"), body("second", "Hello"));
             assertThat(lastResult(gw, id)).startsWith("451 4.7.10").contains("downgrade: b.example");
@@ -150,8 +154,7 @@ class DowngradeMemoryTest {
     @Test void aVerifiedPartnerThatStopsVerifyingIsRefusedAcrossARestart() throws Exception {
         try (ScriptedSmtpServer server = peer().starttls(issued).start()) {
             try (Gateway gw = Gateway.start(gateway(server, Config.MemoryMode.REFUSE))) {
-                submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-                eventually().until(() -> server.delivered().size() == 1);
+                firstDelivery(gw, server);
                 awaitEmptySpool(gw);
             }
             assertThat(PeerLevels.read(data).getFirst().out().level()).isEqualTo(Level.VERIFIED);
@@ -174,8 +177,7 @@ class DowngradeMemoryTest {
         try (ScriptedSmtpServer server = peer().starttls(selfSigned).start();
              Gateway gw = Gateway.start(gateway(server, Config.MemoryMode.FLAG), audit);
              Outbound.SchedulerLog log = new Outbound.SchedulerLog()) {
-            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-            eventually().until(() -> server.delivered().size() == 1);
+            firstDelivery(gw, server);
             server.noStartTls();
             String id = submit(gw, FROM, List.of("bob@b.example"), body("second", "Hello"));
             eventually().until(() -> server.delivered().size() == 2);
@@ -197,8 +199,7 @@ class DowngradeMemoryTest {
     @Test void aStaticPolicyOfLevelNoneIsNotOverruled() throws Exception {
         try (ScriptedSmtpServer server = peer().starttls(selfSigned).start();
              Gateway gw = Gateway.start(gateway(server, Config.MemoryMode.REFUSE))) {
-            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-            eventually().until(() -> server.delivered().size() == 1);
+            firstDelivery(gw, server);
             awaitEmptySpool(gw);
         }
         try (ScriptedSmtpServer server = peer().start()) {
