@@ -112,6 +112,13 @@ class DomainsCommandTest {
         Cli.Result unknown = Cli.run("domains", "show", "nobody.example", "--data", data.toString());
         assertThat(unknown.exit()).as(unknown.toString()).isZero();
         assertThat(unknown.outLines()).contains("    out:       never seen; refuse below it", "    none recorded");
+        // a damaged levels file is named, never read as "nothing remembered"
+        java.nio.file.Files.createDirectories(PeerLevels.file(data).getParent());
+        java.nio.file.Files.writeString(PeerLevels.file(data), "{\"version\":1,\"domains\":[{}]}");
+        Cli.Result damaged = Cli.run("domains", "show", "b.example", "--data", data.toString());
+        assertThat(damaged.exit()).isEqualTo(1);
+        assertThat(damaged.errLines()).containsExactly("postern: " + PeerLevels.file(data)
+                + ": not a peer levels file: an entry without a domain");
     }
 
     @Test void forgetGoesThroughTheRunningGateway() throws Exception {
