@@ -16,6 +16,8 @@ public record AdminRecord(Instant at, String actor, Action action, String target
     public enum Action {
         POLICY_OVERRIDE_SET, POLICY_OVERRIDE_CLEARED, POLICY_OVERRIDE_EXPIRED,
         QUEUE_DELETE, QUEUE_HOLD, QUEUE_RELEASE, QUEUE_FLUSH,
-        CONFIG_RELOAD, CERTIFICATE_RELOAD
+        CONFIG_RELOAD, CERTIFICATE_RELOAD,
+        /** {@code postern domains forget}: the TLS level remembered for a domain was cleared (detail: what was). */
+        PEER_LEVEL_FORGOTTEN
     }
 }

@@ -642,6 +642,54 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     /** An administrator's action and the gateway that recorded it. */
     public record GatewayAction(String gateway, AdminRecord action) { }
 
+    /**
+     * What the store knows of deliveries to a recipient domain (lookup form), over every gateway: the latest delivery
+     * record (null when none) and the next-hop hosts its deliveries went to, most recent first (at most 20).
+     */
+    public synchronized DomainDeliveries deliveries(String domain) throws AuditStoreException {
+        try {
+            GatewayDelivery last = null;
+            try (PreparedStatement p = db().prepareStatement("SELECT gateway, queue_id, at, recipient, attempt, "
+                    + "mx_host, mx_preference, ip, port, tls_session_id, no_tls_reason, replies, outcome, status, "
+                    + "reason, dsn_queue_id, hosts_tried FROM delivery WHERE domain = ? ORDER BY at DESC, attempt DESC "
+                    + "LIMIT 1")) {
+                p.setString(1, text(domain));
+                try (ResultSet rs = p.executeQuery()) {
+                    if (rs.next()) {
+                        last = new GatewayDelivery(rs.getString(1), new DeliveryRecord(instant(rs, 3),
+                                rs.getString(2), rs.getString(4), rs.getInt(5), rs.getString(6), rs.getInt(7),
+                                rs.getString(8), rs.getInt(9), rs.getString(10), rs.getString(11),
+                                list(rs.getString(12)), DeliveryRecord.Outcome.valueOf(rs.getString(13)),
+                                rs.getString(14), rs.getString(15), rs.getString(16), list(rs.getString(17))));
+                    }
+                }
+            }
+            List<String> hosts = new ArrayList<>();
+            try (PreparedStatement p = db().prepareStatement("SELECT mx_host, MAX(at) AS latest FROM delivery "
+                    + "WHERE domain = ? AND mx_host IS NOT NULL GROUP BY mx_host ORDER BY latest DESC LIMIT 20")) {
+                p.setString(1, text(domain));
+                try (ResultSet rs = p.executeQuery()) {
+                    while (rs.next()) hosts.add(rs.getString(1));
+                }
+            }
+            return new DomainDeliveries(last, hosts);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** A delivery record and the gateway that made it. */
+    public record GatewayDelivery(String gateway, DeliveryRecord delivery) { }
+
+    /** See {@link #deliveries}. */
+    public record DomainDeliveries(GatewayDelivery last, List<String> hosts) {
+        public DomainDeliveries {
+            hosts = List.copyOf(hosts);
+        }
+    }
+
     private AuditStoreException readFailed(SQLException e) {
         afterFailure();
         return new AuditStoreException("audit store: cannot read: " + oneLine(e), e);

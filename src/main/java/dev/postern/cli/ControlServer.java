@@ -3,6 +3,8 @@ package dev.postern.cli;
 import dev.postern.audit.AuditWriter;
 import dev.postern.files.DurableFiles;
 import dev.postern.outbound.Scheduler;
+import dev.postern.peers.Direction;
+import dev.postern.peers.PeerLevels;
 import dev.postern.queue.Spool;
 import java.io.BufferedReader;
 import java.io.Closeable;
@@ -26,8 +28,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
- * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit"), one
- * answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the writer's stats as one line of JSON), then close.
+ * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit",
+ * "forget DOMAIN in|out|both"), one answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the writer's stats
+ * as one line of JSON), then close.
  */
 final class ControlServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
@@ -35,6 +38,8 @@ final class ControlServer implements Closeable {
     private final Path socketPath;
     private final QueueAdmin admin;
     private final Supplier<AuditWriter.Stats> auditStats;
+    private final PeerLevels peers;
+    private final dev.postern.audit.Audit audit;
     private ServerSocketChannel server;
     private UserPrincipal owner;
     private volatile boolean closed;
@@ -57,6 +62,14 @@ final class ControlServer implements Closeable {
      */
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler, dev.postern.audit.Audit audit,
                   Supplier<AuditWriter.Stats> auditStats) {
+        this(socketPath, spool, scheduler, audit, auditStats, null);
+    }
+
+    /** @param peers the downgrade memory, for "forget DOMAIN in|out|both" (null: not held by this gateway) */
+    ControlServer(Path socketPath, Spool spool, Scheduler scheduler, dev.postern.audit.Audit audit,
+                  Supplier<AuditWriter.Stats> auditStats, PeerLevels peers) {
+        this.peers = peers;
+        this.audit = audit;
         this.socketPath = socketPath;
         this.admin = new QueueAdmin(spool, scheduler, audit);
         this.auditStats = auditStats;
@@ -115,6 +128,7 @@ final class ControlServer implements Closeable {
                 case "release" -> admin.release(arg(w), actor);
                 case "delete" -> admin.delete(arg(w), actor);
                 case "audit" -> audit();
+                case "forget" -> forget(w, actor);
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };
             return "ok " + text;
@@ -129,6 +143,19 @@ final class ControlServer implements Closeable {
         AuditWriter.Stats stats = auditStats.get();
         if (stats == null) throw new QueueAdmin.Refused("this gateway has no audit writer");
         return stats.toJson();
+    }
+
+    /** "forget DOMAIN in|out|both": the domain in lookup form, as the CLI sends it. */
+    private String forget(String[] w, String actor) throws QueueAdmin.Refused, IOException {
+        if (peers == null) throw new QueueAdmin.Refused("this gateway keeps no peer levels");
+        if (w.length != 3) throw new QueueAdmin.Refused("forget takes a domain and in, out or both");
+        Direction d = switch (w[2]) {
+            case "in" -> Direction.IN;
+            case "out" -> Direction.OUT;
+            case "both" -> null;
+            default -> throw new QueueAdmin.Refused("forget: expected in, out or both, got " + w[2]);
+        };
+        return DomainsCommand.forget(peers, w[1], d, actor, audit);
     }
 
     private static String arg(String[] w) throws QueueAdmin.Refused {

@@ -14,7 +14,9 @@ import dev.postern.auth.AuthLimiter;
 import dev.postern.auth.PasswordFile;
 import java.time.Clock;
 import dev.postern.local.MaildirDelivery;
+import dev.postern.outbound.PeerFloors;
 import dev.postern.outbound.RecipientProbe;
+import dev.postern.peers.PeerLevels;
 import dev.postern.outbound.Router;
 import dev.postern.outbound.Scheduler;
 import dev.postern.outbound.PolicyOverrides;
@@ -120,6 +122,10 @@ public final class Gateway implements Closeable {
         spool = Spool.open(data.resolve("queue"));
         parts.add(spool);
         List<Spool.Entry> recovered = spool.recover();
+        // The downgrade memory: made before the parts that use it, so it is closed (and flushed) after them.
+        Config.PeerMemory pm = config.peerMemory();
+        PeerLevels peers = PeerLevels.open(data, pm.maxDomains(), pm.flushInterval());
+        parts.add(peers);
 
         DnsResolver dns = dnsResolver(config.dns());
         Config.Delivery d = config.delivery();
@@ -132,11 +138,11 @@ public final class Gateway implements Closeable {
         Config.Queue q = config.queue();
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, new Scheduler.Settings(config.hostname(),
                 config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
-                q.delayWarning(), d.concurrency(), d.perDestination()), audit);
+                q.delayWarning(), d.concurrency(), d.perDestination()), audit, new PeerFloors(peers, pm));
         parts.add(scheduler);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
-                auditWriter == null ? () -> null : auditWriter::stats);
+                auditWriter == null ? () -> null : auditWriter::stats, peers);
         control.start();
         parts.add(control);
 
@@ -144,7 +150,7 @@ public final class Gateway implements Closeable {
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
         RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit,
-                new ReverseNames(dns));
+                new ReverseNames(dns), peers);
         inbound.start();
         parts.add(inbound);
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the

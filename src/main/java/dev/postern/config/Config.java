@@ -24,11 +24,13 @@ import java.util.Set;
  * @param relayNetworks client networks allowed to relay anywhere through submission listeners
  * @param routes        static routes by domain, taking precedence over MX lookup (Postfix's transport map)
  * @param outboundTls   TLS policy for delivery: a default and per-destination-domain entries
+ * @param peerMemory    the downgrade memory ({@code [peer_memory]}): what to do about a session below the TLS level
+ *                      a domain showed before
  */
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                      Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls,
-                     Inbound inbound, Audit audit, MtaSts mtaSts) {
+                     Inbound inbound, Audit audit, MtaSts mtaSts, PeerMemory peerMemory) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -40,15 +42,16 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         if (inbound == null) inbound = Inbound.NONE;
         if (audit == null) audit = Audit.DEFAULT;
         if (mtaSts == null) mtaSts = MtaSts.DEFAULT;
+        if (peerMemory == null) peerMemory = PeerMemory.DEFAULT;
     }
 
-    /** A config with the default MTA-STS settings. */
+    /** A config with the default MTA-STS settings and downgrade memory. */
     public Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                   Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                   Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls, Inbound inbound,
                   Audit audit) {
         this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
-                delivery, dns, routes, outboundTls, inbound, audit, MtaSts.DEFAULT);
+                delivery, dns, routes, outboundTls, inbound, audit, MtaSts.DEFAULT, PeerMemory.DEFAULT);
     }
 
     /**
@@ -71,7 +74,51 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other MTA-STS settings. */
     public Config withMtaSts(MtaSts newMtaSts) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts, peerMemory);
+    }
+
+    /**
+     * {@code [peer_memory]}: the downgrade memory. Per domain, Postern remembers the highest TLS level seen with it
+     * (plain, encrypted, verified, dane) in each direction; a later session below it is refused, flagged or let be.
+     *
+     * @param outbound    delivery to a domain below its remembered level: refuse (defer, 4.7.10), flag (deliver, log
+     *                    and audit a downgrade alert) or off
+     * @param inbound     mail whose MAIL FROM domain was seen at a higher level: refuse at MAIL FROM, flag, or off
+     * @param domains     per destination domain ({@code [outbound_tls."example.com"] memory = "off"}), exact or
+     *                    ".parent" keys as for policies; overrides {@code outbound}
+     * @param maxDomains  most domains remembered; past it, the one seen longest ago is forgotten
+     * @param flushInterval how often "last seen" times are written (a rise is written at once)
+     */
+    public record PeerMemory(MemoryMode outbound, MemoryMode inbound, Map<String, MemoryMode> domains, int maxDomains,
+                             Duration flushInterval) {
+        public static final PeerMemory DEFAULT = new PeerMemory(MemoryMode.REFUSE, MemoryMode.FLAG, Map.of(),
+                100_000, Duration.ofMinutes(1));
+
+        public PeerMemory {
+            domains = Map.copyOf(domains);
+        }
+
+        /** The outbound mode for a destination domain (lookup form). */
+        public MemoryMode outboundFor(String domain) {
+            return DomainKeys.lookup(domains, domain).map(Map.Entry::getValue).orElse(outbound);
+        }
+
+        public PeerMemory withModes(MemoryMode newOutbound, MemoryMode newInbound) {
+            return new PeerMemory(newOutbound, newInbound, domains, maxDomains, flushInterval);
+        }
+    }
+
+    /** What the downgrade memory does about a session below a domain's remembered level. */
+    public enum MemoryMode {
+        REFUSE, FLAG, OFF;
+
+        public String word() { return name().toLowerCase(Locale.ROOT); }
+    }
+
+    /** The same config with another downgrade memory. */
+    public Config withPeerMemory(PeerMemory newPeerMemory) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, newPeerMemory);
     }
 
     /** A config with the default audit store (SQLite in the data directory). */
@@ -241,31 +288,31 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other outbound TLS policies. */
     public Config withOutboundTls(OutboundTls policies) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, policies, inbound, audit, mtaSts);
+                queue, delivery, dns, routes, policies, inbound, audit, mtaSts, peerMemory);
     }
 
     /** The same config with other inbound partners and relay clients. */
     public Config withInbound(Inbound newInbound) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts);
+                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts, peerMemory);
     }
 
     /** The same config with another data directory ({@code --data} on the command line). */
     public Config withDataDir(Path newDataDir) {
         return new Config(source, hostname, newDataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
     }
 
     /** The same config with other listeners. */
     public Config withListeners(List<Listener> newListeners) {
         return new Config(source, hostname, dataDir, newListeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
     }
 
     /** The same config with another audit store. */
     public Config withAudit(Audit newAudit) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts, peerMemory);
     }
 
     /**

@@ -24,8 +24,12 @@ final class PolicyValidator {
     private static final Pattern HEX64 = Pattern.compile("[0-9a-f]{64}");
     private static final String LEVELS = "none, may, encrypt, fingerprint, verify, secure, dane or dane-only";
 
+    static final String MEMORY_MODES = "refuse, flag or off";
+
     private final Function<String, Path> path;
     private final Function<String, Path> readableFile;
+    /** {@code memory = "..."} of the domain tables: the downgrade memory per destination domain. */
+    private final Map<String, Config.MemoryMode> memory = new LinkedHashMap<>();
 
     PolicyValidator(Function<String, Path> path, Function<String, Path> readableFile) {
         this.path = path;
@@ -50,6 +54,10 @@ final class PolicyValidator {
             }
             Table p = t.table(name);
             if (name.equals("default")) {
+                if (p.has("memory")) {
+                    p.problem("memory", "expected memory only in a domain's table ([peer_memory] outbound sets it "
+                            + "for every domain), got " + Table.render(p.raw("memory")));
+                }
                 defaults = policy(p, false);
                 continue;
             }
@@ -61,7 +69,9 @@ final class PolicyValidator {
                 t.problem(name, e.getMessage());
                 continue;
             }
+            Config.MemoryMode mode = p.string("memory", null, MEMORY_MODES, PolicyValidator::memoryMode);
             TlsPolicy policy = policy(p, true);
+            if (policy != null && mode != null) memory.putIfAbsent(domain, mode);
             if (policy != null && domains.putIfAbsent(domain, policy) != null) {
                 t.problem(name, "expected each domain once (" + Validator.SPELLING + "), got "
                         + Syntax.quote(name) + " again");
@@ -103,6 +113,16 @@ final class PolicyValidator {
         if (level == null) return null;
         return new TlsPolicy(level, mode, minProtocol, ciphers, minCipherBits, minKeyBits, match, caFile,
                 fingerprints, clientCertificate, clientKey);
+    }
+
+    /** The per-domain downgrade memory modes found by {@link #outboundTls}. */
+    Map<String, Config.MemoryMode> memory() {
+        return memory;
+    }
+
+    static Config.MemoryMode memoryMode(String s) {
+        for (Config.MemoryMode m : Config.MemoryMode.values()) if (m.word().equals(s)) return m;
+        throw Syntax.invalid(MEMORY_MODES, s);
     }
 
     static TlsLevel level(String s) {

@@ -67,8 +67,9 @@ final class Validator {
         Config.Delivery delivery = delivery(top.table("delivery"));
         Config.Dns dns = dns(top.table("dns"));
         Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
-        Config.OutboundTls outboundTls = new PolicyValidator(this::path, this::readableFile)
-                .outboundTls(top.table("outbound_tls"));
+        PolicyValidator policies = new PolicyValidator(this::path, this::readableFile);
+        Config.OutboundTls outboundTls = policies.outboundTls(top.table("outbound_tls"));
+        Config.PeerMemory peerMemory = peerMemory(top.table("peer_memory"), policies.memory());
         RecipientsValidator rv = new RecipientsValidator(this::readableFile, problems);
         Config.Inbound inbound = new InboundValidator(this::readableFile).inbound(top, problems).with(
                 rv.recipients(top.table("recipients"), localDomains, relayDomains),
@@ -78,7 +79,20 @@ final class Validator {
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
+    }
+
+    /** {@code [peer_memory]}: the downgrade memory's modes and size; per-domain modes come from the policy tables. */
+    private static Config.PeerMemory peerMemory(Table t, Map<String, Config.MemoryMode> domains) {
+        Config.PeerMemory d = Config.PeerMemory.DEFAULT;
+        Config.MemoryMode outbound = t.string("outbound", d.outbound(), PolicyValidator.MEMORY_MODES,
+                PolicyValidator::memoryMode);
+        Config.MemoryMode inbound = t.string("inbound", d.inbound(), PolicyValidator.MEMORY_MODES,
+                PolicyValidator::memoryMode);
+        int maxDomains = t.integer("max_domains", d.maxDomains(), 1, 10_000_000);
+        Duration flush = t.duration("flush_interval", d.flushInterval(), Duration.ofSeconds(1), Duration.ofHours(1));
+        t.finish();
+        return new Config.PeerMemory(outbound, inbound, domains, maxDomains, flush);
     }
 
     private List<Listener> listeners(Table top) {

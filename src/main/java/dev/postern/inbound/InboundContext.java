@@ -11,7 +11,7 @@ import javax.net.ssl.SSLContext;
 /** What a session needs from the gateway, for one listener. */
 record InboundContext(Config config, Config.Listener listener, SSLContext tls, Spool spool, RelayPolicy relay,
                       InboundPolicy policy, Authentication auth, Consumer<Envelope> onQueued,
-                      RecipientPolicy recipients, Audit audit, ReverseNames reverseNames) {
+                      RecipientPolicy recipients, Audit audit, ReverseNames reverseNames, SenderMemory senders) {
 
     Config.Role role() { return listener.role(); }
 

@@ -4,6 +4,7 @@ import dev.postern.audit.Audit;
 import dev.postern.deadline.IoWatchdog;
 import dev.postern.config.Config;
 import dev.postern.dns.ReverseNames;
+import dev.postern.peers.PeerLevels;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.Spool;
 import java.io.Closeable;
@@ -57,6 +58,8 @@ public final class InboundServer implements Closeable {
      */
     private final Map<InetAddress, Integer> perIp = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    /** The downgrade memory per MAIL FROM domain; set once by the constructor. */
+    private SenderMemory senders;
 
     /**
      * @param tls      the current server TLS context (a supplier, so a reloaded certificate applies to new sessions)
@@ -84,7 +87,15 @@ public final class InboundServer implements Closeable {
     public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                          Consumer<Envelope> onQueued, RecipientPolicy recipients, Audit audit,
                          ReverseNames reverseNames) {
+        this(config, tls, spool, auth, onQueued, recipients, audit, reverseNames, null);
+    }
+
+    /** @param peers the downgrade memory (null: none), checked per MAIL FROM domain as [peer_memory] inbound says */
+    public InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
+                         Consumer<Envelope> onQueued, RecipientPolicy recipients, Audit audit,
+                         ReverseNames reverseNames, PeerLevels peers) {
         this(config, tls, spool, auth, onQueued, recipients, ServerSocketFactory.getDefault(), audit, reverseNames);
+        this.senders = peers == null ? SenderMemory.NONE : new SenderMemory(peers, config.peerMemory().inbound());
     }
 
     /** @param serverSockets makes the listening sockets (tests pass one whose accept() fails on demand) */
@@ -107,6 +118,7 @@ public final class InboundServer implements Closeable {
         this.onQueued = onQueued;
         this.relay = RelayPolicy.of(config);
         this.policy = new InboundPolicy(config.inbound());
+        this.senders = SenderMemory.NONE;
     }
 
     /** Binds every listener (all or none) and starts accepting. */
@@ -159,7 +171,7 @@ public final class InboundServer implements Closeable {
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
-                    onQueued, recipients, audit, reverseNames);
+                    onQueued, recipients, audit, reverseNames, senders);
             Thread.ofVirtual().name("smtpd-" + from.getHostAddress()).start(() -> {
                 Session session = new Session(ctx, socket, watchdog);
                 try {

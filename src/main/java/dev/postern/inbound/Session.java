@@ -121,6 +121,8 @@ final class Session {
     /** Bytes of our Received header at the start of {@link #bdat}'s content. */
     private long bdatHeaderBytes;
     private boolean bdatFailed;
+    /** The latest MAIL FROM below its domain's remembered TLS level (refused or flagged), for the session record. */
+    private SenderMemory.Below downgrade;
     /** The subject of the verified client certificate the current message's Received header names, or null. */
     private String messageCertificate;
 
@@ -540,6 +542,19 @@ final class Session {
             error(partnerRefusal);
             return;
         }
+        Optional<SenderMemory.Below> below = ctx.senders().check(path.isNull() ? null : path.mailbox().domainKey(),
+                SenderMemory.level(tls, clientCertificate));
+        if (below.isPresent()) {
+            downgrade = below.get();
+            log.warn("downgrade alert from=<{}> client=[{}] action={} policy-source=memory reason=\"{}\"; if {} "
+                    + "changed for good, run \"postern domains forget {} --direction in\"", path.mailbox(),
+                    clientAddress.getHostAddress(), downgrade.refuse() ? "refused" : "flagged (accepted)",
+                    downgrade.reason(), downgrade.domain(), downgrade.domain());
+            if (downgrade.refuse()) {
+                error(downgrade.reply());
+                return;
+            }
+        }
         if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) {
             error(Replies.DISK_FULL);
             return;
@@ -822,6 +837,8 @@ final class Session {
         }
         accepted++;
         junk = 0;
+        ctx.senders().learn(sender.isNull() ? null : sender.mailbox().domainKey(),
+                SenderMemory.level(tls, clientCertificate), now);
         log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}{}", incoming.id(), envelope.sender(),
                 rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol(),
                 (requireTls ? " requiretls=yes" : "") + (tlsRequiredNo ? " tls-required=no"
@@ -907,8 +924,12 @@ final class Session {
         int port = ctx.listener().address().getPort() == 0 ? socket.getLocalPort() : ctx.listener().address().getPort();
         String endpoint = ctx.role().name().toLowerCase(Locale.ROOT) + " " + InboundServer.describe(
                 new java.net.InetSocketAddress(ctx.listener().address().getAddress(), port));
-        var policy = new TlsSessionRecord.PolicyApplied(ctx.listener().requiresTls() ? "encrypt" : "may", "listener",
-                "listener " + endpoint, "enforce", List.of());
+        var policy = downgrade == null ? new TlsSessionRecord.PolicyApplied(ctx.listener().requiresTls() ? "encrypt"
+                : "may", "listener", "listener " + endpoint, "enforce", List.of())
+                // the downgrade memory's mark: refused (enforce), or flagged and accepted (testing, as a would-fail)
+                : new TlsSessionRecord.PolicyApplied(downgrade.policyLevel(), "memory", downgrade.reason()
+                        + ", over listener " + endpoint, downgrade.refuse() ? "enforce" : "testing",
+                        downgrade.refuse() ? List.of() : List.of(downgrade.reason()));
         return new TlsSessionRecord(auditId, endedAt != null ? endedAt : Instant.now(), TlsSessionRecord.Direction.IN,
                 endpoint, clientAddress.getHostAddress(), socket.getPort(), lastHelo, reverseDns,
                 facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),

@@ -109,7 +109,7 @@ public final class RecipientProbe implements Verifier {
             }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host(), tlsa);
+                plan = planner.plan(policy, hop.host(), tlsa, null);
             } catch (TlsConfigException e) {
                 return new Verdict.Unverified("TLS policy for " + domain + " cannot be applied: " + e.getMessage());
             }

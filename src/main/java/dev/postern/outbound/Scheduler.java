@@ -98,6 +98,8 @@ public final class Scheduler implements Closeable {
     private final Semaphore slots;
     /** Receives a delivery record per recipient per attempt and a message record per DSN made here. */
     private final Audit audit;
+    /** The downgrade memory: the floor under each destination's plan, and what each session teaches it. */
+    private final PeerFloors floors;
     private volatile boolean closed;
     private Thread dispatcher;
 
@@ -108,7 +110,13 @@ public final class Scheduler implements Closeable {
 
     public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
                      MaildirDelivery local, Settings settings, Audit audit) {
+        this(spool, router, dns, client, policies, local, settings, audit, PeerFloors.NONE);
+    }
+
+    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
+                     MaildirDelivery local, Settings settings, Audit audit, PeerFloors floors) {
         this.audit = audit;
+        this.floors = floors;
         this.spool = spool;
         this.router = router;
         this.dns = dns;
@@ -373,6 +381,10 @@ public final class Scheduler implements Closeable {
         // RFC 8689 §4.2.1 binds a REQUIRETLS message with a return path; its DSN (null reverse path) goes back with
         // REQUIRETLS to a next hop that takes it and without to one that does not (§5, SmtpClient), never refused
         boolean requireTls = env.requireTls() && !env.nullSender();
+        // the downgrade memory's floor (RFC 8689 §3: set aside too for TLS-Required: No, a recipient-side policy)
+        TlsPlanner.Floor floor = TlsPolicies.setAside(TlsPolicies.SourceKind.MEMORY, env.tlsRequiredNo()) ? null
+                : floors.floor(policy);
+        TlsPlanner.Floor refusedBy = null; // the floor, once it refused a host: the deferral names the ways out
         List<HostResult> hosts = new ArrayList<>();
         List<String> tried = new ArrayList<>();
         // REQUIRETLS: hosts that answered but cannot take it as asked (no TLS, not verified, no REQUIRETLS)
@@ -408,7 +420,7 @@ public final class Scheduler implements Closeable {
             }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host(), tlsa);
+                plan = planner.plan(policy, hop.host(), tlsa, floor);
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
                 String why = "TLS policy for " + domain + " cannot be applied: " + e.getMessage();
@@ -439,8 +451,11 @@ public final class Scheduler implements Closeable {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED && plan.required()) {
                     // Enforced: no clear text, no weaker retry; try the next host, then defer.
-                    logAttempt(env, domain, hop, address, a, plan.resolved());
-                    hosts.add(new HostResult(hop.host(), true, a.detail(), null));
+                    logAttempt(env, domain, hop, address, a, plan);
+                    String down = downgradeAlert(env, domain, hop, address, a, plan);
+                    if (down != null) refusedBy = plan.floor();
+                    hosts.add(new HostResult(hop.host(), true, down != null ? hop.host() + "["
+                            + address.getHostAddress() + "]:" + hop.port() + ": " + down : a.detail(), null));
                     tried.add(tried(hop, address, a));
                     last = Via.of(hop, address, a, tried);
                     // REQUIRETLS: the host answered, and not with verified TLS (a broken connection may yet)
@@ -448,9 +463,11 @@ public final class Scheduler implements Closeable {
                     continue;
                 }
                 if (a.outcome() == SmtpClient.Outcome.TLS_FAILED) {
-                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, policy, tried);
+                    a = opportunisticRetry(env, domain, hop, address, message, plan, a, tried);
                 }
-                logAttempt(env, domain, hop, address, a, plan.resolved());
+                logAttempt(env, domain, hop, address, a, plan);
+                downgradeAlert(env, domain, hop, address, a, plan); // flag: delivered, but said loudly
+                floors.learn(domain, a, Instant.now());
                 tried.add(tried(hop, address, a));
                 last = Via.of(hop, address, a, tried);
                 if (requireTls && lacksRequireTls(a)) {
@@ -462,7 +479,7 @@ public final class Scheduler implements Closeable {
                 }
                 if (a.outcome() == SmtpClient.Outcome.COMPLETED) {
                     for (String r : rcpts) vias.put(r, last);
-                    return keepTlsFailures(a.recipients(), domain, policy.source(), hosts, hop, address);
+                    return keepTlsFailures(a.recipients(), domain, source(policy, refusedBy), hosts, hop, address);
                 }
                 hosts.add(new HostResult(hop.host(), false, a.detail(), a.remote()));
             }
@@ -472,10 +489,14 @@ public final class Scheduler implements Closeable {
             for (String r : rcpts) vias.put(r, via);
             return uniform(rcpts, requireTlsFailure(noRequireTls, lacksExtension, hosts));
         }
-        SmtpClient.RecipientResult deferred = deferral(domain, policy.source(), hosts);
+        SmtpClient.RecipientResult deferred = deferral(domain, source(policy, refusedBy), hosts);
+        if (refusedBy != null) { // the partner may have changed for good: say how to let its mail go
+            deferred = new SmtpClient.RecipientResult(deferred.status(), deferred.reply() + "; "
+                    + refusedBy.waysOut(), deferred.enhanced(), deferred.remote());
+        }
         List<HostResult> tlsHosts = hosts.stream().filter(HostResult::tlsRequired).toList();
         // A TLS requirement that a host failed is why no transaction ran, whatever the other hosts did.
-        String noTls = tlsHosts.isEmpty() ? null : tlsRequired(domain, policy.source(), tlsHosts);
+        String noTls = tlsHosts.isEmpty() ? null : tlsRequired(domain, source(policy, refusedBy), tlsHosts);
         Via via = last == null ? Via.NONE.with(tried, noTls)
                 : last.with(tried, noTls != null ? noTls : last.noTlsReason());
         for (String r : rcpts) vias.put(r, via);
@@ -506,6 +527,28 @@ public final class Scheduler implements Closeable {
                 "4" + status.substring(1), text + "; other hosts: " + String.join("; ", notAsked));
     }
 
+    /** The policy's source, or the downgrade memory's over it once the floor refused a host. */
+    private static String source(TlsPolicies.Resolved policy, TlsPlanner.Floor refusedBy) {
+        return refusedBy == null ? policy.source() : "peer memory, over " + policy.source();
+    }
+
+    /**
+     * Logs the "downgrade alert" of a session below the plan's floor and returns the downgrade's reason, or null when
+     * the session was not one: refused (refuse) or delivered anyway (flag), either way an administrator should know.
+     */
+    private static String downgradeAlert(Envelope env, String domain, NextHop hop, InetAddress address,
+                                         SmtpClient.Attempt a, TlsPlanner.Plan plan) {
+        if (plan.floor() == null || PeerFloors.achieved(a) == null && a.outcome() != SmtpClient.Outcome.TLS_FAILED) {
+            return null; // no floor, or a session that never got as far as TLS (connection lost)
+        }
+        String down = plan.downgrade(PeerFloors.reached(a), PeerFloors.offered(a));
+        if (down == null) return null;
+        log.warn("downgrade alert id={} domain={} relay={}[{}]:{} action={} policy-source=memory reason=\"{}\"; {}",
+                env.id(), domain, hop.host(), address.getHostAddress(), hop.port(),
+                plan.floor().enforce() ? "refused" : "flagged (delivered anyway)", down, plan.floor().waysOut());
+        return down;
+    }
+
     /** The client refused to hand a REQUIRETLS message to this host (unverified, or no REQUIRETLS in its EHLO). */
     private static boolean lacksRequireTls(SmtpClient.Attempt a) {
         return a.outcome() == SmtpClient.Outcome.COMPLETED && !a.recipients().isEmpty()
@@ -524,9 +567,8 @@ public final class Scheduler implements Closeable {
      */
     private SmtpClient.Attempt opportunisticRetry(Envelope env, String domain, NextHop hop, InetAddress address,
                                                   SmtpClient.Message message, TlsPlanner.Plan plan,
-                                                  SmtpClient.Attempt failed, TlsPolicies.Resolved policy,
-                                                  List<String> tried) {
-        logAttempt(env, domain, hop, address, failed, plan.resolved());
+                                                  SmtpClient.Attempt failed, List<String> tried) {
+        logAttempt(env, domain, hop, address, failed, plan);
         tried.add(tried(hop, address, failed));
         String why = failed.detail();
         if (failed.tlsFailure() == SmtpClient.TlsFailure.HANDSHAKE
@@ -537,7 +579,7 @@ public final class Scheduler implements Closeable {
                 return plan.testing() && broad.verdict() != null ? broad.withVerdict(withWouldFail(broad.verdict(),
                         plan, why)) : broad;
             }
-            logAttempt(env, domain, hop, address, broad, plan.resolved());
+            logAttempt(env, domain, hop, address, broad, plan);
             tried.add(tried(hop, address, broad));
         }
         SmtpClient.Attempt clear = client.send(hop, address, message, plan.clearText(why));
@@ -607,7 +649,8 @@ public final class Scheduler implements Closeable {
     }
 
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
-                                   SmtpClient.Attempt a, TlsPolicies.Resolved policy) {
+                                   SmtpClient.Attempt a, TlsPlanner.Plan plan) {
+        TlsPolicies.Resolved policy = plan.resolved();
         String tls = (a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher())
                 + (a.fallback() == null ? "" : a.fallback().note(a.tls() != null));
         // Whether the server asked for our certificate: always named when the policy has one to present.
@@ -619,12 +662,14 @@ public final class Scheduler implements Closeable {
                 + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
                 // every decision of the defences is on the line: an override while it is in force, a DANE level (the
                 // TLSA base domain, or why DANE did not apply), an MTA-STS policy by its id, what TLS-Required: No
-                // set aside
+                // set aside, the downgrade memory's floor when it asks more than the policy
                 + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
                         || policy.kind() == TlsPolicies.SourceKind.DANE
                         || TlsPlanner.usesDane(policy, env.tlsRequiredNo()) || env.tlsRequiredNo()
                         ? " policy-source=\"" + policy.source() + "\"" : "")
-                + (env.tlsRequiredNo() ? " tls-required=no" : env.requireTls() ? " requiretls=yes" : "");
+                + (env.tlsRequiredNo() ? " tls-required=no" : env.requireTls() ? " requiretls=yes" : "")
+                + (plan.floor() == null ? "" : " peer-memory=" + plan.floor().level().word()
+                        + (plan.floor().enforce() ? "" : "(flag)"));
         if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
             log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
                     hop.host(), address.getHostAddress(), policy.policy().level().word(),

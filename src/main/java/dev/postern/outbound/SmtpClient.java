@@ -210,6 +210,10 @@ public final class SmtpClient implements java.io.Closeable {
     public Attempt send(NextHop hop, InetAddress address, Message message, TlsPlanner.Plan plan) {
         CacheKey key = new CacheKey(address, hop.port(), hop.host(), plan);
         Conversation cached = idle.take(key);
+        if (cached != null && plan.downgrade(cached.achieved(), "") != null) {
+            cached.quit(); // opened before the floor rose, below it: never used again
+            cached = null;
+        }
         if (cached != null) {
             Attempt a = cached.reuse(message);
             if (a != null) {
@@ -277,7 +281,8 @@ public final class SmtpClient implements java.io.Closeable {
 
     /**
      * What a connection may be reused for: the same address and port, reached for the same next-hop name (which
-     * verify checks), under the same plan (domain, policy, whether TLS is attempted).
+     * verify checks), under the same plan (domain, policy, whether TLS is attempted). The downgrade floor is not part
+     * of it: a connection whose session reaches the floor serves a plan with a floor, one below it is closed instead.
      */
     private record CacheKey(InetAddress address, int port, String hopHost, String domain, Config.TlsPolicy policy,
                             boolean attemptTls, boolean testing, boolean broad,
@@ -312,6 +317,11 @@ public final class SmtpClient implements java.io.Closeable {
         boolean reusable;
         boolean quitSent;
         int uses;
+
+        /** What this connection's session showed, for the downgrade floor: plain, or its verdict's level. */
+        dev.postern.peers.Level achieved() {
+            return tls == null || verdict == null ? dev.postern.peers.Level.PLAIN : verdict.achieved();
+        }
 
         /** The audit's record of this connection, once its TLS was settled; null before. */
         String sessionId;
@@ -355,10 +365,10 @@ public final class SmtpClient implements java.io.Closeable {
                         : TlsSessionRecord.Verification.FAILED;
                 List<String> wouldFail = verdict != null ? verdict.wouldFail()
                         : detail != null ? plan.withoutTls(detail).wouldFail() : List.of();
-                TlsPolicies.Resolved r = plan.resolved();
-                var policy = new TlsSessionRecord.PolicyApplied(plan.policy().level().word(),
-                        r == null ? null : r.kind().word(), r == null ? null : r.source(),
-                        plan.testing() ? "testing" : "enforce", wouldFail);
+                // the downgrade memory's floor, when it binds, is the policy the session was held to (source memory)
+                var policy = new TlsSessionRecord.PolicyApplied(plan.auditLevel(),
+                        plan.auditKind() == null ? null : plan.auditKind().word(), plan.auditSource(),
+                        plan.auditMode(), wouldFail);
                 audit.record(new TlsSessionRecord(sessionId, Instant.now(), TlsSessionRecord.Direction.OUT,
                         hop.host() + ":" + hop.port(), address.getHostAddress(), hop.port(), greetingName, null,
                         facts == null ? null : facts.protocol(), facts == null ? null : facts.cipher(),

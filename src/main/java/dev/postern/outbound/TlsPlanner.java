@@ -47,11 +47,47 @@ public final class TlsPlanner {
      * @param fallback why this plan is a retry that is weaker than the first try (weak TLS or clear text), or null
      * @param resolved the policy's resolution (its source), for the audit record of the session
      * @param dane     the host's DNSSEC-secure TLSA records when DANE judges this session (RFC 7672), else null
+     * @param floor    the downgrade memory's floor when it asks more than the policy does (null: it adds nothing);
+     *                 under refuse it makes TLS {@code required}, and {@link #judge} fails a session below it
      */
     public record Plan(boolean attempt, boolean required, boolean testing, SSLContext context,
                        Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
                        Set<TrustAnchor> anchors, boolean broad, String fallback, TlsPolicies.Resolved resolved,
-                       TlsaLookup.Found.Secure dane) {
+                       TlsaLookup.Found.Secure dane, Floor floor) {
+
+        /** The policy by itself requires TLS (an enforced level from encrypt up), whatever the floor says. */
+        boolean policyRequired() {
+            return policy.level().requiresTls() && !testing;
+        }
+
+        /** The level the audit names for this session: the floor's would-be level when it binds, else the policy's. */
+        public String auditLevel() {
+            return floor == null ? policy.level().word() : floor.policyLevel().word();
+        }
+
+        /** The audit's source kind: "memory" when the floor binds. */
+        public TlsPolicies.SourceKind auditKind() {
+            return floor != null ? TlsPolicies.SourceKind.MEMORY : resolved == null ? null : resolved.kind();
+        }
+
+        /** The words that name the source, for the audit record. */
+        public String auditSource() {
+            String base = resolved == null ? null : resolved.source();
+            return floor == null ? base : floor.describe() + (base == null ? "" : ", over " + base);
+        }
+
+        /** "enforce" or "testing"; a flagging floor is recorded like a testing policy: what it would refuse. */
+        public String auditMode() {
+            return testing || floor != null && !floor.enforce() ? "testing" : "enforce";
+        }
+
+        /**
+         * The downgrade this session is, or null: the session achieved {@code achieved} (plain without TLS), below
+         * the floor. {@code offered} says what the session offered ("no STARTTLS", "TLS, unverified: ...").
+         */
+        public String downgrade(dev.postern.peers.Level achieved, String offered) {
+            return floor == null || !floor.level().above(achieved) ? null : floor.downgrade(offered);
+        }
 
         /**
          * What to offer in the handshake: the policy's constraints when TLS is required; otherwise (may, testing)
@@ -59,7 +95,7 @@ public final class TlsPlanner {
          * clear text. The constraints are still judged after the handshake and recorded.
          */
         public Constraints offered() {
-            return required ? constraints : Constraints.DEFAULT;
+            return policyRequired() ? constraints : Constraints.DEFAULT;
         }
 
         /**
@@ -71,6 +107,7 @@ public final class TlsPlanner {
          * return path, and §5 says a bounce is not discarded for want of REQUIRETLS on its way back.
          */
         public String requireTlsRefusal() {
+            // The downgrade memory's floor is no policy of the domain's: it never qualifies a hop by itself.
             TlsLevel level = policy.level();
             if (dane != null && required && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
             boolean verifies = level == TlsLevel.VERIFY || level == TlsLevel.SECURE || level == TlsLevel.FINGERPRINT;
@@ -94,7 +131,7 @@ public final class TlsPlanner {
         /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
         public Plan clearText(String why) {
             return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why,
-                    resolved, dane);
+                    resolved, dane, floor);
         }
 
         /**
@@ -104,7 +141,7 @@ public final class TlsPlanner {
         public Plan broadRetry(String why) {
             if (required) throw new IllegalStateException("no weaker retry under an enforced level");
             return new Plan(attempt, false, testing, context, constraints, policy, domain, hopHost, anchors, true, why,
-                    resolved, dane);
+                    resolved, dane, floor);
         }
 
         /**
@@ -118,6 +155,8 @@ public final class TlsPlanner {
                 wouldFail.add(why);
                 if (mxMismatch() != null) wouldFail.add(mxMismatch());
             }
+            String down = downgrade(dev.postern.peers.Level.PLAIN, "no TLS (" + why + ")");
+            if (down != null) wouldFail.add(down); // only a flagging floor lets a session stay in clear text
             return new Verdict(null, "no TLS: " + why, null, List.copyOf(wouldFail), null, false);
         }
 
@@ -173,9 +212,16 @@ public final class TlsPlanner {
                 }
             }
             boolean enforce = level.requiresTls() && !testing;
-            String failure = enforce && !failures.isEmpty() ? String.join("; ", failures) : null;
-            List<String> wouldFail = testing && level.requiresTls() ? List.copyOf(failures) : List.of();
-            return new Verdict(failure, summary, verified ? summary : problem, wouldFail, facts, verified);
+            List<String> wouldFail = new ArrayList<>(testing && level.requiresTls() ? failures : List.of());
+            if (!enforce) failures.clear();
+            // The floor: an authenticated session is "verified" (a DANE one "dane"; see Verdict#dane)
+            String down = downgrade(verified ? dev.postern.peers.Level.VERIFIED : dev.postern.peers.Level.ENCRYPTED,
+                    verified ? "verified TLS (" + summary + ")" : "TLS, " + summary);
+            if (down != null && floor.enforce()) failures.add(down);
+            else if (down != null) wouldFail.add(down);
+            String failure = failures.isEmpty() ? null : String.join("; ", failures);
+            return new Verdict(failure, summary, verified ? summary : problem, List.copyOf(wouldFail), facts,
+                    verified);
         }
 
         /**
@@ -191,9 +237,16 @@ public final class TlsPlanner {
                     dane.referenceNames(), now);
             if (d.outcome() == DaneCheck.Outcome.MISMATCH) failures.add("TLSA mismatch: " + d.reason());
             String summary = d.authenticated() ? "DANE verified: " + d.reason() : "unverified: " + d.reason();
-            String failure = required && !failures.isEmpty() ? String.join("; ", failures) : null;
-            List<String> wouldFail = testing ? List.copyOf(failures) : List.of();
-            return new Verdict(failure, summary, d.reason(), wouldFail, facts, d.authenticated());
+            List<String> wouldFail = new ArrayList<>(testing ? failures : List.of());
+            if (!required) failures.clear();
+            // The floor: a DANE-authenticated session is "dane", one with only unusable records "encrypted"
+            String down = downgrade(d.authenticated() ? dev.postern.peers.Level.DANE
+                    : dev.postern.peers.Level.ENCRYPTED, d.authenticated() ? "DANE-verified TLS" : "TLS, " + summary);
+            if (down != null && floor.enforce()) failures.add(down);
+            else if (down != null) wouldFail.add(down);
+            String failure = failures.isEmpty() ? null : String.join("; ", failures);
+            return new Verdict(failure, summary, d.reason(), List.copyOf(wouldFail), facts, d.authenticated(),
+                    d.authenticated());
         }
 
         /**
@@ -255,7 +308,79 @@ public final class TlsPlanner {
      *                  fingerprint, else chain and name (whether or not the level requires them)
      */
     public record Verdict(String failure, String summary, String reason, List<String> wouldFail, TlsFacts facts,
-                          boolean verified) {}
+                          boolean verified, boolean dane) {
+
+        /** A verdict of a session not authenticated by DANE (every verdict until DANE judges sessions). */
+        public Verdict(String failure, String summary, String reason, List<String> wouldFail, TlsFacts facts,
+                       boolean verified) {
+            this(failure, summary, reason, wouldFail, facts, verified, false);
+        }
+
+        /**
+         * The level this TLS session showed, for the downgrade memory: dane when DANE authenticated the server
+         * (DANE's judgement sets {@code dane}: the seam for RFC 7672 sessions), verified when its certificate passed
+         * the level's identity checks, else encrypted.
+         */
+        public dev.postern.peers.Level achieved() {
+            return dane ? dev.postern.peers.Level.DANE : verified ? dev.postern.peers.Level.VERIFIED
+                    : dev.postern.peers.Level.ENCRYPTED;
+        }
+    }
+
+    /**
+     * The downgrade memory's floor for one destination: it was seen at {@code level} since {@code since}. Under
+     * {@code enforce} (refuse) a session below it is refused before MAIL; otherwise (flag) it is recorded as a
+     * would-fail and the message goes.
+     */
+    public record Floor(String domain, dev.postern.peers.Level level, Instant since, boolean enforce) {
+
+        /** The policy level that asks what the floor asks: encrypt, verify, or dane-only. */
+        public TlsLevel policyLevel() {
+            return switch (level) {
+                case PLAIN -> TlsLevel.MAY;
+                case ENCRYPTED -> TlsLevel.ENCRYPT;
+                case VERIFIED -> TlsLevel.VERIFY;
+                case DANE -> TlsLevel.DANE_ONLY;
+            };
+        }
+
+        /** "peer memory: D seen at L since T". */
+        public String describe() {
+            return "peer memory: " + domain + " seen at " + level.word() + " since "
+                    + dev.postern.peers.Seen.time(since);
+        }
+
+        /** "downgrade: D was seen at L since T, this session offered W". */
+        public String downgrade(String offered) {
+            return "downgrade: " + domain + " was seen at " + level.word() + " since "
+                    + dev.postern.peers.Seen.time(since)
+                    + ", this session offered " + offered;
+        }
+
+        /** The ways out, for the deferral reason and the alert: a partner may have changed for good. */
+        public String waysOut() {
+            return "if " + domain + " changed for good, run \"postern domains forget " + domain
+                    + " --direction out\" or relax it for a while with \"postern policy override " + domain
+                    + " --level LEVEL --until TIME --reason TEXT\"";
+        }
+
+        /**
+         * The floor as it applies under {@code policy}, or null when it asks nothing more: a plain floor, a policy of
+         * level none (the administrator said never STARTTLS), or an enforced policy that already guarantees the level.
+         */
+        Floor over(Config.TlsPolicy policy) {
+            if (level == dev.postern.peers.Level.PLAIN || policy.level() == TlsLevel.NONE) return null;
+            boolean enforced = policy.mode() == Config.PolicyMode.ENFORCE;
+            dev.postern.peers.Level guaranteed = !enforced ? dev.postern.peers.Level.PLAIN
+                    : switch (policy.level()) {
+                        case ENCRYPT -> dev.postern.peers.Level.ENCRYPTED;
+                        case FINGERPRINT, VERIFY, SECURE -> dev.postern.peers.Level.VERIFIED;
+                        case DANE_ONLY -> dev.postern.peers.Level.DANE;
+                        default -> dev.postern.peers.Level.PLAIN;
+                    };
+            return level.above(guaranteed) ? this : null;
+        }
+    }
 
     private final TrustAnchorCache anchors = new TrustAnchorCache();
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
@@ -306,47 +431,46 @@ public final class TlsPlanner {
         return null;
     }
 
+    /** The plan for delivering to {@code hopHost} for {@code domain} under {@code resolved}, without DANE or a floor. */
+    public Plan plan(TlsPolicies.Resolved resolved, String hopHost) throws TlsConfigException {
+        return plan(resolved, hopHost, null, null);
+    }
+
     /**
-     * The plan for one host under a DANE level, given its TLSA lookup: DNSSEC-secure records make it a DANE plan
-     * (TLS required, judged by {@link DaneCheck}, policy source "dane"); otherwise {@code resolved} as it is, where
-     * level {@code dane} means {@code may}. This is the seam of the domain's other policies: MTA-STS, when it sets
-     * {@code resolved}, is what a host without DANE falls back to (RFC 8461 §2: DANE wins where it applies).
+     * The plan for one host: under a DANE level, given its TLSA lookup {@code found} (null: not looked up),
+     * DNSSEC-secure records make it a DANE plan (TLS required, judged by {@link DaneCheck}, policy source "dane");
+     * otherwise {@code resolved} as it is, where level {@code dane} means {@code may}. This is the seam of the
+     * domain's other policies: MTA-STS, when it sets {@code resolved}, is what a host without DANE falls back to
+     * (RFC 8461 §2: DANE wins where it applies). {@code floor} is the downgrade memory's (null: none); it never
+     * weakens the policy, it only adds a requirement the policy does not make.
+     * <p>A message with {@code TLS-Required: No} (RFC 8689 §3) reaches here with its recipient-side requirements
+     * already set aside by the caller ({@link TlsPolicies#setAside}): MTA-STS in {@link TlsPolicies#resolve(String,
+     * Instant, boolean)}, DANE under level {@code dane} in {@link #usesDane}, the floor in the scheduler.
      */
-    public Plan plan(TlsPolicies.Resolved resolved, String hopHost, TlsaLookup.Found found) throws TlsConfigException {
+    public Plan plan(TlsPolicies.Resolved resolved, String hopHost, TlsaLookup.Found found, Floor floor)
+            throws TlsConfigException {
         if (!(found instanceof TlsaLookup.Found.Secure secure)) {
-            if (found == null) return plan(resolved, hopHost);
-            return plan(new TlsPolicies.Resolved(resolved.domain(), resolved.policy(), resolved.source()
-                    + "; DANE not applied: " + found.why(), resolved.override(), resolved.kind()), hopHost);
+            if (found == null) return basePlan(resolved, hopHost, floor);
+            return basePlan(new TlsPolicies.Resolved(resolved.domain(), resolved.policy(), resolved.source()
+                    + "; DANE not applied: " + found.why(), resolved.override(), resolved.kind(), resolved.mtaSts(),
+                    resolved.beneath()), hopHost, floor);
         }
         Config.TlsPolicy base = daneBase(resolved);
         String from = resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? "default, over " + resolved.source()
                 : resolved.source();
-        Plan p = plan(new TlsPolicies.Resolved(resolved.domain(), base, secure.why() + ", level "
-                + base.level().word() + " from " + from, resolved.override(), TlsPolicies.SourceKind.DANE), hopHost);
+        Plan p = basePlan(new TlsPolicies.Resolved(resolved.domain(), base, secure.why() + ", level "
+                + base.level().word() + " from " + from, resolved.override(), TlsPolicies.SourceKind.DANE), hopHost,
+                floor);
         return new Plan(true, !p.testing(), p.testing(), p.context(), p.constraints(), p.policy(), p.domain(),
-                hopHost, p.anchors(), false, null, p.resolved(), secure);
+                hopHost, p.anchors(), false, null, p.resolved(), secure, p.floor());
     }
 
-    /** The plan for delivering to {@code hopHost} for {@code domain} under {@code resolved}. */
-    public Plan plan(TlsPolicies.Resolved resolved, String hopHost) throws TlsConfigException {
-        return plan(resolved, hopHost, false);
-    }
-
-    /**
-     * The plan for one message: {@code tlsRequiredNo} says its sender wrote {@code TLS-Required: No} (RFC 8689 §3).
-     * {@code resolved} already comes from {@link TlsPolicies#resolve(String, Instant, boolean)}, so a domain-wide
-     * MTA-STS policy is set aside there. The seam for the requirements made here, per MX host or from what was seen
-     * before: DANE (RFC 7672, under level {@code dane}) and the downgrade memory's floor apply only when
-     * {@code !TlsPolicies.setAside(SourceKind.DANE / MEMORY, tlsRequiredNo)}, and a plan they make required names
-     * their source in its {@code resolved().kind()}. A requirement the administrator set (a static {@code encrypt},
-     * {@code dane-only}) is never set aside.
-     */
-    public Plan plan(TlsPolicies.Resolved resolved, String hopHost, boolean tlsRequiredNo)
-            throws TlsConfigException {
+    private Plan basePlan(TlsPolicies.Resolved resolved, String hopHost, Floor floor) throws TlsConfigException {
         Config.TlsPolicy p = resolved.policy();
+        Floor binding = floor == null ? null : floor.over(p);
         boolean testing = p.mode() == Config.PolicyMode.TESTING;
         boolean attempt = p.level() != TlsLevel.NONE;
-        boolean required = p.level().requiresTls() && !testing;
+        boolean required = p.level().requiresTls() && !testing || binding != null && binding.enforce();
         // Under testing, offer what "may" offers so delivery is not blocked; the constraints are judged afterwards.
         Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
         SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
@@ -354,7 +478,7 @@ public final class TlsPlanner {
         Set<TrustAnchor> trusted = resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? anchors.withSystem(p.caFile())
                 : anchors.get(p.caFile());
         return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost, trusted,
-                false, null, resolved, null);
+                false, null, resolved, null, binding);
     }
 
     /**

@@ -109,6 +109,19 @@ class JdbcAuditStoreTest {
     }
 
     @ParameterizedTest @EnumSource(Backend.class)
+    void theLastDeliveryToADomainAndItsHosts(Backend backend) throws Exception {
+        try (JdbcAuditStore store = JdbcAuditStore.open(backend.newUrl(dir), null, null, "gw-a")) {
+            store.write(all());
+            JdbcAuditStore.DomainDeliveries d = store.deliveries("bank.example");
+            assertThat(d.last()).isEqualTo(new JdbcAuditStore.GatewayDelivery("gw-a", CAROL));
+            assertThat(d.hosts()).containsExactly("mx1.bank.example", "mx2.bank.example"); // latest first
+            JdbcAuditStore.DomainDeliveries none = store.deliveries("partner.example");
+            assertThat(none.last()).isNull();
+            assertThat(none.hosts()).isEmpty();
+        }
+    }
+
+    @ParameterizedTest @EnumSource(Backend.class)
     void aBatchReplayedAfterACrashAddsNothingTwice(Backend backend) throws Exception {
         String url = backend.newUrl(dir);
         long[] once = new long[TABLES.length];

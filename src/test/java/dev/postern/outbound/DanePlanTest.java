@@ -30,7 +30,7 @@ class DanePlanTest {
     static final TlsaRecord PKIX_EE = new TlsaRecord(1, 1, 1, new byte[32]);
 
     @Test void secureUsableRecordsRequireTlsAndCarryRequireTls() throws Exception {
-        TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", secure(DANE_EE));
+        TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", secure(DANE_EE), null);
         assertThat(p.required()).isTrue();
         assertThat(p.attempt()).isTrue();
         assertThat(p.resolved().kind()).isEqualTo(TlsPolicies.SourceKind.DANE);
@@ -41,7 +41,7 @@ class DanePlanTest {
         TlsPolicies.Resolved testing = new TlsPolicies.Resolved("b.example", new TlsPolicy(TlsLevel.DANE,
                 dev.postern.config.Config.PolicyMode.TESTING, "TLSv1.2", List.of(), 0, -1, List.of(), null, List.of(),
                 null, null), "default", Optional.empty(), TlsPolicies.SourceKind.DEFAULT);
-        TlsPlanner.Plan p = planner.plan(testing, "mx.b.example", secure(DANE_EE));
+        TlsPlanner.Plan p = planner.plan(testing, "mx.b.example", secure(DANE_EE), null);
         assertThat(p.required()).isFalse();
         assertThat(p.testing()).isTrue();
         assertThat(p.withoutTls("mx.b.example: does not offer STARTTLS").wouldFail())
@@ -50,7 +50,7 @@ class DanePlanTest {
     }
 
     @Test void onlyUnusableRecordsRequireTlsButCannotCarryRequireTls() throws Exception {
-        TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", secure(PKIX_EE));
+        TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", secure(PKIX_EE), null);
         assertThat(p.required()).isTrue();
         assertThat(p.requireTlsRefusal()).isEqualTo("the TLS policy for b.example is dane, which does not verify "
                 + "the next hop");
@@ -58,7 +58,7 @@ class DanePlanTest {
 
     @Test void withoutSecureRecordsDaneIsMayAndDaneOnlyRefusesTheHost() throws Exception {
         TlsaLookup.Found absent = new TlsaLookup.Found.Absent("the MX answer is not DNSSEC-secure");
-        TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", absent);
+        TlsPlanner.Plan p = planner.plan(resolved(TlsLevel.DANE), "mx.b.example", absent, null);
         assertThat(p.required()).isFalse();
         assertThat(p.attempt()).isTrue();
         assertThat(p.dane()).isNull();
