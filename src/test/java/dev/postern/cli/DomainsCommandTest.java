@@ -62,7 +62,7 @@ class DomainsCommandTest {
         assertThat(text.exit()).as(text.toString()).isZero();
         List<String> lines = text.outLines();
         assertThat(lines.getFirst()).isEqualTo("Domain b.example");
-        assertThat(lines).contains("  Outbound TLS policy", "    source:    default [default]", "    level:     may",
+        assertThat(lines).contains("  Outbound TLS policy", "    source:    default [default]", "    level:     dane",
                 "    override:  none", "  DANE", "    not known to this build", "  MTA-STS");
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("    out:       encrypted since ")
                 .endsWith("; refuse below it"));
