@@ -236,7 +236,7 @@ record DomainReport(String domain, String unicode, Policy policy, Memory memory,
             Delivery d = h.delivery();
             if (d != null) {
                 out.println("      delivery: " + (d.refused() != null ? "host not used: " + printable(d.refused())
-                        : "level " + d.level() + " from " + d.source() + (d.testing() ? " (testing)" : "") + ", "
+                        : "level " + d.level() + " [" + d.source() + "]" + (d.testing() ? " (testing)" : "") + ", "
                         + (d.dane() ? "TLS required, judged by the TLSA records" : d.required() ? "TLS required"
                         : "STARTTLS when offered")));
             }
@@ -263,7 +263,8 @@ record DomainReport(String domain, String unicode, Policy policy, Memory memory,
         if (t != null) {
             stsRow(out, "TXT now", t.error() != null ? "lookup failed: " + t.error()
                     : t.id() == null ? "no valid v=STSv1 record (no MTA-STS)"
-                    : "id=" + t.id() + (t.matchesCache() == null ? "" : t.matchesCache() ? ", as cached"
+                    : "id=" + t.id() + (t.matchesCache() == null ? ", nothing cached: the gateway fetches the "
+                    + "policy at its next delivery" : t.matchesCache() ? ", as cached"
                     : ", not the cached id: the gateway fetches the new policy at its next delivery or refresh"));
         }
         Fetched f = mtaSts.fetched();
