@@ -51,7 +51,9 @@ final class DomainLookup {
                 TlsPlanner planner = new TlsPlanner();
                 List<DomainReport.DaneHost> hosts = new ArrayList<>();
                 for (NextHop hop : h.hops()) hosts.add(host(dns, resolved, h, hop, planner));
-                yield new DomainReport.Dane(true, note, h.source(), h.security().word(), null, hosts);
+                // a static route to [host] has no MX answer: its host's address records decide (Router)
+                boolean noMx = config.routeFor(resolved.domain()).filter(r -> !r.mxLookup()).isPresent();
+                yield new DomainReport.Dane(true, note, h.source(), noMx ? null : h.security().word(), null, hosts);
             }
         };
     }

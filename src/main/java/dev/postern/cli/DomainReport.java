@@ -56,8 +56,8 @@ record DomainReport(String domain, String unicode, Policy policy, Memory memory,
      * @param lookedUp    whether DNS was asked; when not, {@code note} says why and the rest is empty
      * @param note        why DNS was or was not asked ("level dane uses DANE", "--no-lookup")
      * @param route       how the next hops were found ("MX", "static route", ...), null when routing failed
-     * @param mxSecurity  secure, insecure or bogus (the MX answer; for a static route the route's), null when the
-     *                    lookup failed otherwise
+     * @param mxSecurity  secure, insecure or bogus (the MX answer), null for a static route to a host (no MX
+     *                    lookup) or when the lookup failed otherwise
      * @param routeError  why there are no next hops (DNS failure, null MX, no such domain), else null
      */
     record Dane(boolean lookedUp, String note, String route, String mxSecurity, String routeError,
@@ -215,7 +215,8 @@ record DomainReport(String domain, String unicode, Policy policy, Memory memory,
                     + (dane.mxSecurity() == null ? "" : " [" + dane.mxSecurity() + "]"));
             return;
         }
-        out.println("    next hops: " + printable(dane.route()) + ", answer " + dane.mxSecurity());
+        out.println("    next hops: " + printable(dane.route()) + (dane.mxSecurity() == null
+                ? " (no MX answer: the host's address records decide)" : ", answer " + dane.mxSecurity()));
         for (DaneHost h : dane.hosts()) {
             out.println("    " + printable(h.host()) + ":" + h.port() + " (preference " + h.preference() + ")");
             if (h.error() != null) {

@@ -77,15 +77,6 @@ final class DomainsCommand {
                     r.policy().mode() == Config.PolicyMode.TESTING ? "testing" : "enforce",
                     r.override().map(o -> o.level().word() + " until " + o.until() + ", set by " + o.setBy() + ": "
                             + o.reason()).orElse(null));
-            boolean daneLevel = TlsPlanner.usesDane(r, false);
-            String level = TlsPlanner.daneBase(r).level().word();
-            boolean ask = lookup == Lookup.ALWAYS || lookup == Lookup.AUTO && daneLevel;
-            DnsResolver dns = ask ? DomainLookup.resolver(config) : null;
-            DomainReport.Dane dane = !ask ? DomainLookup.notLookedUp(lookup == Lookup.NEVER ? "--no-lookup"
-                    : "level " + level + " does not use DANE; --lookup asks DNS")
-                    : DomainLookup.dane(config, dns, r, daneLevel ? "level " + level + " uses DANE; asked DNS now "
-                    + "(--no-lookup skips it)" : "asked DNS now (--lookup); level " + level + " does not use DANE");
-            DomainReport.MtaSts mtaSts = DomainLookup.mtaSts(config, stsCache, d, now, dns, fetch);
             DomainLevels levels;
             try {
                 levels = PeerLevels.read(config.dataDir()).stream().filter(l -> l.domain().equals(d)).findFirst()
@@ -111,6 +102,16 @@ final class DomainsCommand {
             } catch (CliException e) {
                 notes.add(e.getMessage().replaceFirst("^postern: ", "") + " (certificates and deliveries unknown)");
             }
+            // DNS last: a damaged file is said at once, not after a lookup
+            boolean daneLevel = TlsPlanner.usesDane(r, false);
+            String level = TlsPlanner.daneBase(r).level().word();
+            boolean ask = lookup == Lookup.ALWAYS || lookup == Lookup.AUTO && daneLevel;
+            DnsResolver dns = ask ? DomainLookup.resolver(config) : null;
+            DomainReport.Dane dane = !ask ? DomainLookup.notLookedUp(lookup == Lookup.NEVER ? "--no-lookup"
+                    : "level " + level + " does not use DANE; --lookup asks DNS")
+                    : DomainLookup.dane(config, dns, r, daneLevel ? "level " + level + " uses DANE; asked DNS now "
+                    + "(--no-lookup skips it)" : "asked DNS now (--lookup); level " + level + " does not use DANE");
+            DomainReport.MtaSts mtaSts = DomainLookup.mtaSts(config, stsCache, d, now, dns, fetch);
             String unicode = Domains.toUnicode(d);
             return new DomainReport(d, unicode.equals(d) ? null : unicode, policy,
                     DomainReport.memory(outMode, pm.inbound().word(), levels), dane, mtaSts, certs, last, notes);

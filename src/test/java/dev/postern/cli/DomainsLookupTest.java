@@ -74,6 +74,9 @@ class DomainsLookupTest {
 
                 [outbound_tls."may.example"]
                 level = "may"
+
+                [routes]
+                "routed.example" = "[127.0.0.46]:2525"
                 %s
                 """.formatted(port, more));
         return f;
@@ -147,6 +150,13 @@ class DomainsLookupTest {
                 "      no DANE: the MX answer is not DNSSEC-secure",
                 "      delivery: host not used: no DNSSEC-secure TLSA records (level dane-only): the MX answer is "
                         + "not DNSSEC-secure");
+        // a static route to [address]: no MX answer; an IP literal has no secure address records
+        assertThat(show("routed.example").outLines()).containsSubsequence(
+                "    next hops: static route (no MX answer: the host's address records decide)",
+                "    127.0.0.46:2525 (preference -1)",
+                "      addresses: 127.0.0.46, insecure",
+                "      no DANE: the address records of 127.0.0.46 are not DNSSEC-secure",
+                "      delivery: level dane [default], STARTTLS when offered");
         JsonNode j = RecordCodec.mapper().readTree(show("only.example", "--json").out());
         JsonNode host = j.get("dane").get("hosts").get(0);
         assertThat(j.get("dane").get("mxSecurity").asText()).isEqualTo("insecure");
