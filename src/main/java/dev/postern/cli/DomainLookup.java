@@ -40,7 +40,8 @@ final class DomainLookup {
     }
 
     /** Every next hop of {@code resolved}'s domain: its addresses, TLSA records and what delivery would do. */
-    static DomainReport.Dane dane(Config config, DnsResolver dns, TlsPolicies.Resolved resolved, String note) {
+    static DomainReport.Dane dane(Config config, DnsResolver dns, TlsPolicies.Resolved resolved,
+                                  TlsPlanner.Floor floor, String note) {
         Router.Result route = new Router(config::routeFor, dns, config.delivery().smtpPort()).route(resolved.domain());
         return switch (route) {
             case Router.Result.Later l -> new DomainReport.Dane(true, note, null,
@@ -50,7 +51,7 @@ final class DomainLookup {
             case Router.Result.Hops h -> {
                 TlsPlanner planner = new TlsPlanner();
                 List<DomainReport.DaneHost> hosts = new ArrayList<>();
-                for (NextHop hop : h.hops()) hosts.add(host(dns, resolved, h, hop, planner));
+                for (NextHop hop : h.hops()) hosts.add(host(dns, resolved, floor, h, hop, planner));
                 // a static route to [host] has no MX answer: its host's address records decide (Router)
                 boolean noMx = config.routeFor(resolved.domain()).filter(r -> !r.mxLookup()).isPresent();
                 yield new DomainReport.Dane(true, note, h.source(), noMx ? null : h.security().word(), null, hosts);
@@ -59,8 +60,8 @@ final class DomainLookup {
     }
 
     /** One host, in the order of the scheduler's {@code tryHops}: addresses, TLSA lookup, DANE refusal, plan. */
-    private static DomainReport.DaneHost host(DnsResolver dns, TlsPolicies.Resolved resolved, Router.Result.Hops h,
-                                              NextHop hop, TlsPlanner planner) {
+    private static DomainReport.DaneHost host(DnsResolver dns, TlsPolicies.Resolved resolved, TlsPlanner.Floor floor,
+                                              Router.Result.Hops h, NextHop hop, TlsPlanner planner) {
         Addresses found;
         try {
             found = dns.resolve(hop.host());
@@ -81,7 +82,7 @@ final class DomainLookup {
                 : TlsaLookup.find(dns, hop.host(), h.security(), found, hop.port());
         return new DomainReport.DaneHost(hop.preference(), hop.host(), hop.port(), addresses,
                 found.security().word(), found.canonicalName(), null, tlsa(shown), verdict(shown),
-                delivery(planner, resolved, hop, used));
+                delivery(planner, resolved, floor, hop, used));
     }
 
     private static DomainReport.Tlsa tlsa(TlsaLookup.Found found) {
@@ -114,20 +115,25 @@ final class DomainLookup {
         };
     }
 
-    /** What delivery would do with {@code hop} given the TLSA lookup it makes ({@code used}, null: none). */
-    private static DomainReport.Delivery delivery(TlsPlanner planner, TlsPolicies.Resolved resolved, NextHop hop,
-                                                  TlsaLookup.Found used) {
+    /**
+     * What delivery would do with {@code hop} given the TLSA lookup it makes ({@code used}, null: none) and the
+     * downgrade memory's {@code floor} (null: none).
+     */
+    private static DomainReport.Delivery delivery(TlsPlanner planner, TlsPolicies.Resolved resolved,
+                                                  TlsPlanner.Floor floor, NextHop hop, TlsaLookup.Found used) {
         String level = resolved.policy().level().word();
         String refusal = TlsPlanner.daneRefusal(resolved, used);
         if (refusal != null) return new DomainReport.Delivery(refusal, level, resolved.kind().word(), true, false,
-                false);
+                false, null);
         try {
-            TlsPlanner.Plan p = planner.plan(resolved, hop.host(), used, null);
+            TlsPlanner.Plan p = planner.plan(resolved, hop.host(), used, floor);
             return new DomainReport.Delivery(p.required() ? p.mxMismatch() : null, p.policy().level().word(),
-                    p.resolved().kind().word(), p.required(), p.testing(), p.dane() != null);
+                    p.resolved().kind().word(), p.required(), p.testing(), p.dane() != null,
+                    p.floor() == null ? null : p.floor().describe() + (p.floor().enforce() ? ", refused below it"
+                            : ", flagged below it"));
         } catch (TlsConfigException e) {
             return new DomainReport.Delivery("TLS policy for " + resolved.domain() + " cannot be applied: "
-                    + e.getMessage(), level, resolved.kind().word(), true, false, false);
+                    + e.getMessage(), level, resolved.kind().word(), true, false, false, null);
         }
     }
 

@@ -120,8 +120,11 @@ record DomainReport(String domain, String unicode, Policy policy, Memory memory,
      * @param source   the plan's source kind ("dane", "default", "mta-sts", ...)
      * @param required TLS required
      * @param dane     the session would be judged by the host's TLSA records
+     * @param floor    the downgrade memory's floor when it asks more than the policy ("peer memory: D seen at L
+     *                 since T, refused below it"), else null
      */
-    record Delivery(String refused, String level, String source, boolean required, boolean testing, boolean dane) {}
+    record Delivery(String refused, String level, String source, boolean required, boolean testing, boolean dane,
+                    String floor) {}
 
     /**
      * MTA-STS (RFC 8461) as the gateway's cache holds it, and what DNS and the policy host say now when asked.
@@ -240,6 +243,7 @@ record DomainReport(String domain, String unicode, Policy policy, Memory memory,
                         : "level " + d.level() + " [" + d.source() + "]" + (d.testing() ? " (testing)" : "") + ", "
                         + (d.dane() ? "TLS required, judged by the TLSA records" : d.required() ? "TLS required"
                         : "STARTTLS when offered")));
+                if (d.floor() != null) out.println("        and " + printable(d.floor()));
             }
         }
     }

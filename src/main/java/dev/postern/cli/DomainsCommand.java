@@ -9,6 +9,7 @@ import dev.postern.files.DurableFiles;
 import dev.postern.names.Domains;
 import dev.postern.dns.DnsResolver;
 import dev.postern.mtasts.PolicyCache;
+import dev.postern.outbound.PeerFloors;
 import dev.postern.outbound.TlsPlanner;
 import dev.postern.outbound.TlsPolicies;
 import dev.postern.peers.DomainLevels;
@@ -107,10 +108,13 @@ final class DomainsCommand {
             String level = TlsPlanner.daneBase(r).level().word();
             boolean ask = lookup == Lookup.ALWAYS || lookup == Lookup.AUTO && daneLevel;
             DnsResolver dns = ask ? DomainLookup.resolver(config) : null;
+            // the downgrade memory's floor as delivery puts it under each host's plan
+            TlsPlanner.Floor floor = PeerFloors.floor(r, pm, Optional.ofNullable(levels == null ? null
+                    : levels.out()));
             DomainReport.Dane dane = !ask ? DomainLookup.notLookedUp(lookup == Lookup.NEVER ? "--no-lookup"
                     : "level " + level + " does not use DANE; --lookup asks DNS")
-                    : DomainLookup.dane(config, dns, r, daneLevel ? "level " + level + " uses DANE; asked DNS now "
-                    + "(--no-lookup skips it)" : "asked DNS now (--lookup); level " + level + " does not use DANE");
+                    : DomainLookup.dane(config, dns, r, floor, daneLevel ? "level " + level + " uses DANE; asked DNS "
+                    + "now (--no-lookup skips it)" : "asked DNS now (--lookup); level " + level + " does not use DANE");
             DomainReport.MtaSts mtaSts = DomainLookup.mtaSts(config, stsCache, d, now, dns, fetch);
             String unicode = Domains.toUnicode(d);
             return new DomainReport(d, unicode.equals(d) ? null : unicode, policy,

@@ -9,6 +9,9 @@ import dev.postern.mtasts.CachedPolicy;
 import dev.postern.mtasts.Policy;
 import dev.postern.mtasts.PolicyCache;
 import dev.postern.mtasts.PolicyServer;
+import dev.postern.peers.Direction;
+import dev.postern.peers.Level;
+import dev.postern.peers.PeerLevels;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -150,6 +153,14 @@ class DomainsLookupTest {
                 "      no DANE: the MX answer is not DNSSEC-secure",
                 "      delivery: host not used: no DNSSEC-secure TLSA records (level dane-only): the MX answer is "
                         + "not DNSSEC-secure");
+        // the downgrade memory saw insecure.example with TLS: its floor joins the plan, as in delivery
+        try (PeerLevels levels = PeerLevels.open(dir.resolve("data"), 100, Duration.ofSeconds(1))) {
+            levels.observe("insecure.example", Direction.OUT, Level.ENCRYPTED, Instant.parse("2026-12-01T09:00:00Z"));
+        }
+        assertThat(show("insecure.example").outLines()).containsSubsequence(
+                "      no DANE: the MX answer is not DNSSEC-secure",
+                "      delivery: level dane [default], TLS required",
+                "        and peer memory: insecure.example seen at encrypted since 2026-12-01T09:00:00Z, refused below it");
         // a static route to [address]: no MX answer; an IP literal has no secure address records
         assertThat(show("routed.example").outLines()).containsSubsequence(
                 "    next hops: static route (no MX answer: the host's address records decide)",
