@@ -69,7 +69,7 @@ final class DomainsCommand {
         /** When DNS is asked: under a DANE level (AUTO), always, never. */
         enum Lookup { AUTO, ALWAYS, NEVER }
 
-        /** Gathers every section; DNS is asked as {@code lookup} says, the MTA-STS policy fetched with {@code fetch}. */
+        /** Gathers every section; DNS asked as {@code lookup} says, the MTA-STS policy fetched with {@code fetch}. */
         static DomainReport report(Config config, String d, Instant now, Lookup lookup, boolean fetch)
                 throws CliException {
             PolicyCache stsCache = PolicyCommand.Show.mtaStsCache(config);

@@ -160,7 +160,8 @@ class DomainsLookupTest {
         assertThat(show("insecure.example").outLines()).containsSubsequence(
                 "      no DANE: the MX answer is not DNSSEC-secure",
                 "      delivery: level dane [default], TLS required",
-                "        and peer memory: insecure.example seen at encrypted since 2026-12-01T09:00:00Z, refused below it");
+                "        and peer memory: insecure.example seen at encrypted since 2026-12-01T09:00:00Z, refused "
+                        + "below it");
         // a static route to [address]: no MX answer; an IP literal has no secure address records
         assertThat(show("routed.example").outLines()).containsSubsequence(
                 "    next hops: static route (no MX answer: the host's address records decide)",
