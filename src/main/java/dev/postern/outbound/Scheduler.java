@@ -440,12 +440,15 @@ public final class Scheduler implements Closeable {
             }
             String refusal = requireTls ? plan.requireTlsRefusal() : null;
             if (refusal != null) {
-                // No retry can make the policy verify: bounce now (RFC 8689 §4.2.1), without connecting.
-                log.warn("REQUIRETLS id={} domain={}: {}", env.id(), domain, refusal);
-                for (String r : rcpts) vias.put(r, new Via(hop.host(), hop.preference(), null, -1, null, refusal,
-                        List.copyOf(tried)));
-                return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED,
-                        550, SmtpClient.REQUIRETLS_STATUS, "REQUIRETLS support required: " + refusal));
+                // This host's plan cannot carry it (RFC 8689 §4.2.1): not used, and not connected to. Plans differ per
+                // host (DANE records, an MTA-STS pattern), so the other hosts are tried; with none left it bounces.
+                log.warn("REQUIRETLS id={} domain={} relay={}: {}", env.id(), domain, hop.host(), refusal);
+                hosts.add(new HostResult(hop.host(), false, hop.host() + ": " + refusal, null));
+                tried.add(hop + " not used: " + refusal);
+                noRequireTls.add(hosts.getLast());
+                lacksExtension = true; // 5.7.30, "REQUIRETLS support required": this hop cannot be authenticated
+                last = new Via(hop.host(), hop.preference(), null, -1, null, refusal, List.copyOf(tried));
+                continue;
             }
             for (InetAddress address : addresses) {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);

@@ -109,9 +109,9 @@ public final class TlsPlanner {
         public String requireTlsRefusal() {
             // The downgrade memory's floor is no policy of the domain's: it never qualifies a hop by itself.
             TlsLevel level = policy.level();
-            if (dane != null && required && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
+            if (dane != null && !testing && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
             boolean verifies = level == TlsLevel.VERIFY || level == TlsLevel.SECURE || level == TlsLevel.FINGERPRINT;
-            if (verifies && required) return null;
+            if (verifies && policyRequired()) return null;
             return "the TLS policy for " + domain + " is " + level.word() + (testing ? " in testing mode" : "")
                     + ", which does not verify the next hop";
         }
@@ -461,8 +461,11 @@ public final class TlsPlanner {
         Plan p = basePlan(new TlsPolicies.Resolved(resolved.domain(), base, secure.why() + ", level "
                 + base.level().word() + " from " + from, resolved.override(), TlsPolicies.SourceKind.DANE), hopHost,
                 floor);
-        return new Plan(true, !p.testing(), p.testing(), p.context(), p.constraints(), p.policy(), p.domain(),
-                hopHost, p.anchors(), false, null, p.resolved(), secure, p.floor());
+        // A DANE plan with usable records authenticates the host as strongly as anything the memory can ask: no floor
+        boolean authenticates = !p.testing() && !DaneCheck.usable(secure.tlsa().records()).isEmpty();
+        Floor kept = authenticates ? null : p.floor();
+        return new Plan(true, !p.testing() || kept != null && kept.enforce(), p.testing(), p.context(),
+                p.constraints(), p.policy(), p.domain(), hopHost, p.anchors(), false, null, p.resolved(), secure, kept);
     }
 
     private Plan basePlan(TlsPolicies.Resolved resolved, String hopHost, Floor floor) throws TlsConfigException {

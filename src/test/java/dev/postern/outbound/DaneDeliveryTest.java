@@ -179,10 +179,29 @@ class DaneDeliveryTest {
             try (Gateway gw = Gateway.start(dane(dns, mx.port()), audit)) {
                 RequireTlsTest.submitRequireTls(gw, TO);
                 String dsn = String.join("\n", Outbound.awaitMailbox(data, FROM, 1)).replaceAll("\\r?\\n[ \\t]+", " ");
-                assertThat(dsn).contains("Diagnostic-Code: X-Postern; 550 5.7.30 REQUIRETLS support required: the TLS "
+                assertThat(dsn).contains("Diagnostic-Code: X-Postern; 550 5.7.30 REQUIRETLS support required: mx1.b.example: the TLS "
                         + "policy for b.example is dane, which does not verify the next hop");
             }
             assertThat(mx.delivered()).hasSize(1);
+        }
+    }
+
+    @Test void requireTlsSkipsAnMxWithoutTlsaForOneWithDane() throws Exception {
+        // RFC 8689 §4.2.1: each MX host is tried; plans differ per host under DANE, so the first host's want of TLSA
+        // records must not bounce a message the second host can carry
+        try (TestDnsServer dns = TestDnsServer.start();
+             ScriptedSmtpServer first = ScriptedSmtpServer.create().enhancedStatusCodes().extensions("REQUIRETLS")
+                     .starttls(mx1.material(inter.cert())).start(new InetSocketAddress("127.0.0.31", 0));
+             ScriptedSmtpServer second = ScriptedSmtpServer.create().enhancedStatusCodes().extensions("REQUIRETLS")
+                     .starttls(mx2.material(inter.cert())).start(new InetSocketAddress("127.0.0.32", first.port()))) {
+            publish(dns, first.port(), true, new Mx(10, "mx1.b.example", "127.0.0.31"),
+                    new Mx(20, "mx2.b.example", "127.0.0.32", tlsa(3, 1, mx2.cert())));
+            try (Gateway gw = Gateway.start(dane(dns, first.port()), audit)) {
+                RequireTlsTest.submitRequireTls(gw, TO);
+                eventually().until(() -> second.delivered().size() == 1);
+                assertThat(second.delivered().getFirst().mailParameters()).contains("REQUIRETLS");
+            }
+            assertThat(first.delivered()).isEmpty();
         }
     }
 
