@@ -5,9 +5,12 @@ import dev.postern.audit.Audit;
 import dev.postern.audit.JdbcAuditStore;
 import dev.postern.audit.SeenCertificate;
 import dev.postern.config.Config;
+import dev.postern.dns.DnsResolver;
 import dev.postern.files.DurableFiles;
+import dev.postern.mtasts.PolicyCache;
 import dev.postern.names.Domains;
-import dev.postern.outbound.PolicyOverrides;
+import dev.postern.outbound.PeerFloors;
+import dev.postern.outbound.TlsPlanner;
 import dev.postern.outbound.TlsPolicies;
 import dev.postern.peers.DomainLevels;
 import dev.postern.peers.Direction;
@@ -34,25 +37,43 @@ import picocli.CommandLine.Parameters;
         subcommands = {DomainsCommand.Show.class, DomainsCommand.Forget.class})
 final class DomainsCommand {
 
-    @Command(name = "show", description = "The TLS policy delivery applies, the TLS levels seen in and out (peer "
-            + "memory), certificates seen and the last delivery. Works with the gateway running or not.")
+    @Command(name = "show", description = "The TLS policy delivery applies, DANE (the MX answer, each host's "
+            + "addresses and TLSA records, what delivery would do with it) and MTA-STS (the cached policy; the TXT "
+            + "record now), the TLS levels seen in and out (peer memory), certificates seen and the last delivery. "
+            + "Works with the gateway running or not. DNS is asked when the domain's level is dane or dane-only, "
+            + "or with --lookup; never with --no-lookup. No connection to the MX hosts is made.")
     static final class Show implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "DOMAIN") String domain;
         @Option(names = "--json", description = "JSON instead of text.") boolean json;
+        @Option(names = {"--lookup", "--live"}, description = "Ask DNS now (MX, addresses, TLSA, the _mta-sts TXT "
+                + "record) whatever the domain's level.") boolean lookup;
+        @Option(names = "--no-lookup", description = "Ask DNS nothing: the cache, the memory and the audit only.")
+        boolean noLookup;
+        @Option(names = "--fetch", description = "Also fetch the MTA-STS policy over HTTPS now (not cached: the "
+                + "gateway's cache is left as it is); implies --lookup.") boolean fetch;
 
         @Override public Integer call() throws Exception {
             Config config = source.load();
-            DomainReport r = report(config, mailDomain(domain), Instant.now());
+            if (noLookup && (lookup || fetch)) {
+                throw new CliException("postern: --no-lookup: expected alone, not with " + (lookup ? "--lookup"
+                        : "--fetch"), 2);
+            }
+            Lookup l = noLookup ? Lookup.NEVER : lookup || fetch ? Lookup.ALWAYS : Lookup.AUTO;
+            DomainReport r = report(config, mailDomain(domain), Instant.now(), l, fetch);
             if (json) System.out.println(Json.pretty(r));
             else r.print(System.out);
             return 0;
         }
 
-        /** Gathers every section; the DANE and MTA-STS sections are filled here by their lookups once they exist. */
-        static DomainReport report(Config config, String d, Instant now) throws CliException {
-            TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()))
-                    .resolve(d, now);
+        /** When DNS is asked: under a DANE level (AUTO), always, never. */
+        enum Lookup { AUTO, ALWAYS, NEVER }
+
+        /** Gathers every section; DNS asked as {@code lookup} says, the MTA-STS policy fetched with {@code fetch}. */
+        static DomainReport report(Config config, String d, Instant now, Lookup lookup, boolean fetch)
+                throws CliException {
+            PolicyCache stsCache = PolicyCommand.Show.mtaStsCache(config);
+            TlsPolicies.Resolved r = PolicyCommand.Show.policies(config, stsCache, now).resolve(d, now);
             var policy = new DomainReport.Policy(r.kind().word(), r.source(), r.policy().level().word(),
                     r.policy().mode() == Config.PolicyMode.TESTING ? "testing" : "enforce",
                     r.override().map(o -> o.level().word() + " until " + o.until() + ", set by " + o.setBy() + ": "
@@ -82,9 +103,22 @@ final class DomainsCommand {
             } catch (CliException e) {
                 notes.add(e.getMessage().replaceFirst("^postern: ", "") + " (certificates and deliveries unknown)");
             }
+            // DNS last: a damaged file is said at once, not after a lookup
+            boolean daneLevel = TlsPlanner.usesDane(r, false);
+            String level = TlsPlanner.daneBase(r).level().word();
+            boolean ask = lookup == Lookup.ALWAYS || lookup == Lookup.AUTO && daneLevel;
+            DnsResolver dns = ask ? DomainLookup.resolver(config) : null;
+            // the downgrade memory's floor as delivery puts it under each host's plan
+            TlsPlanner.Floor floor = PeerFloors.floor(r, pm, Optional.ofNullable(levels == null ? null
+                    : levels.out()));
+            DomainReport.Dane dane = !ask ? DomainLookup.notLookedUp(lookup == Lookup.NEVER ? "--no-lookup"
+                    : "level " + level + " does not use DANE; --lookup asks DNS")
+                    : DomainLookup.dane(config, dns, r, floor, daneLevel ? "level " + level + " uses DANE; asked DNS "
+                    + "now (--no-lookup skips it)" : "asked DNS now (--lookup); level " + level + " does not use DANE");
+            DomainReport.MtaSts mtaSts = DomainLookup.mtaSts(config, stsCache, d, now, dns, fetch);
             String unicode = Domains.toUnicode(d);
             return new DomainReport(d, unicode.equals(d) ? null : unicode, policy,
-                    DomainReport.memory(outMode, pm.inbound().word(), levels), null, null, certs, last, notes);
+                    DomainReport.memory(outMode, pm.inbound().word(), levels), dane, mtaSts, certs, last, notes);
         }
 
         /** A certificate seen on a next hop this domain's mail went to, or naming the domain or a subdomain. */

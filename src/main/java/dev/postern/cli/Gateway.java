@@ -210,7 +210,6 @@ public final class Gateway implements Closeable {
                 a.networkMaxFailures(), a.networkLockout(), a.ipv4Prefix(), a.ipv6Prefix());
     }
 
-    /** Next-hop verification of recipients, cached; null when no domain asks for it. */
     /**
      * The one resolver of the gateway, from {@code [dns]}. Unless DNSSEC is off, a virtual thread checks that the
      * trust anchors' keys validate through the configured servers (or come authenticated from the trusted one), and
@@ -218,20 +217,25 @@ public final class Gateway implements Closeable {
      * unnoticed either.
      */
     private static DnsResolver dnsResolver(Config.Dns c) {
-        DnsResolver.Validation validation = switch (c.dnssec()) {
-            case VALIDATE -> DnsResolver.Validation.VALIDATE;
-            case TRUST_AD -> DnsResolver.Validation.TRUST_AD;
-            case OFF -> DnsResolver.Validation.OFF;
-        };
-        DnsResolver dns = new DnsResolver(new DnsResolver.Settings(c.servers(), c.timeout(), validation,
-                c.trustAnchorFile()));
-        if (validation != DnsResolver.Validation.OFF) {
+        DnsResolver dns = resolver(c);
+        if (dns.validation() != DnsResolver.Validation.OFF) {
             Thread.ofVirtual().name("dnssec-anchor-check")
                     .start(() -> dns.trustAnchorProblem().ifPresent(problem -> log.warn("{}", problem)));
         }
         return dns;
     }
 
+    /** A resolver built from {@code [dns]} as the gateway builds its own (commands that ask DNS use this). */
+    static DnsResolver resolver(Config.Dns c) {
+        DnsResolver.Validation validation = switch (c.dnssec()) {
+            case VALIDATE -> DnsResolver.Validation.VALIDATE;
+            case TRUST_AD -> DnsResolver.Validation.TRUST_AD;
+            case OFF -> DnsResolver.Validation.OFF;
+        };
+        return new DnsResolver(new DnsResolver.Settings(c.servers(), c.timeout(), validation, c.trustAnchorFile()));
+    }
+
+    /** Next-hop verification of recipients, cached; null when no domain asks for it. */
     private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies) {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();

@@ -1,19 +1,14 @@
 package dev.postern.cli;
 
 import dev.postern.config.Config;
-import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
 import dev.postern.mtasts.MtaSts;
 import dev.postern.mtasts.Policy;
 import dev.postern.mtasts.PolicyCache;
-import dev.postern.mtasts.PolicyFetcher;
 import dev.postern.mtasts.PublishedPolicy;
-import dev.postern.mtasts.StsRecord;
-import dev.postern.tls.TlsConfigException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -104,25 +99,17 @@ final class MtaStsCommand {
             String d = PolicyCommand.domain(domain);
             Config.MtaSts m = config.mtaSts();
             System.out.println("MTA-STS of " + d + (m.enabled() ? "" : " ([mta_sts] enabled = false: not applied)"));
-            MtaSts.State state = PolicyCache.open(config.dataDir().resolve("mta-sts"), m.maxDomains()).state(d);
+            PolicyCache cache = PolicyCommand.Show.mtaStsCache(config);
+            MtaSts.State state = cache.state(d);
             for (String line : state.lines(Instant.now())) System.out.println("  " + line);
             if (fetch) {
-                DnsResolver dns = new DnsResolver(config.dns().servers(), config.dns().timeout());
-                try {
-                    Optional<StsRecord> record = StsRecord.pick(dns.lookupTxt("_mta-sts." + d));
-                    System.out.println("  TXT now:    " + record.map(r -> "id=" + r.id())
-                            .orElse("no valid v=STSv1 record"));
-                } catch (DnsException e) {
-                    System.out.println("  TXT now:    lookup failed: " + e.getMessage());
-                }
-                try (PolicyFetcher fetcher = new PolicyFetcher(dns, new PolicyFetcher.Settings(m.caFile(),
-                        m.connectTimeout(), m.fetchTimeout(), m.httpsPort()))) {
-                    Policy p = fetcher.fetch(d);
-                    System.out.println("  fetched:    mode " + p.mode().word() + ", mx " + String.join(", ", p.mx())
-                            + ", max_age " + p.maxAge() + " s");
-                } catch (PolicyFetcher.FetchException | TlsConfigException e) {
-                    System.out.println("  fetch now:  failed: " + e.getMessage());
-                }
+                DnsResolver dns = DomainLookup.resolver(config); // as the gateway's: the same answers
+                DomainReport.Txt txt = DomainLookup.txt(dns, d, state.cached());
+                System.out.println("  TXT now:    " + (txt.error() != null ? "lookup failed: " + txt.error()
+                        : txt.id() == null ? "no valid v=STSv1 record" : "id=" + txt.id()));
+                DomainReport.Fetched f = DomainLookup.fetch(config, dns, d);
+                System.out.println(f.error() != null ? "  fetch now:  failed: " + f.error() : "  fetched:    mode "
+                        + f.mode() + ", mx " + String.join(", ", f.mx()) + ", max_age " + f.maxAge() + " s");
             }
             return 0;
         }

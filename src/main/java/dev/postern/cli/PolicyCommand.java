@@ -34,13 +34,8 @@ final class PolicyCommand {
                 throw new CliException("postern: expected a destination domain like mx.partner.example, got \"" + domain
                         + "\" (a \".suffix\" key is not a domain mail goes to)", 2);
             }
-            // MTA-STS as cached by the gateway: the command looks nothing up
             Instant now = Instant.now();
-            PolicySource mtaSts = config.mtaSts().enabled() ? PolicyCache.open(config.dataDir().resolve("mta-sts"),
-                    config.mtaSts().maxDomains()).offline(now).except(x -> config.routeFor(x).isPresent())
-                    : PolicySource.NONE;
-            TlsPolicies.Resolved r = new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()),
-                    mtaSts, config.mtaSts().caFile()).resolve(d, now);
+            TlsPolicies.Resolved r = policies(config, mtaStsCache(config), now).resolve(d, now);
             Config.TlsPolicy p = r.policy();
             String shown = Domains.toUnicode(d);
             System.out.println("Outbound TLS policy for " + d + (shown.equals(d) ? "" : " (" + shown + ")"));
@@ -75,6 +70,22 @@ final class PolicyCommand {
 
         private static void row(String name, String value) {
             System.out.printf("  %-16s %s%n", name + ":", value);
+        }
+
+        /** The gateway's MTA-STS cache in data/mta-sts, read (commands never write it). */
+        static PolicyCache mtaStsCache(Config config) {
+            return PolicyCache.open(config.dataDir().resolve("mta-sts"), config.mtaSts().maxDomains());
+        }
+
+        /**
+         * The policies as delivery resolves them, with MTA-STS as {@code cache} holds it: the commands look nothing
+         * up (a domain with a static route never consults MTA-STS, as in the gateway).
+         */
+        static TlsPolicies policies(Config config, PolicyCache cache, Instant now) {
+            PolicySource mtaSts = config.mtaSts().enabled()
+                    ? cache.offline(now).except(x -> config.routeFor(x).isPresent()) : PolicySource.NONE;
+            return new TlsPolicies(config.outboundTls(), new PolicyOverrides(config.dataDir()), mtaSts,
+                    config.mtaSts().caFile());
         }
 
         private static String explain(Config.TlsLevel level) {

@@ -40,8 +40,14 @@ public final class TlsaLookup {
         /** DANE does not apply to this host: something on the way is insecure, or securely there are no records. */
         record Absent(String why) implements Found {}
 
-        /** The TLSA lookup failed (bogus, or a temporary failure): the host must not be used for now. */
-        record Failed(String why) implements Found {}
+        /**
+         * The TLSA lookup failed (bogus, or a temporary failure): the host must not be used for now.
+         *
+         * @param bogus the answer failed DNSSEC validation (else a timeout, SERVFAIL or the like)
+         */
+        record Failed(String why, boolean bogus) implements Found {
+            public Failed(String why) { this(why, false); }
+        }
     }
 
     /**
@@ -69,10 +75,10 @@ public final class TlsaLookup {
             r = dns.lookupTlsa(base, port);
         } catch (DnsException e) {
             return new Found.Failed("TLSA lookup of _" + port + "._tcp." + base
-                    + (e.bogus() ? " is bogus: " : " failed: ") + e.getMessage());
+                    + (e.bogus() ? " is bogus: " : " failed: ") + e.getMessage(), e.bogus());
         }
         return switch (r.security()) {
-            case BOGUS -> new Found.Failed("TLSA answer for " + r.queried() + " is bogus");
+            case BOGUS -> new Found.Failed("TLSA answer for " + r.queried() + " is bogus", true);
             case INSECURE -> new Found.Absent("the TLSA answer for " + r.queried() + " is not DNSSEC-secure");
             case SECURE -> r.records().isEmpty()
                     ? new Found.Absent("no TLSA records at " + r.queried() + " (DNSSEC-secure denial)")

@@ -30,10 +30,19 @@ public final class PeerFloors {
      * active override (an administrator's decision outranks what was seen).
      */
     public TlsPlanner.Floor floor(TlsPolicies.Resolved resolved) {
-        if (levels == null || resolved.override().isPresent()) return null;
+        if (levels == null) return null;
+        return floor(resolved, config, levels.get(resolved.domain(), Direction.OUT));
+    }
+
+    /**
+     * The floor {@code seen} (the level remembered outbound, empty: none) puts under {@code resolved}'s plan as
+     * {@code config} says; for the gateway's memory and for {@code postern domains show}, which reads the file.
+     */
+    public static TlsPlanner.Floor floor(TlsPolicies.Resolved resolved, Config.PeerMemory config,
+                                         Optional<Seen> seen) {
+        if (resolved.override().isPresent()) return null;
         Config.MemoryMode mode = config.outboundFor(resolved.domain());
         if (mode == Config.MemoryMode.OFF) return null;
-        Optional<Seen> seen = levels.get(resolved.domain(), Direction.OUT);
         if (seen.isEmpty() || seen.get().level() == Level.PLAIN) return null;
         return new TlsPlanner.Floor(resolved.domain(), seen.get().level(), seen.get().since(),
                 mode == Config.MemoryMode.REFUSE);

@@ -28,8 +28,14 @@ public final class Router {
         }
         /** Mail to this domain can never be delivered; {@code status} is the enhanced code for the DSN. */
         record Undeliverable(String status, String reason) implements Result {}
-        /** Try again later (DNS trouble). */
-        record Later(String reason) implements Result {}
+        /**
+         * Try again later (DNS trouble).
+         *
+         * @param security {@link Security#BOGUS} when the MX answer failed DNSSEC validation, else null
+         */
+        record Later(String reason, Security security) implements Result {
+            public Later(String reason) { this(reason, null); }
+        }
     }
 
     private final Function<String, Optional<Config.Route>> routes;
@@ -61,7 +67,8 @@ public final class Router {
         try {
             mx = dns.lookupMx(name);
         } catch (DnsException e) {
-            return e.temporary() ? new Result.Later("DNS lookup of MX for " + name + " failed: " + e.getMessage())
+            return e.temporary() ? new Result.Later("DNS lookup of MX for " + name + " failed: " + e.getMessage(),
+                    e.security())
                     : new Result.Undeliverable("5.1.2", "bad destination domain " + name + ": " + e.getMessage());
         }
         return switch (mx) {

@@ -391,7 +391,7 @@ public final class TlsPlanner {
      * front of (RFC 8461 §2: where the default is dane, a host with DNSSEC-secure TLSA records gets DANE, not
      * MTA-STS).
      */
-    static Config.TlsPolicy daneBase(TlsPolicies.Resolved resolved) {
+    public static Config.TlsPolicy daneBase(TlsPolicies.Resolved resolved) {
         return resolved.kind() == TlsPolicies.SourceKind.MTA_STS && resolved.beneath() != null ? resolved.beneath()
                 : resolved.policy();
     }

@@ -54,16 +54,16 @@ class DomainsCommandTest {
                 await().atMost(Duration.ofSeconds(15)).until(() -> server.delivered().size() == 1);
                 // the audit store hears of the delivery a moment later
                 await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() ->
-                        Cli.run("domains", "show", "B.Example", "--data", data.toString()).out()
+                        Cli.run("domains", "show", "B.Example", "--no-lookup", "--data", data.toString()).out()
                                 .contains("delivered 2.0.0 to <bob@b.example>"));
             }
         }
-        Cli.Result text = Cli.run("domains", "show", "b.example", "--data", data.toString());
+        Cli.Result text = Cli.run("domains", "show", "b.example", "--no-lookup", "--data", data.toString());
         assertThat(text.exit()).as(text.toString()).isZero();
         List<String> lines = text.outLines();
         assertThat(lines.getFirst()).isEqualTo("Domain b.example");
         assertThat(lines).contains("  Outbound TLS policy", "    source:    default [default]", "    level:     dane",
-                "    override:  none", "  DANE", "    not known to this build", "  MTA-STS");
+                "    override:  none", "  DANE", "    not looked up: --no-lookup", "  MTA-STS", "    no cached policy");
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("    out:       encrypted since ")
                 .endsWith("; refuse below it"));
         assertThat(lines).contains("    in:        never seen; flag below it");
@@ -71,7 +71,7 @@ class DomainsCommandTest {
         assertThat(lines).anySatisfy(l -> assertThat(l).contains(" delivered 2.0.0 to <bob@b.example> (queue id "));
         assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("      via 127.0.0.1[127.0.0.1]:"));
 
-        Cli.Result json = Cli.run("domains", "show", "b.example", "--json", "--data", data.toString());
+        Cli.Result json = Cli.run("domains", "show", "b.example", "--json", "--no-lookup", "--data", data.toString());
         assertThat(json.exit()).as(json.toString()).isZero();
         JsonNode j = RecordCodec.mapper().readTree(json.out());
         assertThat(j.get("domain").asText()).isEqualTo("b.example");
@@ -80,8 +80,9 @@ class DomainsCommandTest {
         assertThat(Instant.parse(j.get("memory").get("out").get("since").asText())).isBefore(Instant.now());
         assertThat(j.get("memory").get("in").isNull()).isTrue();
         assertThat(j.get("memory").get("outboundMode").asText()).isEqualTo("refuse");
-        assertThat(j.get("dane").isNull()).isTrue();
-        assertThat(j.get("mtaSts").isNull()).isTrue();
+        assertThat(j.get("dane").get("lookedUp").asBoolean()).isFalse();
+        assertThat(j.get("mtaSts").get("cached").isNull()).isTrue();
+        assertThat(j.get("mtaSts").get("txt").isNull()).isTrue();
         assertThat(j.get("certificates").get(0).get("subject").asText()).isEqualTo("CN=mx.b.example");
         assertThat(j.get("lastDelivery").get("delivery").get("outcome").asText()).isEqualTo("DELIVERED");
 
@@ -94,7 +95,7 @@ class DomainsCommandTest {
         assertThat(again.outLines()).containsExactly("nothing remembered for b.example inbound");
         assertThat(Cli.run("audit", "actions", "--data", data.toString()).out())
                 .contains("peer-level-forgotten b.example", "forgot out encrypted since");
-        assertThat(Cli.run("domains", "show", "b.example", "--data", data.toString()).outLines())
+        assertThat(Cli.run("domains", "show", "b.example", "--no-lookup", "--data", data.toString()).outLines())
                 .contains("    out:       never seen; refuse below it");
     }
 
@@ -109,13 +110,13 @@ class DomainsCommandTest {
         assertThat(direction.errLines()).containsExactly(
                 "postern: --direction: expected in or out, got \"sideways\"");
         // an unknown domain: nothing known, said plainly
-        Cli.Result unknown = Cli.run("domains", "show", "nobody.example", "--data", data.toString());
+        Cli.Result unknown = Cli.run("domains", "show", "nobody.example", "--no-lookup", "--data", data.toString());
         assertThat(unknown.exit()).as(unknown.toString()).isZero();
         assertThat(unknown.outLines()).contains("    out:       never seen; refuse below it", "    none recorded");
         // a damaged levels file is named, never read as "nothing remembered"
         java.nio.file.Files.createDirectories(PeerLevels.file(data).getParent());
         java.nio.file.Files.writeString(PeerLevels.file(data), "{\"version\":1,\"domains\":[{}]}");
-        Cli.Result damaged = Cli.run("domains", "show", "b.example", "--data", data.toString());
+        Cli.Result damaged = Cli.run("domains", "show", "b.example", "--no-lookup", "--data", data.toString());
         assertThat(damaged.exit()).isEqualTo(1);
         assertThat(damaged.errLines()).containsExactly("postern: " + PeerLevels.file(data)
                 + ": not a peer levels file: an entry without a domain");

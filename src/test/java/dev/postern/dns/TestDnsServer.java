@@ -22,6 +22,7 @@ import org.xbill.DNS.AAAARecord;
 import org.xbill.DNS.ARecord;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.DClass;
+import org.xbill.DNS.ExtendedErrorCodeOption;
 import org.xbill.DNS.Flags;
 import org.xbill.DNS.MXRecord;
 import org.xbill.DNS.Message;
@@ -59,6 +60,7 @@ public final class TestDnsServer implements AutoCloseable {
 
     private final Map<Name, List<Record>> zone = new ConcurrentHashMap<>();
     private final Set<Question> servfail = ConcurrentHashMap.newKeySet();
+    private final Set<Question> bogus = ConcurrentHashMap.newKeySet();
     private final Set<Name> silent = ConcurrentHashMap.newKeySet();
     /** Names whose answers carry AD, as a validating resolver marks what it validated (RFC 4035 §3.2.3). */
     private final Set<Name> authentic = ConcurrentHashMap.newKeySet();
@@ -193,6 +195,15 @@ public final class TestDnsServer implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Answer questions of {@code type} about {@code name} as a validating resolver answers a bogus one: SERVFAIL with
+     * the extended DNS error "DNSSEC Bogus" (RFC 8914 §4.7), as Unbound does.
+     */
+    public TestDnsServer bogus(String name, int type) {
+        bogus.add(new Question(name(name), type));
+        return this;
+    }
+
     private record Question(Name name, int type) {}
 
     /** Never answer questions about {@code name} (the client times out). */
@@ -205,6 +216,7 @@ public final class TestDnsServer implements AutoCloseable {
     public TestDnsServer clear() {
         zone.clear();
         servfail.clear();
+        bogus.clear();
         silent.clear();
         authentic.clear();
         allAuthentic = false;
@@ -343,6 +355,13 @@ public final class TestDnsServer implements AutoCloseable {
         for (int hops = 0; hops < 8; hops++) {
             if (silent.contains(current)) {
                 return null;
+            }
+            if (bogus.contains(new Question(current, type))) {
+                response.removeAllRecords(Section.ADDITIONAL);
+                response.addRecord(new OPTRecord(OUR_EDNS_PAYLOAD, 0, 0, 0, List.of(new ExtendedErrorCodeOption(
+                        ExtendedErrorCodeOption.DNSSEC_BOGUS, "signature invalid"))), Section.ADDITIONAL);
+                response.getHeader().setRcode(Rcode.SERVFAIL);
+                return response;
             }
             if (servfail.contains(new Question(current, Type.ANY)) || servfail.contains(new Question(current, type))) {
                 response.getHeader().setRcode(Rcode.SERVFAIL);
