@@ -391,6 +391,7 @@ public final class Scheduler implements Closeable {
         List<HostResult> noRequireTls = new ArrayList<>();
         boolean lacksExtension = false; // one of them had verified TLS but does not advertise REQUIRETLS
         Via last = null;
+        Via refusedHop = null; // the first host whose plan cannot carry REQUIRETLS, when no connection was made
         for (NextHop hop : hops) {
             Addresses found;
             try {
@@ -440,12 +441,17 @@ public final class Scheduler implements Closeable {
             }
             String refusal = requireTls ? plan.requireTlsRefusal() : null;
             if (refusal != null) {
-                // No retry can make the policy verify: bounce now (RFC 8689 §4.2.1), without connecting.
+                // No retry can make this host's plan verify (RFC 8689 §4.2.1): not connected to. DANE is decided per
+                // host, so another MX host may yet qualify: the message bounces only when none does (below).
                 log.warn("REQUIRETLS id={} domain={}: {}", env.id(), domain, refusal);
-                for (String r : rcpts) vias.put(r, new Via(hop.host(), hop.preference(), null, -1, null, refusal,
-                        List.copyOf(tried)));
-                return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED,
-                        550, SmtpClient.REQUIRETLS_STATUS, "REQUIRETLS support required: " + refusal));
+                hosts.add(new HostResult(hop.host(), false, refusal, null));
+                noRequireTls.add(hosts.getLast());
+                lacksExtension = true; // 5.7.30, "REQUIRETLS support required"
+                tried.add(hop + " not used: " + refusal);
+                if (refusedHop == null) {
+                    refusedHop = new Via(hop.host(), hop.preference(), null, -1, null, refusal, List.of());
+                }
+                continue;
             }
             for (InetAddress address : addresses) {
                 SmtpClient.Attempt a = client.send(hop, address, message, plan);
@@ -485,7 +491,8 @@ public final class Scheduler implements Closeable {
             }
         }
         if (!noRequireTls.isEmpty()) {
-            Via via = last == null ? Via.NONE.with(tried, null) : last;
+            Via via = last != null ? last : refusedHop != null ? refusedHop.with(tried, refusedHop.noTlsReason())
+                    : Via.NONE.with(tried, null);
             for (String r : rcpts) vias.put(r, via);
             return uniform(rcpts, requireTlsFailure(noRequireTls, lacksExtension, hosts));
         }
@@ -518,7 +525,7 @@ public final class Scheduler implements Closeable {
                                                         List<HostResult> hosts) {
         String status = lacksExtension ? SmtpClient.REQUIRETLS_STATUS : "5.7.10";
         String text = "REQUIRETLS support required: "
-                + String.join("; ", refused.stream().map(HostResult::detail).toList());
+                + String.join("; ", refused.stream().map(HostResult::detail).distinct().toList());
         List<String> notAsked = hosts.stream().filter(h -> !refused.contains(h)).map(HostResult::detail).toList();
         if (notAsked.isEmpty()) {
             return SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550, status, text);
