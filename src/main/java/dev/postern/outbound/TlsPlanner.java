@@ -109,7 +109,7 @@ public final class TlsPlanner {
         public String requireTlsRefusal() {
             // The downgrade memory's floor is no policy of the domain's: it never qualifies a hop by itself.
             TlsLevel level = policy.level();
-            if (dane != null && required && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
+            if (dane != null && !testing && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
             boolean verifies = level == TlsLevel.VERIFY || level == TlsLevel.SECURE || level == TlsLevel.FINGERPRINT;
             if (verifies && policyRequired()) return null; // not `required`: that may be the floor's alone
             return "the TLS policy for " + domain + " is " + level.word() + (testing ? " in testing mode" : "")
@@ -461,7 +461,8 @@ public final class TlsPlanner {
         Plan p = basePlan(new TlsPolicies.Resolved(resolved.domain(), base, secure.why() + ", level "
                 + base.level().word() + " from " + from, resolved.override(), TlsPolicies.SourceKind.DANE), hopHost,
                 floor);
-        return new Plan(true, !p.testing(), p.testing(), p.context(), p.constraints(), p.policy(), p.domain(),
+        // required: by the DANE records unless in testing mode, and always by a refusing floor (p.required())
+        return new Plan(true, !p.testing() || p.required(), p.testing(), p.context(), p.constraints(), p.policy(), p.domain(),
                 hopHost, p.anchors(), false, null, p.resolved(), secure, p.floor());
     }
 
