@@ -431,7 +431,8 @@ public final class Scheduler implements Closeable {
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
                         451, "4.7.5", why));
             }
-            String outsidePolicy = plan.required() ? plan.mxMismatch() : null;
+            // the policy's own enforcement, not `required`, which the downgrade memory's floor may set alone
+            String outsidePolicy = plan.policyRequired() ? plan.mxMismatch() : null;
             if (outsidePolicy != null) {
                 // RFC 8461 §4.1: an enforced MTA-STS policy rules this host out; it counts as a failed TLS requirement
                 log.warn("MTA-STS id={} domain={}: {}", env.id(), domain, outsidePolicy);

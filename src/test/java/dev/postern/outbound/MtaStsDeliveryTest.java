@@ -192,4 +192,20 @@ class MtaStsDeliveryTest {
             assertThat(server.delivered()).hasSize(1);
         }
     }
+
+    @Test void aTestingPolicysMxPatternsAreNotEnforcedByTheDowngradeMemory() throws Exception {
+        // b.example was seen at verified (the downgrade memory's floor, refuse by default), then its policy turns to
+        // testing with mx patterns its MX host does not match: testing delivers (and records the would-fail)
+        policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
+                ok(policy("enforce", 86400, "mx.b.example")));
+        try (ScriptedSmtpServer server = mx(ca.issue("mx.b.example"));
+             Gateway gw = Gateway.start(config(server.port(), c -> c), audit)) {
+            submit(gw, "alice@a.example", List.of("bob@b.example"), body("sts seen", "Hello"));
+            eventually().until(() -> server.delivered().size() == 1);
+            policyHost.script(ok(policy("testing", 86400, "*.elsewhere.example")));
+            dns.remove("_mta-sts.b.example", org.xbill.DNS.Type.TXT).txt("_mta-sts.b.example", "v=STSv1; id=two");
+            submit(gw, "alice@a.example", List.of("carol@b.example"), body("sts testing", "Hello"));
+            eventually().until(() -> server.delivered().size() == 2);
+        }
+    }
 }
