@@ -208,4 +208,23 @@ class MtaStsDeliveryTest {
             eventually().until(() -> server.delivered().size() == 2);
         }
     }
+
+    @Test void aStaticRouteIsNotHeldToTheDomainsMxPatterns() throws Exception {
+        // the administrator routes b.example through a relay of its own: that hop is no MX of b.example, so the
+        // domain's MTA-STS policy (RFC 8461: which MX hosts may receive its mail) does not apply to it
+        policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
+                ok(policy("enforce", 86400, "mx.b.example")));
+        dns.a("relay.a.example", MX_IP);
+        try (ScriptedSmtpServer server = mx(ca.issue("relay.a.example"))) {
+            Config sts = config(server.port(), x -> x);
+            // withRelay keeps only the base settings: the [mta_sts] table goes on again after it
+            Config c = TestConfigs.withRelay(sts, Set.of("b.example"), Map.of("b.example",
+                    new Config.Route("relay.a.example", server.port(), false))).withMtaSts(sts.mtaSts());
+            try (Gateway gw = Gateway.start(c, audit)) {
+                submit(gw, "alice@a.example", List.of("bob@b.example"), body("sts route", "Hello"));
+                eventually().until(() -> server.delivered().size() == 1);
+            }
+            assertThat(outboundSession().policy().source()).isEqualTo("default");
+        }
+    }
 }
