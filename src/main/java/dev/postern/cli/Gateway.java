@@ -134,11 +134,12 @@ public final class Gateway implements Closeable {
         TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data, audit),
                 mtaSts(data, dns), config.mtaSts().caFile());
         Router router = new Router(config::routeFor, dns, d.smtpPort());
+        PeerFloors floors = new PeerFloors(peers, pm);
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
         Config.Queue q = config.queue();
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, new Scheduler.Settings(config.hostname(),
                 config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
-                q.delayWarning(), d.concurrency(), d.perDestination()), audit, new PeerFloors(peers, pm));
+                q.delayWarning(), d.concurrency(), d.perDestination()), audit, floors);
         parts.add(scheduler);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
@@ -148,7 +149,8 @@ public final class Gateway implements Closeable {
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
-        RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies));
+        RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies,
+                floors));
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit,
                 new ReverseNames(dns), peers);
         inbound.start();
@@ -236,10 +238,11 @@ public final class Gateway implements Closeable {
     }
 
     /** Next-hop verification of recipients, cached; null when no domain asks for it. */
-    private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies) {
+    private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies, PeerFloors floors) {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();
-        return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout(), audit),
+        return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout(), audit,
+                floors),
                 v.positiveTtl(), v.negativeTtl(), v.cacheSize(), v.maxProbes(), Clock.systemUTC());
     }
 

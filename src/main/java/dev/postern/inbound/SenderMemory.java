@@ -6,8 +6,10 @@ import dev.postern.peers.Level;
 import dev.postern.peers.PeerLevels;
 import dev.postern.peers.Seen;
 import dev.postern.smtp.Reply;
+import dev.postern.tls.NameMatcher;
 import dev.postern.tls.TlsFacts;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -61,10 +63,17 @@ final class SenderMemory {
         }
     }
 
-    /** The level of a session: plain, encrypted, or verified (a client certificate that chains to a trusted CA). */
-    static Level level(TlsFacts tls, InboundPolicy.ClientCertificate cert) {
+    /**
+     * The level of a session for mail from {@code domain}: plain, encrypted, or verified (a client certificate that
+     * chains to a trusted CA and names {@code domain} or a name under it). A trusted certificate for another name
+     * proves nothing of this domain: counted as verified, any holder of one (a partner under a shared CA) could raise
+     * any sender domain it names in MAIL FROM, and that domain's own mail without a certificate would be refused.
+     */
+    static Level level(TlsFacts tls, InboundPolicy.ClientCertificate cert, String domain) {
         if (tls == null) return Level.PLAIN;
-        return cert != null && cert.facts().trusted() ? Level.VERIFIED : Level.ENCRYPTED;
+        boolean verified = cert != null && cert.facts().trusted() && domain != null
+                && NameMatcher.firstMatch(cert.facts().names(), List.of("." + domain)) != null;
+        return verified ? Level.VERIFIED : Level.ENCRYPTED;
     }
 
     /** The session's shortfall for mail from {@code domain}, or empty (fine, unknown, or the memory off). */

@@ -542,8 +542,9 @@ final class Session {
             error(partnerRefusal);
             return;
         }
-        Optional<SenderMemory.Below> below = ctx.senders().check(path.isNull() ? null : path.mailbox().domainKey(),
-                SenderMemory.level(tls, clientCertificate));
+        String senderDomain = path.isNull() ? null : path.mailbox().domainKey();
+        Optional<SenderMemory.Below> below = ctx.senders().check(senderDomain,
+                SenderMemory.level(tls, clientCertificate, senderDomain));
         if (below.isPresent()) {
             downgrade = below.get();
             log.warn("downgrade alert from=<{}> client=[{}] action={} policy-source=memory reason=\"{}\"; if {} "
@@ -837,8 +838,8 @@ final class Session {
         }
         accepted++;
         junk = 0;
-        ctx.senders().learn(sender.isNull() ? null : sender.mailbox().domainKey(),
-                SenderMemory.level(tls, clientCertificate), now);
+        String senderDomain = sender.isNull() ? null : sender.mailbox().domainKey();
+        ctx.senders().learn(senderDomain, SenderMemory.level(tls, clientCertificate, senderDomain), now);
         log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}{}", incoming.id(), envelope.sender(),
                 rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol(),
                 (requireTls ? " requiretls=yes" : "") + (tlsRequiredNo ? " tls-required=no"

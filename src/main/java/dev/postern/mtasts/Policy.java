@@ -106,6 +106,8 @@ public record Policy(Mode mode, List<String> mx, long maxAge, String text) {
      * is one label followed by ".d".
      */
     public boolean allows(String mxHost) {
+        // The matcher reads its first argument as a certificate name, where "*." is a wildcard: an MX host is none.
+        if (mxHost.indexOf('*') >= 0) return false;
         return NameMatcher.firstMatch(List.of(mxHost.toLowerCase(Locale.ROOT)), mx) != null;
     }
 }

@@ -34,6 +34,7 @@ public final class RecipientProbe implements Verifier {
     private final TlsPlanner planner = new TlsPlanner();
     private final SmtpClient client;
     private final Duration timeout;
+    private final PeerFloors floors;
 
     public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout) {
         this(router, dns, policies, heloName, timeout, dev.postern.audit.Audit.NONE);
@@ -45,6 +46,13 @@ public final class RecipientProbe implements Verifier {
      */
     public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout,
                           dev.postern.audit.Audit audit) {
+        this(router, dns, policies, heloName, timeout, audit, PeerFloors.NONE);
+    }
+
+    /** @param floors the downgrade memory: a probe is held to its floor as delivery is (it never teaches it) */
+    public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout,
+                          dev.postern.audit.Audit audit, PeerFloors floors) {
+        this.floors = floors;
         this.router = router;
         this.dns = dns;
         this.policies = policies;
@@ -109,7 +117,8 @@ public final class RecipientProbe implements Verifier {
             }
             TlsPlanner.Plan plan;
             try {
-                plan = planner.plan(policy, hop.host(), tlsa, null);
+                // held to the downgrade memory's floor too: a stripped STARTTLS must not make it ask in clear text
+                plan = planner.plan(policy, hop.host(), tlsa, floors.floor(policy));
             } catch (TlsConfigException e) {
                 return new Verdict.Unverified("TLS policy for " + domain + " cannot be applied: " + e.getMessage());
             }

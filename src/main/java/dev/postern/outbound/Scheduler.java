@@ -391,6 +391,7 @@ public final class Scheduler implements Closeable {
         List<HostResult> noRequireTls = new ArrayList<>();
         boolean lacksExtension = false; // one of them had verified TLS but does not advertise REQUIRETLS
         Via last = null;
+        Via refusedHop = null; // the first host whose plan cannot carry REQUIRETLS, when no connection was made
         for (NextHop hop : hops) {
             Addresses found;
             try {
@@ -430,7 +431,8 @@ public final class Scheduler implements Closeable {
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
                         451, "4.7.5", why));
             }
-            String outsidePolicy = plan.required() ? plan.mxMismatch() : null;
+            // the policy's own enforcement, not `required`, which the downgrade memory's floor may set alone
+            String outsidePolicy = plan.policyRequired() ? plan.mxMismatch() : null;
             if (outsidePolicy != null) {
                 // RFC 8461 §4.1: an enforced MTA-STS policy rules this host out; it counts as a failed TLS requirement
                 log.warn("MTA-STS id={} domain={}: {}", env.id(), domain, outsidePolicy);
@@ -440,14 +442,16 @@ public final class Scheduler implements Closeable {
             }
             String refusal = requireTls ? plan.requireTlsRefusal() : null;
             if (refusal != null) {
-                // This host's plan cannot carry it (RFC 8689 §4.2.1): not used, and not connected to. Plans differ per
-                // host (DANE records, an MTA-STS pattern), so the other hosts are tried; with none left it bounces.
-                log.warn("REQUIRETLS id={} domain={} relay={}: {}", env.id(), domain, hop.host(), refusal);
-                hosts.add(new HostResult(hop.host(), false, hop.host() + ": " + refusal, null));
-                tried.add(hop + " not used: " + refusal);
+                // No retry can make this host's plan verify (RFC 8689 §4.2.1): not connected to. DANE is decided per
+                // host, so another MX host may yet qualify: the message bounces only when none does (below).
+                log.warn("REQUIRETLS id={} domain={}: {}", env.id(), domain, refusal);
+                hosts.add(new HostResult(hop.host(), false, refusal, null));
                 noRequireTls.add(hosts.getLast());
-                lacksExtension = true; // 5.7.30, "REQUIRETLS support required": this hop cannot be authenticated
-                last = new Via(hop.host(), hop.preference(), null, -1, null, refusal, List.copyOf(tried));
+                lacksExtension = true; // 5.7.30, "REQUIRETLS support required"
+                tried.add(hop + " not used: " + refusal);
+                if (refusedHop == null) {
+                    refusedHop = new Via(hop.host(), hop.preference(), null, -1, null, refusal, List.of());
+                }
                 continue;
             }
             for (InetAddress address : addresses) {
@@ -488,7 +492,8 @@ public final class Scheduler implements Closeable {
             }
         }
         if (!noRequireTls.isEmpty()) {
-            Via via = last == null ? Via.NONE.with(tried, null) : last;
+            Via via = last != null ? last : refusedHop != null ? refusedHop.with(tried, refusedHop.noTlsReason())
+                    : Via.NONE.with(tried, null);
             for (String r : rcpts) vias.put(r, via);
             return uniform(rcpts, requireTlsFailure(noRequireTls, lacksExtension, hosts));
         }
@@ -521,7 +526,7 @@ public final class Scheduler implements Closeable {
                                                         List<HostResult> hosts) {
         String status = lacksExtension ? SmtpClient.REQUIRETLS_STATUS : "5.7.10";
         String text = "REQUIRETLS support required: "
-                + String.join("; ", refused.stream().map(HostResult::detail).toList());
+                + String.join("; ", refused.stream().map(HostResult::detail).distinct().toList());
         List<String> notAsked = hosts.stream().filter(h -> !refused.contains(h)).map(HostResult::detail).toList();
         if (notAsked.isEmpty()) {
             return SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.FAILED, 550, status, text);

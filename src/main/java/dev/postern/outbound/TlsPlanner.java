@@ -111,7 +111,7 @@ public final class TlsPlanner {
             TlsLevel level = policy.level();
             if (dane != null && !testing && !DaneCheck.usable(dane.tlsa().records()).isEmpty()) return null;
             boolean verifies = level == TlsLevel.VERIFY || level == TlsLevel.SECURE || level == TlsLevel.FINGERPRINT;
-            if (verifies && policyRequired()) return null;
+            if (verifies && policyRequired()) return null; // not `required`: that may be the floor's alone
             return "the TLS policy for " + domain + " is " + level.word() + (testing ? " in testing mode" : "")
                     + ", which does not verify the next hop";
         }

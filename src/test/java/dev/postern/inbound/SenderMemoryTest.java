@@ -137,4 +137,53 @@ class SenderMemoryTest {
             awaitDelivered(gw);
         }
     }
+
+    @Test void aTrustedCertificateForAnotherNameDoesNotRaiseASenderDomainToVerified() throws Exception {
+        // Two partners share a CA the listener trusts. Mallory (gw.mallory.example) sends as partner.example: that
+        // must not make partner.example "verified" (its own mail without a certificate would then get 550 5.7.1).
+        dev.postern.tls.KeyMaterial ca = dev.postern.tls.Certificates.certificateAuthority("Shared CA",
+                dev.postern.tls.Certificates.KeyType.EC_P256, java.time.Duration.ofDays(30));
+        dev.postern.tls.KeyMaterial mallory = dev.postern.tls.Certificates.issue(ca, List.of("gw.mallory.example"),
+                dev.postern.tls.Certificates.KeyType.EC_P256, java.time.Instant.now().minusSeconds(60),
+                java.time.Duration.ofDays(10));
+        dev.postern.tls.KeyMaterial partner = dev.postern.tls.Certificates.issue(ca, List.of("gw.partner.example"),
+                dev.postern.tls.Certificates.KeyType.EC_P256, java.time.Instant.now().minusSeconds(60),
+                java.time.Duration.ofDays(10));
+        Path caFile = data.resolveSibling(data.getFileName() + "-ca.pem");
+        dev.postern.tls.Pem.write(ca, caFile, data.resolveSibling(data.getFileName() + "-ca.key"));
+        Config c = TestConfigs.gateway(data, "gw.a.example", Set.of("a.example"));
+        c = c.withListeners(List.of(new Config.Listener(new java.net.InetSocketAddress("127.0.0.1", 0),
+                Config.Role.MX, new Config.ListenerTls(false, Config.ClientCertificates.REQUEST, caFile, "TLSv1.2",
+                        List.of(), 0))));
+        c = c.withPeerMemory(c.peerMemory().withModes(Config.MemoryMode.REFUSE, Config.MemoryMode.REFUSE));
+        try (Gateway gw = Gateway.start(c, audit)) {
+            assertThat(sendWith(gw, mallory, "mallory@partner.example").code()).isEqualTo(250);
+            assertThat(PeerLevels.read(data).getFirst().in().level()).isEqualTo(Level.ENCRYPTED);
+            assertThat(send(gw, true, "alice@partner.example").code()).as("no certificate, TLS as before")
+                    .isEqualTo(250);
+            // the domain's own certificate (a name under it) does raise it
+            assertThat(sendWith(gw, partner, "alice@partner.example").code()).isEqualTo(250);
+            assertThat(PeerLevels.read(data).getFirst().in().level()).isEqualTo(Level.VERIFIED);
+            awaitDelivered(gw);
+        }
+    }
+
+    /** One session over STARTTLS with client certificate {@code cert}: the MAIL reply, the message sent on 250. */
+    static SmtpTestClient.Response sendWith(Gateway gw, dev.postern.tls.KeyMaterial cert, String from)
+            throws Exception {
+        try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
+            assertThat(c.read().code()).isEqualTo(220);
+            c.command("EHLO client.example");
+            c.startTls(cert);
+            c.command("EHLO client.example");
+            SmtpTestClient.Response mail = c.command("MAIL FROM:<" + from + ">");
+            if (mail.code() == 250) {
+                assertThat(c.command("RCPT TO:<bob@a.example>").code()).isEqualTo(250);
+                assertThat(c.command("DATA").code()).isEqualTo(354);
+                assertThat(c.command("Subject: hi\r\n\r\nHello\r\n.").code()).isEqualTo(250);
+            }
+            c.command("QUIT");
+            return mail;
+        }
+    }
 }

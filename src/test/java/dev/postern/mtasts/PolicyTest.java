@@ -50,4 +50,12 @@ class PolicyTest {
         assertThat(p.allows("other.example.com")).isFalse();
         assertThat(p.allows("mail.example.com.evil.test")).isFalse();
     }
+
+    @Test void anMxHostNamedLikeAWildcardMatchesNoPattern() throws Exception {
+        // An MX target is a host name, never a pattern: "*.example.com" (a label "*" an insecure MX answer may carry)
+        // is not "mail.example.com", nor "any one label under example.net".
+        Policy p = Policy.parse("version: STSv1\nmode: enforce\nmx: mail.example.com\nmx: *.example.net\nmax_age: 60\n");
+        assertThat(p.allows("*.example.com")).isFalse();
+        assertThat(p.allows("*.example.net")).isFalse();
+    }
 }

@@ -192,4 +192,39 @@ class MtaStsDeliveryTest {
             assertThat(server.delivered()).hasSize(1);
         }
     }
+
+    @Test void aTestingPolicysMxPatternsAreNotEnforcedByTheDowngradeMemory() throws Exception {
+        // b.example was seen at verified (the downgrade memory's floor, refuse by default), then its policy turns to
+        // testing with mx patterns its MX host does not match: testing delivers (and records the would-fail)
+        policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
+                ok(policy("enforce", 86400, "mx.b.example")));
+        try (ScriptedSmtpServer server = mx(ca.issue("mx.b.example"));
+             Gateway gw = Gateway.start(config(server.port(), c -> c), audit)) {
+            submit(gw, "alice@a.example", List.of("bob@b.example"), body("sts seen", "Hello"));
+            eventually().until(() -> server.delivered().size() == 1);
+            policyHost.script(ok(policy("testing", 86400, "*.elsewhere.example")));
+            dns.remove("_mta-sts.b.example", org.xbill.DNS.Type.TXT).txt("_mta-sts.b.example", "v=STSv1; id=two");
+            submit(gw, "alice@a.example", List.of("carol@b.example"), body("sts testing", "Hello"));
+            eventually().until(() -> server.delivered().size() == 2);
+        }
+    }
+
+    @Test void aStaticRouteIsNotHeldToTheDomainsMxPatterns() throws Exception {
+        // the administrator routes b.example through a relay of its own: that hop is no MX of b.example, so the
+        // domain's MTA-STS policy (RFC 8461: which MX hosts may receive its mail) does not apply to it
+        policyHost = PolicyServer.start(POLICY_IP, ca.issue("mta-sts.b.example"),
+                ok(policy("enforce", 86400, "mx.b.example")));
+        dns.a("relay.a.example", MX_IP);
+        try (ScriptedSmtpServer server = mx(ca.issue("relay.a.example"))) {
+            Config sts = config(server.port(), x -> x);
+            // withRelay keeps only the base settings: the [mta_sts] table goes on again after it
+            Config c = TestConfigs.withRelay(sts, Set.of("b.example"), Map.of("b.example",
+                    new Config.Route("relay.a.example", server.port(), false))).withMtaSts(sts.mtaSts());
+            try (Gateway gw = Gateway.start(c, audit)) {
+                submit(gw, "alice@a.example", List.of("bob@b.example"), body("sts route", "Hello"));
+                eventually().until(() -> server.delivered().size() == 1);
+            }
+            assertThat(outboundSession().policy().source()).isEqualTo("default");
+        }
+    }
 }

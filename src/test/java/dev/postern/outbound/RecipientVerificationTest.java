@@ -170,4 +170,23 @@ class RecipientVerificationTest {
                     .noneMatch(cmd -> cmd.startsWith("MAIL") || cmd.startsWith("RCPT")));
         }
     }
+
+    @Test void theDowngradeMemoryHoldsForTheProbe() throws Exception {
+        // bank.example was seen over TLS before (outbound memory, refuse by default); now its next hop offers no
+        // STARTTLS (as if stripped): the probe must not ask about the address in clear text
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().start()) {
+            Config c = config(Map.of("bank.example", server.port()), Duration.ofSeconds(10));
+            try (dev.postern.peers.PeerLevels levels = dev.postern.peers.PeerLevels.open(c.dataDir(), 100,
+                    Duration.ofSeconds(1))) {
+                levels.observe("bank.example", dev.postern.peers.Direction.OUT, dev.postern.peers.Level.ENCRYPTED,
+                        java.time.Instant.now());
+            }
+            try (Gateway gw = Gateway.start(c); SmtpTestClient client = transaction(gw)) {
+                assertThat(client.command("RCPT TO:<someone@bank.example>").last()).startsWith("450 4.1.1");
+            }
+            eventually().until(() -> server.connectionCount() > 0 && !server.connections().isEmpty());
+            assertThat(server.connections()).allSatisfy(conn -> assertThat(conn.commands())
+                    .noneMatch(cmd -> cmd.startsWith("MAIL") || cmd.startsWith("RCPT")));
+        }
+    }
 }
