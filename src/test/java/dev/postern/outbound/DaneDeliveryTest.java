@@ -68,8 +68,8 @@ class DaneDeliveryTest {
     }
 
     /**
-     * The DNS world of one test: b.example's MX hosts, signed (every answer validated: AD set) or not. A variant of
-     * this class with a signed zone behind NSD and a validating Unbound replaces this method only.
+     * The DNS world of one test: b.example's MX hosts, signed (every answer validated: AD set) or not. The same cases
+     * over zones really signed, behind NSD and a validating Unbound, are {@link DaneSignedZonesTest}.
      */
     static void publish(TestDnsServer dns, int port, boolean signed, Mx... mxs) {
         for (Mx m : mxs) {

@@ -52,8 +52,8 @@ class DaneSignedZonesTest {
             "127.0.0.85", "127.0.0.86", "127.0.0.87", "127.0.0.88", "127.0.0.89");
     /** Every recipient domain of the cases: the gateway relays them all by MX. */
     private static final Set<String> DOMAINS = Set.of("ee.test", "ta.test", "taname.test", "miss.test",
-            "next.test", "bogus.test", "plain.test", "cname.test", "out.test", "expired.test", "gone.expired.test",
-            "gone.ee.test", "gone.n3.test");
+            "next.test", "bogus.test", "plain.test", "cname.test", "out.test", "via.test", "fallback.test",
+            "badaddr.test", "expired.test", "gone.expired.test", "gone.ee.test", "gone.n3.test");
 
     @TempDir static Path worldDir;
     static SignedDnsWorld world;
@@ -68,6 +68,7 @@ class DaneSignedZonesTest {
     static Issued plain;
     static Issued hoster;
     static Issued outward;
+    static Issued fallback;
 
     @TempDir Path data;
     final RecordingAudit audit = new RecordingAudit();
@@ -91,6 +92,7 @@ class DaneSignedZonesTest {
         plain = pki.leaf("mx.plain.test");
         hoster = pki.leaf("mx.hoster.test");
         outward = pki.leaf("mx2.plain.test");
+        fallback = pki.leaf("mx.fallback.test");
         port = freeOnAll(IPS);
         String tcp = "_" + port + "._tcp.";
         String eeRecord = tlsa(3, 1, ee.cert()).toString();
@@ -118,7 +120,8 @@ class DaneSignedZonesTest {
         // 5. an unsigned delegation with a record that would not match
         world.unsignedZone("plain.test").mx("plain.test", 10, "mx.plain.test").a("mx.plain.test", "127.0.0.87")
                 .tlsa(tcp + "mx.plain.test", eeRecord)
-                .a("mx2.plain.test", "127.0.0.89").tlsa(tcp + "mx2.plain.test", eeRecord);
+                .a("mx2.plain.test", "127.0.0.89").tlsa(tcp + "mx2.plain.test", eeRecord)
+                .cname("alias.plain.test", "mx.ee.test");
         // 6. MX host names that are aliases: through two CNAMEs into a signed zone (TLSA at the expanded name wins
         // over a mismatching one at the MX host name), and into the unsigned zone (whose records are not asked)
         world.zone("cname.test").mx("cname.test", 10, "mx.cname.test").cname("mx.cname.test", "alias.hoster.test")
@@ -127,7 +130,14 @@ class DaneSignedZonesTest {
                 .tlsa(tcp + "mx.hoster.test", tlsa(2, 0, pki.inter().cert()).toString());
         world.zone("out.test").mx("out.test", 10, "mx.out.test").cname("mx.out.test", "mx2.plain.test")
                 .tlsa(tcp + "mx.out.test", eeRecord);
-        // 7. every signature expired: the MX RRset (and any denial) is bogus
+        world.zone("via.test").mx("via.test", 10, "alias.plain.test"); // an unsigned alias of mx.ee.test
+        // no TLSA records at the expanded name (securely denied): those at the MX host name apply
+        world.zone("fallback.test").mx("fallback.test", 10, "mx.fallback.test")
+                .cname("mx.fallback.test", "bare.hoster.test").tlsa(tcp + "mx.fallback.test", interByKey);
+        world.zone("hoster.test").a("bare.hoster.test", "127.0.0.88");
+        // 7. every signature expired: the MX RRset (and any denial) is bogus; a forged address of an MX host
+        world.zone("badaddr.test").mx("badaddr.test", 10, "mx.badaddr.test").a("mx.badaddr.test", "127.0.0.86")
+                .tamper("mx.badaddr.test", "A", "127.0.0.87");
         world.zone("expired.test").expired().mx("expired.test", 10, "mx.expired.test")
                 .a("mx.expired.test", "127.0.0.86");
         // 8. gone.ee.test and gone.n3.test do not exist, denied by NSEC and NSEC3
@@ -174,8 +184,8 @@ class DaneSignedZonesTest {
         return pki.host(cert, ip, port);
     }
 
-    /** Sends one message to {@code rcpt} and waits until {@code mx} has it; the transaction. */
-    private ScriptedSmtpServer.Transaction deliver(Mode mode, String rcpt, ScriptedSmtpServer mx) throws Exception {
+    /** Sends one message to {@code rcpt} and waits until {@code mx} has it over TLS. */
+    private void deliver(Mode mode, String rcpt, ScriptedSmtpServer mx) throws Exception {
         try (Gateway gw = gateway(mode, data.resolve(rcpt))) {
             submit(gw, FROM, List.of(rcpt), body("dane signed " + mode, "Hello"));
             eventually().until(() -> mx.delivered().size() == 1);
@@ -185,7 +195,37 @@ class DaneSignedZonesTest {
         assertThat(t.acceptedRecipients()).containsExactly(rcpt);
         assertThat(t.usedTls()).as("never clear text").isTrue();
         assertDelivery(rcpt, DeliveryRecord.Outcome.DELIVERED, "2.0.0");
-        return t;
+    }
+
+    /** Delivers one message to {@code rcpt} through an MX host on {@code ip} presenting {@code cert}; its session. */
+    private TlsSessionRecord deliveredVia(Mode mode, String rcpt, Issued cert, String ip) throws Exception {
+        try (ScriptedSmtpServer mx = host(cert, ip)) {
+            deliver(mode, rcpt, mx);
+        }
+        return session(ip);
+    }
+
+    /**
+     * The session was authenticated by DANE: the TLSA records at {@code _PORT._tcp.OWNER} for {@code baseDomain},
+     * the one that matched named in the verification reason ({@code matched}, a pattern).
+     */
+    private void assertDane(TlsSessionRecord s, String owner, String baseDomain, String matched) {
+        assertThat(s.policy().level()).isEqualTo("dane");
+        assertThat(s.policy().source()).isEqualTo("dane");
+        assertThat(s.policy().sourceDetail()).startsWith("DNSSEC-secure TLSA records at _" + port + "._tcp." + owner
+                + " (base domain " + baseDomain + ")");
+        assertThat(s.verification()).isEqualTo(TlsSessionRecord.Verification.VERIFIED);
+        assertThat(s.verificationReason()).matches(matched);
+    }
+
+    /** DANE did not apply ({@code why}): level dane fell back to may, opportunistic TLS all the same. */
+    private static void assertMay(TlsSessionRecord s, String why) {
+        assertThat(s.encrypted()).isTrue();
+        assertThat(s.policy().level()).isEqualTo("dane");
+        assertThat(s.policy().source()).isEqualTo("default");
+        assertThat(s.policy().sourceDetail()).isEqualTo("default; DANE not applied: " + why);
+        assertThat(s.verification()).as("opportunistic: the test CA is trusted by nobody")
+                .isEqualTo(TlsSessionRecord.Verification.FAILED);
     }
 
     /** Sends one message to {@code rcpt}; the queue's reason after its first attempt, which deferred it. */
@@ -214,32 +254,20 @@ class DaneSignedZonesTest {
         return DaneHosts.session(audit, ip);
     }
 
-    /** Case 1. */
+    /** Case 1: the certificate names no MX host and has expired; DANE-EE checks neither. */
     @ParameterizedTest @EnumSource(Mode.class)
     void daneEeMatchDelivers(Mode mode) throws Exception {
-        try (ScriptedSmtpServer mx = host(ee, "127.0.0.81")) {
-            assertThat(deliver(mode, "bob@ee.test", mx).tls().sni()).isEqualTo("mx.ee.test");
-        }
-        TlsSessionRecord s = session("127.0.0.81");
-        assertThat(s.policy().level()).isEqualTo("dane");
-        assertThat(s.policy().source()).isEqualTo("dane");
-        assertThat(s.policy().sourceDetail()).startsWith("DNSSEC-secure TLSA records at _" + port
-                + "._tcp.mx.ee.test (base domain mx.ee.test)");
-        assertThat(s.verification()).isEqualTo(TlsSessionRecord.Verification.VERIFIED);
-        assertThat(s.verificationReason()).matches("DANE-EE 3 1 1 [0-9a-f]{8}… matched");
+        TlsSessionRecord s = deliveredVia(mode, "bob@ee.test", ee, "127.0.0.81");
+        assertThat(s.sni()).isEqualTo("mx.ee.test");
+        assertDane(s, "mx.ee.test", "mx.ee.test", "DANE-EE 3 1 1 [0-9a-f]{8}… matched");
     }
 
     /** Case 2: the intermediate is the trust anchor; the leaf must name the MX host. */
     @ParameterizedTest @EnumSource(Mode.class)
     void daneTaMatchDeliversWhenTheLeafNamesTheMxHost(Mode mode) throws Exception {
-        try (ScriptedSmtpServer mx = host(ta, "127.0.0.82")) {
-            deliver(mode, "bob@ta.test", mx);
-        }
-        TlsSessionRecord s = session("127.0.0.82");
-        assertThat(s.policy().source()).isEqualTo("dane");
+        TlsSessionRecord s = deliveredVia(mode, "bob@ta.test", ta, "127.0.0.82");
         assertThat(s.peerChain()).as("leaf and intermediate").hasSize(2);
-        assertThat(s.verification()).isEqualTo(TlsSessionRecord.Verification.VERIFIED);
-        assertThat(s.verificationReason()).matches("DANE-TA 2 1 1 [0-9a-f]{8}… matched, name mx\\.ta\\.test");
+        assertDane(s, "mx.ta.test", "mx.ta.test", "DANE-TA 2 1 1 [0-9a-f]{8}… matched, name mx\\.ta\\.test");
 
         // the same chain for mx.taname.test: the anchor matches, the name does not
         try (ScriptedSmtpServer wrong = host(ta, "127.0.0.83")) {
@@ -259,21 +287,19 @@ class DaneSignedZonesTest {
     void mismatchDefersOnTheOnlyMxAndMovesToAMatchingSecond(Mode mode) throws Exception {
         try (ScriptedSmtpServer mx = host(miss, "127.0.0.84")) {
             assertThat(deferred(mode, "bob@miss.test", mx))
-                    .startsWith("451 4.7.10 TLS required by policy for miss.test (default): mx.miss.test[127.0.0.84]:" + port
-                            + ": ")
+                    .startsWith("451 4.7.10 TLS required by policy for miss.test (default): "
+                            + "mx.miss.test[127.0.0.84]:" + port + ": ")
                     .contains("TLSA mismatch: no TLSA record matched (DANE-EE 3 1 1 ");
             assertDelivery("bob@miss.test", DeliveryRecord.Outcome.DEFERRED, "4.7.10");
             TlsSessionRecord refused = session("127.0.0.84");
             assertThat(refused.policy().source()).isEqualTo("dane");
             assertThat(refused.noTls()).isEqualTo(TlsSessionRecord.NoTls.POLICY_CHECK_FAILED);
 
-            try (ScriptedSmtpServer second = host(mx2next, "127.0.0.85")) {
-                deliver(mode, "bob@next.test", second);
-            }
+            assertDane(deliveredVia(mode, "bob@next.test", mx2next, "127.0.0.85"), "mx2.next.test", "mx2.next.test",
+                    "DANE-EE 3 1 1 [0-9a-f]{8}… matched");
             assertThat(mx.transactions()).as("nothing ever sent to the mismatching host")
                     .noneMatch(t -> t.mailFrom() != null);
         }
-        assertThat(session("127.0.0.85").verificationReason()).matches("DANE-EE 3 1 1 [0-9a-f]{8}… matched");
     }
 
     /** Case 4. */
@@ -289,45 +315,52 @@ class DaneSignedZonesTest {
         assertDelivery("bob@bogus.test", DeliveryRecord.Outcome.DEFERRED, "4.7.10");
     }
 
-    /** Case 5. */
+    /** Case 5: a mismatching record in an unsigned zone is neither looked at nor obeyed. */
     @ParameterizedTest @EnumSource(Mode.class)
     void insecureZoneMeansMay(Mode mode) throws Exception {
-        try (ScriptedSmtpServer mx = host(plain, "127.0.0.87")) {
-            deliver(mode, "bob@plain.test", mx);
-        }
-        TlsSessionRecord s = session("127.0.0.87");
-        assertThat(s.policy().level()).isEqualTo("dane");
-        assertThat(s.policy().source()).isEqualTo("default");
-        assertThat(s.policy().sourceDetail()).isEqualTo("default; DANE not applied: the MX answer is not "
-                + "DNSSEC-secure");
-        assertThat(s.verification()).as("opportunistic: the test CA is trusted by nobody")
-                .isEqualTo(TlsSessionRecord.Verification.FAILED);
+        assertMay(deliveredVia(mode, "bob@plain.test", plain, "127.0.0.87"), "the MX answer is not DNSSEC-secure");
     }
 
     /** Case 6: two CNAMEs into a signed zone; RFC 7672 §2.2.2, the TLSA base domain is the expanded name. */
     @ParameterizedTest @EnumSource(Mode.class)
     void mxHostAliasIntoASignedZoneUsesTheTlsaAtTheExpandedName(Mode mode) throws Exception {
-        try (ScriptedSmtpServer mx = host(hoster, "127.0.0.88")) {
-            assertThat(deliver(mode, "bob@cname.test", mx).tls().sni()).as("SNI is the MX host name")
-                    .isEqualTo("mx.cname.test");
-        }
-        TlsSessionRecord s = session("127.0.0.88");
-        assertThat(s.policy().source()).isEqualTo("dane");
-        assertThat(s.policy().sourceDetail()).startsWith("DNSSEC-secure TLSA records at _" + port
-                + "._tcp.mx.hoster.test (base domain mx.hoster.test)");
-        assertThat(s.verificationReason()).matches("DANE-TA 2 0 1 [0-9a-f]{8}… matched, name mx\\.hoster\\.test");
+        TlsSessionRecord s = deliveredVia(mode, "bob@cname.test", hoster, "127.0.0.88");
+        assertThat(s.sni()).as("SNI is the MX host name").isEqualTo("mx.cname.test");
+        assertDane(s, "mx.hoster.test", "mx.hoster.test",
+                "DANE-TA 2 0 1 [0-9a-f]{8}… matched, name mx\\.hoster\\.test");
+    }
+
+    /** Case 6: secure, no TLSA records at the expanded name; RFC 7672 §2.2.2, then those at the MX host name. */
+    @ParameterizedTest @EnumSource(Mode.class)
+    void noTlsaAtTheExpandedNameFallsBackToTheMxHostName(Mode mode) throws Exception {
+        assertDane(deliveredVia(mode, "bob@fallback.test", fallback, "127.0.0.88"), "mx.fallback.test",
+                "mx.fallback.test", "DANE-TA 2 1 1 [0-9a-f]{8}… matched, name mx\\.fallback\\.test");
     }
 
     /** Case 6: an alias into an unsigned zone makes the host's addresses insecure, whatever the MX zone says. */
     @ParameterizedTest @EnumSource(Mode.class)
     void mxHostAliasIntoAnUnsignedZoneMeansMay(Mode mode) throws Exception {
-        try (ScriptedSmtpServer mx = host(outward, "127.0.0.89")) {
-            deliver(mode, "bob@out.test", mx);
+        assertMay(deliveredVia(mode, "bob@out.test", outward, "127.0.0.89"),
+                "the address records of mx.out.test are not DNSSEC-secure");
+    }
+
+    /**
+     * Case 6, the other way round: an alias in an unsigned zone for a DANE host is insecure, and leaves the host's
+     * own (secure) answers secure for what comes next: the same gateway then delivers to the host's domain by DANE.
+     */
+    @ParameterizedTest @EnumSource(Mode.class)
+    void anUnsignedAliasOfADaneHostLeavesDaneInForceForTheHost(Mode mode) throws Exception {
+        try (ScriptedSmtpServer mx = host(ee, "127.0.0.81"); Gateway gw = gateway(mode, data)) {
+            submit(gw, FROM, List.of("bob@via.test"), body("dane via alias " + mode, "Hello"));
+            eventually().until(() -> mx.delivered().size() == 1);
+            submit(gw, FROM, List.of("bob@ee.test"), body("dane after alias " + mode, "Hello"));
+            eventually().until(() -> mx.delivered().size() == 2);
+            awaitEmptySpool(gw);
         }
-        TlsSessionRecord s = session("127.0.0.89");
-        assertThat(s.policy().source()).isEqualTo("default");
-        assertThat(s.policy().sourceDetail()).isEqualTo("default; DANE not applied: the address records of "
-                + "mx.out.test are not DNSSEC-secure");
+        assertMay(audit.await(TlsSessionRecord.class, r -> r.endpoint().equals("alias.plain.test:" + port)),
+                "the address records of alias.plain.test are not DNSSEC-secure");
+        assertDane(audit.await(TlsSessionRecord.class, r -> r.endpoint().equals("mx.ee.test:" + port)),
+                "mx.ee.test", "mx.ee.test", "DANE-EE 3 1 1 [0-9a-f]{8}… matched");
     }
 
     /** Case 7. */
@@ -341,6 +374,20 @@ class DaneSignedZonesTest {
             assertThat(deferred(mode, "bob@gone.expired.test", mx)).startsWith("451 4.4.3 DNS lookup of MX for "
                     + "gone.expired.test failed: DNSSEC validation failed for gone.expired.test/MX");
             assertThat(mx.connections()).isEmpty();
+        }
+        assertThat(audit.of(DeliveryRecord.class)).extracting(DeliveryRecord::outcome)
+                .containsOnly(DeliveryRecord.Outcome.DEFERRED);
+    }
+
+    /** Case 7: an MX host whose address records do not validate is not connected to, by either address. */
+    @ParameterizedTest @EnumSource(Mode.class)
+    void bogusAddressOfAnMxHostDefers(Mode mode) throws Exception {
+        try (ScriptedSmtpServer signed = host(ee, "127.0.0.86");
+             ScriptedSmtpServer forged = host(plain, "127.0.0.87")) {
+            assertThat(deferred(mode, "bob@badaddr.test", signed, forged)).startsWith("451 4.4.1 DNS lookup of "
+                    + "mx.badaddr.test failed: DNSSEC validation failed for mx.badaddr.test/A: DNSSEC_BOGUS");
+            assertThat(signed.connections()).isEmpty();
+            assertThat(forged.connections()).isEmpty();
         }
     }
 
