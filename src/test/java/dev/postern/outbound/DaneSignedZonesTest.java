@@ -297,6 +297,8 @@ class DaneSignedZonesTest {
 
             assertDane(deliveredVia(mode, "bob@next.test", mx2next, "127.0.0.85"), "mx2.next.test", "mx2.next.test",
                     "DANE-EE 3 1 1 [0-9a-f]{8}… matched");
+            assertThat(audit.await(TlsSessionRecord.class, r -> r.endpoint().equals("mx1.next.test:" + port)).noTls())
+                    .as("the first MX was tried, and refused").isEqualTo(TlsSessionRecord.NoTls.POLICY_CHECK_FAILED);
             assertThat(mx.transactions()).as("nothing ever sent to the mismatching host")
                     .noneMatch(t -> t.mailFrom() != null);
         }
