@@ -160,7 +160,7 @@ public final class DnsResolver {
         } else {
             this.anchorZones = List.of();
         }
-        this.cache = new SecurityCache();
+        this.cache = new SecurityCache(validation != Validation.OFF);
         this.session = LookupSession.builder().resolver(head).cache(cache).maxRedirects(MAX_CHAIN).build();
         this.timeout = timeout;
         this.systemServers = servers.isEmpty();

@@ -1,6 +1,8 @@
 package dev.postern.dns;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.xbill.DNS.CNAMERecord;
 import org.xbill.DNS.Cache;
@@ -24,6 +26,12 @@ import org.xbill.DNS.Type;
  * overwritten by the same newer response. An entry missing from the side table (evicted) counts as not authenticated:
  * a lookup may come out insecure, never wrongly secure. SERVFAIL (bogus, failures) is never cached, by dnsjava's
  * {@link Cache} and here alike.
+ *
+ * <p>The AD bit speaks for a whole response. A response without it that follows a CNAME chain (an alias in an unsigned
+ * zone for a host in a signed one) says the chain is not secure, not that each RRset on it is: its RRsets past the
+ * name asked (the chain's tail) are not kept in the cache, so that a later lookup of such a name asks for it directly
+ * and learns its own security, and an authenticated entry of the side table is not downgraded by them. Otherwise any
+ * insecure alias of a signed MX host would make that host's DANE records unusable for the TTL.
  */
 final class SecurityCache extends Cache {
 
@@ -40,34 +48,59 @@ final class SecurityCache extends Cache {
         @Override protected boolean removeEldestEntry(Map.Entry<Key, Link> eldest) { return size() > MAX_KEYS; }
     };
 
-    SecurityCache() {
+    /** Whether answers are judged by their AD bit at all (not with DNSSEC off, where every answer is insecure). */
+    private final boolean validating;
+
+    SecurityCache(boolean validating) {
         super(DClass.IN);
+        this.validating = validating;
     }
 
+    /** Synchronized with dnsjava's own lookups: no lookup sees the tail of an unauthenticated chain cached. */
     @Override
-    public SetResponse addMessage(Message message) {
+    public synchronized SetResponse addMessage(Message message) {
         int rcode = message.getRcode();
         Record question = message.getQuestion();
-        if (question != null && (rcode == Rcode.NOERROR || rcode == Rcode.NXDOMAIN)) {
-            record(message, question, rcode);
+        if (question == null || (rcode != Rcode.NOERROR && rcode != Rcode.NXDOMAIN)) {
+            return super.addMessage(message);
         }
-        return super.addMessage(message);
+        List<Key> tail = record(message, question, rcode);
+        SetResponse response = super.addMessage(message);
+        for (Key k : tail) flushSet(k.name(), k.type() == Type.ANY ? 0 : k.type()); // dnsjava's NXDOMAIN type is 0
+        return response;
     }
 
-    private synchronized void record(Message message, Record question, int rcode) {
+    /** Writes the side table; returns the keys of an unauthenticated chain's tail, which are not to stay cached. */
+    private List<Key> record(Message message, Record question, int rcode) {
         boolean ad = message.getHeader().getFlag(Flags.AD);
         Name end = question.getName();
         boolean answered = false;
+        List<Key> tail = new ArrayList<>();
         for (RRset set : message.getSectionRRsets(Section.ANSWER)) {
             Name target = set.getType() == Type.CNAME ? ((CNAMERecord) set.first()).getTarget() : null;
-            entries.put(new Key(set.getName(), set.getType()), new Link(ad, target));
+            put(new Key(set.getName(), set.getType()), new Link(ad, target), question.getName(), tail);
             if (target != null && set.getName().equals(end)) end = target;
             if (set.getType() == question.getType() && set.getName().equals(end)) answered = true;
         }
         if (!answered) {
             // The end of the chain has nothing of the type asked (NODATA) or does not exist (NXDOMAIN).
-            entries.put(new Key(end, rcode == Rcode.NXDOMAIN ? Type.ANY : question.getType()), new Link(ad, null));
+            put(new Key(end, rcode == Rcode.NXDOMAIN ? Type.ANY : question.getType()), new Link(ad, null),
+                    question.getName(), tail);
         }
+        return tail;
+    }
+
+    /**
+     * One entry; an unauthenticated one past the name asked goes to {@code tail} and leaves an authenticated entry
+     * as it is (its records leave the cache, so nothing is answered under it until a response of its own comes).
+     */
+    private void put(Key key, Link link, Name asked, List<Key> tail) {
+        if (validating && !link.authenticated() && !key.name().equals(asked)) {
+            tail.add(key);
+            Link known = entries.get(key);
+            if (known != null && known.authenticated()) return;
+        }
+        entries.put(key, link);
     }
 
     /** What the last response said of {@code name}'s {@code type} RRset (ANY: its non-existence), or null. */

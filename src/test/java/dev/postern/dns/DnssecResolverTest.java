@@ -53,7 +53,9 @@ class DnssecResolverTest {
                 .cname("mxout.secure.test", "mx.plain.test");
         world.zone("nsec3.test").nsec3().mx("nsec3.test", 10, "mx.nsec3.test").a("mx.nsec3.test", "127.0.0.14");
         world.unsignedZone("plain.test").mx("plain.test", 10, "mx.plain.test").a("mx.plain.test", "127.0.0.11")
-                .tlsa("_25._tcp.mx.plain.test", TLSA_DATA);
+                .tlsa("_25._tcp.mx.plain.test", TLSA_DATA)
+                // aliases in the unsigned zone for names in the signed one
+                .cname("inward.plain.test", "mx.secure.test").cname("inward-a.plain.test", "only-a.secure.test");
         world.zone("bogus.test").mx("bogus.test", 10, "mx.bogus.test").a("mx.bogus.test", "127.0.0.12")
                 .tlsa("_25._tcp.mx.bogus.test", TLSA_DATA)
                 .tamper("_25._tcp.mx.bogus.test", "TLSA", "3 1 1 " + "cd".repeat(32));
@@ -163,6 +165,31 @@ class DnssecResolverTest {
                     .isEqualTo(Security.INSECURE);
             // and the target asked directly afterwards is no more secure for having been reached by a signed alias
             assertThat(dns.resolve("mx.plain.test").security()).isEqualTo(Security.INSECURE);
+        }
+    }
+
+    @ParameterizedTest @EnumSource(Mode.class)
+    void anAliasFromAnUnsignedZoneLeavesItsSignedTargetSecure(Mode mode) throws Exception {
+        // the alias's (insecure) answer carries the target's records: they must not be taken as the target's own
+        // answer, before (a cached secure answer) or after (the target never asked directly yet)
+        for (boolean targetFirst : new boolean[] {true, false}) {
+            DnsResolver dns = mode.resolver();
+            for (String target : List.of("mx.secure.test", "only-a.secure.test")) { // AAAA: a record, a denial
+                if (targetFirst) assertThat(dns.resolve(target).security()).isEqualTo(Security.SECURE);
+            }
+            for (int round = 0; round < 2; round++) {
+                for (String[] alias : new String[][] {{"inward.plain.test", "mx.secure.test"},
+                        {"inward-a.plain.test", "only-a.secure.test"}}) {
+                    String what = alias[0] + (targetFirst ? ", target first" : "") + ", round " + round;
+                    Addresses a = dns.resolve(alias[0]);
+                    assertThat(a.canonicalName()).as(what).isEqualTo(alias[1]);
+                    assertThat(a.addresses()).as(what).isNotEmpty();
+                    assertThat(a.security()).as(what).isEqualTo(Security.INSECURE);
+                    Addresses direct = dns.resolve(alias[1]);
+                    assertThat(direct.addresses()).as(what).isEqualTo(a.addresses());
+                    assertThat(direct.security()).as(what).isEqualTo(Security.SECURE);
+                }
+            }
         }
     }
 

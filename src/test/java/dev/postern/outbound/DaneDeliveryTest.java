@@ -1,10 +1,9 @@
 package dev.postern.outbound;
 
 import static dev.postern.outbound.Outbound.awaitEmptySpool;
-import static dev.postern.outbound.Outbound.awaitEnvelope;
+import static dev.postern.outbound.DaneHosts.tlsa;
 import static dev.postern.outbound.Outbound.body;
 import static dev.postern.outbound.Outbound.eventually;
-import static dev.postern.outbound.Outbound.recipient;
 import static dev.postern.outbound.Outbound.submit;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -15,15 +14,13 @@ import dev.postern.config.Config.TlsLevel;
 import dev.postern.config.Config.TlsPolicy;
 import dev.postern.dns.TestDnsServer;
 import dev.postern.dns.TlsaRecord;
+import dev.postern.outbound.DaneHosts.Pki;
 import dev.postern.testkit.RecordingAudit;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.TestConfigs;
-import dev.postern.tls.TestPki;
 import dev.postern.tls.TestPki.Issued;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -44,7 +41,7 @@ class DaneDeliveryTest {
 
     static final String FROM = "alice@a.example";
     static final String TO = "bob@b.example";
-    static Issued root;
+    static Pki pki;
     static Issued inter;
     /** The primary MX's certificate: it names neither MX host (DANE-EE ignores names). */
     static Issued mx1;
@@ -53,11 +50,11 @@ class DaneDeliveryTest {
     static Issued hosting;
 
     @BeforeAll static void pki() {
-        root = TestPki.root("DANE Delivery Root");
-        inter = TestPki.cert("DANE Delivery Intermediate").issuer(root).ca().build();
-        mx1 = TestPki.leaf(inter, "unrelated.example");
-        mx2 = TestPki.leaf(inter, "mx2.b.example");
-        hosting = TestPki.leaf(inter, "mx.hosting.example");
+        pki = Pki.create("DANE Delivery");
+        inter = pki.inter();
+        mx1 = pki.leaf("unrelated.example");
+        mx2 = pki.leaf("mx2.b.example");
+        hosting = pki.leaf("mx.hosting.example");
     }
 
     /**
@@ -71,8 +68,8 @@ class DaneDeliveryTest {
     }
 
     /**
-     * The DNS world of one test: b.example's MX hosts, signed (every answer validated: AD set) or not. A variant of
-     * this class with a signed zone behind NSD and a validating Unbound replaces this method only.
+     * The DNS world of one test: b.example's MX hosts, signed (every answer validated: AD set) or not. The same cases
+     * over zones really signed, behind NSD and a validating Unbound, are {@link DaneSignedZonesTest}.
      */
     static void publish(TestDnsServer dns, int port, boolean signed, Mx... mxs) {
         for (Mx m : mxs) {
@@ -88,12 +85,6 @@ class DaneDeliveryTest {
             if (m.bogusTlsa()) dns.servfail(tlsaName, Type.TLSA);
         }
         dns.allAuthentic(signed);
-    }
-
-    /** A TLSA record for {@code cert} as its zone would publish it (SHA2-256). */
-    static TlsaRecord tlsa(int usage, int selector, X509Certificate cert) throws Exception {
-        byte[] selected = selector == 0 ? cert.getEncoded() : cert.getPublicKey().getEncoded();
-        return new TlsaRecord(usage, selector, 1, MessageDigest.getInstance("SHA-256").digest(selected));
     }
 
     /** The gateway: b.example by MX through {@code dns}, whose AD bit it trusts, under {@code policy}. */
@@ -116,13 +107,11 @@ class DaneDeliveryTest {
     }
 
     static ScriptedSmtpServer server(Issued cert, String ip, int port) throws Exception {
-        return ScriptedSmtpServer.create().hostname("mx.b.example").enhancedStatusCodes()
-                .starttls(cert.material(inter.cert())).start(new InetSocketAddress(ip, port));
+        return pki.host(cert, ip, port);
     }
 
     private TlsSessionRecord session(String ip) {
-        return audit.await(TlsSessionRecord.class,
-                r -> r.direction() == TlsSessionRecord.Direction.OUT && ip.equals(r.peerIp()));
+        return DaneHosts.session(audit, ip);
     }
 
     /** Publishes a signed world, submits one message under level dane; its deferral, once nothing was sent. */
@@ -136,7 +125,7 @@ class DaneDeliveryTest {
     }
 
     private static String deferral(Gateway gw, String id) {
-        return recipient(awaitEnvelope(gw, id, e -> recipient(e, TO).attempts() >= 1), TO).lastResult();
+        return DaneHosts.lastResult(gw, id, TO);
     }
 
     @Test void daneEeMatchDeliversOverAuthenticatedTls() throws Exception {
