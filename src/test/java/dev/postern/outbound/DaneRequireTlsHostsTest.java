@@ -44,7 +44,7 @@ class DaneRequireTlsHostsTest {
             // a signed world: mx1 securely has no TLSA records, mx2 has a DANE-EE record for its key
             dns.mx("b.example", 10, "mx1.b.example").a("mx1.b.example", "127.0.0.31");
             dns.mx("b.example", 20, "mx2.b.example").a("mx2.b.example", "127.0.0.32");
-            var r = DaneDeliveryTest.tlsa(3, 1, mx2.cert());
+            var r = DaneHosts.tlsa(3, 1, mx2.cert());
             dns.tlsa("_" + first.port() + "._tcp.mx2.b.example", r.usage(), r.selector(), r.matchingType(), r.data());
             dns.allAuthentic(true);
             Config c = TestConfigs.withDns(TestConfigs.withRelay(TestConfigs.gateway(data, Outbound.HOSTNAME,
