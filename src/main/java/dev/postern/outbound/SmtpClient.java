@@ -481,7 +481,7 @@ public final class SmtpClient implements java.io.Closeable {
                     return Attempt.tlsFailed(TlsFailure.STARTTLS_REFUSED, why, null, null);
                 }
                 Constraints offered = plan.offered();
-                SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, hop.host(), hop.port(), offered);
+                SSLSocket ssl = TlsContexts.wrapClient(plan.context(), socket, plan.serverName(), hop.port(), offered);
                 if (plan.broad()) TlsPlanner.broaden(ssl, plan.context());
                 // The handshake writes too: a deadline for all of it, not only SO_TIMEOUT for its reads.
                 deadline.arm(System.nanoTime() + commandTimeout.toNanos());

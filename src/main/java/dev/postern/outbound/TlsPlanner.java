@@ -90,6 +90,16 @@ public final class TlsPlanner {
         }
 
         /**
+         * The name sent in SNI: the MX host's, except under DANE the TLSA base domain (RFC 7672 §8.1: "the SMTP client
+         * MUST send the TLS SNI extension containing the TLSA base domain"), which differs when the MX host is a
+         * CNAME whose target has the TLSA records, so that a hoster serving many names sends the chain those records
+         * name.
+         */
+        public String serverName() {
+            return dane != null ? dane.baseDomain() : hopHost;
+        }
+
+        /**
          * What to offer in the handshake: the policy's constraints when TLS is required; otherwise (may, testing)
          * Postern's default set, because a constraint that made an opportunistic handshake fail would only lead to
          * clear text. The constraints are still judged after the handshake and recorded.

@@ -286,7 +286,7 @@ class DaneDeliveryTest {
                 awaitEmptySpool(gw);
             }
             TlsSessionRecord s = session("127.0.0.31");
-            assertThat(s.sni()).as("SNI is the MX host name").isEqualTo("mx1.b.example");
+            assertThat(s.sni()).as("SNI is the TLSA base domain (RFC 7672 §8.1)").isEqualTo("mx.hosting.example");
             assertThat(s.policy().sourceDetail()).startsWith("DNSSEC-secure TLSA records at _" + mx.port()
                     + "._tcp.mx.hosting.example (base domain mx.hosting.example)");
             assertThat(s.verificationReason()).endsWith("matched, name mx.hosting.example");

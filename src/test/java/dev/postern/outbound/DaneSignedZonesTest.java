@@ -327,7 +327,7 @@ class DaneSignedZonesTest {
     @ParameterizedTest @EnumSource(Mode.class)
     void mxHostAliasIntoASignedZoneUsesTheTlsaAtTheExpandedName(Mode mode) throws Exception {
         TlsSessionRecord s = deliveredVia(mode, "bob@cname.test", hoster, "127.0.0.88");
-        assertThat(s.sni()).as("SNI is the MX host name").isEqualTo("mx.cname.test");
+        assertThat(s.sni()).as("SNI is the TLSA base domain (RFC 7672 §8.1)").isEqualTo("mx.hoster.test");
         assertDane(s, "mx.hoster.test", "mx.hoster.test",
                 "DANE-TA 2 0 1 [0-9a-f]{8}… matched, name mx\\.hoster\\.test");
     }
