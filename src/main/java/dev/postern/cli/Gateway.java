@@ -49,7 +49,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -265,7 +264,8 @@ public final class Gateway implements Closeable {
 
     /**
      * Serves our MTA-STS policy file when {@code [mta_sts.publish] listen} is set, with its own certificate or the
-     * [tls] ones (read once, at start), the same file {@code postern mta-sts policy} prints.
+     * [tls] ones (reloaded when their files change, as the SMTP listeners' are), the same file {@code postern mta-sts
+     * policy} prints.
      */
     private void publishPolicy(ReloadingServerContext serverTls) throws IOException, StartException {
         Config.Publish p = config.mtaSts().publish();
@@ -275,10 +275,10 @@ public final class Gateway implements Closeable {
             throw new StartException("[mta_sts.publish] listen is set but no local or relay domain has a dot: "
                     + "there is no mta-sts.DOMAIN to serve", null);
         }
-        SSLContext tls;
+        ReloadingServerContext tls;
         try {
-            tls = p.certificate() == null ? serverTls.get() : ReloadingServerContext.load(
-                    List.of(new ReloadingServerContext.Pair(p.certificate(), p.key()))).get();
+            tls = p.certificate() == null ? serverTls : ReloadingServerContext.load(
+                    List.of(new ReloadingServerContext.Pair(p.certificate(), p.key())));
         } catch (TlsConfigException e) {
             throw new StartException("[mta_sts.publish]: " + e.getMessage(), e);
         }

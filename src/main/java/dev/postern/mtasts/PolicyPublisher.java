@@ -10,12 +10,22 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Supplier;
+import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLContextSpi;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLServerSocketFactory;
+import javax.net.ssl.SSLSessionContext;
+import javax.net.ssl.SSLSocketFactory;
+import javax.net.ssl.TrustManager;
 
 /**
  * Serves {@link PublishedPolicy#body()} at {@code https://mta-sts.DOMAIN/.well-known/mta-sts.txt} (RFC 8461 §3.2) for
@@ -45,16 +55,18 @@ public final class PolicyPublisher implements Closeable {
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
 
     /**
-     * Binds {@code listen} with {@code tls} (server side, as hardened as the SMTP listeners) for {@code domains}
-     * (lookup form); {@link #start} begins serving.
+     * Binds {@code listen} with {@code tls}'s current context for each connection (server side, as hardened as the
+     * SMTP listeners; a reloading one serves a renewed certificate without a restart) for {@code domains} (lookup
+     * form); {@link #start} begins serving.
      */
-    public PolicyPublisher(InetSocketAddress listen, SSLContext tls, PublishedPolicy policy, List<String> domains)
-            throws IOException {
+    public PolicyPublisher(InetSocketAddress listen, Supplier<SSLContext> tls, PublishedPolicy policy,
+                           List<String> domains) throws IOException {
         this.body = policy.body().getBytes(StandardCharsets.UTF_8);
         this.maxAge = policy.maxAge();
         this.hosts = Set.copyOf(domains.stream().map(d -> "mta-sts." + d).toList());
         server = HttpsServer.create(listen, 50);
-        server.setHttpsConfigurator(new HttpsConfigurator(tls) {
+        // The JDK server keeps the one context it is given: this one asks tls for the current one per connection.
+        server.setHttpsConfigurator(new HttpsConfigurator(new Following(tls)) {
             @Override public void configure(HttpsParameters parameters) {
                 parameters.setSSLParameters(TlsContexts.serverParameters(getSSLContext()));
             }
@@ -110,6 +122,39 @@ public final class PolicyPublisher implements Closeable {
     @Override public void close() {
         server.stop(0);
         threads.close();
+    }
+
+    /** An SSLContext whose every engine comes from the context {@code current} supplies at that moment. */
+    private static final class Following extends SSLContext {
+        Following(Supplier<SSLContext> current) {
+            super(new SSLContextSpi() {
+                @Override protected void engineInit(KeyManager[] km, TrustManager[] tm, SecureRandom random) {
+                    throw new UnsupportedOperationException("initialised by its supplier");
+                }
+                @Override protected SSLSocketFactory engineGetSocketFactory() {
+                    return current.get().getSocketFactory();
+                }
+                @Override protected SSLServerSocketFactory engineGetServerSocketFactory() {
+                    return current.get().getServerSocketFactory();
+                }
+                @Override protected SSLEngine engineCreateSSLEngine() { return current.get().createSSLEngine(); }
+                @Override protected SSLEngine engineCreateSSLEngine(String host, int port) {
+                    return current.get().createSSLEngine(host, port);
+                }
+                @Override protected SSLSessionContext engineGetServerSessionContext() {
+                    return current.get().getServerSessionContext();
+                }
+                @Override protected SSLSessionContext engineGetClientSessionContext() {
+                    return current.get().getClientSessionContext();
+                }
+                @Override protected SSLParameters engineGetDefaultSSLParameters() {
+                    return current.get().getDefaultSSLParameters();
+                }
+                @Override protected SSLParameters engineGetSupportedSSLParameters() {
+                    return current.get().getSupportedSSLParameters();
+                }
+            }, current.get().getProvider(), current.get().getProtocol());
+        }
     }
 
     private static void setIfAbsent(String property, String value) {

@@ -9,8 +9,12 @@ import dev.postern.dns.DnsResolver;
 import dev.postern.dns.TestDnsServer;
 import dev.postern.mtasts.Policy;
 import dev.postern.mtasts.PolicyFetcher;
+import dev.postern.mtasts.PolicyPublisher;
 import dev.postern.mtasts.PolicyServer;
+import dev.postern.mtasts.PublishedPolicy;
+import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
+import dev.postern.tls.ReloadingServerContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -20,7 +24,9 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.KeyStore;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 import javax.net.ssl.SSLContext;
@@ -141,6 +147,41 @@ class PolicyPublishTest {
                 "mta_sts.publish: expected both certificate and key or neither (the [tls] ones), got only certificate",
                 "mta_sts.publish.listne: unknown key (did you mean \"listen\"?)");
         assertThat(r.err()).doesNotContain("Exception");
+    }
+
+    @Test void aRenewedCertificateIsServedWithoutARestart() throws Exception {
+        Path crt = dir.resolve("sts.crt"), key = dir.resolve("sts.key");
+        ReloadingServerContext tls = ReloadingServerContext.load(crt, key, Duration.ZERO);
+        PublishedPolicy policy = new PublishedPolicy(Policy.Mode.TESTING, List.of("mx.example.com"), 3600);
+        try (PolicyPublisher publisher = new PolicyPublisher(new InetSocketAddress(IP, httpsPort), tls, policy,
+                List.of("example.com"))) {
+            publisher.start();
+            X509Certificate first = served();
+            KeyMaterial renewed = ca.issue("mta-sts.example.com");
+            Path newCrt = dir.resolve("new.crt"), newKey = dir.resolve("new.key");
+            Pem.writePrivate(renewed, newCrt, newKey);
+            Files.move(newKey, key, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(newCrt, crt, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            assertThat(served()).isNotEqualTo(first).isEqualTo(renewed.leaf());
+            assertThat(request("GET /.well-known/mta-sts.txt", "mta-sts.example.com"))
+                    .endsWith("\r\n\r\n" + policy.body());
+            // hardened as the SMTP listeners: a CBC suite, which the JDK's client would take, is refused
+            try (SSLSocket s = (SSLSocket) trustAll().getSocketFactory().createSocket(InetAddress.getByName(IP),
+                    httpsPort)) {
+                s.setEnabledProtocols(new String[] {"TLSv1.2"});
+                s.setEnabledCipherSuites(new String[] {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"});
+                assertThatThrownBy(s::startHandshake).isInstanceOf(javax.net.ssl.SSLException.class);
+            }
+        }
+    }
+
+    /** The certificate the server presents now. */
+    private X509Certificate served() throws Exception {
+        try (SSLSocket s = (SSLSocket) trustAll().getSocketFactory().createSocket(InetAddress.getByName(IP),
+                httpsPort)) {
+            s.startHandshake();
+            return (X509Certificate) s.getSession().getPeerCertificates()[0];
+        }
     }
 
     /** One request over TLS trusting the test CA; the whole response. */
