@@ -293,8 +293,9 @@ public final class Gateway implements Closeable {
         publisher.start();
         parts.add(publisher);
         InetSocketAddress at = publisher.address();
-        log.info("MTA-STS policy served on https://{}:{}{} for {}", at.getAddress().getHostAddress(), at.getPort(),
-                PolicyPublisher.PATH, String.join(", ", publisher.hosts()));
+        String host = at.getAddress().getHostAddress();
+        log.info("MTA-STS policy served on https://{}:{}{} for {}", host.indexOf(':') >= 0 ? "[" + host + "]" : host,
+                at.getPort(), PolicyPublisher.PATH, String.join(", ", publisher.hosts()));
     }
 
     /**
