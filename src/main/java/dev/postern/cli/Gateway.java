@@ -25,6 +25,7 @@ import dev.postern.outbound.TlsPolicies;
 import dev.postern.mtasts.MtaSts;
 import dev.postern.mtasts.PolicyCache;
 import dev.postern.mtasts.PolicyFetcher;
+import dev.postern.mtasts.PolicyPublisher;
 import dev.postern.mtasts.PolicySource;
 import dev.postern.queue.RetrySchedule;
 import dev.postern.recipients.VerificationCache;
@@ -155,6 +156,7 @@ public final class Gateway implements Closeable {
                 new ReverseNames(dns), peers);
         inbound.start();
         parts.add(inbound);
+        publishPolicy(serverTls);
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the
         // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
         scheduler.start(recovered);
@@ -258,6 +260,42 @@ public final class Gateway implements Closeable {
         if (lock == null) {
             throw new StartException("another Postern gateway is running with data directory " + data, null);
         }
+    }
+
+    /**
+     * Serves our MTA-STS policy file when {@code [mta_sts.publish] listen} is set, with its own certificate or the
+     * [tls] ones (reloaded when their files change, as the SMTP listeners' are), the same file {@code postern mta-sts
+     * policy} prints.
+     */
+    private void publishPolicy(ReloadingServerContext serverTls) throws IOException, StartException {
+        Config.Publish p = config.mtaSts().publish();
+        if (p.listen() == null) return;
+        List<String> domains = MtaStsCommand.Publish.domains(config);
+        if (domains.isEmpty()) {
+            throw new StartException("[mta_sts.publish] listen is set but no local or relay domain has a dot: "
+                    + "there is no mta-sts.DOMAIN to serve", null);
+        }
+        ReloadingServerContext tls;
+        try {
+            tls = p.certificate() == null ? serverTls : ReloadingServerContext.load(
+                    List.of(new ReloadingServerContext.Pair(p.certificate(), p.key())));
+        } catch (TlsConfigException e) {
+            throw new StartException("[mta_sts.publish]: " + e.getMessage(), e);
+        }
+        PolicyPublisher publisher;
+        try {
+            publisher = new PolicyPublisher(p.listen(), tls, MtaStsCommand.Publish.policy(p, config.hostname()),
+                    domains);
+        } catch (IOException e) {
+            throw new StartException("[mta_sts.publish] listen: cannot listen on " + p.listen().getHostString() + ":"
+                    + p.listen().getPort() + ": " + e.getMessage(), e);
+        }
+        publisher.start();
+        parts.add(publisher);
+        InetSocketAddress at = publisher.address();
+        String host = at.getAddress().getHostAddress();
+        log.info("MTA-STS policy served on https://{}:{}{} for {}", host.indexOf(':') >= 0 ? "[" + host + "]" : host,
+                at.getPort(), PolicyPublisher.PATH, String.join(", ", publisher.hosts()));
     }
 
     /**

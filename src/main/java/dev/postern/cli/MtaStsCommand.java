@@ -26,43 +26,54 @@ final class MtaStsCommand {
         @Mixin ConfigSource source;
         @Option(names = "--domain", paramLabel = "DOMAIN", description = "a domain to publish for (repeatable); "
                 + "default: local_domains and relay_domains") List<String> domains = new ArrayList<>();
-        @Option(names = "--mode", paramLabel = "MODE", defaultValue = "testing",
-                description = "enforce, testing or none (default: testing; go to enforce once reports are clean)")
-        String mode;
-        @Option(names = "--max-age", paramLabel = "DURATION", defaultValue = "7d",
-                description = "how long senders cache the policy, up to 365d (default: 7d)") String maxAge;
+        @Option(names = "--mode", paramLabel = "MODE", description = "enforce, testing or none (default: "
+                + "[mta_sts.publish] mode, else testing; go to enforce once reports are clean)") String mode;
+        @Option(names = "--max-age", paramLabel = "DURATION", description = "how long senders cache the policy, up "
+                + "to 365d (default: [mta_sts.publish] max_age, else 7d)") String maxAge;
         @Option(names = "--mx", paramLabel = "HOST", description = "an MX host or *.domain pattern (repeatable); "
-                + "default: the config's hostname") List<String> mx = new ArrayList<>();
+                + "default: [mta_sts.publish] mx, else the config's hostname") List<String> mx = new ArrayList<>();
 
         @Override public Integer call() throws CliException {
             Config config = source.load();
-            Policy.Mode m = switch (mode) {
-                case "enforce" -> Policy.Mode.ENFORCE;
-                case "testing" -> Policy.Mode.TESTING;
-                case "none" -> Policy.Mode.NONE;
-                default -> throw new CliException("postern: --mode: expected enforce, testing or none, got \""
-                        + mode + "\"", 2);
-            };
-            long seconds = TimeOptions.duration("--max-age", maxAge).toSeconds();
-            if (seconds < 0 || seconds > Policy.MAX_AGE_LIMIT) {
+            Config.Publish p = config.mtaSts().publish();
+            if (mode != null && !List.of("enforce", "testing", "none").contains(mode)) {
+                throw new CliException("postern: --mode: expected enforce, testing or none, got \"" + mode + "\"", 2);
+            }
+            java.time.Duration age = maxAge == null ? p.maxAge() : TimeOptions.duration("--max-age", maxAge);
+            if (age.toSeconds() < 0 || age.toSeconds() > Policy.MAX_AGE_LIMIT) {
                 throw new CliException("postern: --max-age: expected at most 365d6h (31557600 seconds), got \""
                         + maxAge + "\"", 2);
             }
             List<String> patterns = new ArrayList<>();
-            for (String h : mx.isEmpty() ? List.of(config.hostname()) : mx) patterns.add(pattern(h));
+            for (String h : mx) patterns.add(pattern(h));
             List<String> targets = new ArrayList<>();
             for (String d : domains) targets.add(PolicyCommand.domain(d));
-            if (targets.isEmpty()) {
-                config.localDomains().stream().filter(d -> d.indexOf('.') > 0).sorted().forEach(targets::add);
-                config.relayDomains().stream().filter(d -> d.indexOf('.') > 0).sorted().forEach(targets::add);
-            }
+            if (targets.isEmpty()) targets.addAll(domains(config));
             if (targets.isEmpty()) {
                 throw new CliException("postern: no domain to publish for: the config has no local or relay domain "
                         + "with a dot; name one with --domain", 2);
             }
-            PublishedPolicy policy = new PublishedPolicy(m, patterns, seconds);
-            System.out.print(text(policy, targets));
+            Config.Publish chosen = new Config.Publish(p.listen(), p.certificate(), p.key(),
+                    mode == null ? p.mode() : mode, age, patterns.isEmpty() ? p.mx() : patterns);
+            System.out.print(text(policy(chosen, config.hostname()), targets));
             return 0;
+        }
+
+        /**
+         * The policy {@code [mta_sts.publish]} describes: the one place config becomes the published policy, for
+         * this command and for the file the gateway serves. An empty mx list means the gateway's hostname.
+         */
+        static PublishedPolicy policy(Config.Publish p, String hostname) {
+            Policy.Mode m = Policy.Mode.valueOf(p.mode().toUpperCase(java.util.Locale.ROOT));
+            return new PublishedPolicy(m, p.mx().isEmpty() ? List.of(hostname) : p.mx(), p.maxAge().toSeconds());
+        }
+
+        /** The domains published for by default: local and relay domains with a dot, lookup form, sorted. */
+        static List<String> domains(Config config) {
+            List<String> out = new ArrayList<>();
+            config.localDomains().stream().filter(d -> d.indexOf('.') > 0).sorted().forEach(out::add);
+            config.relayDomains().stream().filter(d -> d.indexOf('.') > 0).sorted().forEach(out::add);
+            return out;
         }
 
         /** What the command prints: the file once, then per domain where it goes and its TXT record. */

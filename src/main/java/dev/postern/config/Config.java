@@ -66,9 +66,38 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * @param refreshInterval how often cached policies are checked for a new TXT id or near expiry
      */
     public record MtaSts(boolean enabled, Path caFile, Duration connectTimeout, Duration fetchTimeout, int httpsPort,
-                         int maxDomains, Duration refreshInterval) {
+                         int maxDomains, Duration refreshInterval, Publish publish) {
         public static final MtaSts DEFAULT = new MtaSts(true, null, Duration.ofSeconds(10), Duration.ofSeconds(60),
                 443, 10_000, Duration.ofHours(1));
+
+        public MtaSts {
+            if (publish == null) publish = Publish.DEFAULT;
+        }
+
+        /** Without {@code [mta_sts.publish]}: the policy file is not served. */
+        public MtaSts(boolean enabled, Path caFile, Duration connectTimeout, Duration fetchTimeout, int httpsPort,
+                      int maxDomains, Duration refreshInterval) {
+            this(enabled, caFile, connectTimeout, fetchTimeout, httpsPort, maxDomains, refreshInterval, null);
+        }
+    }
+
+    /**
+     * {@code [mta_sts.publish]}: the MTA-STS policy this gateway publishes for its own domains ({@code postern mta-sts
+     * policy} prints it) and where it is served over HTTPS.
+     *
+     * @param listen      where the policy file is served; null: not served
+     * @param certificate with {@code key}: the certificate served there; null: the [tls] ones
+     * @param mode        "enforce", "testing" or "none"
+     * @param mx          host names or "*.domain" patterns, lookup form; empty: the hostname
+     */
+    public record Publish(InetSocketAddress listen, Path certificate, Path key, String mode, Duration maxAge,
+                          List<String> mx) {
+        public static final Publish DEFAULT = new Publish(null, null, null, "testing", Duration.ofDays(7), List.of());
+
+        public Publish {
+            mx = List.copyOf(mx);
+            if ((certificate == null) != (key == null)) throw new IllegalArgumentException("certificate and key");
+        }
     }
 
     /** The same config with other MTA-STS settings. */

@@ -355,9 +355,42 @@ final class Validator {
         Duration refreshInterval = t.duration("refresh_interval", d.refreshInterval(), Duration.ofMinutes(1),
                 Duration.ofDays(1));
         ordered(t, "connect_timeout", connectTimeout, "fetch_timeout", fetchTimeout, false, Durations::format);
+        Config.Publish publish = publish(t.table("publish"));
         t.finish();
         return new Config.MtaSts(enabled, caFile, connectTimeout, fetchTimeout, httpsPort, maxDomains,
-                refreshInterval);
+                refreshInterval, publish);
+    }
+
+    /** {@code [mta_sts.publish]}: the policy we publish (RFC 8461 §3.2) and where the gateway serves it. */
+    private Config.Publish publish(Table t) {
+        Config.Publish d = Config.Publish.DEFAULT;
+        InetSocketAddress listen = t.string("listen", d.listen(), "host:port", Listener::parseAddress);
+        Path certificate = t.string("certificate", d.certificate(), "a file path", this::readableFile);
+        Path key = t.string("key", d.key(), "a file path", this::readableFile);
+        if (t.has("certificate") != t.has("key")) {
+            problems.add(t.path(), "expected both certificate and key or neither (the [tls] ones), got only "
+                    + (t.has("certificate") ? "certificate" : "key"));
+        }
+        String mode = t.string("mode", d.mode(), "enforce, testing or none", m -> switch (m) {
+            case "enforce", "testing", "none" -> m;
+            default -> throw Syntax.invalid("enforce, testing or none", m);
+        });
+        // RFC 8461 §3.2: max_age at most 31557600 seconds (365 days and 6 hours); Syntax caps durations at 365d.
+        Duration maxAge = t.duration("max_age", d.maxAge(), Duration.ofSeconds(1), Syntax.MAX_DURATION);
+        List<String> mx = t.list("mx", d.mx(), "an array of host names", "a host name like mx.example.com or a "
+                + "pattern like *.example.com", Validator::mxPattern);
+        t.finish();
+        return certificate == null || key == null ? new Config.Publish(listen, null, null, mode, maxAge, mx)
+                : new Config.Publish(listen, certificate, key, mode, maxAge, mx);
+    }
+
+    private static String mxPattern(String s) {
+        boolean wildcard = s.startsWith("*.");
+        String name = Syntax.hostNameOrNull(wildcard ? s.substring(2) : s);
+        if (name == null || name.indexOf('.') < 0 && !wildcard) {
+            throw Syntax.invalid("a host name like mx.example.com or a pattern like *.example.com", s);
+        }
+        return wildcard ? "*." + name : name;
     }
 
     /** [routes] is free-form: every key is a domain (".example.com": its subdomains), every value a next hop. */

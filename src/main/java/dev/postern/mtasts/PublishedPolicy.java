@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * The MTA-STS policy Postern publishes for the domains it serves (RFC 8461 §3.2) and the TXT record that announces it
- * (§3.1). {@code postern mta-sts policy} prints both; the admin server (a later issue) serves {@link #body()} at
+ * (§3.1). {@code postern mta-sts policy} prints both; {@link PolicyPublisher} serves {@link #body()} at
  * {@code https://mta-sts.DOMAIN/.well-known/mta-sts.txt} with Content-Type text/plain.
  *
  * @param mx     host names or "*.domain" patterns, lookup form

@@ -152,6 +152,23 @@ public final class TlsContexts {
         return socket;
     }
 
+    /**
+     * The parameters of {@link #wrapServer} (protocols, suites in the server's order, no client certificate) for a
+     * server that makes its own engines from {@code context}, such as the JDK's HttpsServer.
+     */
+    public static SSLParameters serverParameters(SSLContext context) {
+        SSLParameters supported = context.getSupportedSSLParameters();
+        try {
+            SSLParameters parameters = hardened(context.getDefaultSSLParameters(), supported.getProtocols(),
+                    supported.getCipherSuites());
+            parameters.setUseCipherSuitesOrder(true);
+            parameters.setNeedClientAuth(false);
+            return parameters;
+        } catch (IOException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+    }
+
     private static boolean jdk(SSLContext context) {
         return JDK_PROVIDER.equals(context.getProvider().getName());
     }

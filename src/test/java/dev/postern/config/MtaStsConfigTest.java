@@ -39,6 +39,26 @@ class MtaStsConfigTest {
                 8443, 500, Duration.ofMinutes(30)));
     }
 
+    @Test void publishEveryKey() throws Exception {
+        Path crt = dir.resolve("sts.crt"), key = dir.resolve("sts.key");
+        Files.writeString(crt, "x");
+        Files.writeString(key, "x");
+        Config c = files.load("""
+                [mta_sts.publish]
+                listen = "127.0.0.1:8443"
+                certificate = "sts.crt"
+                key = "sts.key"
+                mode = "enforce"
+                max_age = "1d"
+                mx = ["MX.Example.COM", "*.Backup.Example.com."]
+                """);
+        assertThat(c.mtaSts().publish()).isEqualTo(new Config.Publish(
+                new java.net.InetSocketAddress("127.0.0.1", 8443), crt, key, "enforce", Duration.ofDays(1),
+                java.util.List.of("mx.example.com", "*.backup.example.com")));
+        assertThat(files.load("").mtaSts().publish()).isEqualTo(Config.Publish.DEFAULT);
+        assertThat(Config.Publish.DEFAULT.listen()).isNull();
+    }
+
     @Test void eachBadValueIsOneLineNamingFileKeyAndExpectation() throws IOException {
         String[][] cases = {
             {"enabled = \"yes\"", "mta_sts.enabled: expected true or false, got \"yes\""},
