@@ -112,6 +112,9 @@ public final class Gateway implements Closeable {
         }
     }
 
+    /** What {@code [tls] provider} came to for the listeners ({@code auto} resolved at start). */
+    private volatile Config.TlsProvider listenersProvider;
+
     private void boot() throws IOException, StartException {
         Path data = config.dataDir();
         DurableFiles.SYSTEM.createDirectories(data); // 0700 when we make it; an existing one keeps its mode
@@ -307,17 +310,43 @@ public final class Gateway implements Closeable {
             Config.Tls tls = config.tls();
             List<ReloadingServerContext.Pair> pairs = tls.generated() ? generate(config)
                     : tls.pairs().stream().map(p -> new ReloadingServerContext.Pair(p.certificate(), p.key())).toList();
-            if (tls.provider() == Config.TlsProvider.CONSCRYPT && pairs.size() > 1) {
+            Config.TlsProvider provider = provider(tls.provider());
+            listenersProvider = provider;
+            if (provider == Config.TlsProvider.CONSCRYPT && pairs.size() > 1) {
                 // Conscrypt 2.9 sets one certificate per connection (the config allows one only): of the generated
                 // ones it serves the first, EC P-256.
                 log.info("[tls] provider = \"conscrypt\" serves one certificate: {}", pairs.getFirst().certificate());
                 pairs = pairs.subList(0, 1);
             }
             // An instance choice: this gateway's contexts use the provider, nothing is installed JVM-wide.
-            return ReloadingServerContext.load(pairs, TlsProviders.of(tls.provider()));
+            return ReloadingServerContext.load(pairs, TlsProviders.of(provider));
         } catch (TlsConfigException e) {
             throw new StartException(e.getMessage(), e);
         }
+    }
+
+    /** The TLS provider the listeners use once started ({@code auto} resolved), for tests and the start-up line. */
+    Config.TlsProvider listenersProvider() { return listenersProvider; }
+
+    /**
+     * The provider the listeners use: {@code auto} (the file's default) is Conscrypt, measured cheaper per handshake
+     * and per relayed message on the bench (docs/performance.md), where it serves this configuration as the JDK would
+     * and its native library loads here; else the JDK. The choice and its reason are logged.
+     */
+    private Config.TlsProvider provider(Config.TlsProvider configured) {
+        if (configured != Config.TlsProvider.AUTO) return configured;
+        String jdkBecause = Config.TlsProvider.autoChoice(config);
+        if (jdkBecause == null) {
+            try {
+                TlsProviders.conscrypt();
+                log.info("[tls] provider = \"auto\": conscrypt");
+                return Config.TlsProvider.CONSCRYPT;
+            } catch (TlsConfigException e) {
+                jdkBecause = "Conscrypt cannot be loaded here (" + e.getCause() + ")";
+            }
+        }
+        log.info("[tls] provider = \"auto\": jdk, because {}", jdkBecause);
+        return Config.TlsProvider.JDK;
     }
 
     /** A certificate Postern generates when none is configured: its files under data/tls and its key type. */

@@ -673,10 +673,33 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
     /** {@code [tls] provider}: which TLS implementation the gateway's listeners use. */
     public enum TlsProvider {
-        /** The JDK's own JSSE (the default). */
+        /** The JDK's own JSSE (what a Config built in code gets when it names none). */
         JDK,
         /** Conscrypt (BoringSSL through JNI), about four times cheaper per full handshake. */
-        CONSCRYPT;
+        CONSCRYPT,
+        /**
+         * The config file's default: Conscrypt where it serves the configuration as the JDK would, else the JDK
+         * ({@link #autoChoice}).
+         */
+        AUTO;
+
+        /**
+         * Why {@code AUTO} must take the JDK for {@code config}, or null when Conscrypt serves it as the JDK would:
+         * Conscrypt serves one certificate per gateway (the generated EC and RSA pair, or several configured tables,
+         * need the JDK to serve RSA-only clients), and cannot switch TLS 1.3 suites off one by one (a listener's
+         * {@code ciphers} or {@code min_cipher_bits} would close sessions after the handshake instead of negotiating
+         * within them). Whether Conscrypt's native library loads is the gateway's to find out.
+         */
+        public static String autoChoice(Config config) {
+            if (config.tls().generated()) return "the generated EC and RSA certificates are served together";
+            if (config.tls().pairs().size() > 1) return "several certificates are served";
+            for (Listener l : config.listeners()) {
+                if (!l.tls().ciphers().isEmpty() || l.tls().minCipherBits() > 0) {
+                    return "listener " + l.address() + " restricts its cipher suites";
+                }
+            }
+            return null;
+        }
 
         /** The name used in the config file. */
         public String configName() {

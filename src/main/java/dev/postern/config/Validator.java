@@ -175,7 +175,7 @@ final class Validator {
             problems.add(t.path(), "expected both certificate and key or neither, got only "
                     + (hasCertificate ? "certificate" : "key"));
         }
-        Config.TlsProvider provider = t.string("provider", Config.TlsProvider.JDK, PROVIDERS, Validator::provider);
+        Config.TlsProvider provider = t.string("provider", Config.TlsProvider.AUTO, PROVIDERS, Validator::provider);
         if (provider == Config.TlsProvider.CONSCRYPT && pairs != null && pairs.size() > 1) {
             // Conscrypt 2.9 sets one certificate per connection: an RSA-only client would be refused.
             t.problem("provider", "conscrypt serves one certificate only, got " + pairs.size()
@@ -187,12 +187,13 @@ final class Validator {
         return provider == Config.TlsProvider.JDK ? tls : tls.withProvider(provider);
     }
 
-    private static final String PROVIDERS = "jdk or conscrypt";
+    private static final String PROVIDERS = "auto, jdk or conscrypt";
 
     private static Config.TlsProvider provider(String s) {
         return switch (s) {
             case "jdk" -> Config.TlsProvider.JDK;
             case "conscrypt" -> Config.TlsProvider.CONSCRYPT;
+            case "auto" -> Config.TlsProvider.AUTO;
             default -> throw Syntax.invalid(PROVIDERS, s);
         };
     }

@@ -22,6 +22,7 @@ public final class TlsProviders {
         return switch (choice) {
             case JDK -> null;
             case CONSCRYPT -> conscrypt();
+            case AUTO -> throw new IllegalArgumentException("provider auto is resolved by the gateway first");
         };
     }
 

@@ -56,7 +56,7 @@ class TlsCertificatesConfigTest {
         assertThat(tls.key()).isEqualTo(rsa.key());
         assertThat(tls.more()).containsExactly(ecdsa);
         assertThat(tls.generated()).isFalse();
-        assertThat(tls).isEqualTo(Config.Tls.of(List.of(rsa, ecdsa)));
+        assertThat(tls).isEqualTo(Config.Tls.of(List.of(rsa, ecdsa)).withProvider(Config.TlsProvider.AUTO));
     }
 
     @Test void oneTableInTheArrayFormIsTheSameAsTheSingleForm() throws Exception {
@@ -64,7 +64,8 @@ class TlsCertificatesConfigTest {
                 .tls();
         Config.Tls single = ConfigLoader.load(write("[tls]\ncertificate = \"rsa.pem\"\nkey = \"rsa.key\"\n")).tls();
 
-        assertThat(array).isEqualTo(single).isEqualTo(new Config.Tls(dir.resolve("rsa.pem"), dir.resolve("rsa.key")));
+        assertThat(array).isEqualTo(single).isEqualTo(new Config.Tls(dir.resolve("rsa.pem"), dir.resolve("rsa.key"))
+                .withProvider(Config.TlsProvider.AUTO));
         assertThat(single.pairs()).containsExactly(new CertificatePair(dir.resolve("rsa.pem"), dir.resolve("rsa.key")));
         assertThat(single.more()).isEmpty();
     }
@@ -72,7 +73,7 @@ class TlsCertificatesConfigTest {
     @Test void noCertificateMeansGenerated() throws Exception {
         Config.Tls tls = ConfigLoader.load(write("")).tls();
 
-        assertThat(tls).isEqualTo(Config.Tls.GENERATED).isEqualTo(new Config.Tls(null, null));
+        assertThat(tls).isEqualTo(Config.Tls.GENERATED.withProvider(Config.TlsProvider.AUTO)); // the file's default
         assertThat(tls.generated()).isTrue();
         assertThat(tls.pairs()).isEmpty();
     }
@@ -131,8 +132,10 @@ class TlsCertificatesConfigTest {
         assertThatThrownBy(() -> new CertificatePair(c, null)).isInstanceOf(IllegalArgumentException.class);
     }
 
-    @Test void providerIsJdkUnlessConscryptIsChosenWithAnyCertificates() throws Exception {
-        assertThat(ConfigLoader.load(write("")).tls().provider()).isEqualTo(Config.TlsProvider.JDK);
+    @Test void providerIsAutoUnlessChosenWithAnyCertificates() throws Exception {
+        assertThat(ConfigLoader.load(write("")).tls().provider()).isEqualTo(Config.TlsProvider.AUTO);
+        assertThat(ConfigLoader.load(write("[tls]\nprovider = \"auto\"\n")).tls().provider())
+                .isEqualTo(Config.TlsProvider.AUTO);
         assertThat(ConfigLoader.load(write("[tls]\nprovider = \"jdk\"\n")).tls())
                 .isEqualTo(Config.Tls.GENERATED);
         assertThat(ConfigLoader.load(write("[tls]\nprovider = \"conscrypt\"\n")).tls())
@@ -150,13 +153,13 @@ class TlsCertificatesConfigTest {
 
     @Test void anyOtherProviderIsOneProblemLine() throws Exception {
         assertThat(problems("[tls]\nprovider = \"openssl\"\n"))
-                .containsExactly("postern.toml: tls.provider: expected jdk or conscrypt, got \"openssl\"");
+                .containsExactly("postern.toml: tls.provider: expected auto, jdk or conscrypt, got \"openssl\"");
         assertThat(problems("[tls]\nprovider = \"Conscrypt\"\n"))
-                .containsExactly("postern.toml: tls.provider: expected jdk or conscrypt, got \"Conscrypt\"");
+                .containsExactly("postern.toml: tls.provider: expected auto, jdk or conscrypt, got \"Conscrypt\"");
         assertThat(problems("[tls]\nprovider = \"conscrypt\"\n" + TWO)).containsExactly("postern.toml: tls.provider: "
                 + "conscrypt serves one certificate only, got 2 [[tls.certificates]] tables (use provider = \"jdk\" to "
                 + "serve RSA and ECDSA together)");
         assertThat(problems("[tls]\nprovider = true\n"))
-                .containsExactly("postern.toml: tls.provider: expected jdk or conscrypt, got true");
+                .containsExactly("postern.toml: tls.provider: expected auto, jdk or conscrypt, got true");
     }
 }
