@@ -49,7 +49,7 @@ class ConfigLoaderTest {
         assertThat(c.localDomains()).containsExactlyInAnyOrder("localhost", "postern.test");
         assertThat(c.relayDomains()).isEmpty();
         assertThat(c.relayNetworks()).containsExactly(Network.parse("127.0.0.0/8"), Network.parse("::1/128"));
-        assertThat(c.tls()).isEqualTo(new Config.Tls(null, null));
+        assertThat(c.tls()).isEqualTo(Config.Tls.GENERATED.withProvider(Config.TlsProvider.AUTO));
         assertThat(c.limits()).isEqualTo(new Config.Limits(2048, 50L * 1024 * 1024, 1000, 10, Duration.ofMinutes(5),
                 Duration.ofMinutes(10), Duration.ofMinutes(30), 500, 20));
         assertThat(c.queue()).isEqualTo(new Config.Queue(Duration.ofMinutes(1), Duration.ofHours(1),
@@ -144,7 +144,8 @@ class ConfigLoaderTest {
                 .containsExactly("10.0.0.0/8", "192.0.2.7/32", "2001:db8::/32");
         assertThat(c.listeners()).containsExactly(new Listener(socket("0.0.0.0:25"), Role.MX),
                 new Listener(socket("[::1]:587"), Role.SUBMISSION));
-        assertThat(c.tls()).isEqualTo(new Config.Tls(dir.resolve("cert.pem"), dir.resolve("key.pem")));
+        assertThat(c.tls()).isEqualTo(new Config.Tls(dir.resolve("cert.pem"), dir.resolve("key.pem"))
+                .withProvider(Config.TlsProvider.AUTO));
         assertThat(c.limits()).isEqualTo(new Config.Limits(4096, 25L << 20, 200, 5, Duration.ofMinutes(2),
                 Duration.ofMinutes(3), Duration.ofMinutes(90), 1000, 50));
         assertThat(c.queue()).isEqualTo(new Config.Queue(Duration.ofSeconds(30), Duration.ofHours(2),
@@ -546,7 +547,7 @@ class ConfigLoaderTest {
         Path example = Path.of("examples/postern.toml");
         Config c = ConfigLoader.load(example);
         assertThat(c.hostname()).isEqualTo("mail.example.com");
-        assertThat(c.tls()).isEqualTo(new Config.Tls(null, null));
+        assertThat(c.tls()).isEqualTo(Config.Tls.GENERATED.withProvider(Config.TlsProvider.AUTO));
         assertThat(c.listeners()).extracting(Listener::role)
                 .containsExactly(Role.MX, Role.SUBMISSION, Role.SUBMISSIONS);
         assertThat(c.routeFor("mx.partner.example")).contains(new Route("192.0.2.10", 25, false));
