@@ -289,10 +289,19 @@ final class Validator {
                 Config.Dns::parseServer);
         Duration timeout = t.duration("timeout", Duration.ofSeconds(5));
         boolean validate = t.string("dnssec", true, DNSSEC, Validator::dnssec);
+        boolean trustAdSet = t.has("trust_ad");
         boolean trustAd = t.bool("trust_ad", false);
         Path anchors = t.string("trust_anchor_file", null, "a file path", this::trustAnchorFile);
         t.finish();
         Config.Dnssec dnssec = validate ? Config.Dnssec.VALIDATE : Config.Dnssec.OFF;
+        if (!trustAdSet && validate && anchors == null && !servers.isEmpty()
+                && servers.stream().allMatch(a -> a.getAddress().isLoopbackAddress())) {
+            // Resolvers on this host, none of the keys said: trust their AD bit, as Postfix does. A validating
+            // Unbound there gives DANE its secure answers; a resolver that does not validate (or a test server of
+            // unsigned zones) gives insecure ones and mail flows as without DNSSEC, where validating here against the
+            // root anchor would find every answer bogus and defer all mail. trust_ad = false validates here anyway.
+            return new Config.Dns(servers, timeout, Config.Dnssec.TRUST_AD, null);
+        }
         if (trustAd) {
             // The AD bit is only as trustworthy as the path to the resolver: on loopback nobody can forge it.
             List<String> remote = servers.stream().filter(a -> !a.getAddress().isLoopbackAddress())

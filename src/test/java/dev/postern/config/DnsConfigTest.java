@@ -39,6 +39,22 @@ class DnsConfigTest {
         assertThat(dns.trustAnchorFile()).isNull();
     }
 
+    @Test void resolversOnThisHostAreTrustedForTheirAdBitUnlessTheKeysSayOtherwise() throws Exception {
+        assertThat(files.load("[dns]\nservers = [\"127.0.0.1:5353\", \"::1\"]\n").dns().dnssec())
+                .isEqualTo(Config.Dnssec.TRUST_AD);
+        assertThat(files.load("[dns]\nservers = [\"127.0.0.1:5353\"]\ntrust_ad = false\n").dns().dnssec())
+                .isEqualTo(Config.Dnssec.VALIDATE);
+        assertThat(files.load("[dns]\nservers = [\"127.0.0.1:5353\"]\ndnssec = \"off\"\n").dns().dnssec())
+                .isEqualTo(Config.Dnssec.OFF);
+        assertThat(files.load("[dns]\nservers = [\"127.0.0.1:5353\", \"192.0.2.53\"]\n").dns().dnssec())
+                .as("one resolver across the network: validate here").isEqualTo(Config.Dnssec.VALIDATE);
+        java.nio.file.Files.writeString(dir.resolve("root.ds"),
+                ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
+        Config.Dns anchored = files.load("[dns]\nservers = [\"127.0.0.1:5353\"]\ntrust_anchor_file = \"root.ds\"\n")
+                .dns();
+        assertThat(anchored.dnssec()).as("a trust anchor file means: validate here").isEqualTo(Config.Dnssec.VALIDATE);
+    }
+
     @Test void trustAdRefusedForAResolverAcrossTheNetwork() throws Exception {
         assertThat(files.problems("""
                 [dns]
