@@ -749,7 +749,19 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
     /** Outbound: concurrency overall and per destination, timeouts, and the port MX hosts are contacted on. */
     public record Delivery(int concurrency, int perDestination, Duration connectTimeout, Duration commandTimeout,
-                           Duration dataTimeout, int smtpPort) {}
+                           Duration dataTimeout, int smtpPort, TlsProvider tlsProvider) {
+        /** {@code tlsProvider}: the TLS implementation of the outbound client, JDK or CONSCRYPT (never AUTO). */
+        public Delivery {
+            if (tlsProvider == null) tlsProvider = TlsProvider.JDK;
+            if (tlsProvider == TlsProvider.AUTO) throw new IllegalArgumentException("[delivery] tls_provider is jdk or conscrypt");
+        }
+
+        /** With the JDK's TLS for delivery, the default. */
+        public Delivery(int concurrency, int perDestination, Duration connectTimeout, Duration commandTimeout,
+                        Duration dataTimeout, int smtpPort) {
+            this(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort, TlsProvider.JDK);
+        }
+    }
 
     /**
      * {@code [dns]}: {@code servers} empty means the system's resolvers; {@code dnssec} how answers are judged

@@ -18,6 +18,7 @@ import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
 import dev.postern.tls.TrustAnchorCache;
 import java.nio.file.Path;
+import java.security.Provider;
 import java.security.cert.TrustAnchor;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -394,7 +395,23 @@ public final class TlsPlanner {
 
     private final TrustAnchorCache anchors = new TrustAnchorCache();
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
-    private final SSLContext opportunistic = TlsContexts.opportunisticClient();
+    /** The TLS implementation of every client context (null: the JDK's), from {@code [delivery] tls_provider}. */
+    private final Provider provider;
+    private final SSLContext opportunistic;
+
+    /** A planner whose sessions use the JDK's TLS. */
+    public TlsPlanner() {
+        this(null);
+    }
+
+    /**
+     * A planner whose client contexts come from {@code provider} (null: the JDK's JSSE), for example
+     * {@link dev.postern.tls.TlsProviders#conscrypt()}: used by these contexts only, never installed JVM-wide.
+     */
+    public TlsPlanner(Provider provider) {
+        this.provider = provider;
+        this.opportunistic = TlsContexts.opportunisticClient(provider);
+    }
 
     /**
      * The policy DANE stands on for {@code resolved}: its own, or under an MTA-STS policy the one MTA-STS stands in
@@ -495,9 +512,10 @@ public final class TlsPlanner {
     }
 
     /**
-     * Widens a client socket not yet handshaken to every protocol from TLS 1.2 up and every suite the JDK enables by
-     * default (CBC and non-forward-secret suites the JDK still allows), for {@link Plan#broadRetry}. The JDK's own
-     * bans (jdk.tls.disabledAlgorithms: TLS 1.0/1.1, RSA key transport, RC4, 3DES...) still hold.
+     * Widens a client socket not yet handshaken to every protocol from TLS 1.2 up and every suite its provider enables
+     * by default (CBC and non-forward-secret suites it still allows), for {@link Plan#broadRetry}. The JDK's own
+     * bans (jdk.tls.disabledAlgorithms: TLS 1.0/1.1, RSA key transport, RC4, 3DES...) still hold; Conscrypt's
+     * default set is BoringSSL's (ECDHE and RSA key transport with AES-GCM and AES-CBC, no 3DES or RC4).
      */
     static void broaden(SSLSocket socket, SSLContext context) {
         SSLParameters p = socket.getSSLParameters();
@@ -512,7 +530,7 @@ public final class TlsPlanner {
         SSLContext known = clientContexts.get(p.clientCertificate());
         if (known != null) return known;
         KeyMaterial material = Pem.load(p.clientCertificate(), p.clientKey());
-        SSLContext made = TlsContexts.client(material);
+        SSLContext made = TlsContexts.client(material, provider);
         clientContexts.put(p.clientCertificate(), made);
         return made;
     }
