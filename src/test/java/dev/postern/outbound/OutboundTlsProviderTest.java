@@ -10,18 +10,12 @@ import dev.postern.dane.TlsaLookup;
 import dev.postern.dns.Security;
 import dev.postern.dns.TlsaRecord;
 import dev.postern.dns.TlsaResult;
-import dev.postern.testkit.ListsOnlyTrustManager;
-import dev.postern.tls.Certificates;
-import dev.postern.tls.Certificates.KeyType;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
 import dev.postern.tls.TlsFacts.ClientCertificate;
 import dev.postern.tls.TlsProviders;
-import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -30,7 +24,6 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -42,7 +35,6 @@ import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -57,27 +49,16 @@ import org.junit.jupiter.api.io.TempDir;
 class OutboundTlsProviderTest {
     @TempDir static Path dir;
     static KeyMaterial bank;
-    static KeyMaterial partnerCa;
     static KeyMaterial partnerServer;
     static SSLContext partnerTls;
 
     @BeforeAll static void setUp() throws Exception {
-        Instant now = Instant.now().minusSeconds(60);
-        KeyMaterial bankCa = Certificates.certificateAuthority("Bank CA", KeyType.EC_P256, Duration.ofDays(30));
-        bank = Certificates.issue(bankCa, List.of("mail.bank.example"), KeyType.EC_P256, now, Duration.ofDays(10));
-        partnerCa = Certificates.certificateAuthority("Partner CA", KeyType.EC_P256, Duration.ofDays(30));
-        partnerServer = Certificates.issue(partnerCa, List.of("mx.partner.example"), KeyType.EC_P256, now,
-                Duration.ofDays(10));
+        PartnerMx partner = new PartnerMx();
+        bank = partner.bank;
+        partnerServer = partner.partnerServer;
+        partnerTls = partner.tls;
         Pem.write(bank, dir.resolve("bank.pem"), dir.resolve("bank.key"));
-        java.nio.file.Files.writeString(dir.resolve("partner-ca.pem"), Pem.certificate(partnerCa.leaf()));
-        partnerTls = SSLContext.getInstance("TLS");
-        var f = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
-        var store = java.security.KeyStore.getInstance("PKCS12");
-        store.load(null, null);
-        store.setKeyEntry("partner", partnerServer.key(), new char[0],
-                partnerServer.chain().toArray(java.security.cert.Certificate[]::new));
-        f.init(store, new char[0]);
-        partnerTls.init(f.getKeyManagers(), new TrustManager[] {new ListsOnlyTrustManager(partnerCa.leaf())}, null);
+        java.nio.file.Files.writeString(dir.resolve("partner-ca.pem"), Pem.certificate(partner.partnerCa.leaf()));
     }
 
     private static TlsPlanner planner(Config.TlsProvider provider) throws Exception {
@@ -234,7 +215,7 @@ class OutboundTlsProviderTest {
     /** A minimal partner MX: EHLO, STARTTLS when offered, one transaction; says what it saw. */
     private static Seen partner(Socket plain, boolean offerStartTls, boolean ask) throws IOException {
         List<String> lines = new ArrayList<>();
-        Line clear = new Line(plain, lines);
+        PartnerMx.Line clear = new PartnerMx.Line(plain, lines);
         clear.send("220 mx.partner.example ESMTP");
         if (clear.read() == null) return new Seen(lines, null, null);
         clear.send(offerStartTls ? "250-mx.partner.example\r\n250 STARTTLS" : "250 mx.partner.example");
@@ -263,7 +244,7 @@ class OutboundTlsProviderTest {
         } catch (SSLPeerUnverifiedException e) {
             got = null;
         }
-        Line secure = new Line(tls, lines);
+        PartnerMx.Line secure = new PartnerMx.Line(tls, lines);
         String line;
         try {
             while ((line = secure.read()) != null) {
@@ -286,7 +267,7 @@ class OutboundTlsProviderTest {
         return new Seen(lines, sni, got);
     }
 
-    private static void drain(Line line) {
+    private static void drain(PartnerMx.Line line) {
         try {
             String l;
             while ((l = line.read()) != null) if (l.equals("QUIT")) line.send("221 bye");
@@ -295,26 +276,4 @@ class OutboundTlsProviderTest {
         }
     }
 
-    private static final class Line {
-        final BufferedReader in;
-        final OutputStream out;
-        final List<String> seen;
-
-        Line(Socket s, List<String> seen) throws IOException {
-            in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
-            out = s.getOutputStream();
-            this.seen = seen;
-        }
-
-        String read() throws IOException {
-            String l = in.readLine();
-            if (l != null) seen.add(l);
-            return l;
-        }
-
-        void send(String reply) throws IOException {
-            out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-        }
-    }
 }
