@@ -19,6 +19,7 @@ import dev.postern.outbound.RecipientProbe;
 import dev.postern.peers.PeerLevels;
 import dev.postern.outbound.Router;
 import dev.postern.outbound.Scheduler;
+import dev.postern.outbound.TlsPlanner;
 import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.SmtpClient;
 import dev.postern.outbound.TlsPolicies;
@@ -139,11 +140,14 @@ public final class Gateway implements Closeable {
                 mtaSts(data, dns), config.mtaSts().caFile());
         Router router = new Router(config::routeFor, dns, d.smtpPort());
         PeerFloors floors = new PeerFloors(peers, pm);
+        // [delivery] tls_provider: an instance choice like the listeners', shared by delivery and recipient probes
+        TlsPlanner planner = outboundPlanner(d.tlsProvider());
+        log.info("outbound TLS provider: {}", d.tlsProvider().name().toLowerCase(java.util.Locale.ROOT));
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
         Config.Queue q = config.queue();
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, new Scheduler.Settings(config.hostname(),
                 config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
-                q.delayWarning(), d.concurrency(), d.perDestination()), audit, floors);
+                q.delayWarning(), d.concurrency(), d.perDestination()), audit, floors, planner);
         parts.add(scheduler);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
@@ -154,7 +158,7 @@ public final class Gateway implements Closeable {
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
         RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies,
-                floors));
+                floors, planner));
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit,
                 new ReverseNames(dns), peers);
         inbound.start();
@@ -243,12 +247,23 @@ public final class Gateway implements Closeable {
     }
 
     /** Next-hop verification of recipients, cached; null when no domain asks for it. */
-    private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies, PeerFloors floors) {
+    private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies, PeerFloors floors,
+                              TlsPlanner planner) {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();
         return new VerificationCache(new RecipientProbe(router, dns, policies, config.hostname(), v.timeout(), audit,
-                floors),
+                floors, planner),
                 v.positiveTtl(), v.negativeTtl(), v.cacheSize(), v.maxProbes(), Clock.systemUTC());
+    }
+
+    /** The TLS plans of delivery and probes, their contexts from {@code [delivery] tls_provider}'s implementation. */
+    private static TlsPlanner outboundPlanner(Config.TlsProvider choice) throws StartException {
+        try {
+            return new TlsPlanner(TlsProviders.of(choice));
+        } catch (TlsConfigException e) {
+            throw new StartException("[delivery] tls_provider = \"conscrypt\": Conscrypt cannot be used on this "
+                    + "machine: " + e.getCause(), e);
+        }
     }
 
     /** The data directory is owned by one gateway at a time. */

@@ -338,6 +338,12 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
                 limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
     }
 
+    /** The same config with other {@code [delivery]} settings. */
+    public Config withDelivery(Delivery newDelivery) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
+                limits, queue, newDelivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
+    }
+
     /** The same config with another audit store. */
     public Config withAudit(Audit newAudit) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
@@ -749,7 +755,25 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
     /** Outbound: concurrency overall and per destination, timeouts, and the port MX hosts are contacted on. */
     public record Delivery(int concurrency, int perDestination, Duration connectTimeout, Duration commandTimeout,
-                           Duration dataTimeout, int smtpPort) {}
+                           Duration dataTimeout, int smtpPort, TlsProvider tlsProvider) {
+        /** {@code tlsProvider}: the TLS implementation of the outbound client, JDK or CONSCRYPT (never AUTO). */
+        public Delivery {
+            if (tlsProvider == null) tlsProvider = TlsProvider.JDK;
+            if (tlsProvider == TlsProvider.AUTO) throw new IllegalArgumentException("[delivery] tls_provider is jdk or conscrypt");
+        }
+
+        /** The same settings with {@code provider}'s TLS for delivery. */
+        public Delivery withTlsProvider(TlsProvider provider) {
+            return new Delivery(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort,
+                    provider);
+        }
+
+        /** With the JDK's TLS for delivery, the default. */
+        public Delivery(int concurrency, int perDestination, Duration connectTimeout, Duration commandTimeout,
+                        Duration dataTimeout, int smtpPort) {
+            this(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort, TlsProvider.JDK);
+        }
+    }
 
     /**
      * {@code [dns]}: {@code servers} empty means the system's resolvers; {@code dnssec} how answers are judged

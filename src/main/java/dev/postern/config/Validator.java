@@ -198,6 +198,17 @@ final class Validator {
         };
     }
 
+    private static final String DELIVERY_PROVIDERS = "jdk or conscrypt";
+
+    /** {@code [delivery] tls_provider}: no auto (the outbound client's choice is opt-in until measured as the default). */
+    private static Config.TlsProvider deliveryProvider(String s) {
+        return switch (s) {
+            case "jdk" -> Config.TlsProvider.JDK;
+            case "conscrypt" -> Config.TlsProvider.CONSCRYPT;
+            default -> throw Syntax.invalid(DELIVERY_PROVIDERS, s);
+        };
+    }
+
     /** {@code [[tls.certificates]]}: at least one table, each with certificate and key, no certificate file twice. */
     private List<Config.CertificatePair> certificatePairs(Table tls, JsonNode v) {
         String expected = "[[tls.certificates]] tables, each with certificate and key";
@@ -277,9 +288,12 @@ final class Validator {
         Duration commandTimeout = t.duration("command_timeout", Duration.ofMinutes(5));
         Duration dataTimeout = t.duration("data_timeout", Duration.ofMinutes(10));
         int smtpPort = t.integer("smtp_port", 25, 1, 65535);
+        Config.TlsProvider tlsProvider = t.string("tls_provider", Config.TlsProvider.JDK, DELIVERY_PROVIDERS,
+                Validator::deliveryProvider);
         ordered(t, "per_destination", perDestination, "concurrency", concurrency, false, String::valueOf);
         t.finish();
-        return new Config.Delivery(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort);
+        return new Config.Delivery(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort,
+                tlsProvider);
     }
 
     private Config.Dns dns(Table t) {

@@ -31,7 +31,7 @@ public final class RecipientProbe implements Verifier {
     private final Router router;
     private final DnsResolver dns;
     private final TlsPolicies policies;
-    private final TlsPlanner planner = new TlsPlanner();
+    private final TlsPlanner planner;
     private final SmtpClient client;
     private final Duration timeout;
     private final PeerFloors floors;
@@ -52,6 +52,13 @@ public final class RecipientProbe implements Verifier {
     /** @param floors the downgrade memory: a probe is held to its floor as delivery is (it never teaches it) */
     public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout,
                           dev.postern.audit.Audit audit, PeerFloors floors) {
+        this(router, dns, policies, heloName, timeout, audit, floors, new TlsPlanner());
+    }
+
+    /** @param planner the TLS plans of the probes (the gateway shares the delivery's: one provider, one cache) */
+    public RecipientProbe(Router router, DnsResolver dns, TlsPolicies policies, String heloName, Duration timeout,
+                          dev.postern.audit.Audit audit, PeerFloors floors, TlsPlanner planner) {
+        this.planner = planner;
         this.floors = floors;
         this.router = router;
         this.dns = dns;

@@ -66,7 +66,7 @@ public final class Scheduler implements Closeable {
     private final DnsResolver dns;
     private final SmtpClient client;
     private final TlsPolicies policies;
-    private final TlsPlanner planner = new TlsPlanner();
+    private final TlsPlanner planner;
     private final MaildirDelivery local;
     private final Settings settings;
     private final DelayQueue<Due> due = new DelayQueue<>();
@@ -115,6 +115,13 @@ public final class Scheduler implements Closeable {
 
     public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
                      MaildirDelivery local, Settings settings, Audit audit, PeerFloors floors) {
+        this(spool, router, dns, client, policies, local, settings, audit, floors, new TlsPlanner());
+    }
+
+    /** @param planner the TLS plans of every session, whose contexts come from {@code [delivery] tls_provider} */
+    public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
+                     MaildirDelivery local, Settings settings, Audit audit, PeerFloors floors, TlsPlanner planner) {
+        this.planner = planner;
         this.audit = audit;
         this.floors = floors;
         this.spool = spool;

@@ -18,6 +18,7 @@ import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
 import dev.postern.tls.TrustAnchorCache;
 import java.nio.file.Path;
+import java.security.Provider;
 import java.security.cert.TrustAnchor;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -49,11 +50,14 @@ public final class TlsPlanner {
      * @param dane     the host's DNSSEC-secure TLSA records when DANE judges this session (RFC 7672), else null
      * @param floor    the downgrade memory's floor when it asks more than the policy does (null: it adds nothing);
      *                 under refuse it makes TLS {@code required}, and {@link #judge} fails a session below it
+     * @param broadContext the JDK's context with the same client certificate, for the broad retry: {@code context}
+     *                 itself under the JDK; under Conscrypt a JDK one, because BoringSSL lacks suites that the JDK
+     *                 still enables (ECDHE with AES-CBC-SHA384, for one) and the retry is there to reach such peers
      */
     public record Plan(boolean attempt, boolean required, boolean testing, SSLContext context,
                        Constraints constraints, Config.TlsPolicy policy, String domain, String hopHost,
                        Set<TrustAnchor> anchors, boolean broad, String fallback, TlsPolicies.Resolved resolved,
-                       TlsaLookup.Found.Secure dane, Floor floor) {
+                       TlsaLookup.Found.Secure dane, Floor floor, SSLContext broadContext) {
 
         /** The policy by itself requires TLS (an enforced level from encrypt up), whatever the floor says. */
         boolean policyRequired() {
@@ -141,17 +145,18 @@ public final class TlsPlanner {
         /** Clear text, for the last "may" retry after a failed handshake; {@code why} is the TLS failure. */
         public Plan clearText(String why) {
             return new Plan(false, false, testing, context, constraints, policy, domain, hopHost, anchors, false, why,
-                    resolved, dane, floor);
+                    resolved, dane, floor, broadContext);
         }
 
         /**
          * The "may" retry after a handshake with Postern's strict suites failed ({@code why}): the same TLS with the
-         * JDK's broader default set. Never for a level that requires TLS (an enforced level is never weakened).
+         * JDK's broader default set, from the JDK's TLS whatever {@code [delivery] tls_provider} says. Never for a level
+         * that requires TLS (an enforced level is never weakened).
          */
         public Plan broadRetry(String why) {
             if (required) throw new IllegalStateException("no weaker retry under an enforced level");
-            return new Plan(attempt, false, testing, context, constraints, policy, domain, hopHost, anchors, true, why,
-                    resolved, dane, floor);
+            return new Plan(attempt, false, testing, broadContext, constraints, policy, domain, hopHost, anchors, true,
+                    why, resolved, dane, floor, broadContext);
         }
 
         /**
@@ -394,7 +399,27 @@ public final class TlsPlanner {
 
     private final TrustAnchorCache anchors = new TrustAnchorCache();
     private final Map<Path, SSLContext> clientContexts = new ConcurrentHashMap<>();
-    private final SSLContext opportunistic = TlsContexts.opportunisticClient();
+    /** The TLS implementation of every client context (null: the JDK's), from {@code [delivery] tls_provider}. */
+    private final Provider provider;
+    private final SSLContext opportunistic;
+    /** The JDK's contexts for the broad retry when {@code provider} is not the JDK's (else unused). */
+    private final Map<Path, SSLContext> jdkClientContexts = new ConcurrentHashMap<>();
+    private final SSLContext jdkOpportunistic;
+
+    /** A planner whose sessions use the JDK's TLS. */
+    public TlsPlanner() {
+        this(null);
+    }
+
+    /**
+     * A planner whose client contexts come from {@code provider} (null: the JDK's JSSE), for example
+     * {@link dev.postern.tls.TlsProviders#conscrypt()}: used by these contexts only, never installed JVM-wide.
+     */
+    public TlsPlanner(Provider provider) {
+        this.provider = provider;
+        this.opportunistic = TlsContexts.opportunisticClient(provider);
+        this.jdkOpportunistic = provider == null ? opportunistic : TlsContexts.opportunisticClient(null);
+    }
 
     /**
      * The policy DANE stands on for {@code resolved}: its own, or under an MTA-STS policy the one MTA-STS stands in
@@ -475,7 +500,8 @@ public final class TlsPlanner {
         boolean authenticates = !p.testing() && !DaneCheck.usable(secure.tlsa().records()).isEmpty();
         Floor kept = authenticates ? null : p.floor();
         return new Plan(true, !p.testing() || kept != null && kept.enforce(), p.testing(), p.context(),
-                p.constraints(), p.policy(), p.domain(), hopHost, p.anchors(), false, null, p.resolved(), secure, kept);
+                p.constraints(), p.policy(), p.domain(), hopHost, p.anchors(), false, null, p.resolved(), secure, kept,
+                p.broadContext());
     }
 
     private Plan basePlan(TlsPolicies.Resolved resolved, String hopHost, Floor floor) throws TlsConfigException {
@@ -486,18 +512,21 @@ public final class TlsPlanner {
         boolean required = p.level().requiresTls() && !testing || binding != null && binding.enforce();
         // Under testing, offer what "may" offers so delivery is not blocked; the constraints are judged afterwards.
         Constraints constraints = new Constraints(p.minProtocol(), p.ciphers(), p.minCipherBits());
-        SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p);
+        SSLContext context = p.clientCertificate() == null ? opportunistic : clientContext(p, clientContexts, provider);
+        SSLContext broadContext = provider == null ? context : p.clientCertificate() == null ? jdkOpportunistic
+                : clientContext(p, jdkClientContexts, null);
         // MTA-STS: the MX certificate is PKIX-valid against public or the configured private roots (RFC 8461 §4.2)
         Set<TrustAnchor> trusted = resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? anchors.withSystem(p.caFile())
                 : anchors.get(p.caFile());
         return new Plan(attempt, required, testing, context, constraints, p, resolved.domain(), hopHost, trusted,
-                false, null, resolved, null, binding);
+                false, null, resolved, null, binding, broadContext);
     }
 
     /**
-     * Widens a client socket not yet handshaken to every protocol from TLS 1.2 up and every suite the JDK enables by
-     * default (CBC and non-forward-secret suites the JDK still allows), for {@link Plan#broadRetry}. The JDK's own
-     * bans (jdk.tls.disabledAlgorithms: TLS 1.0/1.1, RSA key transport, RC4, 3DES...) still hold.
+     * Widens a client socket not yet handshaken to every protocol from TLS 1.2 up and every suite its provider enables
+     * by default (CBC and non-forward-secret suites it still allows), for {@link Plan#broadRetry}, whose context is
+     * always the JDK's. The JDK's own bans (jdk.tls.disabledAlgorithms: TLS 1.0/1.1, RSA key transport, RC4, 3DES...)
+     * still hold.
      */
     static void broaden(SSLSocket socket, SSLContext context) {
         SSLParameters p = socket.getSSLParameters();
@@ -508,12 +537,13 @@ public final class TlsPlanner {
         socket.setSSLParameters(p);
     }
 
-    private SSLContext clientContext(Config.TlsPolicy p) throws TlsConfigException {
-        SSLContext known = clientContexts.get(p.clientCertificate());
+    private static SSLContext clientContext(Config.TlsPolicy p, Map<Path, SSLContext> contexts, Provider provider)
+            throws TlsConfigException {
+        SSLContext known = contexts.get(p.clientCertificate());
         if (known != null) return known;
         KeyMaterial material = Pem.load(p.clientCertificate(), p.clientKey());
-        SSLContext made = TlsContexts.client(material);
-        clientContexts.put(p.clientCertificate(), made);
+        SSLContext made = TlsContexts.client(material, provider);
+        contexts.put(p.clientCertificate(), made);
         return made;
     }
 }

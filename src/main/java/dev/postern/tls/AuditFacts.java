@@ -118,9 +118,13 @@ public final class AuditFacts {
     /**
      * Whether the session was resumed rather than made by a full handshake: a resumed session was created before
      * this handshake started ({@code handshakeStartMillis}, taken just before it). Both JSSE and Conscrypt keep the
-     * original creation time on the session they resume.
+     * original creation time on the session they resume; Conscrypt's is BoringSSL's, in whole seconds, so for it
+     * only a session made in an earlier second counts (a resumption within the second of the full handshake is
+     * recorded as a full one: never the other way round).
      */
     public static boolean resumed(SSLSession session, long handshakeStartMillis) {
-        return session.getCreationTime() < handshakeStartMillis;
+        long start = session.getClass().getName().startsWith("org.conscrypt.")
+                ? handshakeStartMillis - Math.floorMod(handshakeStartMillis, 1000L) : handshakeStartMillis;
+        return session.getCreationTime() < start;
     }
 }

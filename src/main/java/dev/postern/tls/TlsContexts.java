@@ -67,10 +67,6 @@ public final class TlsContexts {
         return context(materials, "server", provider);
     }
 
-    private static SSLContext context(List<KeyMaterial> materials, String role) {
-        return context(materials, role, null);
-    }
-
     /** A context presenting {@code materials} that accepts any peer certificate (judged later by the caller). */
     private static SSLContext context(List<KeyMaterial> materials, String role, Provider provider) {
         if (materials.isEmpty()) throw new IllegalArgumentException("no certificate for the " + role + " context");
@@ -103,7 +99,13 @@ public final class TlsContexts {
      * asked.
      */
     public static SSLContext client(KeyMaterial clientMaterial) {
-        return clientMaterial == null ? opportunisticClient() : context(List.of(clientMaterial), "client");
+        return client(clientMaterial, null);
+    }
+
+    /** As {@link #client(KeyMaterial)}, from {@code provider}'s TLS implementation (null: the JDK's). */
+    public static SSLContext client(KeyMaterial clientMaterial, Provider provider) {
+        return clientMaterial == null ? opportunisticClient(provider)
+                : context(List.of(clientMaterial), "client", provider);
     }
 
     /**
@@ -111,8 +113,17 @@ public final class TlsContexts {
      * caller from the session, never enforced at this level).
      */
     public static SSLContext opportunisticClient() {
+        return opportunisticClient(null);
+    }
+
+    /**
+     * As {@link #opportunisticClient()}, from {@code provider}'s TLS implementation (null: the JDK's), for example
+     * {@link TlsProviders#conscrypt()}; each such context keeps its own client session cache (resumption by host and
+     * port), so one context per provider serves every destination.
+     */
+    public static SSLContext opportunisticClient(Provider provider) {
         // A key manager without certificates, so that a server's request for one is still noted (TlsFacts.ofClient).
-        return context(new MaterialKeyManager(List.of()), "client", null);
+        return context(new MaterialKeyManager(List.of()), "client", provider);
     }
 
     /** Layers server-side TLS over an accepted (plaintext) socket, hardened, handshake not yet started. */

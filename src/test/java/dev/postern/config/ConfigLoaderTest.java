@@ -125,6 +125,7 @@ class ConfigLoaderTest {
                 command_timeout = "4m"
                 data_timeout = "8m"
                 smtp_port = 2525
+                tls_provider = "conscrypt"
 
                 [dns]
                 servers = ["192.0.2.53", "192.0.2.54:5353", "[2001:db8::53]:53", "2001:db8::54"]
@@ -151,7 +152,7 @@ class ConfigLoaderTest {
         assertThat(c.queue()).isEqualTo(new Config.Queue(Duration.ofSeconds(30), Duration.ofHours(2),
                 Duration.ofDays(3), null));
         assertThat(c.delivery()).isEqualTo(new Config.Delivery(50, 10, Duration.ofSeconds(10), Duration.ofMinutes(4),
-                Duration.ofMinutes(8), 2525));
+                Duration.ofMinutes(8), 2525, Config.TlsProvider.CONSCRYPT));
         assertThat(c.dns().servers()).containsExactly(socket("192.0.2.53:53"), socket("192.0.2.54:5353"),
                 socket("[2001:db8::53]:53"), socket("[2001:db8::54]:53"));
         assertThat(c.dns().timeout()).isEqualTo(Duration.ofMillis(2500));
@@ -178,6 +179,12 @@ class ConfigLoaderTest {
                 "postern.toml: listeners[1].address: expected host:port, got \"25\"",
                 "postern.toml: limits.max_message_size: expected a size like 50MB or 52428800, got \"big\"",
                 "postern.toml: lisenters: unknown key (did you mean \"listeners\"?)");
+    }
+
+    @Test
+    void deliveryTlsProviderIsJdkOrConscrypt() throws Exception {
+        assertThat(problems("[delivery]\ntls_provider = \"auto\"\n")).containsExactly(
+                "postern.toml: delivery.tls_provider: expected jdk or conscrypt, got \"auto\"");
     }
 
     @Test

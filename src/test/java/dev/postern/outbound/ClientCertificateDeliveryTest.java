@@ -5,17 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.postern.config.Config;
 import dev.postern.config.Config.PolicyMode;
 import dev.postern.config.Config.TlsLevel;
-import dev.postern.testkit.ListsOnlyTrustManager;
-import dev.postern.tls.Certificates;
-import dev.postern.tls.Certificates.KeyType;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
 import dev.postern.tls.TlsFacts.ClientCertificate;
-import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -23,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -31,7 +24,6 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,18 +36,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ClientCertificateDeliveryTest {
     @TempDir static Path dir;
+    static PartnerMx partner;
     static KeyMaterial bank;
-    static KeyMaterial partnerCa;
-    static KeyMaterial partnerServer;
     static Config.TlsPolicy policy;
 
     @BeforeAll static void setUp() throws Exception {
-        Instant now = Instant.now().minusSeconds(60);
-        KeyMaterial bankCa = Certificates.certificateAuthority("Bank CA", KeyType.EC_P256, Duration.ofDays(30));
-        bank = Certificates.issue(bankCa, List.of("mail.bank.example"), KeyType.EC_P256, now, Duration.ofDays(10));
-        partnerCa = Certificates.certificateAuthority("Partner CA", KeyType.EC_P256, Duration.ofDays(30));
-        partnerServer = Certificates.issue(partnerCa, List.of("mx.partner.example"), KeyType.EC_P256, now,
-                Duration.ofDays(10));
+        partner = new PartnerMx();
+        bank = partner.bank;
         Pem.write(bank, dir.resolve("bank.pem"), dir.resolve("bank.key"));
         policy = new Config.TlsPolicy(TlsLevel.ENCRYPT, PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0, 0, List.of(),
                 null, List.of(), dir.resolve("bank.pem"), dir.resolve("bank.key"));
@@ -78,9 +65,7 @@ class ClientCertificateDeliveryTest {
     record Delivered(SmtpClient.Attempt attempt, X509Certificate serverGot) {}
 
     private static Delivered deliver(boolean askForCertificate) throws Exception {
-        SSLContext server = SSLContext.getInstance("TLS");
-        server.init(new javax.net.ssl.KeyManager[] {keyManager()},
-                new TrustManager[] {new ListsOnlyTrustManager(partnerCa.leaf())}, null);
+        SSLContext server = partner.tls;
         try (ServerSocket listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             CompletableFuture<X509Certificate> got = new CompletableFuture<>();
             Thread.ofVirtual().start(() -> {
@@ -105,20 +90,9 @@ class ClientCertificateDeliveryTest {
         }
     }
 
-    /** The partner's key manager: the JDK's, over its certificate (a partner is not Postern). */
-    private static javax.net.ssl.KeyManager keyManager() throws Exception {
-        var f = javax.net.ssl.KeyManagerFactory.getInstance("PKIX");
-        var store = java.security.KeyStore.getInstance("PKCS12");
-        store.load(null, null);
-        store.setKeyEntry("partner", partnerServer.key(), new char[0],
-                partnerServer.chain().toArray(java.security.cert.Certificate[]::new));
-        f.init(store, new char[0]);
-        return f.getKeyManagers()[0];
-    }
-
     /** A minimal partner MX: STARTTLS, then one transaction; returns the client certificate it received, or null. */
     private static X509Certificate partner(Socket plain, SSLContext context, boolean ask) throws IOException {
-        Line clear = new Line(plain);
+        PartnerMx.Line clear = new PartnerMx.Line(plain);
         clear.send("220 mx.partner.example ESMTP");
         clear.expect("EHLO");
         clear.send("250-mx.partner.example\r\n250 STARTTLS");
@@ -134,7 +108,7 @@ class ClientCertificateDeliveryTest {
         } catch (SSLPeerUnverifiedException e) {
             got = null;
         }
-        Line secure = new Line(tls);
+        PartnerMx.Line secure = new PartnerMx.Line(tls);
         secure.expect("EHLO");
         secure.send("250 mx.partner.example");
         secure.expect("MAIL");
@@ -151,25 +125,4 @@ class ClientCertificateDeliveryTest {
         return got;
     }
 
-    private static final class Line {
-        final BufferedReader in;
-        final OutputStream out;
-
-        Line(Socket s) throws IOException {
-            in = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.US_ASCII));
-            out = s.getOutputStream();
-        }
-
-        void send(String reply) throws IOException {
-            out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-        }
-
-        void expect(String verb) throws IOException {
-            String line = in.readLine();
-            if (line == null || !line.toUpperCase(java.util.Locale.ROOT).startsWith(verb)) {
-                throw new IOException("expected " + verb + ", got " + line);
-            }
-        }
-    }
 }

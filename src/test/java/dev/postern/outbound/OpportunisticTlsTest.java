@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -47,13 +49,20 @@ class OpportunisticTlsTest {
     }
 
     Config gateway(ScriptedSmtpServer server, TlsLevel level) {
-        return Outbound.relayingTo(data, server.port(), "b.example").withOutboundTls(new Config.OutboundTls(
-                TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", TlsPolicy.of(level))));
+        return gateway(server, level, Config.TlsProvider.JDK);
     }
 
-    @Test void cbcOnlyPeerGetsTheMessageOverWeakTlsNotInClearText() throws Exception {
+    /** {@code provider}: {@code [delivery] tls_provider}; the broad retry works with either. */
+    Config gateway(ScriptedSmtpServer server, TlsLevel level, Config.TlsProvider provider) {
+        Config c = Outbound.relayingTo(data, server.port(), "b.example").withOutboundTls(new Config.OutboundTls(
+                TlsPolicy.of(TlsLevel.MAY), Map.of("b.example", TlsPolicy.of(level))));
+        return c.withDelivery(c.delivery().withTlsProvider(provider));
+    }
+
+    @ParameterizedTest @EnumSource(names = {"JDK", "CONSCRYPT"})
+    void cbcOnlyPeerGetsTheMessageOverWeakTlsNotInClearText(Config.TlsProvider provider) throws Exception {
         try (ScriptedSmtpServer server = cbcOnly().start();
-             Gateway gw = Gateway.start(gateway(server, TlsLevel.MAY));
+             Gateway gw = Gateway.start(gateway(server, TlsLevel.MAY, provider));
              Outbound.SchedulerLog log = new Outbound.SchedulerLog()) {
             submit(gw, FROM, List.of("bob@b.example"), body("weak", "Hello"));
             eventually().until(() -> server.delivered().size() == 1);
@@ -72,9 +81,10 @@ class OpportunisticTlsTest {
         }
     }
 
-    @Test void anEnforcedLevelNeverRetriesWeaker() throws Exception {
+    @ParameterizedTest @EnumSource(names = {"JDK", "CONSCRYPT"})
+    void anEnforcedLevelNeverRetriesWeaker(Config.TlsProvider provider) throws Exception {
         try (ScriptedSmtpServer server = cbcOnly().start();
-             Gateway gw = Gateway.start(gateway(server, TlsLevel.ENCRYPT))) {
+             Gateway gw = Gateway.start(gateway(server, TlsLevel.ENCRYPT, provider))) {
             String id = submit(gw, FROM, List.of("bob@b.example"), body("enforced", "Hello"));
             var env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() == 1);
             assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10 TLS required by policy")

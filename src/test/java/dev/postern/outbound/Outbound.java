@@ -63,7 +63,7 @@ final class Outbound {
         Config.Delivery d = c.delivery();
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(concurrency, perDestination,
-                d.connectTimeout(), commandTimeout, dataTimeout, d.smtpPort()), c.dns(), c.routes(), c.outboundTls(),
+                d.connectTimeout(), commandTimeout, dataTimeout, d.smtpPort(), d.tlsProvider()), c.dns(), c.routes(), c.outboundTls(),
                 c.inbound());
     }
 

@@ -77,7 +77,7 @@ public final class TestConfigs {
         Config.Delivery d = c.delivery();
         return new Config(c.source(), c.hostname(), c.dataDir(), c.listeners(), c.localDomains(), c.relayDomains(),
                 c.relayNetworks(), c.tls(), c.limits(), c.queue(), new Config.Delivery(d.concurrency(),
-                d.perDestination(), d.connectTimeout(), d.commandTimeout(), d.dataTimeout(), smtpPort),
+                d.perDestination(), d.connectTimeout(), d.commandTimeout(), d.dataTimeout(), smtpPort, d.tlsProvider()),
                 dns, c.routes(), c.outboundTls(), c.inbound());
     }
 
