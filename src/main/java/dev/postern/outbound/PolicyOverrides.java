@@ -214,7 +214,9 @@ public final class PolicyOverrides {
                 String dot = f[0].startsWith(".") ? "." : "";
                 String domain = Domains.toAsciiOrNull(f[0].substring(dot.length()));
                 if (domain == null) continue;
-                out.add(new Override(dot + domain, java.util.Objects.requireNonNull(Config.TlsLevel.parse(f[1])), Instant.parse(f[2]),
+                Config.TlsLevel level = Config.TlsLevel.parse(f[1]);
+                if (level == null) continue;
+                out.add(new Override(dot + domain, level, Instant.parse(f[2]),
                         Instant.parse(f[3]), f[4], f[5]));
             } catch (RuntimeException e) {
                 // a damaged line is skipped; the rest still apply

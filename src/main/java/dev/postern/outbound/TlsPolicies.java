@@ -90,8 +90,8 @@ public class TlsPolicies {
     /**
      * RFC 8689 §3, §4.2.2 and §8.4: whether a TLS requirement that comes from {@code source} is set aside for a
      * message whose sender wrote {@code TLS-Required: No} ({@code tlsRequiredNo}; never with REQUIRETLS, which wins,
-     * §4.1). The one rule, asked wherever a requirement is made: here for the domain's policy, and by the DANE
-     * (per MX host) and downgrade-memory code in {@link TlsPlanner#plan(Resolved, String, boolean)}.
+     * §4.1). The one rule, asked wherever a requirement is made: here for the domain's policy, for DANE per MX host in
+     * {@link TlsPlanner#usesDane}, and for the downgrade memory's floor by the scheduler before it plans a host.
      * <p>Set aside: what the recipient's side publishes (DANE, MTA-STS: "ignoring policy-based mechanisms ... asserted
      * by the recipient domain", §3) and what Postern learned from it (the downgrade memory, a recipient-side policy
      * of Postern's own making). Never set aside: the administrator's own policy, static entry, default or override
