@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.postern.cli.Gateway;
+import dev.postern.config.Config;
 import dev.postern.testkit.TestConfigs;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -14,7 +15,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -27,9 +29,16 @@ class TestsslTest {
 
     @TempDir Path dir;
 
-    @Test void noMediumOrWorseFindingsOnEitherListener() throws Exception {
+    /**
+     * With each provider the listeners can use: the JDK's, and Conscrypt, which {@code [tls] provider = "auto"} (the
+     * file's default) picks for a single configured certificate; here it serves the generated EC one.
+     */
+    @ParameterizedTest @EnumSource(value = Config.TlsProvider.class, names = {"JDK", "CONSCRYPT"})
+    void noMediumOrWorseFindingsOnEitherListener(Config.TlsProvider provider) throws Exception {
         Path testssl = Peers.testssl();
-        try (Gateway g = Gateway.start(TestConfigs.gateway(dir.resolve("data"), "gw.test", Set.of("postern.test")))) {
+        Config c = TestConfigs.withTlsProvider(TestConfigs.gateway(dir.resolve("data"), "gw.test",
+                Set.of("postern.test")), provider);
+        try (Gateway g = Gateway.start(c)) {
             InetSocketAddress mx = g.boundAddresses().get(0);
             InetSocketAddress implicit = g.boundAddresses().get(2);
             CompletableFuture<List<String>> starttls = CompletableFuture.supplyAsync(() -> scan(testssl, "mx",
