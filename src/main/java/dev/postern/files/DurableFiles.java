@@ -53,6 +53,8 @@ public final class DurableFiles {
 
         default void directorySynced(Path dir) {}
 
+        default void deleted(Path file) {}
+
         Observer NONE = new Observer() {};
     }
 
@@ -128,6 +130,27 @@ public final class DurableFiles {
     public void sync(FileChannel channel, Path file) throws IOException {
         channel.force(true);
         observer.fileSynced(file);
+    }
+
+    /**
+     * fdatasyncs a file this process created and wrote from the start ({@link #createNew}): its data, and of its
+     * metadata what reading the data back needs. For a new file that is its size and block allocation, which Linux's
+     * fdatasync(2) flushes; the times it leaves are not needed, and the name is made durable by the caller's
+     * {@link #syncDirectory}. Saves the journal update fsync would make for the times when nothing else changed.
+     */
+    public void syncData(FileChannel channel, Path file) throws IOException {
+        channel.force(false);
+        observer.fileSynced(file);
+    }
+
+    /**
+     * unlink(2) if it exists; returns whether it did. Durable only once the directory is synced, which the caller
+     * may leave out where an entry that comes back after a crash is harmless.
+     */
+    public boolean delete(Path file) throws IOException {
+        boolean deleted = Files.deleteIfExists(file);
+        if (deleted) observer.deleted(file);
+        return deleted;
     }
 
     /**

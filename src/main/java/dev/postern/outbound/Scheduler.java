@@ -763,7 +763,12 @@ public final class Scheduler implements Closeable {
         }
         if (next.pending().isEmpty()) {
             record(records, bounceId, null);
-            spool.delete(env.id());
+            // Not waited for: the removal shares its fsync with other messages' (group commit). A crash before it is
+            // durable means this message is delivered again, which RFC 5321 §6.1 accepts; it is never lost.
+            spool.remove(env.id()).whenComplete((ok, e) -> {
+                if (e != null) log.error("could not remove delivered id={} (it may be delivered again after a "
+                        + "restart): {}", env.id(), e.toString());
+            });
             envelopes.remove(env.id());
             log.info("removed id={} (all recipients done)", env.id());
             return;

@@ -4,7 +4,9 @@ import dev.postern.files.DurableFiles;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
@@ -12,35 +14,61 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one thread that publishes received messages. Sessions hand over their fsynced files; the committer takes
- * everything queued, renames all contents into messages/, fsyncs it once, renames all envelopes into active/ (the
- * commit point), fsyncs that once, and only then completes the sessions' futures. Content is durable in messages/
+ * The one thread that publishes received messages and removes delivered ones, a batch at a time. Sessions hand over
+ * their fsynced files; the committer takes everything queued, renames all contents into messages/, fsyncs it once,
+ * renames all envelopes into active/ (the commit point) and unlinks the envelopes of the messages to remove, fsyncs
+ * each touched state directory once, and only then completes the sessions' futures. Content is durable in messages/
  * before any envelope that names it appears in active/, so no crash can leave an envelope without content.
+ *
+ * <p>A removal unlinks the message's envelopes first and its content only after the state directories are fsynced,
+ * without fsyncing messages/: if the crash comes before the unlink of the envelope is durable, the envelope and its
+ * content are both still there (the message is delivered again, a duplicate RFC 5321 §6.1 accepts); if it comes
+ * after, the content is an orphan that recovery deletes. incoming/ is never fsynced: recovery empties it anyway.
  */
 final class GroupCommitter {
     private static final Logger log = LoggerFactory.getLogger(GroupCommitter.class);
 
-    /** The fsynced files of one message in incoming/, to be published. */
-    record Job(String id, Path content, Path envelope, CompletableFuture<Void> done) {}
+    /** Work for the committer. */
+    sealed interface Job permits Publish, Removal, Stop {
+        CompletableFuture<Void> done();
+    }
 
-    private static final Job STOP = new Job("", null, null, null);
+    /** The fsynced files of one message in incoming/, to be published. */
+    record Publish(String id, Path content, Path envelope, CompletableFuture<Void> done) implements Job {}
+
+    /** A message to remove (delivered, or deleted by an administrator). */
+    record Removal(String id, CompletableFuture<Void> done) implements Job {}
+
+    private record Stop(CompletableFuture<Void> done) implements Job {}
+
+    private static final Job STOP = new Stop(new CompletableFuture<>());
+
+    /** How the spool removes one message's files; the spool owns the per-message locks and the layout. */
+    interface Remover {
+        /** Unlinks every envelope of {@code id}; returns the state directories it unlinked from. */
+        Set<Path> unlinkEnvelopes(String id) throws IOException;
+
+        /** Unlinks the content of {@code id} (its envelopes' removal is durable). */
+        void unlinkContent(String id) throws IOException;
+    }
 
     private final DurableFiles files;
-    private final Path incoming;
     private final Path messages;
     private final Path active;
+    private final Remover remover;
     private final LinkedBlockingQueue<Job> queue = new LinkedBlockingQueue<>();
     private final AtomicLong batches = new AtomicLong();
     private final Object submitLock = new Object();
     private final Thread thread;
     private boolean stopped; // guarded by submitLock
     volatile Runnable beforeBatch = () -> {}; // test hook: lets a test pile up jobs deterministically
+    volatile Runnable beforeContentUnlink = () -> {}; // test hook: a "crash" after the envelopes' unlink is durable
 
-    GroupCommitter(DurableFiles files, Path incoming, Path messages, Path active) {
+    GroupCommitter(DurableFiles files, Path messages, Path active, Remover remover) {
         this.files = files;
-        this.incoming = incoming;
         this.messages = messages;
         this.active = active;
+        this.remover = remover;
         this.thread = Thread.ofPlatform().daemon().name("postern-spool-committer").unstarted(this::run);
     }
 
@@ -48,7 +76,18 @@ final class GroupCommitter {
 
     /** Queues a message for publication; the future completes once it is durable, or fails with an IOException. */
     CompletableFuture<Void> submit(String id, Path content, Path envelope) throws IOException {
-        var job = new Job(id, content, envelope, new CompletableFuture<>());
+        return enqueue(new Publish(id, content, envelope, new CompletableFuture<>()));
+    }
+
+    /**
+     * Queues a message's removal; the future completes once its envelopes' removal is durable (its content is gone
+     * too, unless unlinking it failed: recovery removes it then), or fails with an IOException.
+     */
+    CompletableFuture<Void> remove(String id) throws IOException {
+        return enqueue(new Removal(id, new CompletableFuture<>()));
+    }
+
+    private CompletableFuture<Void> enqueue(Job job) throws IOException {
         synchronized (submitLock) {
             if (stopped) throw new IOException("spool is closed");
             queue.add(job);
@@ -59,7 +98,7 @@ final class GroupCommitter {
     /** Jobs waiting for the committer (for tests). */
     int queued() { return queue.size(); }
 
-    /** Batches that fsynced directories so far; fewer than commits when commits were shared. */
+    /** Batches that fsynced directories so far; fewer than jobs when jobs were shared. */
     long batches() { return batches.get(); }
 
     /** Publishes what was submitted before, then stops the thread. */
@@ -96,7 +135,7 @@ final class GroupCommitter {
                 if (first != STOP) beforeBatch.run();
                 queue.drainTo(batch);
                 stop = batch.remove(STOP); // STOP is always queued last
-                if (!batch.isEmpty()) publish(batch);
+                if (!batch.isEmpty()) commit(batch);
             } catch (Throwable t) { // never leave a session waiting forever
                 log.error("spool commit batch failed unexpectedly", t);
                 var failure = new IOException("spool commit failed: " + t, t);
@@ -107,9 +146,18 @@ final class GroupCommitter {
         }
     }
 
-    private void publish(List<Job> batch) {
-        List<Job> live = new ArrayList<>(batch.size());
+    private void commit(List<Job> batch) {
+        List<Publish> publish = new ArrayList<>();
+        List<Removal> removals = new ArrayList<>();
         for (Job j : batch) {
+            switch (j) {
+                case Publish p -> publish.add(p);
+                case Removal r -> removals.add(r);
+                case Stop ignored -> { }
+            }
+        }
+        List<Publish> live = new ArrayList<>(publish.size());
+        for (Publish j : publish) {
             try {
                 files.rename(j.content(), messages.resolve(j.id() + Spool.CONTENT_SUFFIX));
                 live.add(j);
@@ -117,37 +165,58 @@ final class GroupCommitter {
                 j.done().completeExceptionally(e);
             }
         }
-        if (!sync(messages, live)) return;
-        List<Job> committed = new ArrayList<>(live.size());
-        for (Job j : live) {
-            try {
-                files.rename(j.envelope(), active.resolve(j.id() + Spool.ENVELOPE_SUFFIX));
-                committed.add(j);
-            } catch (IOException e) {
-                j.done().completeExceptionally(e);
+        List<Publish> committed = new ArrayList<>(live.size());
+        if (sync(Set.of(messages), live)) {
+            for (Publish j : live) {
+                try {
+                    files.rename(j.envelope(), active.resolve(j.id() + Spool.ENVELOPE_SUFFIX));
+                    committed.add(j);
+                } catch (IOException e) {
+                    j.done().completeExceptionally(e);
+                }
             }
         }
-        if (!sync(active, committed)) return;
-        batches.incrementAndGet();
-        try {
-            files.syncDirectory(incoming); // only tidiness: recovery empties incoming/ anyway
-        } catch (IOException e) {
-            log.warn("fsync of {} failed: {}", incoming, e.toString());
+        Set<Path> touched = new LinkedHashSet<>();
+        if (!committed.isEmpty()) touched.add(active);
+        List<Removal> unlinked = new ArrayList<>(removals.size());
+        for (Removal r : removals) {
+            try {
+                touched.addAll(remover.unlinkEnvelopes(r.id()));
+                unlinked.add(r);
+            } catch (IOException e) {
+                r.done().completeExceptionally(e);
+            }
         }
+        List<Job> waiting = new ArrayList<>(committed);
+        waiting.addAll(unlinked);
+        if (waiting.isEmpty()) return;
+        if (!sync(touched, waiting)) return;
+        batches.incrementAndGet();
         committed.forEach(j -> j.done().complete(null));
+        if (!unlinked.isEmpty()) beforeContentUnlink.run();
+        for (Removal r : unlinked) { // only now: an envelope that came back after a crash still finds its content
+            try {
+                remover.unlinkContent(r.id());
+            } catch (IOException e) {
+                log.warn("could not remove the content of {} (recovery will): {}", r.id(), e.toString());
+            }
+            r.done().complete(null);
+        }
     }
 
-    /** fsyncs {@code dir} if any job touched it; on failure fails those jobs and returns false. */
-    private boolean sync(Path dir, List<Job> jobs) {
+    /** fsyncs each directory; on failure fails the waiting jobs and returns false. */
+    private boolean sync(Set<Path> dirs, List<? extends Job> jobs) {
         if (jobs.isEmpty()) return false;
-        try {
-            files.syncDirectory(dir);
-            return true;
-        } catch (IOException e) {
-            log.error("fsync of {} failed, {} message(s) not accepted", dir, jobs.size(), e);
-            var failure = new IOException("fsync of " + dir + " failed: " + e.getMessage(), e);
-            jobs.forEach(j -> j.done().completeExceptionally(failure));
-            return false;
+        for (Path dir : dirs) {
+            try {
+                files.syncDirectory(dir);
+            } catch (IOException e) {
+                log.error("fsync of {} failed, {} job(s) failed", dir, jobs.size(), e);
+                var failure = new IOException("fsync of " + dir + " failed: " + e.getMessage(), e);
+                jobs.forEach(j -> j.done().completeExceptionally(failure));
+                return false;
+            }
         }
+        return true;
     }
 }

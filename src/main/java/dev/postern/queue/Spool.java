@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.UnaryOperator;
@@ -38,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * {@code incoming/} (content and envelope being written), {@code messages/ID.eml} (committed content),
  * {@code active/ID.env}, {@code deferred/ID.env}, {@code hold/ID.env} (envelope; the directory is the state).
  * A message exists once its envelope has been renamed into {@code active/} and the directory fsynced; that is the
- * moment DATA may be answered with 250. Concurrent commits share directory fsyncs (group commit).
+ * moment DATA may be answered with 250. Concurrent commits share directory fsyncs (group commit), and so do removals
+ * of delivered messages, which the delivering thread does not wait for (see {@link GroupCommitter}).
  * Envelopes recovery cannot read are moved, with their content, to {@code corrupt/} for an administrator.
  */
 public final class Spool implements Closeable {
@@ -56,6 +58,7 @@ public final class Spool implements Closeable {
     private final GroupCommitter committer;
     private final DurableFiles files;
     private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
+    private final Set<String> removing = ConcurrentHashMap.newKeySet(); // removal queued, envelopes maybe still there
     private volatile boolean closed;
 
     /** Writes an envelope file durably; a seam so that tests can fail a write halfway, as a full disk does. */
@@ -79,7 +82,16 @@ public final class Spool implements Closeable {
             stateDirs.put(s, dir.resolve(s.name().toLowerCase(Locale.ROOT)));
         }
         for (int i = 0; i < idLocks.length; i++) idLocks[i] = new ReentrantLock();
-        this.committer = new GroupCommitter(files, incoming, messages, stateDirs.get(QueueState.ACTIVE));
+        this.committer = new GroupCommitter(files, messages, stateDirs.get(QueueState.ACTIVE),
+                new GroupCommitter.Remover() {
+                    @Override public Set<Path> unlinkEnvelopes(String id) throws IOException {
+                        return Spool.this.unlinkEnvelopes(id);
+                    }
+
+                    @Override public void unlinkContent(String id) throws IOException {
+                        files.delete(contentPath(id));
+                    }
+                });
     }
 
     /** Opens (creating if needed) the spool under {@code dir}. */
@@ -245,7 +257,9 @@ public final class Spool implements Closeable {
             finished = true;
             try {
                 body.flush();
-                files.sync(channel, contentFile);
+                // fdatasync is enough: the file is new, so its size and blocks are what must reach the disk with
+                // the data, and fdatasync flushes them (see DurableFiles.syncData)
+                files.syncData(channel, contentFile);
                 channel.close();
                 envelopeWriter.write(envelopeFile, EnvelopeCodec.encode(envelope));
                 awaitUninterruptibly(committer.submit(id, contentFile, envelopeFile));
@@ -307,7 +321,7 @@ public final class Spool implements Closeable {
         for (QueueState state : QueueState.values()) {
             for (Path file : listFiles(stateDirs.get(state))) {
                 String id = idOf(file, ENVELOPE_SUFFIX);
-                if (id == null) continue;
+                if (id == null || removing.contains(id)) continue;
                 readEntry(id, state).ifPresent(e -> latest.merge(id, e, (a, b) -> newer(a, b) ? a : b));
             }
         }
@@ -316,7 +330,7 @@ public final class Spool implements Closeable {
 
     /** The message's envelope and state; empty if there is none or {@code id} is not a queue id. */
     public Optional<Entry> find(String id) throws IOException {
-        if (!QueueIds.isValid(id)) return Optional.empty();
+        if (!QueueIds.isValid(id) || removing.contains(id)) return Optional.empty();
         Entry best = null;
         for (QueueState state : QueueState.values()) {
             Optional<Entry> e = readEntry(id, state);
@@ -355,6 +369,7 @@ public final class Spool implements Closeable {
         ReentrantLock lock = lockFor(id);
         lock.lock();
         try {
+            if (removing.contains(id)) throw new NoSuchFileException(id, null, "message is being removed");
             long onDisk = Long.MIN_VALUE;
             List<QueueState> present = new ArrayList<>();
             for (QueueState s : QueueState.values()) {
@@ -383,11 +398,10 @@ public final class Spool implements Closeable {
                 throw e;
             }
             files.syncDirectory(target.getParent()); // the new version is durable before the old one goes
+            // The old version's unlink needs no fsync: if it comes back after a crash, the higher version wins
+            // in recovery, which removes it then.
             for (QueueState s : present) {
-                if (s != state) {
-                    Files.deleteIfExists(envelopePath(id, s));
-                    files.syncDirectory(stateDirs.get(s));
-                }
+                if (s != state) files.delete(envelopePath(id, s));
             }
             return next;
         } finally {
@@ -395,18 +409,48 @@ public final class Spool implements Closeable {
         }
     }
 
-    /** Removes a message (content and envelope), durably. Removing a message that is not there does nothing. */
+    /**
+     * Removes a message (content and envelope), durably: returns once its envelopes' removal would survive a crash.
+     * Removing a message that is not there does nothing.
+     */
     public void delete(String id) throws IOException {
+        awaitUninterruptibly(remove(id));
+    }
+
+    /**
+     * Queues the removal of a delivered message and returns at once; the future completes when the removal is
+     * durable. From now on the spool no longer lists, finds or updates it. A crash before the removal is durable
+     * brings the message back whole, and it is delivered again (RFC 5321 §6.1 allows the duplicate); never an
+     * envelope without its content. After {@link #close} the removal is done at once.
+     */
+    public CompletableFuture<Void> remove(String id) {
         requireId(id);
+        removing.add(id);
+        try {
+            return committer.remove(id);
+        } catch (IOException closedSpool) {
+            try {
+                for (Path d : unlinkEnvelopes(id)) files.syncDirectory(d);
+                files.delete(contentPath(id));
+                return CompletableFuture.completedFuture(null);
+            } catch (IOException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+    }
+
+    /** Unlinks every envelope of {@code id} (content stays); returns the directories to fsync. */
+    private Set<Path> unlinkEnvelopes(String id) throws IOException {
         ReentrantLock lock = lockFor(id);
         lock.lock();
         try {
-            // envelope first: a crash in between leaves orphaned content, which recovery removes
+            Set<Path> dirs = new LinkedHashSet<>();
             for (QueueState s : QueueState.values()) {
-                if (Files.deleteIfExists(envelopePath(id, s))) files.syncDirectory(stateDirs.get(s));
+                if (files.delete(envelopePath(id, s))) dirs.add(stateDirs.get(s));
             }
-            if (Files.deleteIfExists(contentPath(id))) files.syncDirectory(messages);
+            return dirs;
         } finally {
+            removing.remove(id); // no envelope left to list or update (a failed unlink leaves it listed)
             lock.unlock();
         }
     }
@@ -422,7 +466,7 @@ public final class Spool implements Closeable {
         committer.stop();
     }
 
-    /** Directory-fsync batches of the group committer so far (for tests: fewer than commits when shared). */
+    /** Directory-fsync batches of the group committer so far (for tests: fewer than jobs when shared). */
     long commitBatches() { return committer.batches(); }
 
     GroupCommitter committer() { return committer; }
