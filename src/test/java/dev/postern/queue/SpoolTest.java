@@ -118,7 +118,7 @@ class SpoolTest {
             }
             assertThat(events).containsExactly("synced " + id + ".eml", "synced " + id + ".env",
                     "renamed fresh/messages/" + id + ".eml", "synced-dir fresh/messages",
-                    "renamed fresh/active/" + id + ".env", "synced-dir fresh/active", "synced-dir fresh/incoming");
+                    "renamed fresh/active/" + id + ".env", "synced-dir fresh/active");
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(s.contentPath(id))))
                     .isEqualTo("rw-------");
         }
