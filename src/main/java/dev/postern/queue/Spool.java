@@ -398,10 +398,11 @@ public final class Spool implements Closeable {
                 throw e;
             }
             files.syncDirectory(target.getParent()); // the new version is durable before the old one goes
-            // The old version's unlink needs no fsync: if it comes back after a crash, the higher version wins
-            // in recovery, which removes it then.
+            // The old version's unlink is made durable too, though the higher version would win in recovery: a later
+            // removal fsyncs only the directory of the envelope it unlinks before it unlinks the content, and an old
+            // version that came back after that would be an envelope without content.
             for (QueueState s : present) {
-                if (s != state) files.delete(envelopePath(id, s));
+                if (s != state && files.delete(envelopePath(id, s))) files.syncDirectory(stateDirs.get(s));
             }
             return next;
         } finally {
