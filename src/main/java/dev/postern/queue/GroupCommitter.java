@@ -10,6 +10,7 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -156,26 +157,11 @@ final class GroupCommitter {
                 case Stop ignored -> { }
             }
         }
-        List<Publish> live = new ArrayList<>(publish.size());
-        for (Publish j : publish) {
-            try {
-                files.rename(j.content(), messages.resolve(j.id() + Spool.CONTENT_SUFFIX));
-                live.add(j);
-            } catch (IOException e) {
-                j.done().completeExceptionally(e);
-            }
-        }
-        List<Publish> committed = new ArrayList<>(live.size());
-        if (sync(Set.of(messages), live)) {
-            for (Publish j : live) {
-                try {
-                    files.rename(j.envelope(), active.resolve(j.id() + Spool.ENVELOPE_SUFFIX));
-                    committed.add(j);
-                } catch (IOException e) {
-                    j.done().completeExceptionally(e);
-                }
-            }
-        }
+        List<Publish> live = renameEach(publish, Publish::content,
+                j -> messages.resolve(j.id() + Spool.CONTENT_SUFFIX));
+        List<Publish> committed = sync(Set.of(messages), live)
+                ? renameEach(live, Publish::envelope, j -> active.resolve(j.id() + Spool.ENVELOPE_SUFFIX))
+                : List.of();
         Set<Path> touched = new LinkedHashSet<>();
         if (!committed.isEmpty()) touched.add(active);
         List<Removal> unlinked = new ArrayList<>(removals.size());
@@ -202,6 +188,20 @@ final class GroupCommitter {
             }
             r.done().complete(null);
         }
+    }
+
+    /** Renames each job's file; returns the jobs that succeeded, having failed the others. */
+    private List<Publish> renameEach(List<Publish> jobs, Function<Publish, Path> from, Function<Publish, Path> to) {
+        List<Publish> done = new ArrayList<>(jobs.size());
+        for (Publish j : jobs) {
+            try {
+                files.rename(from.apply(j), to.apply(j));
+                done.add(j);
+            } catch (IOException e) {
+                j.done().completeExceptionally(e);
+            }
+        }
+        return done;
     }
 
     /** fsyncs each directory; on failure fails the waiting jobs and returns false. */
