@@ -11,14 +11,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** SIGKILLs a JVM that is committing messages and checks that recovery keeps every acknowledged one, intact. */
+/**
+ * SIGKILLs a JVM that is committing messages, and removing every other one as delivery does, and checks that recovery
+ * keeps every acknowledged message never removed, intact, brings back none whose removal was durable, and never an
+ * envelope without its content.
+ */
 class CrashTest {
     @TempDir Path dir;
 
@@ -27,7 +33,10 @@ class CrashTest {
                 .getBytes(UTF_8);
     }
 
-    /** The child: commits from 8 threads forever, printing "ACK id n" after each commit returns (= 250 sent). */
+    /**
+     * The child: commits from 8 threads forever, printing "ACK id n" after each commit returns (= 250 sent); every
+     * even n is then removed as a delivered message is (not waited for), printing "GONE id" once that is durable.
+     */
     public static void main(String[] args) throws Exception {
         Spool spool = Spool.open(Path.of(args[0]));
         spool.recover();
@@ -46,6 +55,14 @@ class CrashTest {
                         synchronized (out) {
                             out.println("ACK " + in.id() + " " + n);
                         }
+                        if (n % 2 == 0) {
+                            String id = in.id();
+                            spool.remove(id).thenRun(() -> {
+                                synchronized (out) {
+                                    out.println("GONE " + id);
+                                }
+                            });
+                        }
                     } catch (Exception e) {
                         e.printStackTrace();
                         return;
@@ -56,10 +73,12 @@ class CrashTest {
     }
 
     /** Records a complete "ACK id n" line; log lines and a line cut by the kill are ignored. */
-    private static void ack(String line, Map<String, Integer> acknowledged) {
+    private static void ack(String line, Map<String, Integer> acknowledged, Set<String> gone) {
         String[] f = line.split(" ");
         if (f.length == 3 && f[0].equals("ACK") && QueueIds.isValid(f[1]) && f[2].matches("\\d+")) {
             acknowledged.put(f[1], Integer.parseInt(f[2]));
+        } else if (f.length == 2 && f[0].equals("GONE") && QueueIds.isValid(f[1])) {
+            gone.add(f[1]);
         }
     }
 
@@ -69,22 +88,29 @@ class CrashTest {
                 CrashTest.class.getName(), dir.toString())
                 .redirectError(ProcessBuilder.Redirect.DISCARD).start();
         Map<String, Integer> acknowledged = new HashMap<>();
+        Set<String> gone = new HashSet<>();
         try (var reader = new BufferedReader(new InputStreamReader(child.getInputStream(), UTF_8))) {
             String line;
             while (acknowledged.size() < 300 && (line = reader.readLine()) != null) {
-                ack(line, acknowledged);
+                ack(line, acknowledged, gone);
             }
             child.toHandle().destroyForcibly(); // SIGKILL mid-write; unlike Process.destroy* keeps our pipe open
             assertThat(child.waitFor(30, TimeUnit.SECONDS)).isTrue();
             while ((line = reader.readLine()) != null) { // acknowledged before the kill landed
-                ack(line, acknowledged);
+                ack(line, acknowledged, gone);
             }
         }
         assertThat(acknowledged).hasSizeGreaterThanOrEqualTo(300);
 
         try (Spool spool = Spool.open(dir)) {
             List<Spool.Entry> recovered = spool.recover();
-            assertThat(recovered).extracting(e -> e.envelope().id()).containsAll(acknowledged.keySet());
+            // an even message may be gone before its GONE line was out, so only odd ones must all be there
+            Set<String> kept = new HashSet<>();
+            acknowledged.forEach((id, n) -> {
+                if (n % 2 == 1) kept.add(id);
+            });
+            assertThat(gone).as("removals done before the kill").isNotEmpty();
+            assertThat(recovered).extracting(e -> e.envelope().id()).containsAll(kept).doesNotContainAnyElementsOf(gone);
             for (Spool.Entry e : recovered) { // acknowledged or not, whatever survived is whole
                 int n = Integer.parseInt(e.envelope().client().substring(1));
                 try (InputStream in = spool.openContent(e.envelope().id())) {
@@ -93,6 +119,9 @@ class CrashTest {
             }
             try (var s = Files.list(dir.resolve("incoming"))) {
                 assertThat(s).isEmpty();
+            }
+            try (var s = Files.list(dir.resolve("corrupt"))) {
+                assertThat(s).as("envelopes without content").isEmpty();
             }
         }
     }
