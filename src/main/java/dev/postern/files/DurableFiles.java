@@ -136,8 +136,9 @@ public final class DurableFiles {
      * fdatasyncs a file this process created and wrote from the start ({@link #createNew}): its data, and of its
      * metadata what reading the data back needs. For a new file that is its size and block allocation, which Linux's
      * fdatasync(2) flushes; the times it leaves are not needed, and the name is made durable by the caller's
-     * {@link #syncDirectory}. A mode the umask forced us to restore by chmod is not covered either: at worst the
-     * file comes back 0400, still the owner's to read and delete. On ext4 the saving is small for a new file (its
+     * {@link #syncDirectory}. A chmod that put back owner bits an odd umask took is not covered either (on ext4 and
+     * XFS it is in the journal transaction the new size commits; elsewhere a crash could bring the file back with
+     * the umask's mode, never wider). On ext4 the saving is small for a new file (its
      * size changed, so the journal is committed anyway): this asks for what the file needs, no more.
      */
     public void syncData(FileChannel channel, Path file) throws IOException {
