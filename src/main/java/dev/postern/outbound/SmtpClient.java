@@ -317,6 +317,8 @@ public final class SmtpClient implements java.io.Closeable {
         boolean reusable;
         boolean quitSent;
         int uses;
+        /** The next transaction is the first on a cached connection: its first failure means "gone", not "failed". */
+        boolean probing;
 
         /** What this connection's session showed, for the downgrade floor: plain, or its verdict's level. */
         dev.postern.peers.Level achieved() {
@@ -523,19 +525,29 @@ public final class SmtpClient implements java.io.Closeable {
          */
         Attempt reuse(Message m) {
             reusable = false;
-            try {
-                stage = "resetting a cached connection";
-                Reply r = command("RSET");
-                if (r.code() != 250) {
-                    quit();
+            if (extensions.containsKey("PIPELINING")) {
+                // No RSET round trip: the pipelined MAIL's reply tells as well whether the connection is still
+                // there (the last transaction ended with its end-of-data reply, so there is nothing to reset).
+                probing = true;
+            } else {
+                try {
+                    stage = "resetting a cached connection";
+                    Reply r = command("RSET");
+                    if (r.code() != 250) {
+                        quit();
+                        return null;
+                    }
+                } catch (IOException e) {
+                    close();
                     return null;
                 }
-            } catch (IOException e) {
-                close();
-                return null;
             }
             try {
                 return transaction(m).withVerdict(verdict);
+            } catch (Gone e) {
+                if (e.reply == null) close();
+                else quit();
+                return null;
             } catch (IOException e) {
                 close();
                 return new Attempt(Outcome.HOST_FAILED, "lost connection with " + peer + " while " + stage + ": "
@@ -624,11 +636,20 @@ public final class SmtpClient implements java.io.Closeable {
             Reply mailReply;
             Reply dataReply = null;
             if (pipelining) {
-                write(mail.toString());
-                for (String r : m.recipients()) write("RCPT TO:<" + r + ">");
-                if (!probe) write("DATA");
-                out.flush();
-                mailReply = ReplyReader.read(in);
+                boolean first = probing;
+                probing = false;
+                try {
+                    write(mail.toString());
+                    for (String r : m.recipients()) write("RCPT TO:<" + r + ">");
+                    if (!probe) write("DATA");
+                    out.flush();
+                    mailReply = ReplyReader.read(in);
+                } catch (IOException e) {
+                    if (first) throw new Gone(null); // closed while cached: nothing was accepted
+                    throw e;
+                }
+                // A server that timed the cached connection out says 421 and closes (RFC 5321 §4.2.2, §3.8).
+                if (first && mailReply.code() == 421) throw new Gone(mailReply);
                 stage = "sending RCPT TO";
                 for (int i = 0; i < m.recipients().size(); i++) rcptReplies.add(ReplyReader.read(in));
                 stage = "sending DATA";
@@ -765,6 +786,16 @@ public final class SmtpClient implements java.io.Closeable {
             } catch (IOException ignored) {
                 // the transaction's outcome is already known
             }
+        }
+    }
+
+    /** A cached connection found closed (or timed out, {@code reply} 421) before the server accepted anything. */
+    private static final class Gone extends IOException {
+        final transient Reply reply;
+
+        Gone(Reply reply) {
+            super("cached connection gone");
+            this.reply = reply;
         }
     }
 }

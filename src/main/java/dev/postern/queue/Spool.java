@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -57,6 +58,8 @@ public final class Spool implements Closeable {
     private final Map<QueueState, Path> stateDirs = new EnumMap<>(QueueState.class);
     private final GroupCommitter committer;
     private final DurableFiles files;
+    /** The spool's file system, looked up at the first {@link #usableSpace} (statvfs on each call after that). */
+    private volatile FileStore store;
     private final ReentrantLock[] idLocks = new ReentrantLock[64]; // serialise update/delete per message
     private final Set<String> removing = ConcurrentHashMap.newKeySet(); // removal queued, envelopes maybe still there
     private volatile boolean closed;
@@ -458,7 +461,10 @@ public final class Spool implements Closeable {
 
     /** Usable bytes left on the spool's filesystem (the inbound side answers 452 4.3.1 when low). */
     public long usableSpace() throws IOException {
-        return Files.getFileStore(dir).getUsableSpace();
+        FileStore fs = store;
+        // Files.getFileStore reads the mount table on every call (a quarter of MAIL's CPU): look it up once.
+        if (fs == null) store = fs = Files.getFileStore(dir);
+        return fs.getUsableSpace();
     }
 
     /** Publishes commits already handed over, then refuses new ones. Reading and updating keep working. */

@@ -64,18 +64,66 @@ class SmtpClientWireTest {
             eventually().until(() -> server.delivered().size() == 1);
             submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
             eventually().until(() -> server.delivered().size() == 2);
-            // One connection, one TLS handshake, two transactions; RSET before the second.
+            // One connection, one TLS handshake, two transactions; no RSET round trip before the second: the server
+            // pipelines, so the second MAIL's reply tells whether the connection is still there.
             assertThat(server.connectionCount()).isEqualTo(1);
             List<Transaction> both = server.delivered();
             assertThat(both.get(1).connection()).isEqualTo(both.get(0).connection());
             assertThat(both.get(1).usedTls()).isTrue();
-            assertThat(both.get(1).commands()).containsSubsequence("STARTTLS", "RSET", "MAIL FROM:<" + FROM + ">"
-                    + both.get(1).mailParameters());
+            assertThat(both.get(1).commands()).containsSubsequence("STARTTLS", "MAIL FROM:<" + FROM + ">"
+                    + both.get(1).mailParameters()).doesNotContain("RSET");
             // Idle for longer than the cache time: Postern says QUIT and the connection ends.
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> !server.connections().isEmpty()
                     && server.connections().getFirst().commands().contains("QUIT"));
             awaitEmptySpool(gw);
         }
+    }
+
+    @Test void withoutPipeliningACachedConnectionIsProbedWithRset() throws Exception {
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().starttls(material).start();
+             Gateway gw = gateway(server)) {
+            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
+            eventually().until(() -> server.delivered().size() == 1);
+            submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
+            eventually().until(() -> server.delivered().size() == 2);
+            assertThat(server.connectionCount()).isEqualTo(1);
+            assertThat(server.delivered().get(1).commands()).containsSubsequence("STARTTLS", "RSET",
+                    "MAIL FROM:<" + FROM + ">" + server.delivered().get(1).mailParameters());
+            awaitEmptySpool(gw);
+        }
+    }
+
+    /**
+     * A cached connection that the server timed out (421, RFC 5321 §4.2.2) or dropped while it sat in the cache is
+     * not a failed delivery: the message goes at once over a new connection, not after a retry interval.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"421 4.4.2 idle too long, closing", "DISCONNECT"})
+    void aCachedConnectionFoundGoneIsReplacedAtOnce(String second) throws Exception {
+        var mails = new java.util.concurrent.atomic.AtomicInteger();
+        String reply = second.equals("DISCONNECT") ? ScriptedSmtpServer.DISCONNECT : second;
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(material)
+                .on(Verb.MAIL, argument -> mails.incrementAndGet() == 2 ? reply : null).start();
+             Gateway gw = Gateway.start(longFirstRetry(Outbound.relayingTo(data, server.port(), "b.example")))) {
+            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
+            eventually().until(() -> server.delivered().size() == 1);
+            long sent = System.nanoTime();
+            submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
+            eventually().until(() -> server.delivered().size() == 2);
+            assertThat(Duration.ofNanos(System.nanoTime() - sent)).isLessThan(Duration.ofSeconds(20));
+            List<Transaction> both = server.delivered();
+            assertThat(both.get(1).connection()).isNotEqualTo(both.get(0).connection());
+            assertThat(both.get(1).recipients()).containsExactly("carol@b.example");
+            assertThat(server.connectionCount()).isEqualTo(2);
+            awaitEmptySpool(gw);
+        }
+    }
+
+    /** A failed attempt would wait ten minutes: whatever arrives sooner was not deferred. */
+    private static dev.postern.config.Config longFirstRetry(dev.postern.config.Config c) {
+        var q = c.queue();
+        return dev.postern.testkit.TestConfigs.withQueue(c, new dev.postern.config.Config.Queue(Duration.ofMinutes(10),
+                Duration.ofMinutes(30), q.lifetime(), q.delayWarning()));
     }
 
     @ParameterizedTest
