@@ -46,8 +46,9 @@ c1=$(cpu)
 cp "/proc/$JPID/smaps_rollup" "$D/smaps_rollup"; cp "/proc/$JPID/smaps" "$D/smaps"
 kill "$SAMP"; wait "$SAMP" 2>/dev/null
 peak=$(sort -n "$D/pss.samples" | tail -1)
-echo "$TAG sessions=$SESS peak PSS $((peak / 1024)) MiB, CPU $(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$MSGS" \
-  'BEGIN{printf "%.2f", c * 1000 / hz / n}') ms/msg; load: $(tail -1 "$D/run.out" | cut -c1-300)" | tee -a "$D/report"
+ms=$(awk -v c=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$MSGS" 'BEGIN{printf "%.2f", c * 1000 / hz / n}')
+echo "$TAG sessions=$SESS peak PSS $((peak / 1024)) MiB, CPU $ms ms/msg; load: $(tail -1 "$D/run.out" | cut -c1-300)" \
+  | tee -a "$D/report"
 kill "$GWPID" 2>/dev/null; wait "$GWPID" 2>/dev/null
 kill "$SINKPID"; wait "$SINKPID" 2>/dev/null
 echo "sink: $(tail -c 200 "$D/sink.counter" | tr '\r' '\n' | tail -1)" >> "$D/report"

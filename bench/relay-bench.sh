@@ -157,9 +157,11 @@ start_postern() {
     "$work/key.pem" >>"$dir/postern.toml"
   # The flags of ./postern (the project's launcher: scripts/jvm.options), plus whatever POSTERN_JAVA_OPTS adds.
   local jvm_options
-  mapfile -t jvm_options < <(sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$here/../scripts/jvm.options" | grep -v '^$')
+  mapfile -t jvm_options < <(sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' \
+    "$here/../scripts/jvm.options" | grep -v '^$')
   # shellcheck disable=SC2086
-  MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} "$JAVA" --enable-native-access=ALL-UNNAMED "${jvm_options[@]}" ${POSTERN_JAVA_OPTS:-} \
+  MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} "$JAVA" --enable-native-access=ALL-UNNAMED "${jvm_options[@]}" \
+    ${POSTERN_JAVA_OPTS:-} \
     -jar "$jar" serve --config "$dir/postern.toml" >"$dir/postern.log" 2>&1 &
   gw_pid=$!
   started+=("$gw_pid")
