@@ -155,9 +155,13 @@ start_postern() {
       "$here/postern-bench.toml" >"$dir/postern.toml"
   printf '\n[tls]\nprovider = "%s"\ncertificate = "%s"\nkey = "%s"\n' "${TLS_PROVIDER:-jdk}" "$work/cert.pem" \
     "$work/key.pem" >>"$dir/postern.toml"
-  # The flags of ./postern (the project's launcher), plus whatever POSTERN_JAVA_OPTS adds.
+  # The flags of ./postern (the project's launcher: scripts/jvm.options), plus whatever POSTERN_JAVA_OPTS adds.
+  local jvm_options
+  mapfile -t jvm_options < <(sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' \
+    "$here/../scripts/jvm.options" | grep -v '^$')
   # shellcheck disable=SC2086
-  "$JAVA" --enable-native-access=ALL-UNNAMED -XX:+UseSerialGC -Xss512k ${POSTERN_JAVA_OPTS:-} \
+  MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} "$JAVA" --enable-native-access=ALL-UNNAMED "${jvm_options[@]}" \
+    ${POSTERN_JAVA_OPTS:-} \
     -jar "$jar" serve --config "$dir/postern.toml" >"$dir/postern.log" 2>&1 &
   gw_pid=$!
   started+=("$gw_pid")

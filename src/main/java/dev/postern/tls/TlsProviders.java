@@ -37,9 +37,14 @@ public final class TlsProviders {
         }
     }
 
-    /** Provider-specific settings for a server socket, before its handshake; nothing for the JDK's. */
+    /**
+     * Provider-specific settings for a server socket, before its handshake; nothing for the JDK's. Conscrypt's engine
+     * gets direct buffers from a shared pool rather than one of its own per connection ({@link DirectBufferPool}).
+     */
     static void prepareServer(SSLSocket socket) {
-        if (isConscrypt(socket)) Conscrypt.setUseSessionTickets(socket, true);
+        if (!isConscrypt(socket)) return;
+        Conscrypt.setUseSessionTickets(socket, true);
+        Conscrypt.setBufferAllocator(socket, DirectBufferPool.SHARED);
     }
 
     /** Whether {@code socket} is Conscrypt's, without loading Conscrypt (or its native library) when it is not. */

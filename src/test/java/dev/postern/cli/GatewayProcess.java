@@ -104,11 +104,23 @@ final class GatewayProcess implements AutoCloseable {
 
     private static List<String> javaCommand(String... args) {
         List<String> command = new ArrayList<>(List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "--enable-native-access=ALL-UNNAMED", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "--enable-native-access=ALL-UNNAMED"));
+        command.addAll(shippedJvmOptions()); // the gateway runs here with the heap and JIT settings ./postern ships
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
         return command;
+    }
+
+    /** scripts/jvm.options as ./postern reads it: one option per line, '#' starts a comment. */
+    static List<String> shippedJvmOptions() {
+        try {
+            return Files.readAllLines(Path.of("scripts", "jvm.options")).stream()
+                    .map(line -> line.replaceFirst("#.*", "").strip())
+                    .filter(line -> !line.isEmpty())
+                    .toList();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**
