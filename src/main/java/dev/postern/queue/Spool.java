@@ -431,7 +431,13 @@ public final class Spool implements Closeable {
         requireId(id);
         removing.add(id);
         try {
-            return committer.remove(id);
+            CompletableFuture<Void> done = committer.remove(id);
+            // A batch that failed before the unlink (an Error in the committer) leaves the envelopes on disk: the
+            // spool shows the message again rather than hiding it until a restart.
+            done.whenComplete((ok, e) -> {
+                if (e != null) removing.remove(id);
+            });
+            return done;
         } catch (IOException closedSpool) {
             try {
                 for (Path d : unlinkEnvelopes(id)) files.syncDirectory(d);

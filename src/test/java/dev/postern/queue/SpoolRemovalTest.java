@@ -219,4 +219,29 @@ class SpoolRemovalTest {
         assertThat(names(queue.resolve("active"))).isEmpty();
         assertThat(names(queue.resolve("messages"))).isEmpty();
     }
+
+    /**
+     * A batch that fails unexpectedly (an Error in the committer) before the removal's unlink: the message is still
+     * on disk, so the spool must show it again (list, find, update, a later removal), not hide it until a restart.
+     */
+    @Test void aRemovalThatFailsBeforeItsUnlinkLeavesTheMessageVisible() throws Exception {
+        Path queue = dir.resolve("queue");
+        try (Spool spool = Spool.open(queue)) {
+            String id = commit(spool, "x".getBytes(UTF_8));
+            var once = new AtomicBoolean();
+            spool.committer().beforeBatch = () -> {
+                if (once.compareAndSet(false, true)) throw new OutOfMemoryError("simulated");
+            };
+            CompletableFuture<Void> removal = spool.remove(id);
+            assertThatThrownBy(() -> removal.get(10, TimeUnit.SECONDS)).hasRootCauseInstanceOf(OutOfMemoryError.class);
+            assertThat(names(queue.resolve("active"))).containsExactly(id + ".env");
+
+            assertThat(spool.find(id)).isPresent();
+            assertThat(spool.list()).extracting(e -> e.envelope().id()).containsExactly(id);
+            spool.update(spool.find(id).orElseThrow().envelope(), QueueState.DEFERRED);
+            spool.delete(id);
+            assertThat(names(queue.resolve("deferred"))).isEmpty();
+            assertThat(names(queue.resolve("messages"))).isEmpty();
+        }
+    }
 }
