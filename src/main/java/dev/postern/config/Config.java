@@ -720,9 +720,19 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      */
     public record Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
                          Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
-                         int maxConnectionsPerIp, int maxHops, int junkCommands) {
+                         int maxConnectionsPerIp, int maxHops, int junkCommands, int maxActiveSessions) {
         public static final int DEFAULT_MAX_HOPS = 50;
         public static final int DEFAULT_JUNK_COMMANDS = 100;
+        /** As Postfix's default_process_limit: sessions served at once; more wait, not yet greeted, for a turn. */
+        public static final int DEFAULT_MAX_ACTIVE_SESSIONS = 100;
+
+        /** With the default {@code max_active_sessions}. */
+        public Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
+                      Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
+                      int maxConnectionsPerIp, int maxHops, int junkCommands) {
+            this(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout, sessionTimeout,
+                    maxConnections, maxConnectionsPerIp, maxHops, junkCommands, DEFAULT_MAX_ACTIVE_SESSIONS);
+        }
 
         /** With the default {@code max_hops} and {@code junk_commands}. */
         public Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
@@ -734,12 +744,17 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
         public Limits withMaxHops(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands, maxActiveSessions);
         }
 
         public Limits withJunkCommands(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n, maxActiveSessions);
+        }
+
+        public Limits withMaxActiveSessions(int n) {
+            return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, n);
         }
     }
 

@@ -256,9 +256,11 @@ final class Validator {
                 String::valueOf);
         int maxHops = t.integer("max_hops", Config.Limits.DEFAULT_MAX_HOPS, 1, 1000);
         int junkCommands = t.integer("junk_commands", Config.Limits.DEFAULT_JUNK_COMMANDS, 1, MAX_COUNT);
+        int maxActiveSessions = t.integer("max_active_sessions", Config.Limits.DEFAULT_MAX_ACTIVE_SESSIONS, 1,
+                MAX_COUNT);
         t.finish();
         return new Config.Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands);
+                sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions);
     }
 
     private Config.Queue queue(Table t) {

@@ -20,6 +20,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -29,8 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The listeners: one accepting thread per listener, one virtual thread per session, and the connection limits
- * (overall and per client IP) enforced with a 421 4.7.0 before any session starts.
+ * The listeners: one accepting thread per listener, one virtual thread per session, the connection limits
+ * (overall and per client IP) enforced with a 421 4.7.0 before any session starts, and the number of sessions
+ * served at once ({@code max_active_sessions}; the others wait for a turn before their greeting).
  */
 public final class InboundServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
@@ -52,6 +55,8 @@ public final class InboundServer implements Closeable {
     private final ReverseNames reverseNames;
     private final List<ServerSocket> sockets = new ArrayList<>();
     private final AtomicInteger connections = new AtomicInteger();
+    /** Turns to be served: {@code max_active_sessions}; connections beyond it wait for one before their greeting. */
+    private final Semaphore active;
     /**
      * Open sessions per client (see {@link #client}); a client leaves the map with its last session (merge/compute are
      * atomic).
@@ -119,6 +124,7 @@ public final class InboundServer implements Closeable {
         this.relay = RelayPolicy.of(config);
         this.policy = new InboundPolicy(config.inbound());
         this.senders = SenderMemory.NONE;
+        this.active = new Semaphore(config.limits().maxActiveSessions(), true);
     }
 
     /** Binds every listener (all or none) and starts accepting. */
@@ -173,15 +179,50 @@ public final class InboundServer implements Closeable {
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
                     onQueued, recipients, audit, reverseNames, senders);
             Thread.ofVirtual().name("smtpd-" + from.getHostAddress()).start(() -> {
+                if (!awaitTurn(socket)) {
+                    release(ip);
+                    return;
+                }
                 Session session = new Session(ctx, socket, watchdog);
                 try {
                     session.run();
                 } finally {
+                    active.release();
                     release(ip);
                 }
                 // After the release: waiting here for the reverse DNS lookup holds no connection slot.
                 session.recordSession();
             });
+        }
+    }
+
+    /**
+     * Waits, before the greeting, until fewer than {@code max_active_sessions} sessions are being served, as a
+     * connection beyond Postfix's process limit waits in the listen queue. Finishing the sessions already under way
+     * before starting more keeps each one's replies prompt under load; the wait is in arrival order (a fair
+     * semaphore). False, with the socket closed, when the gateway stops meanwhile.
+     */
+    private boolean awaitTurn(Socket socket) {
+        boolean interrupted = false;
+        try {
+            while (!closed) {
+                try {
+                    if (active.tryAcquire(250, TimeUnit.MILLISECONDS)) {
+                        if (!closed) return true;
+                        active.release();
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // stopping anyway
+            }
+            return false;
+        } finally {
+            if (interrupted) Thread.currentThread().interrupt();
         }
     }
 

@@ -60,6 +60,65 @@ class InboundLimitsTest {
         assertThat(InboundServer.client(java.net.InetAddress.getByName("::ffff:192.0.2.7"))).isEqualTo(v4);
     }
 
+    /**
+     * Beyond max_active_sessions a connection is held, not refused: no greeting until a session ends, then its turn,
+     * in arrival order (as Postfix's process limit leaves it in the listen queue).
+     */
+    @Test void sessionsBeyondTheActiveLimitWaitForATurn() throws Exception {
+        Config.Limits limits = new Config.Limits(1000, 1 << 20, 10, 10, Duration.ofSeconds(30),
+                Duration.ofSeconds(30), Duration.ofMinutes(5), 100, 100).withMaxActiveSessions(2);
+        try (Gateway g = start(limits)) {
+            InetSocketAddress mx = g.boundAddresses().getFirst();
+            try (SmtpTestClient a = SmtpTestClient.connect(mx); SmtpTestClient b = SmtpTestClient.connect(mx);
+                 java.net.Socket c = new java.net.Socket(mx.getAddress(), mx.getPort());
+                 java.net.Socket d = new java.net.Socket(mx.getAddress(), mx.getPort())) {
+                assertThat(a.read().code()).isEqualTo(220);
+                assertThat(b.read().code()).isEqualTo(220);
+                c.setSoTimeout(700);
+                d.setSoTimeout(700);
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> line(c))
+                        .isInstanceOf(java.net.SocketTimeoutException.class);
+                assertThat(a.command("QUIT").code()).isEqualTo(221);
+                c.setSoTimeout(5000);
+                assertThat(line(c)).startsWith("220 ");
+                // d came after c: still waiting while b and c are served
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> line(d))
+                        .isInstanceOf(java.net.SocketTimeoutException.class);
+                assertThat(b.command("QUIT").code()).isEqualTo(221);
+                d.setSoTimeout(5000);
+                assertThat(line(d)).startsWith("220 ");
+            }
+        }
+    }
+
+    /** One line from a raw socket, byte by byte (nothing buffered past it, and a read timeout leaves no state). */
+    private static String line(java.net.Socket s) throws java.io.IOException {
+        StringBuilder b = new StringBuilder();
+        for (int c; (c = s.getInputStream().read()) >= 0 && c != '\n'; ) b.append((char) c);
+        return b.toString();
+    }
+
+    /** A connection still waiting for a turn when the gateway stops is closed, not left hanging. */
+    @Test void waitingConnectionsAreClosedWhenTheGatewayStops() throws Exception {
+        Config.Limits limits = new Config.Limits(1000, 1 << 20, 10, 10, Duration.ofSeconds(30),
+                Duration.ofSeconds(30), Duration.ofMinutes(5), 100, 100).withMaxActiveSessions(1);
+        Gateway g = start(limits);
+        InetSocketAddress mx = g.boundAddresses().getFirst();
+        try (SmtpTestClient a = SmtpTestClient.connect(mx);
+             java.net.Socket w = new java.net.Socket(mx.getAddress(), mx.getPort())) {
+            assertThat(a.read().code()).isEqualTo(220);
+            w.setSoTimeout(10_000);
+            Thread.sleep(200); // accepted and waiting
+            g.close();
+            int first = w.getInputStream().read();
+            if (first >= 0) { // the stopping gateway may say 421 first; then the connection ends
+                byte[] rest = w.getInputStream().readAllBytes();
+                assertThat((char) first + new String(rest, java.nio.charset.StandardCharsets.US_ASCII))
+                        .startsWith("421");
+            }
+        }
+    }
+
     @Test void totalConnectionsAreLimited() throws Exception {
         try (Gateway g = start(new Config.Limits(1000, 1 << 20, 10, 10, Duration.ofSeconds(30),
                 Duration.ofSeconds(30), Duration.ofMinutes(5), 1, 1))) {
