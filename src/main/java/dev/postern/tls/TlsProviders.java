@@ -39,7 +39,10 @@ public final class TlsProviders {
 
     /** Provider-specific settings for a server socket, before its handshake; nothing for the JDK's. */
     static void prepareServer(SSLSocket socket) {
-        if (isConscrypt(socket)) Conscrypt.setUseSessionTickets(socket, true);
+        if (!isConscrypt(socket)) return;
+        Conscrypt.setUseSessionTickets(socket, true);
+        // Shared direct buffers instead of one per engine for the connection's life: an idle session holds less.
+        Conscrypt.setBufferAllocator(socket, DirectBufferPool.SERVER);
     }
 
     /** Whether {@code socket} is Conscrypt's, without loading Conscrypt (or its native library) when it is not. */
