@@ -38,12 +38,16 @@ for tool in python3 openssl ss; do command -v "$tool" >/dev/null || die "$tool n
 
 # Descriptors: one per session on the client's side; on Postern's, one per session with the JDK's TLS and three with
 # Conscrypt's (its native code opens a pipe for every SSL object). Raise the soft limit, and the hard one too if we
-# may (root).
-need=$((3 * SESSIONS + 2000))
-if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$need" ]; then
-  ulimit -Hn "$need" 2>/dev/null || die "ulimit -n is at most $(ulimit -Hn), $need needed for $SESSIONS sessions"
+# may (root, with CAP_SYS_RESOURCE). Where that is not enough, a Conscrypt run opens as many sessions as fit and
+# extrapolates its RSS to SESSIONS from the cost per session.
+want=$((3 * SESSIONS + 2000))
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$(ulimit -Hn)" -lt "$want" ]; then
+  ulimit -Hn "$want" 2>/dev/null || true
 fi
-ulimit -Sn "$need"
+fds=$(ulimit -Hn)
+[ "$fds" = unlimited ] && fds=$want
+[ "$fds" -gt "$want" ] && fds=$want
+ulimit -Sn "$fds"
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/postern-connections.XXXXXX")
 gw_pid= client_pid=
@@ -93,6 +97,13 @@ printf '%-9s %-10s %8s %6s %7s %9s %8s %8s %8s %12s  %s\n' provider chose sessio
   RSS_MiB PSS_MiB heap_MiB MiB/1000sess verdict
 results=()
 for provider in $PROVIDERS; do
+  per=1
+  [ "$provider" != jdk ] && per=3 # auto picks Conscrypt here (one configured certificate)
+  n=$SESSIONS
+  if [ $((per * n + 2000)) -gt "$fds" ]; then
+    n=$(((fds - 2000) / per))
+    note "$provider: $SESSIONS sessions need $((per * SESSIONS + 2000)) descriptors, ulimit -n allows $fds: opening $n and extrapolating"
+  fi
   port=$(free_port)
   run=$dir/$provider
   mkdir -p "$run"
@@ -139,7 +150,7 @@ EOF
   [ "$NMT" = 1 ] && "$JAVA_HOME/bin/jcmd" "$gw_pid" VM.native_memory baseline > /dev/null
 
   mkfifo "$run/hold"
-  python3 "$here/idle_clients.py" --port "$port" -n "$SESSIONS" --parallel "$PARALLEL" --per-source "$per_source" \
+  python3 "$here/idle_clients.py" --port "$port" -n "$n" --parallel "$PARALLEL" --per-source "$per_source" \
     < "$run/hold" > "$run/clients.out" 2> "$run/clients.err" &
   client_pid=$!
   exec 4> "$run/hold"
@@ -158,7 +169,11 @@ EOF
     | sed -n 's/.*total \([0-9]*\)K, used \([0-9]*\)K.*/\2/p' | awk '{ s += $1 } END { print s + 0 }')
   per1000=$(awk -v r="$rss_kib" -v b="$base_kib" -v n="$established" \
     'BEGIN { if (n > 0) printf "%.1f", (r - b) / 1024 / n * 1000; else print "-" }')
-  verdict=$([ "$((rss_kib / 1024))" -lt "$LIMIT_MIB" ] && [ "$established" -eq "$SESSIONS" ] && echo pass || echo FAIL)
+  # At SESSIONS: measured, or (when fewer were opened) extrapolated from the cost per session.
+  at_n=$(awk -v r="$rss_kib" -v b="$base_kib" -v e="$established" -v n="$SESSIONS" \
+    'BEGIN { printf "%.0f", (e >= n || e == 0) ? r / 1024 : (b + (r - b) / e * n) / 1024 }')
+  verdict=$([ "$at_n" -lt "$LIMIT_MIB" ] && [ "$established" -eq "$n" ] && echo pass || echo FAIL)
+  [ "$n" -lt "$SESSIONS" ] && verdict="$verdict (extrapolated to $SESSIONS: $at_n MiB)"
   line=$(printf '%-9s %-10s %8s %6s %7s %9s %8s %8s %8s %12s  %s' "$provider" "$chose" "$established" "$failed" \
     "$setup" "$(mib "$base_kib")" "$(mib "$rss_kib")" "$(mib "$pss_kib")" "$(mib "$heap_kib")" "$per1000" "$verdict")
   echo "$line"

@@ -112,7 +112,7 @@ key = "$dir/$cert.key"
 provider = "$provider"
 
 [limits]
-max_connections_per_ip = 1000   # s_time reconnects at once; the previous session may not have ended yet
+max_connections_per_ip = 500   # s_time reconnects at once; the previous session may not have ended yet
 
 [dns]
 servers = []   # so loopback clients get no reverse DNS lookup
