@@ -8,7 +8,8 @@
 #   CERTS ["ec rsa"]       certificates to measure with: ec (ECDSA P-256), rsa (RSA 2048)
 #   PROVIDERS ["auto jdk"] Postern's [tls] provider per run ("auto" picks Conscrypt: one configured certificate)
 #   SECONDS_PER_RUN [10]   s_time -time, per measured run
-#   WARMUP [5]             s_time -time of an unmeasured run first, against each server (Postern's JIT)
+#   WARMUP [20]            s_time -time of an unmeasured run first, against each server (Postern's JIT: with 5 s
+#                          its CPU per handshake still fell by half over the measured rounds)
 #   ROUNDS [3]             measured runs of each server, alternating; the median is reported
 #   POSTERN_JAVA_OPTS [""] extra JVM options, passed on to ./postern (e.g. an -agentpath profiler)
 #   KEEP [0]               1: keep the temporary directory (configs, logs)
@@ -19,7 +20,7 @@ repo=$(cd "$here/.." && pwd)
 CERTS=${CERTS:-"ec rsa"}
 PROVIDERS=${PROVIDERS:-"auto jdk"}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
-WARMUP=${WARMUP:-5}
+WARMUP=${WARMUP:-20}
 ROUNDS=${ROUNDS:-3}
 KEEP=${KEEP:-0}
 
