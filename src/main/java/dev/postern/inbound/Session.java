@@ -444,7 +444,8 @@ final class Session {
 
     private void bindStreams() throws IOException {
         in = new SmtpInput(deadlines.input(socket, socket.getInputStream()), limits.maxLineLength());
-        out = new BufferedOutputStream(deadlines.output(socket.getOutputStream()), 4096);
+        // Replies are short (an EHLO reply is about 200 bytes), and every idle session holds this buffer.
+        out = new BufferedOutputStream(deadlines.output(socket.getOutputStream()), 1024);
     }
 
     private void mail(String argument) throws IOException, Close {

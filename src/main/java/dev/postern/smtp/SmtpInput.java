@@ -25,7 +25,13 @@ public final class SmtpInput {
      */
     public record DataResult(long bytes, boolean tooBig, boolean bareLineEnding) {}
 
+    /** For message data (DATA, BDAT): few, large reads. */
     private static final int BUFFER_SIZE = 8192;
+    /**
+     * For command lines. A session waiting for its next command holds only this one, so thousands of idle sessions
+     * do not each keep {@link #BUFFER_SIZE} bytes; the large buffer is made when data starts and dropped after it.
+     */
+    private static final int LINE_BUFFER_SIZE = 512;
     private static final byte CR = '\r';
     private static final byte LF = '\n';
     private static final byte DOT = '.';
@@ -39,7 +45,9 @@ public final class SmtpInput {
 
     private final InputStream in;
     private final int maxLineLength;
-    private final byte[] buf = new byte[BUFFER_SIZE];
+    private final byte[] lineBuf = new byte[LINE_BUFFER_SIZE];
+    /** The buffer being consumed: {@link #lineBuf}, or a large one while message data is read. */
+    private byte[] buf = lineBuf;
     private int pos;
     private int limit;
     private byte[] line = new byte[128];
@@ -67,7 +75,7 @@ public final class SmtpInput {
         boolean bare = false;
         boolean afterCr = false;
         while (true) {
-            if (pos == limit && !fill()) {
+            if (pos == limit && !fill(false)) {
                 if (!started) return null;
                 throw new EOFException("end of stream in the middle of a line");
             }
@@ -123,7 +131,7 @@ public final class SmtpInput {
         boolean bare = false;
         int state = LINE_START;
         while (true) {
-            if (pos == limit && !fill()) throw new EOFException("end of stream before end of DATA");
+            if (pos == limit && !fill(true)) throw new EOFException("end of stream before end of DATA");
             switch (state) {
                 case LINE_START -> {
                     if (buf[pos] == DOT) {
@@ -189,7 +197,7 @@ public final class SmtpInput {
         if (n < 0) throw new IllegalArgumentException("chunk size must not be negative");
         long left = n;
         while (left > 0) {
-            if (pos == limit && !fill()) throw new EOFException("end of stream inside a BDAT chunk");
+            if (pos == limit && !fill(true)) throw new EOFException("end of stream inside a BDAT chunk");
             int k = (int) Math.min(left, limit - pos);
             sink.write(buf, pos, k);
             pos += k;
@@ -207,14 +215,22 @@ public final class SmtpInput {
         pos = limit;
     }
 
-    /** Refills the empty buffer with one read; false at end of stream. */
-    private boolean fill() throws IOException {
+    /**
+     * Refills the empty buffer with one read; false at end of stream. {@code bulk}: message data, read into the large
+     * buffer (kept while data goes on); otherwise into the small line buffer, and a large one is let go.
+     */
+    private boolean fill(boolean bulk) throws IOException {
+        byte[] into = !bulk ? lineBuf : buf.length == BUFFER_SIZE ? buf : new byte[BUFFER_SIZE];
         int n;
         do {
-            n = in.read(buf, 0, buf.length);
+            n = in.read(into, 0, into.length);
         } while (n == 0);
-        if (n < 0) return false;
+        buf = into;
         pos = 0;
+        if (n < 0) {
+            limit = 0;
+            return false;
+        }
         limit = n;
         return true;
     }

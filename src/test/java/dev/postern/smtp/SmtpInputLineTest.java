@@ -26,6 +26,35 @@ class SmtpInputLineTest {
         assertThat(in.readLine()).isNull();
     }
 
+    /**
+     * An idle session waits for its next command inside a read: that read is given the small line buffer, and only
+     * message data gets the large one (thousands of idle sessions would otherwise hold 8 KiB each).
+     */
+    @Test
+    void commandsAreReadIntoASmallBufferAndDataIntoALargeOne() throws IOException {
+        String line = "X".repeat(1500);
+        String body = "Y".repeat(3000);
+        java.util.List<Integer> asked = new java.util.ArrayList<>();
+        byte[] bytes = (line + "\r\nDATA\r\n" + body + "\r\n.\r\nQUIT\r\n").getBytes(UTF_8);
+        var wire = new ByteArrayInputStream(bytes) {
+            @Override public synchronized int read(byte[] b, int off, int len) {
+                asked.add(len);
+                return super.read(b, off, len);
+            }
+        };
+        SmtpInput in = new SmtpInput(wire, 2048);
+        assertThat(in.readLine()).isEqualTo(line); // longer than the small buffer: several reads
+        assertThat(in.readLine()).isEqualTo("DATA");
+        assertThat(asked).hasSizeGreaterThan(2).allMatch(len -> len <= 512);
+        asked.clear();
+        var sink = new ByteArrayOutputStream();
+        in.readData(sink, 10_000);
+        assertThat(asked).isNotEmpty().allMatch(len -> len == 8192);
+        assertThat(sink.toString(UTF_8)).isEqualTo(body + "\r\n");
+        assertThat(in.readLine()).isEqualTo("QUIT"); // pipelined after the data, in the large buffer
+        assertThat(in.readLine()).isNull();
+    }
+
     @Test
     void decodesUtf8() throws IOException {
         assertThat(input("RCPT TO:<用户@例子.广告>\r\n", 512).readLine()).isEqualTo("RCPT TO:<用户@例子.广告>");
