@@ -128,6 +128,7 @@ command_timeout = "2h"
 session_timeout = "2h"
 max_connections = $((SESSIONS + 100))
 max_connections_per_ip = $((SESSIONS + 100))
+max_active_sessions = $((SESSIONS + 100))   # every idle session is being served (greeted, TLS up)
 
 [dns]
 servers = []   # so loopback clients get no reverse DNS lookup
