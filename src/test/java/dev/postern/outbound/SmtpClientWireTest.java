@@ -60,10 +60,7 @@ class SmtpClientWireTest {
     @Test void connectionsAreReusedWithTlsKeptUpThenClosedWhenIdle() throws Exception {
         try (ScriptedSmtpServer server = ScriptedSmtpServer.create().pipelining().starttls(material).start();
              Gateway gw = gateway(server)) {
-            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-            eventually().until(() -> server.delivered().size() == 1);
-            submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
-            eventually().until(() -> server.delivered().size() == 2);
+            sendTwo(gw, server);
             // One connection, one TLS handshake, two transactions; no RSET round trip before the second: the server
             // pipelines, so the second MAIL's reply tells whether the connection is still there.
             assertThat(server.connectionCount()).isEqualTo(1);
@@ -79,13 +76,18 @@ class SmtpClientWireTest {
         }
     }
 
+    /** Two messages, one after the other (the second may reuse the first's connection). */
+    private static void sendTwo(Gateway gw, ScriptedSmtpServer server) throws Exception {
+        submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
+        eventually().until(() -> server.delivered().size() == 1);
+        submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
+        eventually().until(() -> server.delivered().size() == 2);
+    }
+
     @Test void withoutPipeliningACachedConnectionIsProbedWithRset() throws Exception {
         try (ScriptedSmtpServer server = ScriptedSmtpServer.create().starttls(material).start();
              Gateway gw = gateway(server)) {
-            submit(gw, FROM, List.of("bob@b.example"), body("first", "Hello"));
-            eventually().until(() -> server.delivered().size() == 1);
-            submit(gw, FROM, List.of("carol@b.example"), body("second", "Hello again"));
-            eventually().until(() -> server.delivered().size() == 2);
+            sendTwo(gw, server);
             assertThat(server.connectionCount()).isEqualTo(1);
             assertThat(server.delivered().get(1).commands()).containsSubsequence("STARTTLS", "RSET",
                     "MAIL FROM:<" + FROM + ">" + server.delivered().get(1).mailParameters());
