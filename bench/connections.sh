@@ -30,8 +30,8 @@ NMT=${NMT:-0}
 HISTO=${HISTO:-0}
 KEEP=${KEEP:-0}
 
-die() { echo "connections: $*" >&2; exit 1; }
-note() { echo "connections: $*" >&2; }
+BENCH_NAME=connections
+. "$here/lib.sh"
 
 for tool in python3 openssl ss; do command -v "$tool" >/dev/null || die "$tool not found"; done
 . "$repo/scripts/java-home.sh"
@@ -83,8 +83,6 @@ esac
 openssl req -x509 "${keyopt[@]}" -nodes -days 30 -subj /CN=postern.bench -addext subjectAltName=DNS:postern.bench \
   -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null || die "openssl req failed"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 kib() { awk -v k="$2" '$1 == k { print $2 }' "$1"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
@@ -137,12 +135,7 @@ EOF
   [ "$NMT" = 1 ] && opts="$opts -XX:NativeMemoryTracking=summary"
   POSTERN_JAVA_OPTS=$opts "$repo/postern" serve --config "$run/postern.toml" > "$run/postern.out" 2> "$run/postern.log" &
   gw_pid=$!
-  for ((i = 0; i < 600; i++)); do
-    port_open "$port" && break
-    kill -0 "$gw_pid" 2>/dev/null || die "postern exited while starting (see $run/postern.log; KEEP=1 keeps it)"
-    sleep 0.1
-  done
-  port_open "$port" || die "postern did not listen on $port within 60 s"
+  await_port "$port" "postern (see $run/postern.log; KEEP=1 keeps it)" "$gw_pid" 60
   chose=$(sed -n 's/.*\[tls\] provider = "auto": \([a-z]*\).*/\1/p' "$run/postern.log" | head -1)
   chose=${chose:-$provider}
   jvm_opts=$(tr '\0' ' ' < "/proc/$gw_pid/cmdline" | sed 's/^[^ ]* //; s/ -jar .*//')

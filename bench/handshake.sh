@@ -24,8 +24,8 @@ WARMUP=${WARMUP:-20}
 ROUNDS=${ROUNDS:-3}
 KEEP=${KEEP:-0}
 
-die() { echo "handshake: $*" >&2; exit 1; }
-note() { echo "handshake: $*" >&2; }
+BENCH_NAME=handshake
+. "$here/lib.sh"
 
 for tool in python3 openssl; do command -v "$tool" >/dev/null || die "$tool not found"; done
 . "$repo/scripts/java-home.sh"
@@ -45,16 +45,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-await_port() {  # port, pid that must stay alive, what
-  for ((i = 0; i < 900; i++)); do
-    port_open "$1" && return 0
-    kill -0 "$2" 2>/dev/null || die "$3 exited while starting"
-    sleep 0.1
-  done
-  die "$3 did not listen on $1 within 90 s"
-}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 ticks_per_s=$(getconf CLK_TCK)
 
@@ -91,7 +81,7 @@ for cert in $CERTS; do
     < /dev/null > "$dir/s_server-$cert.log" 2>&1 &
   s_pid=$!
   pids+=("$s_pid")
-  await_port "$sport" "$s_pid" "openssl s_server"
+  await_port "$sport" "openssl s_server" "$s_pid" 90
 
   for provider in $PROVIDERS; do
     run=$dir/$cert-$provider
@@ -121,7 +111,7 @@ EOF
     "$repo/postern" serve --config "$run/postern.toml" > "$run/postern.out" 2> "$run/postern.log" &
     p_pid=$!
     pids+=("$p_pid")
-    await_port "$pport" "$p_pid" "postern (see $run/postern.log; KEEP=1 keeps it)"
+    await_port "$pport" "postern (see $run/postern.log; KEEP=1 keeps it)" "$p_pid" 90
     chose=$(sed -n 's/.*\[tls\] provider = "auto": \([a-z]*\).*/\1/p' "$run/postern.log" | head -1)
     chose=${chose:-$provider}
     [ "$WARMUP" -gt 0 ] && { s_time "$pport" "$WARMUP" "$p_pid" > /dev/null; s_time "$sport" "$WARMUP" "$s_pid" > /dev/null; }

@@ -31,8 +31,8 @@ BENCH_DIR=${BENCH_DIR:-/var/tmp}
 KEEP=${KEEP:-0}
 TIMEOUT=${TIMEOUT:-600}
 
-die() { echo "relay-bench: $*" >&2; exit 1; }
-note() { echo "relay-bench: $*" >&2; }
+BENCH_NAME=relay-bench
+. "$here/lib.sh"
 
 [ "$(id -u)" -eq 0 ] || die "run as root (the postfix command is for the superuser)"
 for tool in postfix smtp-source smtp-sink openssl timeout; do
@@ -116,16 +116,6 @@ cpu_ticks_tree() {
 }
 CLK_TCK=$(getconf CLK_TCK)
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-await_port() {  # port, what, pid that must stay alive
-  local i
-  for ((i = 0; i < 300; i++)); do
-    port_open "$1" && return 0
-    kill -0 "$3" 2>/dev/null || die "$2 exited while starting"
-    sleep 0.1
-  done
-  die "$2 did not listen on 127.0.0.1:$1 within 30 s"
-}
 port_free() {
   local i
   for ((i = 0; i < 100; i++)); do port_open "$1" || return 0; sleep 0.1; done

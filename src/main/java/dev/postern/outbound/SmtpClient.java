@@ -205,7 +205,8 @@ public final class SmtpClient implements java.io.Closeable {
     /**
      * Runs one attempt; never throws for network trouble (that is an outcome). When {@code plan.required()}, the
      * message is never sent unless STARTTLS succeeded and the session passed the plan's checks. A connection left
-     * open by an earlier message to the same next hop under the same policy is used first (after an RSET).
+     * open by an earlier message to the same next hop under the same policy is used first (after an RSET probe, or
+     * none when the server pipelines: the MAIL then tells).
      */
     public Attempt send(NextHop hop, InetAddress address, Message message, TlsPlanner.Plan plan) {
         CacheKey key = new CacheKey(address, hop.port(), hop.host(), plan);
@@ -317,8 +318,6 @@ public final class SmtpClient implements java.io.Closeable {
         boolean reusable;
         boolean quitSent;
         int uses;
-        /** The next transaction is the first on a cached connection: its first failure means "gone", not "failed". */
-        boolean probing;
 
         /** What this connection's session showed, for the downgrade floor: plain, or its verdict's level. */
         dev.postern.peers.Level achieved() {
@@ -525,11 +524,10 @@ public final class SmtpClient implements java.io.Closeable {
          */
         Attempt reuse(Message m) {
             reusable = false;
-            if (extensions.containsKey("PIPELINING")) {
-                // No RSET round trip: the pipelined MAIL's reply tells as well whether the connection is still
-                // there (the last transaction ended with its end-of-data reply, so there is nothing to reset).
-                probing = true;
-            } else {
+            // With PIPELINING no RSET round trip: the pipelined MAIL's reply tells as well whether the connection is
+            // still there (the last transaction ended with its end-of-data reply, so there is nothing to reset).
+            boolean probeWithMail = extensions.containsKey("PIPELINING");
+            if (!probeWithMail) {
                 try {
                     stage = "resetting a cached connection";
                     Reply r = command("RSET");
@@ -543,7 +541,7 @@ public final class SmtpClient implements java.io.Closeable {
                 }
             }
             try {
-                return transaction(m).withVerdict(verdict);
+                return transaction(m, probeWithMail).withVerdict(verdict);
             } catch (Gone e) {
                 if (e.reply == null) close();
                 else quit();
@@ -597,6 +595,14 @@ public final class SmtpClient implements java.io.Closeable {
         }
 
         Attempt transaction(Message m) throws IOException {
+            return transaction(m, false);
+        }
+
+        /**
+         * @param firstOnCachedConnection the pipelined MAIL is the first command on a cached connection: a connection
+         *                                found closed, or a 421, there throws {@link Gone} (nothing was accepted)
+         */
+        Attempt transaction(Message m, boolean firstOnCachedConnection) throws IOException {
             Map<String, RecipientResult> results = new LinkedHashMap<>();
             if (m.smtputf8() && !extensions.containsKey("SMTPUTF8")) {
                 return allFailed(m, 553, "5.6.7", peer + " does not support SMTPUTF8, which this message needs");
@@ -636,8 +642,6 @@ public final class SmtpClient implements java.io.Closeable {
             Reply mailReply;
             Reply dataReply = null;
             if (pipelining) {
-                boolean first = probing;
-                probing = false;
                 try {
                     write(mail.toString());
                     for (String r : m.recipients()) write("RCPT TO:<" + r + ">");
@@ -645,11 +649,11 @@ public final class SmtpClient implements java.io.Closeable {
                     out.flush();
                     mailReply = ReplyReader.read(in);
                 } catch (IOException e) {
-                    if (first) throw new Gone(null); // closed while cached: nothing was accepted
+                    if (firstOnCachedConnection) throw new Gone(null); // closed while cached: nothing was accepted
                     throw e;
                 }
                 // A server that timed the cached connection out says 421 and closes (RFC 5321 §4.2.2, §3.8).
-                if (first && mailReply.code() == 421) throw new Gone(mailReply);
+                if (firstOnCachedConnection && mailReply.code() == 421) throw new Gone(mailReply);
                 stage = "sending RCPT TO";
                 for (int i = 0; i < m.recipients().size(); i++) rcptReplies.add(ReplyReader.read(in));
                 stage = "sending DATA";

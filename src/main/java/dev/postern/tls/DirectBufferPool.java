@@ -12,8 +12,9 @@ import org.conscrypt.BufferAllocator;
  * direct buffer to copy heap data through to BoringSSL; with one connection per message those buffers are garbage
  * within a second, but their native memory is given back only when a GC finds their (small) heap objects, often in the
  * old generation: 40 MiB of native memory at 20 sessions (issue 14). With an allocator an engine takes a buffer for
- * each wrap or unwrap and releases it before returning, so the pool holds about one buffer per thread that runs
- * engine calls at once (the carrier threads), whatever the number of sessions.
+ * each wrap or unwrap and releases it before returning; the socket's input stream holds one for the connection's life
+ * and gives it back when the socket closes, so a closed connection's native memory is reused at once instead of
+ * waiting for a GC.
  */
 final class DirectBufferPool extends BufferAllocator {
     /** BoringSSL's largest record (SSL3_RT_MAX_PACKET_SIZE), what Conscrypt asks for at most in practice. */
@@ -64,12 +65,12 @@ final class DirectBufferPool extends BufferAllocator {
         }
 
         @Override
-        public ByteBuffer nioBuffer() {
+        public synchronized ByteBuffer nioBuffer() {
             return buffer;
         }
 
-        @Override
-        public AllocatedBuffer release() {
+        @Override // synchronized: a second release, from whatever thread, must not give the buffer back twice
+        public synchronized AllocatedBuffer release() {
             ByteBuffer b = buffer;
             buffer = null;
             if (b != null) giveBack(b);
