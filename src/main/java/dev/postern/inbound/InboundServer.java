@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
@@ -203,27 +202,15 @@ public final class InboundServer implements Closeable {
      * semaphore). False, with the socket closed, when the gateway stops meanwhile.
      */
     private boolean awaitTurn(Socket socket) {
-        boolean interrupted = false;
+        active.acquireUninterruptibly(); // fair: waiters are served in the order they came to wait
+        if (!closed) return true;
+        active.release(); // close() freed every waiter: pass it on
         try {
-            while (!closed) {
-                try {
-                    if (active.tryAcquire(250, TimeUnit.MILLISECONDS)) {
-                        if (!closed) return true;
-                        active.release();
-                    }
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            try {
-                socket.close();
-            } catch (IOException ignored) {
-                // stopping anyway
-            }
-            return false;
-        } finally {
-            if (interrupted) Thread.currentThread().interrupt();
+            socket.close();
+        } catch (IOException ignored) {
+            // stopping anyway
         }
+        return false;
     }
 
     private void refuse(Socket socket, InetAddress ip) {
@@ -263,7 +250,9 @@ public final class InboundServer implements Closeable {
     }
 
     @Override public void close() {
+        boolean first = !closed;
         closed = true;
+        if (first) active.release(Integer.MAX_VALUE / 2); // every connection still waiting for a turn ends now
         if (connections.get() == 0) watchdog.close(); // else the last session's end stops it
         for (ServerSocket s : sockets) {
             try {

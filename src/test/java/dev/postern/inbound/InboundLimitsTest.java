@@ -69,15 +69,15 @@ class InboundLimitsTest {
                 Duration.ofSeconds(30), Duration.ofMinutes(5), 100, 100).withMaxActiveSessions(2);
         try (Gateway g = start(limits)) {
             InetSocketAddress mx = g.boundAddresses().getFirst();
-            try (SmtpTestClient a = SmtpTestClient.connect(mx); SmtpTestClient b = SmtpTestClient.connect(mx);
-                 java.net.Socket c = new java.net.Socket(mx.getAddress(), mx.getPort());
-                 java.net.Socket d = new java.net.Socket(mx.getAddress(), mx.getPort())) {
-                assertThat(a.read().code()).isEqualTo(220);
+            // One at a time, each greeted or waiting before the next connects: the order of arrival is the test's.
+            try (SmtpTestClient a = SmtpTestClient.connect(mx); SmtpTestClient b = connectGreeted(mx, a);
+                 java.net.Socket c = new java.net.Socket(mx.getAddress(), mx.getPort())) {
                 assertThat(b.read().code()).isEqualTo(220);
                 c.setSoTimeout(700);
-                d.setSoTimeout(700);
                 org.assertj.core.api.Assertions.assertThatThrownBy(() -> line(c))
                         .isInstanceOf(java.net.SocketTimeoutException.class);
+                try (java.net.Socket d = new java.net.Socket(mx.getAddress(), mx.getPort())) {
+                d.setSoTimeout(700);
                 assertThat(a.command("QUIT").code()).isEqualTo(221);
                 c.setSoTimeout(5000);
                 assertThat(line(c)).startsWith("220 ");
@@ -87,8 +87,15 @@ class InboundLimitsTest {
                 assertThat(b.command("QUIT").code()).isEqualTo(221);
                 d.setSoTimeout(5000);
                 assertThat(line(d)).startsWith("220 ");
+                }
             }
         }
+    }
+
+    /** Reads {@code first}'s greeting, then connects another client (its greeting left to the caller). */
+    private static SmtpTestClient connectGreeted(InetSocketAddress mx, SmtpTestClient first) throws Exception {
+        assertThat(first.read().code()).isEqualTo(220);
+        return SmtpTestClient.connect(mx);
     }
 
     /** One line from a raw socket, byte by byte (nothing buffered past it, and a read timeout leaves no state). */
