@@ -165,6 +165,20 @@ final class GatewayProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Sends {@code signal} ("TERM", "HUP", "INT") to the process, as kill(1) would. */
+    void signal(String signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+        if (kill.waitFor() != 0) throw new AssertionError("kill -" + signal + " " + process.pid() + " failed");
+    }
+
+    /** Waits for the process to end by itself; returns its exit status. */
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("gateway still running after " + timeout + "\n" + output());
+        }
+        return process.exitValue();
+    }
+
     boolean isAlive() { return process.isAlive(); }
 
     long pid() { return process.pid(); }
