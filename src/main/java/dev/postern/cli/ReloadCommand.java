@@ -17,7 +17,14 @@ final class ReloadCommand implements Callable<Integer> {
     @Mixin ConfigSource source;
 
     @Override public Integer call() throws Exception {
-        Path data = source.load().dataDir(); // only to find the gateway: it re-reads the file it was started with
+        Path data;
+        try {
+            data = source.load().dataDir(); // only to find the gateway: it re-reads the file it was started with
+        } catch (CliException e) {
+            if (e.exitCode() != 2) throw e;
+            throw new CliException("postern: " + source.label() + " does not validate; the gateway was not asked "
+                    + "and keeps its running configuration:" + System.lineSeparator() + e.getMessage(), 2);
+        }
         if (!Gateway.runs(data)) {
             throw new CliException("postern: no gateway is running with data directory " + data, 1);
         }
