@@ -26,7 +26,6 @@ final class HostnameCheck {
     static String warning(String name, String file) {
         String problem = problem(name);
         return problem == null ? null : "no hostname in " + file + " and the machine's name " + problem
-                + ": set hostname = \"mx.example.org\" (this gateway's public name, with an address record) in "
-                + file;
+                + ": set hostname = \"mx.example.org\" there (this gateway's public name, with an address record)";
     }
 }
