@@ -73,8 +73,11 @@ public final class InboundServer implements Closeable {
     private final Audit audit;
     /** The clients' confirmed reverse DNS names, for the session records and Received headers. */
     private final ReverseNames reverseNames;
-    /** The listening sockets by configured address; guarded by {@code this}. */
-    private final Map<InetSocketAddress, Bound> bound = new java.util.LinkedHashMap<>();
+    /**
+     * The listening sockets in listener order; guarded by {@code this}. A list, not a map by address: several
+     * listeners may be configured on port 0 (tests), each with a socket of its own.
+     */
+    private List<Bound> bound = new ArrayList<>();
     /** The sessions running (greeted or about to be), for a stop. */
     private final java.util.Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connections = new AtomicInteger();
@@ -150,12 +153,12 @@ public final class InboundServer implements Closeable {
     /** Binds every listener (all or none) and starts accepting. */
     public synchronized void start() throws IOException {
         try {
-            for (Config.Listener l : live.config().listeners()) bound.put(l.address(), bind(l));
+            for (Config.Listener l : live.config().listeners()) bound.add(bind(l));
         } catch (IOException e) {
             close();
             throw e;
         }
-        bound.values().forEach(this::startAccepting);
+        bound.forEach(this::startAccepting);
     }
 
     private Bound bind(Config.Listener l) throws IOException {
@@ -178,8 +181,7 @@ public final class InboundServer implements Closeable {
 
     /** The bound addresses, in listener order (ports resolved when configured as 0). */
     public synchronized List<InetSocketAddress> boundAddresses() {
-        return live.config().listeners().stream().map(l -> bound.get(l.address())).filter(b -> b != null)
-                .map(b -> (InetSocketAddress) b.socket.getLocalSocketAddress()).toList();
+        return bound.stream().map(b -> (InetSocketAddress) b.socket.getLocalSocketAddress()).toList();
     }
 
     /**
@@ -190,34 +192,39 @@ public final class InboundServer implements Closeable {
      *
      * @return one line per listener added or removed, for the log
      */
-    public synchronized List<String> reconfigure(Config next, RecipientPolicy recipients) throws IOException {
+    public synchronized List<String> reconfigure(Config nextConfig, RecipientPolicy recipients) throws IOException {
         if (closed) throw new IOException("the gateway is stopping");
+        List<Bound> unmatched = new ArrayList<>(bound);
+        List<Bound> next = new ArrayList<>(); // in the new listener order
         List<Bound> added = new ArrayList<>();
         try {
-            for (Config.Listener l : next.listeners()) if (!bound.containsKey(l.address())) added.add(bind(l));
+            for (Config.Listener l : nextConfig.listeners()) {
+                Bound kept = unmatched.stream().filter(b -> b.listener.address().equals(l.address())).findFirst()
+                        .orElse(null);
+                if (kept != null) {
+                    unmatched.remove(kept);
+                    next.add(kept);
+                } else {
+                    Bound b = bind(l);
+                    added.add(b);
+                    next.add(b);
+                }
+            }
         } catch (IOException e) {
             for (Bound b : added) closeQuietly(b.socket);
             throw e;
         }
-        live = new Live(next, recipients);
+        live = new Live(nextConfig, recipients);
         List<String> changes = new ArrayList<>();
-        Map<InetSocketAddress, Config.Listener> wanted = new java.util.HashMap<>();
-        for (Config.Listener l : next.listeners()) wanted.put(l.address(), l);
-        for (var it = bound.entrySet().iterator(); it.hasNext(); ) {
-            Bound b = it.next().getValue();
-            Config.Listener l = wanted.get(b.listener.address());
-            if (l != null) {
-                b.listener = l;
-                continue;
-            }
+        for (int i = 0; i < next.size(); i++) next.get(i).listener = nextConfig.listeners().get(i);
+        for (Bound b : unmatched) {
             b.removed = true;
             closeQuietly(b.socket);
-            it.remove();
             changes.add("listener removed: " + b.listener.role().name().toLowerCase(java.util.Locale.ROOT) + " "
                     + describe((InetSocketAddress) b.socket.getLocalSocketAddress()) + " (its open sessions finish)");
         }
+        bound = next;
         for (Bound b : added) {
-            bound.put(b.listener.address(), b);
             startAccepting(b);
             changes.add("listener added: " + b.listener.role().name().toLowerCase(java.util.Locale.ROOT) + " "
                     + describe((InetSocketAddress) b.socket.getLocalSocketAddress()));
@@ -388,7 +395,7 @@ public final class InboundServer implements Closeable {
         if (first) active.release(Integer.MAX_VALUE / 2); // every connection still waiting for a turn ends now
         if (connections.get() == 0) watchdog.close(); // else the last session's end stops it
         synchronized (this) {
-            for (Bound b : bound.values()) closeQuietly(b.socket);
+            for (Bound b : bound) closeQuietly(b.socket);
         }
     }
 }
