@@ -181,6 +181,21 @@ final class GatewayProcess implements AutoCloseable {
 
     boolean isAlive() { return process.isAlive(); }
 
+    /** A loopback port free right now, for a listener in a config written before the gateway starts. */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Entries of a directory (0 when it does not exist), e.g. envelopes in a queue state. */
+    static long count(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return 0;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.count();
+        }
+    }
+
     long pid() { return process.pid(); }
 
     String stdout() throws IOException { return Files.readString(stdout, StandardCharsets.UTF_8); }

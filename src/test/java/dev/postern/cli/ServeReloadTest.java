@@ -9,13 +9,11 @@ import dev.postern.testkit.SmtpTestClient;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -32,7 +30,7 @@ class ServeReloadTest {
     void sighupAndPosternReloadApplyANewConfigWithoutDroppingSessionsAndRefuseABadOne() throws Exception {
         try (ScriptedSmtpServer oldHop = ScriptedSmtpServer.create().hostname("old.sink.test").start();
              ScriptedSmtpServer newHop = ScriptedSmtpServer.create().hostname("new.sink.test").start()) {
-            int kept = freePort(), removed = freePort(), added = freePort();
+            int kept = GatewayProcess.freePort(), removed = GatewayProcess.freePort(), added = GatewayProcess.freePort();
             Path config = dir.resolve("postern.toml");
             // far.test: enforced TLS towards a next hop without STARTTLS, so its mail waits in the queue
             Files.writeString(config, config(kept, removed, "\"one.test\"", oldHop, """
@@ -46,7 +44,7 @@ class ServeReloadTest {
                 InetSocketAddress keptAt = new InetSocketAddress("127.0.0.1", kept);
                 send(keptAt, "user@far.test", 250);
                 Path deferred = dir.resolve("data/queue/deferred");
-                await().atMost(Duration.ofSeconds(30)).until(() -> count(deferred) == 1);
+                await().atMost(Duration.ofSeconds(30)).until(() -> GatewayProcess.count(deferred) == 1);
                 assertThat(oldHop.delivered()).as("not sent in clear text").isEmpty();
 
                 try (SmtpTestClient open = SmtpTestClient.connect(keptAt)) {
@@ -160,19 +158,6 @@ class ServeReloadTest {
             assertThat(c.command("DATA").code()).isEqualTo(354);
             assertThat(c.command("Subject: t\r\n\r\nt\r\n.").code()).isEqualTo(250);
             c.command("QUIT");
-        }
-    }
-
-    private static long count(Path d) throws IOException {
-        if (!Files.isDirectory(d)) return 0;
-        try (Stream<Path> s = Files.list(d)) {
-            return s.count();
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
         }
     }
 }

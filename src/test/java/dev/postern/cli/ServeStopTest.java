@@ -7,7 +7,6 @@ import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +52,7 @@ class ServeStopTest {
                     }
                     return slow ? ScriptedSmtpServer.DISCONNECT : null;
                 }).start()) {
-            int port = freePort();
+            int port = GatewayProcess.freePort();
             Path config = dir.resolve("postern.toml");
             Files.writeString(config, """
                     hostname = "gw.stop.test"
@@ -214,9 +213,4 @@ class ServeStopTest {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
 }
