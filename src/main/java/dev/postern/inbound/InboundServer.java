@@ -275,6 +275,8 @@ public final class InboundServer implements Closeable {
                 }
                 Session session = new Session(ctx, socket, watchdog);
                 sessions.add(session);
+                // a drain that began meanwhile either saw it in the set or is seen here: told either way
+                if (closed) session.stop();
                 try {
                     session.run();
                 } finally {

@@ -1036,18 +1036,25 @@ final class Session {
     }
 
     /**
-     * The grace is over (called from the stopping thread): a session waiting for message content is answered 421,
-     * any session still running is cut; what it received of a message is never committed.
+     * The grace is over (called from the stopping thread): a session waiting for the client (message content, a
+     * command) is answered 421, any session still running is cut; what it received of a message is never committed.
      */
     void force() {
-        if (!gate.tryAcquire()) {
+        boolean held;
+        try {
+            held = gate.tryAcquire(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            held = false;
+        }
+        if (!held) {
             close(tcp); // a 421 is being written to a client that does not read: cut it
             return;
         }
         try {
             stopping = true;
             if (!stoppedHere) closeReason = "shutting down (the grace time was over)";
-            boolean answer = !stoppedHere && phase == Phase.DATA;
+            boolean answer = !stoppedHere && phase != Phase.BUSY; // waiting for the client: it can be told
             stoppedHere = true;
             cut(answer);
         } finally {
