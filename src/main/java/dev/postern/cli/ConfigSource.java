@@ -33,4 +33,27 @@ final class ConfigSource {
         }
         return c;
     }
+
+    /** The configuration read again, as {@link #load} read it (a reload); problems as {@code config check} prints. */
+    Config reread() throws ConfigException {
+        if (config == null) {
+            throw new ConfigException(java.util.List.of("(embedded default): the gateway was started without "
+                    + "--config; there is no file to re-read"));
+        }
+        Config c = ConfigLoader.load(config);
+        return data != null ? c.withDataDir(data) : c;
+    }
+
+    /** Whether the file sets {@code hostname} (the embedded default does not). */
+    boolean setsHostname() {
+        if (config == null) return false;
+        try {
+            return new com.fasterxml.jackson.dataformat.toml.TomlMapper().readTree(config.toFile()).has("hostname");
+        } catch (java.io.IOException e) {
+            return true; // it validated a moment ago; no warning on a guess
+        }
+    }
+
+    /** The file, for messages: its path, or "(embedded default)". */
+    String label() { return config == null ? "(embedded default)" : config.toString(); }
 }

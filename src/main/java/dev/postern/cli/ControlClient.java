@@ -16,15 +16,21 @@ final class ControlClient {
 
     /** Sends {@code request} and returns the text of an "ok" answer; an "error" answer becomes a CliException. */
     static String ask(Path socket, String request) throws CliException {
+        String answer = askAll(socket, request).getFirst();
+        if (answer.startsWith("ok ")) return answer.substring(3);
+        throw new CliException("postern: " + answer.replaceFirst("^error ", ""), 1);
+    }
+
+    /** Sends {@code request} and returns every line of the answer (the first is "ok ..." or "error ..."). */
+    static java.util.List<String> askAll(Path socket, String request) throws CliException {
         try (SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             ch.connect(UnixDomainSocketAddress.of(socket));
             ch.write(StandardCharsets.UTF_8.encode(request + "\n"));
-            String answer = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
-                    StandardCharsets.UTF_8)).readLine();
-            if (answer == null) throw new CliException("postern: the gateway closed the control socket", 1);
-            if (answer.startsWith("ok ")) return answer.substring(3);
-            throw new CliException("postern: " + answer.replaceFirst("^error ", ""), 1);
-        } catch (IOException e) {
+            java.util.List<String> lines = new BufferedReader(new InputStreamReader(Channels.newInputStream(ch),
+                    StandardCharsets.UTF_8)).lines().toList();
+            if (lines.isEmpty()) throw new CliException("postern: the gateway closed the control socket", 1);
+            return lines;
+        } catch (IOException | java.io.UncheckedIOException e) {
             throw new CliException("postern: a gateway holds " + socket.getParent() + " but its control socket "
                     + socket + " does not answer: " + e.getMessage(), 1);
         }

@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
 /**
  * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
  * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit",
- * "forget DOMAIN in|out|both"), one answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the writer's stats
- * as one line of JSON), then close.
+ * "forget DOMAIN in|out|both", "reload"), one answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the
+ * writer's stats as one line of JSON; for "reload", "ok applied" or "error refused" and then one line per change or
+ * problem), then close.
  */
 final class ControlServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
@@ -43,6 +44,8 @@ final class ControlServer implements Closeable {
     private ServerSocketChannel server;
     private UserPrincipal owner;
     private volatile boolean closed;
+    /** The gateway's reload, given the peer's user; null: this gateway cannot reload. */
+    private volatile java.util.function.Function<String, Gateway.Reload> reload;
 
     ControlServer(Path socketPath, Spool spool, Scheduler scheduler) {
         this(socketPath, spool, scheduler, dev.postern.audit.Audit.NONE, () -> null);
@@ -74,6 +77,9 @@ final class ControlServer implements Closeable {
         this.admin = new QueueAdmin(spool, scheduler, audit);
         this.auditStats = auditStats;
     }
+
+    /** Answers "reload" through {@code reload} (the gateway's, with the peer's user as the actor). */
+    void onReload(java.util.function.Function<String, Gateway.Reload> reload) { this.reload = reload; }
 
     void start() throws IOException {
         Files.deleteIfExists(socketPath); // a stale socket from a killed gateway; the data dir lock is already ours
@@ -112,7 +118,7 @@ final class ControlServer implements Closeable {
             String line = in.readLine();
             String answer = line == null ? "error empty request" : execute(line.strip(), peer.user().getName());
             out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
-            log.info("control: \"{}\" -> {}", line, answer);
+            log.info("control: \"{}\" -> {}", line, answer.lines().findFirst().orElse(""));
         } catch (IOException e) {
             log.warn("control request failed: {}", e.getMessage());
         }
@@ -121,6 +127,10 @@ final class ControlServer implements Closeable {
     /** @param actor the peer's operating-system user, for the audit */
     private String execute(String request, String actor) {
         String[] w = request.split(" +");
+        if (w[0].equals("reload") && w.length == 1 && reload != null) {
+            Gateway.Reload r = reload.apply(actor);
+            return (r.applied() ? "ok applied" : "error refused") + "\n" + String.join("\n", r.lines());
+        }
         try {
             String text = switch (w[0]) {
                 case "flush" -> admin.flush(w.length > 1 ? w[1] : null, actor);

@@ -72,7 +72,19 @@ public final class Gateway implements Closeable {
      */
     private static final Set<Path> LOCKED_HERE = ConcurrentHashMap.newKeySet();
 
-    private final Config config;
+    /**
+     * The configuration in force: the one holder every part that follows a reload reads per use (routes, TLS
+     * policies, MTA-STS exceptions); the listeners and the scheduler get theirs handed on by {@link #reload}.
+     */
+    private volatile Config config;
+    /** Where a reload reads the configuration from (serve: the file and options it was started with). */
+    private volatile Loader loader;
+    /** Kept for a reload, which makes recipient verification anew from them. */
+    private Router router;
+    private DnsResolver dns;
+    private TlsPolicies policies;
+    private PeerFloors floors;
+    private TlsPlanner planner;
     /**
      * Where every part hands its audit records (sessions, messages, deliveries, administrative actions): the audit
      * writer made at boot, or the sink a test passed.
@@ -91,6 +103,14 @@ public final class Gateway implements Closeable {
     private Gateway(Config config, Audit audit) {
         this.config = config;
         this.audit = audit;
+        Path file = config.source();
+        this.loader = () -> {
+            if (file == null) {
+                throw new dev.postern.config.ConfigException(List.of("(embedded default): the gateway was started "
+                        + "without a config file; there is nothing to re-read"));
+            }
+            return dev.postern.config.ConfigLoader.load(file);
+        };
     }
 
     /** Builds and starts everything; on failure, whatever was started is stopped again. */
@@ -132,33 +152,32 @@ public final class Gateway implements Closeable {
         PeerLevels peers = PeerLevels.open(data, pm.maxDomains(), pm.flushInterval());
         parts.add(peers);
 
-        DnsResolver dns = dnsResolver(config.dns());
+        dns = dnsResolver(config.dns());
         Config.Delivery d = config.delivery();
         SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
                 d.dataTimeout(), audit);
-        TlsPolicies policies = new TlsPolicies(config.outboundTls(), new PolicyOverrides(data, audit),
+        // [outbound_tls] and [routes] read from the holder per attempt: a reload applies to the next attempt
+        policies = new TlsPolicies(() -> config.outboundTls(), new PolicyOverrides(data, audit),
                 mtaSts(data, dns), config.mtaSts().caFile());
-        Router router = new Router(config::routeFor, dns, d.smtpPort());
-        PeerFloors floors = new PeerFloors(peers, pm);
+        router = new Router(domain -> config.routeFor(domain), dns, d.smtpPort());
+        floors = new PeerFloors(peers, pm);
         // [delivery] tls_provider: an instance choice like the listeners', shared by delivery and recipient probes
-        TlsPlanner planner = outboundPlanner(d.tlsProvider());
+        planner = outboundPlanner(d.tlsProvider());
         log.info("outbound TLS provider: {}", d.tlsProvider().name().toLowerCase(java.util.Locale.ROOT));
         MaildirDelivery maildir = new MaildirDelivery(data.resolve("mail"), config.hostname());
-        Config.Queue q = config.queue();
-        scheduler = new Scheduler(spool, router, dns, client, policies, maildir, new Scheduler.Settings(config.hostname(),
-                config.localDomains(), new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()),
-                q.delayWarning(), d.concurrency(), d.perDestination()), audit, floors, planner);
+        scheduler = new Scheduler(spool, router, dns, client, policies, maildir, schedulerSettings(config), audit,
+                floors, planner);
         parts.add(scheduler);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
                 auditWriter == null ? () -> null : auditWriter::stats, peers);
+        control.onReload(this::reload);
         control.start();
         parts.add(control);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
-        RecipientPolicy recipients = RecipientPolicy.of(config.inbound().recipients(), verifier(router, dns, policies,
-                floors, planner));
+        RecipientPolicy recipients = recipientPolicy(config);
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit,
                 new ReverseNames(dns), peers);
         inbound.start();
@@ -168,8 +187,84 @@ public final class Gateway implements Closeable {
         // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
         scheduler.start(recovered);
         log.info("started with {} queued message(s) recovered", recovered.size());
-        // Config reload does not exist yet (a later issue): when it comes, it records an AdminRecord CONFIG_RELOAD
-        // here, with the administrator who asked for it and what changed.
+        // A reload (SIGHUP, postern reload) records an AdminRecord CONFIG_RELOAD: see reload().
+    }
+
+    private static Scheduler.Settings schedulerSettings(Config c) {
+        Config.Queue q = c.queue();
+        return new Scheduler.Settings(c.hostname(), c.localDomains(),
+                new RetrySchedule(q.retryFirst(), q.retryMax(), q.lifetime()), q.delayWarning(),
+                c.delivery().concurrency(), c.delivery().perDestination());
+    }
+
+    /** Who exists in each local and relay domain under {@code c}, with next-hop verification where it asks. */
+    private RecipientPolicy recipientPolicy(Config c) throws IOException {
+        return RecipientPolicy.of(c.inbound().recipients(), verifier(c, router, dns, policies, floors, planner));
+    }
+
+    /** Reads the configuration again for {@link #reload}; its problems are the lines {@code config check} prints. */
+    @FunctionalInterface
+    interface Loader {
+        Config load() throws dev.postern.config.ConfigException;
+    }
+
+    /** Where {@link #reload} reads the configuration (serve: the same file and options as at start). */
+    void reloadFrom(Loader from) { this.loader = from; }
+
+    /**
+     * What a reload did: applied (with one line per change, and the keys that keep their value until a restart)
+     * or refused (one line per problem; the running configuration stays).
+     */
+    record Reload(boolean applied, List<String> lines) {}
+
+    /**
+     * Re-reads the configuration and applies it without dropping a session: listeners added or removed, routes,
+     * {@code [outbound_tls]}, partners, relay clients, recipients, limits, local and relay domains, the retry
+     * schedule. Sessions and delivery attempts under way keep the configuration they started with. Keys that cannot
+     * change live are logged as needing a restart and keep their value. A configuration that does not validate, or
+     * a new listener that cannot be bound, is refused and nothing changes. Recorded in the audit as CONFIG_RELOAD.
+     *
+     * @param actor who asked: the control socket peer's user, or "SIGHUP"
+     */
+    synchronized Reload reload(String actor) {
+        Config running = config;
+        String file = running.source() == null ? "(embedded default)" : running.source().toString();
+        Config next;
+        try {
+            next = loader.load();
+        } catch (dev.postern.config.ConfigException e) {
+            return refused(actor, file, e.problems());
+        }
+        ConfigChanges changes = ConfigChanges.between(running, next);
+        List<String> lines = new ArrayList<>();
+        if (!changes.live().isEmpty()) {
+            Config applied = changes.applied();
+            try {
+                RecipientPolicy recipients = recipientPolicy(applied);
+                lines.addAll(inbound.reconfigure(applied, recipients));
+            } catch (IOException e) {
+                return refused(actor, file, List.of(file + ": " + e.getMessage()));
+            }
+            config = applied;
+            scheduler.settings(schedulerSettings(applied));
+        }
+        String changed = changes.live().isEmpty() ? "no change applied"
+                : "applied: " + String.join(", ", changes.live());
+        lines.addFirst(changed);
+        for (String key : changes.restart()) lines.add(key + " changed: needs a restart (keeps its running value)");
+        log.info("config reload ({}) from {}: {}", actor, file, changed);
+        for (String line : lines.subList(1, lines.size())) log.info("config reload: {}", line);
+        audit.record(new dev.postern.audit.AdminRecord(java.time.Instant.now(), actor,
+                dev.postern.audit.AdminRecord.Action.CONFIG_RELOAD, file, String.join("; ", lines)));
+        return new Reload(true, List.copyOf(lines));
+    }
+
+    private Reload refused(String actor, String file, List<String> problems) {
+        log.warn("config reload ({}) refused; the running configuration stays: {} problem(s)", actor, problems.size());
+        for (String p : problems) log.warn("{}", p);
+        audit.record(new dev.postern.audit.AdminRecord(java.time.Instant.now(), actor,
+                dev.postern.audit.AdminRecord.Action.CONFIG_RELOAD, file, "refused: " + String.join("; ", problems)));
+        return new Reload(false, problems);
     }
 
     /**
@@ -247,7 +342,7 @@ public final class Gateway implements Closeable {
     }
 
     /** Next-hop verification of recipients, cached; null when no domain asks for it. */
-    private Verifier verifier(Router router, DnsResolver dns, TlsPolicies policies, PeerFloors floors,
+    private Verifier verifier(Config config, Router router, DnsResolver dns, TlsPolicies policies, PeerFloors floors,
                               TlsPlanner planner) {
         if (config.inbound().recipients().values().stream().noneMatch(Config.DomainRecipients::verify)) return null;
         Config.RecipientVerification v = config.inbound().verification();
@@ -450,6 +545,30 @@ public final class Gateway implements Closeable {
 
     /** The audit writer's figures now; null when a test passed a sink of its own. */
     public AuditWriter.Stats auditStats() { return auditWriter == null ? null : auditWriter.stats(); }
+
+    /**
+     * The orderly stop of {@code serve} (SIGTERM, SIGINT): the listeners close first; idle sessions are answered
+     * 421 and closed; a DATA in progress and the delivery attempts under way get {@code [limits] shutdown_grace}
+     * to finish (no new attempt starts; an unfinished one stays queued for the next start); then everything closes.
+     * One log line at the start and one at the end, with the counts.
+     */
+    public void shutdown() {
+        long started = System.nanoTime();
+        Duration grace = config.limits().shutdownGrace();
+        java.time.Instant deadline = java.time.Instant.now().plus(grace);
+        log.info("shutting down: listeners closed, idle sessions answered 421; up to {} for DATA in progress and "
+                + "deliveries under way", dev.postern.config.Durations.format(grace));
+        java.util.concurrent.CompletableFuture<Scheduler.Drained> deliveries = new java.util.concurrent.CompletableFuture<>();
+        Thread.ofVirtual().name("drain-deliveries").start(() -> deliveries.complete(scheduler.drain(deadline)));
+        InboundServer.Drained sessions = inbound.drain(deadline);
+        Scheduler.Drained d = deliveries.join();
+        close();
+        log.info("shut down in {} ms: sessions {} closed idle, {} busy closed at their next command, {} waited for in "
+                        + "DATA, {} cut at the end of the grace; deliveries {} finished, {} unfinished left queued, {} "
+                        + "message(s) queued for the next start",
+                (System.nanoTime() - started) / 1_000_000, sessions.idle(), sessions.busy(), sessions.inData(),
+                sessions.cut(), d.finished(), d.unfinished(), d.queued());
+    }
 
     /** Stops listening first, then delivery, then the spool; releases the data directory. */
     @Override public void close() {

@@ -4,28 +4,35 @@ import dev.postern.config.Config;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** {@code postern serve}: runs the gateway until it is stopped (SIGTERM / Ctrl-C). */
+/**
+ * {@code postern serve}: runs the gateway until it is stopped: SIGTERM or SIGINT (Ctrl-C) stop it in order (exit 0),
+ * SIGHUP reloads its configuration file ({@link Signals}).
+ */
 @Command(name = "serve", description = "Run the gateway. Without --config: the embedded default on loopback.")
 final class ServeCommand implements Callable<Integer> {
+    private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
     @Mixin ConfigSource source;
 
     @Override public Integer call() throws Exception {
         Config config = source.load();
+        // Before the start: a SIGTERM during it waits for the start to end, then stops in order.
+        Signals signals = Signals.install();
+        if (!source.setsHostname()) {
+            String warning = HostnameCheck.warning(config.hostname(), source.label());
+            if (warning != null) log.warn("{}", warning);
+        }
         Gateway gateway;
         try {
             gateway = Gateway.start(config);
         } catch (Gateway.StartException e) {
             throw new CliException("postern: " + e.getMessage(), 1);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            gateway.close();
-            stopped.countDown();
-        }, "shutdown"));
+        gateway.reloadFrom(source::reread);
         System.out.println("Postern " + config.hostname() + " is running; data in "
                 + config.dataDir().toAbsolutePath().normalize());
         List<InetSocketAddress> bound = gateway.boundAddresses();
@@ -39,8 +46,15 @@ final class ServeCommand implements Callable<Integer> {
         }
         System.out.println("Local domains: " + String.join(", ", config.localDomains().stream().sorted().toList()));
         System.out.flush();
-        stopped.await();
-        return 0;
+        while (true) {
+            switch (signals.next()) {
+                case RELOAD -> gateway.reload("SIGHUP");
+                case STOP -> {
+                    gateway.shutdown();
+                    return 0;
+                }
+            }
+        }
     }
 
     private static String describe(InetSocketAddress a) {

@@ -717,10 +717,29 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * @param maxHops      more {@code Received:} headers than this in a message is a mail loop (RFC 5321 §6.3)
      * @param junkCommands commands that do not move a message forward (NOOP, RSET, VRFY, ...) before the session is
      *                     closed; the count starts over with each accepted message
+     * @param shutdownGrace at a stop (SIGTERM), how long a DATA in progress and a delivery under way may take to
+     *                      finish before the gateway exits anyway
      */
     public record Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
                          Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
-                         int maxConnectionsPerIp, int maxHops, int junkCommands, int maxActiveSessions) {
+                         int maxConnectionsPerIp, int maxHops, int junkCommands, int maxActiveSessions,
+                         Duration shutdownGrace) {
+        public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+
+        /** With the default {@code shutdown_grace}. */
+        public Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
+                      Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
+                      int maxConnectionsPerIp, int maxHops, int junkCommands, int maxActiveSessions) {
+            this(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout, sessionTimeout,
+                    maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions,
+                    DEFAULT_SHUTDOWN_GRACE);
+        }
+
+        public Limits withShutdownGrace(Duration d) {
+            return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions, d);
+        }
+
         public static final int DEFAULT_MAX_HOPS = 50;
         public static final int DEFAULT_JUNK_COMMANDS = 100;
         /** As Postfix's default_process_limit: sessions served at once; more wait, not yet greeted, for a turn. */
@@ -744,17 +763,17 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
         public Limits withMaxHops(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands, maxActiveSessions);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands, maxActiveSessions, shutdownGrace);
         }
 
         public Limits withJunkCommands(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n, maxActiveSessions);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n, maxActiveSessions, shutdownGrace);
         }
 
         public Limits withMaxActiveSessions(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, n);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, n, shutdownGrace);
         }
     }
 

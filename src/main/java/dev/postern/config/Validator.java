@@ -258,9 +258,12 @@ final class Validator {
         int junkCommands = t.integer("junk_commands", Config.Limits.DEFAULT_JUNK_COMMANDS, 1, MAX_COUNT);
         int maxActiveSessions = t.integer("max_active_sessions", Config.Limits.DEFAULT_MAX_ACTIVE_SESSIONS, 1,
                 MAX_COUNT);
+        Duration shutdownGrace = t.duration("shutdown_grace", Config.Limits.DEFAULT_SHUTDOWN_GRACE, Duration.ZERO,
+                Duration.ofHours(1));
         t.finish();
         return new Config.Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions);
+                sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions,
+                shutdownGrace);
     }
 
     private Config.Queue queue(Table t) {

@@ -16,6 +16,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,22 +38,48 @@ import org.slf4j.LoggerFactory;
 public final class InboundServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(InboundServer.class);
 
-    private final Config config;
+    /**
+     * What new sessions are made with: the configuration and the policies built from it. A reload swaps it
+     * ({@link #reconfigure}); each session takes the one current when it starts and keeps it to its end.
+     */
+    private record Live(Config config, RelayPolicy relay, InboundPolicy policy, RecipientPolicy recipients) {
+        Live(Config config, RecipientPolicy recipients) {
+            this(config, RelayPolicy.of(config), new InboundPolicy(config.inbound()), recipients);
+        }
+    }
+
+    /** A listening socket and the listener it serves (a reload may change its role or TLS settings). */
+    private static final class Bound {
+        final ServerSocket socket;
+        volatile Config.Listener listener;
+        /** A reload removed it: it accepts no more, its sessions finish. */
+        volatile boolean removed;
+
+        Bound(ServerSocket socket, Config.Listener listener) {
+            this.socket = socket;
+            this.listener = listener;
+        }
+    }
+
+    private volatile Live live;
     private final Supplier<SSLContext> tls;
     private final Spool spool;
     private final Consumer<Envelope> onQueued;
-    private final RelayPolicy relay;
-    private final InboundPolicy policy;
     private final Authentication auth;
     private final ServerSocketFactory serverSockets;
     /** Closes the sockets of sessions whose read or write deadline passed. */
     private final IoWatchdog watchdog = new IoWatchdog("postern-inbound-watchdog", Duration.ofMillis(100));
-    private final RecipientPolicy recipients;
     /** Where each session's TLS record and each received message's record go. */
     private final Audit audit;
     /** The clients' confirmed reverse DNS names, for the session records and Received headers. */
     private final ReverseNames reverseNames;
-    private final List<ServerSocket> sockets = new ArrayList<>();
+    /**
+     * The listening sockets in listener order; guarded by {@code this}. A list, not a map by address: several
+     * listeners may be configured on port 0 (tests), each with a socket of its own.
+     */
+    private List<Bound> bound = new ArrayList<>();
+    /** The sessions running (greeted or about to be), for a stop. */
+    private final java.util.Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final AtomicInteger connections = new AtomicInteger();
     /** Turns to be served: {@code max_active_sessions}; connections beyond it wait for one before their greeting. */
     private final Semaphore active;
@@ -111,59 +138,123 @@ public final class InboundServer implements Closeable {
     InboundServer(Config config, Supplier<SSLContext> tls, Spool spool, Authentication auth,
                   Consumer<Envelope> onQueued, RecipientPolicy recipients, ServerSocketFactory serverSockets,
                   Audit audit, ReverseNames reverseNames) {
-        this.config = config;
+        this.live = new Live(config, recipients);
         this.audit = audit;
         this.reverseNames = reverseNames;
         this.serverSockets = serverSockets;
-        this.recipients = recipients;
         this.auth = auth;
         this.tls = tls;
         this.spool = spool;
         this.onQueued = onQueued;
-        this.relay = RelayPolicy.of(config);
-        this.policy = new InboundPolicy(config.inbound());
         this.senders = SenderMemory.NONE;
         this.active = new Semaphore(config.limits().maxActiveSessions(), true);
     }
 
     /** Binds every listener (all or none) and starts accepting. */
-    public void start() throws IOException {
+    public synchronized void start() throws IOException {
         try {
-            for (Config.Listener l : config.listeners()) {
-                ServerSocket server = serverSockets.createServerSocket();
-                server.setReuseAddress(true);
-                try {
-                    server.bind(l.address(), 256);
-                } catch (IOException e) {
-                    server.close();
-                    throw new IOException("cannot listen on " + describe(l.address()) + ": " + e.getMessage(), e);
-                }
-                sockets.add(server);
-                Thread.ofPlatform().name("accept-" + l.role().name().toLowerCase() + "-" + l.address().getPort())
-                        .daemon(true).start(() -> accept(server, l));
-            }
+            for (Config.Listener l : live.config().listeners()) bound.add(bind(l));
         } catch (IOException e) {
             close();
             throw e;
         }
+        bound.forEach(this::startAccepting);
+    }
+
+    private Bound bind(Config.Listener l) throws IOException {
+        ServerSocket server = serverSockets.createServerSocket();
+        server.setReuseAddress(true);
+        try {
+            server.bind(l.address(), 256);
+        } catch (IOException e) {
+            server.close();
+            throw new IOException("cannot listen on " + describe(l.address()) + ": " + e.getMessage(), e);
+        }
+        return new Bound(server, l);
+    }
+
+    private void startAccepting(Bound b) {
+        Config.Listener l = b.listener;
+        Thread.ofPlatform().name("accept-" + l.role().name().toLowerCase() + "-" + l.address().getPort())
+                .daemon(true).start(() -> accept(b));
     }
 
     /** The bound addresses, in listener order (ports resolved when configured as 0). */
-    public List<InetSocketAddress> boundAddresses() {
-        return sockets.stream().map(s -> (InetSocketAddress) s.getLocalSocketAddress()).toList();
+    public synchronized List<InetSocketAddress> boundAddresses() {
+        return bound.stream().map(b -> (InetSocketAddress) b.socket.getLocalSocketAddress()).toList();
     }
 
-    private void accept(ServerSocket server, Config.Listener listener) {
+    /**
+     * Applies a reloaded configuration to the sessions that start from now on; the sessions under way keep theirs.
+     * Listeners are matched by address: an unchanged one keeps its socket (and takes the new role and TLS settings),
+     * a new one is bound, a removed one stops accepting while its sessions finish. Every new listener is bound before
+     * anything changes: if one cannot be, nothing changes and the reason is thrown.
+     *
+     * @return one line per listener added or removed, for the log
+     */
+    public synchronized List<String> reconfigure(Config nextConfig, RecipientPolicy recipients) throws IOException {
+        if (closed) throw new IOException("the gateway is stopping");
+        List<Bound> unmatched = new ArrayList<>(bound);
+        List<Bound> next = new ArrayList<>(); // in the new listener order
+        List<Bound> added = new ArrayList<>();
+        try {
+            for (Config.Listener l : nextConfig.listeners()) {
+                Bound kept = unmatched.stream().filter(b -> b.listener.address().equals(l.address())).findFirst()
+                        .orElse(null);
+                if (kept != null) {
+                    unmatched.remove(kept);
+                    next.add(kept);
+                } else {
+                    Bound b = bind(l);
+                    added.add(b);
+                    next.add(b);
+                }
+            }
+        } catch (IOException e) {
+            for (Bound b : added) closeQuietly(b.socket);
+            throw e;
+        }
+        live = new Live(nextConfig, recipients);
+        List<String> changes = new ArrayList<>();
+        for (int i = 0; i < next.size(); i++) next.get(i).listener = nextConfig.listeners().get(i);
+        for (Bound b : unmatched) {
+            b.removed = true;
+            closeQuietly(b.socket);
+            changes.add("listener removed: " + b.listener.role().name().toLowerCase(java.util.Locale.ROOT) + " "
+                    + describe((InetSocketAddress) b.socket.getLocalSocketAddress()) + " (its open sessions finish)");
+        }
+        bound = next;
+        for (Bound b : added) {
+            startAccepting(b);
+            changes.add("listener added: " + b.listener.role().name().toLowerCase(java.util.Locale.ROOT) + " "
+                    + describe((InetSocketAddress) b.socket.getLocalSocketAddress()));
+        }
+        return changes;
+    }
+
+    private static void closeQuietly(ServerSocket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // closing anyway
+        }
+    }
+
+    private void accept(Bound b) {
+        ServerSocket server = b.socket;
         AcceptBackoff backoff = new AcceptBackoff(log, String.valueOf(server.getLocalSocketAddress()));
-        while (!closed) {
+        while (!closed && !b.removed) {
             Socket socket;
             try {
                 socket = server.accept();
             } catch (IOException e) {
                 // EMFILE and the like: accepting again at once fails again, so wait, and log the flood in summary.
-                if (!closed) backoff.failed(e);
+                if (!closed && !b.removed) backoff.failed(e);
                 continue;
             }
+            Live now = live;
+            Config config = now.config();
+            Config.Listener listener = b.listener;
             backoff.succeeded();
             InetAddress from = socket.getInetAddress();
             InetAddress ip = client(from); // the key of the per-client count
@@ -175,17 +266,21 @@ public final class InboundServer implements Closeable {
                 Thread.ofVirtual().start(() -> refuse(socket, ip));
                 continue;
             }
-            InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, relay, policy, auth,
-                    onQueued, recipients, audit, reverseNames, senders);
+            InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, now.relay(), now.policy(), auth,
+                    onQueued, now.recipients(), audit, reverseNames, senders);
             Thread.ofVirtual().name("smtpd-" + from.getHostAddress()).start(() -> {
-                if (!awaitTurn(socket)) {
+                if (!awaitTurn(socket, listener.role() == Config.Role.SUBMISSIONS ? null : config.hostname())) {
                     release(ip);
                     return;
                 }
                 Session session = new Session(ctx, socket, watchdog);
+                sessions.add(session);
+                // a drain that began meanwhile either saw it in the set or is seen here: told either way
+                if (closed) session.stop();
                 try {
                     session.run();
                 } finally {
+                    sessions.remove(session);
                     active.release();
                     release(ip);
                 }
@@ -201,12 +296,17 @@ public final class InboundServer implements Closeable {
      * before starting more keeps each one's replies prompt under load; the wait is in arrival order (a fair
      * semaphore). False, with the socket closed, when the gateway stops meanwhile.
      */
-    private boolean awaitTurn(Socket socket) {
+    private boolean awaitTurn(Socket socket, String hostname) {
         active.acquireUninterruptibly(); // fair: waiters are served in the order they came to wait
         if (!closed) return true;
         active.release(); // close() freed every waiter: pass it on
-        try {
-            socket.close();
+        try (socket) {
+            // not greeted yet: a 421 greeting (RFC 5321 §3.1) tells the client to come back later
+            // (a fresh socket's send buffer is empty: the write does not block; none on an implicit-TLS listener)
+            if (hostname != null) {
+                socket.getOutputStream().write(Replies.shuttingDown(hostname).toWire()
+                        .getBytes(StandardCharsets.US_ASCII));
+            }
         } catch (IOException ignored) {
             // stopping anyway
         }
@@ -249,17 +349,55 @@ public final class InboundServer implements Closeable {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + a.getPort();
     }
 
+    /** What {@link #drain} did: sessions answered 421 at once, in DATA (waited for), busy, and cut at the end. */
+    public record Drained(int idle, int inData, int busy, int cut) {}
+
+    /**
+     * Stops the listeners and ends every session as a stopping gateway should: the listening sockets close first;
+     * connections waiting for a turn get a 421 greeting; sessions waiting for a command are answered
+     * {@code 421 4.3.2 HOST shutting down} and closed; a session receiving a message may finish it (250, then 421);
+     * any other says 421 before its next command. At {@code deadline}, whatever still runs is cut (421 to a session
+     * still in DATA, whose message is then not taken).
+     */
+    public Drained drain(Instant deadline) {
+        close();
+        int idle = 0, inData = 0, busy = 0;
+        for (Session s : sessions) {
+            switch (s.stop()) {
+                case IDLE -> idle++;
+                case DATA -> inData++;
+                case BUSY -> busy++;
+            }
+        }
+        awaitSessions(deadline);
+        int cut = 0;
+        for (Session s : sessions) {
+            s.force();
+            cut++;
+        }
+        // the cut sessions end at once (their sockets are closed); their partial files go before the spool closes
+        awaitSessions(Instant.now().plusSeconds(2));
+        return new Drained(idle, inData, busy, cut);
+    }
+
+    private void awaitSessions(Instant deadline) {
+        while (!sessions.isEmpty() && Instant.now().isBefore(deadline)) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
     @Override public void close() {
         boolean first = !closed;
         closed = true;
         if (first) active.release(Integer.MAX_VALUE / 2); // every connection still waiting for a turn ends now
         if (connections.get() == 0) watchdog.close(); // else the last session's end stops it
-        for (ServerSocket s : sockets) {
-            try {
-                s.close();
-            } catch (IOException ignored) {
-                // closing anyway
-            }
+        synchronized (this) {
+            for (Bound b : bound) closeQuietly(b.socket);
         }
     }
 }

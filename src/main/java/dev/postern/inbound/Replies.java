@@ -45,6 +45,11 @@ final class Replies {
     static final Reply TOO_MANY_CONNECTIONS = Reply.of(421, "4.7.0", "Too many connections; try again later");
     static final Reply TIMEOUT = Reply.of(421, "4.4.2", "Timeout exceeded; closing connection");
     static final Reply SESSION_TOO_LONG = Reply.of(421, "4.4.2", "Session too long; closing connection");
+    /** The gateway stops (SIGTERM): the client should come back later. */
+    static Reply shuttingDown(String hostname) {
+        return Reply.of(421, "4.3.2", hostname + " shutting down");
+    }
+
     static final Reply TLS_FAILED = Reply.of(454, "4.7.0", "TLS not available due to temporary reason");
 
     /**

@@ -66,6 +66,28 @@ final class Session {
         Close() { super(null, null, false, false); }
     }
 
+    /**
+     * What the session is doing, for a gateway that stops ({@link #stop}, {@link #force}): waiting for a command
+     * (IDLE: answered 421 at once), receiving message content (DATA: may finish within the grace), anything else
+     * (BUSY: answers 421 at its next command). Changed only while holding {@link #gate}.
+     */
+    enum Phase { BUSY, IDLE, DATA }
+
+    /**
+     * Guards {@link #phase} and the stop flags. A semaphore, not a lock: the stopping side takes it and hands it to the
+     * thread that writes the 421, so the session cannot close the connection before that reply is out.
+     */
+    private final java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(1);
+    private Phase phase = Phase.BUSY;
+    /** The gateway stops: the session says 421 at its next command. */
+    private boolean stopping;
+    /** The stopping side answered (or cut) the connection: the session only ends. */
+    private boolean stoppedHere;
+    /** Why the server ended the session, for the session's log line (null: "closed by server"). */
+    private volatile String closeReason;
+    /** The TCP connection, even after STARTTLS replaced {@link #socket}: closing it ends any read or write. */
+    private final Socket tcp;
+
     private final InboundContext ctx;
     private final Config.Limits limits;
     private final InetAddress clientAddress;
@@ -130,6 +152,7 @@ final class Session {
         this.ctx = ctx;
         this.limits = ctx.config().limits();
         this.socket = socket;
+        this.tcp = socket;
         this.clientAddress = socket.getInetAddress();
         // Started before the greeting and never waited for during the dialogue (it returns at once).
         this.reverseName = ctx.reverseNames().confirmedName(clientAddress);
@@ -148,7 +171,7 @@ final class Session {
             reply(Reply.of(220, null, ctx.config().hostname() + " ESMTP Postern"));
             loop();
         } catch (Close c) {
-            end = "closed by server";
+            end = closeReason != null ? closeReason : "closed by server";
         } catch (SocketTimeoutException e) {
             end = deadlines.sessionExpired() ? "session timeout" : "timeout";
             tryReply(deadlines.sessionExpired() ? Replies.SESSION_TOO_LONG : Replies.TIMEOUT);
@@ -181,7 +204,7 @@ final class Session {
         while (true) {
             String line;
             try {
-                line = in.readLine();
+                line = awaitClient(Phase.IDLE, in::readLine);
             } catch (LineTooLongException e) {
                 error(Replies.LINE_TOO_LONG);
                 continue;
@@ -652,7 +675,7 @@ final class Session {
             long headerBytes = writeReceived(incoming, spool);
             HopCounter hops = new HopCounter(spool);
             reply(Replies.START_DATA);
-            SmtpInput.DataResult result = in.readData(hops, limits.maxMessageSize());
+            SmtpInput.DataResult result = awaitClient(Phase.DATA, () -> in.readData(hops, limits.maxMessageSize()));
             if (result.tooBig()) {
                 error(Replies.TOO_BIG);
             } else if (result.bareLineEnding()) {
@@ -722,7 +745,11 @@ final class Session {
                 bdatHops = new HopCounter(bdatSpool);
                 bdatGuard = new SizeGuard(bdatHops, limits.maxMessageSize());
             }
-            in.readChunk(size, bdatGuard);
+            long chunk = size;
+            awaitClient(Phase.DATA, () -> {
+                in.readChunk(chunk, bdatGuard);
+                return null;
+            });
         } catch (IOException e) {
             abortBdat();
             throw e;
@@ -939,6 +966,121 @@ final class Session {
                 keyExchangeGroup,
                 s != null && AuditFacts.resumed(s, handshakeStart), s == null ? null : AuditFacts.requestedServerName(s),
                 s == null ? List.of() : AuditFacts.chain(AuditFacts.peerChain(s)), verification, reason, word, why, detail, policy);
+    }
+
+    /** A read from the client. */
+    private interface Read<T> {
+        T read() throws IOException;
+    }
+
+    /**
+     * Reads from the client in {@code phase} (IDLE: the next command; DATA: message content), so that a gateway that
+     * stops meanwhile can answer an idle session, let a DATA finish, or cut it at the end of the grace. When the
+     * gateway is already stopping, a session about to wait for a command says 421 and ends instead.
+     */
+    private <T> T awaitClient(Phase waiting, Read<T> read) throws IOException, Close {
+        gate.acquireUninterruptibly();
+        boolean answerNow = stopping && waiting == Phase.IDLE;
+        if (!answerNow) phase = waiting;
+        gate.release();
+        if (answerNow) {
+            closeReason = "shutting down";
+            reply(shuttingDown());
+            out.flush();
+            throw new Close();
+        }
+        T result = null;
+        IOException failed = null;
+        try {
+            result = read.read();
+        } catch (IOException e) {
+            failed = e;
+        }
+        gate.acquireUninterruptibly();
+        phase = Phase.BUSY;
+        boolean cut = stoppedHere;
+        gate.release();
+        if (cut) throw new Close(); // what was read is dropped: the client was told 421, no 250 follows
+        if (failed != null) throw failed;
+        return result;
+    }
+
+    private Reply shuttingDown() {
+        return Replies.shuttingDown(ctx.config().hostname());
+    }
+
+    /**
+     * The gateway stops (called from the stopping thread): an idle session is answered 421 and closed now, on a
+     * thread of its own (a client that does not read must not hold up the stop); one in DATA may finish (its 250,
+     * then 421); a busy one says 421 before its next command. Returns the phase the session was in.
+     */
+    Phase stop() {
+        gate.acquireUninterruptibly();
+        stopping = true;
+        Phase was = phase;
+        if (was != Phase.IDLE) {
+            gate.release();
+            return was;
+        }
+        stoppedHere = true;
+        closeReason = "shutting down";
+        // the gate passes to this thread: the session thread waits for it before it may close the connection
+        Thread.ofVirtual().name("smtpd-stop").start(() -> {
+            try {
+                cut(true);
+            } finally {
+                gate.release();
+            }
+        });
+        return was;
+    }
+
+    /**
+     * The grace is over (called from the stopping thread): a session waiting for the client (message content, a
+     * command) is answered 421, any session still running is cut; what it received of a message is never committed.
+     */
+    void force() {
+        boolean held;
+        try {
+            held = gate.tryAcquire(200, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            held = false;
+        }
+        if (!held) {
+            close(tcp); // a 421 is being written to a client that does not read: cut it
+            return;
+        }
+        try {
+            stopping = true;
+            if (!stoppedHere) closeReason = "shutting down (the grace time was over)";
+            boolean answer = !stoppedHere && phase != Phase.BUSY; // waiting for the client: it can be told
+            stoppedHere = true;
+            cut(answer);
+        } finally {
+            gate.release();
+        }
+    }
+
+    /** Writes the 421 (while the session's own thread waits for the client or the gate), then closes TCP. */
+    private void cut(boolean answer) {
+        if (answer && out != null) {
+            try {
+                out.write(shuttingDown().toWire().getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (IOException ignored) {
+                // the client is gone, or the watchdog cut a write it did not take
+            }
+        }
+        close(tcp);
+    }
+
+    private static void close(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // closed already
+        }
     }
 
     private void abortBdat() {

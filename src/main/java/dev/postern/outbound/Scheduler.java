@@ -68,7 +68,8 @@ public final class Scheduler implements Closeable {
     private final TlsPolicies policies;
     private final TlsPlanner planner;
     private final MaildirDelivery local;
-    private final Settings settings;
+    /** Swapped by a reload ({@link #settings(Settings)}); each use reads the current one. */
+    private volatile Settings settings;
     private final DelayQueue<Due> due = new DelayQueue<>();
     /** Queued messages by id, with the instant they are scheduled for (stale Due entries are skipped). */
     private final Map<String, Envelope> envelopes = new ConcurrentHashMap<>();
@@ -101,6 +102,11 @@ public final class Scheduler implements Closeable {
     /** The downgrade memory: the floor under each destination's plan, and what each session teaches it. */
     private final PeerFloors floors;
     private volatile boolean closed;
+    /** Set by {@link #drain}: no attempt starts any more; the ones under way may finish. */
+    private volatile boolean stopping;
+    /** Attempts that ran to their end (settled) since {@link #drain} began. */
+    private final java.util.concurrent.atomic.AtomicInteger finishedWhileStopping =
+            new java.util.concurrent.atomic.AtomicInteger();
     private Thread dispatcher;
 
     public Scheduler(Spool spool, Router router, DnsResolver dns, SmtpClient client, TlsPolicies policies,
@@ -228,6 +234,8 @@ public final class Scheduler implements Closeable {
             Thread.ofVirtual().name("delivery-" + d.id()).start(() -> {
                 try {
                     attempt(d.id());
+                } catch (Stopped e) {
+                    // not tried: the gateway stops; the envelope stays where it is on disk, recovered at the next start
                 } catch (RuntimeException e) {
                     log.error("delivery of {} failed unexpectedly; retrying in {}", d.id(), settings.retry().first(), e);
                     schedule(d.id(), Instant.now().plus(settings.retry().first()));
@@ -246,6 +254,7 @@ public final class Scheduler implements Closeable {
     private void attempt(String id) {
         Envelope env = envelopes.get(id);
         if (env == null) return;
+        if (stopping) throw new Stopped();
         Map<String, List<String>> byDomain = new LinkedHashMap<>();
         for (Recipient r : env.pending()) {
             byDomain.computeIfAbsent(domainOf(r.address()), k -> new ArrayList<>()).add(r.address());
@@ -256,6 +265,7 @@ public final class Scheduler implements Closeable {
             if (settings.localDomains().contains(group.getKey())) {
                 slots.acquireUninterruptibly();
                 try {
+                    stopIfNothingDone(results.isEmpty());
                     results.putAll(deliverLocally(env, group.getValue()));
                 } finally {
                     slots.release();
@@ -267,6 +277,7 @@ public final class Scheduler implements Closeable {
         }
         try {
             settle(env, results, vias);
+            if (stopping) finishedWhileStopping.incrementAndGet();
         } catch (IOException e) {
             // The spool could not record the outcome; the attempt will be repeated (at worst a duplicate delivery).
             log.error("could not record delivery results of {}: {}", id, e.toString());
@@ -354,6 +365,13 @@ public final class Scheduler implements Closeable {
                     try {
                         slots.acquireUninterruptibly();
                         try {
+                            if (stopping) {
+                                // waited for a slot while the gateway began to stop: not tried (vias: earlier groups)
+                                stopIfNothingDone(vias.isEmpty());
+                                yield uniform(rcpts, SmtpClient.RecipientResult.own(
+                                        SmtpClient.RecipientResult.Status.DEFERRED, 451, "4.3.2",
+                                        "the gateway was stopping; tried again after its restart"));
+                            }
                             yield tryHops(env, domain, h, rcpts, vias);
                         } finally {
                             slots.release();
@@ -903,6 +921,52 @@ public final class Scheduler implements Closeable {
         String domain = address.substring(address.lastIndexOf('@') + 1);
         String key = dev.postern.names.Domains.toAsciiOrNull(domain);
         return key != null ? key : domain.toLowerCase(Locale.ROOT);
+    }
+
+    /** Thrown out of an attempt that must not start because the gateway stops; nothing of it was done. */
+    private static final class Stopped extends RuntimeException {
+        Stopped() { super(null, null, false, false); }
+    }
+
+    /**
+     * While stopping, an attempt that has delivered nothing yet ends untried ({@link Stopped}): its envelope stays as
+     * it is on disk. One that delivered to some recipients goes on to record that, so a restart does not repeat them.
+     */
+    private void stopIfNothingDone(boolean nothingDone) {
+        if (stopping && nothingDone) throw new Stopped();
+    }
+
+    /** What {@link #drain} saw: attempts finished while it waited, attempts still under way at its deadline. */
+    public record Drained(int finished, int unfinished, int queued) {}
+
+    /**
+     * Stops starting attempts and waits until the ones under way have ended, or {@code deadline} has come. An
+     * unfinished attempt is left to the stop: its envelope is still in the spool (active or deferred), so the next
+     * start tries it again; at worst a recipient whose next hop had accepted the message just before gets it twice,
+     * as after a crash (docs/architecture.md, "The spool").
+     */
+    public Drained drain(Instant deadline) {
+        stopping = true;
+        if (dispatcher != null) dispatcher.interrupt();
+        while (!running.isEmpty() && Instant.now().isBefore(deadline)) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return new Drained(finishedWhileStopping.get(), running.size(), envelopes.size());
+    }
+
+    /**
+     * A reloaded configuration's local domains, retry schedule and delay warning, for the attempts that start from
+     * now on. Concurrency, per-destination limit and host name stay as the gateway started (they need a restart).
+     */
+    public void settings(Settings next) {
+        Settings now = settings;
+        settings = new Settings(now.hostname(), next.localDomains(), next.retry(), next.delayWarning(),
+                now.concurrency(), now.perDestination());
     }
 
     @Override public void close() {

@@ -61,7 +61,8 @@ public class TlsPolicies {
         public String word() { return word; }
     }
 
-    private final Config.OutboundTls config;
+    /** The current {@code [outbound_tls]}, read once per resolution (a reload swaps it). */
+    private final java.util.function.Supplier<Config.OutboundTls> config;
     private final PolicyOverrides overrides;
     private final PolicySource mtaSts;
     private final Path mtaStsCaFile;
@@ -73,6 +74,12 @@ public class TlsPolicies {
 
     /** @param mtaStsCaFile trusted besides the system store for MX hosts under an MTA-STS policy; null: none */
     public TlsPolicies(Config.OutboundTls config, PolicyOverrides overrides, PolicySource mtaSts, Path mtaStsCaFile) {
+        this(() -> config, overrides, mtaSts, mtaStsCaFile);
+    }
+
+    /** @param config the current {@code [outbound_tls]} (the gateway's live config, swapped by a reload) */
+    public TlsPolicies(java.util.function.Supplier<Config.OutboundTls> config, PolicyOverrides overrides,
+                       PolicySource mtaSts, Path mtaStsCaFile) {
         this.config = config;
         this.overrides = overrides;
         this.mtaSts = mtaSts;
@@ -139,8 +146,9 @@ public class TlsPolicies {
      * {@link #resolve(String, Instant)}.
      */
     public Resolved configured(String domain, Instant now) {
-        Optional<Map.Entry<String, Config.TlsPolicy>> entry = config.entryFor(domain);
-        Config.TlsPolicy base = entry.map(Map.Entry::getValue).orElse(config.defaultPolicy());
+        Config.OutboundTls tls = config.get();
+        Optional<Map.Entry<String, Config.TlsPolicy>> entry = tls.entryFor(domain);
+        Config.TlsPolicy base = entry.map(Map.Entry::getValue).orElse(tls.defaultPolicy());
         String source = entry.map(e -> "static entry \"" + e.getKey() + "\"").orElse("default");
         Optional<PolicyOverrides.Override> o = overrides.active(domain, now);
         if (o.isPresent()) {

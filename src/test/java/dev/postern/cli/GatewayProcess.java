@@ -165,7 +165,36 @@ final class GatewayProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** Sends {@code signal} ("TERM", "HUP", "INT") to the process, as kill(1) would. */
+    void signal(String signal) throws IOException, InterruptedException {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).start();
+        if (kill.waitFor() != 0) throw new AssertionError("kill -" + signal + " " + process.pid() + " failed");
+    }
+
+    /** Waits for the process to end by itself; returns its exit status. */
+    int awaitExit(Duration timeout) throws InterruptedException {
+        if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new AssertionError("gateway still running after " + timeout + "\n" + output());
+        }
+        return process.exitValue();
+    }
+
     boolean isAlive() { return process.isAlive(); }
+
+    /** A loopback port free right now, for a listener in a config written before the gateway starts. */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Entries of a directory (0 when it does not exist), e.g. envelopes in a queue state. */
+    static long count(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) return 0;
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            return s.count();
+        }
+    }
 
     long pid() { return process.pid(); }
 
