@@ -27,6 +27,7 @@ import org.slf4j.event.KeyValuePair;
 public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
     private static final DateTimeFormatter TIME =
             DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneId.systemDefault());
+    private static final String SESSION = "session";
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     @Override public byte[] headerBytes() { return null; }
@@ -51,14 +52,24 @@ public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
     /** The event's fields after {@code msg}, each with a leading space: MDC, key-value pairs, error (tests use it). */
     public static void fields(StringBuilder b, ILoggingEvent event) {
         Map<String, String> mdc = event.getMDCPropertyMap();
-        if (mdc != null) for (Map.Entry<String, String> e : mdc.entrySet()) pair(b, e.getKey(), e.getValue());
-        List<KeyValuePair> pairs = event.getKeyValuePairs();
-        if (pairs != null) for (KeyValuePair p : pairs) pair(b, p.key, p.value);
+        if (mdc != null && !mdc.isEmpty()) {
+            pair(b, SESSION, mdc.get(SESSION)); // first, for the eye; the rest in the map's order
+            for (Map.Entry<String, String> e : mdc.entrySet()) {
+                if (!e.getKey().equals(SESSION)) pair(b, e.getKey(), e.getValue());
+            }
+        }
+        keyValues(b, event);
         IThrowableProxy t = event.getThrowableProxy();
         if (t != null) {
             pair(b, "error", describe(t));
             if (debug(event)) pair(b, "stack", stack(t));
         }
+    }
+
+    /** The event's own key-value pairs, each with a leading space. */
+    public static void keyValues(StringBuilder b, ILoggingEvent event) {
+        List<KeyValuePair> pairs = event.getKeyValuePairs();
+        if (pairs != null) for (KeyValuePair p : pairs) pair(b, p.key, p.value);
     }
 
     private static boolean debug(ILoggingEvent event) {

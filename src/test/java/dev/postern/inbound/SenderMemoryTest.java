@@ -44,7 +44,7 @@ class SenderMemoryTest {
 
     List<String> logLines() {
         synchronized (log) {
-            return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            return log.list.stream().map(dev.postern.testkit.LogLines::line).toList();
         }
     }
 
