@@ -891,7 +891,7 @@ final class Session {
         ctx.senders().learn(senderDomain, SenderMemory.level(tls, clientCertificate, senderDomain), now);
         log.atInfo().addKeyValue("id", incoming.id()).addKeyValue("from", Untrusted.address(envelope.sender()))
                 .addKeyValue("rcpts", rcpts.size()).addKeyValue("size", bytes)
-                .addKeyValue("message-id", Untrusted.clip(messageId)).addKeyValue("helo", Untrusted.clip(helo))
+                .addKeyValue("message-id", messageId == null ? null : Untrusted.address(messageId)).addKeyValue("helo", Untrusted.clip(helo))
                 .addKeyValue("tls", tls == null ? "none" : tls.protocol())
                 .addKeyValue("auth", authUser == null ? null : Untrusted.clip(authUser))
                 .addKeyValue("requiretls", requireTls ? "yes" : null)
