@@ -25,8 +25,14 @@ import org.slf4j.event.KeyValuePair;
  * newline or terminal escape, whoever chose the text. A null value leaves its pair out.
  */
 public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
-    private static final DateTimeFormatter TIME =
-            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").withZone(ZoneId.systemDefault());
+    private static final DateTimeFormatter SECOND =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss").withZone(ZoneId.systemDefault());
+    private static final DateTimeFormatter OFFSET = DateTimeFormatter.ofPattern("XXX").withZone(ZoneId.systemDefault());
+
+    /** The time formatted to the second, and its zone offset, for the second of {@code second}: formatted once a second. */
+    private record Second(long second, String text, String offset) {}
+
+    private static volatile Second lastSecond = new Second(Long.MIN_VALUE, "", "");
     private static final String SESSION = "session";
     private static final char[] HEX = "0123456789abcdef".toCharArray();
 
@@ -37,7 +43,7 @@ public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
     @Override public byte[] encode(ILoggingEvent event) {
         StringBuilder b = new StringBuilder(256);
         b.append("time=");
-        TIME.formatTo(event.getInstant(), b);
+        time(b, event.getTimeStamp());
         b.append(" level=").append(level(event.getLevel()));
         b.append(" logger=");
         String logger = event.getLoggerName();
@@ -47,6 +53,20 @@ public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
         fields(b, event);
         b.append('\n');
         return b.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code 2026-12-03T04:17:52.123Z}: local time with milliseconds and the offset. */
+    private static void time(StringBuilder b, long millis) {
+        long second = Math.floorDiv(millis, 1000);
+        Second s = lastSecond;
+        if (s.second() != second) {
+            java.time.Instant at = java.time.Instant.ofEpochSecond(second);
+            s = new Second(second, SECOND.format(at), OFFSET.format(at));
+            lastSecond = s;
+        }
+        int ms = (int) Math.floorMod(millis, 1000);
+        b.append(s.text()).append('.').append((char) ('0' + ms / 100)).append((char) ('0' + ms / 10 % 10))
+                .append((char) ('0' + ms % 10)).append(s.offset());
     }
 
     /** The event's fields after {@code msg}, each with a leading space: MDC, key-value pairs, error (tests use it). */
