@@ -209,6 +209,35 @@ class EventLogTest {
         });
     }
 
+    @Test void authFailuresHaveTheUserAndMechanismNeverTheSecret() throws Exception {
+        dev.postern.auth.PasswordFile.empty().with("alice", "correct horse".toCharArray())
+                .save(dev.postern.auth.PasswordFile.defaultPath(data));
+        try (Gateway gw = Gateway.start(TestConfigs.gateway(data, "gw.a.example", Set.of("a.example")))) {
+            String wrong = java.util.Base64.getEncoder().encodeToString(
+                    "\0alice\0Tr0ub4dor&3".getBytes(StandardCharsets.UTF_8));
+            String hostile = java.util.Base64.getEncoder().encodeToString(
+                    ("\0ma\"l=" + ESC + "[31m\nlory\0s3cret-pw").getBytes(StandardCharsets.UTF_8));
+            try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().get(1))) {
+                c.read();
+                c.command("EHLO auth.test");
+                c.startTls();
+                c.command("EHLO auth.test");
+                assertThat(c.command("AUTH PLAIN " + wrong).last()).startsWith("535 5.7.8");
+                assertThat(c.command("AUTH PLAIN " + hostile).last()).startsWith("535 5.7.8");
+            }
+            Map<String, String> alice = logfmt.await(l -> "refused".equals(l.get("msg")) && "AUTH".equals(l.get("cmd"))
+                    && "alice".equals(l.get("user")));
+            assertThat(alice).containsEntry("mechanism", "PLAIN").containsEntry("level", "warn")
+                    .containsKey("session").doesNotContainKey("arg");
+            assertThat(alice.get("reply")).startsWith("535 5.7.8");
+            assertThat(logfmt.await(l -> "refused".equals(l.get("msg")) && "AUTH".equals(l.get("cmd"))
+                    && l.getOrDefault("user", "").startsWith("ma\"l="))).containsEntry("user",
+                    "ma\"l=" + ESC + "[31m\nlory");
+            assertThat(logfmt.raw()).noneMatch(l -> l.contains("Tr0ub4dor") || l.contains(wrong)
+                    || l.contains("s3cret") || l.contains(hostile));
+        }
+    }
+
     @Test void logfmtQuotesAndEscapesWhatItMust() {
         assertThat(value("plain")).isEqualTo("plain");
         assertThat(value("")).isEqualTo("\"\"");
@@ -289,7 +318,7 @@ class EventLogTest {
             appender.stop();
         }
 
-        private List<String> raw() {
+        List<String> raw() {
             String text;
             synchronized (bytes) {
                 text = bytes.toString(StandardCharsets.UTF_8);
