@@ -41,7 +41,7 @@ public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
     @Override public byte[] footerBytes() { return null; }
 
     @Override public byte[] encode(ILoggingEvent event) {
-        StringBuilder b = new StringBuilder(256);
+        StringBuilder b = new StringBuilder(512);
         b.append("time=");
         time(b, event.getTimeStamp());
         b.append(" level=").append(level(event.getLevel()));
@@ -120,11 +120,22 @@ public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
             b.append('_');
             return;
         }
-        for (int i = 0; i < key.length(); i++) {
+        int i = 0;
+        while (i < key.length() && keyChar(key.charAt(i))) i++;
+        if (i == key.length()) { // ours always are: one append
+            b.append(key);
+            return;
+        }
+        b.append(key, 0, i);
+        for (; i < key.length(); i++) {
             char c = key.charAt(i);
             if (c >= 'A' && c <= 'Z') c = (char) (c + 32);
-            b.append(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-' ? c : '_');
+            b.append(keyChar(c) ? c : '_');
         }
+    }
+
+    private static boolean keyChar(char c) {
+        return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '-';
     }
 
     static void value(StringBuilder b, String v) {
@@ -133,22 +144,23 @@ public final class LogfmtEncoder extends EncoderBase<ILoggingEvent> {
             return;
         }
         b.append('"');
+        int run = 0; // the start of the characters not yet appended that need no escape: appended in one go
         for (int i = 0; i < v.length(); i++) {
             char c = v.charAt(i);
+            if (c != '"' && c != '\\' && !control(c)) continue;
+            b.append(v, run, i);
+            run = i + 1;
             switch (c) {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");
                 case '\n' -> b.append("\\n");
                 case '\r' -> b.append("\\r");
                 case '\t' -> b.append("\\t");
-                default -> {
-                    if (control(c)) b.append("\\u").append(HEX[c >> 12]).append(HEX[c >> 8 & 15])
-                            .append(HEX[c >> 4 & 15]).append(HEX[c & 15]);
-                    else b.append(c);
-                }
+                default -> b.append("\\u").append(HEX[c >> 12]).append(HEX[c >> 8 & 15]).append(HEX[c >> 4 & 15])
+                        .append(HEX[c & 15]);
             }
         }
-        b.append('"');
+        b.append(v, run, v.length()).append('"');
     }
 
     private static boolean bare(String v) {
