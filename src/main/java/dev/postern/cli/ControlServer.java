@@ -108,7 +108,7 @@ final class ControlServer implements Closeable {
         try (ch) {
             UnixDomainPrincipal peer = ch.getOption(ExtendedSocketOptions.SO_PEERCRED);
             if (!peer.user().equals(owner) && !peer.user().getName().equals("root")) {
-                log.warn("control: refused a request from user {}", peer.user().getName());
+                log.atWarn().addKeyValue("user", peer.user().getName()).log("control: refused a request");
                 ch.write(StandardCharsets.UTF_8.encode("error not allowed\n"));
                 return;
             }
@@ -118,9 +118,9 @@ final class ControlServer implements Closeable {
             String line = in.readLine();
             String answer = line == null ? "error empty request" : execute(line.strip(), peer.user().getName());
             out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
-            log.info("control: \"{}\" -> {}", line, answer.lines().findFirst().orElse(""));
+            log.atInfo().addKeyValue("request", line).addKeyValue("answer", answer).log("control");
         } catch (IOException e) {
-            log.warn("control request failed: {}", e.getMessage());
+            log.atWarn().addKeyValue("reason", e.getMessage()).log("control request failed");
         }
     }
 

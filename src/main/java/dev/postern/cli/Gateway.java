@@ -247,6 +247,11 @@ public final class Gateway implements Closeable {
             }
             config = applied;
             scheduler.settings(schedulerSettings(applied));
+            // [log] format: the next line is in the new one (POSTERN_LOG_FORMAT, when set, still wins)
+            if (!applied.log().equals(running.log()) && System.getenv(dev.postern.logging.LogEncoder.ENV) == null) {
+                dev.postern.logging.LogEncoder.use(
+                        dev.postern.logging.LogEncoder.Format.valueOf(applied.log().format().name()));
+            }
         }
         String changed = changes.live().isEmpty() ? "no change applied"
                 : "applied: " + String.join(", ", changes.live());

@@ -9,6 +9,12 @@ public final class Main {
     public static void main(String[] args) {
         // Before any TLS class reads it: a client may not renegotiate TLS 1.2 (a cheap CPU DoS; testssl.sh: MEDIUM).
         System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        String format = System.getenv(dev.postern.logging.LogEncoder.ENV);
+        if (format != null && dev.postern.logging.LogEncoder.Format.of(format) == null) {
+            System.err.println("postern: " + dev.postern.logging.LogEncoder.ENV + "=\"" + format
+                    + "\": expected logfmt or json");
+            System.exit(2);
+        }
         System.exit(run(args));
     }
 

@@ -1,6 +1,7 @@
 package dev.postern.cli;
 
 import dev.postern.config.Config;
+import dev.postern.logging.LogEncoder;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,6 +21,9 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override public Integer call() throws Exception {
         Config config = source.load();
+        // Before the gateway's first line; POSTERN_LOG_FORMAT, when set, wins (one run's override, and the lines
+        // written before the file was read were in its format already).
+        if (System.getenv(LogEncoder.ENV) == null) LogEncoder.use(LogEncoder.Format.valueOf(config.log().format().name()));
         // Before the start: a SIGTERM during it waits for the start to end, then stops in order.
         Signals signals = Signals.install();
         if (!source.setsHostname()) {

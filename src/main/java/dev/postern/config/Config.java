@@ -30,7 +30,7 @@ import java.util.Set;
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                      Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls,
-                     Inbound inbound, Audit audit, MtaSts mtaSts, PeerMemory peerMemory) {
+                     Inbound inbound, Audit audit, MtaSts mtaSts, PeerMemory peerMemory, Log log) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -43,6 +43,28 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         if (audit == null) audit = Audit.DEFAULT;
         if (mtaSts == null) mtaSts = MtaSts.DEFAULT;
         if (peerMemory == null) peerMemory = PeerMemory.DEFAULT;
+        if (log == null) log = Log.DEFAULT;
+    }
+
+    /** A config with the default {@code [log]} settings. */
+    public Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
+                  Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
+                  Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls, Inbound inbound,
+                  Audit audit, MtaSts mtaSts, PeerMemory peerMemory) {
+        this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
+                delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, Log.DEFAULT);
+    }
+
+    /** {@code [log]}: how log lines are written (the level is {@code POSTERN_LOG_LEVEL}'s). */
+    public record Log(LogFormat format) {
+        public static final Log DEFAULT = new Log(LogFormat.LOGFMT);
+    }
+
+    /** One line per event: logfmt ({@code key=value}) or one JSON object. */
+    public enum LogFormat {
+        LOGFMT, JSON;
+
+        public String word() { return name().toLowerCase(Locale.ROOT); }
     }
 
     /** A config with the default MTA-STS settings and downgrade memory. */
@@ -103,7 +125,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other MTA-STS settings. */
     public Config withMtaSts(MtaSts newMtaSts) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts, peerMemory);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts, peerMemory, log);
     }
 
     /**
@@ -147,7 +169,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with another downgrade memory. */
     public Config withPeerMemory(PeerMemory newPeerMemory) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, newPeerMemory);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, newPeerMemory, log);
     }
 
     /** A config with the default audit store (SQLite in the data directory). */
@@ -317,37 +339,37 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other outbound TLS policies. */
     public Config withOutboundTls(OutboundTls policies) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, policies, inbound, audit, mtaSts, peerMemory);
+                queue, delivery, dns, routes, policies, inbound, audit, mtaSts, peerMemory, log);
     }
 
     /** The same config with other inbound partners and relay clients. */
     public Config withInbound(Inbound newInbound) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts, peerMemory);
+                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts, peerMemory, log);
     }
 
     /** The same config with another data directory ({@code --data} on the command line). */
     public Config withDataDir(Path newDataDir) {
         return new Config(source, hostname, newDataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
     }
 
     /** The same config with other listeners. */
     public Config withListeners(List<Listener> newListeners) {
         return new Config(source, hostname, dataDir, newListeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
     }
 
     /** The same config with other {@code [delivery]} settings. */
     public Config withDelivery(Delivery newDelivery) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, newDelivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
+                limits, queue, newDelivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
     }
 
     /** The same config with another audit store. */
     public Config withAudit(Audit newAudit) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts, peerMemory);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts, peerMemory, log);
     }
 
     /**

@@ -76,10 +76,24 @@ final class Validator {
                 rv.verification(top.table("recipient_verification")), rv.auth(top.table("auth")));
         Config.Audit audit = new AuditValidator(this::readableFile).audit(top.table("audit"));
         Config.MtaSts mtaSts = mtaSts(top.table("mta_sts"));
+        Config.Log log = log(top.table("log"));
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
+    }
+
+    private static final String LOG_FORMATS = "\"logfmt\" or \"json\"";
+
+    /** {@code [log]}: the format of log lines. */
+    private static Config.Log log(Table t) {
+        Config.LogFormat format = t.string("format", Config.Log.DEFAULT.format(), LOG_FORMATS, s -> switch (s) {
+            case "logfmt" -> Config.LogFormat.LOGFMT;
+            case "json" -> Config.LogFormat.JSON;
+            default -> throw Syntax.invalid(LOG_FORMATS, s);
+        });
+        t.finish();
+        return new Config.Log(format);
     }
 
     /** {@code [peer_memory]}: the downgrade memory's modes and size; per-domain modes come from the policy tables. */

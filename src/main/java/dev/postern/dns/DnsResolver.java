@@ -54,6 +54,8 @@ import org.xbill.DNS.lookup.NoSuchRRSetException;
 import org.xbill.DNS.lookup.RedirectLoopException;
 import org.xbill.DNS.lookup.RedirectOverflowException;
 import org.xbill.DNS.lookup.ServerFailedException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Looks up what mail routing and DANE need (MX, A, AAAA, TLSA, TXT) and the PTR names of inbound clients, against
@@ -73,6 +75,7 @@ import org.xbill.DNS.lookup.ServerFailedException;
  * bad key for at most a minute). Truncated UDP answers are retried over TCP by {@link SimpleResolver}.
  */
 public final class DnsResolver {
+    private static final Logger log = LoggerFactory.getLogger(DnsResolver.class);
 
     /** Attempts per server within the overall timeout, so one lost datagram does not fail a lookup. */
     private static final int ATTEMPTS = 3;
@@ -432,9 +435,25 @@ public final class DnsResolver {
         return System.nanoTime() + timeout.plus(GRACE).toNanos();
     }
 
-    /** Waits for a lookup until the deadline and sorts its outcome into found / NODATA / NXDOMAIN / failure. */
+    /**
+     * Waits for a lookup until the deadline and sorts its outcome into found / NODATA / NXDOMAIN / failure. A failure
+     * is logged here, once, with the name and type asked (a client's PTR at debug: every unreachable client's
+     * resolver would otherwise fill the log).
+     */
     private <T extends Record> Outcome<T> finish(CompletableFuture<LookupResult> future, long deadline, Name name,
                                                  int type, Class<T> cls) throws DnsException {
+        try {
+            return outcome(future, deadline, name, type, cls);
+        } catch (DnsException e) {
+            (type == Type.PTR ? log.atDebug() : log.atWarn()).addKeyValue("name", hostName(name))
+                    .addKeyValue("type", Type.string(type)).addKeyValue("reason", e.getMessage())
+                    .addKeyValue("bogus", e.bogus() ? "yes" : null).log("dns lookup failed");
+            throw e;
+        }
+    }
+
+    private <T extends Record> Outcome<T> outcome(CompletableFuture<LookupResult> future, long deadline, Name name,
+                                                  int type, Class<T> cls) throws DnsException {
         String what = hostName(name) + "/" + Type.string(type);
         LookupResult result;
         try {

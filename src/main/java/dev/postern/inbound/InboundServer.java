@@ -261,8 +261,9 @@ public final class InboundServer implements Closeable {
             int total = connections.incrementAndGet();
             int fromIp = perIp.merge(ip, 1, Integer::sum);
             if (total > config.limits().maxConnections() || fromIp > config.limits().maxConnectionsPerIp()) {
-                log.warn("refused connection from [{}]: {} connections, {} from this {}", from.getHostAddress(),
-                        total, fromIp, from == ip ? "address" : "/64");
+                log.atWarn().addKeyValue("client", from.getHostAddress()).addKeyValue("connections", total)
+                        .addKeyValue(from == ip ? "from-address" : "from-net64", fromIp)
+                        .addKeyValue("reply", Replies.TOO_MANY_CONNECTIONS.oneLine()).log("refused connection");
                 Thread.ofVirtual().start(() -> refuse(socket, ip));
                 continue;
             }

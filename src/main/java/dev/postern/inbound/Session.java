@@ -49,8 +49,11 @@ import dev.postern.auth.PasswordFile;
 import dev.postern.auth.Scram;
 import dev.postern.auth.Sasl;
 import javax.net.ssl.SSLSocket;
+import dev.postern.logging.Untrusted;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * One SMTP server session, from greeting to close, on its own (virtual) thread. Not thread-safe by design: exactly one
@@ -61,9 +64,14 @@ final class Session {
     /** Refuse new mail when the spool's filesystem has less than this much room besides the message itself. */
     private static final long SPOOL_RESERVE = 64L * 1024 * 1024;
 
-    /** Thrown to end the session after a final reply (421, QUIT). */
+    /** Thrown to end the session after a final reply (421, QUIT); {@code result} is the end line's word. */
     private static final class Close extends Exception {
-        Close() { super(null, null, false, false); }
+        final String result;
+
+        Close(String result) {
+            super(null, null, false, false);
+            this.result = result;
+        }
     }
 
     /**
@@ -83,10 +91,12 @@ final class Session {
     private boolean stopping;
     /** The stopping side answered (or cut) the connection: the session only ends. */
     private boolean stoppedHere;
-    /** Why the server ended the session, for the session's log line (null: "closed by server"). */
+    /** Why the gateway's stop ended the session, the end line's {@code result} (null: the session's own reason). */
     private volatile String closeReason;
     /** The TCP connection, even after STARTTLS replaced {@link #socket}: closing it ends any read or write. */
     private final Socket tcp;
+    /** The MDC key of the session id on every line of a session (the audit's session id). */
+    static final String SESSION_KEY = "session";
 
     private final InboundContext ctx;
     private final Config.Limits limits;
@@ -126,6 +136,10 @@ final class Session {
     private boolean esmtp;
     private int errors;
     private int accepted;
+    /** The verb of the command being answered, for the log line of a refusal. */
+    private Command.Verb verb;
+    /** Its argument when it names no secret (EHLO, HELO, MAIL, RCPT), for the same line; else null. */
+    private String argument;
     /** Commands that did not move a message forward since the last accepted one (see {@link #junk()}). */
     private int junk;
 
@@ -163,7 +177,14 @@ final class Session {
 
     /** Runs the session to its end; never throws. */
     void run() {
-        String end = "closed";
+        // on every line of the session, whichever package writes it
+        MDC.put(SESSION_KEY, auditId);
+        MDC.put("client", clientAddress.getHostAddress());
+        MDC.put("client-port", Integer.toString(socket.getPort()));
+        log.atInfo().addKeyValue("role", ctx.role().name().toLowerCase(Locale.ROOT))
+                .addKeyValue("listener", socket.getLocalPort()).log("connect");
+        String end = "client-closed";
+        String detail = null;
         try {
             socket.setTcpNoDelay(true);
             if (ctx.role() == Config.Role.SUBMISSIONS) startTls(); // RFC 8314: TLS from the first byte
@@ -171,17 +192,23 @@ final class Session {
             reply(Reply.of(220, null, ctx.config().hostname() + " ESMTP Postern"));
             loop();
         } catch (Close c) {
-            end = closeReason != null ? closeReason : "closed by server";
+            end = closeReason != null ? closeReason : c.result;
         } catch (SocketTimeoutException e) {
-            end = deadlines.sessionExpired() ? "session timeout" : "timeout";
+            end = deadlines.sessionExpired() ? "session-timeout" : "timeout";
             tryReply(deadlines.sessionExpired() ? Replies.SESSION_TOO_LONG : Replies.TIMEOUT);
         } catch (EOFException e) {
-            end = "client disconnected";
+            end = "client-closed";
         } catch (IOException e) {
-            end = deadlines.closedByWatchdog() ? "timeout (closed by the watchdog)" : "I/O error: " + e.getMessage();
+            if (deadlines.closedByWatchdog()) {
+                end = "timeout";
+                detail = "closed by the watchdog";
+            } else {
+                end = "io-error";
+                detail = e.getMessage();
+            }
         } catch (RuntimeException e) {
-            end = "internal error: " + e;
-            log.error("session from [{}] failed", clientAddress.getHostAddress(), e);
+            end = "internal-error";
+            log.atError().setCause(e).log("session failed");
             tryReply(Replies.LOCAL_ERROR);
         } finally {
             abortBdat();
@@ -193,10 +220,15 @@ final class Session {
             }
             deadlines.close();
             endedAt = Instant.now();
-            log.info("session end client=[{}] role={} helo={} tls={} auth={} accepted={} errors={} result=\"{}\"",
-                    clientAddress.getHostAddress(), ctx.role().name().toLowerCase(Locale.ROOT), helo,
-                    tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
-                    authUser != null ? authUser : relayClient != null ? relayClient : "none", accepted, errors, end);
+            // helo is left out when the client never said EHLO/HELO (never "helo=null")
+            log.atInfo().addKeyValue("helo", Untrusted.clip(lastHelo))
+                    .addKeyValue("tls", tls == null ? "none" : tls.protocol() + "/" + tls.cipher())
+                    .addKeyValue("auth", authUser != null ? Untrusted.clip(authUser)
+                            : relayClient != null ? relayClient : "none")
+                    .addKeyValue("accepted", accepted).addKeyValue("errors", errors).addKeyValue("result", end)
+                    .addKeyValue("detail", detail)
+                    .addKeyValue("duration-ms", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos))
+                    .log("disconnect");
         }
     }
 
@@ -206,9 +238,13 @@ final class Session {
             try {
                 line = awaitClient(Phase.IDLE, in::readLine);
             } catch (LineTooLongException e) {
+                verb = null;
+                argument = null;
                 error(Replies.LINE_TOO_LONG);
                 continue;
             } catch (BareLineEndingException e) {
+                verb = null;
+                argument = null;
                 error(Replies.BARE_LINE_ENDING);
                 continue;
             }
@@ -216,9 +252,15 @@ final class Session {
             if (System.nanoTime() - startNanos > limits.sessionTimeout().toNanos()) {
                 reply(Replies.SESSION_TOO_LONG);
                 out.flush();
-                throw new Close();
+                throw new Close("session-timeout");
             }
-            handle(Command.parse(line));
+            Command command = Command.parse(line);
+            verb = command.verb();
+            argument = switch (verb) {
+                case EHLO, HELO, MAIL, RCPT -> command.argument();
+                default -> null; // AUTH carries credentials; an unknown line may be a password typed by mistake
+            };
+            handle(command);
         }
     }
 
@@ -254,7 +296,7 @@ final class Session {
             case QUIT -> {
                 reply(Reply.of(221, "2.0.0", "Bye"));
                 out.flush();
-                throw new Close();
+                throw new Close("quit");
             }
             case AUTH -> auth(c.argument());
             case EXPN -> error(Replies.NOT_IMPLEMENTED);
@@ -319,8 +361,7 @@ final class Session {
             return;
         }
         if (!ctx.auth().limiter().allowed(clientAddress)) { // the whole network is locked out
-            log.warn("AUTH refused client=[{}]: too many failed attempts", clientAddress.getHostAddress());
-            error(AuthLimiter.LOCKED_OUT);
+            error(AuthLimiter.LOCKED_OUT, log.atWarn().addKeyValue("reason", "too many failed attempts"));
             return;
         }
         String[] words = argument.strip().split(" +", 2);
@@ -353,7 +394,7 @@ final class Session {
         boolean ok;
         switch (step) {
             case Sasl.Failed f -> {
-                error(f.reply());
+                error(f.reply(), log.atWarn().addKeyValue("mechanism", mechanism(words[0])));
                 return;
             }
             case Sasl.Done d -> {
@@ -373,23 +414,22 @@ final class Session {
             }
             case Sasl.Challenge c -> throw new IllegalStateException("unreachable");
         }
+        // the user name and mechanism only: never the response, which holds the password or a proof
         if (!limiter.allowed(clientAddress, user)) {
-            log.warn("AUTH refused client=[{}] user={}: too many failed attempts", clientAddress.getHostAddress(),
-                    ReceivedHeader.sanitize(user));
-            error(AuthLimiter.LOCKED_OUT); // not counted again: nothing was checked
+            error(AuthLimiter.LOCKED_OUT, log.atWarn().addKeyValue("user", Untrusted.clip(user)) // not counted again
+                    .addKeyValue("mechanism", mechanism(words[0])).addKeyValue("reason", "too many failed attempts"));
             return;
         }
         if (ok) {
             authUser = user;
             limiter.success(clientAddress, user);
-            log.info("AUTH ok client=[{}] user={} mechanism={}", clientAddress.getHostAddress(), authUser,
-                    words[0].toUpperCase(Locale.ROOT));
+            log.atInfo().addKeyValue("user", Untrusted.clip(authUser)).addKeyValue("mechanism", mechanism(words[0]))
+                    .log("auth");
             reply(Sasl.SUCCEEDED);
         } else {
             limiter.failure(clientAddress, user);
-            log.warn("AUTH failed client=[{}] user={} mechanism={}", clientAddress.getHostAddress(),
-                    ReceivedHeader.sanitize(user), words[0].toUpperCase(Locale.ROOT));
-            error(Sasl.INVALID);
+            error(Sasl.INVALID, log.atWarn().addKeyValue("user", Untrusted.clip(user))
+                    .addKeyValue("mechanism", mechanism(words[0])));
         }
     }
 
@@ -422,10 +462,10 @@ final class Session {
         try (SessionDeadlines.Bounded bounded = deadlines.during(socket)) {
             ssl.startHandshake();
         } catch (IOException e) {
-            log.info("TLS handshake failed client=[{}]: {}", clientAddress.getHostAddress(), e.getMessage());
+            log.atInfo().addKeyValue("reason", e.getMessage()).log("tls handshake failed");
             noTls = TlsSessionRecord.NoTls.HANDSHAKE_FAILED;
             noTlsDetail = e.getMessage();
-            throw new Close();
+            throw new Close("tls-failed");
         }
         handshaken = ssl;
         keyExchangeGroup = AuditFacts.keyExchangeGroup(ssl);
@@ -433,8 +473,8 @@ final class Session {
         // was negotiated; with the JDK's provider such a handshake has already failed.
         String protocol = ssl.getSession().getProtocol(), suite = ssl.getSession().getCipherSuite();
         if (!constraints.allowsProtocol(protocol) || !constraints.allowsSuite(suite)) {
-            log.info("TLS handshake failed client=[{}]: {} {} not allowed on this listener",
-                    clientAddress.getHostAddress(), protocol, suite);
+            log.atInfo().addKeyValue("tls", protocol + "/" + suite).addKeyValue("reason", "not allowed on this listener")
+                    .log("tls handshake failed");
             noTls = TlsSessionRecord.NoTls.POLICY_CHECK_FAILED;
             noTlsDetail = protocol + " " + suite + " not allowed on this listener";
             try {
@@ -442,7 +482,7 @@ final class Session {
             } catch (IOException ignored) {
                 // closing anyway
             }
-            throw new Close();
+            throw new Close("tls-failed");
         }
         socket = ssl;
         tls = TlsFacts.of(ssl.getSession());
@@ -452,15 +492,17 @@ final class Session {
             clientCertificate = ctx.policy().judge(clientChain, ctx.listener().tls().clientCaFile(), now);
             if (ctx.role() != Config.Role.MX) relayClient = ctx.policy().relayClient(clientChain, now);
         } catch (TlsConfigException e) {
-            log.error("inbound TLS policy cannot be applied: {}", e.getMessage());
+            log.atError().addKeyValue("policy", "listener").addKeyValue("reason", e.getMessage())
+                    .log("policy cannot be applied");
             clientCertificate = null;
             relayClient = null;
         }
         if (clientCertificate != null) {
-            log.info("client certificate client=[{}] subject=\"{}\" verified={}{}{}", clientAddress.getHostAddress(),
-                    clientCertificate.facts().subject(), clientCertificate.facts().trusted(),
-                    clientCertificate.facts().trusted() ? "" : " problem=\"" + clientCertificate.facts().trustProblem() + "\"",
-                    relayClient == null ? "" : " relay-authorised=\"" + relayClient + "\"");
+            log.atInfo().addKeyValue("subject", Untrusted.clip(clientCertificate.facts().subject()))
+                    .addKeyValue("verified", clientCertificate.facts().trusted())
+                    .addKeyValue("problem", clientCertificate.facts().trusted() ? null
+                            : clientCertificate.facts().trustProblem())
+                    .addKeyValue("relay-authorised", relayClient).log("client certificate");
         }
         bindStreams();
     }
@@ -544,11 +586,10 @@ final class Session {
         }
         if (ctx.listener().tls().clientCertificate() == Config.ClientCertificates.REQUIRE
                 && (clientCertificate == null || !clientCertificate.facts().trusted())) {
-            log.warn("refused MAIL client=[{}]: listener requires a client certificate; {}",
-                    clientAddress.getHostAddress(), clientCertificate == null ? "none presented"
-                            : clientCertificate.facts().trustProblem());
             error(Reply.of(550, "5.7.1", "client certificate required"
-                    + (clientCertificate == null ? "" : ": " + clientCertificate.facts().trustProblem())));
+                    + (clientCertificate == null ? "" : ": " + clientCertificate.facts().trustProblem())),
+                    log.atWarn().addKeyValue("reason", "listener requires a client certificate; "
+                            + (clientCertificate == null ? "none presented" : clientCertificate.facts().trustProblem())));
             return;
         }
         Reply partnerRefusal;
@@ -556,14 +597,15 @@ final class Session {
             partnerRefusal = ctx.policy().checkPartner(path.isNull() ? null : path.mailbox().domainKey(),
                     clientAddress, tls, clientChain, clientCertificate, Instant.now());
         } catch (TlsConfigException e) {
-            log.error("partner policy cannot be applied: {}", e.getMessage());
+            log.atError().addKeyValue("policy", "partner").addKeyValue("reason", e.getMessage())
+                    .log("policy cannot be applied");
             partnerRefusal = Reply.of(451, "4.7.0", "partner policy cannot be applied; try again later");
         }
         if (partnerRefusal != null) {
-            log.warn("refused MAIL from=<{}> client=[{}] tls={} cert={}: {}", path.isNull() ? "" : path.mailbox(),
-                    clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol() + "/" + tls.cipher(),
-                    clientCertificate == null ? "none" : clientCertificate.facts().subject(), partnerRefusal.oneLine());
-            error(partnerRefusal);
+            error(partnerRefusal, log.atWarn().addKeyValue("policy-source", "partner")
+                    .addKeyValue("tls", tls == null ? "none" : tls.protocol() + "/" + tls.cipher())
+                    .addKeyValue("cert", clientCertificate == null ? "none"
+                            : Untrusted.clip(clientCertificate.facts().subject())));
             return;
         }
         String senderDomain = path.isNull() ? null : path.mailbox().domainKey();
@@ -571,12 +613,13 @@ final class Session {
                 SenderMemory.level(tls, clientCertificate, senderDomain));
         if (below.isPresent()) {
             downgrade = below.get();
-            log.warn("downgrade alert from=<{}> client=[{}] action={} policy-source=memory reason=\"{}\"; if {} "
-                    + "changed for good, run \"postern domains forget {} --direction in\"", path.mailbox(),
-                    clientAddress.getHostAddress(), downgrade.refuse() ? "refused" : "flagged (accepted)",
-                    downgrade.reason(), downgrade.domain(), downgrade.domain());
+            log.atWarn().addKeyValue("from", Untrusted.address(path.mailbox().toString()))
+                    .addKeyValue("action", downgrade.refuse() ? "refused" : "flagged (accepted)")
+                    .addKeyValue("policy-source", "memory").addKeyValue("reason", downgrade.reason())
+                    .addKeyValue("fix", "if " + downgrade.domain() + " changed for good, run \"postern domains forget "
+                            + downgrade.domain() + " --direction in\"").log("downgrade alert");
             if (downgrade.refuse()) {
-                error(downgrade.reply());
+                error(downgrade.reply(), log.atInfo().addKeyValue("policy-source", "memory"));
                 return;
             }
         }
@@ -617,6 +660,7 @@ final class Session {
         }
         if (recipients.size() >= limits.maxRecipients()) {
             junk(); // an endless stream of these would get an endless stream of 452s
+            refused(Replies.TOO_MANY_RECIPIENTS, log.atInfo());
             reply(Replies.TOO_MANY_RECIPIENTS); // RFC 5321 §4.5.3.1.10: a 452 here is not a client error
             return;
         }
@@ -625,11 +669,13 @@ final class Session {
                 Verdict verdict = ctx.recipients().check(path.mailbox());
                 Reply refusal = Replies.forRecipient(verdict, path.mailbox());
                 if (refusal != null) {
-                    log.info("refused RCPT to=<{}> client=[{}]: {} ({})", path.mailbox(),
-                            clientAddress.getHostAddress(), refusal.oneLine(), verdict);
+                    LoggingEventBuilder event = log.atInfo()
+                            .addKeyValue("to", Untrusted.address(path.mailbox().toString()))
+                            .addKeyValue("verdict", Untrusted.clip(verdict.toString()));
                     if (refusal.isPermanent()) {
-                        error(refusal); // a dictionary attack ends at max_errors
+                        error(refusal, event); // a dictionary attack ends at max_errors
                     } else {
+                        refused(refusal, event);
                         reply(refusal);
                         junk(); // each may have cost a probe of the next hop: not an endless stream either
                     }
@@ -638,7 +684,8 @@ final class Session {
                 recipients.add(path.mailbox().address()); // the domain in lookup form: see Mailbox
                 reply(Replies.RECIPIENT_OK);
             }
-            case DENIED -> error(Replies.RELAY_DENIED);
+            case DENIED -> error(Replies.RELAY_DENIED,
+                    log.atInfo().addKeyValue("to", Untrusted.address(path.mailbox().toString())));
             case ROUTING_TRICK -> error(Replies.ROUTING_TRICK);
         }
     }
@@ -664,8 +711,9 @@ final class Session {
         try {
             incoming = ctx.spool().receive(); // before the 354: a spool that cannot take the message is told now
         } catch (IOException e) {
-            log.error("spool cannot receive a message client=[{}]: {}", clientAddress.getHostAddress(), e.toString());
+            log.atError().addKeyValue("reason", e.toString()).log("spool cannot receive a message");
             resetTransaction();
+            refused(Replies.LOCAL_ERROR, log.atInfo());
             reply(Replies.LOCAL_ERROR);
             return;
         }
@@ -679,8 +727,7 @@ final class Session {
             if (result.tooBig()) {
                 error(Replies.TOO_BIG);
             } else if (result.bareLineEnding()) {
-                log.warn("refused message with bare CR/LF client=[{}] helo={}", clientAddress.getHostAddress(), helo);
-                error(Replies.SMUGGLING);
+                error(Replies.SMUGGLING, log.atWarn().addKeyValue("reason", "bare CR or LF in the content"));
             } else if (hops.hops() > limits.maxHops()) {
                 error(mailLoop(hops.hops()));
             } else if (spool.failure() != null) {
@@ -706,9 +753,10 @@ final class Session {
             if (size < 0 || words.length > 2 || (words.length == 2 && !last)) throw new NumberFormatException();
         } catch (NumberFormatException e) {
             // The chunk's length is unknown, so the stream cannot be resynchronised: answer and close.
+            refused(Replies.SYNTAX_BDAT, log.atInfo());
             reply(Replies.SYNTAX_BDAT);
             out.flush();
-            throw new Close();
+            throw new Close("protocol-error");
         }
         Reply refusal = sender == null ? Replies.BAD_SEQUENCE_MAIL
                 : recipients.isEmpty() ? Replies.NO_VALID_RECIPIENTS : null;
@@ -731,8 +779,7 @@ final class Session {
                 try {
                     incoming = ctx.spool().receive();
                 } catch (IOException e) {
-                    log.error("spool cannot receive a message client=[{}]: {}", clientAddress.getHostAddress(),
-                            e.toString());
+                    log.atError().addKeyValue("reason", e.toString()).log("spool cannot receive a message");
                     in.readChunk(size, OutputStream.nullOutputStream());
                     if (last) resetTransaction();
                     bdatFailed = !last; // later chunks of this message are read and discarded
@@ -815,14 +862,14 @@ final class Session {
 
     /** RFC 5321 §6.3: refused in the session, so no bounce goes round the loop or to a forged sender. */
     private Reply mailLoop(int hops) {
-        log.warn("refused message in a mail loop client=[{}] helo={} from=<{}>: {} Received headers, limit {}",
-                clientAddress.getHostAddress(), helo, sender.isNull() ? "" : sender.mailbox(), hops, limits.maxHops());
+        log.atWarn().addKeyValue("from", Untrusted.address(sender.isNull() ? "" : sender.mailbox().toString()))
+                .addKeyValue("hops", hops).addKeyValue("limit", limits.maxHops()).log("mail loop");
         return Reply.of(554, "5.4.6", "mail loop: too many hops (" + hops + ")");
     }
 
     /** The reply when the spool could not store a message: 452 4.3.1 if its disk is (nearly) full, else 451 4.3.0. */
     private Reply spoolFailure(String id, IOException e) {
-        log.error("spool write failed for {} client=[{}]: {}", id, clientAddress.getHostAddress(), e.toString());
+        log.atError().addKeyValue("id", id).addKeyValue("reason", e.toString()).log("spool write failed");
         try {
             if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) return Replies.DISK_FULL;
         } catch (IOException ignored) {
@@ -838,11 +885,11 @@ final class Session {
      */
     private void junk() throws IOException, Close {
         if (++junk <= limits.junkCommands()) return;
-        log.warn("closing session client=[{}] helo={}: more than {} junk commands", clientAddress.getHostAddress(),
-                helo, limits.junkCommands());
-        reply(Reply.of(421, "4.7.0", ctx.config().hostname() + " Error: too many junk commands"));
+        Reply r = Reply.of(421, "4.7.0", ctx.config().hostname() + " Error: too many junk commands");
+        refused(r, log.atWarn().addKeyValue("reason", "more than " + limits.junkCommands() + " junk commands"));
+        reply(r);
         out.flush();
-        throw new Close();
+        throw new Close("limit");
     }
 
     /**
@@ -868,10 +915,14 @@ final class Session {
         junk = 0;
         String senderDomain = sender.isNull() ? null : sender.mailbox().domainKey();
         ctx.senders().learn(senderDomain, SenderMemory.level(tls, clientCertificate, senderDomain), now);
-        log.info("queued id={} from=<{}> rcpts={} size={} client=[{}] tls={}{}", incoming.id(), envelope.sender(),
-                rcpts.size(), bytes, clientAddress.getHostAddress(), tls == null ? "none" : tls.protocol(),
-                (requireTls ? " requiretls=yes" : "") + (tlsRequiredNo ? " tls-required=no"
-                        : headers.tlsRequiredNo() ? " tls-required=no(ignored)" : ""));
+        log.atInfo().addKeyValue("id", incoming.id()).addKeyValue("from", Untrusted.address(envelope.sender()))
+                .addKeyValue("rcpts", rcpts.size()).addKeyValue("size", bytes)
+                .addKeyValue("message-id", messageId == null ? null : Untrusted.address(messageId)).addKeyValue("helo", Untrusted.clip(helo))
+                .addKeyValue("tls", tls == null ? "none" : tls.protocol())
+                .addKeyValue("auth", authUser == null ? null : Untrusted.clip(authUser))
+                .addKeyValue("requiretls", requireTls ? "yes" : null)
+                .addKeyValue("tls-required", tlsRequiredNo ? "no" : headers.tlsRequiredNo() ? "no(ignored)" : null)
+                .log("queued");
         // Only now, after the commit: the audit never names a message the spool does not have.
         audit(new MessageRecord(now, incoming.id(), messageId, envelope.sender(), List.copyOf(recipients), bytes,
                 auditId, clientAddress.getHostAddress(), helo, authUser, messageCertificate,
@@ -886,6 +937,14 @@ final class Session {
      * long before. Never throws (the audit must not break a session).
      */
     void recordSession() {
+        try {
+            record();
+        } finally {
+            MDC.clear(); // the thread ends here, but an executor's thread would carry it on
+        }
+    }
+
+    private void record() {
         // A connection that ended before any EHLO/HELO and any TLS (a port scan, a load balancer's TCP check) carried
         // no TLS decision: recording it would only fill the store and skew the share of sessions in clear text. A
         // failed handshake (noTls set) is recorded, even before EHLO: that is a TLS fact.
@@ -893,8 +952,7 @@ final class Session {
         try {
             audit(sessionRecord(awaitReverseName()));
         } catch (RuntimeException e) {
-            log.warn("audit record of the session from [{}] could not be made: {}", clientAddress.getHostAddress(),
-                    e.toString());
+            log.atWarn().addKeyValue("reason", e.toString()).log("audit record of the session could not be made");
         }
     }
 
@@ -984,10 +1042,10 @@ final class Session {
         if (!answerNow) phase = waiting;
         gate.release();
         if (answerNow) {
-            closeReason = "shutting down";
+            closeReason = "shutdown";
             reply(shuttingDown());
             out.flush();
-            throw new Close();
+            throw new Close("shutdown");
         }
         T result = null;
         IOException failed = null;
@@ -1000,7 +1058,7 @@ final class Session {
         phase = Phase.BUSY;
         boolean cut = stoppedHere;
         gate.release();
-        if (cut) throw new Close(); // what was read is dropped: the client was told 421, no 250 follows
+        if (cut) throw new Close("shutdown"); // what was read is dropped: the client was told 421, no 250 follows
         if (failed != null) throw failed;
         return result;
     }
@@ -1023,7 +1081,7 @@ final class Session {
             return was;
         }
         stoppedHere = true;
-        closeReason = "shutting down";
+        closeReason = "shutdown";
         // the gate passes to this thread: the session thread waits for it before it may close the connection
         Thread.ofVirtual().name("smtpd-stop").start(() -> {
             try {
@@ -1053,7 +1111,7 @@ final class Session {
         }
         try {
             stopping = true;
-            if (!stoppedHere) closeReason = "shutting down (the grace time was over)";
+            if (!stoppedHere) closeReason = "shutdown-grace";
             boolean answer = !stoppedHere && phase != Phase.BUSY; // waiting for the client: it can be told
             stoppedHere = true;
             cut(answer);
@@ -1105,12 +1163,33 @@ final class Session {
 
     /** Sends a reply that counts as a client error; too many end the session (421 4.7.0). */
     private void error(Reply r) throws IOException, Close {
+        error(r, log.atInfo());
+    }
+
+    /** {@link #error(Reply)}, logged as a refusal with the fields {@code event} already has. */
+    private void error(Reply r, LoggingEventBuilder event) throws IOException, Close {
+        refused(r, event);
         reply(r);
         if (++errors >= limits.maxErrors()) {
+            refused(Replies.TOO_MANY_ERRORS, log.atWarn().addKeyValue("reason", errors + " errors"));
             reply(Replies.TOO_MANY_ERRORS);
             out.flush();
-            throw new Close();
+            throw new Close("limit");
         }
+    }
+
+    /**
+     * The one log line of a refused command: the command, its argument when it carries no secret (clipped; the
+     * encoder escapes it), the reply sent, and the event's own fields (why, which policy).
+     */
+    private void refused(Reply r, LoggingEventBuilder event) {
+        event.addKeyValue("cmd", verb == null ? null : verb.name())
+                .addKeyValue("arg", Untrusted.clip(argument))
+                .addKeyValue("reply", Untrusted.clip(r.oneLine())).log("refused");
+    }
+
+    private static String mechanism(String word) {
+        return Untrusted.clip(word.toUpperCase(Locale.ROOT));
     }
 
     /**

@@ -87,10 +87,12 @@ public final class RecipientProbe implements Verifier {
             Thread.currentThread().interrupt();
             v = new Verdict.Unverified("interrupted");
         } catch (ExecutionException e) {
-            log.error("recipient verification of <{}> failed", address, e.getCause());
+            log.atError().setCause(e.getCause()).addKeyValue("to", "<" + address + ">")
+                    .log("recipient verification failed");
             v = new Verdict.Unverified("verification failed: " + e.getCause());
         }
-        log.info("recipient verification to=<{}> result={}", address, v);
+        log.atInfo().addKeyValue("to", "<" + address + ">").addKeyValue("result", v)
+                .log("recipient verification");
         return v;
     }
 

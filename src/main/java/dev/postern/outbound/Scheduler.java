@@ -35,8 +35,10 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import dev.postern.logging.Untrusted;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.spi.LoggingEventBuilder;
 
 /**
  * Decides when each queued message is tried, runs the attempts (local Maildir or remote SMTP) with a global and a
@@ -237,7 +239,8 @@ public final class Scheduler implements Closeable {
                 } catch (Stopped e) {
                     // not tried: the gateway stops; the envelope stays where it is on disk, recovered at the next start
                 } catch (RuntimeException e) {
-                    log.error("delivery of {} failed unexpectedly; retrying in {}", d.id(), settings.retry().first(), e);
+                    log.atError().setCause(e).addKeyValue("id", d.id())
+                            .addKeyValue("retry-in", settings.retry().first()).log("delivery failed unexpectedly");
                     schedule(d.id(), Instant.now().plus(settings.retry().first()));
                 } finally {
                     running.remove(d.id());
@@ -280,7 +283,8 @@ public final class Scheduler implements Closeable {
             if (stopping) finishedWhileStopping.incrementAndGet();
         } catch (IOException e) {
             // The spool could not record the outcome; the attempt will be repeated (at worst a duplicate delivery).
-            log.error("could not record delivery results of {}: {}", id, e.toString());
+            log.atError().addKeyValue("id", id).addKeyValue("reason", e.toString())
+                    .log("could not record delivery results");
             schedule(id, Instant.now().plus(settings.retry().first()));
         }
     }
@@ -292,11 +296,9 @@ public final class Scheduler implements Closeable {
                 java.nio.file.Path file = local.deliver(r, content);
                 out.put(r, new SmtpClient.RecipientResult(SmtpClient.RecipientResult.Status.DELIVERED,
                         "delivered to maildir " + file.getParent().getParent()));
-                log.info("delivery id={} to=<{}> relay=local result=delivered", env.id(), r);
             } catch (IOException e) {
                 out.put(r, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED, 451, "4.3.0",
                         "local delivery failed: " + e.getMessage()));
-                log.warn("delivery id={} to=<{}> relay=local result=deferred reason=\"{}\"", env.id(), r, e.toString());
             }
         }
         return out;
@@ -308,18 +310,36 @@ public final class Scheduler implements Closeable {
      * TLS, and each host's one-line result in this attempt.
      */
     private record Via(String host, int preference, String ip, int port, String tlsSessionId, String noTlsReason,
-                       List<String> hostsTried) {
+                       List<String> hostsTried, TlsPolicies.Resolved policy, SmtpClient.Attempt attempt,
+                       TlsPlanner.Plan plan) {
         static final Via NONE = new Via(null, -1, null, -1, null, null, List.of());
         static final Via LOCAL = new Via("local", -1, null, -1, null, null, List.of());
 
-        static Via of(NextHop hop, InetAddress address, SmtpClient.Attempt a, List<String> tried) {
+        /** Where no host answered: no session to describe (the log line names the policy when there was one). */
+        Via(String host, int preference, String ip, int port, String tlsSessionId, String noTlsReason,
+            List<String> hostsTried) {
+            this(host, preference, ip, port, tlsSessionId, noTlsReason, hostsTried, null, null, null);
+        }
+
+        static Via of(NextHop hop, InetAddress address, SmtpClient.Attempt a, List<String> tried,
+                      TlsPlanner.Plan plan) {
             return new Via(hop.host(), hop.preference(), address.getHostAddress(), hop.port(), a.tlsSessionId(),
                     a.tls() == null || a.outcome() == SmtpClient.Outcome.TLS_FAILED ? a.noTlsReason() : null,
-                    List.copyOf(tried));
+                    List.copyOf(tried), plan.resolved(), a, plan);
         }
 
         Via with(List<String> tried, String noTls) {
-            return new Via(host, preference, ip, port, tlsSessionId, noTls, List.copyOf(tried));
+            return new Via(host, preference, ip, port, tlsSessionId, noTls, List.copyOf(tried), policy, attempt, plan);
+        }
+
+        Via withPolicy(TlsPolicies.Resolved p) {
+            return policy != null ? this
+                    : new Via(host, preference, ip, port, tlsSessionId, noTlsReason, hostsTried, p, attempt, plan);
+        }
+
+        /** host[ip]:port, the host alone when it has no address, or null when none was reached. */
+        String relay() {
+            return host == null ? null : ip == null ? host : host + "[" + ip + "]:" + port;
         }
     }
 
@@ -438,8 +458,11 @@ public final class Scheduler implements Closeable {
             String daneRefusal = TlsPlanner.daneRefusal(policy, tlsa);
             if (daneRefusal != null) {
                 // A TLS requirement this host cannot meet now: never clear text; the next host, then defer.
-                log.info("delivery id={} domain={} relay={}:{} policy={} result=tls-failed reason=\"{}\"", env.id(),
-                        domain, hop.host(), hop.port(), policy.policy().level().word(), daneRefusal);
+                log.atInfo().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                        .addKeyValue("relay", hop.host() + ":" + hop.port())
+                        .addKeyValue("policy", policy.policy().level().word())
+                        .addKeyValue("policy-source", policy.source()).addKeyValue("result", "tls-failed")
+                        .addKeyValue("reason", daneRefusal).log("attempt");
                 hosts.add(new HostResult(hop.host(), true, hop.host() + ": " + daneRefusal, null));
                 tried.add(hop + " not used: " + daneRefusal);
                 continue;
@@ -450,8 +473,13 @@ public final class Scheduler implements Closeable {
             } catch (TlsConfigException e) {
                 // A broken partner CA or client certificate must never mean "send without it".
                 String why = "TLS policy for " + domain + " cannot be applied: " + e.getMessage();
+                log.atError().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                        .addKeyValue("policy", policy.policy().level().word())
+                        .addKeyValue("policy-source", policy.source()).addKeyValue("reason", e.getMessage())
+                        .log("policy cannot be applied");
                 for (String r : rcpts) {
-                    vias.put(r, new Via(hop.host(), hop.preference(), null, -1, null, why, List.copyOf(tried)));
+                    vias.put(r, new Via(hop.host(), hop.preference(), null, -1, null, why, List.copyOf(tried))
+                            .withPolicy(policy));
                 }
                 return uniform(rcpts, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
                         451, "4.7.5", why));
@@ -460,7 +488,9 @@ public final class Scheduler implements Closeable {
             String outsidePolicy = plan.policyRequired() ? plan.mxMismatch() : null;
             if (outsidePolicy != null) {
                 // RFC 8461 §4.1: an enforced MTA-STS policy rules this host out; it counts as a failed TLS requirement
-                log.warn("MTA-STS id={} domain={}: {}", env.id(), domain, outsidePolicy);
+                log.atWarn().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                        .addKeyValue("policy-source", policy.source()).addKeyValue("reason", outsidePolicy)
+                        .log("MTA-STS");
                 hosts.add(new HostResult(hop.host(), true, outsidePolicy, null));
                 tried.add(outsidePolicy);
                 continue;
@@ -469,7 +499,8 @@ public final class Scheduler implements Closeable {
             if (refusal != null) {
                 // No retry can make this host's plan verify (RFC 8689 §4.2.1): not connected to. DANE is decided per
                 // host, so another MX host may yet qualify: the message bounces only when none does (below).
-                log.warn("REQUIRETLS id={} domain={}: {}", env.id(), domain, refusal);
+                log.atWarn().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                        .addKeyValue("reason", refusal).log("REQUIRETLS");
                 hosts.add(new HostResult(hop.host(), false, refusal, null));
                 noRequireTls.add(hosts.getLast());
                 lacksExtension = true; // 5.7.30, "REQUIRETLS support required"
@@ -489,7 +520,7 @@ public final class Scheduler implements Closeable {
                     hosts.add(new HostResult(hop.host(), true, down != null ? hop.host() + "["
                             + address.getHostAddress() + "]:" + hop.port() + ": " + down : a.detail(), null));
                     tried.add(tried(hop, address, a));
-                    last = Via.of(hop, address, a, tried);
+                    last = Via.of(hop, address, a, tried, plan);
                     // REQUIRETLS: the host answered, and not with verified TLS (a broken connection may yet)
                     if (requireTls && a.tlsFailure().answered()) noRequireTls.add(hosts.getLast());
                     continue;
@@ -501,7 +532,7 @@ public final class Scheduler implements Closeable {
                 downgradeAlert(env, domain, hop, address, a, plan); // flag: delivered, but said loudly
                 floors.learn(domain, a, Instant.now());
                 tried.add(tried(hop, address, a));
-                last = Via.of(hop, address, a, tried);
+                last = Via.of(hop, address, a, tried, plan);
                 if (requireTls && lacksRequireTls(a)) {
                     // RFC 8689 §4.2.1: this host cannot take it as asked; try the other hosts before failing
                     hosts.add(new HostResult(hop.host(), false, a.detail(), null));
@@ -519,7 +550,7 @@ public final class Scheduler implements Closeable {
         if (!noRequireTls.isEmpty()) {
             Via via = last != null ? last : refusedHop != null ? refusedHop.with(tried, refusedHop.noTlsReason())
                     : Via.NONE.with(tried, null);
-            for (String r : rcpts) vias.put(r, via);
+            for (String r : rcpts) vias.put(r, via.withPolicy(policy));
             return uniform(rcpts, requireTlsFailure(noRequireTls, lacksExtension, hosts));
         }
         SmtpClient.RecipientResult deferred = deferral(domain, source(policy, refusedBy), hosts);
@@ -532,7 +563,7 @@ public final class Scheduler implements Closeable {
         String noTls = tlsHosts.isEmpty() ? null : tlsRequired(domain, source(policy, refusedBy), tlsHosts);
         Via via = last == null ? Via.NONE.with(tried, noTls)
                 : last.with(tried, noTls != null ? noTls : last.noTlsReason());
-        for (String r : rcpts) vias.put(r, via);
+        for (String r : rcpts) vias.put(r, via.withPolicy(policy));
         return uniform(rcpts, deferred);
     }
 
@@ -576,9 +607,11 @@ public final class Scheduler implements Closeable {
         }
         String down = plan.downgrade(PeerFloors.reached(a), PeerFloors.offered(a));
         if (down == null) return null;
-        log.warn("downgrade alert id={} domain={} relay={}[{}]:{} action={} policy-source=memory reason=\"{}\"; {}",
-                env.id(), domain, hop.host(), address.getHostAddress(), hop.port(),
-                plan.floor().enforce() ? "refused" : "flagged (delivered anyway)", down, plan.floor().waysOut());
+        log.atWarn().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                .addKeyValue("relay", hop.host() + "[" + address.getHostAddress() + "]:" + hop.port())
+                .addKeyValue("action", plan.floor().enforce() ? "refused" : "flagged (delivered anyway)")
+                .addKeyValue("policy-source", "memory").addKeyValue("reason", down)
+                .addKeyValue("fix", plan.floor().waysOut()).log("downgrade alert");
         return down;
     }
 
@@ -681,43 +714,72 @@ public final class Scheduler implements Closeable {
                 decisive.remote());
     }
 
+    /**
+     * The line of a host that did not complete the transaction (each recipient's outcome is logged once the attempt
+     * settles, see {@link #settle}), and the would-fail list of a testing policy.
+     */
     private static void logAttempt(Envelope env, String domain, NextHop hop, InetAddress address,
                                    SmtpClient.Attempt a, TlsPlanner.Plan plan) {
+        TlsPolicies.Resolved policy = plan.resolved();
+        if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
+            log.atWarn().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                    .addKeyValue("relay", hop.host() + "[" + address.getHostAddress() + "]")
+                    .addKeyValue("level", policy.policy().level().word())
+                    .addKeyValue("would-fail", String.join("; ", a.verdict().wouldFail())).log("tls-policy-testing");
+        }
+        if (a.outcome() != SmtpClient.Outcome.COMPLETED) {
+            LoggingEventBuilder e = log.atInfo().addKeyValue("id", env.id()).addKeyValue("domain", domain)
+                    .addKeyValue("relay", hop.host() + "[" + address.getHostAddress() + "]:" + hop.port());
+            session(e, env, a, plan).addKeyValue("result",
+                            a.outcome() == SmtpClient.Outcome.TLS_FAILED ? "tls-failed" : "host-failed")
+                    .addKeyValue("reason", Untrusted.clip(a.detail())).log("attempt");
+        }
+    }
+
+    /**
+     * The fields of a session with a host: TLS, the policy and always its source, every decision of the defences (an
+     * override while in force, a DANE level, an MTA-STS policy by its id, what TLS-Required: No set aside, the
+     * downgrade memory's floor when it asks more than the policy), the certificate's verdict.
+     */
+    private static LoggingEventBuilder session(LoggingEventBuilder e, Envelope env, SmtpClient.Attempt a,
+                                               TlsPlanner.Plan plan) {
         TlsPolicies.Resolved policy = plan.resolved();
         String tls = (a.tls() == null ? "none" : a.tls().protocol() + "/" + a.tls().cipher())
                 + (a.fallback() == null ? "" : a.fallback().note(a.tls() != null));
         // Whether the server asked for our certificate: always named when the policy has one to present.
         TlsFacts.ClientCertificate client = a.tls() == null ? null : a.tls().clientCertificate();
-        String verified = (a.verdict() == null || a.tls() == null ? "" : " cert=\"" + a.verdict().summary() + "\"")
-                + (client != null && (policy.policy().clientCertificate() != null
-                        || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? " client-cert=" + client.word() : "");
-        String level = " policy=" + policy.policy().level().word()
-                + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : "")
-                // every decision of the defences is on the line: an override while it is in force, a DANE level (the
-                // TLSA base domain, or why DANE did not apply), an MTA-STS policy by its id, what TLS-Required: No
-                // set aside, the downgrade memory's floor when it asks more than the policy
-                + (policy.override().isPresent() || policy.kind() == TlsPolicies.SourceKind.MTA_STS
-                        || policy.kind() == TlsPolicies.SourceKind.DANE
-                        || TlsPlanner.usesDane(policy, env.tlsRequiredNo()) || env.tlsRequiredNo()
-                        ? " policy-source=\"" + policy.source() + "\"" : "")
-                + (env.tlsRequiredNo() ? " tls-required=no" : env.requireTls() ? " requiretls=yes" : "")
-                + (plan.floor() == null ? "" : " peer-memory=" + plan.floor().level().word()
-                        + (plan.floor().enforce() ? "" : "(flag)"));
-        if (a.verdict() != null && !a.verdict().wouldFail().isEmpty()) {
-            log.warn("tls-policy-testing id={} domain={} relay={}[{}] level={} would-fail=\"{}\"", env.id(), domain,
-                    hop.host(), address.getHostAddress(), policy.policy().level().word(),
-                    String.join("; ", a.verdict().wouldFail()));
-        }
-        if (a.outcome() != SmtpClient.Outcome.COMPLETED) {
-            log.info("delivery id={} domain={} relay={}[{}]:{} tls={}{}{} result={} reason=\"{}\"", env.id(),
-                    domain, hop.host(), address.getHostAddress(), hop.port(), tls, level, verified,
-                    a.outcome() == SmtpClient.Outcome.TLS_FAILED ? "tls-failed" : "host-failed", a.detail());
-            return;
-        }
-        a.recipients().forEach((rcpt, r) -> log.info(
-                "delivery id={} to=<{}> relay={}[{}]:{} tls={}{}{} result={} reply=\"{}\"", env.id(), rcpt, hop.host(),
-                address.getHostAddress(), hop.port(), tls, level, verified, r.status().name().toLowerCase(Locale.ROOT),
-                r.reply()));
+        return e.addKeyValue("tls", tls)
+                .addKeyValue("policy", policy.policy().level().word()
+                        + (policy.policy().mode() == dev.postern.config.Config.PolicyMode.TESTING ? "(testing)" : ""))
+                .addKeyValue("policy-source", policy.source())
+                .addKeyValue("tls-required", env.tlsRequiredNo() ? "no" : null)
+                .addKeyValue("requiretls", !env.tlsRequiredNo() && env.requireTls() ? "yes" : null)
+                .addKeyValue("peer-memory", plan.floor() == null ? null : plan.floor().level().word()
+                        + (plan.floor().enforce() ? "" : "(flag)"))
+                .addKeyValue("cert", a.verdict() == null || a.tls() == null ? null : a.verdict().summary())
+                .addKeyValue("client-cert", client != null && (policy.policy().clientCertificate() != null
+                        || client == TlsFacts.ClientCertificate.ASKED_NONE_SENT) ? client.word() : null);
+    }
+
+    /**
+     * The one line of a recipient's outcome in an attempt: delivered, deferred or bounced, where (host, address,
+     * port; "local"), the reply (the remote server's, or our own reason), the DSN status and the policy's source.
+     */
+    private static void logOutcome(Envelope env, String rcpt, Recipient.Status status, String code, String reply,
+                                   int attempts, Via via) {
+        LoggingEventBuilder e = (status == Recipient.Status.DELIVERED ? log.atInfo() : log.atWarn())
+                .addKeyValue("id", env.id()).addKeyValue("to", Untrusted.address(rcpt))
+                .addKeyValue("relay", via.relay());
+        if (via.attempt() != null) session(e, env, via.attempt(), via.plan());
+        else if (via.policy() != null) e.addKeyValue("policy", via.policy().policy().level().word())
+                .addKeyValue("policy-source", via.policy().source());
+        else e.addKeyValue("policy-source", via == Via.LOCAL ? "local" : "none (no next hop)");
+        e.addKeyValue("result", switch (status) {
+                    case DELIVERED -> "delivered";
+                    case FAILED -> "bounced";
+                    default -> "deferred";
+                }).addKeyValue("dsn", code).addKeyValue("attempts", attempts)
+                .addKeyValue("reply", Untrusted.clip(reply)).log("delivery");
     }
 
     private static Map<String, SmtpClient.RecipientResult> uniform(List<String> rcpts,
@@ -761,6 +823,7 @@ public final class Scheduler implements Closeable {
                 failures.add(report(r.address(), "failed", code, reason, res));
             }
             Via via = vias.getOrDefault(r.address(), Via.NONE);
+            logOutcome(env, r.address(), status, code, reason, attempts, via);
             records.add(new DeliveryRecord(now, env.id(), r.address(), attempts, via.host(), via.preference(),
                     via.ip(), via.port(), via.tlsSessionId(), via.noTlsReason(),
                     res.remote() == null ? List.of() : res.remote().wireLines(),
@@ -776,19 +839,22 @@ public final class Scheduler implements Closeable {
         String bounceId = null;
         if (!failures.isEmpty()) {
             if (!env.nullSender()) bounceId = bounce(env, failures, now);
-            else log.info("no bounce for id={}: null sender (RFC 5321 §4.5.5); dropped failed recipient(s) {}",
-                    env.id(), failures.stream().map(f -> "<" + f.recipient() + ">").toList());
+            else log.atInfo().addKeyValue("id", env.id())
+                    .addKeyValue("rcpts", Untrusted.clip(String.join(",", failures.stream()
+                            .map(f -> Untrusted.address(f.recipient())).toList())))
+                    .addKeyValue("reason", "null sender (RFC 5321 §4.5.5): failed recipients dropped")
+                    .log("no bounce");
         }
         if (next.pending().isEmpty()) {
             record(records, bounceId, null);
             // Not waited for: the removal shares its fsync with other messages' (group commit). A crash before it is
             // durable means this message is delivered again, which RFC 5321 §6.1 accepts; it is never lost.
             spool.remove(env.id()).whenComplete((ok, e) -> {
-                if (e != null) log.error("could not remove delivered id={} (it may be delivered again after a "
-                        + "restart): {}", env.id(), e.toString());
+                if (e != null) log.atError().addKeyValue("id", env.id()).addKeyValue("reason", e.toString())
+                        .log("could not remove a delivered message (it may be delivered again after a restart)");
             });
             envelopes.remove(env.id());
-            log.info("removed id={} (all recipients done)", env.id());
+            log.atInfo().addKeyValue("id", env.id()).log("removed");
             return;
         }
         String delayId = null;
@@ -833,7 +899,7 @@ public final class Scheduler implements Closeable {
         try {
             audit.record(r);
         } catch (RuntimeException e) {
-            log.warn("audit: {}", e.toString()); // the sink must not throw; delivery goes on if it does
+            log.atWarn().addKeyValue("reason", e.toString()).log("audit"); // the sink must not throw; mail goes on
         }
     }
 
@@ -867,9 +933,16 @@ public final class Scheduler implements Closeable {
             // quotes its headers, so it goes back only as the sender asked the message to go.
             Envelope env = Bounces.envelopeFor(in.id(), original.sender(), dsn, now, original.requireTls());
             in.commit(env);
-            log.info("bounce id={} for id={} to=<{}> action={} {}", in.id(), original.id(), original.sender(),
-                    reports.getFirst().action(), String.join(" ", reports.stream().map(r -> "rcpt=<" + r.recipient()
-                            + "> status=" + r.status() + " reason=\"" + r.diagnostic() + "\"").toList()));
+            // why the DSN was made: each recipient's status and reason
+            log.atInfo().addKeyValue("id", in.id()).addKeyValue("original", original.id())
+                    .addKeyValue("to", Untrusted.address(original.sender()))
+                    .addKeyValue("action", reports.getFirst().action())
+                    .addKeyValue("rcpts", Untrusted.clip(String.join(",", reports.stream()
+                            .map(r -> Untrusted.address(r.recipient())).toList())))
+                    .addKeyValue("status", String.join(",", reports.stream().map(Bounces.Report::status).toList()))
+                    .addKeyValue("reason", Untrusted.clip(String.join("; ", reports.stream()
+                            .map(r -> Untrusted.address(r.recipient()) + " " + r.diagnostic()).toList())))
+                    .log("bounce");
             boolean delay = reports.stream().allMatch(r -> "delayed".equals(r.action()));
             audit(new MessageRecord(now, in.id(), made.messageId(), "", List.of(original.sender()), env.size(), null,
                     null, null, null, null, env.requireTls(), (delay ? "delay of " : "bounce of ") + original.id()));

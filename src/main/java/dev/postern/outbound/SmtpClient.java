@@ -620,8 +620,8 @@ public final class SmtpClient implements java.io.Closeable {
                     // A DSN (null reverse path) of a REQUIRETLS message: §4.2.1 binds only messages with a return
                     // path, and §5: "the REQUIRETLS parameter SHOULD NOT cause a bounce message to be discarded even
                     // if the next-hop relay does not advertise REQUIRETLS". It goes without the parameter.
-                    log.warn("REQUIRETLS DSN to {} via {}: {}; sent without REQUIRETLS (RFC 8689 §5)",
-                            m.recipients(), peer, why);
+                    log.atWarn().addKeyValue("rcpts", m.recipients()).addKeyValue("relay", peer)
+                            .addKeyValue("reason", why).log("REQUIRETLS DSN sent without REQUIRETLS (RFC 8689 §5)");
                     requireTls = false;
                 }
             }

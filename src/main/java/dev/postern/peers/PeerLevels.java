@@ -118,8 +118,9 @@ public final class PeerLevels implements Closeable {
             dirty = true;
         }
         if (rose) {
-            log.info("peer level domain={} direction={} level={} (was {})", domain, direction.word(),
-                    achieved.word(), before == null ? "never seen" : before.level().word());
+            log.atInfo().addKeyValue("domain", domain).addKeyValue("direction", direction.word())
+                    .addKeyValue("level", achieved.word())
+                    .addKeyValue("was", before == null ? "never seen" : before.level().word()).log("peer level");
             flushQuietly();
         }
         return rose;

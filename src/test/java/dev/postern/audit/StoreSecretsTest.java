@@ -52,7 +52,7 @@ class StoreSecretsTest {
             root.setLevel(before);
         }
         for (ILoggingEvent e : logged.list) {
-            seen.add(e.getFormattedMessage());
+            seen.add(dev.postern.testkit.LogLines.line(e));
             for (IThrowableProxy t = e.getThrowableProxy(); t != null; t = t.getCause()) seen.add(t.getMessage());
         }
         assertThat(seen).isNotEmpty().noneMatch(s -> s != null && (s.contains(PROP) || s.contains(QUERY)));

@@ -44,7 +44,7 @@ class SenderMemoryTest {
 
     List<String> logLines() {
         synchronized (log) {
-            return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+            return log.list.stream().map(dev.postern.testkit.LogLines::line).toList();
         }
     }
 
@@ -116,7 +116,7 @@ class SenderMemoryTest {
             assertThat(send(gw, true, "alice@partner.example").code()).isEqualTo(250);
             assertThat(send(gw, false, "alice@partner.example").code()).isEqualTo(250);
             assertThat(logLines()).anySatisfy(l -> assertThat(l).contains(
-                    "downgrade alert from=<alice@partner.example>", "action=flagged (accepted)"));
+                    "downgrade alert from=<alice@partner.example>", "action=\"flagged (accepted)\""));
             TlsSessionRecord s = audit.await(TlsSessionRecord.class, r -> r.policy() != null
                     && "memory".equals(r.policy().source()));
             assertThat(s.policy().mode()).isEqualTo("testing");

@@ -146,7 +146,7 @@ class DeliveryOutcomeTest {
             assertThat(dsn.recipients()).containsExactly("carol@c.example");
             assertThat(dsn.acceptedRecipients()).isEmpty();
             assertThat(dsn.mailParameters()).isEmpty(); // a 7-bit DSN, declared as such
-            assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("bounce", "for id=" + id));
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).startsWith("bounce ").contains("original=" + id));
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("no bounce", "null sender",
                     "carol@c.example"));
             assertThat(data.resolve("mail")).doesNotExist();
@@ -307,8 +307,9 @@ class DeliveryOutcomeTest {
                     + "Diagnostic-Code: smtp; 550-5.1.1 no such user here\r\n"
                     + " 550 5.1.1 see https://help.b.example/550\r\n");
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).startsWith("bounce ")
-                    .contains("for id=" + id, "rcpt=<bad@b.example> status=5.1.1",
-                            "reason=\"127.0.0.1[127.0.0.1]:" + server.port() + " said: 550 5.1.1 no such user here"));
+                    .contains("original=" + id, "rcpts=<bad@b.example> status=5.1.1",
+                            "reason=\"<bad@b.example> 127.0.0.1[127.0.0.1]:" + server.port()
+                                    + " said: 550 5.1.1 no such user here"));
         }
     }
 }

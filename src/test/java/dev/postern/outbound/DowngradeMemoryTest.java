@@ -186,7 +186,7 @@ class DowngradeMemoryTest {
             eventually().until(() -> server.delivered().size() == 2);
             assertThat(server.delivered().get(1).usedTls()).isFalse();
             eventually().until(() -> log.lines().stream().anyMatch(l -> l.contains("downgrade alert id=" + id)
-                    && l.contains("action=flagged")));
+                    && l.contains("action=\"flagged")));
             TlsSessionRecord flagged = audit.await(TlsSessionRecord.class,
                     s -> s.direction() == TlsSessionRecord.Direction.OUT
                             && s.noTls() == TlsSessionRecord.NoTls.NOT_OFFERED);

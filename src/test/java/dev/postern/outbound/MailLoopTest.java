@@ -40,7 +40,7 @@ class MailLoopTest {
             awaitEmptySpool(gw);
             // one trip: the first attempt stopped at the greeting, nothing was relayed back in
             assertThat(log.lines()).filteredOn(l -> l.startsWith("delivery ") && l.contains("to=<bob@b.example>"))
-                    .hasSize(1).allSatisfy(l -> assertThat(l).contains("result=failed"));
+                    .hasSize(1).allSatisfy(l -> assertThat(l).contains("result=bounced"));
             assertThat(log.lines()).noneMatch(l -> l.contains("to=<bob@b.example>") && l.contains("delivered"));
         }
     }

@@ -76,7 +76,7 @@ class OpportunisticTlsTest {
             assertThat(connections).hasSize(2);
             assertThat(connections.getFirst().tlsFailure()).isNotNull();
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("to=<bob@b.example>",
-                    "tls=TLSv1.2/" + CBC + " (weak: 127.0.0.1[127.0.0.1]:" + server.port() + ": TLS handshake failed",
+                    "tls=\"TLSv1.2/" + CBC + " (weak: 127.0.0.1[127.0.0.1]:" + server.port() + ": TLS handshake failed",
                     "result=delivered"));
         }
     }
@@ -103,7 +103,7 @@ class OpportunisticTlsTest {
             submit(gw, FROM, List.of("bob@b.example"), body("stripped", "Hello"));
             awaitEmptySpool(gw);
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("to=<bob@b.example>",
-                    "tls=none (downgraded: 127.0.0.1[127.0.0.1]:" + server.port() + ": does not offer STARTTLS)",
+                    "tls=\"none (downgraded: 127.0.0.1[127.0.0.1]:" + server.port() + ": does not offer STARTTLS)",
                     "result=delivered"));
         }
     }
@@ -117,7 +117,7 @@ class OpportunisticTlsTest {
             awaitEmptySpool(gw);
             assertThat(server.delivered().getFirst().usedTls()).isFalse();
             assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("to=<bob@b.example>",
-                    "tls=none (downgraded: 127.0.0.1[127.0.0.1]:" + server.port()
+                    "tls=\"none (downgraded: 127.0.0.1[127.0.0.1]:" + server.port()
                             + ": TLS handshake failed: ", "result=delivered"));
             // strict, broad, then clear text
             assertThat(server.connections()).hasSize(3);

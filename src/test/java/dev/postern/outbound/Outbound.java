@@ -186,8 +186,13 @@ final class Outbound {
 
         List<String> lines() {
             synchronized (appender) { // AppenderBase.doAppend holds this lock
-                return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+                return appender.list.stream().map(SchedulerLog::line).toList();
             }
+        }
+
+        /** "msg key=value ...": the message and the event's own fields as the logfmt encoder writes them. */
+        static String line(ILoggingEvent e) {
+            return dev.postern.testkit.LogLines.line(e);
         }
 
         @Override public void close() {

@@ -45,7 +45,7 @@ class OverrideDeliveryTest {
                             assertThat(t.usedTls()).isFalse();
                         });
                 assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("id=" + sub + " ", "result=delivered",
-                        "policy=may", "policy-source=\"override \".partner.test\" (level may until " + until));
+                        "policy=may", "policy-source=\"override \\\".partner.test\\\" (level may until " + until));
 
                 Envelope held = Outbound.awaitEnvelope(gw, parent,
                         e -> recipient(e, "carol@partner.test").attempts() >= 1);
