@@ -14,7 +14,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin ConfigSource source;
 
     @Override public Integer call() throws Exception {
-        Config config = source.load();
+        // Every config problem serve would meet while starting, found first and reported as config check reports
+        // it (exit 2); what remains for Gateway.start is the machine's (a port in use, a data directory locked).
+        Config config = source.load(TlsFileCheck.SYSTEM, System.err::println);
         Gateway gateway;
         try {
             gateway = Gateway.start(config);

@@ -129,14 +129,17 @@ public final class InboundServer implements Closeable {
     /** Binds every listener (all or none) and starts accepting. */
     public void start() throws IOException {
         try {
-            for (Config.Listener l : config.listeners()) {
+            for (int i = 0; i < config.listeners().size(); i++) {
+                Config.Listener l = config.listeners().get(i);
                 ServerSocket server = serverSockets.createServerSocket();
                 server.setReuseAddress(true);
                 try {
                     server.bind(l.address(), 256);
                 } catch (IOException e) {
                     server.close();
-                    throw new IOException("cannot listen on " + describe(l.address()) + ": " + e.getMessage(), e);
+                    // The key too: with several listeners, "which one" is the first question.
+                    throw new IOException("listeners[" + i + "].address: cannot listen on " + describe(l.address())
+                            + ": " + e.getMessage(), e);
                 }
                 sockets.add(server);
                 Thread.ofPlatform().name("accept-" + l.role().name().toLowerCase() + "-" + l.address().getPort())
