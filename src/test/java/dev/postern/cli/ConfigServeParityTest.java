@@ -234,6 +234,18 @@ class ConfigServeParityTest {
         assertThat(serve.errLines()).containsExactly(line);
     }
 
+    @Test void anAuditStoreThatCouldNeverOpenIsRefused() throws Exception {
+        Files.createFile(dir.resolve("db.password"));
+        config("", """
+                [audit]
+                url = "jdbc:postgresql://127.0.0.1:5432/postern"
+                user = "postern"
+                password_file = "db.password"
+                """);
+        refusedAlike("audit.password_file: expected a text file whose first line is the password, got "
+                + "\"db.password\" (its first line is empty)");
+    }
+
     @Test void wideRelayNetworksAreRefusedUnlessAllowedAndTheWholeInternetAlways() throws Exception {
         config("relay_networks = [\"127.0.0.0/8\", \"10.0.0.0/8\", \"2001:db8::/32\", \"192.168.0.0/16\", "
                 + "\"2001:db8:1::/48\"]\n", "");
