@@ -284,7 +284,7 @@ class ConfigServeParityTest {
         // A real process: it warns with the same line and takes mail (the MX listener speaks TLS with the old one).
         try (GatewayProcess p = GatewayProcess.start(dir, dir.resolve("logs"), "expired", "serve", "-c",
                 file.toString())) {
-            Map<String, InetSocketAddress> at = p.awaitListening(Duration.ofSeconds(30));
+            Map<String, InetSocketAddress> at = p.awaitListening(Duration.ofSeconds(60));
             assertThat(at).containsKey("mx");
             assertThat(p.stderr().lines().toList()).contains(warning);
         }
@@ -303,7 +303,7 @@ class ConfigServeParityTest {
         try (ServerSocket taken = new ServerSocket()) {
             taken.bind(new InetSocketAddress("127.0.0.1", 0));
             Files.writeString(file, TOP + "[[listeners]]\naddress = \"127.0.0.1:" + taken.getLocalPort()
-                    + "\"\nrole = \"mx\"\n");
+                    + "\"\nrole = \"mx\"\n\n[tls]\ncertificate = \"ec.crt\"\nkey = \"ec.key\"\n"); // no key generation
             assertThat(Cli.run("config", "check", file.toString()).exit()).isZero();
             Cli.Result serve = GatewayProcess.runCommand(dir, "serve", "-c", file.toString());
             assertThat(serve.exit()).as("%s", serve).isEqualTo(1);
