@@ -25,17 +25,21 @@ final class TlsFileCheck implements TlsCheck {
     static final TlsFileCheck SYSTEM = new TlsFileCheck(Clock.systemUTC());
 
     @Override public String certificates(Path file) {
-        try {
-            Pem.readCertificates(file);
-            return null;
-        } catch (TlsConfigException e) {
-            return reason(file, e);
-        }
+        return reason(file, Pem::readCertificates);
     }
 
     @Override public String privateKey(Path file) {
+        return reason(file, Pem::readPrivateKey);
+    }
+
+    private interface Read {
+        Object read(Path file) throws TlsConfigException;
+    }
+
+    /** Null when {@code read} reads {@code file}, else why not. */
+    private static String reason(Path file, Read read) {
         try {
-            Pem.readPrivateKey(file);
+            read.read(file);
             return null;
         } catch (TlsConfigException e) {
             return reason(file, e);

@@ -82,6 +82,11 @@ class ConfigServeParityTest {
         return config("", "[tls]\ncertificate = \"" + certificate + "\"\nkey = \"" + key + "\"\n");
     }
 
+    private Path outboundClient(String certificate, String key) throws IOException {
+        return config("", "[outbound_tls.\"partner.example\"]\nlevel = \"verify\"\nclient_certificate = \""
+                + certificate + "\"\nclient_key = \"" + key + "\"\n");
+    }
+
     /** config check and serve (in this JVM, through Main.run) both print exactly {@code lines} and exit 2. */
     private void refusedAlike(String... lines) {
         String[] full = java.util.Arrays.stream(lines).map(l -> file + ": " + l).toArray(String[]::new);
@@ -179,21 +184,11 @@ class ConfigServeParityTest {
                 """);
         refusedAlike("listeners[0].client_ca_file: expected a PEM file of CA certificates, got \"ec.key\" (" + abs
                 + "/ec.key: not a PEM certificate (it holds a private key))");
-        config("", """
-                [outbound_tls."partner.example"]
-                level = "verify"
-                client_certificate = "rsa.crt"
-                client_key = "other.key"
-                """);
+        outboundClient("rsa.crt", "other.key");
         refusedAlike("outbound_tls.\"partner.example\".client_key: expected the private key of "
                 + "outbound_tls.\"partner.example\".client_certificate, got \"other.key\" (it does not match the "
                 + "certificate's RSA public key)");
-        config("", """
-                [outbound_tls."partner.example"]
-                level = "verify"
-                client_certificate = "ec.crt"
-                client_key = "enc.key"
-                """.replace("enc.key", encryptedKey("enc.key").getFileName().toString()));
+        outboundClient("ec.crt", encryptedKey("enc.key").getFileName().toString());
         refusedAlike("outbound_tls.\"partner.example\".client_key: expected a PEM private key, got \"enc.key\" ("
                 + abs + "/enc.key: encrypted private keys are not supported)");
     }
