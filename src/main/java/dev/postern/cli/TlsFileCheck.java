@@ -74,10 +74,10 @@ final class TlsFileCheck implements TlsCheck {
             leaf.checkValidity(Date.from(clock.instant()));
             return null;
         } catch (CertificateExpiredException e) {
-            return "the certificate expired on " + leaf.getNotAfter().toInstant() + "; clients that verify it will "
-                    + "refuse it (replace the file: it is reloaded without a restart)";
+            return "the certificate expired on " + leaf.getNotAfter().toInstant() + "; peers that verify it will "
+                    + "refuse it";
         } catch (CertificateNotYetValidException e) {
-            return "the certificate is not valid before " + leaf.getNotBefore().toInstant() + "; clients that "
+            return "the certificate is not valid before " + leaf.getNotBefore().toInstant() + "; peers that "
                     + "verify it will refuse it until then (is this machine's clock right?)";
         }
     }

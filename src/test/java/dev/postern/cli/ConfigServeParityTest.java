@@ -269,8 +269,7 @@ class ConfigServeParityTest {
         write(old, "old");
         tls("old.crt", "old.key");
         String warning = file + ": tls.certificate: warning: the certificate expired on "
-                + old.leaf().getNotAfter().toInstant() + "; clients that verify it will refuse it (replace the file: it "
-                + "is reloaded without a restart)";
+                + old.leaf().getNotAfter().toInstant() + "; peers that verify it will refuse it";
         Cli.Result check = Cli.run("config", "check", file.toString());
         assertThat(check.exit()).as("%s", check).isZero();
         assertThat(check.outLines()).containsExactly(file + ": ok");
