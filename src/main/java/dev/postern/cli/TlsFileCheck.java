@@ -51,6 +51,7 @@ final class TlsFileCheck implements TlsCheck {
             Pem.load(certificate, key);
             return null;
         } catch (TlsConfigException e) {
+            if (e.getMessage().startsWith(key + ": ")) return reason(key, e); // e.g. a DSA key Postern cannot sign with
             String leaf;
             try {
                 java.security.PublicKey k = Pem.readCertificates(certificate).getFirst().getPublicKey();
@@ -58,8 +59,7 @@ final class TlsFileCheck implements TlsCheck {
             } catch (TlsConfigException unreadable) {
                 return reason(certificate, unreadable);
             }
-            return "it does not match the certificate's " + leaf + " public key" + (e.getMessage().startsWith(key + ": ")
-                    ? ": " + reason(key, e) : "");
+            return "it does not match the certificate's " + leaf + " public key";
         }
     }
 
