@@ -17,7 +17,8 @@ final class ConfigCommand {
 
         @Override public Integer call() throws CliException {
             try {
-                ConfigLoader.load(file);
+                // What serve would refuse, refused here: the certificate and key files are read as serve reads them.
+                ConfigLoader.load(file, TlsFileCheck.SYSTEM, System.err::println);
             } catch (ConfigException e) {
                 throw new CliException(String.join(System.lineSeparator(), e.problems()), 2);
             }

@@ -3,6 +3,8 @@ package dev.postern.cli;
 import dev.postern.config.Config;
 import dev.postern.config.ConfigException;
 import dev.postern.config.ConfigLoader;
+import dev.postern.config.TlsCheck;
+import java.util.function.Consumer;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -18,10 +20,18 @@ final class ConfigSource {
 
     /** Loads the configuration; problems become a CliException with one line each (exit 2). */
     Config load() throws CliException {
+        return load(TlsCheck.NONE, warning -> {});
+    }
+
+    /**
+     * As {@link #load()}, checking certificate and key files with {@code check} (what {@code serve} and {@code config
+     * check} do); warnings (a certificate outside its validity) go to {@code warnings}.
+     */
+    Config load(TlsCheck check, Consumer<String> warnings) throws CliException {
         Config c;
         if (config != null) {
             try {
-                c = ConfigLoader.load(config);
+                c = ConfigLoader.load(config, check, warnings);
             } catch (ConfigException e) {
                 throw new CliException(String.join(System.lineSeparator(), e.problems()), 2);
             }
@@ -40,7 +50,9 @@ final class ConfigSource {
             throw new ConfigException(java.util.List.of("(embedded default): the gateway was started without "
                     + "--config; there is no file to re-read"));
         }
-        Config c = ConfigLoader.load(config);
+        // checked as serve checks at start: a reload must not take what a restart would refuse
+        Config c = ConfigLoader.load(config, TlsFileCheck.SYSTEM,
+                warning -> org.slf4j.LoggerFactory.getLogger(ConfigSource.class).warn("{}", warning));
         return data != null ? c.withDataDir(data) : c;
     }
 

@@ -20,7 +20,9 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin ConfigSource source;
 
     @Override public Integer call() throws Exception {
-        Config config = source.load();
+        // Every config problem serve would meet while starting, found first and reported as config check reports
+        // it (exit 2); what remains for Gateway.start is the machine's (a port in use, a data directory locked).
+        Config config = source.load(TlsFileCheck.SYSTEM, System.err::println);
         // Before the gateway's first line; POSTERN_LOG_FORMAT, when set, wins (one run's override, and the lines
         // written before the file was read were in its format already).
         if (System.getenv(LogEncoder.ENV) == null) LogEncoder.use(LogEncoder.Format.valueOf(config.log().format().name()));

@@ -23,7 +23,7 @@ final class AuditValidator {
         Config.Audit d = Config.Audit.DEFAULT;
         String url = t.string("url", d.url(), URL, AuditValidator::url);
         String user = t.string("user", d.user(), "a database user name", AuditValidator::user);
-        Path passwordFile = t.string("password_file", d.passwordFile(), "a file path", readableFile);
+        Path passwordFile = t.string("password_file", d.passwordFile(), "a file path", this::passwordFile);
         String gatewayName = t.string("gateway_name", d.gatewayName(), GATEWAY_NAME, AuditValidator::gatewayName);
         Duration retention = t.duration("retention", d.retention(), MIN_RETENTION, MAX_RETENTION);
         int queueSize = t.integer("queue_size", d.queueSize(), 100, 10_000_000);
@@ -39,6 +39,27 @@ final class AuditValidator {
         }
         t.finish();
         return new Config.Audit(url, user, passwordFile, gatewayName, retention, queueSize, spillMax);
+    }
+
+    /**
+     * The store reads the first line as the password when it connects, beside the start-up: an empty or binary file
+     * would only show as a refused login in the log, with the records waiting in the spill.
+     */
+    private Path passwordFile(String text) {
+        Path p = readableFile.apply(text);
+        String first;
+        try {
+            first = java.nio.file.Files.readString(p).lines().findFirst().orElse("");
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException(Syntax.invalid("a text file whose first line is the password", text)
+                    .getMessage() + " (" + (e instanceof java.nio.charset.CharacterCodingException
+                    ? "not UTF-8 text" : e.getMessage()) + ")");
+        }
+        if (first.isEmpty()) {
+            throw new IllegalArgumentException(Syntax.invalid("a text file whose first line is the password", text)
+                    .getMessage() + " (its first line is empty)");
+        }
+        return p;
     }
 
     /**

@@ -30,6 +30,16 @@ public final class ConfigLoader {
      * syntax error is one line "FILE:LINE:COLUMN: invalid TOML: ...".
      */
     public static Config load(Path file) throws ConfigException {
+        return load(file, TlsCheck.NONE, warning -> {});
+    }
+
+    /**
+     * As {@link #load(Path)}, with certificate and key files checked by {@code check} (what they hold, a key against
+     * its certificate); lines that do not fail the file (a certificate outside its validity) go to {@code warnings},
+     * each "FILE: KEY: warning: ...". {@code postern config check} and {@code postern serve} load this way.
+     */
+    public static Config load(Path file, TlsCheck check, java.util.function.Consumer<String> warnings)
+            throws ConfigException {
         String label = file.toString();
         String text = read(file, label);
         JsonNode root;
@@ -40,8 +50,9 @@ public final class ConfigLoader {
         }
         Path absolute = file.toAbsolutePath().normalize();
         Problems problems = new Problems(label);
-        Config config = new Validator(absolute.getParent(), problems).validate(root, absolute);
+        Config config = new Validator(absolute.getParent(), problems, check).validate(root, absolute);
         if (config == null) throw new ConfigException(problems.lines());
+        problems.warnings().forEach(warnings);
         return config;
     }
 

@@ -27,13 +27,15 @@ final class PolicyValidator {
     static final String MEMORY_MODES = "refuse, flag or off";
 
     private final Function<String, Path> path;
-    private final Function<String, Path> readableFile;
+    private final Material material;
+    private final Problems problems;
     /** {@code memory = "..."} of the domain tables: the downgrade memory per destination domain. */
     private final Map<String, Config.MemoryMode> memory = new LinkedHashMap<>();
 
-    PolicyValidator(Function<String, Path> path, Function<String, Path> readableFile) {
+    PolicyValidator(Function<String, Path> path, Material material, Problems problems) {
         this.path = path;
-        this.readableFile = readableFile;
+        this.material = material;
+        this.problems = problems;
     }
 
     /**
@@ -93,11 +95,12 @@ final class PolicyValidator {
         List<String> match = t.list("match", List.of(), "an array of name patterns",
                 "a name pattern like mx.example.com, *.example.com or .example.com, or an IP address",
                 PolicyValidator::pattern);
-        Path caFile = t.string("ca_file", null, "a file path", readableFile);
+        Path caFile = t.string("ca_file", null, "a file path", material::caFile);
         List<String> fingerprints = t.list("fingerprints", List.of(), "an array of SHA-256 fingerprints",
                 "a SHA-256 fingerprint of 64 hex digits (colons allowed)", PolicyValidator::fingerprint);
-        Path clientCertificate = t.string("client_certificate", null, "a file path", readableFile);
-        Path clientKey = t.string("client_key", null, "a file path", readableFile);
+        Path clientCertificate = t.string("client_certificate", null, "a file path", material::certificate);
+        Path clientKey = t.string("client_key", null, "a file path", material::key);
+        material.pair(t, "client_certificate", clientCertificate, "client_key", clientKey, problems);
         if (t.has("client_certificate") != t.has("client_key")) {
             t.problem(t.has("client_certificate") ? "client_key" : "client_certificate",
                     "expected both client_certificate and client_key or neither, got nothing");

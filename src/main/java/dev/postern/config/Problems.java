@@ -7,10 +7,16 @@ import java.util.List;
 final class Problems {
     private final String file;
     private final List<String> lines = new ArrayList<>();
+    private final List<String> warnings = new ArrayList<>();
 
     Problems(String file) { this.file = file; }
 
     void add(String key, String message) { lines.add(file + ": " + key + ": " + message); }
+
+    /** Something that works but should be fixed soon: reported as "FILE: KEY: warning: message", never fatal. */
+    void warn(String key, String message) { warnings.add(file + ": " + key + ": warning: " + message); }
+
+    List<String> warnings() { return List.copyOf(warnings); }
 
     boolean isEmpty() { return lines.isEmpty(); }
 

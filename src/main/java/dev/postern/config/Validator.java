@@ -38,11 +38,18 @@ final class Validator {
 
     private final Path baseDir;
     private final Problems problems;
+    private final Material material;
 
     /** @param baseDir the directory relative paths resolve against: the config file's */
     Validator(Path baseDir, Problems problems) {
+        this(baseDir, problems, TlsCheck.NONE);
+    }
+
+    /** @param check what certificate and key files must hold beyond being readable */
+    Validator(Path baseDir, Problems problems, TlsCheck check) {
         this.baseDir = baseDir;
         this.problems = problems;
+        this.material = new Material(this::readableFile, check);
     }
 
     /** @return the config, or null when there were problems (all of them are in {@code problems} then) */
@@ -50,7 +57,7 @@ final class Validator {
         Table top = new Table(root, "", problems);
         String hostname = top.has("hostname") ? top.string("hostname", null, HOST_NAME, Syntax::hostName)
                 : LocalHost.NAME;
-        Path dataDir = top.string("data_dir", baseDir.resolve("data"), "a directory path", this::path);
+        Path dataDir = top.string("data_dir", baseDir.resolve("data"), "a directory path", this::dataDir);
         List<Listener> listeners = listeners(top);
         Set<String> localDomains = new LinkedHashSet<>(
                 top.list("local_domains", DEFAULT_LOCAL_DOMAINS, DOMAINS, DOMAIN, Syntax::domain));
@@ -61,22 +68,24 @@ final class Validator {
                 DEFAULT_RELAY_NETWORKS.stream().map(Config.Network::parse).toList(),
                 "an array of networks like [\"127.0.0.0/8\", \"::1/128\"]",
                 "a network like 192.0.2.0/24, 2001:db8::/32 or a single IP address", Config.Network::parse);
+        notWide(top, relayNetworks);
         Config.Tls tls = tls(top.table("tls"));
         Config.Limits limits = limits(top.table("limits"));
         Config.Queue queue = queue(top.table("queue"));
         Config.Delivery delivery = delivery(top.table("delivery"));
         Config.Dns dns = dns(top.table("dns"));
         Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
-        PolicyValidator policies = new PolicyValidator(this::path, this::readableFile);
+        PolicyValidator policies = new PolicyValidator(this::path, material, problems);
         Config.OutboundTls outboundTls = policies.outboundTls(top.table("outbound_tls"));
         Config.PeerMemory peerMemory = peerMemory(top.table("peer_memory"), policies.memory());
         RecipientsValidator rv = new RecipientsValidator(this::readableFile, problems);
-        Config.Inbound inbound = new InboundValidator(this::readableFile).inbound(top, problems).with(
+        Config.Inbound inbound = new InboundValidator(material::caFile).inbound(top, problems).with(
                 rv.recipients(top.table("recipients"), localDomains, relayDomains),
                 rv.verification(top.table("recipient_verification")), rv.auth(top.table("auth")));
         Config.Audit audit = new AuditValidator(this::readableFile).audit(top.table("audit"));
         Config.MtaSts mtaSts = mtaSts(top.table("mta_sts"));
         Config.Log log = log(top.table("log"));
+        publishable(top, mtaSts, listeners, localDomains, relayDomains);
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
@@ -129,7 +138,7 @@ final class Validator {
             Table t = new Table(e, at, problems);
             InetSocketAddress address = t.required("address", "host:port", Listener::parseAddress);
             Role role = t.required("role", "mx, submission or submissions", Listener::parseRole);
-            Config.ListenerTls listenerTls = new InboundValidator(this::readableFile).listenerTls(t);
+            Config.ListenerTls listenerTls = new InboundValidator(material::caFile).listenerTls(t);
             for (int j = 0; address != null && j < i; j++) {
                 if (taken.get(j) != null && overlap(taken.get(j), address)) {
                     t.problem("address", "expected an address no other listener uses, got "
@@ -176,9 +185,10 @@ final class Validator {
      * tables (say an RSA and an ECDSA certificate, served together), or nothing (generated ones).
      */
     private Config.Tls tls(Table t) {
-        Path certificate = t.string("certificate", null, "a file path", this::readableFile);
-        Path key = t.string("key", null, "a file path", this::readableFile);
+        Path certificate = t.string("certificate", null, "a file path", material::certificate);
+        Path key = t.string("key", null, "a file path", material::key);
         boolean hasCertificate = t.has("certificate"), hasKey = t.has("key");
+        material.pair(t, "certificate", certificate, "key", key, problems);
         JsonNode array = t.raw("certificates");
         List<Config.CertificatePair> pairs = array == null ? null : certificatePairs(t, array);
         if (array != null && (hasCertificate || hasKey)) {
@@ -190,6 +200,7 @@ final class Validator {
                     + (hasCertificate ? "certificate" : "key"));
         }
         Config.TlsProvider provider = t.string("provider", Config.TlsProvider.AUTO, PROVIDERS, Validator::provider);
+        material.provider(t, "provider", provider == Config.TlsProvider.CONSCRYPT ? provider : null);
         if (provider == Config.TlsProvider.CONSCRYPT && pairs != null && pairs.size() > 1) {
             // Conscrypt 2.9 sets one certificate per connection: an RSA-only client would be refused.
             t.problem("provider", "conscrypt serves one certificate only, got " + pairs.size()
@@ -241,8 +252,9 @@ final class Validator {
                 continue;
             }
             Table t = new Table(e, at, problems);
-            Path certificate = t.required("certificate", "a file path", this::readableFile);
-            Path key = t.required("key", "a file path", this::readableFile);
+            Path certificate = t.required("certificate", "a file path", material::certificate);
+            Path key = t.required("key", "a file path", material::key);
+            material.pair(t, "certificate", certificate, "key", key, problems);
             int earlier = certificate == null ? -1 : certificates.indexOf(certificate);
             if (earlier >= 0) {
                 t.problem("certificate", "expected a certificate file no other pair uses, got "
@@ -309,6 +321,7 @@ final class Validator {
         int smtpPort = t.integer("smtp_port", 25, 1, 65535);
         Config.TlsProvider tlsProvider = t.string("tls_provider", Config.TlsProvider.JDK, DELIVERY_PROVIDERS,
                 Validator::deliveryProvider);
+        material.provider(t, "tls_provider", tlsProvider == Config.TlsProvider.CONSCRYPT ? tlsProvider : null);
         ordered(t, "per_destination", perDestination, "concurrency", concurrency, false, String::valueOf);
         t.finish();
         return new Config.Delivery(concurrency, perDestination, connectTimeout, commandTimeout, dataTimeout, smtpPort,
@@ -388,7 +401,7 @@ final class Validator {
     private Config.MtaSts mtaSts(Table t) {
         Config.MtaSts d = Config.MtaSts.DEFAULT;
         boolean enabled = t.bool("enabled", d.enabled());
-        Path caFile = t.string("ca_file", d.caFile(), "a file path", this::readableFile);
+        Path caFile = t.string("ca_file", d.caFile(), "a file path", material::caFile);
         Duration connectTimeout = t.duration("connect_timeout", d.connectTimeout(), Duration.ofSeconds(1),
                 Duration.ofMinutes(5));
         Duration fetchTimeout = t.duration("fetch_timeout", d.fetchTimeout(), Duration.ofSeconds(1),
@@ -408,8 +421,9 @@ final class Validator {
     private Config.Publish publish(Table t) {
         Config.Publish d = Config.Publish.DEFAULT;
         InetSocketAddress listen = t.string("listen", d.listen(), "host:port", Listener::parseAddress);
-        Path certificate = t.string("certificate", d.certificate(), "a file path", this::readableFile);
-        Path key = t.string("key", d.key(), "a file path", this::readableFile);
+        Path certificate = t.string("certificate", d.certificate(), "a file path", material::certificate);
+        Path key = t.string("key", d.key(), "a file path", material::key);
+        material.pair(t, "certificate", certificate, "key", key, problems);
         if (t.has("certificate") != t.has("key")) {
             problems.add(t.path(), "expected both certificate and key or neither (the [tls] ones), got only "
                     + (t.has("certificate") ? "certificate" : "key"));
@@ -482,6 +496,70 @@ final class Validator {
             t.problem(highKey, "expected " + (strict ? "more than " : "at least ") + t.key(lowKey) + " ("
                     + format.apply(low) + "), got " + Table.render(t.raw(highKey)));
         }
+    }
+
+    /**
+     * {@code relay_networks}: each host in them may relay to any domain, so a network wider than a /16 (IPv4) or a
+     * /48 (IPv6, a whole site's allocation) is refused unless {@code allow_wide_relay_networks = true}, and the whole
+     * Internet (a /0) always: no one runs an open relay on purpose. Loopback (127.0.0.0/8, the default) is this
+     * machine only, whatever its width.
+     */
+    private void notWide(Table top, List<Config.Network> networks) {
+        boolean allowed = top.bool("allow_wide_relay_networks", false);
+        JsonNode raw = top.raw("relay_networks");
+        if (raw == null || !raw.isArray() || raw.size() != networks.size()) return; // a bad entry was reported
+        for (int i = 0; i < networks.size(); i++) {
+            Config.Network n = networks.get(i);
+            boolean v4 = n.address().length == 4;
+            String key = top.key("relay_networks") + "[" + i + "]";
+            if (n.prefixLength() == 0) {
+                problems.add(key, "expected your own networks, got " + Table.render(raw.get(i)) + ": the whole "
+                        + (v4 ? "IPv4" : "IPv6") + " Internet could relay mail through this gateway (an open relay); "
+                        + "remote clients should authenticate on a submission listener instead");
+            } else if (!allowed && n.prefixLength() < (v4 ? 16 : 48) && !loopback(n)) {
+                problems.add(key, "expected a network no wider than " + (v4 ? "/16" : "/48") + ", got "
+                        + Table.render(raw.get(i)) + ": every host in it may relay mail to any domain, an open relay "
+                        + "if it reaches beyond your own hosts (set allow_wide_relay_networks = true if it does not)");
+            }
+        }
+    }
+
+    /** 127.0.0.0/8 or narrower (the default): only this machine, which may relay whatever its width. */
+    private static boolean loopback(Config.Network n) {
+        return n.address().length == 4 && (n.address()[0] & 0xff) == 127 && n.prefixLength() >= 8;
+    }
+
+    /**
+     * {@code [mta_sts.publish] listen}: the policy is served for mta-sts.DOMAIN of the local and relay domains with a
+     * dot, so there must be one; and the port must not be a listener's.
+     */
+    private void publishable(Table top, Config.MtaSts mtaSts, List<Listener> listeners, Set<String> localDomains,
+                             Set<String> relayDomains) {
+        if (mtaSts == null || mtaSts.publish().listen() == null) return;
+        String key = top.key("mta_sts") + ".publish.listen";
+        if (localDomains.stream().noneMatch(d -> d.indexOf('.') > 0)
+                && relayDomains.stream().noneMatch(d -> d.indexOf('.') > 0)) {
+            problems.add(key, "expected local_domains or relay_domains to hold a domain with a dot to publish for "
+                    + "(as mta-sts.DOMAIN), got none");
+        }
+        InetSocketAddress at = mtaSts.publish().listen();
+        for (int i = 0; i < listeners.size(); i++) {
+            if (overlap(listeners.get(i).address(), at)) {
+                problems.add(key, "expected an address no listener uses, got " + Syntax.quote(at.getHostString() + ":"
+                        + at.getPort()) + " (listeners[" + i + "] uses it)");
+                break;
+            }
+        }
+    }
+
+    /** {@code data_dir}: made at the first start, so it may be missing, but not be something else than a directory. */
+    private Path dataDir(String text) {
+        Path p = path(text);
+        if (Files.exists(p) && !Files.isDirectory(p)) {
+            throw new IllegalArgumentException(Syntax.invalid("a directory path", text).getMessage() + " (a file"
+                    + (p.toString().equals(text) ? "" : ": " + p) + ")");
+        }
+        return p;
     }
 
     private Path path(String text) {

@@ -153,7 +153,15 @@ public final class InboundServer implements Closeable {
     /** Binds every listener (all or none) and starts accepting. */
     public synchronized void start() throws IOException {
         try {
-            for (Config.Listener l : live.config().listeners()) bound.add(bind(l));
+            List<Config.Listener> listeners = live.config().listeners();
+            for (int i = 0; i < listeners.size(); i++) {
+                try {
+                    bound.add(bind(listeners.get(i)));
+                } catch (IOException e) {
+                    // The key too: with several listeners, "which one" is the first question.
+                    throw new IOException("listeners[" + i + "].address: " + e.getMessage(), e);
+                }
+            }
         } catch (IOException e) {
             close();
             throw e;

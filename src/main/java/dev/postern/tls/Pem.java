@@ -62,7 +62,8 @@ public final class Pem {
         } catch (CertificateException e) {
             throw new IllegalStateException("no X.509 certificate factory", e);
         }
-        for (PemObject block : readBlocks(file)) {
+        List<PemObject> blocks = readBlocks(file);
+        for (PemObject block : blocks) {
             if (!block.getType().equals("CERTIFICATE") && !block.getType().equals("X509 CERTIFICATE")) continue;
             try {
                 certificates.add((X509Certificate) factory.generateCertificate(new ByteArrayInputStream(block.getContent())));
@@ -70,7 +71,7 @@ public final class Pem {
                 throw new TlsConfigException(file + ": bad certificate #" + (certificates.size() + 1) + " (" + oneLine(e) + ")", e);
             }
         }
-        if (certificates.isEmpty()) throw new TlsConfigException(file + ": not a PEM certificate");
+        if (certificates.isEmpty()) throw new TlsConfigException(file + ": not a PEM certificate" + holds(blocks));
         return List.copyOf(certificates);
     }
 
@@ -164,7 +165,7 @@ public final class Pem {
         try {
             return readCertificates(file).getFirst().getPublicKey();
         } catch (TlsConfigException e) {
-            if (e.getMessage().endsWith(": not a PEM certificate")) {
+            if (e.getMessage().startsWith(file + ": not a PEM certificate")) {
                 throw new TlsConfigException(file + ": no PUBLIC KEY or CERTIFICATE block found", e);
             }
             throw e;
@@ -174,7 +175,8 @@ public final class Pem {
     /** Reads the first private key of a PEM file (PKCS#8, PKCS#1 RSA or SEC1 EC; not encrypted). */
     public static PrivateKey readPrivateKey(Path file) throws TlsConfigException {
         byte[] ecParameters = null; // "openssl ecparam -genkey" puts the curve in its own block before the key
-        for (PemObject block : readBlocks(file)) {
+        List<PemObject> blocks = readBlocks(file);
+        for (PemObject block : blocks) {
             String type = block.getType();
             if (type.equals("EC PARAMETERS")) ecParameters = block.getContent();
             if (isEncryptedKey(block)) {
@@ -201,7 +203,26 @@ public final class Pem {
                 throw new TlsConfigException(file + ": bad " + type + " (" + oneLine(e) + ")", e);
             }
         }
-        throw new TlsConfigException(file + ": no private key found");
+        throw new TlsConfigException(file + ": no private key found" + holds(blocks));
+    }
+
+    /**
+     * What a file holds instead of the block that was looked for, for the error line: a key given as a certificate
+     * (or the reverse), a certificate request, a public key; " (no PEM block)" for a text file without one.
+     */
+    private static String holds(List<PemObject> blocks) {
+        if (blocks.isEmpty()) return " (no PEM block in it)";
+        List<String> kinds = blocks.stream().map(b -> isEncryptedKey(b) ? "an encrypted private key"
+                : switch (b.getType()) {
+                    case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY" -> "a private key";
+                    case "CERTIFICATE", "X509 CERTIFICATE" -> "a certificate";
+                    case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST" ->
+                            "a certificate request (CSR: a CA signs it into the certificate)";
+                    case "PUBLIC KEY" -> "a public key";
+                    case "EC PARAMETERS" -> "EC parameters";
+                    default -> "a \"" + b.getType() + "\" block";
+                }).distinct().toList();
+        return " (it holds " + String.join(" and ", kinds) + ")";
     }
 
     /** PKCS#8 "ENCRYPTED PRIVATE KEY", or an OpenSSL legacy key with a "Proc-Type: 4,ENCRYPTED" header. */
@@ -218,16 +239,34 @@ public final class Pem {
 
     private static List<PemObject> readBlocks(Path file) throws TlsConfigException {
         List<PemObject> blocks = new ArrayList<>();
+        if (Files.isDirectory(file)) throw new TlsConfigException(file + ": a directory, not a PEM file");
+        try {
+            if (Files.size(file) == 0) throw new TlsConfigException(file + ": an empty file, not PEM");
+        } catch (IOException e) {
+            // not there or not readable: said below, where the read fails
+        }
         try (Reader reader = Files.newBufferedReader(file, StandardCharsets.US_ASCII); PemReader pem = new PemReader(reader)) {
             for (PemObject block; (block = pem.readPemObject()) != null; ) blocks.add(block);
         } catch (NoSuchFileException e) {
             throw new TlsConfigException(file + ": no such file", e);
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw new TlsConfigException(file + ": permission denied", e);
         } catch (java.nio.charset.CharacterCodingException e) {
-            throw new TlsConfigException(file + ": not a PEM file (binary content)", e);
+            throw new TlsConfigException(file + ": not a PEM file (binary content" + (derSequence(file)
+                    ? ", DER: convert it with openssl x509 -inform der, or openssl pkey -inform der for a key)" : ")"), e);
         } catch (IOException | RuntimeException e) {
             throw new TlsConfigException(file + ": cannot read PEM (" + oneLine(e) + ")", e);
         }
         return blocks;
+    }
+
+    /** Whether a binary file starts as DER does (an ASN.1 SEQUENCE), to say so in the error line. */
+    private static boolean derSequence(Path file) {
+        try (var in = Files.newInputStream(file)) {
+            return in.read() == 0x30;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     /** Proves possession: a fresh challenge signed with the key must verify with the certificate's public key. */

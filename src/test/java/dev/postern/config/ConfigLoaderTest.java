@@ -88,6 +88,7 @@ class ConfigLoaderTest {
                 local_domains = ["Example.COM", "example.net"]
                 relay_domains = ["partner.example"]
                 relay_networks = ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
+                allow_wide_relay_networks = true
 
                 [[listeners]]
                 address = "0.0.0.0:25"
@@ -482,7 +483,7 @@ class ConfigLoaderTest {
                         + "got true",
                 "postern.toml: dns.server: unknown key (did you mean \"servers\"?)",
                 "postern.toml: colour: unknown key (known keys: hostname, data_dir, listeners, local_domains, "
-                        + "relay_domains, relay_networks, tls, limits, queue, delivery, dns, routes, outbound_tls, peer_memory, partners,"
+                        + "relay_domains, relay_networks, allow_wide_relay_networks, tls, limits, queue, delivery, dns, routes, outbound_tls, peer_memory, partners,"
                         + " relay_clients, recipients, recipient_verification, auth, audit, mta_sts, log)");
     }
 
