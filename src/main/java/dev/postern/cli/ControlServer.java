@@ -114,7 +114,9 @@ final class ControlServer implements Closeable {
             String line = in.readLine();
             String answer = line == null ? "error empty request" : execute(line.strip(), peer.user().getName());
             out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
-            log.info("control: \"{}\" -> {}", line, answer);
+            // a queue command's answer lists every message it matched: the log keeps its start (admin.log has them all)
+            log.info("control: \"{}\" -> {}", line,
+                    answer.length() > 400 ? answer.substring(0, 400) + "... (" + answer.length() + " chars)" : answer);
         } catch (IOException e) {
             log.warn("control request failed: {}", e.getMessage());
         }
