@@ -17,6 +17,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * The administrator's queue operations (flush, hold, release, delete), in one place for both ways of reaching a
@@ -125,6 +127,7 @@ final class QueueAdmin {
                 }
             }
             Map<String, Outcome> outcomes = new LinkedHashMap<>();
+            Map<String, Finish> started = new LinkedHashMap<>();
             List<String> targets = new ArrayList<>();
             if (selector.selects()) {
                 for (Spool.Entry e : spool.list()) {
@@ -137,7 +140,7 @@ final class QueueAdmin {
             for (String id : targets) {
                 outcomes.put(id, null);
                 try {
-                    outcomes.put(id, new Outcome(id, true, one(op, id, who)));
+                    started.put(id, start(op, id, who));
                 } catch (Busy b) {
                     busy.add(id);
                 } catch (Refused r) {
@@ -150,7 +153,7 @@ final class QueueAdmin {
                 for (var it = busy.iterator(); it.hasNext(); ) {
                     String id = it.next();
                     try {
-                        outcomes.put(id, new Outcome(id, true, one(op, id, who)));
+                        started.put(id, start(op, id, who));
                         it.remove();
                     } catch (Busy b) {
                         // still in its attempt
@@ -166,10 +169,48 @@ final class QueueAdmin {
                 outcomes.put(id, new Outcome(id, false, "message " + id + " is being delivered right now; left as it "
                         + "is (try again in a moment)"));
             }
+            for (var e : started.entrySet()) {
+                try {
+                    outcomes.put(e.getKey(), new Outcome(e.getKey(), true, e.getValue().finish()));
+                } catch (IOException failed) {
+                    outcomes.put(e.getKey(), new Outcome(e.getKey(), false, "message " + e.getKey() + ": "
+                            + failed.getMessage()));
+                }
+            }
             return new Report(targets.size(), new ArrayList<>(outcomes.values()));
         } finally {
             flushLog();
         }
+    }
+
+    /** The rest of an operation that was started: waits for what it waits for, records it, returns its text. */
+    private interface Finish {
+        String finish() throws IOException;
+    }
+
+    /**
+     * Starts {@code op} on one message. A delete is queued with the spool's group committer ({@link Spool#remove}),
+     * so that many deletes share their directory fsyncs; it is recorded once it is durable. The others are done here.
+     */
+    private Finish start(Operation op, String id, Who who) throws IOException, Refused {
+        if (op != Operation.DELETE) {
+            String text = one(op, id, who);
+            return () -> text;
+        }
+        existing(id);
+        withdraw(id);
+        CompletableFuture<Void> removed = spool.remove(id);
+        return () -> {
+            try {
+                removed.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while its removal was being made durable");
+            } catch (ExecutionException e) {
+                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+            }
+            return done(who, AdminRecord.Action.QUEUE_DELETE, id, "deleted " + id);
+        };
     }
 
     private String one(Operation op, String id, Who who) throws IOException, Refused {
