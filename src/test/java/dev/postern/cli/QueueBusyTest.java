@@ -53,26 +53,20 @@ class QueueBusyTest {
                 assertThat(gw.spool().find(defer)).isEmpty();
 
                 // Delivered by the attempt in progress: reported gone, delivered once.
-                String accept = QueueSelectorsTest.send(mx, "alice@busy.test", "accept@a.example");
-                assertThat(delivering.await(10, TimeUnit.SECONDS)).isTrue();
-                Cli.Result gone = Cli.run("queue", "delete", "--recipient", "accept@a.example", "--data", d);
-                assertThat(gone.exit()).as("%s", gone).isEqualTo(1);
-                assertThat(gone.errLines()).containsExactly("postern: message " + accept + " left the queue during its "
-                        + "delivery attempt (delivered or bounced); nothing deleted");
-                assertThat(own(gone)).containsExactly(
+                Run gone = duringAttempt(mx, delivering, "accept@a.example", "queue", "delete", "--recipient",
+                        "accept@a.example", "--data", d);
+                assertNotDone(gone.result(), "postern: message " + gone.id() + " left the queue during its delivery "
+                        + "attempt (delivered or bounced); nothing deleted",
                         "1 message matched --recipient accept@a.example: 0 deleted, 1 left as they were");
                 assertThat(nextHop.transactions().stream().filter(t -> t.delivered()
                         && t.recipients().contains("accept@a.example"))).hasSize(1);
 
                 // An attempt longer than the wait: left as it is, and after the attempt it is still queued, not held.
-                String dawdle = QueueSelectorsTest.send(mx, "alice@busy.test", "dawdle@a.example");
-                assertThat(dawdling.await(10, TimeUnit.SECONDS)).isTrue();
-                Cli.Result busy = Cli.run("queue", "hold", "--domain", "a.example", "--data", d);
-                assertThat(busy.exit()).as("%s", busy).isEqualTo(1);
-                assertThat(busy.errLines()).containsExactly("postern: message " + dawdle + " is being delivered right "
-                        + "now; left as it is (try again in a moment)");
-                assertThat(own(busy)).containsExactly(
-                        "1 message matched --domain a.example: 0 held, 1 left as they were");
+                Run busy = duringAttempt(mx, dawdling, "dawdle@a.example", "queue", "hold", "--domain", "a.example",
+                        "--data", d);
+                String dawdle = busy.id();
+                assertNotDone(busy.result(), "postern: message " + dawdle + " is being delivered right now; left as it "
+                        + "is (try again in a moment)", "1 message matched --domain a.example: 0 held, 1 left as they were");
                 await().atMost(Duration.ofSeconds(15)).until(() -> gw.spool().find(dawdle)
                         .map(e -> e.state() == QueueState.DEFERRED).orElse(false));
                 Cli.Result hold = Cli.run("queue", "hold", "--domain", "a.example", "--data", d);
@@ -80,6 +74,23 @@ class QueueBusyTest {
                 assertThat(gw.spool().find(dawdle).orElseThrow().state()).isEqualTo(QueueState.HOLD);
             }
         }
+    }
+
+    /** A message sent, and a command run while its delivery attempt waits at the next hop's RCPT. */
+    private record Run(String id, Cli.Result result) {}
+
+    private static Run duringAttempt(java.net.InetSocketAddress mx, CountDownLatch atRcpt, String rcpt,
+                                     String... command) throws Exception {
+        String id = QueueSelectorsTest.send(mx, "alice@busy.test", rcpt);
+        assertThat(atRcpt.await(10, TimeUnit.SECONDS)).isTrue();
+        return new Run(id, Cli.run(command));
+    }
+
+    /** The command matched one message and could not act on it: exit 1, why on stderr, the count on stdout. */
+    private static void assertNotDone(Cli.Result r, String why, String count) {
+        assertThat(r.exit()).as("%s", r).isEqualTo(1);
+        assertThat(r.errLines()).containsExactly(why);
+        assertThat(own(r)).containsExactly(count);
     }
 
     /** What the command printed, without the log lines of the gateway running in this JVM. */
