@@ -29,9 +29,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
  * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit",
- * "forget DOMAIN in|out|both", "reload"), one answer line ("ok TEXT" or "error TEXT"; for "audit", "ok" and the
- * writer's stats as one line of JSON; for "reload", "ok applied" or "error refused" and then one line per change or
- * problem), then close.
+ * "forget DOMAIN in|out|both", "reload", "queue JSON"), one answer line ("ok TEXT" or "error TEXT"; for "audit",
+ * "ok" and the writer's stats as one line of JSON; for "reload", "ok applied" or "error refused" and then one line per
+ * change or problem), then close. "queue" carries a {@link QueueRequest} (operation, selector, the operator the
+ * command named) and is answered with the {@link QueueAdmin.Report} as one line of JSON.
  */
 final class ControlServer implements Closeable {
     private static final Logger log = LoggerFactory.getLogger(ControlServer.class);
@@ -74,7 +75,8 @@ final class ControlServer implements Closeable {
         this.peers = peers;
         this.audit = audit;
         this.socketPath = socketPath;
-        this.admin = new QueueAdmin(spool, scheduler, audit);
+        this.admin = new QueueAdmin(spool, scheduler, audit,
+                dev.postern.audit.AdminLog.in(socketPath.toAbsolutePath().getParent()));
         this.auditStats = auditStats;
     }
 
@@ -118,7 +120,10 @@ final class ControlServer implements Closeable {
             String line = in.readLine();
             String answer = line == null ? "error empty request" : execute(line.strip(), peer.user().getName());
             out.write((answer + "\n").getBytes(StandardCharsets.UTF_8));
-            log.atInfo().addKeyValue("request", line).addKeyValue("answer", answer).log("control");
+            // a queue command's answer lists every message it matched: the log keeps its start (admin.log has them all)
+            log.atInfo().addKeyValue("request", line).addKeyValue("answer",
+                    answer.length() > 400 ? answer.substring(0, 400) + "... (" + answer.length() + " chars)" : answer)
+                    .log("control");
         } catch (IOException e) {
             log.atWarn().addKeyValue("reason", e.getMessage()).log("control request failed");
         }
@@ -133,10 +138,12 @@ final class ControlServer implements Closeable {
         }
         try {
             String text = switch (w[0]) {
-                case "flush" -> admin.flush(w.length > 1 ? w[1] : null, actor);
-                case "hold" -> admin.hold(arg(w), actor);
-                case "release" -> admin.release(arg(w), actor);
-                case "delete" -> admin.delete(arg(w), actor);
+                case "flush" -> admin.single(QueueAdmin.Operation.FLUSH, w.length > 1 ? w[1] : null,
+                        QueueAdmin.Who.socketPeer(actor));
+                case "hold" -> admin.single(QueueAdmin.Operation.HOLD, arg(w), QueueAdmin.Who.socketPeer(actor));
+                case "release" -> admin.single(QueueAdmin.Operation.RELEASE, arg(w), QueueAdmin.Who.socketPeer(actor));
+                case "delete" -> admin.single(QueueAdmin.Operation.DELETE, arg(w), QueueAdmin.Who.socketPeer(actor));
+                case "queue" -> queue(request.substring(w[0].length()).strip(), actor);
                 case "audit" -> audit();
                 case "forget" -> forget(w, actor);
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
@@ -147,6 +154,28 @@ final class ControlServer implements Closeable {
         } catch (IOException e) {
             return "error " + e.getMessage();
         }
+    }
+
+    /**
+     * A queue command from the CLI: the operation, which messages, and the operator it named.
+     *
+     * @param by the operator ({@code --by}, else the CLI's login user); null: the socket peer's user
+     */
+    record QueueRequest(String operation, QueueSelector selector, String by) {}
+
+    private String queue(String json, String peerUser) throws QueueAdmin.Refused, IOException {
+        QueueRequest r;
+        QueueAdmin.Operation op;
+        try {
+            r = dev.postern.trace.Json.mapper().readValue(json, QueueRequest.class);
+            op = QueueAdmin.Operation.valueOf(r.operation().toUpperCase(java.util.Locale.ROOT));
+        } catch (IOException | RuntimeException e) {
+            throw new QueueAdmin.Refused("queue: expected {\"operation\":...,\"selector\":{...}}, got " + json);
+        }
+        if (r.selector() == null || r.selector().none()) throw new QueueAdmin.Refused("queue: no message selected");
+        String by = r.by() == null || r.by().isBlank() ? peerUser : r.by();
+        QueueAdmin.Report report = admin.apply(op, r.selector(), new QueueAdmin.Who(by, peerUser));
+        return dev.postern.trace.Json.mapper().writeValueAsString(report);
     }
 
     private String audit() throws QueueAdmin.Refused {

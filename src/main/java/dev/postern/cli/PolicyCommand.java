@@ -1,6 +1,8 @@
 package dev.postern.cli;
 
+import dev.postern.audit.AdminLog;
 import dev.postern.config.Config;
+import dev.postern.config.Durations;
 import dev.postern.mtasts.PolicyCache;
 import dev.postern.mtasts.PolicySource;
 import dev.postern.names.Domains;
@@ -115,6 +117,7 @@ final class PolicyCommand {
                         + "midnight UTC)") String until;
         @Option(names = "--reason", required = true, paramLabel = "TEXT",
                 description = "why (a ticket number helps the next person)") String reason;
+        @Mixin QueueCommand.Operator operator;
 
         @Override public Integer call() throws Exception {
             Config config = source.load();
@@ -127,10 +130,25 @@ final class PolicyCommand {
             Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
             Instant end = TimeOptions.until("--until", until, now);
             if (!end.isAfter(now)) throw new CliException("postern: --until: expected a time in the future, got " + end, 2);
+            java.time.Duration max = config.outboundTls().maxOverride();
+            if (java.time.Duration.between(now, end).compareTo(max) > 0) {
+                throw new CliException("postern: --until: expected at most " + Durations.format(max) + " from now "
+                        + "([policy] max_override in " + (config.source() == null ? "the configuration"
+                        : config.source().toString()) + "), got " + end, 2);
+            }
+            if (l == Config.TlsLevel.FINGERPRINT) {
+                var entry = config.outboundTls().entryFor(d);
+                if (entry.map(e -> e.getValue().fingerprints()).orElse(config.outboundTls().defaultPolicy()
+                        .fingerprints()).isEmpty()) {
+                    throw new CliException("postern: --level fingerprint: " + d + " has no pins (expected fingerprints"
+                            + " in [outbound_tls.\"" + entry.map(java.util.Map.Entry::getKey).orElse(d) + "\"])", 2);
+                }
+            }
             if (reason.isBlank()) throw new CliException("postern: --reason: expected some words, got nothing", 2);
-            new PolicyOverrides(config.dataDir()).set(new PolicyOverrides.Override(d, l, end, now, who(), reason.strip()));
+            new PolicyOverrides(config.dataDir()).set(new PolicyOverrides.Override(d, l, end, now, operator.name(),
+                    reason.strip()));
             System.out.println("override for " + d + ": level " + l.word() + " until " + end + " (recorded in "
-                    + config.dataDir().resolve("policy/overrides.log") + ")");
+                    + AdminLog.in(config.dataDir()).file() + ")");
             return 0;
         }
     }
@@ -159,11 +177,12 @@ final class PolicyCommand {
     static final class RemoveOverride implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "DOMAIN") String domain;
+        @Mixin QueueCommand.Operator operator;
 
         @Override public Integer call() throws Exception {
             Config config = source.load();
             String d = domain(domain);
-            if (!new PolicyOverrides(config.dataDir()).remove(d, who())) {
+            if (!new PolicyOverrides(config.dataDir()).remove(d, operator.name())) {
                 throw new CliException("postern: no override for " + d, 1);
             }
             System.out.println("override for " + d + " removed");

@@ -460,13 +460,21 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
     /**
      * Outbound TLS policies: {@code defaultPolicy} for every destination without an entry, and entries by recipient
-     * domain (".example.com" entries cover subdomains, as for routes).
+     * domain (".example.com" entries cover subdomains, as for routes); {@code maxOverride} ({@code [policy]
+     * max_override}) is the longest {@code postern policy override} may relax one.
      */
-    public record OutboundTls(TlsPolicy defaultPolicy, Map<String, TlsPolicy> domains) {
+    public record OutboundTls(TlsPolicy defaultPolicy, Map<String, TlsPolicy> domains, Duration maxOverride) {
         public static final OutboundTls OPPORTUNISTIC = new OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of());
+        /** {@code [policy] max_override} when the file does not set it: the longest an override may last. */
+        public static final Duration MAX_OVERRIDE = Duration.ofDays(30);
 
         public OutboundTls {
             domains = Map.copyOf(domains);
+            if (maxOverride == null) maxOverride = MAX_OVERRIDE;
+        }
+
+        public OutboundTls(TlsPolicy defaultPolicy, Map<String, TlsPolicy> domains) {
+            this(defaultPolicy, domains, MAX_OVERRIDE);
         }
 
         /** The entry for a domain: exact, then the nearest ".parent" entry; empty when only the default applies. */

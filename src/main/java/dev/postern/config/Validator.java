@@ -77,6 +77,11 @@ final class Validator {
         Map<String, Route> routes = routes(top.table("routes"), delivery == null ? 25 : delivery.smtpPort());
         PolicyValidator policies = new PolicyValidator(this::path, material, problems);
         Config.OutboundTls outboundTls = policies.outboundTls(top.table("outbound_tls"));
+        Table policy = top.table("policy"); // [policy]: rules for the administrators' overrides
+        outboundTls = new Config.OutboundTls(outboundTls.defaultPolicy(), outboundTls.domains(),
+                policy.duration("max_override", Config.OutboundTls.MAX_OVERRIDE, Duration.ofMinutes(1),
+                        Duration.ofDays(3650)));
+        policy.finish();
         Config.PeerMemory peerMemory = peerMemory(top.table("peer_memory"), policies.memory());
         RecipientsValidator rv = new RecipientsValidator(this::readableFile, problems);
         Config.Inbound inbound = new InboundValidator(material::caFile).inbound(top, problems).with(

@@ -1,5 +1,6 @@
 package dev.postern.outbound;
 
+import dev.postern.audit.AdminLog;
 import dev.postern.audit.AdminRecord;
 import dev.postern.audit.Audit;
 import dev.postern.config.Config;
@@ -23,7 +24,9 @@ import java.util.Optional;
 /**
  * Timed relaxations of one domain's outbound TLS policy, kept in {@code data/policy/overrides} so that the CLI can
  * set them and a running gateway sees them at its next delivery to that domain, without a restart. Each change is
- * also appended to {@code data/policy/overrides.log}, which is never rewritten: who, when, what, until when, why.
+ * also appended to the administrators' log {@code data/admin.log} ({@link AdminLog}), which is never rewritten: who,
+ * when, what, until when, why. (Versions before it appended to {@code data/policy/overrides.log}; that file is left as
+ * it is and still read to tell who cleared an override.)
  *
  * <p>An override's key matches destination domains exactly as the static policy table's keys do ({@link DomainKeys}):
  * "example.com" only that domain, ".example.com" every subdomain of it; the most specific active key wins.
@@ -40,7 +43,8 @@ public final class PolicyOverrides {
     }
 
     private final Path file;
-    private final Path log;
+    private final Path legacyLog;
+    private final AdminLog adminLog;
     private volatile List<Override> cached = List.of();
     private volatile FileTime cachedTime;
     private final Audit audit;
@@ -58,7 +62,8 @@ public final class PolicyOverrides {
     public PolicyOverrides(Path dataDir, Audit audit) {
         Path dir = dataDir.resolve("policy");
         this.file = dir.resolve("overrides");
-        this.log = dir.resolve("overrides.log");
+        this.legacyLog = dir.resolve("overrides.log");
+        this.adminLog = AdminLog.in(dataDir);
         this.audit = audit;
         Instant now = Instant.now();
         for (Override o : all()) if (o.activeAt(now)) noticed.put(o.domain(), o);
@@ -135,19 +140,24 @@ public final class PolicyOverrides {
 
     private void record(AdminRecord.Action action, String actor, Override o, Instant now) {
         try {
-            audit.record(new AdminRecord(now, actor, action, o.domain(), "level " + o.level().word() + " until "
-                    + o.until() + ": " + o.reason()));
+            audit.record(new AdminRecord(now, actor, action, o.domain(), detail(o)));
         } catch (RuntimeException e) {
             // the sink must not throw; an override's change must never fail because of the audit
         }
     }
 
+    private static String detail(Override o) {
+        return "level " + o.level().word() + " until " + o.until() + ": " + o.reason();
+    }
+
     /**
-     * Who removed an override: the file keeps only those in force, the log says who ended one early ("removed"
-     * lines, newest last). Its last 64 KiB are enough for any recent removal; else the override's setter is named.
+     * Who removed an override: the file keeps only those in force, the admin log says who ended one early (newest
+     * last); logs of older versions said it in overrides.log ("removed" lines). Else the override's setter is named.
      */
     private String remover(Override o) {
-        try (var ch = java.nio.channels.FileChannel.open(log)) {
+        Optional<AdminLog.Entry> cleared = adminLog.last(AdminRecord.Action.POLICY_OVERRIDE_CLEARED, o.domain());
+        if (cleared.isPresent()) return cleared.get().by();
+        try (var ch = java.nio.channels.FileChannel.open(legacyLog)) {
             long size = ch.size();
             long from = Math.max(0, size - 64 * 1024);
             java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (size - from));
@@ -170,7 +180,8 @@ public final class PolicyOverrides {
         for (Override old : all()) if (!old.domain().equals(o.domain()) && old.activeAt(now)) next.add(old);
         next.add(o);
         write(next);
-        audit("set\t" + line(o));
+        adminLog.append(new AdminLog.Entry(o.setAt(), o.setBy(), null, AdminRecord.Action.POLICY_OVERRIDE_SET,
+                o.domain(), detail(o)));
     }
 
     /** Removes the override of a domain (in lookup form); returns false when there was none. */
@@ -178,8 +189,10 @@ public final class PolicyOverrides {
         List<Override> current = all();
         List<Override> next = current.stream().filter(o -> !o.domain().equals(d)).toList();
         if (next.size() == current.size()) return false;
+        Override removed = current.stream().filter(o -> o.domain().equals(d)).findFirst().orElseThrow();
         write(next);
-        audit("removed\t" + d + "\t\t\t" + Instant.now() + "\t" + clean(by) + "\tended early");
+        adminLog.append(new AdminLog.Entry(Instant.now(), clean(by), null, AdminRecord.Action.POLICY_OVERRIDE_CLEARED,
+                d, "ended early; was " + detail(removed)));
         return true;
     }
 
@@ -188,10 +201,6 @@ public final class PolicyOverrides {
         for (Override o : overrides) b.append(line(o)).append('\n');
         DurableFiles.SYSTEM.write(file, b.toString().getBytes(StandardCharsets.UTF_8));
         cachedTime = null; // force a re-read: mtime granularity may hide a quick second change
-    }
-
-    private void audit(String entry) throws IOException {
-        DurableFiles.SYSTEM.append(log, (Instant.now() + "\t" + entry + "\n").getBytes(StandardCharsets.UTF_8));
     }
 
     private static String line(Override o) {

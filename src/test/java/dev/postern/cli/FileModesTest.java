@@ -69,7 +69,7 @@ class FileModesTest {
 
             TreeMap<String, String> modes = modes(data);
             // what must be there for the check to mean something
-            assertThat(modes).containsKeys("", "users", "policy/overrides", "policy/overrides.log",
+            assertThat(modes).containsKeys("", "users", "policy/overrides", "admin.log",
                     "tls/self-signed.key", "tls/self-signed.crt", "tls/self-signed-rsa.key", "postern.lock",
                     "control.sock", "queue/messages", "queue/deferred", "mail/modes.test/alice/cur");
             List<String> wrong = new ArrayList<>();
@@ -98,8 +98,8 @@ class FileModesTest {
                 "--level", "encrypt", "--until", "2h", "--reason", "umask test", "--config", config.toString());
         assertThat(override.exit()).as(override.toString()).isZero();
         assertThat(modes(dir.resolve("data"))).containsExactly(java.util.Map.entry("", "d rwx------"),
-                java.util.Map.entry("policy", "d rwx------"), java.util.Map.entry("policy/overrides", "f rw-------"),
-                java.util.Map.entry("policy/overrides.log", "f rw-------"), java.util.Map.entry("users", "f rw-------"));
+                java.util.Map.entry("admin.log", "f rw-------"), java.util.Map.entry("policy", "d rwx------"),
+                java.util.Map.entry("policy/overrides", "f rw-------"), java.util.Map.entry("users", "f rw-------"));
     }
 
     /** "d rwx------", "f rw-------", "s rw-------" (socket) by path relative to {@code root} ("" for root itself). */

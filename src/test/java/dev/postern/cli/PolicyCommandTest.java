@@ -46,12 +46,14 @@ class PolicyCommandTest {
                 .contains("level:           may", "override (level may until", "ticket 4711");
         assertThat(Cli.run("policy", "overrides", "--config", f.toString()).out())
                 .contains("bank.example", "active", "ticket 4711");
-        String log = Files.readString(dir.resolve("data/policy/overrides.log"));
-        assertThat(log).contains("set\tbank.example\tmay\t", "partner cert expired, ticket 4711");
+        String log = Files.readString(dir.resolve("data/admin.log"));
+        assertThat(log).contains("\"action\":\"POLICY_OVERRIDE_SET\",\"target\":\"bank.example\",\"detail\":\"level may until ",
+                "partner cert expired, ticket 4711");
         assertThat(Cli.run("policy", "clear", "bank.example", "--config", f.toString()).exit()).isZero();
         assertThat(Cli.run("policy", "show", "bank.example", "--config", f.toString()).out())
                 .contains("level:           secure", "override:        none");
-        assertThat(Files.readString(dir.resolve("data/policy/overrides.log"))).contains("removed\tbank.example");
+        assertThat(Files.readString(dir.resolve("data/admin.log")))
+                .contains("\"action\":\"POLICY_OVERRIDE_CLEARED\",\"target\":\"bank.example\"");
         Cli.Result again = Cli.run("policy", "clear", "bank.example", "--config", f.toString());
         assertThat(again.exit()).isEqualTo(1);
         assertThat(again.err().strip()).isEqualTo("postern: no override for bank.example");
@@ -86,8 +88,8 @@ class PolicyCommandTest {
         assertThat(set.out()).contains("override for xn--bcher-kva.example: level encrypt");
         assertThat(Cli.run("policy", "show", "xn--bcher-kva.example", "--config", f.toString()).out())
                 .contains("level:           encrypt", "override (level encrypt until");
-        assertThat(Files.readString(dir.resolve("data/policy/overrides.log")))
-                .contains("set\txn--bcher-kva.example\tencrypt\t");
+        assertThat(Files.readString(dir.resolve("data/admin.log")))
+                .contains("\"target\":\"xn--bcher-kva.example\",\"detail\":\"level encrypt until ");
         assertThat(Cli.run("policy", "clear", "Bücher.example", "--config", f.toString()).exit()).isZero();
         // A line edited by hand in Unicode is read in the lookup form too.
         Files.writeString(dir.resolve("data/policy/overrides"), "BÜCHER.example.\tmay\t2999-01-01T00:00:00Z\t"

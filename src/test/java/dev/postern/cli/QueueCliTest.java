@@ -113,7 +113,8 @@ class QueueCliTest {
         }
         Cli.Result missingId = Cli.run("queue", "hold", "--data", d);
         assertThat(missingId.exit()).isEqualTo(2);
-        assertThat(missingId.errLines()).singleElement().asString().startsWith("postern: Missing required parameter");
+        assertThat(missingId.errLines()).containsExactly("postern: queue hold: name queue ids or a selector (--domain, "
+                + "--recipient, --sender, --state, or --all for every message)");
     }
 
     @Test void aDirectoryWithoutAQueueIsOneLine() {

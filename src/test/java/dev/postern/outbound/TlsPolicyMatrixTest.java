@@ -655,11 +655,11 @@ class TlsPolicyMatrixTest {
                     .contains("certificate name mismatch");
             assertThat(transactions(Peer.WRONG_NAME, "after@wrongname.test")).isEmpty();
 
-            String audit = Files.readString(data.resolve("policy/overrides.log"), StandardCharsets.UTF_8);
-            // who (test), when (set-at, and the time of the entry), what (level may until ...), why (the ticket)
-            assertThat(audit.lines().toList()).singleElement().satisfies(l -> assertThat(l).matches(
-                    "\\d{4}-\\d\\d-\\d\\dT\\S+Z\\tset[ \\t]wrongname\\.test\\tmay\\t" + Pattern.quote(until.toString()) + "\\t"
-                            + Pattern.quote(setAt.toString()) + "\\ttest\\tticket 4711"));
+            // who (test), when (the time it was set), what (level may until ...), why (the ticket): data/admin.log
+            List<dev.postern.audit.AdminLog.Entry> log = dev.postern.audit.AdminLog.in(data).read();
+            assertThat(log).singleElement().isEqualTo(new dev.postern.audit.AdminLog.Entry(setAt, "test", null,
+                    dev.postern.audit.AdminRecord.Action.POLICY_OVERRIDE_SET, "wrongname.test",
+                    "level may until " + until + ": ticket 4711"));
         }
     }
 
