@@ -219,7 +219,7 @@ public final class ConfigToml {
                 Key.of("ciphers", strings(p.ciphers())),
                 Key.of("min_cipher_bits", String.valueOf(p.minCipherBits())),
                 new Key("min_key_bits", p.minKeyBits() == Config.TlsPolicy.LEVEL_KEY_FLOOR ? null
-                        : String.valueOf(p.minKeyBits()), "so the level's floor (RSA 2048 / EC 256 bits from encrypt up)"),
+                        : String.valueOf(p.minKeyBits()), "so the level's floor (RSA 2048, EC 256 bits from encrypt up)"),
                 Key.of("match", strings(p.match())),
                 new Key("ca_file", nullable(p.caFile(), ConfigToml::path), "so the system store"),
                 Key.of("fingerprints", strings(p.fingerprints())),
