@@ -39,11 +39,14 @@ final class ConfigCommand {
     static final class Show implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Option(names = "--all", description = "every key with its effective value, defaults included") boolean all;
+        @Option(names = "--defaults", description = "every key with its default (what an empty file gives), like "
+                + "postconf -d; data_dir as the config in use has it") boolean defaults;
         @Parameters(paramLabel = "KEY", arity = "0..*", description = "a key (delivery.concurrency) or a table "
                 + "(delivery, listeners, outbound_tls) to show") List<String> keys;
 
         @Override public Integer call() throws CliException {
             Config config = source.load();
+            if (defaults) config = ConfigLoader.defaults(config.dataDir());
             List<ConfigToml.Table> tables = ConfigToml.tables(config);
             if (keys != null && !keys.isEmpty()) {
                 try {
@@ -53,13 +56,15 @@ final class ConfigCommand {
                 }
                 return 0;
             }
-            String from = config.source() == null ? "the embedded default" : config.source().toString();
-            if (!all) {
+            String from = defaults ? "the defaults" : config.source() == null ? "the embedded default"
+                    : config.source().toString();
+            boolean every = all || defaults;
+            if (!every) {
                 // data_dir always: its default depends on where the file is, so the text means the same anywhere
                 tables = ConfigToml.differences(config, ConfigLoader.defaults(config.dataDir()), Set.of("data_dir"));
             }
-            System.out.print(ConfigToml.write(tables, List.of("postern config show" + (all ? " --all" : "") + ": "
-                    + from, all ? "every key with its effective value; unset keys as comments"
+            System.out.print(ConfigToml.write(tables, List.of("postern config show" + (defaults ? " --defaults"
+                    : all ? " --all" : "") + ": " + from, every ? "every key with its value; unset keys as comments"
                     : "the keys that differ from the defaults, and data_dir; --all shows every key")));
             return 0;
         }

@@ -274,6 +274,14 @@ class ConfigShowTest {
         assertThat(changed.at("/delivery/per_destination").isMissingNode()).isTrue();
         assertThat(changed.has("limits")).isFalse();
         assertThat(changed.at("/data_dir").textValue()).isEqualTo(dir.resolve("data").toString());
+
+        // --defaults, like postconf -d: what the file changed, as it would be without it
+        assertThat(Cli.run("config", "show", "--defaults", "delivery.concurrency", "--config", f.toString()).out())
+                .isEqualTo("delivery.concurrency = 100\n");
+        JsonNode defaults = new TomlMapper().readTree(Cli.run("config", "show", "--defaults", "--config",
+                f.toString()).out());
+        assertThat(defaults.at("/delivery/concurrency").intValue()).isEqualTo(100);
+        assertThat(defaults.at("/auth/max_failures").intValue()).isEqualTo(5);
     }
 
     @Test void keysAndTablesByName() throws Exception {
