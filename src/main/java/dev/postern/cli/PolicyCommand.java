@@ -39,7 +39,7 @@ final class PolicyCommand {
                      String minProtocol, List<String> ciphers, int minCipherBits, Integer minKeyBits,
                      List<String> match, String caFile, List<String> fingerprints, MtaSts mtaSts,
                      String clientCertificate, OverrideShown override) {
-            static Shown of(String d, TlsPolicies.Resolved r) {
+            static Shown of(String d, TlsPolicies.Resolved r, Instant now) {
                 Config.TlsPolicy p = r.policy();
                 return new Shown(d, Domains.toUnicode(d), r.source(), r.kind().word(), p.level().word(),
                         p.mode().name().toLowerCase(Locale.ROOT), p.minProtocol(), p.ciphers(), p.minCipherBits(),
@@ -48,7 +48,7 @@ final class PolicyCommand {
                         r.mtaSts().map(c -> new MtaSts(c.id(), c.policy().mode().word(), c.policy().mx()))
                                 .orElse(null),
                         p.clientCertificate() == null ? null : p.clientCertificate().toString(),
-                        r.override().map(o -> OverrideShown.of(o, Instant.now())).orElse(null));
+                        r.override().map(o -> OverrideShown.of(o, now)).orElse(null));
             }
         }
 
@@ -64,7 +64,7 @@ final class PolicyCommand {
             }
             Instant now = Instant.now();
             TlsPolicies.Resolved r = policies(config, mtaStsCache(config), now).resolve(d, now);
-            Shown s = Shown.of(d, r);
+            Shown s = Shown.of(d, r, now);
             if (json) {
                 System.out.print(Json.pretty(s) + "\n");
                 return 0;

@@ -9,7 +9,13 @@ import dev.postern.config.ConfigLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -282,6 +288,55 @@ class ConfigShowTest {
                 f.toString()).out());
         assertThat(defaults.at("/delivery/concurrency").intValue()).isEqualTo(100);
         assertThat(defaults.at("/auth/max_failures").intValue()).isEqualTo(5);
+    }
+
+    /**
+     * Every key docs/configuration.md documents is in {@code --all} of a config with every section (as a value or
+     * as a "not set" comment): a key added to the loader and its docs but not to {@code config show} fails here.
+     */
+    @Test void allShowsEveryDocumentedKey() throws Exception {
+        Map<String, Set<String>> shown = new HashMap<>(); // section, domain keys as "*" -> keys
+        String section = "";
+        for (String line : Cli.run("config", "show", "--all", "--config", everySection().toString()).outLines()) {
+            Matcher header = Pattern.compile("^\\[\\[?([^\\]]+)\\]\\]?").matcher(line);
+            Matcher key = Pattern.compile("^(?:# )?([a-z0-9_]+)(?: =|: not set)").matcher(line);
+            if (header.find()) section = anyDomain(header.group(1));
+            else if (key.find()) shown.computeIfAbsent(section, s -> new HashSet<>()).add(key.group(1));
+        }
+        List<String> missing = new ArrayList<>();
+        List<String> sections = List.of();
+        boolean keyTable = false;
+        int documented = 0;
+        for (String line : Files.readAllLines(Path.of("docs/configuration.md"))) {
+            if (line.startsWith("## ") || line.startsWith("### ")) {
+                Matcher m = Pattern.compile("`\\[\\[?([^\\]`]+)\\]\\]?`").matcher(line);
+                List<String> found = new ArrayList<>();
+                while (m.find()) found.add(anyDomain(m.group(1)));
+                sections = line.contains("Top-level keys") ? List.of("") : found;
+                keyTable = false;
+            } else if (line.startsWith("| key |")) {
+                keyTable = true;
+            } else if (!line.startsWith("|")) {
+                keyTable = false;
+            } else if (keyTable && !sections.isEmpty() && !line.startsWith("|---")) {
+                Matcher k = Pattern.compile("`([a-z0-9_]+)`").matcher(line.split("\\|")[1]);
+                while (k.find()) {
+                    documented++;
+                    String name = k.group(1);
+                    boolean present = sections.stream().anyMatch(s -> shown.getOrDefault(s, Set.of()).contains(name)
+                            || shown.keySet().stream().anyMatch(t -> t.startsWith(s.isEmpty() ? name : s + "." + name)
+                            || !s.isEmpty() && t.startsWith(s + ".") && shown.get(t).contains(name)));
+                    if (!present) missing.add(sections + " " + name);
+                }
+            }
+        }
+        assertThat(documented).as("keys found in docs/configuration.md").isGreaterThan(100);
+        assertThat(missing).as("documented keys config show --all does not show").isEmpty();
+    }
+
+    /** A table path with its quoted segments (domains) as "*". */
+    private static String anyDomain(String header) {
+        return header.replaceAll("\"[^\"]*\"", "*");
     }
 
     @Test void keysAndTablesByName() throws Exception {
