@@ -234,7 +234,7 @@ final class CertCommand implements Runnable {
             }
             PrintStream out = System.out;
             if (json) {
-                out.print(Json.pretty(new Shown(file.toString(), now, all)) + "\n");
+                Utf8Out.print(Json.pretty(new Shown(file.toString(), now, all)) + "\n");
                 return 0;
             }
             for (Described d : all) {
@@ -318,7 +318,7 @@ final class CertCommand implements Runnable {
                         + "(until then it serves only the certificate above)");
             }
             Checked checked = report.result(Instant.now(), config.hostname());
-            if (json) System.out.print(Json.pretty(checked) + "\n");
+            if (json) Utf8Out.print(Json.pretty(checked) + "\n");
             else checked.print(System.out);
             return checked.ok() ? 0 : 1;
         }

@@ -50,7 +50,7 @@ final class ConfigCommand {
             List<ConfigToml.Table> tables = ConfigToml.tables(config);
             if (keys != null && !keys.isEmpty()) {
                 try {
-                    System.out.print(ConfigToml.select(tables, keys));
+                    Utf8Out.print(ConfigToml.select(tables, keys));
                 } catch (IllegalArgumentException e) {
                     throw new CliException("postern: config show: " + e.getMessage(), 2);
                 }
@@ -63,7 +63,7 @@ final class ConfigCommand {
                 // data_dir always: its default depends on where the file is, so the text means the same anywhere
                 tables = ConfigToml.differences(config, ConfigLoader.defaults(config.dataDir()), Set.of("data_dir"));
             }
-            System.out.print(ConfigToml.write(tables, List.of("postern config show" + (defaults ? " --defaults"
+            Utf8Out.print(ConfigToml.write(tables, List.of("postern config show" + (defaults ? " --defaults"
                     : all ? " --all" : "") + ": " + from, every ? "every key with its value; unset keys as comments"
                     : "the keys that differ from the defaults, and data_dir; --all shows every key")));
             return 0;

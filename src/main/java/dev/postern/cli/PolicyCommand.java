@@ -66,7 +66,7 @@ final class PolicyCommand {
             TlsPolicies.Resolved r = policies(config, mtaStsCache(config), now).resolve(d, now);
             Shown s = Shown.of(d, r, now);
             if (json) {
-                System.out.print(Json.pretty(s) + "\n");
+                Utf8Out.print(Json.pretty(s) + "\n");
                 return 0;
             }
             Config.TlsPolicy p = r.policy();
@@ -186,7 +186,7 @@ final class PolicyCommand {
             List<OverrideShown> all = new PolicyOverrides(config.dataDir()).all().stream()
                     .map(o -> OverrideShown.of(o, now)).toList();
             if (json) {
-                System.out.print(Json.pretty(new Listed(now, all)) + "\n");
+                Utf8Out.print(Json.pretty(new Listed(now, all)) + "\n");
                 return 0;
             }
             if (all.isEmpty()) {

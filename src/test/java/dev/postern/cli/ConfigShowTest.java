@@ -358,6 +358,41 @@ class ConfigShowTest {
         assertThat(Cli.run("config", "show", "audit.url", "--config", f.toString()).out()).doesNotContain("hunter2");
     }
 
+    /**
+     * A real process under LANG=C: TOML and JSON are UTF-8 whatever the locale (the locale's charset would turn
+     * "Bücher GmbH" into "B?cher GmbH", which loads back as another name).
+     */
+    @Test void documentsAreUtf8UnderTheCLocale() throws Exception {
+        Path f = dir.resolve("unicode.toml");
+        Files.writeString(f, """
+                data_dir = "data"
+                [[partners]]
+                name = "Bücher GmbH"
+                sender_domains = ["bücher.example"]
+                """);
+        String toml = inCLocale("config", "show", "--config", f.toString());
+        assertThat(toml).contains("name = \"Bücher GmbH\"");
+        Path again = dir.resolve("again.toml");
+        Files.writeString(again, toml);
+        assertThat(ConfigLoader.load(again).inbound().partners().getFirst().name()).isEqualTo("Bücher GmbH");
+        assertThat(inCLocale("policy", "show", "xn--bcher-kva.example", "--json", "--config", f.toString()))
+                .contains("\"unicode\" : \"bücher.example\"");
+    }
+
+    private String inCLocale(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                .toString(), "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectError(ProcessBuilder.Redirect.DISCARD);
+        pb.environment().put("LANG", "C");
+        pb.environment().put("LC_ALL", "C");
+        Process p = pb.start();
+        byte[] out = p.getInputStream().readAllBytes();
+        assertThat(p.waitFor()).isZero();
+        return new String(out, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
     @Test void anUnknownKeyIsOneLineAndExitTwo() {
         Cli.Result r = Cli.run("config", "show", "delivery.concurency");
         assertThat(r.exit()).isEqualTo(2);
