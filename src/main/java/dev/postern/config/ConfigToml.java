@@ -1,5 +1,7 @@
 package dev.postern.config;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.postern.names.Domains;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -13,14 +15,16 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
 /**
  * A {@link Config} written back as TOML, key by key ({@code postern config show}): what loading that text gives is
  * the same Config (relative paths come out absolute; a masked secret is the one exception). Defaults are not known
- * here: the keys that differ from them are found by comparing with the Config the Validator makes of an empty file
- * ({@link #differences}), so the Validator stays the one place defaults are written.
+ * here: the keys that differ from them are found by comparing with the Config the Validator makes of an empty file, or
+ * of a table with only its required keys ({@link #differences}), so the Validator stays the one place defaults are
+ * written.
  */
 public final class ConfigToml {
     /** What a masked secret reads as. */
@@ -219,7 +223,8 @@ public final class ConfigToml {
                 Key.of("ciphers", strings(p.ciphers())),
                 Key.of("min_cipher_bits", String.valueOf(p.minCipherBits())),
                 new Key("min_key_bits", p.minKeyBits() == Config.TlsPolicy.LEVEL_KEY_FLOOR ? null
-                        : String.valueOf(p.minKeyBits()), "so the level's floor (RSA 2048, EC 256 bits from encrypt up)"),
+                        : String.valueOf(p.minKeyBits()),
+                        "so the level's floor (RSA 2048, EC 256 bits from encrypt up)"),
                 Key.of("match", strings(p.match())),
                 new Key("ca_file", nullable(p.caFile(), ConfigToml::path), "so the system store"),
                 Key.of("fingerprints", strings(p.fingerprints())),
@@ -296,16 +301,27 @@ public final class ConfigToml {
         return out;
     }
 
-    /** A table of the same kind as {@code t} with only its required keys: what each other key is when left out. */
+    /**
+     * A table of the same kind as {@code t} with only its required keys, as the Validator makes it: what each other
+     * key is when left out.
+     */
     private static Table elementDefaults(Table t) {
         List<Key> keys;
         if (t.header().equals("listeners")) {
-            keys = listener(new Config.Listener(new InetSocketAddress(0), Config.Role.MX)).keys();
+            keys = listener(minimal(root -> root.putArray("listeners").addObject().put("address", "127.0.0.1:1")
+                    .put("role", "mx")).listeners().getFirst()).keys();
         } else if (t.header().equals("partners")) {
-            keys = partner(PARTNER).keys();
+            keys = partner(minimal(root -> root.putArray("partners").addObject().put("name", "x")
+                    .putArray("sender_domains").add("x.example")).inbound().partners().getFirst()).keys();
         } else if (t.header().startsWith("outbound_tls.")) {
-            Config.TlsLevel level = PolicyValidator.level(unquote(t.key("level").orElseThrow().toml()));
-            keys = new ArrayList<>(policy(Config.TlsPolicy.of(level)));
+            String level = unquote(t.key("level").orElseThrow().toml());
+            Config c = minimal(root -> {
+                ObjectNode p = root.putObject("outbound_tls").putObject("x.example").put("level", level);
+                if (PolicyValidator.level(level) == Config.TlsLevel.FINGERPRINT) {
+                    p.putArray("fingerprints").add("0".repeat(64)); // required at that level
+                }
+            });
+            keys = new ArrayList<>(policy(c.outboundTls().domains().get("x.example")));
             keys.add(new Key("memory", null, ""));
         } else if (t.header().startsWith("recipients.")) {
             keys = List.of(new Key("file", null, ""), Key.of("verify", "false"));
@@ -315,9 +331,15 @@ public final class ConfigToml {
         return new Table(t.header(), t.array(), keys, null, Set.of());
     }
 
-    /** A partner with the defaults of [[partners]] (InboundValidator). */
-    private static final Config.Partner PARTNER = new Config.Partner("", List.of(), List.of(), List.of(), true, false,
-            null, "TLSv1.2", 0);
+    /** The Config the Validator makes of the tree {@code fill} writes: the defaults of every key left out. */
+    private static Config minimal(Consumer<ObjectNode> fill) {
+        ObjectNode root = JsonNodeFactory.instance.objectNode();
+        fill.accept(root);
+        Problems problems = new Problems("(defaults)");
+        Config c = new Validator(Path.of("").toAbsolutePath(), problems).validate(root, null);
+        if (c == null) throw new IllegalStateException(String.join("; ", problems.lines()));
+        return c;
+    }
 
     // ---- selecting keys ----
 
