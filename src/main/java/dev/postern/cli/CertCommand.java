@@ -8,6 +8,7 @@ import dev.postern.tls.NameMatcher;
 import dev.postern.tls.PeerCheck;
 import dev.postern.tls.Pem;
 import dev.postern.tls.TlsConfigException;
+import dev.postern.trace.Json;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -195,36 +196,67 @@ final class CertCommand implements Runnable {
             + "fingerprints.")
     static final class Show implements Callable<Integer> {
         @Parameters(paramLabel = "FILE", description = "a PEM file with one or more certificates") Path file;
+        @Option(names = "--json", description = "one JSON document instead of text (fields: docs/operations.md)")
+        boolean json;
+
+        /** The certificates of a file, first first, as of {@code now}. */
+        record Shown(String file, Instant now, List<Described> certificates) {}
+
+        /**
+         * One certificate as {@code cert show} describes it, for the text and the JSON alike.
+         *
+         * @param ca          a CA certificate (basicConstraints), else a leaf
+         * @param names       its subjectAltNames: DNS names as they are, others as "IP 192.0.2.1", "email ..."
+         * @param expiry      "expires in 824 days", "EXPIRED 3 days ago" or "not valid yet; starts in ..."
+         * @param trustProblem why the system store does not trust it (with the chain after it), null when it does
+         */
+        record Described(int index, boolean ca, boolean selfSigned, String subject, List<String> names, String issuer,
+                         Instant notBefore, Instant notAfter, String expiry, String key, String keyType, int keyBits,
+                         int keyStrength, String signatureAlgorithm, String serial, boolean trusted,
+                         String trustProblem, String certSha256, String keySha256) {}
 
         @Override public Integer call() throws CliException {
             List<X509Certificate> chain = certificates(file);
             Instant now = Instant.now();
-            PrintStream out = System.out;
+            List<Described> all = new ArrayList<>();
             for (int i = 0; i < chain.size(); i++) {
                 X509Certificate c = chain.get(i);
                 PeerCheck.Certificate facts = PeerCheck.inspect(chain.subList(i, chain.size()),
                         PeerCheck.systemAnchors(), now);
-                if (i > 0) out.println();
-                out.println((chain.size() > 1 ? "Certificate " + (i + 1) + " of " + chain.size() : "Certificate")
-                        + ": " + role(c));
-                row(out, "subject", c.getSubjectX500Principal().getName());
-                List<String> sans = subjectAltNames(c);
-                row(out, "names", sans.isEmpty() ? "none (no subjectAltName)" : String.join(", ", sans));
-                row(out, "issuer", c.getIssuerX500Principal().getName() + (selfSigned(c) ? " (self-signed)" : ""));
-                row(out, "valid from", TIME.format(c.getNotBefore().toInstant()));
-                row(out, "valid until", TIME.format(c.getNotAfter().toInstant()) + " (" + expiry(c, now) + ")");
-                row(out, "key", keyDescription(c.getPublicKey(), facts));
-                row(out, "signature", c.getSigAlgName());
-                row(out, "serial", c.getSerialNumber().toString(16));
-                row(out, "trust", facts.trusted() ? "trusted by the system store"
-                        : "not trusted by the system store: " + (i == chain.size() - 1 && selfSigned(c)
-                                ? "self-signed" : facts.trustProblem()));
+                boolean self = selfSigned(c);
+                all.add(new Described(i + 1, c.getBasicConstraints() >= 0, self, c.getSubjectX500Principal().getName(),
+                        subjectAltNames(c), c.getIssuerX500Principal().getName(), c.getNotBefore().toInstant(),
+                        c.getNotAfter().toInstant(), expiry(c, now), keyDescription(c.getPublicKey(), facts),
+                        c.getPublicKey().getAlgorithm(), facts.keyBits(), facts.keyStrength(), c.getSigAlgName(),
+                        c.getSerialNumber().toString(16), facts.trusted(), facts.trusted() ? null
+                        : i == chain.size() - 1 && self ? "self-signed" : facts.trustProblem(), facts.certSha256(),
+                        facts.keySha256()));
+            }
+            PrintStream out = System.out;
+            if (json) {
+                Utf8Out.print(Json.pretty(new Shown(file.toString(), now, all)) + "\n");
+                return 0;
+            }
+            for (Described d : all) {
+                if (d.index() > 1) out.println();
+                out.println((all.size() > 1 ? "Certificate " + d.index() + " of " + all.size() : "Certificate")
+                        + ": " + role(d));
+                row(out, "subject", d.subject());
+                row(out, "names", d.names().isEmpty() ? "none (no subjectAltName)" : String.join(", ", d.names()));
+                row(out, "issuer", d.issuer() + (d.selfSigned() ? " (self-signed)" : ""));
+                row(out, "valid from", TIME.format(d.notBefore()));
+                row(out, "valid until", TIME.format(d.notAfter()) + " (" + d.expiry() + ")");
+                row(out, "key", d.key());
+                row(out, "signature", d.signatureAlgorithm());
+                row(out, "serial", d.serial());
+                row(out, "trust", d.trusted() ? "trusted by the system store"
+                        : "not trusted by the system store: " + d.trustProblem());
                 out.println("  SHA-256 of the certificate:");
-                out.println("    " + facts.certSha256());
-                out.println("    " + colons(facts.certSha256()));
+                out.println("    " + d.certSha256());
+                out.println("    " + colons(d.certSha256()));
                 out.println("  SHA-256 of the public key:");
-                out.println("    " + facts.keySha256());
-                out.println("    " + colons(facts.keySha256()));
+                out.println("    " + d.keySha256());
+                out.println("    " + colons(d.keySha256()));
             }
             out.println();
             out.println("To pin a certificate (fingerprints = [...], see docs/tls-policy.md), paste one of its "
@@ -233,10 +265,9 @@ final class CertCommand implements Runnable {
             return 0;
         }
 
-        private static String role(X509Certificate c) {
-            int pathLength = c.getBasicConstraints();
-            if (pathLength >= 0) return "CA (may issue certificates)" + (selfSigned(c) ? ", self-signed root" : "");
-            return "leaf (server or client certificate)" + (selfSigned(c) ? ", self-signed" : "");
+        private static String role(Described d) {
+            if (d.ca()) return "CA (may issue certificates)" + (d.selfSigned() ? ", self-signed root" : "");
+            return "leaf (server or client certificate)" + (d.selfSigned() ? ", self-signed" : "");
         }
     }
 
@@ -244,6 +275,8 @@ final class CertCommand implements Runnable {
             + "one): expiry, chain, trust, names, key. Exit 0 when fine, 1 with one line per problem.")
     static final class Check implements Callable<Integer> {
         @Mixin ConfigSource source;
+        @Option(names = "--json", description = "one JSON document instead of text (fields: docs/operations.md); "
+                + "the exit code is the same") boolean json;
 
         @Override public Integer call() throws CliException {
             Config config = source.load();
@@ -281,35 +314,37 @@ final class CertCommand implements Runnable {
             Report report = new Report();
             for (int i = 0; i < targets.size(); i++) check(report, config, targets.get(i), chains.get(i), keys.get(i));
             for (String missing : notYet) {
-                report.warning("not made yet: " + missing + "; the gateway makes it at its next start (until then "
-                        + "it serves only the certificate above)");
+                report.warning("generated", "not made yet: " + missing + "; the gateway makes it at its next start "
+                        + "(until then it serves only the certificate above)");
             }
-            report.print(System.out);
-            return report.problems == 0 ? 0 : 1;
+            Checked checked = report.result(Instant.now(), config.hostname());
+            if (json) Utf8Out.print(Json.pretty(checked) + "\n");
+            else checked.print(System.out);
+            return checked.ok() ? 0 : 1;
         }
 
         /** A certificate and key file to check, and where they come from ("from [tls]", "generated, ..."). */
-        private record Target(Path certificate, Path key, String origin) {}
+        record Target(Path certificate, Path key, String origin) {}
 
         private static void check(Report report, Config config, Target target, List<X509Certificate> chain,
                                   PrivateKey key) {
             Path keyFile = target.key();
             Instant now = Instant.now();
             X509Certificate leaf = chain.getFirst();
-            report.heading("Certificate " + target.certificate() + ", key " + keyFile + " (" + target.origin() + ")");
-
             // Expiry.
             Instant notAfter = leaf.getNotAfter().toInstant();
+            report.heading(target, leaf.getSubjectX500Principal().getName(), notAfter);
             Instant notBefore = leaf.getNotBefore().toInstant();
             if (notAfter.isBefore(now)) {
-                report.problem("certificate EXPIRED " + ago(notAfter, now) + " (on " + TIME.format(notAfter) + ")");
+                report.problem("expiry", "certificate EXPIRED " + ago(notAfter, now) + " (on " + TIME.format(notAfter)
+                        + ")");
             } else if (notBefore.isAfter(now)) {
-                report.problem("certificate not valid yet: from " + TIME.format(notBefore));
+                report.problem("expiry", "certificate not valid yet: from " + TIME.format(notBefore));
             } else if (Duration.between(now, notAfter).compareTo(EXPIRY_WARNING) < 0) {
-                report.warning("certificate expires in " + in(now, notAfter) + " (on " + TIME.format(notAfter)
-                        + "): renew it");
+                report.warning("expiry", "certificate expires in " + in(now, notAfter) + " (on "
+                        + TIME.format(notAfter) + "): renew it");
             } else {
-                report.ok("valid until " + TIME.format(notAfter) + " (expires in " + in(now, notAfter) + ")");
+                report.ok("expiry", "valid until " + TIME.format(notAfter) + " (expires in " + in(now, notAfter) + ")");
             }
 
             // Chain: each certificate issued by the next, none expired.
@@ -319,7 +354,8 @@ final class CertCommand implements Runnable {
                 X509Certificate parent = chain.get(i + 1);
                 if (!child.getIssuerX500Principal().equals(parent.getSubjectX500Principal()) || !signedBy(child, parent)) {
                     chainOk = false;
-                    report.problem("chain: certificate " + (i + 2) + " (" + parent.getSubjectX500Principal().getName()
+                    report.problem("chain", "chain: certificate " + (i + 2) + " ("
+                            + parent.getSubjectX500Principal().getName()
                             + ") did not issue certificate " + (i + 1) + ", whose issuer is "
                             + child.getIssuerX500Principal().getName() + " (the file must hold the leaf first, then "
                             + "each issuer)");
@@ -329,15 +365,17 @@ final class CertCommand implements Runnable {
                 X509Certificate c = chain.get(i);
                 if (c.getNotAfter().toInstant().isBefore(now)) {
                     chainOk = false;
-                    report.problem("chain: certificate " + (i + 1) + " (" + c.getSubjectX500Principal().getName()
+                    report.problem("chain", "chain: certificate " + (i + 1) + " ("
+                            + c.getSubjectX500Principal().getName()
                             + ") EXPIRED " + ago(c.getNotAfter().toInstant(), now));
                 }
             }
             if (leaf.getBasicConstraints() >= 0) {
-                report.warning("chain: the first certificate is a CA certificate; the server's own should come first");
+                report.warning("chain", "chain: the first certificate is a CA certificate; the server's own should "
+                        + "come first");
             }
             if (chainOk) {
-                report.ok("chain: " + (chain.size() == 1 ? "1 certificate" : chain.size()
+                report.ok("chain", "chain: " + (chain.size() == 1 ? "1 certificate" : chain.size()
                         + " certificates, each issued by the next"));
             }
 
@@ -345,18 +383,18 @@ final class CertCommand implements Runnable {
             PeerCheck.Certificate facts = PeerCheck.inspect(chain, PeerCheck.systemAnchors(), now,
                     PeerCheck.Purpose.SERVER);
             if (facts.trusted()) {
-                report.ok("trusted by the system store");
+                report.ok("trust", "trusted by the system store");
             } else if (selfSigned(leaf) && chain.size() == 1) {
-                report.warning("self-signed: not trusted by the system store; partners that verify certificates "
-                        + "(levels verify and secure) refuse it unless they trust or pin it");
+                report.warning("trust", "self-signed: not trusted by the system store; partners that verify "
+                        + "certificates (levels verify and secure) refuse it unless they trust or pin it");
             } else if (facts.problem().kind() == PeerCheck.ProblemKind.WRONG_USAGE
                     || facts.problem().kind() == PeerCheck.ProblemKind.WEAK_ALGORITHM) {
-                report.warning("not usable as a TLS server certificate: " + facts.trustProblem());
+                report.warning("trust", "not usable as a TLS server certificate: " + facts.trustProblem());
             } else if (!facts.problem().kind().dates()) {
                 X509Certificate last = chain.getLast();
                 String missing = selfSigned(last) ? "" : "; its issuer " + last.getIssuerX500Principal().getName()
                         + " is not in the file: append the intermediate certificates after the leaf";
-                report.warning("not trusted by the system store (a private CA?)" + missing
+                report.warning("trust", "not trusted by the system store (a private CA?)" + missing
                         + "; partners must trust that CA or pin the certificate");
             }
 
@@ -364,38 +402,40 @@ final class CertCommand implements Runnable {
             List<String> names = NameMatcher.names(leaf);
             String hostname = config.hostname();
             if (NameMatcher.firstMatch(names, List.of(hostname)) != null) {
-                report.ok("names: covers the hostname " + hostname);
+                report.ok("names", "names: covers the hostname " + hostname);
             } else {
-                report.problem("names: the certificate does not cover the hostname " + hostname + " (it names "
+                report.problem("names", "names: the certificate does not cover the hostname " + hostname
+                        + " (it names "
                         + (names.isEmpty() ? "nothing" : String.join(", ", names)) + ")");
             }
 
             // Key.
             if (Pem.keyMatches(key, leaf)) {
-                report.ok("key " + keyFile + " matches the certificate; " + keyDescription(leaf.getPublicKey(), facts));
+                report.ok("key", "key " + keyFile + " matches the certificate; "
+                        + keyDescription(leaf.getPublicKey(), facts));
             } else {
-                report.problem("key " + keyFile + " does not match the certificate");
+                report.problem("key", "key " + keyFile + " does not match the certificate");
             }
             if (facts.keyStrength() > 0 && facts.keyStrength() < 2048) {
-                report.warning("weak key: " + keyDescription(leaf.getPublicKey(), facts)
+                report.warning("key", "weak key: " + keyDescription(leaf.getPublicKey(), facts)
                         + "; Postern and partners that enforce TLS refuse keys below RSA 2048 by default");
             }
         }
     }
 
-    /** The lines of a check: ok, warning or problem; one line each. */
-    private static final class Report {
-        private final List<String> lines = new ArrayList<>();
-        int problems;
-        int warnings;
-
-        void heading(String s) { lines.add(s); }
-        void ok(String s) { lines.add("  ok       " + s); }
-        void warning(String s) { warnings++; lines.add("  warning  " + s); }
-        void problem(String s) { problems++; lines.add("  PROBLEM  " + s); }
-
+    /**
+     * What {@code cert check} found, for the text and the JSON alike: each certificate and key file checked, with one
+     * finding per line of the text.
+     */
+    record Checked(Instant now, String hostname, boolean ok, int problems, int warnings,
+                   List<CheckedPair> certificates) {
         void print(PrintStream out) {
-            lines.forEach(out::println);
+            for (CheckedPair p : certificates) {
+                out.println("Certificate " + p.certificate() + ", key " + p.key() + " (" + p.origin() + ")");
+                for (Finding f : p.findings()) {
+                    out.printf("  %-9s%s%n", f.severity().equals("problem") ? "PROBLEM" : f.severity(), f.text());
+                }
+            }
             if (problems > 0) {
                 out.println(problems + (problems == 1 ? " problem" : " problems")
                         + (warnings > 0 ? ", " + warnings + (warnings == 1 ? " warning" : " warnings") : "") + ".");
@@ -403,6 +443,40 @@ final class CertCommand implements Runnable {
                 out.println(warnings == 0 ? "All good." : "No problems; " + warnings
                         + (warnings == 1 ? " warning." : " warnings."));
             }
+        }
+    }
+
+    /** One certificate file and its key as checked; {@code origin} "from [tls]", "generated, self-signed, ...". */
+    record CheckedPair(String certificate, String key, String origin, String subject, Instant notAfter,
+                       List<Finding> findings) {}
+
+    /**
+     * One line of a check: {@code severity} ok, warning or problem; {@code check} what was looked at: expiry,
+     * chain, trust, names, key, or generated (a generated certificate not made yet).
+     */
+    record Finding(String severity, String check, String text) {}
+
+    /** Collects the findings of a check, certificate by certificate. */
+    private static final class Report {
+        private final List<CheckedPair> pairs = new ArrayList<>();
+        private List<Finding> current;
+        int problems;
+        int warnings;
+
+        void heading(Check.Target t, String subject, Instant notAfter) {
+            current = new ArrayList<>();
+            pairs.add(new CheckedPair(t.certificate().toString(), t.key().toString(), t.origin(), subject, notAfter,
+                    current));
+        }
+
+        void ok(String check, String s) { current.add(new Finding("ok", check, s)); }
+        void warning(String check, String s) { warnings++; current.add(new Finding("warning", check, s)); }
+        void problem(String check, String s) { problems++; current.add(new Finding("problem", check, s)); }
+
+        Checked result(Instant now, String hostname) {
+            List<CheckedPair> done = pairs.stream().map(p -> new CheckedPair(p.certificate(), p.key(), p.origin(),
+                    p.subject(), p.notAfter(), List.copyOf(p.findings()))).toList();
+            return new Checked(now, hostname, problems == 0, problems, warnings, done);
         }
     }
 

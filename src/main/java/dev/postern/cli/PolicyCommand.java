@@ -9,6 +9,7 @@ import dev.postern.names.Domains;
 import dev.postern.names.InvalidDomainException;
 import dev.postern.outbound.PolicyOverrides;
 import dev.postern.outbound.TlsPolicies;
+import dev.postern.trace.Json;
 import java.time.Instant;
 import java.util.List;
 import java.util.Locale;
@@ -28,6 +29,33 @@ final class PolicyCommand {
     static final class Show implements Callable<Integer> {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "DOMAIN") String domain;
+        @Option(names = "--json", description = "one JSON document instead of text (fields: docs/operations.md)")
+        boolean json;
+
+        /**
+         * What {@code policy show} says, for the text and the JSON alike: the destination in lookup and Unicode form,
+         * where the policy comes from, and its settings as the config writes them ({@code minKeyBits} null: the
+         * level's floor; {@code match} empty: the level's default names; {@code caFile} null: the system store).
+         */
+        record Shown(String domain, String unicode, String source, String sourceKind, String level, String mode,
+                     String minProtocol, List<String> ciphers, int minCipherBits, Integer minKeyBits,
+                     List<String> match, String caFile, List<String> fingerprints, MtaSts mtaSts,
+                     String clientCertificate, OverrideShown override) {
+            static Shown of(String d, TlsPolicies.Resolved r, Instant now) {
+                Config.TlsPolicy p = r.policy();
+                return new Shown(d, Domains.toUnicode(d), r.source(), r.kind().word(), p.level().word(),
+                        p.mode().name().toLowerCase(Locale.ROOT), p.minProtocol(), p.ciphers(), p.minCipherBits(),
+                        p.minKeyBits() == Config.TlsPolicy.LEVEL_KEY_FLOOR ? null : p.minKeyBits(), p.match(),
+                        p.caFile() == null ? null : p.caFile().toString(), p.fingerprints(),
+                        r.mtaSts().map(c -> new MtaSts(c.id(), c.policy().mode().word(), c.policy().mx()))
+                                .orElse(null),
+                        p.clientCertificate() == null ? null : p.clientCertificate().toString(),
+                        r.override().map(o -> OverrideShown.of(o, now)).orElse(null));
+            }
+        }
+
+        /** The MTA-STS policy in force: its id, mode and MX patterns. */
+        record MtaSts(String id, String mode, List<String> mx) {}
 
         @Override public Integer call() throws CliException {
             Config config = source.load();
@@ -38,35 +66,43 @@ final class PolicyCommand {
             }
             Instant now = Instant.now();
             TlsPolicies.Resolved r = policies(config, mtaStsCache(config), now).resolve(d, now);
+            Shown s = Shown.of(d, r, now);
+            if (json) {
+                Utf8Out.print(Json.pretty(s) + "\n");
+                return 0;
+            }
             Config.TlsPolicy p = r.policy();
-            String shown = Domains.toUnicode(d);
-            System.out.println("Outbound TLS policy for " + d + (shown.equals(d) ? "" : " (" + shown + ")"));
-            row("source", r.source());
-            row("level", p.level().word() + " (" + explain(p.level()) + ")");
+            System.out.println("Outbound TLS policy for " + d
+                    + (s.unicode().equals(d) ? "" : " (" + s.unicode() + ")"));
+            row("source", s.source());
+            row("level", s.level() + " (" + explain(p.level()) + ")");
             row("mode", p.mode() == Config.PolicyMode.TESTING
-                    ? "testing (delivers as \"may\"; records what " + p.level().word() + " would refuse)" : "enforce");
-            row("min protocol", p.minProtocol());
-            row("ciphers", p.ciphers().isEmpty() ? "Postern's default AEAD, forward-secret set"
-                    : String.join(", ", p.ciphers()));
-            row("min cipher bits", p.minCipherBits() == 0 ? "no minimum" : String.valueOf(p.minCipherBits()));
-            row("min key bits", p.minKeyBits() > 0 ? p.minKeyBits() + " (RSA-equivalent)"
-                    : p.minKeyBits() == 0 || !p.level().requiresTls() ? "no minimum"
+                    ? "testing (delivers as \"may\"; records what " + s.level() + " would refuse)" : "enforce");
+            row("min protocol", s.minProtocol());
+            row("ciphers", s.ciphers().isEmpty() ? "Postern's default AEAD, forward-secret set"
+                    : String.join(", ", s.ciphers()));
+            row("min cipher bits", s.minCipherBits() == 0 ? "no minimum" : String.valueOf(s.minCipherBits()));
+            row("min key bits", s.minKeyBits() != null && s.minKeyBits() > 0 ? s.minKeyBits() + " (RSA-equivalent)"
+                    : s.minKeyBits() != null || !p.level().requiresTls() ? "no minimum"
                     : "RSA 2048, EC 256 bits (the level's default)");
             if (p.level() == Config.TlsLevel.VERIFY || p.level() == Config.TlsLevel.SECURE) {
-                row("names", !p.match().isEmpty() ? String.join(", ", p.match())
+                row("names", !s.match().isEmpty() ? String.join(", ", s.match())
                         : p.level() == Config.TlsLevel.SECURE ? d + ", ." + d
                         : "the MX host name (an IP-literal next hop: its IP address)");
-                row("trust anchors", p.caFile() == null ? "the JDK's system store"
-                        : r.kind() == TlsPolicies.SourceKind.MTA_STS ? "the JDK's system store and " + p.caFile()
-                        : p.caFile().toString());
+                row("trust anchors", s.caFile() == null ? "the JDK's system store"
+                        : r.kind() == TlsPolicies.SourceKind.MTA_STS ? "the JDK's system store and " + s.caFile()
+                        : s.caFile());
             }
-            if (p.level() == Config.TlsLevel.FINGERPRINT) row("pinned", String.join(", ", p.fingerprints()));
-            r.mtaSts().ifPresent(s -> row("mta-sts mx", String.join(", ", s.policy().mx())
-                    + " (other MX hosts are not used" + (p.mode() == Config.PolicyMode.TESTING ? " under enforce)" : ")")));
-            row("client cert", p.clientCertificate() == null ? "none" : p.clientCertificate().toString());
-            row("override", r.override().map(o -> (o.domain().equals(d) ? "" : "\"" + o.domain() + "\": ")
-                    + o.level().word() + " until " + o.until() + ", set by " + o.setBy() + " at " + o.setAt() + ": "
-                    + o.reason()).orElse("none"));
+            if (p.level() == Config.TlsLevel.FINGERPRINT) row("pinned", String.join(", ", s.fingerprints()));
+            if (s.mtaSts() != null) {
+                row("mta-sts mx", String.join(", ", s.mtaSts().mx()) + " (other MX hosts are not used"
+                        + (p.mode() == Config.PolicyMode.TESTING ? " under enforce)" : ")"));
+            }
+            row("client cert", s.clientCertificate() == null ? "none" : s.clientCertificate());
+            OverrideShown o = s.override();
+            row("override", o == null ? "none" : (o.domain().equals(d) ? "" : "\"" + o.domain() + "\": ")
+                    + o.level() + " until " + o.until() + ", set by " + o.setBy() + " at " + o.setAt() + ": "
+                    + o.reason());
             return 0;
         }
 
@@ -156,20 +192,43 @@ final class PolicyCommand {
     @Command(name = "overrides", description = "List the overrides, active and expired.")
     static final class ListOverrides implements Callable<Integer> {
         @Mixin ConfigSource source;
+        @Option(names = "--json", description = "one JSON document instead of text (fields: docs/operations.md)")
+        boolean json;
+
+        /** The overrides as of {@code now}, for {@code --json}. */
+        record Listed(Instant now, List<OverrideShown> overrides) {}
 
         @Override public Integer call() throws CliException {
             Config config = source.load();
-            List<PolicyOverrides.Override> all = new PolicyOverrides(config.dataDir()).all();
+            Instant now = Instant.now();
+            List<OverrideShown> all = new PolicyOverrides(config.dataDir()).all().stream()
+                    .map(o -> OverrideShown.of(o, now)).toList();
+            if (json) {
+                Utf8Out.print(Json.pretty(new Listed(now, all)) + "\n");
+                return 0;
+            }
             if (all.isEmpty()) {
                 System.out.println("No overrides.");
                 return 0;
             }
-            Instant now = Instant.now();
-            for (PolicyOverrides.Override o : all) {
-                System.out.printf("%-30s %-11s %-8s until %s  by %s at %s: %s%n", o.domain(), o.level().word(),
-                        o.activeAt(now) ? "active" : "expired", o.until(), o.setBy(), o.setAt(), o.reason());
+            for (OverrideShown o : all) {
+                System.out.printf("%-30s %-11s %-8s until %s  by %s at %s: %s%n", o.domain(), o.level(),
+                        o.active() ? "active" : "expired", o.until(), o.setBy(), o.setAt(), o.reason());
             }
             return 0;
+        }
+    }
+
+    /**
+     * An override as {@code policy show} and {@code policy overrides} print it: its key in lookup and Unicode form
+     * (".partner.example" for every subdomain), the level's word, and whether it is in force at the time shown.
+     */
+    record OverrideShown(String domain, String unicode, String level, Instant until, boolean active, Instant setAt,
+                         String setBy, String reason) {
+        static OverrideShown of(PolicyOverrides.Override o, Instant now) {
+            String prefix = o.domain().startsWith(".") ? "." : "";
+            return new OverrideShown(o.domain(), prefix + Domains.toUnicode(o.domain().substring(prefix.length())),
+                    o.level().word(), o.until(), o.activeAt(now), o.setAt(), o.setBy(), o.reason());
         }
     }
 
