@@ -261,8 +261,7 @@ final class PostfixTlsPolicy {
                         String d = Domains.toAscii(p.substring(dot.length()));
                         out.add(dot + d);
                         if (!dot.isEmpty()) {
-                            notes.add("match \"." + d + "\" also matches " + d + " itself (Postfix's only its "
-                                    + "subdomains)");
+                            notes.add("match \"." + d + "\" matches " + d + " itself as well as its subdomains");
                         }
                     } catch (InvalidDomainException e) {
                         unmapped.add(new Unmapped(n, "match=" + p, "not a name pattern (" + e.getMessage() + ")"));

@@ -157,7 +157,7 @@ class PostfixTlsPolicyImportTest {
                 "postern: " + f + ":30: not converted: protocols=!TLSv1.3: excludes TLSv1.3: Postern sets a minimum "
                         + "protocol only, so TLSv1.3 stays allowed");
         assertThat(r.out()).contains("\n# Not converted (", "# line 23: [mx.relay.example]:587 encrypt: a next-hop key",
-                "# match \".mail.filtering-vendor.example\" also matches mail.filtering-vendor.example itself",
+                "# match \".mail.filtering-vendor.example\" matches mail.filtering-vendor.example itself as well",
                 "# ca_file replaces the system trust store for this destination",
                 "# exclude=aNULL:RC4: Postern never offers these suites anyway",
                 "# ciphers=high: Postern's suites");

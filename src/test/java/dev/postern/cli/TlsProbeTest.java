@@ -39,6 +39,7 @@ class TlsProbeTest {
     static ScriptedSmtpServer plainMx;
     static ScriptedSmtpServer hangingMx;
     static ScriptedSmtpServer v6Mx;
+    static ScriptedSmtpServer loopMx;
     static ServerSocket dnsSink;
 
     @BeforeAll static void servers() throws Exception {
@@ -70,6 +71,7 @@ class TlsProbeTest {
                 }).start();
         v6Mx = ScriptedSmtpServer.create().starttls(good.material(inter.cert()))
                 .start(new InetSocketAddress(InetAddress.getByName("::1"), 0));
+        loopMx = ScriptedSmtpServer.create().hostname("gw.probe.test").start(); // a route back to ourselves
         dnsSink = new ServerSocket(0); // [dns] points here: nothing in these tests may need DNS
         config = dir.resolve("postern.toml");
         Files.writeString(config, """
@@ -92,6 +94,7 @@ class TlsProbeTest {
                 "testing.test" = "[127.0.0.1]:%d"
                 "named.test" = "[127.0.0.1]:%d"
                 "pinned.test" = "[127.0.0.1]:%d"
+                "loop.test" = "[127.0.0.1]:%d"
 
                 [outbound_tls.default]
                 level = "verify"
@@ -118,12 +121,12 @@ class TlsProbeTest {
                 fingerprints = ["%s"]
                 """.formatted(dir.resolve("data"), dnsSink.getLocalPort(), goodMx.port(), wrongNameMx.port(),
                 expiredMx.port(), selfSignedMx.port(), plainMx.port(), hangingMx.port(), selfSignedMx.port(),
-                plainMx.port(), wrongNameMx.port(), goodMx.port(), goodMx.port(), ca,
+                plainMx.port(), wrongNameMx.port(), goodMx.port(), goodMx.port(), loopMx.port(), ca,
                 PeerCheck.sha256(good.cert().getPublicKey().getEncoded())).replace("CA_FILE", ca.toString()));
     }
 
     @AfterAll static void stop() throws Exception {
-        for (ScriptedSmtpServer s : List.of(goodMx, wrongNameMx, expiredMx, selfSignedMx, plainMx, hangingMx, v6Mx)) {
+        for (ScriptedSmtpServer s : List.of(goodMx, wrongNameMx, expiredMx, selfSignedMx, plainMx, hangingMx, v6Mx, loopMx)) {
             s.close();
         }
         dnsSink.close();
@@ -234,6 +237,15 @@ class TlsProbeTest {
         Cli.Result r = probe("named.test");
         assertThat(r.exit()).as(r.toString()).isZero();
         assertThat(r.out()).contains("verified for mx.good.test");
+    }
+
+    @Test void aRouteBackToThisGatewayWouldBounce() throws Exception {
+        Cli.Result r = probe("loop.test");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(1);
+        assertThat(r.outLines().getLast()).isEqualTo("verdict: mail for loop.test would bounce (554 5.4.6): mail "
+                + "loops back to myself: 127.0.0.1[127.0.0.1]:" + loopMx.port() + " greets as gw.probe.test (127.0.0.1"
+                + "[127.0.0.1]:" + loopMx.port() + ")");
+        assertThat(json("loop.test").at("/verdict/outcome").asText()).isEqualTo("bounce");
     }
 
     @Test void pinnedKeyIsVerifiedByItsFingerprint() {
