@@ -133,13 +133,7 @@ class TlsProbeTest {
     }
 
     static Cli.Result probe(String... args) {
-        String[] all = new String[args.length + 4];
-        all[0] = "tls";
-        all[1] = "probe";
-        System.arraycopy(args, 0, all, 2, args.length);
-        all[args.length + 2] = "--config";
-        all[args.length + 3] = config.toString();
-        return Cli.run(all);
+        return Cli.withConfig(config, List.of("tls", "probe"), args);
     }
 
     static JsonNode json(String... args) throws Exception {
