@@ -243,13 +243,9 @@ final class TlsCommand {
                 for (TlsProbeReport.Connection c : h.connections()) {
                     TlsProbeReport.Outcome o = TlsProbeReport.Outcome.of(c.outcome());
                     String at = h.host() + "[" + c.address() + "]:" + h.port();
-                    if (o.delivers()) {
-                        return new TlsProbeReport.Verdict(true, o.word(), "mail for " + domain + " "
-                                + c.verdict().replaceFirst("^would", "would go to " + at + ":"));
-                    }
-                    if (o == TlsProbeReport.Outcome.BOUNCE) {
-                        return new TlsProbeReport.Verdict(false, o.word(), "mail for " + domain + " "
-                                + c.verdict() + " (" + at + ")");
+                    if (o.delivers() || o == TlsProbeReport.Outcome.BOUNCE) {
+                        return new TlsProbeReport.Verdict(o.delivers(), o.word(), "mail for " + domain + " via " + at
+                                + " " + c.verdict());
                     }
                     why.add(at + ": " + c.verdict().replaceFirst("^would not be sent here ", ""));
                 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.postern.audit.RecordCodec;
+import dev.postern.dns.TestDnsServer;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.tls.Pem;
 import dev.postern.tls.PeerCheck;
@@ -152,8 +153,8 @@ class TlsProbeTest {
                 "STARTTLS: offered", "certificate 0: CN=mx.good.test", "names:   mx.good.test, 127.0.0.1, 0:0:0:0:0:0:0:1",
                 "sha256:  " + leaf, "certificate 1: CN=Probe Intermediate", "issuer:  CN=Probe Root",
                 "=> would be delivered with TLS verified (verified for 127.0.0.1");
-        assertThat(r.outLines().getLast()).startsWith("verdict: mail for good.test would go to "
-                + "127.0.0.1[127.0.0.1]:" + goodMx.port() + ": be delivered with TLS verified");
+        assertThat(r.outLines().getLast()).startsWith("verdict: mail for good.test via 127.0.0.1[127.0.0.1]:"
+                + goodMx.port() + " would be delivered with TLS verified (verified for 127.0.0.1");
         assertThat(goodMx.transactions()).isEmpty();
         org.awaitility.Awaitility.await().until(() -> goodMx.connections().size() > before);
         List<String> commands = goodMx.connections().getLast().commands();
@@ -213,8 +214,9 @@ class TlsProbeTest {
         assertThat(verify.out()).contains("STARTTLS: not offered", "does not offer STARTTLS");
         Cli.Result may = probe("may-plain.test");
         assertThat(may.exit()).as(may.toString()).isZero();
-        assertThat(may.outLines().getLast()).contains("would go to 127.0.0.1[127.0.0.1]:" + plainMx.port()
-                + ": go in clear text: 127.0.0.1[127.0.0.1]:" + plainMx.port() + ": does not offer STARTTLS");
+        assertThat(may.outLines().getLast()).isEqualTo("verdict: mail for may-plain.test via 127.0.0.1[127.0.0.1]:"
+                + plainMx.port() + " would go in clear text: 127.0.0.1[127.0.0.1]:" + plainMx.port()
+                + ": does not offer STARTTLS");
         JsonNode j = json("may-plain.test");
         assertThat(j.at("/verdict/outcome").asText()).isEqualTo("clear");
         assertThat(j.at("/hosts/0/connections/0/tls").isNull()).isTrue();
@@ -236,10 +238,47 @@ class TlsProbeTest {
     @Test void aRouteBackToThisGatewayWouldBounce() throws Exception {
         Cli.Result r = probe("loop.test");
         assertThat(r.exit()).as(r.toString()).isEqualTo(1);
-        assertThat(r.outLines().getLast()).isEqualTo("verdict: mail for loop.test would bounce (554 5.4.6): mail "
-                + "loops back to myself: 127.0.0.1[127.0.0.1]:" + loopMx.port() + " greets as gw.probe.test (127.0.0.1"
-                + "[127.0.0.1]:" + loopMx.port() + ")");
+        assertThat(r.outLines().getLast()).isEqualTo("verdict: mail for loop.test via 127.0.0.1[127.0.0.1]:"
+                + loopMx.port() + " would bounce (554 5.4.6): mail loops back to myself: 127.0.0.1[127.0.0.1]:"
+                + loopMx.port() + " greets as gw.probe.test");
         assertThat(json("loop.test").at("/verdict/outcome").asText()).isEqualTo("bounce");
+    }
+
+    /** The MX path: a DNS server on loopback answers, [delivery] smtp_port points the MX hosts at the servers. */
+    @Test void mxHostsInPreferenceOrder() throws Exception {
+        try (TestDnsServer dns = TestDnsServer.start()) {
+            dns.mx("mx.test", 10, "mx.good.test").mx("mx.test", 20, "mx2.good.test")
+                    .a("mx.good.test", "127.0.0.1").a("mx2.good.test", "127.0.0.1");
+            Path mxConfig = dir.resolve("mx.toml");
+            Files.writeString(mxConfig, """
+                    hostname = "gw.probe.test"
+                    data_dir = "%s"
+                    [dns]
+                    servers = ["127.0.0.1:%d"]
+                    timeout = "2s"
+                    [delivery]
+                    smtp_port = %d
+                    [outbound_tls.default]
+                    level = "verify"
+                    ca_file = "%s"
+                    """.formatted(dir.resolve("data"), dns.address().getPort(), goodMx.port(), dir.resolve("root.pem")));
+            Cli.Result r = Cli.withConfig(mxConfig, List.of("tls", "probe"), "mx.test");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.out()).contains("route: MX, answer insecure", "mx.good.test:" + goodMx.port()
+                    + " (preference 10) 127.0.0.1", "mx2.good.test:" + goodMx.port() + " (preference 20) 127.0.0.1",
+                    "=> would not be sent here (TLS required by policy for mx.test (default)): mx2.good.test"
+                            + "[127.0.0.1]:" + goodMx.port() + ": certificate name mismatch");
+            assertThat(r.outLines().getLast()).isEqualTo("verdict: mail for mx.test via mx.good.test[127.0.0.1]:"
+                    + goodMx.port() + " would be delivered with TLS verified (verified for mx.good.test (issuer "
+                    + "CN=Probe Intermediate))");
+            Cli.Result second = Cli.withConfig(mxConfig, List.of("tls", "probe"), "mx.test", "--host",
+                    "MX2.good.test");
+            assertThat(second.exit()).as(second.toString()).isEqualTo(1);
+            assertThat(second.out()).doesNotContain("mx.good.test:" + goodMx.port() + " (preference 10)");
+            Cli.Result none = Cli.withConfig(mxConfig, List.of("tls", "probe"), "nomail.test", "--timeout", "2s");
+            assertThat(none.exit()).as(none.toString()).isEqualTo(1);
+            assertThat(none.outLines().getLast()).startsWith("verdict: mail for nomail.test would");
+        }
     }
 
     @Test void pinnedKeyIsVerifiedByItsFingerprint() {
