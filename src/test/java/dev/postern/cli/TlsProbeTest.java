@@ -281,6 +281,41 @@ class TlsProbeTest {
         }
     }
 
+    /** DANE: secure MX and TLSA answers (the resolver trusts the loopback server's AD bit), level dane. */
+    @Test void daneJudgesByTheTlsaRecords() throws Exception {
+        byte[] spki = java.util.HexFormat.of().parseHex(PeerCheck.sha256(good.cert().getPublicKey().getEncoded()));
+        byte[] other = new byte[32];
+        String tlsa = "_" + goodMx.port() + "._tcp.";
+        try (TestDnsServer dns = TestDnsServer.start()) {
+            dns.mx("dane.test", 10, "mx.dane.test").a("mx.dane.test", "127.0.0.1").tlsa(tlsa + "mx.dane.test", 3, 1, 1,
+                            spki)
+                    .mx("wrong-dane.test", 10, "mx.wrong-dane.test").a("mx.wrong-dane.test", "127.0.0.1")
+                    .tlsa(tlsa + "mx.wrong-dane.test", 3, 1, 1, other)
+                    .authentic("dane.test", "mx.dane.test", tlsa + "mx.dane.test", "wrong-dane.test",
+                            "mx.wrong-dane.test", tlsa + "mx.wrong-dane.test");
+            Path daneConfig = dir.resolve("dane.toml");
+            Files.writeString(daneConfig, """
+                    hostname = "gw.probe.test"
+                    data_dir = "%s"
+                    [dns]
+                    servers = ["127.0.0.1:%d"]
+                    timeout = "2s"
+                    trust_ad = true
+                    [delivery]
+                    smtp_port = %d
+                    """.formatted(dir.resolve("data"), dns.address().getPort(), goodMx.port()));
+            Cli.Result r = Cli.withConfig(daneConfig, List.of("tls", "probe"), "dane.test");
+            assertThat(r.exit()).as(r.toString()).isZero();
+            assertThat(r.out()).contains("policy: dane, enforce (default)", "route: MX, answer secure",
+                    "DANE applies (1 record, 1 usable)", "check: DANE verified: ", "SNI mx.dane.test");
+            assertThat(r.outLines().getLast()).startsWith("verdict: mail for dane.test via mx.dane.test[127.0.0.1]:"
+                    + goodMx.port() + " would be delivered with TLS verified (DANE verified: ");
+            Cli.Result wrong = Cli.withConfig(daneConfig, List.of("tls", "probe"), "wrong-dane.test");
+            assertThat(wrong.exit()).as(wrong.toString()).isEqualTo(1);
+            assertThat(wrong.out()).contains("refused: TLSA mismatch: ");
+        }
+    }
+
     @Test void pinnedKeyIsVerifiedByItsFingerprint() {
         Cli.Result r = probe("pinned.test");
         assertThat(r.exit()).as(r.toString()).isZero();
