@@ -247,7 +247,7 @@ final class TlsCommand {
                         return new TlsProbeReport.Verdict(o.delivers(), o.word(), "mail for " + domain + " via " + at
                                 + " " + c.verdict());
                     }
-                    why.add(at + ": " + c.verdict().replaceFirst("^would not be sent here ", ""));
+                    why.add(c.error() != null ? c.error() : at + ": " + c.verdict()); // an error names the peer
                 }
             }
             return new TlsProbeReport.Verdict(false, TlsProbeReport.Outcome.DEFER.word(), "mail for " + domain
