@@ -75,14 +75,7 @@ class TlsProbeTest {
         loopMx = ScriptedSmtpServer.create().hostname("gw.probe.test").start(); // a route back to ourselves
         dnsSink = new ServerSocket(0); // [dns] points here: nothing in these tests may need DNS
         config = dir.resolve("postern.toml");
-        Files.writeString(config, """
-                hostname = "gw.probe.test"
-                data_dir = "%s"
-
-                [dns]
-                servers = ["127.0.0.1:%d"]
-                timeout = "1s"
-
+        Files.writeString(config, head(dnsSink.getLocalPort(), "") + """
                 [routes]
                 "good.test" = "[127.0.0.1]:%d"
                 "wrong.test" = "[127.0.0.1]:%d"
@@ -120,7 +113,7 @@ class TlsProbeTest {
                 [outbound_tls."pinned.test"]
                 level = "fingerprint"
                 fingerprints = ["%s"]
-                """.formatted(dir.resolve("data"), dnsSink.getLocalPort(), goodMx.port(), wrongNameMx.port(),
+                """.formatted(goodMx.port(), wrongNameMx.port(),
                 expiredMx.port(), selfSignedMx.port(), plainMx.port(), hangingMx.port(), selfSignedMx.port(),
                 plainMx.port(), wrongNameMx.port(), goodMx.port(), goodMx.port(), loopMx.port(), ca,
                 PeerCheck.sha256(good.cert().getPublicKey().getEncoded())).replace("CA_FILE", ca.toString()));
@@ -243,24 +236,39 @@ class TlsProbeTest {
         assertThat(json("loop.test").at("/verdict/outcome").asText()).isEqualTo("bounce");
     }
 
+    /** The start of every config here: this gateway's name, the data directory, [dns] at {@code dnsPort}. */
+    private static String head(int dnsPort, String dnsMore) {
+        return """
+                hostname = "gw.probe.test"
+                data_dir = "%s"
+                [dns]
+                servers = ["127.0.0.1:%d"]
+                timeout = "2s"
+                %s
+                """.formatted(dir.resolve("data"), dnsPort, dnsMore);
+    }
+
+    /** A config whose MX hosts are asked of {@code dns} and reached on goodMx's port. */
+    private static Path mxConfig(String name, TestDnsServer dns, String dnsMore, String more) throws Exception {
+        Path f = dir.resolve(name);
+        Files.writeString(f, head(dns.address().getPort(), dnsMore) + """
+                [delivery]
+                smtp_port = %d
+                %s
+                """.formatted(goodMx.port(), more));
+        return f;
+    }
+
     /** The MX path: a DNS server on loopback answers, [delivery] smtp_port points the MX hosts at the servers. */
     @Test void mxHostsInPreferenceOrder() throws Exception {
         try (TestDnsServer dns = TestDnsServer.start()) {
             dns.mx("mx.test", 10, "mx.good.test").mx("mx.test", 20, "mx2.good.test")
                     .a("mx.good.test", "127.0.0.1").a("mx2.good.test", "127.0.0.1");
-            Path mxConfig = dir.resolve("mx.toml");
-            Files.writeString(mxConfig, """
-                    hostname = "gw.probe.test"
-                    data_dir = "%s"
-                    [dns]
-                    servers = ["127.0.0.1:%d"]
-                    timeout = "2s"
-                    [delivery]
-                    smtp_port = %d
+            Path mxConfig = mxConfig("mx.toml", dns, "", """
                     [outbound_tls.default]
                     level = "verify"
                     ca_file = "%s"
-                    """.formatted(dir.resolve("data"), dns.address().getPort(), goodMx.port(), dir.resolve("root.pem")));
+                    """.formatted(dir.resolve("root.pem")));
             Cli.Result r = Cli.withConfig(mxConfig, List.of("tls", "probe"), "mx.test");
             assertThat(r.exit()).as(r.toString()).isZero();
             assertThat(r.out()).contains("route: MX, answer insecure", "mx.good.test:" + goodMx.port()
@@ -292,17 +300,7 @@ class TlsProbeTest {
                     .tlsa(tlsa + "mx.wrong-dane.test", 3, 1, 1, other)
                     .authentic("dane.test", "mx.dane.test", tlsa + "mx.dane.test", "wrong-dane.test",
                             "mx.wrong-dane.test", tlsa + "mx.wrong-dane.test");
-            Path daneConfig = dir.resolve("dane.toml");
-            Files.writeString(daneConfig, """
-                    hostname = "gw.probe.test"
-                    data_dir = "%s"
-                    [dns]
-                    servers = ["127.0.0.1:%d"]
-                    timeout = "2s"
-                    trust_ad = true
-                    [delivery]
-                    smtp_port = %d
-                    """.formatted(dir.resolve("data"), dns.address().getPort(), goodMx.port()));
+            Path daneConfig = mxConfig("dane.toml", dns, "trust_ad = true", "");
             Cli.Result r = Cli.withConfig(daneConfig, List.of("tls", "probe"), "dane.test");
             assertThat(r.exit()).as(r.toString()).isZero();
             assertThat(r.out()).contains("policy: dane, enforce (default)", "route: MX, answer secure",
