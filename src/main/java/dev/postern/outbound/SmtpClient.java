@@ -254,6 +254,45 @@ public final class SmtpClient implements java.io.Closeable {
         }
     }
 
+    /**
+     * What {@link #tlsProbe} saw of one address: the attempt as delivery would judge it ({@code attempt}: its
+     * outcome, TLS facts, verdict and TLS failure, "no mail sent" when it got that far), the greeting and EHLO replies
+     * (the one after STARTTLS when TLS was made; null when it never came), whether STARTTLS was offered, the
+     * key-exchange group and the server name sent (null when unknown or none), the server's chain as it sent it
+     * (leaf first; empty without a handshake), and the name the server used that is this gateway's own (a loop; else
+     * null).
+     */
+    public record TlsProbe(Attempt attempt, Reply greeting, Reply ehlo, boolean startTlsOffered, String group,
+                           String serverName, List<java.security.cert.X509Certificate> chain, String loopsBack) {
+        public TlsProbe {
+            chain = List.copyOf(chain);
+        }
+    }
+
+    /**
+     * Connects to {@code address} of {@code hop} as delivery would under {@code plan}: greeting, EHLO, STARTTLS as the
+     * plan says (judged by it, an enforced plan enforced), EHLO again over TLS, then QUIT; no MAIL, nothing of a
+     * message. The connection is never cached. For {@code postern tls probe}.
+     */
+    public TlsProbe tlsProbe(NextHop hop, InetAddress address, TlsPlanner.Plan plan) {
+        Conversation c = new Conversation(hop, address);
+        Attempt a;
+        try {
+            c.connect(address, hop.port());
+            a = c.run(hop, null, plan);
+        } catch (IOException e) {
+            a = c.lost(e);
+            c.quitSent = true; // a broken or stalled connection: no goodbye to wait for
+        }
+        a = c.marked(a); // with the clear-text fallback's reason (no STARTTLS offered)
+        SSLSocket ssl = c.handshaken; // read before the socket closes
+        TlsProbe p = new TlsProbe(a, c.greeting, c.ehlo, c.startTlsSeen,
+                ssl == null ? null : AuditFacts.keyExchangeGroup(ssl), ssl == null ? null : AuditFacts.sentServerName(ssl),
+                ssl == null ? List.of() : AuditFacts.peerChain(ssl.getSession()), c.loopName);
+        c.quit();
+        return p;
+    }
+
     private static String domainOf(Message m) {
         String first = m.recipients().isEmpty() ? "" : m.recipients().getFirst();
         return first.substring(first.lastIndexOf('@') + 1);
@@ -330,6 +369,14 @@ public final class SmtpClient implements java.io.Closeable {
         String noTlsReason;
         /** The name the server gave in its greeting. */
         String greetingName;
+        /** For {@link #tlsProbe}: the greeting, the last EHLO reply, the socket of a finished handshake. */
+        Reply greeting;
+        Reply ehlo;
+        SSLSocket handshaken;
+        /** STARTTLS was in the EHLO reply before TLS (the EHLO after it need not repeat it). */
+        boolean startTlsSeen;
+        /** The server's name that is this gateway's own, when it loops back. */
+        String loopName;
         final NextHop hop;
         final InetAddress address;
 
@@ -430,6 +477,12 @@ public final class SmtpClient implements java.io.Closeable {
         }
 
         Attempt loop(Message m, String where, String name) {
+            loopName = name;
+            if (m == null) { // a TLS probe: no recipients to fail
+                quietQuit();
+                return new Attempt(Outcome.HOST_FAILED, "mail loops back to myself: " + peer + " " + where + " as "
+                        + name, Map.of(), tls);
+            }
             return allFailed(m, 554, "5.4.6", "mail for " + domainOf(m) + " loops back to myself: " + peer + " "
                     + where + " as " + name);
         }
@@ -437,6 +490,7 @@ public final class SmtpClient implements java.io.Closeable {
         Attempt run(NextHop hop, Message m, TlsPlanner.Plan plan) throws IOException {
             stage = "receiving the greeting";
             Reply greeting = ReplyReader.read(in);
+            this.greeting = greeting;
             greetingName = firstWord(greeting);
             if (greeting.code() != 220) return hostFailed("greeting", greeting);
             String self = loopsBack(greeting);
@@ -444,6 +498,7 @@ public final class SmtpClient implements java.io.Closeable {
             if (!hello()) return hostFailed("EHLO/HELO", lastReply);
             self = loopsBack(lastReply);
             if (self != null) return loop(m, "answers EHLO", self);
+            startTlsSeen = extensions.containsKey("STARTTLS");
             TlsPlanner.Verdict verdict = null;
             if (plan.fallback() != null) fallback = new Fallback(plan.attempt(), plan.fallback());
             if (!plan.attempt()) {
@@ -503,6 +558,7 @@ public final class SmtpClient implements java.io.Closeable {
                     deadline.disarm();
                 }
                 tls = TlsFacts.ofClient(ssl.getSession());
+                handshaken = ssl;
                 bind(ssl);
                 verdict = plan.judge(ssl.getSession(), Instant.now());
                 if (verdict.failure() != null) {
@@ -515,6 +571,10 @@ public final class SmtpClient implements java.io.Closeable {
                 if (!hello()) return hostFailed("EHLO after STARTTLS", lastReply);
             }
             this.verdict = verdict;
+            if (m == null) { // a TLS probe: nothing of a message is sent
+                quietQuit();
+                return new Attempt(Outcome.COMPLETED, "no mail sent (TLS probe)", Map.of(), tls).withVerdict(verdict);
+            }
             return transaction(m).withVerdict(verdict);
         }
 
@@ -574,6 +634,7 @@ public final class SmtpClient implements java.io.Closeable {
         boolean hello() throws IOException {
             stage = "sending EHLO";
             Reply r = command("EHLO " + heloName);
+            ehlo = r;
             if (r.code() == 250) {
                 Map<String, String> ext = new HashMap<>();
                 for (String line : r.lines().subList(1, r.lines().size())) {
@@ -589,6 +650,7 @@ public final class SmtpClient implements java.io.Closeable {
             }
             stage = "sending HELO";
             r = command("HELO " + heloName);
+            ehlo = r;
             extensions = Map.of();
             lastReply = r;
             return r.code() == 250;

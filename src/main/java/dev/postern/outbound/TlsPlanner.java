@@ -60,7 +60,7 @@ public final class TlsPlanner {
                        TlsaLookup.Found.Secure dane, Floor floor, SSLContext broadContext) {
 
         /** The policy by itself requires TLS (an enforced level from encrypt up), whatever the floor says. */
-        boolean policyRequired() {
+        public boolean policyRequired() {
             return policy.level().requiresTls() && !testing;
         }
 

@@ -20,6 +20,15 @@ final class Cli {
         }
     }
 
+    /** Runs {@code command} (its words, like "tls", "probe") with {@code args}, then {@code --config config}. */
+    static Result withConfig(java.nio.file.Path config, List<String> command, String... args) {
+        List<String> all = new java.util.ArrayList<>(command);
+        all.addAll(List.of(args));
+        all.add("--config");
+        all.add(config.toString());
+        return run(all.toArray(String[]::new));
+    }
+
     /**
      * Swaps System.out and System.err for the duration of the command. A gateway running in this JVM logs to
      * standard output (logback-test.xml), so its log lines may show up in {@link Result#out()}; standard error holds

@@ -86,13 +86,7 @@ class DomainsLookupTest {
     }
 
     private Cli.Result show(String... args) {
-        String[] all = new String[args.length + 4];
-        all[0] = "domains";
-        all[1] = "show";
-        System.arraycopy(args, 0, all, 2, args.length);
-        all[args.length + 2] = "--config";
-        all[args.length + 3] = config.toString();
-        Cli.Result r = Cli.run(all);
+        Cli.Result r = Cli.withConfig(config, List.of("domains", "show"), args);
         assertThat(r.exit()).as(r.toString()).isZero();
         return r;
     }
