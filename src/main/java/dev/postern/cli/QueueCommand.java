@@ -36,10 +36,11 @@ final class QueueCommand {
         @Mixin ConfigSource source;
 
         @Override public Integer call() throws Exception {
-            try (Spool spool = openSpool(source.load())) {
+            Config config = source.load();
+            try (Spool spool = openSpool(config)) {
                 List<Spool.Entry> entries = spool.list();
                 if (entries.isEmpty()) {
-                    System.out.println("Queue is empty.");
+                    System.out.println("Queue is empty (data dir " + config.dataDir() + ").");
                     return 0;
                 }
                 System.out.printf("%-26s  %-8s  %10s  %-20s  %s%n", "ID", "STATE", "SIZE", "ARRIVED", "SENDER");
@@ -52,7 +53,7 @@ final class QueueCommand {
                                 r.lastResult().isEmpty() ? "" : " last: " + r.lastResult());
                     }
                 }
-                System.out.println("-- " + entries.size() + " message(s)");
+                System.out.println("-- " + entries.size() + " message(s) (data dir " + config.dataDir() + ")");
                 return 0;
             }
         }

@@ -28,6 +28,7 @@ final class ServeCommand implements Callable<Integer> {
         }, "shutdown"));
         System.out.println("Postern " + config.hostname() + " is running; data in "
                 + config.dataDir().toAbsolutePath().normalize());
+        System.out.println("Configuration: " + source.origin());
         List<InetSocketAddress> bound = gateway.boundAddresses();
         for (int i = 0; i < bound.size(); i++) {
             Config.Role role = config.listeners().get(i).role();
