@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code postern serve}: runs the gateway until it is stopped (SIGTERM / Ctrl-C). */
-@Command(name = "serve", description = "Run the gateway. Without --config: the embedded default on loopback.")
+@Command(name = "serve", description = "Run the gateway. Without --config: $POSTERN_CONFIG, else /etc/postern/postern.toml, else the "
+        + "embedded default on loopback.")
 final class ServeCommand implements Callable<Integer> {
     @Mixin ConfigSource source;
 
