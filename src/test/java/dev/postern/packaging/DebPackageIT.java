@@ -146,7 +146,8 @@ class DebPackageIT {
                 "deb-systemd-helper enable postern.service");
 
         Files.delete(calls);
-        standIn(bin, "getent", "echo \"getent $*\" >> " + calls + "\necho postern:x:999:999::/var/lib/postern:/usr/sbin/nologin");
+        standIn(bin, "getent", "echo \"getent $*\" >> " + calls
+                + "\necho postern:x:999:999::/var/lib/postern:/usr/sbin/nologin");
         Run upgrade = run(List.of("sh", control.resolve("postinst").toString(), "configure", "0.0.9"), env);
         assertThat(upgrade.exit()).as("%s", upgrade).isZero();
         assertThat(Files.readAllLines(calls)).noneMatch(l -> l.startsWith("adduser"))
