@@ -99,7 +99,8 @@ class TestDiscoveryTest {
         assertThat(declaresTests(NotPickedUp.class)).isTrue();
         assertThat(includes).noneMatch(p -> p.matcher("dev/postern/DataProperties.java").matches())
                 .anyMatch(p -> p.matcher("dev/postern/smtp/DataPropertiesTest.java").matches())
-                .anyMatch(p -> p.matcher("dev/postern/TestDiscoveryTest.java").matches());
+                .anyMatch(p -> p.matcher("dev/postern/TestDiscoveryTest.java").matches())
+                .anyMatch(p -> p.matcher("dev/postern/packaging/DebPackageIT.java").matches());
     }
 
     /** An example of what the scan looks for: tests in a class that never runs (static nested: Surefire skips it). */
@@ -135,16 +136,24 @@ class TestDiscoveryTest {
         }
     }
 
-    /** The maven-surefire-plugin's {@code <include>} patterns as regular expressions over "pkg/Name.java". */
+    /**
+     * The maven-surefire-plugin's {@code <include>} patterns as regular expressions over "pkg/Name.java", and those of
+     * the maven-failsafe-plugin (its defaults when it names none): the integration tests that need the packaged build
+     * (e.g. packaging/DebPackageIT) run in the integration-test phase, after package.
+     */
     static List<Pattern> surefireIncludes(Path pom) throws Exception {
         Document doc = DocumentBuilderFactory.newDefaultInstance().newDocumentBuilder().parse(pom.toFile());
         NodeList plugins = doc.getElementsByTagName("plugin");
         List<Pattern> out = new ArrayList<>();
         for (int i = 0; i < plugins.getLength(); i++) {
             Element plugin = (Element) plugins.item(i);
-            if (!text(plugin, "artifactId").equals("maven-surefire-plugin")) continue;
+            String artifact = text(plugin, "artifactId");
+            if (!artifact.equals("maven-surefire-plugin") && !artifact.equals("maven-failsafe-plugin")) continue;
             NodeList includes = plugin.getElementsByTagName("include");
             for (int j = 0; j < includes.getLength(); j++) out.add(glob(includes.item(j).getTextContent().strip()));
+            if (artifact.equals("maven-failsafe-plugin") && includes.getLength() == 0) {
+                for (String g : List.of("**/IT*.java", "**/*IT.java", "**/*ITCase.java")) out.add(glob(g));
+            }
         }
         return out;
     }

@@ -4,19 +4,29 @@ import dev.postern.config.Config;
 import dev.postern.config.ConfigException;
 import dev.postern.config.ConfigLoader;
 import dev.postern.config.TlsCheck;
-import java.util.function.Consumer;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.function.Consumer;
 import picocli.CommandLine.Option;
 
-/** The options that say which configuration and data directory a command works on. */
+/**
+ * The options that say which configuration and data directory a command works on. Every command finds its
+ * configuration by one rule: {@code --config}, else {@code $POSTERN_CONFIG}, else /etc/postern/postern.toml when it
+ * exists, else the embedded default; so {@code postern queue list} on a server sees the server's spool.
+ */
 final class ConfigSource {
-    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Configuration file (TOML). "
-            + "Without it, the embedded default is used.")
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Configuration file (TOML). Default: "
+            + "$POSTERN_CONFIG, else /etc/postern/postern.toml when it exists, else the embedded default.")
     Path config;
 
     @Option(names = {"-d", "--data"}, paramLabel = "DIR", description = "Data directory (spool, mail, certificate); "
-            + "overrides data_dir of the config. Default: ./data")
+            + "overrides data_dir of the config. Default: data_dir, ./data with the embedded default")
     Path data;
+
+    /** Where the configuration of the last {@link #load()} came from, for messages: a file and why, or the default. */
+    private String origin = "embedded default";
+    /** The file the last {@link #load()} read (by the rule above), or null for the embedded default. */
+    private Path file;
 
     /** Loads the configuration; problems become a CliException with one line each (exit 2). */
     Config load() throws CliException {
@@ -28,44 +38,60 @@ final class ConfigSource {
      * check} do); warnings (a certificate outside its validity) go to {@code warnings}.
      */
     Config load(TlsCheck check, Consumer<String> warnings) throws CliException {
-        Config c;
-        if (config != null) {
-            try {
-                c = ConfigLoader.load(config, check, warnings);
-            } catch (ConfigException e) {
-                throw new CliException(String.join(System.lineSeparator(), e.problems()), 2);
-            }
-        } else {
-            c = ConfigLoader.defaults(data != null ? data : Path.of("data"));
+        ConfigDefaults defaults = ConfigDefaults.current();
+        Path chosen = config;
+        String why = "";
+        if (chosen == null && (chosen = defaults.fromEnvironment()) != null) {
+            why = " (from $" + ConfigDefaults.VARIABLE + ")";
+        } else if (chosen == null && Files.exists(defaults.systemFile())) {
+            chosen = defaults.systemFile();
         }
-        if (data != null && config != null) {
-            c = c.withDataDir(data);
+        file = chosen;
+        Config c;
+        if (chosen != null) {
+            origin = chosen + why;
+            try {
+                c = ConfigLoader.load(chosen, check, warnings);
+            } catch (ConfigException e) {
+                // A file we chose by default says why it was read, so "file not found" is not a mystery.
+                String because = Files.isRegularFile(chosen) && Files.isReadable(chosen) ? "" : why;
+                throw new CliException(String.join(System.lineSeparator(), e.problems()) + because, 2);
+            }
+            if (data != null) c = c.withDataDir(data);
+        } else {
+            origin = "embedded default";
+            c = ConfigLoader.defaults(data != null ? data : Path.of("data"));
         }
         return c;
     }
 
     /** The configuration read again, as {@link #load} read it (a reload); problems as {@code config check} prints. */
     Config reread() throws ConfigException {
-        if (config == null) {
+        if (file == null) {
             throw new ConfigException(java.util.List.of("(embedded default): the gateway was started without "
-                    + "--config; there is no file to re-read"));
+                    + "a configuration file; there is no file to re-read"));
         }
         // checked as serve checks at start: a reload must not take what a restart would refuse
-        Config c = ConfigLoader.load(config, TlsFileCheck.SYSTEM,
+        Config c = ConfigLoader.load(file, TlsFileCheck.SYSTEM,
                 warning -> org.slf4j.LoggerFactory.getLogger(ConfigSource.class).warn("{}", warning));
         return data != null ? c.withDataDir(data) : c;
     }
 
     /** Whether the file sets {@code hostname} (the embedded default does not). */
     boolean setsHostname() {
-        if (config == null) return false;
+        if (file == null) return false;
         try {
-            return new com.fasterxml.jackson.dataformat.toml.TomlMapper().readTree(config.toFile()).has("hostname");
+            return new com.fasterxml.jackson.dataformat.toml.TomlMapper().readTree(file.toFile()).has("hostname");
         } catch (java.io.IOException e) {
             return true; // it validated a moment ago; no warning on a guess
         }
     }
 
     /** The file, for messages: its path, or "(embedded default)". */
-    String label() { return config == null ? "(embedded default)" : config.toString(); }
+    String label() { return file == null ? "(embedded default)" : file.toString(); }
+
+    /** "FILE", "FILE (from $POSTERN_CONFIG)" or "embedded default": what {@link #load()} read. */
+    String origin() {
+        return origin;
+    }
 }

@@ -20,6 +20,15 @@ public final class Main {
 
     /** Runs the CLI without exiting the JVM (tests call this). */
     public static int run(String... args) {
+        return run(ConfigDefaults.system(), args);
+    }
+
+    /** Runs the CLI with {@code defaults} as the environment and system file that locate the configuration. */
+    static int run(ConfigDefaults defaults, String... args) {
+        return ScopedValue.where(ConfigDefaults.CURRENT, defaults).call(() -> execute(args));
+    }
+
+    private static int execute(String... args) {
         CommandLine cli = new CommandLine(new PosternCommand());
         cli.setParameterExceptionHandler((e, a) -> {
             e.getCommandLine().getErr().println("postern: " + e.getMessage()

@@ -98,7 +98,7 @@ final class QueueCommand {
                 }
                 if (entries.isEmpty()) {
                     System.out.println(selector.selects() ? "No message matches " + selector.describe() + "."
-                            : "Queue is empty.");
+                            : "Queue is empty (data dir " + config.dataDir() + ").");
                     return 0;
                 }
                 System.out.printf("%-26s  %-8s  %10s  %-20s  %s%n", "ID", "STATE", "SIZE", "ARRIVED", "SENDER");
@@ -111,7 +111,7 @@ final class QueueCommand {
                                 r.lastResult().isEmpty() ? "" : " last: " + r.lastResult());
                     }
                 }
-                System.out.println("-- " + entries.size() + " message(s)");
+                System.out.println("-- " + entries.size() + " message(s) (data dir " + config.dataDir() + ")");
                 return 0;
             }
         }

@@ -14,7 +14,8 @@ import picocli.CommandLine.Mixin;
  * {@code postern serve}: runs the gateway until it is stopped: SIGTERM or SIGINT (Ctrl-C) stop it in order (exit 0),
  * SIGHUP reloads its configuration file ({@link Signals}).
  */
-@Command(name = "serve", description = "Run the gateway. Without --config: the embedded default on loopback.")
+@Command(name = "serve", description = "Run the gateway. Without --config: $POSTERN_CONFIG, else /etc/postern/postern.toml, else the "
+        + "embedded default on loopback.")
 final class ServeCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServeCommand.class);
     @Mixin ConfigSource source;
@@ -41,6 +42,7 @@ final class ServeCommand implements Callable<Integer> {
         gateway.reloadFrom(source::reread);
         System.out.println("Postern " + config.hostname() + " is running; data in "
                 + config.dataDir().toAbsolutePath().normalize());
+        System.out.println("Configuration: " + source.origin());
         List<InetSocketAddress> bound = gateway.boundAddresses();
         for (int i = 0; i < bound.size(); i++) {
             Config.Role role = config.listeners().get(i).role();

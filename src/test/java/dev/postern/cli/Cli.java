@@ -3,7 +3,9 @@ package dev.postern.cli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /** Runs the {@code postern} command in this JVM ({@link Main#run}) and captures what it prints. */
 final class Cli {
@@ -30,11 +32,21 @@ final class Cli {
     }
 
     /**
+     * No $POSTERN_CONFIG and no system-wide file: a test's commands use --config or the embedded default, whatever
+     * the machine running the tests has in its environment or in /etc/postern.
+     */
+    static final ConfigDefaults NO_DEFAULTS = new ConfigDefaults(Map.of(), Path.of("/nonexistent/postern.toml"));
+
+    static Result run(String... args) {
+        return run(NO_DEFAULTS, args);
+    }
+
+    /**
      * Swaps System.out and System.err for the duration of the command. A gateway running in this JVM logs to
      * standard output (logback-test.xml), so its log lines may show up in {@link Result#out()}; standard error holds
      * only what the command itself printed.
      */
-    static synchronized Result run(String... args) {
+    static synchronized Result run(ConfigDefaults defaults, String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -45,7 +57,7 @@ final class Cli {
             System.setOut(o);
             System.setErr(e);
             try {
-                exit = Main.run(args);
+                exit = Main.run(defaults, args);
             } finally {
                 System.setOut(oldOut);
                 System.setErr(oldErr);

@@ -51,7 +51,7 @@ class EmbeddedDefaultTest {
             Map<String, InetSocketAddress> listeners = awaitListening(first);
             assertThat(listeners).as("%s", first.output()).containsExactlyInAnyOrderEntriesOf(DEFAULT_LISTENERS);
             assertThat(first.stdout()).contains("is running; data in " + data.toRealPath(),
-                    "Local domains: localhost, postern.test");
+                    "Configuration: embedded default", "Local domains: localhost, postern.test");
 
             presented = sendOverStartTls("user@postern.test", "Subject: hello from the embedded default test");
             Path inbox = data.resolve("mail/postern.test/user/new");

@@ -53,7 +53,7 @@ class QueueCliTest {
         assertThat(list.err()).isEmpty();
         assertThat(list.out()).containsPattern(a + " +deferred +\\d+ +\\S+Z +<alice@client\\.test>")
                 .containsPattern("-> <a@partner\\.test> attempts=1 last: 451 4\\.4\\.1 ")
-                .contains(b, "-> <b@partner.test> attempts=1").endsWith("-- 2 message(s)\n");
+                .contains(b, "-> <b@partner.test> attempts=1").endsWith("-- 2 message(s) (data dir " + d + ")\n");
 
         Cli.Result show = Cli.run("queue", "show", a, "--data", d);
         assertThat(show.exit()).as("%s", show).isZero();
@@ -87,7 +87,7 @@ class QueueCliTest {
         assertThat(delete.exit()).as("%s", delete).isZero();
         assertThat(delete.outLines()).containsExactly("deleted " + b);
         Cli.Result after = Cli.run("queue", "list", "--data", d);
-        assertThat(after.out()).contains(a).doesNotContain(b).endsWith("-- 1 message(s)\n");
+        assertThat(after.out()).contains(a).doesNotContain(b).endsWith("-- 1 message(s) (data dir " + d + ")\n");
         assertThat(Files.exists(data.resolve("queue/messages/" + b + ".eml"))).isFalse();
 
         Cli.Result flushAll = Cli.run("queue", "flush", "--data", d);
@@ -129,7 +129,7 @@ class QueueCliTest {
         Gateway.start(TestConfigs.gateway(data, "gw.client.test", Set.of("client.test"))).close();
         Cli.Result r = Cli.run("queue", "list", "--data", data.toString());
         assertThat(r.exit()).isZero();
-        assertThat(r.outLines()).containsExactly("Queue is empty.");
+        assertThat(r.outLines()).containsExactly("Queue is empty (data dir " + data + ").");
     }
 
     // ---- a running gateway, through the control socket

@@ -1,0 +1,15 @@
+# Sourced by ./postern and the package's /usr/bin/postern, after java-home.sh: postern_exec JAR ARGS... runs Postern on
+# $JAVA_HOME's java with the JVM options it ships (jvm.options beside this file, one per line, '#' starts a comment),
+# then $POSTERN_JAVA_OPTS, which overrides any of them (the last occurrence of an option wins).
+postern_exec() {
+  local jar=$1 options
+  shift
+  options="$(dirname "${BASH_SOURCE[0]}")/jvm.options"
+  local -a jvm_options
+  mapfile -t jvm_options < <(sed -e 's/#.*//' -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$options" | grep -v '^$')
+  # glibc makes up to 8 malloc arenas per core, one per thread that mallocs at once (BoringSSL, the JIT); 2 suffice.
+  export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
+  # shellcheck disable=SC2086 # POSTERN_JAVA_OPTS is a list of options, split on spaces like JAVA_OPTS elsewhere
+  exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -Djdk.tls.rejectClientInitiatedRenegotiation=true \
+    "${jvm_options[@]}" ${POSTERN_JAVA_OPTS:-} -jar "$jar" "$@"
+}
