@@ -69,7 +69,10 @@ public final class ConfigToml {
                 Key.of("data_dir", path(c.dataDir())),
                 Key.of("local_domains", strings(c.localDomains())),
                 Key.of("relay_domains", strings(c.relayDomains())),
-                Key.of("relay_networks", list(c.relayNetworks(), n -> string(n.toString())))), null, Set.of()));
+                Key.of("relay_networks", list(c.relayNetworks(), n -> string(n.toString()))),
+                // not kept in Config: a loaded config holds a wide network only if the file allowed it
+                Key.of("allow_wide_relay_networks",
+                        String.valueOf(c.relayNetworks().stream().anyMatch(Validator::wide)))), null, Set.of()));
         for (Config.Listener l : c.listeners()) out.add(listener(l));
         out.addAll(tls(c.tls()));
         Config.Limits l = c.limits();
@@ -85,7 +88,8 @@ public final class ConfigToml {
                 Key.of("session_timeout", duration(l.sessionTimeout())),
                 Key.of("max_connections", String.valueOf(l.maxConnections())),
                 Key.of("max_active_sessions", String.valueOf(l.maxActiveSessions())),
-                Key.of("max_connections_per_ip", String.valueOf(l.maxConnectionsPerIp()))));
+                Key.of("max_connections_per_ip", String.valueOf(l.maxConnectionsPerIp())),
+                Key.of("shutdown_grace", duration(l.shutdownGrace()))));
         Config.Queue q = c.queue();
         out.add(table("queue",
                 Key.of("retry_first", duration(q.retryFirst())),
@@ -152,6 +156,8 @@ public final class ConfigToml {
                 Key.of("network_lockout", duration(a.networkLockout())),
                 Key.of("network_prefix_ipv4", String.valueOf(a.ipv4Prefix())),
                 Key.of("network_prefix_ipv6", String.valueOf(a.ipv6Prefix()))));
+        out.add(table("policy", Key.of("max_override", duration(c.outboundTls().maxOverride()))));
+        out.add(table("log", Key.of("format", string(c.log().format().word()))));
         Config.Audit au = c.audit();
         out.add(table("audit",
                 new Key("url", nullable(au.url(), u -> string(maskUrl(u))), "so SQLite at data_dir/audit/audit.db"),

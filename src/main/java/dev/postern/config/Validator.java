@@ -521,12 +521,17 @@ final class Validator {
                 problems.add(key, "expected your own networks, got " + Table.render(raw.get(i)) + ": the whole "
                         + (v4 ? "IPv4" : "IPv6") + " Internet could relay mail through this gateway (an open relay); "
                         + "remote clients should authenticate on a submission listener instead");
-            } else if (!allowed && n.prefixLength() < (v4 ? 16 : 48) && !loopback(n)) {
+            } else if (!allowed && wide(n)) {
                 problems.add(key, "expected a network no wider than " + (v4 ? "/16" : "/48") + ", got "
                         + Table.render(raw.get(i)) + ": every host in it may relay mail to any domain, an open relay "
                         + "if it reaches beyond your own hosts (set allow_wide_relay_networks = true if it does not)");
             }
         }
+    }
+
+    /** Wider than a /16 (IPv4) or a /48 (IPv6) and not loopback: needs {@code allow_wide_relay_networks}. */
+    static boolean wide(Config.Network n) {
+        return n.prefixLength() < (n.address().length == 4 ? 16 : 48) && !loopback(n);
     }
 
     /** 127.0.0.0/8 or narrower (the default): only this machine, which may relay whatever its width. */

@@ -33,9 +33,11 @@ class ConfigShowTest {
                 ". IN DS 20326 8 2 E06D44B80B8F1D39A95C0B0D7C65D08458E880409BBC683457104237C7F8EC8D\n");
         Files.writeString(dir.resolve("recipients.txt"), "alice\nbob@bücher.example\n");
         Files.writeString(dir.resolve("audit.password"), "s3cret-in-a-file\n");
-        for (String f : List.of("a.pem", "a.key", "b.pem", "b.key", "ca.pem", "client.pem", "client.key",
-                "sts-ca.pem", "sts.pem", "sts.key")) {
-            Files.writeString(dir.resolve(f), "not read by the loader, only checked readable\n");
+        // real certificates and keys: config check reads them as serve does
+        for (String name : List.of("a", "b", "ca", "client", "sts-ca", "sts")) {
+            dev.postern.tls.Pem.write(dev.postern.tls.Certificates.selfSigned(List.of("mx." + name + ".example"),
+                    dev.postern.tls.Certificates.KeyType.EC_P256, java.time.Duration.ofDays(30)),
+                    dir.resolve(name + ".pem"), dir.resolve(name + ".key"));
         }
         Path f = dir.resolve("every.toml");
         Files.writeString(f, """
