@@ -63,6 +63,10 @@ final class Cli {
                 System.setErr(oldErr);
             }
         }
-        return new Result(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        // In production log lines go to standard error; here (logback-test.xml) to standard output, where the
+        // command's own log lines (a DNS failure...) would mix with what it printed: they are left out.
+        String printed = out.toString(StandardCharsets.UTF_8).lines().filter(l -> !l.startsWith("time="))
+                .map(l -> l + "\n").collect(java.util.stream.Collectors.joining());
+        return new Result(exit, printed, err.toString(StandardCharsets.UTF_8));
     }
 }

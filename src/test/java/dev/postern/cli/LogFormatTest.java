@@ -53,7 +53,7 @@ class LogFormatTest {
             for (String line : gw.stdout().split("\n")) {
                 if (line.startsWith("{")) lines.add(mapper.readTree(line));
                 else assertThat(line).as("a line neither banner nor JSON").matches(
-                        "^(Postern .*|  .*|Local domains: .*)$");
+                        "^(Postern .*|  .*|Local domains: .*|Configuration: .*)$");
             }
             assertThat(lines).anySatisfy(o -> assertThat(o.path("message").asText()).startsWith("started with"));
             assertThat(lines).anySatisfy(o -> {
