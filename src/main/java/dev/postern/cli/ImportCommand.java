@@ -21,6 +21,8 @@ final class ImportCommand {
             + "text before postmap) into [outbound_tls.\"domain\"] tables, printed or written with --output. What "
             + "cannot be converted is listed at the end as TOML comments and on standard error, with the reason.")
     static final class PostfixTls implements Callable<Integer> {
+        /** Far above any real policy table (Postfix's are kilobytes), far below a heap. */
+        static final int MAX_BYTES = 64 << 20;
         @Parameters(paramLabel = "FILE") Path file;
         @Option(names = "--output", paramLabel = "FILE", description = "Write the tables to FILE instead of "
                 + "standard output (append them to your postern.toml, or check them with postern config check).")
@@ -30,7 +32,14 @@ final class ImportCommand {
         @Override public Integer call() throws CliException {
             List<String> lines;
             try {
-                byte[] bytes = Files.readAllBytes(file);
+                byte[] bytes;
+                try (java.io.InputStream in = Files.newInputStream(file)) {
+                    bytes = in.readNBytes(MAX_BYTES + 1); // a device or a disk image named by mistake: bounded
+                }
+                if (bytes.length > MAX_BYTES) {
+                    throw new CliException("postern: " + file + ": expected a Postfix policy table of at most "
+                            + (MAX_BYTES >> 20) + " MiB; this is larger (not a policy table?)", 2);
+                }
                 String text;
                 try {
                     text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();
