@@ -21,8 +21,11 @@ final class ImportCommand {
             + "text before postmap) into [outbound_tls.\"domain\"] tables, printed or written with --output. What "
             + "cannot be converted is listed at the end as TOML comments and on standard error, with the reason.")
     static final class PostfixTls implements Callable<Integer> {
-        /** Far above any real policy table (Postfix's are kilobytes), far below a heap. */
-        static final int MAX_BYTES = 64 << 20;
+        /**
+         * Far above any real policy table (Postfix's are kilobytes; 8 MiB is over 100,000 entries), and small enough
+         * that reading and decoding it stays well within the CLI's 128 MiB heap (scripts/jvm.options).
+         */
+        static final int MAX_BYTES = 8 << 20;
         @Parameters(paramLabel = "FILE") Path file;
         @Option(names = "--output", paramLabel = "FILE", description = "Write the tables to FILE instead of "
                 + "standard output (append them to your postern.toml, or check them with postern config check).")
