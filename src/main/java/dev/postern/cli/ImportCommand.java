@@ -21,6 +21,11 @@ final class ImportCommand {
             + "text before postmap) into [outbound_tls.\"domain\"] tables, printed or written with --output. What "
             + "cannot be converted is listed at the end as TOML comments and on standard error, with the reason.")
     static final class PostfixTls implements Callable<Integer> {
+        /**
+         * Far above any real policy table (Postfix's are kilobytes; 8 MiB is over 100,000 entries), and small enough
+         * that reading and decoding it stays well within the CLI's 128 MiB heap (scripts/jvm.options).
+         */
+        static final int MAX_BYTES = 8 << 20;
         @Parameters(paramLabel = "FILE") Path file;
         @Option(names = "--output", paramLabel = "FILE", description = "Write the tables to FILE instead of "
                 + "standard output (append them to your postern.toml, or check them with postern config check).")
@@ -30,7 +35,14 @@ final class ImportCommand {
         @Override public Integer call() throws CliException {
             List<String> lines;
             try {
-                byte[] bytes = Files.readAllBytes(file);
+                byte[] bytes;
+                try (java.io.InputStream in = Files.newInputStream(file)) {
+                    bytes = in.readNBytes(MAX_BYTES + 1); // a device or a disk image named by mistake: bounded
+                }
+                if (bytes.length > MAX_BYTES) {
+                    throw new CliException("postern: " + file + ": expected a Postfix policy table of at most "
+                            + (MAX_BYTES >> 20) + " MiB; this is larger (not a policy table?)", 2);
+                }
                 String text;
                 try {
                     text = StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes)).toString();

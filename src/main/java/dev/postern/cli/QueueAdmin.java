@@ -197,8 +197,8 @@ final class QueueAdmin {
             String text = one(op, id, who);
             return () -> text;
         }
-        existing(id);
-        withdraw(id);
+        // a held message is not the scheduler's (and must not be marked withdrawn there: nothing would clear it)
+        if (existing(id).state() != QueueState.HOLD) withdraw(id);
         CompletableFuture<Void> removed = spool.remove(id);
         return () -> {
             try {
@@ -297,13 +297,12 @@ final class QueueAdmin {
         Spool.Entry e = existing(id);
         if (e.state() != QueueState.HOLD) throw new Refused("message " + id + " is not on hold");
         Envelope released = spool.update(e.envelope().withNextAttempt(Instant.now()), QueueState.ACTIVE);
-        if (scheduler != null) scheduler.enqueue(released);
+        if (scheduler != null) scheduler.release(released);
         return done(who, AdminRecord.Action.QUEUE_RELEASE, id, "released " + id);
     }
 
     synchronized String delete(String id, Who who) throws IOException, Refused {
-        existing(id);
-        withdraw(id);
+        if (existing(id).state() != QueueState.HOLD) withdraw(id);
         spool.delete(id);
         return done(who, AdminRecord.Action.QUEUE_DELETE, id, "deleted " + id);
     }

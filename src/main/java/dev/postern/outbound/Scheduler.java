@@ -73,6 +73,11 @@ public final class Scheduler implements Closeable {
     /** Swapped by a reload ({@link #settings(Settings)}); each use reads the current one. */
     private volatile Settings settings;
     private final DelayQueue<Due> due = new DelayQueue<>();
+    /**
+     * Ids {@link #withdraw}n (held, deleted) before the scheduler had them: {@link #enqueue} and {@link #start} skip
+     * them once. Guards, as its monitor, every change of {@link #envelopes} that decides whether a message is taken.
+     */
+    private final java.util.Set<String> withdrawnEarly = new java.util.HashSet<>();
     /** Queued messages by id, with the instant they are scheduled for (stale Due entries are skipped). */
     private final Map<String, Envelope> envelopes = new ConcurrentHashMap<>();
     private final Map<String, Instant> scheduled = new ConcurrentHashMap<>();
@@ -147,7 +152,7 @@ public final class Scheduler implements Closeable {
         for (Spool.Entry e : recovered) {
             if (e.state() == QueueState.HOLD) continue;
             Envelope env = e.envelope();
-            envelopes.put(env.id(), env);
+            if (!take(env)) continue; // held or deleted since the spool was read (the control socket is up already)
             schedule(env.id(), env.nextAttempt() == null ? Instant.now() : env.nextAttempt());
         }
         dispatcher = Thread.ofPlatform().name("scheduler").daemon(true).start(this::dispatch);
@@ -165,10 +170,29 @@ public final class Scheduler implements Closeable {
         });
     }
 
-    /** A message the inbound side has just made durable: try it now. */
+    /**
+     * A message the inbound side (or a bounce) has just made durable: try it now, unless an administrator held or
+     * deleted it in the moment between its commit and this call ({@link #withdraw}).
+     */
     public void enqueue(Envelope envelope) {
-        envelopes.put(envelope.id(), envelope);
-        schedule(envelope.id(), Instant.now());
+        if (take(envelope)) schedule(envelope.id(), Instant.now());
+    }
+
+    /** A held message released by an administrator: try it now. */
+    public void release(Envelope envelope) {
+        synchronized (withdrawnEarly) {
+            withdrawnEarly.remove(envelope.id());
+        }
+        enqueue(envelope);
+    }
+
+    /** Takes a message into scheduling; false when it was withdrawn before it came. */
+    private boolean take(Envelope envelope) {
+        synchronized (withdrawnEarly) {
+            if (withdrawnEarly.remove(envelope.id())) return false;
+            envelopes.put(envelope.id(), envelope);
+            return true;
+        }
     }
 
     /** Tries one message (or, with null, every queued message) now. Returns false when the id is not queued. */
@@ -195,7 +219,13 @@ public final class Scheduler implements Closeable {
         if (!running.add(id)) throw new BusyException(id);
         try {
             scheduled.remove(id);
-            return envelopes.remove(id);
+            synchronized (withdrawnEarly) {
+                Envelope had = envelopes.remove(id);
+                // committed but not handed over yet (a session between its commit and enqueue, a start before the
+                // recovered messages are scheduled): it must not be scheduled when it comes
+                if (had == null) withdrawnEarly.add(id);
+                return had;
+            }
         } finally {
             running.remove(id);
         }
