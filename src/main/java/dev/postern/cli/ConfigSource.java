@@ -43,7 +43,8 @@ final class ConfigSource {
         String why = "";
         if (chosen == null && (chosen = defaults.fromEnvironment()) != null) {
             why = " (from $" + ConfigDefaults.VARIABLE + ")";
-        } else if (chosen == null && Files.exists(defaults.systemFile())) {
+        } else if (chosen == null && !Files.notExists(defaults.systemFile())) {
+            // "cannot tell" (an /etc/postern this user may not search) counts as there: one clear error, not the default
             chosen = defaults.systemFile();
         }
         file = chosen;

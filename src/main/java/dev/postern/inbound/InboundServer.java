@@ -213,7 +213,13 @@ public final class InboundServer implements Closeable {
                     unmatched.remove(kept);
                     next.add(kept);
                 } else {
-                    Bound b = bind(l);
+                    Bound b;
+                    try {
+                        b = bind(l);
+                    } catch (IOException e) {
+                        throw new IOException("listeners[" + nextConfig.listeners().indexOf(l) + "].address: "
+                                + e.getMessage(), e);
+                    }
                     added.add(b);
                     next.add(b);
                 }
