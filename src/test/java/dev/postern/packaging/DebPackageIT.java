@@ -122,7 +122,8 @@ class DebPackageIT {
     /**
      * postinst configure, run for real with recording stand-ins on PATH for the commands that would change this
      * machine: the first installation makes the system user, the data directory 0700 and enables the service; an
-     * upgrade (the user exists) makes no second user.
+     * upgrade (the user exists) makes no second user and leaves an existing data directory's mode and owner alone.
+     * {@code DPKG_ROOT} (dpkg's root prefix for maintainer scripts) puts the data directory under this test's work.
      */
     @Test void postinstMakesTheUserAndTheDataDirectory() throws Exception {
         Path control = work.resolve("control-postinst");
@@ -134,24 +135,62 @@ class DebPackageIT {
         }
         standIn(bin, "getent", "echo \"getent $*\" >> " + calls + "\nexit 2"); // no such user yet
 
-        Map<String, String> env = Map.of("PATH", bin + ":/usr/bin:/bin");
+        Path root = Files.createDirectories(work.resolve("dpkg-root")); // its own, not the unpacked package
+        String dataDir = root + "/var/lib/postern";
+        Map<String, String> env = Map.of("PATH", bin + ":/usr/bin:/bin", "DPKG_ROOT", root.toString());
         Run first = run(List.of("sh", control.resolve("postinst").toString(), "configure"), env);
         assertThat(first.exit()).as("%s", first).isZero();
         assertThat(Files.readAllLines(calls)).contains(
                 "getent passwd postern",
                 "adduser --quiet --system --group --home /var/lib/postern --no-create-home --gecos Postern mail"
                         + " gateway postern",
-                "install -d -o postern -g postern -m 0700 /var/lib/postern",
+                "install -d -o postern -g postern -m 0700 " + dataDir,
                 "deb-systemd-helper unmask postern.service",
                 "deb-systemd-helper enable postern.service");
 
         Files.delete(calls);
         standIn(bin, "getent", "echo \"getent $*\" >> " + calls
                 + "\necho postern:x:999:999::/var/lib/postern:/usr/sbin/nologin");
+        Files.createDirectories(Path.of(dataDir)); // the administrator has since made it 0750 for a backup group
         Run upgrade = run(List.of("sh", control.resolve("postinst").toString(), "configure", "0.0.9"), env);
         assertThat(upgrade.exit()).as("%s", upgrade).isZero();
-        assertThat(Files.readAllLines(calls)).noneMatch(l -> l.startsWith("adduser"))
-                .contains("install -d -o postern -g postern -m 0700 /var/lib/postern");
+        assertThat(Files.readAllLines(calls)).contains("getent passwd postern")
+                .noneMatch(l -> l.startsWith("adduser"))
+                .noneMatch(l -> l.startsWith("install"));
+    }
+
+    /**
+     * prerm stops the service on remove and before an upgrade replaces its jars (postinst starts it again), as
+     * deb-systemd-invoke's pattern does. The scripts ask {@code [ -d /run/systemd/system ]}, which this machine may
+     * not have: run under bash with its {@code [} builtin disabled, a stand-in on PATH answers yes to that alone.
+     */
+    @Test void prermStopsTheServiceOnUpgradeAndRemove() throws Exception {
+        Path control = work.resolve("control-prerm");
+        assertThat(run(List.of("dpkg-deb", "--control", deb.toString(), control.toString())).exit()).isZero();
+        Path bin = Files.createDirectories(work.resolve("stand-ins-prerm"));
+        Path calls = work.resolve("calls-prerm");
+        for (String tool : List.of("deb-systemd-invoke", "systemctl")) {
+            standIn(bin, tool, "echo \"" + tool + " $*\" >> " + calls + "\nexit 0");
+        }
+        standIn(bin, "[", "if [ \"$1\" = -d ] && [ \"$2\" = /run/systemd/system ]; then exit 0; fi\n"
+                + "exec /usr/bin/[ \"$@\"");
+        Map<String, String> env = Map.of("PATH", bin + ":/usr/bin:/bin");
+        for (List<String> args : List.of(List.of("upgrade", "0.1.0"), List.of("remove"),
+                List.of("failed-upgrade", "0.0.9"))) {
+            Files.deleteIfExists(calls);
+            List<String> command = new ArrayList<>(List.of("bash", "-c",
+                    "enable -n [ test; script=$1; shift; . \"$script\" \"$@\"", "bash",
+                    control.resolve("prerm").toString()));
+            command.addAll(args);
+            Run r = run(command, env);
+            assertThat(r.exit()).as("%s %s", args, r).isZero();
+            List<String> recorded = Files.exists(calls) ? Files.readAllLines(calls) : List.of();
+            if (args.getFirst().equals("failed-upgrade")) {
+                assertThat(recorded).as("%s", args).isEmpty();
+            } else {
+                assertThat(recorded).as("%s", args).containsExactly("deb-systemd-invoke stop postern.service");
+            }
+        }
     }
 
     private static void standIn(Path bin, String name, String body) throws IOException {
