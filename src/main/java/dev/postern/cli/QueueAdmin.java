@@ -9,6 +9,7 @@ import dev.postern.queue.QueueIds;
 import dev.postern.queue.QueueState;
 import dev.postern.queue.Spool;
 import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -159,8 +160,7 @@ final class QueueAdmin {
                         // still in its attempt
                     } catch (Refused r) {
                         outcomes.put(id, new Outcome(id, false, spool.find(id).isEmpty()
-                                ? "message " + id + " left the queue during its delivery attempt (delivered or "
-                                + "bounced); nothing " + op.done : r.getMessage()));
+                                ? leftTheQueue(op, id) : r.getMessage()));
                         it.remove();
                     }
                 }
@@ -194,7 +194,13 @@ final class QueueAdmin {
      */
     private Finish start(Operation op, String id, Who who) throws IOException, Refused {
         if (op != Operation.DELETE) {
-            String text = one(op, id, who);
+            String text;
+            try {
+                text = one(op, id, who);
+            } catch (NoSuchFileException gone) {
+                // delivered between existing() and the spool's update: this message's outcome, not the batch's
+                throw new Refused(leftTheQueue(op, id));
+            }
             return () -> text;
         }
         // a held message is not the scheduler's (and must not be marked withdrawn there: nothing would clear it)
@@ -211,6 +217,11 @@ final class QueueAdmin {
             }
             return done(who, AdminRecord.Action.QUEUE_DELETE, id, "deleted " + id);
         };
+    }
+
+    private static String leftTheQueue(Operation op, String id) {
+        return "message " + id + " left the queue during its delivery attempt (delivered or bounced); nothing "
+                + op.done;
     }
 
     private String one(Operation op, String id, Who who) throws IOException, Refused {
