@@ -5,8 +5,6 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.postern.files.DurableFiles;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -81,7 +79,7 @@ public final class AdminLog {
     /** Every entry, oldest first; lines that are not entries (a torn last line, a hand edit) are skipped. */
     public List<Entry> read() throws IOException {
         try {
-            return parse(Files.readAllBytes(file), 0);
+            return parse(new String(Files.readAllBytes(file), StandardCharsets.UTF_8)); // bad bytes: replaced, not fatal
         } catch (NoSuchFileException e) {
             return List.of();
         }
@@ -89,12 +87,8 @@ public final class AdminLog {
 
     /** The newest entry of {@code action} on {@code target} among the log's last 256 KiB. */
     public Optional<Entry> last(AdminRecord.Action action, String target) {
-        try (FileChannel ch = FileChannel.open(file)) {
-            long size = ch.size();
-            long from = Math.max(0, size - TAIL);
-            ByteBuffer b = ByteBuffer.allocate((int) (size - from));
-            while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) { }
-            List<Entry> entries = parse(b.array(), from == 0 ? 0 : firstLineStart(b.array()));
+        try {
+            List<Entry> entries = parse(DurableFiles.tail(file, TAIL));
             for (int i = entries.size() - 1; i >= 0; i--) {
                 Entry e = entries.get(i);
                 if (e.action() == action && target.equals(e.target())) return Optional.of(e);
@@ -105,14 +99,8 @@ public final class AdminLog {
         return Optional.empty();
     }
 
-    private static int firstLineStart(byte[] b) {
-        for (int i = 0; i < b.length; i++) if (b[i] == '\n') return i + 1;
-        return b.length;
-    }
-
-    private static List<Entry> parse(byte[] bytes, int from) {
+    private static List<Entry> parse(String text) {
         List<Entry> out = new ArrayList<>();
-        String text = new String(bytes, from, bytes.length - from, StandardCharsets.UTF_8);
         for (String line : text.split("\n")) {
             if (line.isBlank()) continue;
             try {

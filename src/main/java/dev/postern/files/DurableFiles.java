@@ -264,6 +264,22 @@ public final class DurableFiles {
     }
 
     /**
+     * The whole lines among the last {@code maxBytes} of an append-only log (a line cut by the limit is dropped), for
+     * readers that want its newest entries without reading it all; the reading side of {@link #append}.
+     */
+    public static String tail(Path file, int maxBytes) throws IOException {
+        try (FileChannel ch = FileChannel.open(file)) {
+            long size = ch.size();
+            long from = Math.max(0, size - maxBytes);
+            ByteBuffer b = ByteBuffer.allocate((int) (size - from));
+            while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) { }
+            String text = new String(b.array(), 0, b.position(), java.nio.charset.StandardCharsets.UTF_8);
+            int nl = text.indexOf('\n');
+            return from == 0 ? text : nl < 0 ? "" : text.substring(nl + 1);
+        }
+    }
+
+    /**
      * Opens (creating, mode 0600) a file that is only locked, never written (the data directory's lock file). Its
      * existence needs no durability.
      */

@@ -157,12 +157,8 @@ public final class PolicyOverrides {
     private String remover(Override o) {
         Optional<AdminLog.Entry> cleared = adminLog.last(AdminRecord.Action.POLICY_OVERRIDE_CLEARED, o.domain());
         if (cleared.isPresent()) return cleared.get().by();
-        try (var ch = java.nio.channels.FileChannel.open(legacyLog)) {
-            long size = ch.size();
-            long from = Math.max(0, size - 64 * 1024);
-            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) (size - from));
-            while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) { }
-            String[] lines = new String(b.array(), 0, b.position(), StandardCharsets.UTF_8).split("\n");
+        try {
+            String[] lines = DurableFiles.tail(legacyLog, 64 * 1024).split("\n");
             for (int i = lines.length - 1; i >= 0; i--) {
                 String[] f = lines[i].split("\t");
                 if (f.length >= 7 && f[1].equals("removed") && f[2].equals(o.domain())) return f[6];
