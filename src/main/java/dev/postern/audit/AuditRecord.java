@@ -8,7 +8,8 @@ import java.time.Instant;
  * Postern package, so {@code audit} depends on nothing of ours and every other package may write to it.
  */
 public sealed interface AuditRecord
-        permits TlsSessionRecord, MessageRecord, DeliveryRecord, AdminRecord {
+        permits TlsSessionRecord, MessageRecord, DeliveryRecord, AdminRecord, AlertRecord, ProbeRecord,
+        TlsRptRecord {
 
     /** When it happened (for a session: when it ended, or for an outbound one when the handshake finished). */
     Instant at();

@@ -204,6 +204,15 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     private static final String INSERT_ADMIN = "INSERT INTO admin_action (gateway, at, actor, action, target, detail) "
             + "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING";
 
+    private static final String INSERT_ALERT = "INSERT INTO alert (gateway, at, alert_key, kind, subject, state, summary, "
+            + "detail) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_PROBE = "INSERT INTO probe (gateway, at, domain, ok, trigger_by, policy_level, "
+            + "policy_source, host, ip, port, tls_session_id, protocol, cipher, verification, problem, hosts_tried, "
+            + "millis) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+    private static final String INSERT_TLSRPT = "INSERT INTO tlsrpt_report (gateway, at, direction, report_id, "
+            + "organization, policy_domain, start_at, end_at, successful, failed, peer, outcome, report_json) "
+            + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+
     @Override public synchronized void write(List<AuditRecord> batch) throws AuditStoreException {
         if (batch.isEmpty()) return;
         Set<String> newPems = new HashSet<>();
@@ -213,8 +222,11 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
              PreparedStatement message = db().prepareStatement(INSERT_MESSAGE);
              PreparedStatement recipient = db().prepareStatement(INSERT_RECIPIENT);
              PreparedStatement delivery = db().prepareStatement(INSERT_DELIVERY);
-             PreparedStatement admin = db().prepareStatement(INSERT_ADMIN)) {
-            int[] used = new int[7];
+             PreparedStatement admin = db().prepareStatement(INSERT_ADMIN);
+             PreparedStatement alert = db().prepareStatement(INSERT_ALERT);
+             PreparedStatement probe = db().prepareStatement(INSERT_PROBE);
+             PreparedStatement tlsrpt = db().prepareStatement(INSERT_TLSRPT)) {
+            int[] used = new int[10];
             for (AuditRecord r : batch) {
                 switch (r) {
                     case TlsSessionRecord s -> {
@@ -259,9 +271,29 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
                         admin.addBatch();
                         used[6]++;
                     }
+                    case AlertRecord a -> {
+                        setText(alert, 1, gateway);
+                        alert.setLong(2, millis(a.at()));
+                        setText(alert, 3, a.key());
+                        setText(alert, 4, a.kind().name());
+                        setText(alert, 5, a.subject() == null ? "" : a.subject());
+                        setText(alert, 6, a.state().name());
+                        setText(alert, 7, a.summary() == null ? "" : a.summary());
+                        setText(alert, 8, a.detail());
+                        alert.addBatch();
+                        used[7]++;
+                    }
+                    case ProbeRecord pr -> {
+                        addProbe(probe, pr);
+                        used[8]++;
+                    }
+                    case TlsRptRecord t -> {
+                        addTlsRpt(tlsrpt, t);
+                        used[9]++;
+                    }
                 }
             }
-            PreparedStatement[] all = {session, chain, pem, message, recipient, delivery, admin};
+            PreparedStatement[] all = {session, chain, pem, message, recipient, delivery, admin, alert, probe, tlsrpt};
             for (int i = 0; i < all.length; i++) {
                 if (used[i] > 0) all[i].executeBatch();
             }
@@ -364,6 +396,48 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         p.addBatch();
     }
 
+    private void addProbe(PreparedStatement p, ProbeRecord r) throws SQLException {
+        setText(p, 1, gateway);
+        p.setLong(2, millis(r.at()));
+        setText(p, 3, r.domain());
+        p.setInt(4, r.ok() ? 1 : 0);
+        setText(p, 5, r.trigger() == null ? "" : r.trigger());
+        setText(p, 6, r.policyLevel());
+        setText(p, 7, r.policySource());
+        setText(p, 8, r.host());
+        setText(p, 9, r.ip());
+        p.setInt(10, r.port());
+        setText(p, 11, r.tlsSessionId());
+        setText(p, 12, r.protocol());
+        setText(p, 13, r.cipher());
+        setText(p, 14, r.verification());
+        setText(p, 15, r.problem());
+        p.setString(16, jsonText(r.hostsTried()));
+        p.setLong(17, r.millis());
+        p.addBatch();
+    }
+
+    /** A received report's JSON is kept whole up to {@link #MAX_REPORT_JSON} characters (the receiver caps size). */
+    static final int MAX_REPORT_JSON = 1 << 20;
+
+    private void addTlsRpt(PreparedStatement p, TlsRptRecord t) throws SQLException {
+        setText(p, 1, gateway);
+        p.setLong(2, millis(t.at()));
+        setText(p, 3, t.direction().name());
+        setText(p, 4, t.reportId() == null ? "" : t.reportId());
+        setText(p, 5, t.organization());
+        setText(p, 6, t.policyDomain() == null ? "" : t.policyDomain());
+        setMillis(p, 7, t.start());
+        setMillis(p, 8, t.end());
+        p.setLong(9, t.successful());
+        p.setLong(10, t.failed());
+        setText(p, 11, t.peer());
+        setText(p, 12, t.outcome());
+        String json = t.json();
+        p.setString(13, json == null || json.length() <= MAX_REPORT_JSON ? json : json.substring(0, MAX_REPORT_JSON));
+        p.addBatch();
+    }
+
     // ---- retention
 
     /** A row to prune: its table's key and its time, so the oldest of all tables go first. */
@@ -375,6 +449,9 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         KEYS.put("message", "queue_id");
         KEYS.put("delivery", "queue_id, recipient, attempt");
         KEYS.put("admin_action", "at, actor, action, target");
+        KEYS.put("alert", "at, alert_key, state");
+        KEYS.put("probe", "at, domain, trigger_by");
+        KEYS.put("tlsrpt_report", "direction, report_id, policy_domain");
     }
 
     @Override public synchronized int prune(Instant cutoff, int limit) throws AuditStoreException {

@@ -65,6 +65,9 @@ public final class RecordCodec {
             case "message" -> MessageRecord.class;
             case "delivery" -> DeliveryRecord.class;
             case "admin" -> AdminRecord.class;
+            case "alert" -> AlertRecord.class;
+            case "probe" -> ProbeRecord.class;
+            case "tlsrpt" -> TlsRptRecord.class;
             default -> throw new IOException("unknown record type \"" + type.textValue() + "\"");
         };
         try {
@@ -80,6 +83,9 @@ public final class RecordCodec {
             case MessageRecord x -> "message";
             case DeliveryRecord x -> "delivery";
             case AdminRecord x -> "admin";
+            case AlertRecord x -> "alert";
+            case ProbeRecord x -> "probe";
+            case TlsRptRecord x -> "tlsrpt";
         };
     }
 

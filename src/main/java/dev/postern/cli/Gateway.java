@@ -1,6 +1,10 @@
 package dev.postern.cli;
 
+import dev.postern.admin.AdminServer;
+import dev.postern.admin.AdminToken;
+import dev.postern.admin.StoreAccess;
 import dev.postern.audit.Audit;
+import dev.postern.audit.Fanout;
 import dev.postern.audit.AuditWriter;
 import dev.postern.audit.ReopeningStore;
 import dev.postern.config.Config;
@@ -99,6 +103,9 @@ public final class Gateway implements Closeable {
     private Scheduler scheduler;
     private InboundServer inbound;
     private ControlServer control;
+    /** Every record goes to the writer, then to the observers (metrics, alerts). */
+    private Fanout fanout;
+    private AdminServer admin;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -141,6 +148,9 @@ public final class Gateway implements Closeable {
         DurableFiles.SYSTEM.createDirectories(data); // 0700 when we make it; an existing one keeps its mode
         lock(data);
         if (audit == null) startAuditWriter(data);
+        // metrics and alerts watch the records as they are made (issue 16); the writer still gets each one first
+        fanout = new Fanout(audit);
+        audit = fanout;
         // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
         ReloadingServerContext serverTls = serverContext().auditTo(audit);
 
@@ -174,6 +184,7 @@ public final class Gateway implements Closeable {
         control.onReload(this::reload);
         control.start();
         parts.add(control);
+        startAdmin(data);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
@@ -189,6 +200,36 @@ public final class Gateway implements Closeable {
         log.info("started with {} queued message(s) recovered", recovered.size());
         // A reload (SIGHUP, postern reload) records an AdminRecord CONFIG_RELOAD: see reload().
     }
+
+    /**
+     * The admin server ({@code [admin]}): API, dashboard, metrics. Its routes are registered here, one group per
+     * part. A default address that is taken (a second gateway on the machine) is a warning, not a failed start: the
+     * admin server is for watching, and mail must not wait for it. A configured one that cannot bind fails the start.
+     */
+    private void startAdmin(Path data) throws IOException, StartException {
+        Config.Admin a = config.watch().admin();
+        if (a.listen() == null) return;
+        AdminToken.Loaded token = AdminToken.loadOrCreate(data);
+        if (token.created()) log.info("admin token made in {} (postern admin token prints it)", AdminToken.file(data));
+        StoreAccess store = new StoreAccess(() -> AuditDatabase.open(config));
+        parts.add(store::close);
+        AdminServer server = new AdminServer(a.listen(), token.token());
+        // routes (issue 16): one line per part
+        try {
+            server.start();
+        } catch (IOException e) {
+            if (!a.listen().equals(Config.Admin.DEFAULT.listen())) {
+                throw new StartException("[admin] listen: " + e.getMessage(), e);
+            }
+            log.warn("{}: the gateway runs without it ([admin] listen sets another address)", e.getMessage());
+            return;
+        }
+        admin = server;
+        parts.add(server::close);
+    }
+
+    /** The admin server's port, -1 when there is none. */
+    public int adminPort() { return admin == null ? -1 : admin.port(); }
 
     private static Scheduler.Settings schedulerSettings(Config c) {
         Config.Queue q = c.queue();

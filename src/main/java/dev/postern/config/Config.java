@@ -30,7 +30,7 @@ import java.util.Set;
 public record Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
                      Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
                      Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls,
-                     Inbound inbound, Audit audit, MtaSts mtaSts, PeerMemory peerMemory, Log log) {
+                     Inbound inbound, Audit audit, MtaSts mtaSts, PeerMemory peerMemory, Log log, Watch watch) {
 
     public Config {
         listeners = List.copyOf(listeners);
@@ -44,6 +44,94 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         if (mtaSts == null) mtaSts = MtaSts.DEFAULT;
         if (peerMemory == null) peerMemory = PeerMemory.DEFAULT;
         if (log == null) log = Log.DEFAULT;
+        if (watch == null) watch = Watch.DEFAULT;
+    }
+
+    /** A config with the default {@code [admin]}, {@code [alerts]}, {@code [probes]} and {@code [tls_rpt]}. */
+    public Config(Path source, String hostname, Path dataDir, List<Listener> listeners, Set<String> localDomains,
+                  Set<String> relayDomains, List<Network> relayNetworks, Tls tls, Limits limits, Queue queue,
+                  Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls, Inbound inbound,
+                  Audit audit, MtaSts mtaSts, PeerMemory peerMemory, Log log) {
+        this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
+                delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log, Watch.DEFAULT);
+    }
+
+    /** This config with {@code watch} instead of its own. */
+    public Config withWatch(Watch watch) {
+        return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log, watch);
+    }
+
+    /**
+     * Watching the gateway: {@code [admin]} (the admin server: API, dashboard, metrics), {@code [alerts]},
+     * {@code [probes]} and {@code [tls_rpt]}. See docs/monitoring.md.
+     */
+    public record Watch(Admin admin, Alerts alerts, Probes probes, TlsRpt tlsRpt) {
+        public static final Watch DEFAULT = new Watch(Admin.DEFAULT, Alerts.DEFAULT, Probes.DEFAULT, TlsRpt.DEFAULT);
+
+        public Watch {
+            if (admin == null) admin = Admin.DEFAULT;
+            if (alerts == null) alerts = Alerts.DEFAULT;
+            if (probes == null) probes = Probes.DEFAULT;
+            if (tlsRpt == null) tlsRpt = TlsRpt.DEFAULT;
+        }
+    }
+
+    /**
+     * {@code [admin]}: the HTTP admin server (JSON API, dashboard, {@code /metrics}).
+     *
+     * @param listen where it listens; null: no admin server ({@code listen = ""})
+     * @param tls    HTTPS with the gateway's [tls] certificate instead of plain HTTP
+     */
+    public record Admin(InetSocketAddress listen, boolean tls) {
+        public static final Admin DEFAULT = new Admin(new InetSocketAddress(
+                java.net.InetAddress.getLoopbackAddress(), 8025), false);
+    }
+
+    /**
+     * {@code [alerts]}: when to raise an alert and where to send it. Every alert goes to the audit store and the log
+     * whatever the channels.
+     *
+     * @param webhook            an http: or https: URL that gets each alert as a JSON POST; null: none
+     * @param mailTo             an address that gets each alert as mail through this gateway's queue; null: none
+     * @param certificateWarning a certificate (own or a partner's seen on the wire) ending within this is an alert
+     * @param queueSize          more queued messages than this is an alert
+     * @param queueAge           an oldest queued message older than this is an alert
+     */
+    public record Alerts(java.net.URI webhook, String mailTo, Duration certificateWarning, int queueSize,
+                         Duration queueAge) {
+        public static final Alerts DEFAULT = new Alerts(null, null, Duration.ofDays(21), 10_000, Duration.ofHours(4));
+    }
+
+    /**
+     * {@code [probes]}: health probes of the domains with an enforced, DANE or MTA-STS policy, and of {@code domains}.
+     *
+     * @param enabled  whether the periodic probes run ({@code postern probe} works either way)
+     * @param interval how often each domain is probed (each run jittered by up to a tenth of it)
+     * @param timeout  the most one probe of one domain may take, all hosts together
+     * @param domains  more domains to probe, lookup form
+     */
+    public record Probes(boolean enabled, Duration interval, Duration timeout, List<String> domains) {
+        public static final Probes DEFAULT = new Probes(true, Duration.ofHours(1), Duration.ofSeconds(60), List.of());
+
+        public Probes {
+            domains = List.copyOf(domains);
+        }
+    }
+
+    /**
+     * {@code [tls_rpt]}: SMTP TLS reporting (RFC 8460).
+     *
+     * @param send           whether daily reports are sent to the domains that ask for them ({@code _smtp._tls} TXT)
+     * @param organization   the report's {@code organization-name}; null: the hostname
+     * @param contact        the report's {@code contact-info}; null: postmaster@hostname
+     * @param from           the envelope and header sender of reports sent by mail; null: postmaster@hostname
+     * @param receiveAddress mail to this address is read as reports about our domains (lookup form domain); null: none
+     * @param maxReportSize  the largest report accepted, uncompressed, in bytes (mail or POST); larger is refused
+     */
+    public record TlsRpt(boolean send, String organization, String contact, String from, String receiveAddress,
+                         long maxReportSize) {
+        public static final TlsRpt DEFAULT = new TlsRpt(false, null, null, null, null, 5L << 20);
     }
 
     /** A config with the default {@code [log]} settings. */
@@ -52,7 +140,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
                   Delivery delivery, Dns dns, Map<String, Route> routes, OutboundTls outboundTls, Inbound inbound,
                   Audit audit, MtaSts mtaSts, PeerMemory peerMemory) {
         this(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits, queue,
-                delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, Log.DEFAULT);
+                delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, Log.DEFAULT, Watch.DEFAULT);
     }
 
     /** {@code [log]}: how log lines are written (the level is {@code POSTERN_LOG_LEVEL}'s). */

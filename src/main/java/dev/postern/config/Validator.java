@@ -90,11 +90,12 @@ final class Validator {
         Config.Audit audit = new AuditValidator(this::readableFile).audit(top.table("audit"));
         Config.MtaSts mtaSts = mtaSts(top.table("mta_sts"));
         Config.Log log = log(top.table("log"));
+        Config.Watch watch = new WatchValidator().watch(top);
         publishable(top, mtaSts, listeners, localDomains, relayDomains);
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log, watch);
     }
 
     private static final String LOG_FORMATS = "\"logfmt\" or \"json\"";

@@ -981,6 +981,46 @@ public final class Scheduler implements Closeable {
         }
     }
 
+    /**
+     * Queues a message made by this gateway (an alert, a TLS report): the one way a part of Postern sends mail of its
+     * own. Written and fsynced to the spool like a received message, recorded as a {@link MessageRecord} with
+     * {@code origin}, then delivered as any other. {@code content} is the whole message, CRLF line ends, headers
+     * included (the caller writes From, To, Date, Message-ID, Subject).
+     *
+     * @param sender     the envelope sender, "" for the null reverse path
+     * @param recipients the envelope recipients, lookup-form domains
+     * @param messageId  the Message-ID written in {@code content}, without angle brackets (for the audit record)
+     * @param origin     what made it ("alert", "tls-rpt report"), in the message record
+     * @return the queue id
+     */
+    public String submit(String sender, List<String> recipients, byte[] content, String messageId, String origin)
+            throws IOException {
+        Instant now = Instant.now();
+        try (Spool.Incoming in = spool.receive()) {
+            in.body().write(content);
+            boolean utf8 = !java.nio.charset.StandardCharsets.US_ASCII.newEncoder().canEncode(
+                    sender + String.join("", recipients));
+            boolean eightBit = false;
+            for (byte b : content) {
+                if (b < 0) {
+                    eightBit = true;
+                    break;
+                }
+            }
+            Envelope env = new Envelope(in.id(), sender, recipients.stream().map(Envelope.Recipient::pending).toList(),
+                    now, "postern (" + origin + ")", eightBit ? "8BITMIME" : "7BIT", utf8, content.length, now, false,
+                    0, false);
+            in.commit(env);
+            log.atInfo().addKeyValue("id", in.id()).addKeyValue("from", Untrusted.address(sender))
+                    .addKeyValue("rcpts", recipients.size()).addKeyValue("size", content.length)
+                    .addKeyValue("origin", origin).log("queued");
+            audit(new MessageRecord(now, in.id(), messageId, sender, recipients, content.length, null, null, null,
+                    null, null, false, origin));
+            enqueue(env);
+            return in.id();
+        }
+    }
+
     /** A reply code followed by an enhanced status code of the same class: "550 5.1.1". */
     private static final Pattern REPLY_STATUS =
             Pattern.compile("^([245])\\d\\d[ -](([245])\\.\\d{1,3}\\.\\d{1,3})(?=\\s|$)");

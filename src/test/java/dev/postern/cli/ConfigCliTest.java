@@ -66,7 +66,7 @@ class ConfigCliTest {
                 file + ": limits.data_timeout: expected a duration from 1ms to 365d, got \"0s\"",
                 file + ": colour: unknown key (known keys: hostname, data_dir, listeners, local_domains,"
                         + " relay_domains, relay_networks, allow_wide_relay_networks, tls, limits, queue, delivery, dns, routes, outbound_tls, policy, peer_memory,"
-                        + " partners, relay_clients, recipients, recipient_verification, auth, audit, mta_sts, log)");
+                        + " partners, relay_clients, recipients, recipient_verification, auth, audit, mta_sts, log, admin, alerts, probes, tls_rpt)");
     }
 
     @Test void aRelativePathIsReportedAsGiven() throws Exception {
