@@ -88,7 +88,7 @@ public final class ReportRoutes {
             return Reply.json(receiver.accept(call.header("content-type").orElse(""), call.body(), peer));
         } catch (ReportException e) {
             log.atWarn().addKeyValue("peer", peer).addKeyValue("status", e.status())
-                    .addKeyValue("reason", e.getMessage()).log("tls report refused");
+                    .addKeyValue("reason", dev.postern.logging.Untrusted.clip(e.getMessage())).log("tls report refused");
             return Reply.error(e.status(), e.getMessage());
         }
     }
