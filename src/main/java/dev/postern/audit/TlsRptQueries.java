@@ -29,14 +29,8 @@ final class TlsRptQueries {
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + (withJson ? ", report_json" : ", NULL")
                 + " FROM tlsrpt_report WHERE 1 = 1");
         List<Object> args = new ArrayList<>();
-        if (direction != null) {
-            sql.append(" AND direction = ?");
-            args.add(direction.name());
-        }
-        if (domain != null) {
-            sql.append(" AND policy_domain = ?");
-            args.add(JdbcAuditStore.text(domain));
-        }
+        where(sql, args, "direction", direction == null ? null : direction.name());
+        where(sql, args, "policy_domain", domain);
         if (since != null) {
             sql.append(" AND COALESCE(start_at, at) >= ?");
             args.add(since.toEpochMilli());
@@ -52,18 +46,9 @@ final class TlsRptQueries {
         StringBuilder sql = new StringBuilder("SELECT " + COLUMNS + ", report_json FROM tlsrpt_report "
                 + "WHERE report_id = ?");
         List<Object> args = new ArrayList<>(List.of(JdbcAuditStore.text(reportId)));
-        if (organization != null) {
-            sql.append(" AND organization = ?");
-            args.add(JdbcAuditStore.text(organization));
-        }
-        if (domain != null) {
-            sql.append(" AND policy_domain = ?");
-            args.add(JdbcAuditStore.text(domain));
-        }
-        if (direction != null) {
-            sql.append(" AND direction = ?");
-            args.add(direction.name());
-        }
+        where(sql, args, "organization", organization);
+        where(sql, args, "policy_domain", domain);
+        where(sql, args, "direction", direction == null ? null : direction.name());
         sql.append(" ORDER BY start_at DESC, at DESC LIMIT 100");
         return query(sql.toString(), args);
     }
@@ -80,6 +65,13 @@ final class TlsRptQueries {
                 return rs.next();
             }
         }
+    }
+
+    /** Adds "AND column = ?" for a filter that is given, its value as the store keeps text. */
+    private static void where(StringBuilder sql, List<Object> args, String column, String value) {
+        if (value == null) return;
+        sql.append(" AND ").append(column).append(" = ?");
+        args.add(JdbcAuditStore.text(value));
     }
 
     private List<TlsRptRecord> query(String sql, List<Object> args) throws SQLException {

@@ -11,10 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
-import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -154,25 +150,14 @@ public final class ReportRoutes {
         return ascii;
     }
 
-    /** A duration back from now (30d), a time (2026-12-01T00:00Z) or a date (midnight UTC). */
+    /** A duration back from now (30d), a time (2026-12-01T00:00Z) or a date (midnight UTC), as the CLI's --since. */
     static Instant since(String s, Instant now) {
         try {
-            return now.minus(Durations.parse(s));
-        } catch (IllegalArgumentException e) {
-            // not a duration
-        } catch (ArithmeticException | java.time.DateTimeException e) {
+            return Durations.point(s, now, true);
+        } catch (java.time.DateTimeException e) {
             throw new IllegalArgumentException("since: too far back");
-        }
-        try {
-            return OffsetDateTime.parse(s).toInstant();
-        } catch (DateTimeParseException e) {
-            // not a time
-        }
-        try {
-            return LocalDate.parse(s).atStartOfDay(ZoneOffset.UTC).toInstant();
-        } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("since: expected " + Durations.EXPECTED
-                    + ", a time like 2026-12-01T00:00Z or a date like 2026-12-01");
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("since: expected " + Durations.POINT);
         }
     }
 
