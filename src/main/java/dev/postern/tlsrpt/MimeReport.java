@@ -93,7 +93,7 @@ final class MimeReport {
             int eol = lineEnd(i, to);
             int next = eol < to ? eol + 1 : to;
             int len = contentEnd(i, eol) - i;
-            if (i - from > MAX_HEADER_BYTES) throw ReportException.malformed("header section over 64 KiB");
+            if (eol - from > MAX_HEADER_BYTES) throw ReportException.malformed("header section over 64 KiB");
             if (len == 0) {
                 if (name != null) put(fields, name, value);
                 return new Entity(fields, next, to);

@@ -198,6 +198,8 @@ class ReportParsingTest {
                 .append(i).append("\r\n\r\n");
         for (int i = 5; i >= 0; i--) deep.append("--b").append(i).append("--\r\n");
         refused(() -> MimeReport.find(deep.toString().getBytes()), 400, "nested deeper than 3");
+        byte[] oneLongLine = ("Content-Type: application/tlsrpt+json; x=" + "y".repeat(70_000)).getBytes();
+        refused(() -> MimeReport.find(oneLongLine), 400, "header section over 64 KiB");
         refused(() -> MimeReport.find(("Content-Type: application/tlsrpt+gzip\r\nContent-Type: text/plain\r\n\r\nx")
                 .getBytes()), 400, "two content-type fields");
     }
