@@ -425,7 +425,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         p.setLong(2, millis(t.at()));
         setText(p, 3, t.direction().name());
         setText(p, 4, t.reportId() == null ? "" : t.reportId());
-        setText(p, 5, t.organization());
+        setText(p, 5, t.organization() == null ? "" : t.organization()); // in the key since V5
         setText(p, 6, t.policyDomain() == null ? "" : t.policyDomain());
         setMillis(p, 7, t.start());
         setMillis(p, 8, t.end());
@@ -451,7 +451,7 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         KEYS.put("admin_action", "at, actor, action, target");
         KEYS.put("alert", "at, alert_key, state");
         KEYS.put("probe", "at, domain, trigger_by");
-        KEYS.put("tlsrpt_report", "direction, report_id, policy_domain");
+        KEYS.put("tlsrpt_report", "direction, report_id, organization, policy_domain");
     }
 
     @Override public synchronized int prune(Instant cutoff, int limit) throws AuditStoreException {
@@ -520,6 +520,40 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
             case "message" -> List.of("DELETE FROM message_recipient WHERE " + where, own);
             default -> List.of(own);
         };
+    }
+
+    // ---- TLS reports (RFC 8460) sent and received; see TlsRptQueries
+    /** Reports newest first (by window), at most {@code limit}, JSON only when asked; each filter may be null. */
+    public synchronized List<TlsRptRecord> tlsRptReports(TlsRptRecord.Direction direction, String domain,
+                                                         Instant since, int limit, boolean withJson)
+            throws AuditStoreException {
+        return tlsRpt(q -> q.list(direction, domain, since, limit, withJson));
+    }
+
+    /** The reports with this report-id, narrowed by the filters that are not null, with their JSON. */
+    public synchronized List<TlsRptRecord> tlsRptReport(String reportId, String organization, String domain,
+                                                        TlsRptRecord.Direction direction) throws AuditStoreException {
+        return tlsRpt(q -> q.find(reportId, organization, domain, direction));
+    }
+
+    /** Whether this report (organization, report-id, policy domain) is stored already. */
+    public synchronized boolean tlsRptKnown(TlsRptRecord.Direction direction, String organization, String reportId,
+                                            String domain) throws AuditStoreException {
+        return tlsRpt(q -> q.known(direction, organization, reportId, domain));
+    }
+
+    private interface TlsRptQuestion<T> {
+        T ask(TlsRptQueries q) throws SQLException;
+    }
+
+    private <T> T tlsRpt(TlsRptQuestion<T> question) throws AuditStoreException {
+        try {
+            return question.ask(new TlsRptQueries(db()));
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
     }
 
     // ---- reading

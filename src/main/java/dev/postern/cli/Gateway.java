@@ -106,6 +106,8 @@ public final class Gateway implements Closeable {
     /** Every record goes to the writer, then to the observers (metrics, alerts). */
     private Fanout fanout;
     private AdminServer admin;
+    /** TLS reports others send about our domains (mail to [tls_rpt] receive_address, POST to the admin server). */
+    private dev.postern.tlsrpt.ReportReceiver tlsReports;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -178,6 +180,8 @@ public final class Gateway implements Closeable {
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, schedulerSettings(config), audit,
                 floors, planner);
         parts.add(scheduler);
+        tlsReports = tlsReportReceiver();
+        scheduler.observeLocalDeliveries(tlsReports);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
                 auditWriter == null ? () -> null : auditWriter::stats, peers);
@@ -215,6 +219,7 @@ public final class Gateway implements Closeable {
         parts.add(store::close);
         AdminServer server = new AdminServer(a.listen(), token.token());
         // routes (issue 16): one line per part
+        dev.postern.tlsrpt.ReportRoutes.register(server, tlsReports, store);
         try {
             server.start();
         } catch (IOException e) {
@@ -226,6 +231,17 @@ public final class Gateway implements Closeable {
         }
         admin = server;
         parts.add(server::close);
+    }
+
+    /** The TLS report receiver; it asks the store (a connection of its own) whether a report came before. */
+    private dev.postern.tlsrpt.ReportReceiver tlsReportReceiver() {
+        StoreAccess store = new StoreAccess(() -> AuditDatabase.open(config));
+        parts.add(store::close);
+        dev.postern.tlsrpt.ReportReceiver r = new dev.postern.tlsrpt.ReportReceiver(() -> config, audit,
+                (org, id, domain) -> store.ask(s -> s.tlsRptKnown(dev.postern.audit.TlsRptRecord.Direction.IN, org,
+                        id, domain)), Clock.systemUTC());
+        parts.add(r::close);
+        return r;
     }
 
     /** The admin server's port, -1 when there is none. */

@@ -21,7 +21,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code postern report ...}: figures computed from the audit store (see docs/audit.md). */
-@Command(name = "report", description = "Reports from the audit store.", subcommands = ReportCommand.Tls.class)
+@Command(name = "report", description = "Reports from the audit store.", subcommands = {ReportCommand.Tls.class, TlsRptCommand.class})
 final class ReportCommand {
     @Command(name = "tls", description = "Shares of messages and sessions in clear text, encrypted without a "
             + "verified certificate, and verified; per domain, TLS version and cipher; enforced links and their "

@@ -45,6 +45,37 @@ public final class Durations {
         return total;
     }
 
+    /** What a point in time looks like ({@link #point}), as error lines say it. */
+    public static final String POINT = EXPECTED + ", or a time like 2026-12-01T00:00Z or a date like 2026-12-01";
+
+    /**
+     * A point in time as the command line and the admin API take it: a duration back from {@code now} (ahead of it
+     * when {@code back} is false), an ISO time, or a date (midnight UTC).
+     *
+     * @throws java.time.DateTimeException a duration too far from now
+     * @throws IllegalArgumentException    none of the three
+     */
+    public static java.time.Instant point(String s, java.time.Instant now, boolean back) {
+        try {
+            Duration d = parse(s);
+            return back ? now.minus(d) : now.plus(d);
+        } catch (IllegalArgumentException e) {
+            // not a duration: a time?
+        } catch (ArithmeticException e) {
+            throw new java.time.DateTimeException(s + " is too far from now");
+        }
+        try {
+            return java.time.OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            // not a time: a date?
+        }
+        try {
+            return java.time.LocalDate.parse(s).atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
+        } catch (DateTimeParseException e) {
+            throw Syntax.invalid(POINT, s);
+        }
+    }
+
     /** The shortest of our own notations for {@code d}, e.g. "1h30m"; used in messages and docs. */
     public static String format(Duration d) {
         if (d.isZero()) return "0s";

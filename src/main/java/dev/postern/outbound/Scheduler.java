@@ -324,6 +324,7 @@ public final class Scheduler implements Closeable {
         for (String r : recipients) {
             try (InputStream content = spool.openContent(env.id())) {
                 java.nio.file.Path file = local.deliver(r, content);
+                observeDelivery(env, r, file);
                 out.put(r, new SmtpClient.RecipientResult(SmtpClient.RecipientResult.Status.DELIVERED,
                         "delivered to maildir " + file.getParent().getParent()));
             } catch (IOException e) {
@@ -332,6 +333,23 @@ public final class Scheduler implements Closeable {
             }
         }
         return out;
+    }
+
+    /** Told of each local delivery (the TLS report reader, issue 16); it only queues work. */
+    private volatile dev.postern.local.DeliveryObserver deliveryObserver = dev.postern.local.DeliveryObserver.NONE;
+
+    /** Sets who is told of each message delivered to a Maildir here. */
+    public void observeLocalDeliveries(dev.postern.local.DeliveryObserver observer) {
+        deliveryObserver = observer;
+    }
+
+    private void observeDelivery(Envelope env, String recipient, java.nio.file.Path file) {
+        try {
+            deliveryObserver.delivered(recipient, env.sender(), env.client(), file);
+        } catch (RuntimeException e) { // the mail is delivered whatever the observer does
+            log.atWarn().addKeyValue("id", env.id()).addKeyValue("reason", e.toString())
+                    .log("local delivery observer failed");
+        }
     }
 
     /**

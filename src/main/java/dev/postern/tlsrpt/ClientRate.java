@@ -1,0 +1,48 @@
+package dev.postern.tlsrpt;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * How many reports the open route takes: at most {@code perClient} per client and {@code total} from everyone per
+ * window (fixed windows: simple, and a report sender posts a few a day). At most {@link #MAX_CLIENTS} clients are
+ * counted one by one; past that, new ones share the total only.
+ */
+final class ClientRate {
+    static final int MAX_CLIENTS = 10_000;
+
+    private final int perClient;
+    private final int total;
+    private final Duration window;
+    private final Clock clock;
+    private final Map<String, Integer> counts = new HashMap<>();
+    private Instant windowStart = Instant.EPOCH;
+    private int all;
+
+    ClientRate(int perClient, int total, Duration window, Clock clock) {
+        this.perClient = perClient;
+        this.total = total;
+        this.window = window;
+        this.clock = clock;
+    }
+
+    /** Counts one report from {@code client}: 0 when it may go on, else the seconds until the next window. */
+    synchronized long take(String client) {
+        Instant now = clock.instant();
+        if (!now.isBefore(windowStart.plus(window))) {
+            windowStart = now;
+            counts.clear();
+            all = 0;
+        }
+        long wait = Math.max(1, Duration.between(now, windowStart.plus(window)).toSeconds());
+        if (all >= total) return wait;
+        Integer mine = counts.get(client);
+        if (mine != null && mine >= perClient) return wait;
+        if (mine != null || counts.size() < MAX_CLIENTS) counts.put(client, mine == null ? 1 : mine + 1);
+        all++;
+        return 0;
+    }
+}
