@@ -253,7 +253,8 @@ public final class TlsProber {
         }
     }
 
-    private static boolean decides(TlsProbeReport.Connection c) {
+    /** The address would take the mail, or makes it bounce: delivery stops there. */
+    static boolean decides(TlsProbeReport.Connection c) {
         TlsProbeReport.Outcome o = TlsProbeReport.Outcome.of(c.outcome());
         return o.delivers() || o == TlsProbeReport.Outcome.BOUNCE;
     }
