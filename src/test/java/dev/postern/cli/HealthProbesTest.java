@@ -58,15 +58,8 @@ class HealthProbesTest {
         goodMx = ScriptedSmtpServer.create().hostname("mx.good.test").starttls(good.material(inter.cert())).start();
         wrongNameMx = ScriptedSmtpServer.create().starttls(wrong.material(inter.cert())).start();
         plainMx = ScriptedSmtpServer.create().start();
-        hangingMx = ScriptedSmtpServer.create().starttls(good.material(inter.cert())).on(
-                ScriptedSmtpServer.Verb.EHLO, arg -> {
-                    try {
-                        Thread.sleep(60_000);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return null;
-                }).start();
+        hangingMx = ScriptedSmtpServer.create().starttls(good.material(inter.cert())).on(ScriptedSmtpServer.Verb.EHLO,
+                ScriptedSmtpServer.HANG).start();
         dnsSink = new ServerSocket(0); // [dns] points here unless a test has a DNS server of its own
     }
 
