@@ -321,6 +321,26 @@ class HealthProbesTest {
         }
     }
 
+    /** A stop while a probe hangs (timeout 60s) waits a moment only, and the cut probe is not recorded. */
+    @Test void aStopDoesNotWaitForAHangingProbe() throws Exception {
+        Path file = config("stop", dnsSink.getLocalPort(), "", "");
+        Config config = runnable(load(file), new Config.Probes(true, Duration.ofSeconds(2), Duration.ofSeconds(60),
+                List.of()));
+        int before = hangingMx.connectionCount();
+        Gateway gw = Gateway.start(config);
+        long start;
+        try {
+            await().atMost(Duration.ofSeconds(20)).until(() -> hangingMx.connectionCount() > before);
+            Thread.sleep(300); // the probe is now waiting for the EHLO reply that never comes
+        } finally {
+            start = System.nanoTime();
+            gw.close();
+        }
+        assertThat((System.nanoTime() - start) / 1_000_000).isLessThan(3_000L);
+        Thread.sleep(500);
+        assertThat(history(config, "hang.test")).isEmpty();
+    }
+
     /** MX order, the first host that passes decides; DANE by the TLSA records; the total bound over many hosts. */
     @Test void mxOrderDaneAndTheTotalBound() throws Exception {
         byte[] spki = java.util.HexFormat.of().parseHex(PeerCheck.sha256(good.cert().getPublicKey().getEncoded()));
