@@ -39,7 +39,10 @@ public final class ProbeApi {
             List<ProbeRecord> history = store.ask(s -> s.probeHistory(domain, Instant.now().minus(since)));
             return Reply.json(Map.of("probes", history));
         });
-        server.route("POST", "/api/probes/*", call -> Reply.json(probes.probe(domain(call.rest()), by(call))));
+        server.route("POST", "/api/probes/*", call -> {
+            ProbeRecord r = probes.probe(domain(call.rest()), by(call));
+            return r == null ? Reply.error(503, "the gateway is stopping") : Reply.json(r);
+        });
     }
 
     /** The path's domain in lookup form; anything else is a 400 naming what is expected. */

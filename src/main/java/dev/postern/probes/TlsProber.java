@@ -89,13 +89,13 @@ public final class TlsProber {
         if (options.total() == null) return new Run(target, domain, hop, options, Long.MAX_VALUE).report();
         long deadline = System.nanoTime() + options.total().toNanos();
         Run run = new Run(target, domain, hop, options, deadline);
-        TlsProbeReport[] made = new TlsProbeReport[1];
-        RuntimeException[] thrown = new RuntimeException[1];
+        var made = new java.util.concurrent.atomic.AtomicReference<TlsProbeReport>();
+        var thrown = new java.util.concurrent.atomic.AtomicReference<RuntimeException>();
         Thread t = Thread.ofVirtual().name("probe-" + domain).start(() -> {
             try {
-                made[0] = run.report();
+                made.set(run.report());
             } catch (RuntimeException e) {
-                thrown[0] = e;
+                thrown.set(e);
             }
         });
         try {
@@ -108,8 +108,8 @@ public final class TlsProber {
             t.interrupt();
             Thread.currentThread().interrupt();
         }
-        if (thrown[0] != null) throw thrown[0];
-        if (made[0] != null) return made[0];
+        if (thrown.get() != null) throw thrown.get();
+        if (made.get() != null) return made.get();
         // still stuck (a DNS lookup past its own timeout, say): what was seen so far
         return run.partial();
     }
