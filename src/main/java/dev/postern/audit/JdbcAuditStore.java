@@ -556,6 +556,30 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
+    // ---- health probes (issue 16): see ProbeQueries
+
+    /** The newest probe of each domain, by domain. */
+    public synchronized List<ProbeRecord> latestProbes() throws AuditStoreException {
+        try {
+            return new ProbeQueries(db()).latest();
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** The probes of {@code domain} (lookup form) since {@code since}, newest first. */
+    public synchronized List<ProbeRecord> probeHistory(String domain, Instant since) throws AuditStoreException {
+        try {
+            return new ProbeQueries(db()).history(domain, since);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
     // ---- reading
 
     @Override public synchronized List<MessageTrace> trace(String queueIdOrMessageId) throws AuditStoreException {

@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The running gateway's control socket (a Unix domain socket in the data directory, mode 0600, answering only the
  * gateway's own user and root). One request line ("flush [ID]", "hold ID", "release ID", "delete ID", "audit",
- * "forget DOMAIN in|out|both", "reload", "queue JSON"), one answer line ("ok TEXT" or "error TEXT"; for "audit",
+ * "forget DOMAIN in|out|both", "reload", "queue JSON", "probe DOMAIN [BY]"), one answer line ("ok TEXT" or
+ * "error TEXT"; for "probe", "ok" and the ProbeRecord as one line of JSON; for "audit",
  * "ok" and the writer's stats as one line of JSON; for "reload", "ok applied" or "error refused" and then one line per
  * change or problem), then close. "queue" carries a {@link QueueRequest} (operation, selector, the operator the
  * command named) and is answered with the {@link QueueAdmin.Report} as one line of JSON.
@@ -78,6 +79,14 @@ final class ControlServer implements Closeable {
         this.admin = new QueueAdmin(spool, scheduler, audit,
                 dev.postern.audit.AdminLog.in(socketPath.toAbsolutePath().getParent()));
         this.auditStats = auditStats;
+    }
+
+    /** The gateway's probe on demand, given the domain and who asked; null: this gateway runs no probes. */
+    private volatile java.util.function.BiFunction<String, String, dev.postern.audit.ProbeRecord> probe;
+
+    /** Answers "probe DOMAIN [BY]" through {@code probe} (the health probes'): the ProbeRecord as one JSON line. */
+    void onProbe(java.util.function.BiFunction<String, String, dev.postern.audit.ProbeRecord> probe) {
+        this.probe = probe;
     }
 
     /** Answers "reload" through {@code reload} (the gateway's, with the peer's user as the actor). */
@@ -146,6 +155,7 @@ final class ControlServer implements Closeable {
                 case "queue" -> queue(request.substring(w[0].length()).strip(), actor);
                 case "audit" -> audit();
                 case "forget" -> forget(w, actor);
+                case "probe" -> probe(w, request, actor);
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };
             return "ok " + text;
@@ -195,6 +205,16 @@ final class ControlServer implements Closeable {
             default -> throw new QueueAdmin.Refused("forget: expected in, out or both, got " + w[2]);
         };
         return DomainsCommand.forget(peers, w[1], d, actor, audit);
+    }
+
+    /** "probe DOMAIN [BY]": the domain in lookup form as the CLI sends it, BY the operator it named (else the peer). */
+    private String probe(String[] w, String request, String actor) throws QueueAdmin.Refused, IOException {
+        if (probe == null) throw new QueueAdmin.Refused("this gateway runs no probes");
+        if (w.length < 2) throw new QueueAdmin.Refused("probe takes a domain");
+        String by = w.length > 2 ? request.substring(request.indexOf(w[1]) + w[1].length()).strip() : actor;
+        dev.postern.audit.ProbeRecord r = probe.apply(w[1], by);
+        if (r == null) throw new QueueAdmin.Refused("the gateway is stopping");
+        return dev.postern.trace.Json.mapper().writeValueAsString(r);
     }
 
     private static String arg(String[] w) throws QueueAdmin.Refused {

@@ -81,7 +81,7 @@ final class DomainLookup {
         TlsaLookup.Found shown = used != null ? used
                 : TlsaLookup.find(dns, hop.host(), h.security(), found, hop.port());
         return new DomainReport.DaneHost(hop.preference(), hop.host(), hop.port(), addresses,
-                found.security().word(), found.canonicalName(), null, tlsa(shown), verdict(shown),
+                found.security().word(), found.canonicalName(), null, tlsa(shown), dev.postern.probes.TlsProber.dane(shown),
                 delivery(planner, resolved, floor, hop, used));
     }
 
@@ -101,19 +101,6 @@ final class DomainLookup {
         };
     }
 
-    /** "DANE applies (3 records, 2 usable)", "no DANE: ...", "bogus: ...". */
-    static String verdict(TlsaLookup.Found found) {
-        return switch (found) {
-            case TlsaLookup.Found.Secure s -> {
-                int n = s.tlsa().records().size();
-                int usable = DaneCheck.usable(s.tlsa().records()).size();
-                yield "DANE applies (" + n + (n == 1 ? " record, " : " records, ") + usable + " usable)"
-                        + (usable == 0 ? ": TLS required, the server not authenticated (RFC 7672 §2.2)" : "");
-            }
-            case TlsaLookup.Found.Absent a -> "no DANE: " + a.why();
-            case TlsaLookup.Found.Failed f -> (f.bogus() ? "bogus: " : "DANE lookup failed: ") + f.why();
-        };
-    }
 
     /**
      * What delivery would do with {@code hop} given the TLSA lookup it makes ({@code used}, null: none) and the

@@ -108,6 +108,8 @@ public final class Gateway implements Closeable {
     private AdminServer admin;
     /** TLS reports others send about our domains (mail to [tls_rpt] receive_address, POST to the admin server). */
     private dev.postern.tlsrpt.ReportReceiver tlsReports;
+    /** The health probes ([probes]); started after the scheduler. */
+    private dev.postern.probes.HealthProbes probes;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -186,6 +188,9 @@ public final class Gateway implements Closeable {
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
                 auditWriter == null ? () -> null : auditWriter::stats, peers);
         control.onReload(this::reload);
+        probes = healthProbes(peers);
+        parts.add(probes);
+        control.onProbe(probes::probe);
         control.start();
         parts.add(control);
         startAdmin(data);
@@ -201,6 +206,7 @@ public final class Gateway implements Closeable {
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the
         // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
         scheduler.start(recovered);
+        probes.start();
         log.info("started with {} queued message(s) recovered", recovered.size());
         // A reload (SIGHUP, postern reload) records an AdminRecord CONFIG_RELOAD: see reload().
     }
@@ -220,6 +226,7 @@ public final class Gateway implements Closeable {
         AdminServer server = new AdminServer(a.listen(), token.token());
         // routes (issue 16): one line per part
         dev.postern.tlsrpt.ReportRoutes.register(server, tlsReports, store);
+        dev.postern.probes.ProbeApi.register(server, probes, store);
         try {
             server.start();
         } catch (IOException e) {
@@ -243,6 +250,20 @@ public final class Gateway implements Closeable {
         parts.add(r::close);
         return r;
     }
+
+    /**
+     * The health probes: delivery's own policies, memory, resolver and planner, so that a probe and a delivery cannot
+     * disagree; the configuration read from the holder per probe.
+     */
+    private dev.postern.probes.HealthProbes healthProbes(PeerLevels peers) {
+        var prober = new dev.postern.probes.TlsProber(new dev.postern.probes.TlsProber.Parts(() -> config,
+                d -> policies.resolve(d, java.time.Instant.now()), floors::floor, dns, planner));
+        return new dev.postern.probes.HealthProbes(() -> config, prober, dev.postern.probes.ProbeTargets.live(
+                () -> config, peers::all, Duration.ofMinutes(1)), audit);
+    }
+
+    /** The health probes of this gateway. */
+    public dev.postern.probes.HealthProbes probes() { return probes; }
 
     /** The admin server's port, -1 when there is none. */
     public int adminPort() { return admin == null ? -1 : admin.port(); }

@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         description = "A mail gateway that makes TLS between organisations enforceable, verifiable and auditable.",
         subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, AuditCommand.class,
                 PolicyCommand.class, MtaStsCommand.class, UserCommand.class, CertCommand.class, TraceCommand.class, ReceiptCommand.class,
-                ReportCommand.class, CertsCommand.class, DomainsCommand.class, TlsCommand.class, ImportCommand.class,
+                ReportCommand.class, CertsCommand.class, DomainsCommand.class, TlsCommand.class, ProbeCommand.class, ImportCommand.class,
                 ReloadCommand.class, VersionCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

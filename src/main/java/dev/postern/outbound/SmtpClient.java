@@ -272,7 +272,8 @@ public final class SmtpClient implements java.io.Closeable {
     /**
      * Connects to {@code address} of {@code hop} as delivery would under {@code plan}: greeting, EHLO, STARTTLS as the
      * plan says (judged by it, an enforced plan enforced), EHLO again over TLS, then QUIT; no MAIL, nothing of a
-     * message. The connection is never cached. For {@code postern tls probe}.
+     * message. The connection is never cached. For {@code probes.TlsProber} ({@code postern tls probe}, the health
+     * probes); a client made with {@code Audit.NONE} records no TLS session for it.
      */
     public TlsProbe tlsProbe(NextHop hop, InetAddress address, TlsPlanner.Plan plan) {
         Conversation c = new Conversation(hop, address);

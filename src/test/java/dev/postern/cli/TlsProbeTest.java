@@ -61,15 +61,8 @@ class TlsProbeTest {
         expiredMx = ScriptedSmtpServer.create().starttls(expired.material(inter.cert())).start();
         selfSignedMx = ScriptedSmtpServer.create().starttls(self.material()).start();
         plainMx = ScriptedSmtpServer.create().start();
-        hangingMx = ScriptedSmtpServer.create().starttls(good.material(inter.cert())).on(
-                ScriptedSmtpServer.Verb.EHLO, arg -> {
-                    try {
-                        Thread.sleep(60_000);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                    return null;
-                }).start();
+        hangingMx = ScriptedSmtpServer.create().starttls(good.material(inter.cert())).on(ScriptedSmtpServer.Verb.EHLO,
+                ScriptedSmtpServer.HANG).start();
         v6Mx = ScriptedSmtpServer.create().starttls(good.material(inter.cert()))
                 .start(new InetSocketAddress(InetAddress.getByName("::1"), 0));
         loopMx = ScriptedSmtpServer.create().hostname("gw.probe.test").start(); // a route back to ourselves

@@ -80,6 +80,16 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         String reply(String argument);
     }
 
+    /** A responder that never answers: it holds the command for a minute (a server that hangs), then the default. */
+    public static final Responder HANG = argument -> {
+        try {
+            Thread.sleep(60_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return null;
+    };
+
     /** Ways for STARTTLS to go wrong on purpose. */
     public enum StartTlsFailure {
         /** A real handshake (which still fails if protocols or suites leave nothing in common). */

@@ -1,4 +1,4 @@
-package dev.postern.cli;
+package dev.postern.probes;
 
 import static dev.postern.trace.TraceText.printable;
 
@@ -7,8 +7,9 @@ import java.io.PrintStream;
 import java.util.List;
 
 /**
- * What {@code postern tls probe} found: one record, printed as text here ({@link #print}) and as JSON by
- * {@code trace.Json}. {@link TlsProbe} fills it.
+ * What a TLS probe of a destination found ({@code postern tls probe}, {@code postern probe}, the periodic health
+ * probes): one record, printed as text here ({@link #print}) and as JSON by {@code trace.Json}. {@link TlsProber}
+ * fills it.
  *
  * @param target  the argument as given
  * @param domain  the destination whose policy applies (lookup form): the domain, or a host's own name
@@ -18,18 +19,18 @@ import java.util.List;
  * @param hosts   every host probed, in delivery's order
  * @param verdict what would happen to mail now
  */
-record TlsProbeReport(String target, String domain, Policy policy, String floor, Route route, List<Host> hosts,
+public record TlsProbeReport(String target, String domain, Policy policy, String floor, Route route, List<Host> hosts,
                       Verdict verdict) {
 
     /** The resolved policy: level, enforce or testing, the kind of source and its words. */
-    record Policy(String level, String mode, String kind, String source) {}
+    public record Policy(String level, String mode, String kind, String source) {}
 
     /**
      * @param source     "MX", "static route", "command line" ...; null when routing failed
      * @param mxSecurity secure, insecure or bogus of the MX answer; null when not asked
      * @param problem    why there are no hosts (DNS failure, null MX, no such domain), else null
      */
-    record Route(String source, String mxSecurity, String problem) {}
+    public record Route(String source, String mxSecurity, String problem) {}
 
     /**
      * One next hop.
@@ -38,7 +39,7 @@ record TlsProbeReport(String target, String domain, Policy policy, String floor,
      * @param dane        what its TLSA lookup found under a DANE level ("DANE applies ...", "no DANE: ..."), else null
      * @param notUsed     why delivery would not connect to it at all (DNS, DANE, MTA-STS mx patterns), else null
      */
-    record Host(String host, int port, int preference, List<String> addresses, String dane, String notUsed,
+    public record Host(String host, int port, int preference, List<String> addresses, String dane, String notUsed,
                 List<Connection> connections) {}
 
     /**
@@ -53,13 +54,20 @@ record TlsProbeReport(String target, String domain, Policy policy, String floor,
      * @param broadRetry under may, after a failed handshake: the retry with the broad suite set delivery makes
      * @param outcome    {@link Outcome#word}
      * @param verdict    what delivery would do with this address, in words
+     * @param heldTo     the policy this connection was held to (the host's plan: DANE per host, the downgrade
+     *                   memory's floor when it binds)
+     * @param achieved   what the session reached: "plain", "encrypted", "verified", "dane"; null when it failed its
+     *                   checks or never got as far as TLS
      */
-    record Connection(String address, List<String> greeting, List<String> ehlo, boolean startTlsOffered, Tls tls,
+    public record Connection(String address, List<String> greeting, List<String> ehlo, boolean startTlsOffered, Tls tls,
                       List<CertificateSummary> chain, Check check, String error, Connection broadRetry, String outcome,
-                      String verdict) {}
+                      String verdict, HeldTo heldTo, String achieved) {}
+
+    /** A plan's policy as the audit names it: level ("verify"), source kind ("static", "dane", "memory"), mode. */
+    public record HeldTo(String level, String source, String mode) {}
 
     /** The negotiated session: protocol, suite and its key bits, key-exchange group, the SNI sent (null: none). */
-    record Tls(String protocol, String cipher, int cipherBits, String group, String serverName) {}
+    public record Tls(String protocol, String cipher, int cipherBits, String group, String serverName) {}
 
     /**
      * @param verified  the certificate passed the level's identity checks (pin, or chain and name, or DANE)
@@ -67,24 +75,24 @@ record TlsProbeReport(String target, String domain, Policy policy, String floor,
      * @param failure   why an enforced policy refuses the session, else null
      * @param wouldFail testing mode: what the enforced level would refuse
      */
-    record Check(boolean verified, String summary, String failure, List<String> wouldFail) {}
+    public record Check(boolean verified, String summary, String failure, List<String> wouldFail) {}
 
     /** What would happen to mail now; {@code mailWouldGo} decides the exit code (0 or 1). */
-    record Verdict(boolean mailWouldGo, String outcome, String text) {}
+    public record Verdict(boolean mailWouldGo, String outcome, String text) {}
 
     /** The outcome of one address, or of the whole probe. */
-    enum Outcome {
+    public enum Outcome {
         TLS_VERIFIED, TLS_UNVERIFIED, CLEAR, HOST_FAILED, NOT_USED, DEFER, BOUNCE;
 
-        String word() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
+        public String word() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
 
-        static Outcome of(String word) { return valueOf(word.toUpperCase(java.util.Locale.ROOT).replace('-', '_')); }
+        public static Outcome of(String word) { return valueOf(word.toUpperCase(java.util.Locale.ROOT).replace('-', '_')); }
 
         /** Mail would be handed to this address. */
-        boolean delivers() { return this == TLS_VERIFIED || this == TLS_UNVERIFIED || this == CLEAR; }
+        public boolean delivers() { return this == TLS_VERIFIED || this == TLS_UNVERIFIED || this == CLEAR; }
     }
 
-    void print(PrintStream out) {
+    public void print(PrintStream out) {
         out.println("tls probe " + printable(target));
         out.println("  policy: " + policy.level() + ", " + policy.mode() + " (" + printable(policy.source()) + ")");
         if (floor != null) out.println("  downgrade memory: " + floor);

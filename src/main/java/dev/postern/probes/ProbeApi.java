@@ -1,0 +1,96 @@
+package dev.postern.probes;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.postern.admin.AdminServer;
+import dev.postern.admin.Call;
+import dev.postern.admin.Reply;
+import dev.postern.admin.StoreAccess;
+import dev.postern.audit.ProbeRecord;
+import dev.postern.audit.RecordCodec;
+import dev.postern.config.Durations;
+import dev.postern.names.Domains;
+import dev.postern.names.InvalidDomainException;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The admin API of the health probes: {@code GET /api/probes} (each domain's latest probe),
+ * {@code GET /api/probes/DOMAIN?since=7d} (its history, newest first), {@code POST /api/probes/DOMAIN} (probe it now;
+ * the body may name who asks: {@code {"by": "alice"}}). Answers are {@code {"probes": [ProbeRecord...]}}, or the one
+ * ProbeRecord of a probe run now.
+ */
+public final class ProbeApi {
+    /** The history's default reach. */
+    static final Duration DEFAULT_SINCE = Duration.ofDays(7);
+    /** The trigger of a probe asked through the API without a "by". */
+    static final String API = "admin-api";
+
+    private ProbeApi() {}
+
+    /** Registers the routes on {@code server}. */
+    public static void register(AdminServer server, HealthProbes probes, StoreAccess store) {
+        server.route("GET", "/api/probes", call -> Reply.json(Map.of("probes", store.ask(s -> s.latestProbes()))));
+        server.route("GET", "/api/probes/*", call -> {
+            String domain = domain(call.rest());
+            Duration since = call.param("since").map(ProbeApi::since).orElse(DEFAULT_SINCE);
+            List<ProbeRecord> history = store.ask(s -> s.probeHistory(domain, Instant.now().minus(since)));
+            return Reply.json(Map.of("probes", history));
+        });
+        server.route("POST", "/api/probes/*", call -> {
+            ProbeRecord r = probes.probe(domain(call.rest()), by(call));
+            return r == null ? Reply.error(503, "the gateway is stopping") : Reply.json(r);
+        });
+    }
+
+    /** The path's domain in lookup form; anything else is a 400 naming what is expected. */
+    static String domain(String text) {
+        String expected = "expected a domain like partner.example after /api/probes/";
+        if (text.isEmpty()) throw new IllegalArgumentException(expected);
+        try {
+            String d = Domains.toAscii(text);
+            if (d.indexOf('.') < 0) throw new InvalidDomainException("a single label");
+            return d;
+        } catch (InvalidDomainException e) {
+            throw new IllegalArgumentException(expected + ", got \"" + clip(text) + "\" (" + e.getMessage() + ")");
+        }
+    }
+
+    private static Duration since(String text) {
+        try {
+            Duration d = Durations.parse(text);
+            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException();
+            return d;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("since: expected a duration like 7d or 12h, got \"" + clip(text) + "\"");
+        }
+    }
+
+    /** Who asked: the body's "by" (1 to 64 printable characters), else "admin-api". */
+    private static String by(Call call) {
+        String body = call.text().strip();
+        if (body.isEmpty()) return API;
+        JsonNode node;
+        try {
+            node = RecordCodec.mapper().readTree(body);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("expected a JSON body like {\"by\": \"alice\"} or none");
+        }
+        if (node == null || !node.isObject()) {
+            throw new IllegalArgumentException("expected a JSON body like {\"by\": \"alice\"} or none");
+        }
+        JsonNode by = node.get("by");
+        if (by == null || by.isNull()) return API;
+        String s = by.isTextual() ? by.asText().strip() : "";
+        if (s.isEmpty() || s.length() > 64 || s.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
+            throw new IllegalArgumentException("by: expected 1 to 64 printable characters");
+        }
+        return s;
+    }
+
+    private static String clip(String s) {
+        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
+    }
+}
