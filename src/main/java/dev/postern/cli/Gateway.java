@@ -106,6 +106,7 @@ public final class Gateway implements Closeable {
     /** Every record goes to the writer, then to the observers (metrics, alerts). */
     private Fanout fanout;
     private AdminServer admin;
+    private dev.postern.alerts.Alerts alerts;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -178,6 +179,7 @@ public final class Gateway implements Closeable {
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, schedulerSettings(config), audit,
                 floors, planner);
         parts.add(scheduler);
+        startAlerts(data);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
                 auditWriter == null ? () -> null : auditWriter::stats, peers);
@@ -215,6 +217,7 @@ public final class Gateway implements Closeable {
         parts.add(store::close);
         AdminServer server = new AdminServer(a.listen(), token.token());
         // routes (issue 16): one line per part
+        dev.postern.alerts.AlertsApi.register(server, alerts, store);
         try {
             server.start();
         } catch (IOException e) {
@@ -227,6 +230,44 @@ public final class Gateway implements Closeable {
         admin = server;
         parts.add(server::close);
     }
+
+    /**
+     * The alert engine ({@code [alerts]}): watches the records through the fan-out, and once a minute the queue and the
+     * certificates; alert mail goes through the scheduler. Stopped before the scheduler (parts close in reverse).
+     */
+    private void startAlerts(Path data) {
+        String name = config.audit().gatewayName() != null ? config.audit().gatewayName() : config.hostname();
+        Spool queue = spool;
+        alerts = dev.postern.alerts.Alerts.start(new dev.postern.alerts.Alerts.Wiring(data, config.hostname(), name,
+                () -> config.watch().alerts(), audit, scheduler::submit, () -> {
+                    List<Spool.Entry> all = queue.list();
+                    java.time.Instant oldest = all.stream().map(e -> e.envelope().received())
+                            .min(java.util.Comparator.naturalOrder()).orElse(null);
+                    return new dev.postern.alerts.Alerts.QueueFigures(all.size(), oldest);
+                }, this::ownCertificates, auditWriter == null ? null : before -> {
+                    try (var store = AuditDatabase.open(config)) {
+                        return store.certificatesSeen(before);
+                    }
+                }));
+        fanout.observe(alerts);
+        parts.add(alerts::close);
+    }
+
+    /** The certificate files the gateway serves: [tls] (or the generated ones) and [mta_sts.publish]'s own. */
+    private List<Path> ownCertificates() {
+        Config c = config;
+        List<Path> out = new ArrayList<>();
+        if (c.tls().generated()) {
+            for (Generated g : generatedPairs(c.dataDir())) out.add(g.certificate());
+        } else {
+            c.tls().pairs().forEach(p -> out.add(p.certificate()));
+        }
+        if (c.mtaSts().publish().certificate() != null) out.add(c.mtaSts().publish().certificate());
+        return out;
+    }
+
+    /** The alert engine; null before the start. */
+    public dev.postern.alerts.Alerts alerts() { return alerts; }
 
     /** The admin server's port, -1 when there is none. */
     public int adminPort() { return admin == null ? -1 : admin.port(); }
