@@ -50,7 +50,7 @@ public final class Alerts implements Audit, AutoCloseable {
         QueueFigures now() throws IOException;
     }
 
-    /** The store's peer certificates that end before a time (null when there is no store to ask). */
+    /** The store's peer certificates that end before a time (null: all of them). */
     @FunctionalInterface
     public interface SeenSource {
         List<SeenCertificate> expiringBefore(Instant before) throws Exception;
@@ -142,6 +142,11 @@ public final class Alerts implements Audit, AutoCloseable {
         }
     }
 
+    /** Checks the queue and the certificates now instead of at the next minute (after a reload; tests). */
+    public void checkNow() {
+        inbox.offer(new Tick(false));
+    }
+
     /** The alerts firing now, in the order they fired (their FIRING records). */
     public List<AlertRecord> active() { return active; }
 
@@ -181,8 +186,8 @@ public final class Alerts implements Audit, AutoCloseable {
         List<AlertRecord> out = new ArrayList<>();
         if (start && w.seen() != null) {
             try {
-                out.addAll(conditions.certificatesSeen(w.seen().expiringBefore(
-                        now.plus(conditions.limits().certificateWarning())), now));
+                // all of them, not only those ending soon: a renewal seen later at the same endpoint counts
+                out.addAll(conditions.certificatesSeen(w.seen().expiringBefore(null), now));
             } catch (Exception e) {
                 log.warn("alerts: cannot read the certificates seen from the audit store: {}", e.getMessage());
             }

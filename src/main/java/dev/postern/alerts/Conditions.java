@@ -214,19 +214,40 @@ final class Conditions {
         }
     }
 
-    /** At start: the store's certificates seen lately (within the warning period) that end within it. */
+    /** Where a certificate was seen, as the alerts name it: "out HOST:PORT" (the next hop), "in IP" (a client). */
+    private static String endpoint(SeenCertificate.Peer p) {
+        return p.direction() == Direction.OUT ? "out " + p.endpoint() : "in " + p.peerIp();
+    }
+
+    /**
+     * At start: the store's certificates seen lately (within the warning period) that end within it and are still
+     * the latest one seen at one of their endpoints at least (a renewed one is not raised again).
+     */
     List<AlertRecord> certificatesSeen(List<SeenCertificate> seen, Instant now) {
         List<AlertRecord> out = new ArrayList<>();
         Instant recent = now.minus(limits.certificateWarning());
+        Map<String, SeenCertificate.Peer> latestPeer = new LinkedHashMap<>();
+        Map<String, String> latestSha = new LinkedHashMap<>();
+        for (SeenCertificate c : seen) {
+            for (SeenCertificate.Peer p : c.peers()) {
+                String e = endpoint(p);
+                SeenCertificate.Peer before = latestPeer.get(e);
+                if (before == null || p.lastSeen().isAfter(before.lastSeen())) {
+                    latestPeer.put(e, p);
+                    latestSha.put(e, c.sha256());
+                }
+            }
+        }
         for (SeenCertificate c : seen) {
             if (c.notAfter() == null || c.lastSeen() == null || c.lastSeen().isBefore(recent)
-                    || !c.notAfter().isBefore(now.plus(limits.certificateWarning()))) {
+                    || !c.notAfter().isBefore(now.plus(limits.certificateWarning()))
+                    || c.peers().stream().noneMatch(p -> c.sha256().equals(latestSha.get(endpoint(p))))) {
                 continue;
             }
             String key = "partner-certificate:" + c.sha256();
             if (firing.containsKey(key)) continue;
-            List<String> endpoints = c.peers().stream().map(p -> (p.direction() == Direction.OUT ? "out "
-                    + p.endpoint() : "in " + p.peerIp())).distinct().limit(Firing.MAX_ENDPOINTS).toList();
+            List<String> endpoints = c.peers().stream().map(Conditions::endpoint).distinct()
+                    .limit(Firing.MAX_ENDPOINTS).toList();
             fire(Kind.PARTNER_CERTIFICATE_EXPIRY, key, c.subject(), expiry("partner certificate " + c.subject(),
                             c.notAfter(), now),
                     "seen " + String.join(", ", endpoints) + ", last " + c.lastSeen() + "; sha256 " + c.sha256()
