@@ -259,4 +259,73 @@ class AlertsGatewayTest {
             }
         }
     }
+
+    @Test void aStrippedStartTlsAfterTheMemoryLearntTlsIsOneDowngradeAlertNotAnEnforcedFailure() throws Exception {
+        KeyMaterial cert = Certificates.selfSigned(List.of("mx.b.example"), Certificates.KeyType.EC_P256,
+                Duration.ofDays(90));
+        try (ScriptedSmtpServer server = peer().starttls(cert).start()) {
+            Config c = gateway(server, null, null, 10_000);
+            Config config = c.withPeerMemory(c.peerMemory().withModes(Config.MemoryMode.REFUSE,
+                    Config.MemoryMode.FLAG));
+            try (Gateway gw = Gateway.start(config)) {
+                submit(gw, "bob@b.example", "teaches");
+                await().atMost(Duration.ofSeconds(30)).until(() -> server.delivered().size() == 1);
+                server.noStartTls(); // an attacker strips STARTTLS
+                submit(gw, "bob@b.example", "stripped");
+                await().atMost(Duration.ofSeconds(30)).until(() -> deliveryAttempts(config) >= 4);
+                List<AlertRecord> down = stored(config, Kind.DOWNGRADE);
+                assertThat(down).singleElement().satisfies(a -> {
+                    assertThat(a.key()).isEqualTo("downgrade:out:b.example");
+                    assertThat(a.state()).isEqualTo(State.FIRING);
+                    assertThat(a.summary()).contains("below the remembered level encrypted", "refused");
+                    assertThat(a.detail()).contains("downgrade: b.example was seen at encrypted since");
+                });
+                // the memory's refusal is not an enforced policy's failure
+                assertThat(stored(config, Kind.ENFORCED_DELIVERY_FAILURE)).isEmpty();
+
+                server.starttls(cert); // TLS is back
+                gw.scheduler().flush(null);
+                await().atMost(Duration.ofSeconds(30)).until(() -> server.delivered().size() == 2);
+                await().atMost(Duration.ofSeconds(15)).until(() -> stored(config, Kind.DOWNGRADE).size() == 2);
+                assertThat(stored(config, Kind.DOWNGRADE).getFirst()).satisfies(a -> {
+                    assertThat(a.state()).isEqualTo(State.RECOVERED);
+                    assertThat(a.summary()).contains("b.example: seen at its remembered level again");
+                });
+            }
+        }
+    }
+
+    @Test void ourOwnCertificateEndingSoonFiresAtStartAndRecoversWhenTheRenewedOneIsLoaded() throws Exception {
+        Path certFile = data.resolve("own.crt");
+        Path keyFile = data.resolve("own.key");
+        dev.postern.tls.Pem.write(Certificates.selfSigned(List.of("gw.a.example"), Certificates.KeyType.EC_P256,
+                Duration.ofDays(5)), certFile, keyFile);
+        try (ScriptedSmtpServer server = peer().start()) {
+            Config config = TestConfigs.withTls(gateway(server, null, null, 10_000), certFile, keyFile)
+                    .withWatch(gateway(server, null, null, 10_000).watch());
+            try (Gateway gw = Gateway.start(config)) {
+                await().atMost(Duration.ofSeconds(15)).until(() -> !gw.alerts().active().isEmpty());
+                assertThat(gw.alerts().active()).singleElement().satisfies(a -> {
+                    assertThat(a.kind()).isEqualTo(Kind.OWN_CERTIFICATE_EXPIRY);
+                    assertThat(a.key()).isEqualTo("own-certificate:" + certFile);
+                    assertThat(a.summary()).contains("our certificate CN=gw.a.example expires on", "(in 4 days)");
+                });
+                // renewed in place; the listeners load it at the next handshake after their check interval
+                Thread.sleep(2100);
+                dev.postern.tls.Pem.write(Certificates.selfSigned(List.of("gw.a.example"),
+                        Certificates.KeyType.EC_P256, Duration.ofDays(90)), certFile, keyFile);
+                Thread.sleep(2100);
+                try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
+                    c.read();
+                    c.command("EHLO client.test");
+                    c.startTls();
+                }
+                await().atMost(Duration.ofSeconds(15)).until(() -> gw.alerts().active().isEmpty());
+                await().atMost(Duration.ofSeconds(15)).until(() -> stored(config, Kind.OWN_CERTIFICATE_EXPIRY)
+                        .size() == 2);
+                assertThat(stored(config, Kind.OWN_CERTIFICATE_EXPIRY).getFirst().summary())
+                        .contains("is valid until");
+            }
+        }
+    }
 }
