@@ -13,19 +13,18 @@ import dev.postern.audit.RecordCodec;
 import dev.postern.cli.AuditDatabase;
 import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
+import dev.postern.testkit.Maildirs;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,7 +32,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,18 +60,8 @@ class AlertsGatewayTest {
     }
 
     static String submit(Gateway gw, String rcpt, String subject) throws IOException {
-        try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
-            assertThat(c.read().code()).isEqualTo(220);
-            assertThat(c.command("EHLO client.test").code()).isEqualTo(250);
-            assertThat(c.command("MAIL FROM:<alice@a.example>").code()).isEqualTo(250);
-            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
-            assertThat(c.command("DATA").code()).isEqualTo(354);
-            c.send("From: alice@a.example\r\nTo: " + rcpt + "\r\nSubject: " + subject + "\r\n\r\nHello\r\n.\r\n");
-            SmtpTestClient.Response done = c.read();
-            assertThat(done.code()).isEqualTo(250);
-            c.command("QUIT");
-            return done.last().substring(done.last().lastIndexOf(' ') + 1);
-        }
+        return SmtpTestClient.relay(gw.boundAddresses().getFirst(), "alice@a.example", rcpt, "From: alice@a.example"
+                + "\r\nTo: " + rcpt + "\r\nSubject: " + subject + "\r\n\r\nHello");
     }
 
     List<AlertRecord> stored(Config config) throws Exception {
@@ -87,20 +75,7 @@ class AlertsGatewayTest {
     }
 
     List<String> mailbox(String rcpt) {
-        int at = rcpt.indexOf('@');
-        Path dir = data.resolve("mail").resolve(rcpt.substring(at + 1)).resolve(rcpt.substring(0, at)).resolve("new");
-        if (!Files.isDirectory(dir)) return List.of();
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.sorted().map(p -> {
-                try {
-                    return Files.readString(p, StandardCharsets.UTF_8);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return Maildirs.mailbox(data, rcpt);
     }
 
     JsonNode api(Gateway gw, String path) throws Exception {
