@@ -110,4 +110,39 @@ class ConditionsTest {
         assertThat(Conditions.memoryDomain("peer memory: bank.example seen at encrypted since 2026-12-01T00:00:00Z, "
                 + "over default")).isEqualTo("bank.example");
     }
+
+    static dev.postern.audit.TlsSessionRecord inbound(String id, Instant at, String protocol, PolicyApplied policy) {
+        return new dev.postern.audit.TlsSessionRecord(id, at, dev.postern.audit.TlsSessionRecord.Direction.IN,
+                "mx 127.0.0.1:25", "192.0.2.7", 40000, "mx.bank.example", null, protocol,
+                protocol == null ? null : "TLS_AES_128_GCM_SHA256", protocol == null ? -1 : 128, null, false, null,
+                List.of(), null, null, "not-asked", protocol == null ? dev.postern.audit.TlsSessionRecord.NoTls
+                .NOT_OFFERED : null, null, policy);
+    }
+
+    @Test void anInboundDowngradeFiresAndMailAtTheRememberedLevelRecoversIt() {
+        Conditions c = new Conditions(Map.of(), new Conditions.Limits(Duration.ofDays(21), 10, Duration.ofHours(4)));
+        String reason = Downgrade.text("bank.example", Level.ENCRYPTED, T.minus(Duration.ofDays(9)))
+                + ", this session has no TLS";
+        // flagged: the message was accepted in clear text; the session record (made last) carries the mark
+        c.record(new dev.postern.audit.MessageRecord(T, "Q1", "m1@bank.example", "a@bank.example",
+                List.of("b@a.example"), 100, "S1", "192.0.2.7", "mx.bank.example", null, null, false, false, "smtp"));
+        assertThat(c.record(inbound("S1", T, null, new PolicyApplied("encrypt", "memory", reason
+                + ", over listener mx", "testing", List.of(reason))))).singleElement().satisfies(a -> {
+                    assertThat(a.key()).isEqualTo("downgrade:in:bank.example");
+                    assertThat(a.summary()).contains("inbound session below the remembered level encrypted",
+                            "flagged, mail went");
+                });
+        // another domain's mail over TLS recovers nothing; bank.example's over TLS does, once
+        c.record(new dev.postern.audit.MessageRecord(T, "Q2", "m2@other.example", "x@other.example",
+                List.of("b@a.example"), 100, "S2", "192.0.2.8", "mx.other.example", null, null, false, false, "smtp"));
+        assertThat(c.record(inbound("S2", T.plusSeconds(5), "TLSv1.3", new PolicyApplied("may", "listener",
+                "listener mx", "enforce", List.of())))).isEmpty();
+        c.record(new dev.postern.audit.MessageRecord(T, "Q3", "m3@bank.example", "a@bank.example",
+                List.of("b@a.example"), 100, "S3", "192.0.2.7", "mx.bank.example", null, null, false, false, "smtp"));
+        assertThat(c.record(inbound("S3", T.plusSeconds(10), "TLSv1.3", new PolicyApplied("may", "listener",
+                "listener mx", "enforce", List.of())))).singleElement().satisfies(a -> {
+                    assertThat(a.state()).isEqualTo(AlertRecord.State.RECOVERED);
+                    assertThat(a.key()).isEqualTo("downgrade:in:bank.example");
+                });
+    }
 }
