@@ -580,6 +580,17 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
+    /** Alert state changes (FIRING, RECOVERED) since {@code since}, newest first, at most 1000 (alerts). */
+    public synchronized List<AlertRecord> alerts(Instant since) throws AuditStoreException {
+        try {
+            return AlertHistory.since(db(), since);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
     // ---- reading
 
     @Override public synchronized List<MessageTrace> trace(String queueIdOrMessageId) throws AuditStoreException {

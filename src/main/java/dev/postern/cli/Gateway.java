@@ -110,6 +110,7 @@ public final class Gateway implements Closeable {
     private dev.postern.tlsrpt.ReportReceiver tlsReports;
     /** The health probes ([probes]); started after the scheduler. */
     private dev.postern.probes.HealthProbes probes;
+    private dev.postern.alerts.Alerts alerts;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -184,6 +185,7 @@ public final class Gateway implements Closeable {
         parts.add(scheduler);
         tlsReports = tlsReportReceiver();
         scheduler.observeLocalDeliveries(tlsReports);
+        startAlerts(data);
 
         control = new ControlServer(data.resolve("control.sock"), spool, scheduler, audit,
                 auditWriter == null ? () -> null : auditWriter::stats, peers);
@@ -227,6 +229,7 @@ public final class Gateway implements Closeable {
         // routes (issue 16): one line per part
         dev.postern.tlsrpt.ReportRoutes.register(server, tlsReports, store);
         dev.postern.probes.ProbeApi.register(server, probes, store);
+        dev.postern.alerts.AlertsApi.register(server, alerts, store);
         try {
             server.start();
         } catch (IOException e) {
@@ -264,6 +267,43 @@ public final class Gateway implements Closeable {
 
     /** The health probes of this gateway. */
     public dev.postern.probes.HealthProbes probes() { return probes; }
+    /**
+     * The alert engine ({@code [alerts]}): watches the records through the fan-out, and once a minute the queue and the
+     * certificates; alert mail goes through the scheduler. Stopped before the scheduler (parts close in reverse).
+     */
+    private void startAlerts(Path data) {
+        String name = config.audit().gatewayName() != null ? config.audit().gatewayName() : config.hostname();
+        Spool queue = spool;
+        alerts = dev.postern.alerts.Alerts.start(new dev.postern.alerts.Alerts.Wiring(data, config.hostname(), name,
+                () -> config.watch().alerts(), audit, scheduler::submit, () -> {
+                    List<Spool.Entry> all = queue.list();
+                    java.time.Instant oldest = all.stream().map(e -> e.envelope().received())
+                            .min(java.util.Comparator.naturalOrder()).orElse(null);
+                    return new dev.postern.alerts.Alerts.QueueFigures(all.size(), oldest);
+                }, this::ownCertificates, auditWriter == null ? null : before -> {
+                    try (var store = AuditDatabase.open(config)) {
+                        return store.certificatesSeen(before);
+                    }
+                }));
+        fanout.observe(alerts);
+        parts.add(alerts::close);
+    }
+
+    /** The certificate files the gateway serves: [tls] (or the generated ones) and [mta_sts.publish]'s own. */
+    private List<Path> ownCertificates() {
+        Config c = config;
+        List<Path> out = new ArrayList<>();
+        if (c.tls().generated()) {
+            for (Generated g : generatedPairs(c.dataDir())) out.add(g.certificate());
+        } else {
+            c.tls().pairs().forEach(p -> out.add(p.certificate()));
+        }
+        if (c.mtaSts().publish().certificate() != null) out.add(c.mtaSts().publish().certificate());
+        return out;
+    }
+
+    /** The alert engine; null before the start. */
+    public dev.postern.alerts.Alerts alerts() { return alerts; }
 
     /** The admin server's port, -1 when there is none. */
     public int adminPort() { return admin == null ? -1 : admin.port(); }

@@ -38,8 +38,8 @@ final class SenderMemory {
     record Below(String domain, Seen seen, Level session, boolean refuse) {
         /** "downgrade: D was seen at L since T, this session has S". */
         String reason() {
-            return "downgrade: " + domain + " was seen at " + seen.level().word() + " since " + Seen.time(seen.since())
-                    + ", this session has " + describe(session);
+            return dev.postern.peers.Downgrade.text(domain, seen.level(), seen.since()) + ", this session has "
+                    + describe(session);
         }
 
         /** The policy level that asks what the memory asks, for the audit record. */

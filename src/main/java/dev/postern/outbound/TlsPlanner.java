@@ -367,9 +367,7 @@ public final class TlsPlanner {
 
         /** "downgrade: D was seen at L since T, this session offered W". */
         public String downgrade(String offered) {
-            return "downgrade: " + domain + " was seen at " + level.word() + " since "
-                    + dev.postern.peers.Seen.time(since)
-                    + ", this session offered " + offered;
+            return dev.postern.peers.Downgrade.text(domain, level, since) + ", this session offered " + offered;
         }
 
         /** The ways out, for the deferral reason and the alert: a partner may have changed for good. */

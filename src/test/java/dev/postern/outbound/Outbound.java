@@ -16,8 +16,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -25,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Predicate;
-import java.util.stream.Stream;
 import org.awaitility.core.ConditionFactory;
 import org.slf4j.LoggerFactory;
 
@@ -152,20 +149,7 @@ final class Outbound {
 
     /** The messages in a local recipient's Maildir (new/), oldest name first. */
     static List<String> mailbox(Path data, String rcpt) {
-        int at = rcpt.indexOf('@');
-        Path dir = data.resolve("mail").resolve(rcpt.substring(at + 1)).resolve(rcpt.substring(0, at)).resolve("new");
-        if (!Files.isDirectory(dir)) return List.of();
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.sorted().map(p -> {
-                try {
-                    return Files.readString(p, StandardCharsets.UTF_8);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return dev.postern.testkit.Maildirs.mailbox(data, rcpt);
     }
 
     /** Waits for {@code count} messages in a local Maildir and returns them. */

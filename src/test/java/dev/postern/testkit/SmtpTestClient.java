@@ -166,4 +166,27 @@ public final class SmtpTestClient implements AutoCloseable {
             throw new IllegalStateException(e);
         }
     }
+
+    /**
+     * One message over plain SMTP from {@code from} to {@code rcpt} with {@code text} as its data (CRLF lines, no
+     * line that is a single dot), each step answered as a gateway that takes it answers; returns the last line of the
+     * final reply ("250 2.0.0 Ok: queued as ID").
+     */
+    public static String relay(InetSocketAddress to, String from, String rcpt, String text) throws IOException {
+        try (SmtpTestClient c = connect(to)) {
+            expect(c.read(), 220);
+            expect(c.command("EHLO client.test"), 250);
+            expect(c.command("MAIL FROM:<" + from + ">"), 250);
+            expect(c.command("RCPT TO:<" + rcpt + ">"), 250);
+            expect(c.command("DATA"), 354);
+            Response done = c.command(text + "\r\n.");
+            expect(done, 250);
+            c.command("QUIT");
+            return done.last();
+        }
+    }
+
+    private static void expect(Response r, int code) throws IOException {
+        if (r.code() != code) throw new IOException("expected " + code + ", got " + r.text());
+    }
 }
