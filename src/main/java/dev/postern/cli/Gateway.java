@@ -106,6 +106,8 @@ public final class Gateway implements Closeable {
     /** Every record goes to the writer, then to the observers (metrics, alerts). */
     private Fanout fanout;
     private AdminServer admin;
+    /** The listeners' certificates, reloaded when their files change (metrics read their expiry). */
+    private ReloadingServerContext serverTls;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -152,7 +154,7 @@ public final class Gateway implements Closeable {
         fanout = new Fanout(audit);
         audit = fanout;
         // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
-        ReloadingServerContext serverTls = serverContext().auditTo(audit);
+        serverTls = serverContext().auditTo(audit);
 
         spool = Spool.open(data.resolve("queue"));
         parts.add(spool);
@@ -215,6 +217,8 @@ public final class Gateway implements Closeable {
         parts.add(store::close);
         AdminServer server = new AdminServer(a.listen(), token.token());
         // routes (issue 16): one line per part
+        dev.postern.metrics.Metrics.register(server, fanout, new dev.postern.metrics.Metrics.Sources(spool::census,
+                this::auditStats, () -> serverTls.currentAll().stream().map(KeyMaterial::leaf).toList()), store);
         try {
             server.start();
         } catch (IOException e) {

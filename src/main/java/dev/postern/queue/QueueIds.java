@@ -52,6 +52,17 @@ public final class QueueIds {
         return true;
     }
 
+    /**
+     * When {@code id} was made: its first 48 bits, Unix milliseconds (the first 10 digits: 3 + 9·5 bits). For a
+     * received message that is the start of its DATA. IllegalArgumentException for a string that is not an id.
+     */
+    public static java.time.Instant time(String id) {
+        if (!isValid(id)) throw new IllegalArgumentException("not a queue id: " + id);
+        long millis = 0;
+        for (int i = 0; i < 10; i++) millis = (millis << 5) | ALPHABET.indexOf(id.charAt(i));
+        return java.time.Instant.ofEpochMilli(millis);
+    }
+
     /** Big-endian 128 bits (48 time, 16 hi, 64 lo) as 26 base32 digits, the first holding the top 3 bits. */
     private static String encode(long millis, long hi, long lo) {
         // 128-bit value as two longs: upper = millis(48) | hi(16), lower = lo(64)
