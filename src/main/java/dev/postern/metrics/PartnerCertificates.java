@@ -14,9 +14,9 @@ import java.util.Map;
 
 /**
  * The partners' certificates seen on the wire (the leaf of each peer chain, both directions), for the expiry gauge:
- * one entry per endpoint and subject (a renewed certificate replaces the one it renews), at most {@link #MAX} of them, the least recently seen going first; a
- * certificate that was verified or seen under an enforcing policy (a partner link that breaks when it expires) is
- * only pushed out by another such one. Filled at start from the store's certificates seen lately, so a restart does
+ * one entry per endpoint and subject (a renewed certificate replaces the one it renews), at most {@link #MAX} of
+ * them, the least recently seen going first; a certificate that was verified or seen under an enforcing policy (a
+ * partner link that breaks when it expires) is only pushed out by another such one. Filled at start from the store's certificates seen lately, so a restart does
  * not forget them.
  */
 final class PartnerCertificates {
@@ -60,7 +60,9 @@ final class PartnerCertificates {
         List<Row> rows = new ArrayList<>();
         for (SeenCertificate c : fromStore) {
             for (SeenCertificate.Peer p : c.peers()) {
-                if (c.notAfter() != null && p.lastSeen() != null && !p.lastSeen().isBefore(since)) rows.add(new Row(c, p));
+                if (c.notAfter() != null && p.lastSeen() != null && !p.lastSeen().isBefore(since)) {
+                    rows.add(new Row(c, p));
+                }
             }
         }
         rows.sort(Comparator.comparing((Row r) -> r.p.lastSeen()));

@@ -68,8 +68,12 @@ final class RecordMeter implements Audit {
     private final Counter[] deliveries = new Counter[DeliveryRecord.Outcome.values().length];
     private final Timer latencySmtp;
     private final Timer latencyLocal;
-    /** Per direction, protocol and cipher; the suites a TLS stack negotiates are a short fixed list. */
-    private final Map<List<String>, Counter> suites = new ConcurrentHashMap<>();
+    /**
+     * Per direction, then protocol, then cipher (nested, so that a lookup allocates nothing); the suites a TLS stack
+     * negotiates are a short fixed list.
+     */
+    private final List<Map<String, Map<String, Counter>>> suites = List.of(new ConcurrentHashMap<>(),
+            new ConcurrentHashMap<>());
     private final Map<String, Enforced> enforced = new ConcurrentHashMap<>();
     /** Inbound session id → messages received in it so far (insertion order: the oldest is evicted first). */
     private final LinkedHashMap<String, int[]> pending = new LinkedHashMap<>();
@@ -109,7 +113,8 @@ final class RecordMeter implements Audit {
         return Timer.builder("postern.delivery.latency")
                 .description("From a message's receipt (its queue id) to the delivery of one recipient")
                 .tag("via", via).serviceLevelObjectives(LATENCY_BUCKETS)
-                .minimumExpectedValue(LATENCY_BUCKETS[0]).maximumExpectedValue(LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1])
+                .minimumExpectedValue(LATENCY_BUCKETS[0])
+                .maximumExpectedValue(LATENCY_BUCKETS[LATENCY_BUCKETS.length - 1])
                 .register(registry);
     }
 
@@ -193,19 +198,25 @@ final class RecordMeter implements Audit {
     }
 
     private static void latency(DeliveryRecord d, Timer timer) {
-        if (!QueueIds.isValid(d.queueId())) return;
-        long ms = d.at().toEpochMilli() - QueueIds.time(d.queueId()).toEpochMilli();
-        timer.record(Math.max(0, ms), TimeUnit.MILLISECONDS);
+        long received;
+        try {
+            received = QueueIds.time(d.queueId()).toEpochMilli();
+        } catch (IllegalArgumentException e) {
+            return; // not a queue id: no receipt time
+        }
+        timer.record(Math.max(0, d.at().toEpochMilli() - received), TimeUnit.MILLISECONDS);
     }
 
     private Counter suite(Direction direction, String protocol, String cipher) {
-        List<String> key = List.of(direction.name(), protocol, cipher == null ? "" : cipher);
-        Counter c = suites.get(key);
+        String suite = cipher == null ? "" : cipher;
+        Map<String, Counter> byCipher = suites.get(direction.ordinal())
+                .computeIfAbsent(protocol, k -> new ConcurrentHashMap<>());
+        Counter c = byCipher.get(suite);
         if (c != null) return c;
-        return suites.computeIfAbsent(key, k -> Counter.builder("postern.tls.sessions")
+        return byCipher.computeIfAbsent(suite, k -> Counter.builder("postern.tls.sessions")
                 .description("TLS sessions by direction, protocol version and cipher suite")
                 .tag("direction", direction.name().toLowerCase(Locale.ROOT)).tag("protocol", protocol)
-                .tag("cipher", k.get(2)).register(registry));
+                .tag("cipher", k).register(registry));
     }
 
     /** The counters of {@code domain}, or of "other" once {@link #MAX_DOMAINS} domains have their own. */

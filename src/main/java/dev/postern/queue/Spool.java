@@ -347,7 +347,8 @@ public final class Spool implements Closeable {
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(stateDirs.get(state), "*" + ENVELOPE_SUFFIX)) {
                 for (Path p : ds) {
                     String id = idOf(p, ENVELOPE_SUFFIX);
-                    if (id != null && !removing.contains(id)) states.merge(id, state, (a, b) -> a.compareTo(b) > 0 ? a : b);
+                    if (id == null || removing.contains(id)) continue;
+                    states.merge(id, state, (a, b) -> a.compareTo(b) > 0 ? a : b);
                 }
             }
         }

@@ -65,7 +65,8 @@ class ExpositionTest {
         assertThatThrownBy(() -> PromText.parse("a 1\n")).hasMessageContaining("before its TYPE");
         assertThatThrownBy(() -> PromText.parse("# TYPE a gauge\na{l=\"\\x\"} 1\n")).hasMessageContaining("escape");
         assertThatThrownBy(() -> PromText.parse("# TYPE a gauge\na 1\na 2\n")).hasMessageContaining("twice");
-        assertThatThrownBy(() -> PromText.parse("# TYPE a gauge\na one\n")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> PromText.parse("# TYPE a gauge\na one\n"))
+                .isInstanceOf(IllegalArgumentException.class);
         assertThat(PromText.parse("# TYPE a_total counter\n# HELP a_total x\\ny\na_total{l=\"\\\"\"} 1 123\n")
                 .value("a_total", "l", "\"")).isEqualTo(1);
     }
@@ -100,7 +101,8 @@ class ExpositionTest {
         assertThat(certs).extracting(s -> s.labels().get("endpoint")).as("verified partners are kept")
                 .contains("partner0:25", "partner4:25").doesNotContain("mx0:25");
         assertThat(p.value("postern_messages_total", "direction", "in", "tls", "unknown")).isEqualTo(7);
-        assertThat(p.samples.size()).as("bounded").isLessThan((RecordMeter.MAX_DOMAINS + 1) * 5 + PartnerCertificates.MAX + 200);
+        assertThat(p.samples.size()).as("bounded")
+                .isLessThan((RecordMeter.MAX_DOMAINS + 1) * 5 + PartnerCertificates.MAX + 200);
     }
 
     @Test void aRenewedCertificateReplacesTheOldOneAtItsEndpoint() throws Exception {
