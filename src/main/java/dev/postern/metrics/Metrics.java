@@ -69,6 +69,11 @@ public final class Metrics {
     private final Cached<Spool.Census> queue;
     private final Cached<AuditWriter.Stats> audit;
     private final MultiGauge expiry;
+    /** Where the partners' certificates seen before this start are read; null: nowhere. */
+    private StoreAccess store;
+    private volatile boolean partnersLoaded;
+    /** When the load was last started (nanoTime), 0 never; guarded by the scrape's lock. */
+    private long loadingSince;
 
     public Metrics(Sources sources) {
         this.sources = sources;
@@ -128,22 +133,34 @@ public final class Metrics {
     }
 
     /**
-     * Makes the gateway's metrics, has them watch the audit records, serves them as {@code GET /metrics} (token
-     * required, as every API route) and loads the partners' certificates seen lately from the store in the background.
+     * Makes the gateway's metrics, has them watch the audit records, and serves them as {@code GET /metrics} (token
+     * required, as every API route). The partners' certificates seen lately are loaded from the store when the first
+     * scrape comes (in the background, so that scrape is not slowed): not at start, where the store may still be
+     * being opened and migrated by the audit writer.
      */
     public static Metrics register(AdminServer server, Fanout fanout, Sources sources, StoreAccess store) {
         Metrics m = new Metrics(sources);
+        m.store = store;
         fanout.observe(m.observer());
         server.route("GET", "/metrics", call -> Reply.text(200, CONTENT_TYPE, m.scrape()));
+        return m;
+    }
+
+    /** Loads the store's partner certificates once; after a failure, again at a scrape a minute later. */
+    private void loadPartners() {
+        if (store == null || partnersLoaded) return;
+        long now = System.nanoTime();
+        if (loadingSince != 0 && now - loadingSince < Duration.ofMinutes(1).toNanos()) return;
+        loadingSince = now;
         Thread.ofVirtual().name("metrics-certificates").start(() -> {
             try {
-                m.partners.load(store.ask(s -> s.certificatesSeen(null)), Instant.now().minus(PARTNERS_SINCE));
+                partners.load(store.ask(s -> s.certificatesSeen(null)), Instant.now().minus(PARTNERS_SINCE));
+                partnersLoaded = true;
             } catch (Exception e) {
                 log.warn("metrics: the partners' certificates seen before this start are not shown until seen "
-                        + "again: {}", e.getMessage());
+                        + "again or the store answers: {}", e.getMessage());
             }
         });
-        return m;
     }
 
     /** The observer to hand to {@link Fanout#observe}. */
@@ -151,6 +168,7 @@ public final class Metrics {
 
     /** The registry in the Prometheus text format, the certificate rows made anew first. */
     public synchronized String scrape() {
+        loadPartners();
         List<MultiGauge.Row<?>> rows = new ArrayList<>();
         for (X509Certificate c : sources.ownCertificates().get()) {
             Instant end = c.getNotAfter().toInstant();
