@@ -16,8 +16,8 @@ import java.util.Map;
  * The partners' certificates seen on the wire (the leaf of each peer chain, both directions), for the expiry gauge:
  * one entry per endpoint and subject (a renewed certificate replaces the one it renews), at most {@link #MAX} of
  * them, the least recently seen going first; a certificate that was verified or seen under an enforcing policy (a
- * partner link that breaks when it expires) is only pushed out by another such one. Filled at start from the store's certificates seen lately, so a restart does
- * not forget them.
+ * partner link that breaks when it expires) is only pushed out by another such one. Filled from the store's
+ * certificates seen lately (at the first scrape), so a restart does not forget them.
  */
 final class PartnerCertificates {
     static final int MAX = 512;

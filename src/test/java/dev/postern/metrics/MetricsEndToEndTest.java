@@ -301,6 +301,43 @@ class MetricsEndToEndTest {
         assertThat(shown).containsAll(families);
     }
 
+    /**
+     * Prometheus' own tools agree, where they are installed (Debian's {@code prometheus} package): the scrape passes
+     * {@code promtool check metrics} (its parser and its naming lints), and every dashboard query parses as PromQL
+     * ({@code promtool check rules}, with Grafana's variables given values).
+     */
+    @Test void promtoolAcceptsTheScrapeAndTheDashboardsQueries(@TempDir Path tmp) throws Exception {
+        Path promtool = Path.of("/usr/bin/promtool");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(promtool), "promtool not installed");
+        Path scrapeFile = tmp.resolve("scrape.txt");
+        Files.writeString(scrapeFile, scrapeText);
+        Process check = new ProcessBuilder(promtool.toString(), "check", "metrics").redirectErrorStream(true)
+                .redirectInput(scrapeFile.toFile()).start();
+        String said = new String(check.getInputStream().readAllBytes());
+        int status = check.waitFor();
+        // the one lint: days, not seconds, on purpose (the issue names the metric; expiry thresholds are in days)
+        assertThat(said.lines().toList()).as(said).containsOnly(
+                "postern_certificate_expiry_days use base unit \"seconds\" instead of \"days\"");
+        assertThat(status).as("3: lint problems only, 1 would be a parse error").isIn(0, 3);
+
+        JsonNode dashboard = new ObjectMapper().readTree(Files.readString(Path.of("docs/grafana/postern.json")));
+        StringBuilder rules = new StringBuilder("groups:\n  - name: dashboard\n    rules:\n");
+        int n = 0;
+        for (JsonNode t : dashboard.path("panels").findValues("expr")) {
+            String expr = t.asText().replace("$__rate_interval", "5m").replace("$__range", "1h")
+                    .replace("$instance", ".*");
+            rules.append("      - record: dashboard:q").append(n++).append("\n        expr: '")
+                    .append(expr.replace("'", "''")).append("'\n");
+        }
+        Path rulesFile = tmp.resolve("rules.yml");
+        Files.writeString(rulesFile, rules);
+        Process r = new ProcessBuilder(promtool.toString(), "check", "rules", rulesFile.toString())
+                .redirectErrorStream(true).start();
+        String rs = new String(r.getInputStream().readAllBytes());
+        assertThat(r.waitFor()).as(rs).isZero();
+        assertThat(rs).contains("SUCCESS: " + n + " rules found");
+    }
+
     /** A restart keeps the partners' certificates: they are read back from the store's certificates seen. */
     @Test void aRestartedGatewayStillShowsThePartnersCertificates(@TempDir Path other) throws Exception {
         Config second = config(other, pki.resolve("b-ca.pem"));
