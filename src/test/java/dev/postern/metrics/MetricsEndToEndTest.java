@@ -338,6 +338,59 @@ class MetricsEndToEndTest {
         assertThat(rs).contains("SUCCESS: " + n + " rules found");
     }
 
+    /**
+     * A real Prometheus (Debian's, where installed) scrapes the gateway with the scrape config of docs/monitoring.md:
+     * the token from {@code credentials_file}; a job with a wrong token is down. Its query answers the test's counts.
+     */
+    @Test void prometheusScrapesWithTheTokenFromAFile(@TempDir Path tmp) throws Exception {
+        Path prometheus = Path.of("/usr/bin/prometheus");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(prometheus), "prometheus not installed");
+        Path tokenFile = tmp.resolve("postern-token");
+        Files.writeString(tokenFile, token + "\n");
+        Path wrong = tmp.resolve("wrong-token");
+        Files.writeString(wrong, "not-the-token\n");
+        String target = "127.0.0.1:" + gw.adminPort();
+        Files.writeString(tmp.resolve("prometheus.yml"), """
+                global: {scrape_interval: 1s}
+                scrape_configs:
+                  - job_name: postern
+                    authorization: {credentials_file: %s}
+                    static_configs: [{targets: ["%s"]}]
+                  - job_name: wrong
+                    authorization: {credentials_file: %s}
+                    static_configs: [{targets: ["%s"]}]
+                """.formatted(tokenFile, target, wrong, target));
+        int port;
+        try (var probe = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = probe.getLocalPort(); // Prometheus cannot say which port 0 gave it
+        }
+        Process p = new ProcessBuilder(prometheus.toString(), "--config.file=" + tmp.resolve("prometheus.yml"),
+                "--storage.tsdb.path=" + tmp.resolve("tsdb"), "--web.listen-address=127.0.0.1:" + port)
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("prometheus.log").toFile()).start();
+        try {
+            String q = "http://127.0.0.1:" + port + "/api/v1/query?query=";
+            JsonNode up = await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
+                    .ignoreExceptions().until(() -> query(q + "up"), r -> r.size() == 2);
+            for (JsonNode series : up) {
+                String job = series.path("metric").path("job").asText();
+                assertThat(series.path("value").get(1).asText()).as(job).isEqualTo(job.equals("postern") ? "1" : "0");
+            }
+            JsonNode in = query(q + java.net.URLEncoder.encode(
+                    "postern_messages_total{job=\"postern\",direction=\"in\",tls=\"encrypted\"}",
+                    java.nio.charset.StandardCharsets.UTF_8));
+            assertThat(in).singleElement().satisfies(s -> assertThat(s.path("value").get(1).asText()).isEqualTo("2"));
+        } finally {
+            p.destroy();
+            if (!p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+        }
+    }
+
+    static JsonNode query(String url) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return new ObjectMapper().readTree(r.body()).path("data").path("result");
+    }
+
     /** A restart keeps the partners' certificates: they are read back from the store's certificates seen. */
     @Test void aRestartedGatewayStillShowsThePartnersCertificates(@TempDir Path other) throws Exception {
         Config second = config(other, pki.resolve("b-ca.pem"));
