@@ -334,7 +334,8 @@ public final class Spool implements Closeable {
     /**
      * How many messages each state holds, and the oldest one's id (ids are time-ordered), from the envelope files'
      * names alone: no envelope is read, so it costs one directory scan per state (metrics read it on every scrape).
-     * An id found in two states (a state change under way) counts once, in the later state.
+     * An id found in two states (a state change under way) counts once, where recovery would put it for envelopes of
+     * equal version: hold over deferred over active (the versions are not read).
      *
      * @param counts every state, 0 when empty
      * @param oldest the smallest id per state; a state without messages has none
