@@ -14,12 +14,11 @@ import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
 import dev.postern.config.Config.TlsLevel;
 import dev.postern.config.Config.TlsPolicy;
+import dev.postern.testkit.PartnerPki;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;
-import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
-import dev.postern.tls.Pem;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -65,12 +64,9 @@ class MetricsEndToEndTest {
     static String scrapeText;
 
     @BeforeAll static void traffic() throws Exception {
-        KeyMaterial ca = Certificates.certificateAuthority("Bank CA", Certificates.KeyType.EC_P256,
-                Duration.ofDays(30));
-        mxCert = Certificates.issue(ca, List.of("mx.b.example"), Certificates.KeyType.EC_P256,
-                Instant.now().minusSeconds(60), Duration.ofDays(10));
-        Path caFile = pki.resolve("b-ca.pem");
-        Pem.write(ca, caFile, pki.resolve("b-ca.key"));
+        PartnerPki bank = PartnerPki.create("Bank CA", "mx.b.example", Duration.ofDays(10), pki);
+        mxCert = bank.server();
+        Path caFile = bank.caFile();
         b = ScriptedSmtpServer.create().pipelining().starttls(mxCert).start();
         c = ScriptedSmtpServer.create().pipelining().noStartTls().start();
         d = ScriptedSmtpServer.create().pipelining().noStartTls().start();
@@ -393,7 +389,7 @@ class MetricsEndToEndTest {
 
     /** A restart keeps the partners' certificates: they are read back from the store's certificates seen. */
     @Test void aRestartedGatewayStillShowsThePartnersCertificates(@TempDir Path other) throws Exception {
-        Config second = config(other, pki.resolve("b-ca.pem"));
+        Config second = config(other, pki.resolve("ca.pem"));
         try (Gateway one = Gateway.start(second)) {
             try (SmtpTestClient s = SmtpTestClient.connect(one.boundAddresses().getFirst())) {
                 s.read();
