@@ -38,6 +38,14 @@ public record DeliveryRecord(Instant at, String queueId, String recipient, int a
 
     public enum Outcome { DELIVERED, DEFERRED, BOUNCED }
 
+    /**
+     * The status is 4.7.x or 5.7.x (security or policy): what a failed TLS requirement carries, and a few refusals that
+     * have nothing to do with TLS (5.7.1); the report's "enforced links" and the metrics count it the same way.
+     */
+    public boolean securityStatus() {
+        return status != null && (status.startsWith("4.7.") || status.startsWith("5.7."));
+    }
+
     /** The recipient's domain (lookup form). */
     public String domain() {
         return recipient.substring(recipient.lastIndexOf('@') + 1);

@@ -27,9 +27,10 @@ final class TlsReports {
     /** A session's class; {@code s} is a LEFT JOINed tls_session, so a missing record is "unknown". */
     private static final String CLASS = "CASE WHEN s.id IS NULL THEN 'unknown' WHEN s.protocol IS NULL THEN 'clear' "
             + "WHEN s.verification = 'VERIFIED' THEN 'verified' ELSE 'unverified' END";
-    /** Policy levels that require TLS (Config.TlsLevel.requiresTls), and testing mode. */
-    private static final String ENFORCING = "(s.policy_level IN ('encrypt', 'fingerprint', 'verify', 'secure') "
-            + "OR s.policy_mode = 'testing')";
+    /** Policy levels that require TLS, and testing mode: {@link TlsSessionRecord.PolicyApplied#enforcing()}. */
+    private static final String ENFORCING = "(s.policy_level IN ('"
+            + String.join("', '", TlsSessionRecord.PolicyApplied.ENFORCING_LEVELS) + "') OR s.policy_mode = 'testing')";
+    /** {@link DeliveryRecord#securityStatus()}. */
     private static final String TLS_STATUS = "(d.status LIKE '4.7.%' OR d.status LIKE '5.7.%')";
     private static final int TOP_CLEAR = 10;
 

@@ -85,8 +85,19 @@ public record TlsSessionRecord(String id, Instant at, Direction direction, Strin
      */
     public record PolicyApplied(String level, String source, String sourceDetail, String mode,
                                 List<String> wouldFail) {
+        /** The levels that require TLS ({@code Config.TlsLevel.requiresTls}). */
+        public static final List<String> ENFORCING_LEVELS = List.of("encrypt", "fingerprint", "verify", "secure");
+
         public PolicyApplied {
             wouldFail = wouldFail == null ? List.of() : List.copyOf(wouldFail);
+        }
+
+        /**
+         * Whether a delivery under this policy is an enforced link's (docs/audit.md, report tls, "enforced links"):
+         * the level requires TLS, or the policy is tested. The report and the metrics both ask this.
+         */
+        public boolean enforcing() {
+            return ENFORCING_LEVELS.contains(level) || "testing".equals(mode);
         }
     }
 }

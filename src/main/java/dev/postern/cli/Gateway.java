@@ -111,6 +111,8 @@ public final class Gateway implements Closeable {
     /** The health probes ([probes]); started after the scheduler. */
     private dev.postern.probes.HealthProbes probes;
     private dev.postern.alerts.Alerts alerts;
+    /** The listeners' certificates, reloaded when their files change (metrics read their expiry). */
+    private ReloadingServerContext serverTls;
 
     private Gateway(Config config, Audit audit) {
         this.config = config;
@@ -157,7 +159,7 @@ public final class Gateway implements Closeable {
         fanout = new Fanout(audit);
         audit = fanout;
         // Reloaded when the certificate files change: new sessions get the new certificate, open ones keep theirs.
-        ReloadingServerContext serverTls = serverContext().auditTo(audit);
+        serverTls = serverContext().auditTo(audit);
 
         spool = Spool.open(data.resolve("queue"));
         parts.add(spool);
@@ -230,6 +232,8 @@ public final class Gateway implements Closeable {
         dev.postern.tlsrpt.ReportRoutes.register(server, tlsReports, store);
         dev.postern.probes.ProbeApi.register(server, probes, store);
         dev.postern.alerts.AlertsApi.register(server, alerts, store);
+        dev.postern.metrics.Metrics.register(server, fanout, new dev.postern.metrics.Metrics.Sources(spool::census,
+                this::auditStats, () -> serverTls.currentAll().stream().map(KeyMaterial::leaf).toList()), store);
         try {
             server.start();
         } catch (IOException e) {

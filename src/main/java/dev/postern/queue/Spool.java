@@ -331,6 +331,38 @@ public final class Spool implements Closeable {
         return sorted(latest.values());
     }
 
+    /**
+     * How many messages each state holds, and the oldest one's id (ids are time-ordered), from the envelope files'
+     * names alone: no envelope is read, so it costs one directory scan per state (metrics read it on every scrape).
+     * An id found in two states (a state change under way) counts once, where recovery would put it for envelopes of
+     * equal version: hold over deferred over active (the versions are not read).
+     *
+     * @param counts every state, 0 when empty
+     * @param oldest the smallest id per state; a state without messages has none
+     */
+    public record Census(Map<QueueState, Integer> counts, Map<QueueState, String> oldest) {}
+
+    public Census census() throws IOException {
+        Map<String, QueueState> states = new HashMap<>();
+        for (QueueState state : QueueState.values()) {
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(stateDirs.get(state), "*" + ENVELOPE_SUFFIX)) {
+                for (Path p : ds) {
+                    String id = idOf(p, ENVELOPE_SUFFIX);
+                    if (id == null || removing.contains(id)) continue;
+                    states.merge(id, state, (a, b) -> a.compareTo(b) > 0 ? a : b);
+                }
+            }
+        }
+        Map<QueueState, Integer> counts = new EnumMap<>(QueueState.class);
+        Map<QueueState, String> oldest = new EnumMap<>(QueueState.class);
+        for (QueueState s : QueueState.values()) counts.put(s, 0);
+        states.forEach((id, s) -> {
+            counts.merge(s, 1, Integer::sum);
+            oldest.merge(s, id, (a, b) -> a.compareTo(b) <= 0 ? a : b);
+        });
+        return new Census(Map.copyOf(counts), Map.copyOf(oldest));
+    }
+
     /** The message's envelope and state; empty if there is none or {@code id} is not a queue id. */
     public Optional<Entry> find(String id) throws IOException {
         if (!QueueIds.isValid(id) || removing.contains(id)) return Optional.empty();

@@ -17,12 +17,11 @@ import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
 import dev.postern.config.Config.TlsLevel;
 import dev.postern.config.Config.TlsPolicy;
+import dev.postern.testkit.PartnerPki;
 import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestPostgres;
-import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
-import dev.postern.tls.Pem;
 import dev.postern.trace.TraceText;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,12 +45,9 @@ class AuditStoreEndToEndTest {
     static Path caFile;
 
     @BeforeAll static void certificates() throws Exception {
-        KeyMaterial ca = Certificates.certificateAuthority("Bank CA", Certificates.KeyType.EC_P256,
-                Duration.ofDays(30));
-        mxCert = Certificates.issue(ca, List.of("mx.b.example"), Certificates.KeyType.EC_P256,
-                Instant.now().minusSeconds(60), Duration.ofDays(10));
-        caFile = pki.resolve("b-ca.pem");
-        Pem.write(ca, caFile, pki.resolve("b-ca.key"));
+        PartnerPki bank = PartnerPki.create("Bank CA", "mx.b.example", Duration.ofDays(10), pki);
+        mxCert = bank.server();
+        caFile = bank.caFile();
     }
 
     /** b.example routed to {@code server} under "verify" against its CA (a static entry). */

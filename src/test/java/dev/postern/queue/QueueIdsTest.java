@@ -42,6 +42,17 @@ class QueueIdsTest {
         for (char c : id.substring(0, 10).toCharArray()) millis = millis * 32 + QueueIds.ALPHABET.indexOf(c);
         assertThat(millis).isBetween(before, after + 1);
         assertThat(id).hasSize(26);
+        assertThat(QueueIds.time(id).toEpochMilli()).isEqualTo(millis);
+    }
+
+    @Test void timeRefusesWhatIsNotAnId() {
+        assertThat(QueueIds.time("7ZZZZZZZZZZZZZZZZZZZZZZZZZ").toEpochMilli()).isEqualTo((1L << 48) - 1);
+        for (String bad : new String[] {"8ZZZZZZZZZZZZZZZZZZZZZZZZZ", "01arz3ndektsv4rrffq69g5fav",
+                "01ARZ3NDEKTSV4RRFFQ69G5FAI", "01ARZ3NDEKTSV4RRFFQ69G5FA", "01ARZ3NDEKTSV4RRFFQ69G5FÄV", "", null}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> QueueIds.time(bad)).as(String.valueOf(bad))
+                    .isInstanceOf(IllegalArgumentException.class);
+            assertThat(QueueIds.isValid(bad)).isFalse();
+        }
     }
 
     @Test void laterIdsSortAfterEarlierOnes() throws InterruptedException {
