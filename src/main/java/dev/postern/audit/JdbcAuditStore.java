@@ -522,6 +522,40 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         };
     }
 
+    // dashboard (issue 16): see DashboardQueries
+    /** TLS coverage per {@code bucket} since {@code since} (aligned down to a bucket), in and out; see TlsTimeline. */
+    public synchronized TlsTimeline timeline(Instant since, java.time.Duration bucket) throws AuditStoreException {
+        try {
+            return new DashboardQueries(db()).timeline(since, Instant.now(), bucket);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** Policy failures and downgrades since {@code since}, newest first, at most {@code limit}. */
+    public synchronized List<PolicyEvent> policyEvents(Instant since, int limit) throws AuditStoreException {
+        try {
+            return new DashboardQueries(db()).policyEvents(since, limit);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** The certificate {@code domain}'s next hop presented on the latest delivery attempt that recorded one. */
+    public synchronized java.util.Optional<PartnerCertificate> partnerCertificate(String domain) throws AuditStoreException {
+        try {
+            return new DashboardQueries(db()).partnerCertificate(domain);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
     // ---- reading
 
     @Override public synchronized List<MessageTrace> trace(String queueIdOrMessageId) throws AuditStoreException {

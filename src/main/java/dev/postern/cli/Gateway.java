@@ -215,6 +215,8 @@ public final class Gateway implements Closeable {
         parts.add(store::close);
         AdminServer server = new AdminServer(a.listen(), token.token());
         // routes (issue 16): one line per part
+        dev.postern.admin.DashboardApi.register(server, new dev.postern.admin.DashboardApi.Parts(store,
+                () -> config, spool, new OverrideDesk(() -> config), TraceCommand::search)); // dashboard
         try {
             server.start();
         } catch (IOException e) {

@@ -45,6 +45,36 @@ public final class Durations {
         return total;
     }
 
+    /** What a point in time looks like, as error lines say it. */
+    public static final String POINT = EXPECTED + ", or a time like 2026-12-01T00:00Z or a date like 2026-12-01";
+
+    /**
+     * A point in time as the command line and the admin API take it ({@code --since 7d}, {@code ?since=7d}): a
+     * duration back from {@code now} ({@code back}) or ahead of it, an ISO time, or a date (midnight UTC).
+     *
+     * @throws IllegalArgumentException "expected ..., got TEXT" or "TEXT is too far from now"
+     */
+    public static java.time.Instant point(String s, java.time.Instant now, boolean back) {
+        try {
+            Duration d = parse(s);
+            return back ? now.minus(d) : now.plus(d);
+        } catch (IllegalArgumentException e) {
+            // not a duration: a time?
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            throw new IllegalArgumentException(s + " is too far from now");
+        }
+        try {
+            return java.time.OffsetDateTime.parse(s).toInstant();
+        } catch (DateTimeParseException e) {
+            // not a time: a date?
+        }
+        try {
+            return java.time.LocalDate.parse(s).atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
+        } catch (DateTimeParseException e) {
+            throw new IllegalArgumentException("expected " + POINT + ", got \"" + s + "\"");
+        }
+    }
+
     /** The shortest of our own notations for {@code d}, e.g. "1h30m"; used in messages and docs. */
     public static String format(Duration d) {
         if (d.isZero()) return "0s";
