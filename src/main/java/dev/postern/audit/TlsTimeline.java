@@ -15,16 +15,25 @@ import java.util.List;
  *
  * @param since   the start of the first bucket
  * @param until   when it was made
- * @param bucket  each bucket's length
+ * @param bucket  each bucket's length, ISO-8601 ("PT1H", "P1D" is "PT24H")
  * @param buckets oldest first
  */
-public record TlsTimeline(Instant since, Instant until, Duration bucket, List<Bucket> buckets) {
+public record TlsTimeline(Instant since, Instant until, String bucket, List<Bucket> buckets) {
     public TlsTimeline {
         buckets = List.copyOf(buckets);
     }
 
     /** The messages received ({@code in}) and delivered ({@code out}) from {@code start} for one bucket's length. */
     public record Bucket(Instant start, Shares in, Shares out) { }
+
+    public TlsTimeline(Instant since, Instant until, Duration bucket, List<Bucket> buckets) {
+        this(since, until, bucket.toString(), buckets);
+    }
+
+    /** Each bucket's length. */
+    public Duration bucketLength() {
+        return Duration.parse(bucket);
+    }
 
     /** The buckets of one direction added up. */
     public Shares total(Direction direction) {

@@ -101,7 +101,7 @@ final class ReportCommand {
 
     static void timeline(TlsTimeline t, PrintStream out) {
         out.println("TLS coverage from " + TraceText.time(t.since()) + " to " + TraceText.time(t.until()) + " per "
-                + dev.postern.config.Durations.format(t.bucket()) + " (messages: clear / encrypted only / verified / "
+                + dev.postern.config.Durations.format(t.bucketLength()) + " (messages: clear / encrypted only / verified / "
                 + "unknown)");
         out.printf("  %-20s  %-27s  %-27s%n", "bucket start (UTC)", "in", "out");
         for (TlsTimeline.Bucket b : t.buckets()) {

@@ -8,6 +8,7 @@
   var CLASSES = ['verified', 'unverified', 'clear', 'unknown'];
   var probesByDomain = null; // domain -> latest ProbeRecord; null: the probes API is not available
   var lastSummary = null;
+  var problems = []; // what failed during the current refresh, shown in the status line
 
   function $(id) { return document.getElementById(id); }
 
@@ -62,6 +63,11 @@
         return { status: r.status, body: json };
       });
     });
+  }
+
+  function problem(text) {
+    problems.push(text);
+    status(text, true);
   }
 
   function errorText(r) {
@@ -129,7 +135,7 @@
     var choice = $('window').value.split('|');
     return api('GET', '/api/report/timeline?since=' + encodeURIComponent(choice[0]) + '&bucket='
         + encodeURIComponent(choice[1])).then(function (r) {
-      if (r.status !== 200) { status('timeline: ' + errorText(r), true); return; }
+      if (r.status !== 200) { problem('timeline: ' + errorText(r)); return; }
       var t = r.body;
       $('bucket-label').textContent = choice[1];
       $('coverage-since').textContent = time(t.since);
@@ -138,7 +144,7 @@
       drawChart($('chart-out'), t.buckets, 'out');
       // the report over the very same window: its totals are the buckets' sums
       return api('GET', '/api/report/tls?since=' + encodeURIComponent(t.since)).then(function (rr) {
-        if (rr.status !== 200) { status('report: ' + errorText(rr), true); return; }
+        if (rr.status !== 200) { problem('report: ' + errorText(rr)); return; }
         rr.body.directions.forEach(function (p) {
           var d = p.direction === 'IN' ? 'in' : 'out';
           ['total', 'clear', 'unverified', 'verified', 'unknown'].forEach(function (k) {
@@ -396,16 +402,18 @@
     if (!token()) return Promise.resolve();
     if (refreshing) return refreshing;
     status('Loading…');
+    problems = [];
     refreshing = api('GET', '/api/dashboard').then(function (r) {
       if (r.status === 401) return;
-      if (r.status !== 200) { status('dashboard: ' + errorText(r), true); }
+      if (r.status !== 200) { problem('dashboard: ' + errorText(r)); }
       else lastSummary = r.body;
       $('panels').hidden = false;
       return Promise.all([loadCoverage(), loadProbes(), loadQueue(), loadOverrides(), loadAlerts(), loadTlsRpt()])
         .then(function () {
           drawPartners();
           drawEvents();
-          status('Updated ' + time(new Date().toISOString()));
+          if (problems.length) status(problems.join('; '), true);
+          else status('Updated ' + time(new Date().toISOString()));
           document.body.setAttribute('data-loaded', String(Date.now()));
         });
     }).catch(function (e) {
