@@ -524,9 +524,15 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
 
     // dashboard (issue 16): see DashboardQueries
     /** TLS coverage per {@code bucket} since {@code since} (aligned down to a bucket), in and out; see TlsTimeline. */
-    public synchronized TlsTimeline timeline(Instant since, java.time.Duration bucket) throws AuditStoreException {
+    public TlsTimeline timeline(Instant since, java.time.Duration bucket) throws AuditStoreException {
+        return timeline(since, Instant.now(), bucket);
+    }
+
+    /** As {@link #timeline(Instant, java.time.Duration)}, with buckets up to {@code until} only. */
+    public synchronized TlsTimeline timeline(Instant since, Instant until, java.time.Duration bucket)
+            throws AuditStoreException {
         try {
-            return new DashboardQueries(db()).timeline(since, Instant.now(), bucket);
+            return new DashboardQueries(db()).timeline(since, until, bucket);
         } catch (SQLException e) {
             throw readFailed(e);
         } finally {

@@ -205,7 +205,7 @@
       tbody.appendChild(row([
         time(e.at), el('td', { 'class': e.kind === 'downgrade' ? 'warn' : 'bad' }, e.kind), e.recipient,
         e.mxHost || '', (e.policyLevel || '') + (e.policySource ? ' (' + e.policySource + ')' : ''),
-        e.status || e.outcome, e.reason || e.noTlsReason || ''
+        e.status || e.outcome, e.kind === 'downgrade' ? e.noTlsReason : (e.reason || e.noTlsReason || '')
       ], { 'data-queue-id': e.queueId }));
     });
   }
