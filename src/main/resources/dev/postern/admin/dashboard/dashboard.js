@@ -20,7 +20,7 @@
     s.className = bad ? 'bad' : '';
   }
 
-  // An element with text children; attrs are set as attributes (never innerHTML).
+  // An element with text children; attrs are set as attributes, never parsed as markup.
   function el(tag, attrs) {
     var e = document.createElement(tag);
     if (attrs) Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
