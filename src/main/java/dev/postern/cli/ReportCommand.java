@@ -103,11 +103,11 @@ final class ReportCommand {
         out.println("TLS coverage from " + TraceText.time(t.since()) + " to " + TraceText.time(t.until()) + " per "
                 + dev.postern.config.Durations.format(t.bucketLength()) + " (messages: clear / encrypted only / verified / "
                 + "unknown)");
-        out.printf("  %-20s  %-27s  %-27s%n", "bucket start (UTC)", "in", "out");
+        out.printf("  %-20s  %-27s  %s%n", "bucket start (UTC)", "in", "out");
         for (TlsTimeline.Bucket b : t.buckets()) {
-            out.printf("  %-20s  %-27s  %-27s%n", TraceText.time(b.start()), four(b.in()), four(b.out()));
+            out.printf("  %-20s  %-27s  %s%n", TraceText.time(b.start()), four(b.in()), four(b.out()));
         }
-        out.printf("  %-20s  %-27s  %-27s%n", "total", four(t.total(Direction.IN)), four(t.total(Direction.OUT)));
+        out.printf("  %-20s  %-27s  %s%n", "total", four(t.total(Direction.IN)), four(t.total(Direction.OUT)));
     }
 
     private static String four(Shares s) {
