@@ -24,19 +24,13 @@ import org.junit.jupiter.api.io.TempDir;
 class DashboardQueriesTest {
     @TempDir Path dir;
 
-    private static JdbcAuditStore filled(Backend backend, Path dir) throws Exception {
-        JdbcAuditStore store = JdbcAuditStore.open(backend.newUrl(dir), null, null, "gw-a");
-        store.write(AuditSamples.knownTraffic());
-        return store;
-    }
-
     static Shares messages(TlsReport r, Direction d) {
         return r.directions().stream().filter(p -> p.direction() == d).findFirst().orElseThrow().messages();
     }
 
     @ParameterizedTest @EnumSource(Backend.class)
     void theBucketsAddUpToTheReportOfTheSameWindow(Backend backend) throws Exception {
-        try (JdbcAuditStore store = filled(backend, dir)) {
+        try (JdbcAuditStore store = TlsReportTest.filled(backend, dir)) {
             // up to now, by day and by week (the traffic is months old); then by 15 minutes and by hour up to just
             // after it: the early records fall in another bucket than T0's
             Instant until = T0.plus(Duration.ofHours(1));
@@ -77,7 +71,7 @@ class DashboardQueriesTest {
 
     @ParameterizedTest @EnumSource(Backend.class)
     void policyEventsAndPartnerCertificate(Backend backend) throws Exception {
-        try (JdbcAuditStore store = filled(backend, dir)) {
+        try (JdbcAuditStore store = TlsReportTest.filled(backend, dir)) {
             List<PolicyEvent> events = store.policyEvents(SINCE, 50);
             // three TLS failures at bank.example, one clear-text delivery naming no session at old.example; not the
             // 4.4.1 deferral, not the clear deliveries over sessions that said why, not the records before SINCE
@@ -99,7 +93,7 @@ class DashboardQueriesTest {
 
     @ParameterizedTest @EnumSource(names = "SQLITE")
     void tooManyOrTooShortBucketsAreRefused(Backend backend) throws Exception {
-        try (JdbcAuditStore store = filled(backend, dir)) {
+        try (JdbcAuditStore store = TlsReportTest.filled(backend, dir)) {
             assertThatThrownBy(() -> store.timeline(T0.minus(Duration.ofDays(30)), Duration.ofMinutes(1)))
                     .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 2000");
             assertThatThrownBy(() -> store.timeline(T0, Duration.ofSeconds(10)))

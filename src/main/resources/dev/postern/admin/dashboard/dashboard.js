@@ -84,6 +84,25 @@
     tbody.appendChild(el('tr', { 'class': 'empty' }, el('td', { colspan: String(columns) }, text)));
   }
 
+  // A panel drawn from a route another part of the API owns: "not available" when it answers 404 (not built
+  // in), its error otherwise; draw(box, body) on 200. Resolves whether it was drawn.
+  function panel(path, boxId, draw) {
+    return api('GET', path).then(function (r) {
+      var box = clear($(boxId));
+      if (r.status !== 200) {
+        box.appendChild(el('p', { 'class': 'muted' }, r.status === 404 ? 'not available' : errorText(r)));
+        return false;
+      }
+      draw(box, r.body || {});
+      return true;
+    });
+  }
+
+  function table(headings, tbody) {
+    return el('table', null, el('thead', null, row(headings.map(function (h) { return el('th', null, h); }))),
+      tbody);
+  }
+
   // ---- coverage: the timeline as stacked bars, the report's totals beside it
 
   function drawChart(container, buckets, part) {
@@ -211,27 +230,19 @@
   }
 
   function loadProbes() {
-    return api('GET', '/api/probes').then(function (r) {
-      var box = clear($('probes'));
-      if (r.status !== 200) {
-        probesByDomain = null;
-        box.appendChild(el('p', { 'class': 'muted' }, r.status === 404 ? 'not available' : errorText(r)));
-        return;
-      }
+    probesByDomain = null;
+    return panel('/api/probes', 'probes', function (box, body) {
       probesByDomain = {};
-      var probes = (r.body && r.body.probes) || [];
+      var probes = body.probes || [];
       probes.forEach(function (p) { probesByDomain[p.domain] = p; });
       if (!probes.length) { box.appendChild(el('p', { 'class': 'muted' }, 'No probe yet.')); return; }
-      var t = el('table', null, el('thead', null, row(['domain', 'result', 'at', 'policy', 'host', 'TLS', 'problem']
-          .map(function (h) { return el('th', null, h); }))));
       var tb = el('tbody');
       probes.forEach(function (p) {
         tb.appendChild(row([el('td', { 'class': 'domain' }, p.domain), el('td', { 'class': p.ok ? 'ok' : 'bad' },
           p.ok ? 'ok' : 'failing'), time(p.at), p.policyLevel + ' (' + p.policySource + ')', p.host || '',
           p.protocol ? p.protocol + ' ' + p.verification : (p.verification || ''), p.problem || '']));
       });
-      t.appendChild(tb);
-      box.appendChild(t);
+      box.appendChild(table(['domain', 'result', 'at', 'policy', 'host', 'TLS', 'problem'], tb));
     });
   }
 
@@ -350,13 +361,8 @@
   // ---- panels owned by other parts of the API: "not available" until they exist
 
   function loadAlerts() {
-    return api('GET', '/api/alerts').then(function (r) {
-      var box = clear($('alerts'));
-      if (r.status !== 200) {
-        box.appendChild(el('p', { 'class': 'muted' }, r.status === 404 ? 'not available' : errorText(r)));
-        return;
-      }
-      var active = r.body.active || [], recent = r.body.recent || [];
+    return panel('/api/alerts', 'alerts', function (box, body) {
+      var active = body.active || [], recent = body.recent || [];
       box.appendChild(el('h3', null, 'Firing (' + active.length + ')'));
       var ul = el('ul', { 'class': 'alerts' });
       if (!active.length) ul.appendChild(el('li', { 'class': 'ok' }, 'None.'));
@@ -373,24 +379,16 @@
   }
 
   function loadTlsRpt() {
-    return api('GET', '/api/tlsrpt?direction=IN').then(function (r) {
-      var box = clear($('tlsrpt'));
-      if (r.status !== 200) {
-        box.appendChild(el('p', { 'class': 'muted' }, r.status === 404 ? 'not available' : errorText(r)));
-        return;
-      }
-      var reports = (r.body && r.body.reports) || [];
+    return panel('/api/tlsrpt?direction=IN', 'tlsrpt', function (box, body) {
+      var reports = body.reports || [];
       if (!reports.length) { box.appendChild(el('p', { 'class': 'muted' }, 'None received.')); return; }
-      var t = el('table', null, el('thead', null, row(['received', 'from', 'about', 'period', 'ok', 'failed']
-          .map(function (h) { return el('th', null, h); }))));
       var tb = el('tbody');
       reports.slice(0, 30).forEach(function (x) {
         tb.appendChild(row([time(x.at), x.organization, x.policyDomain, time(x.start) + ' – ' + time(x.end),
           el('td', { 'class': 'num' }, String(x.successful)),
           el('td', { 'class': 'num' + (x.failed > 0 ? ' bad' : '') }, String(x.failed))]));
       });
-      t.appendChild(tb);
-      box.appendChild(t);
+      box.appendChild(table(['received', 'from', 'about', 'period', 'ok', 'failed'], tb));
     });
   }
 
