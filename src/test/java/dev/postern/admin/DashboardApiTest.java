@@ -12,7 +12,6 @@ import dev.postern.audit.TlsSessionRecord.Direction;
 import dev.postern.cli.AuditDatabase;
 import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
-import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;
 import dev.postern.trace.Json;
 import java.net.InetSocketAddress;
@@ -54,16 +53,7 @@ class DashboardApiTest {
         store = AuditDatabase.open(c);
         token = AdminToken.loadOrCreate(data).value();
         base = "http://127.0.0.1:" + gw.adminPort();
-        try (SmtpTestClient s = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
-            s.read();
-            s.command("EHLO client.test");
-            s.command("MAIL FROM:<x@client.example>");
-            s.command("RCPT TO:<bob@a.example>");
-            s.command("DATA");
-            s.send("Subject: hi\r\nMessage-ID: <api-1@client.example>\r\n\r\nhi\r\n.\r\n");
-            String last = s.read().last();
-            queueId = last.substring(last.lastIndexOf(' ') + 1);
-        }
+        queueId = DashboardBrowserTest.submit(gw, false, "bob@a.example", "api-1");
         await().atMost(Duration.ofSeconds(20)).until(() -> !store.trace(queueId).isEmpty()
                 && !store.trace(queueId).getFirst().deliveries().isEmpty());
     }
@@ -152,7 +142,7 @@ class DashboardApiTest {
 
     @Test void traceQueueAndDashboardAnswerWhatTheCommandsPrint() throws Exception {
         JsonNode byId = json(get("/api/trace?q=" + queueId));
-        JsonNode byMessageId = json(get("/api/trace?q=%3Capi-1@client.example%3E"));
+        JsonNode byMessageId = json(get("/api/trace?q=%3Capi-1@a.example%3E"));
         JsonNode byRecipient = json(get("/api/trace?q=bob@a.example"));
         JsonNode cli = RecordCodec.mapper().readTree(Json.pretty(store.trace(queueId)));
         assertThat(byId).isEqualTo(cli);
