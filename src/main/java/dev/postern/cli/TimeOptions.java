@@ -9,7 +9,6 @@ import java.time.Instant;
  * ({@link Durations}), and a point in time given as a duration from now, an ISO time or a date (midnight UTC).
  */
 final class TimeOptions {
-    static final String POINT = Durations.POINT;
 
     private TimeOptions() {}
 
