@@ -591,6 +591,46 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
+    // dashboard (issue 16): see DashboardQueries
+    /** TLS coverage per {@code bucket} since {@code since} (aligned down to a bucket), in and out; see TlsTimeline. */
+    public TlsTimeline timeline(Instant since, java.time.Duration bucket) throws AuditStoreException {
+        return timeline(since, Instant.now(), bucket);
+    }
+
+    /** As {@link #timeline(Instant, java.time.Duration)}, with buckets up to {@code until} only. */
+    public synchronized TlsTimeline timeline(Instant since, Instant until, java.time.Duration bucket)
+            throws AuditStoreException {
+        try {
+            return new DashboardQueries(db()).timeline(since, until, bucket);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** Policy failures and downgrades since {@code since}, newest first, at most {@code limit}. */
+    public synchronized List<PolicyEvent> policyEvents(Instant since, int limit) throws AuditStoreException {
+        try {
+            return new DashboardQueries(db()).policyEvents(since, limit);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** The certificate {@code domain}'s next hop presented on the latest delivery attempt that recorded one. */
+    public synchronized java.util.Optional<PartnerCertificate> partnerCertificate(String domain) throws AuditStoreException {
+        try {
+            return new DashboardQueries(db()).partnerCertificate(domain);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
     // ---- reading
 
     @Override public synchronized List<MessageTrace> trace(String queueIdOrMessageId) throws AuditStoreException {

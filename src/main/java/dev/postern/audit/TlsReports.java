@@ -28,16 +28,37 @@ final class TlsReports {
     private static final String CLASS = "CASE WHEN s.id IS NULL THEN 'unknown' WHEN s.protocol IS NULL THEN 'clear' "
             + "WHEN s.verification = 'VERIFIED' THEN 'verified' ELSE 'unverified' END";
     /** Policy levels that require TLS, and testing mode: {@link TlsSessionRecord.PolicyApplied#enforcing()}. */
-    private static final String ENFORCING = "(s.policy_level IN ('"
+    static final String ENFORCING = "(s.policy_level IN ('"
             + String.join("', '", TlsSessionRecord.PolicyApplied.ENFORCING_LEVELS) + "') OR s.policy_mode = 'testing')";
     /** {@link DeliveryRecord#securityStatus()}. */
-    private static final String TLS_STATUS = "(d.status LIKE '4.7.%' OR d.status LIKE '5.7.%')";
+    static final String TLS_STATUS = "(d.status LIKE '4.7.%' OR d.status LIKE '5.7.%')";
     private static final int TOP_CLEAR = 10;
 
     private final Connection db;
 
     TlsReports(Connection db) {
         this.db = db;
+    }
+
+    /**
+     * The messages of one direction since a time ({@code ?}), counted by {@code key} (an expression over {@code d},
+     * the delivery, out, or {@code m}, the message, in; its own {@code ?}s are bound first), class, TLS version and
+     * cipher: the one definition of "messages" that the report and the timeline ({@link DashboardQueries}) share.
+     * With {@code byDomain} a last {@code ?} is the domain (out: the recipient's, in: the sender's).
+     */
+    static String messagesSql(boolean out, String key, boolean byDomain) {
+        String filter = !byDomain ? "" : (out ? " AND d.domain = ?" : " AND m.sender_domain = ?");
+        return out
+                // a delivered recipient, classified by the session it used; no session named: clear text
+                ? "SELECT " + key + ", CASE WHEN d.tls_session_id IS NULL THEN 'clear' ELSE " + CLASS + " END, "
+                        + "s.protocol, s.cipher, COUNT(*) FROM delivery d LEFT JOIN tls_session s "
+                        + "ON s.gateway = d.gateway AND s.id = d.tls_session_id WHERE d.at >= ? "
+                        + "AND d.outcome = 'DELIVERED' AND COALESCE(d.mx_host, '') <> 'local'" + filter
+                        + " GROUP BY 1, 2, 3, 4"
+                // a message received over SMTP, classified by the session it came in
+                : "SELECT " + key + ", " + CLASS + ", s.protocol, s.cipher, COUNT(*) FROM message m "
+                        + "LEFT JOIN tls_session s ON s.gateway = m.gateway AND s.id = m.session_id "
+                        + "WHERE m.at >= ? AND m.origin = 'smtp'" + filter + " GROUP BY 1, 2, 3, 4";
     }
 
     TlsReport report(Instant since, Instant until, String domain, Direction direction) throws SQLException {
@@ -49,22 +70,11 @@ final class TlsReports {
     }
 
     /** Counts by domain, class, protocol and cipher, from one grouped query. */
-    private record Group(String domain, String cls, String protocol, String cipher, long count) { }
+    record Group(String domain, String cls, String protocol, String cipher, long count) { }
 
     private Part part(Direction direction, Instant since, String domain) throws SQLException {
         boolean out = direction == Direction.OUT;
-        String filter = domain == null ? "" : (out ? " AND d.domain = ?" : " AND m.sender_domain = ?");
-        String messagesSql = out
-                // a delivered recipient, classified by the session it used; no session named: clear text
-                ? "SELECT d.domain, CASE WHEN d.tls_session_id IS NULL THEN 'clear' ELSE " + CLASS + " END, "
-                        + "s.protocol, s.cipher, COUNT(*) FROM delivery d LEFT JOIN tls_session s "
-                        + "ON s.gateway = d.gateway AND s.id = d.tls_session_id WHERE d.at >= ? "
-                        + "AND d.outcome = 'DELIVERED' AND COALESCE(d.mx_host, '') <> 'local'" + filter
-                        + " GROUP BY 1, 2, 3, 4"
-                // a message received over SMTP, classified by the session it came in
-                : "SELECT m.sender_domain, " + CLASS + ", s.protocol, s.cipher, COUNT(*) FROM message m "
-                        + "LEFT JOIN tls_session s ON s.gateway = m.gateway AND s.id = m.session_id "
-                        + "WHERE m.at >= ? AND m.origin = 'smtp'" + filter + " GROUP BY 1, 2, 3, 4";
+        String messagesSql = messagesSql(out, out ? "d.domain" : "m.sender_domain", domain != null);
         String carried = domain == null ? "" : out
                 ? " AND EXISTS (SELECT 1 FROM delivery d WHERE d.gateway = s.gateway AND d.tls_session_id = s.id "
                         + "AND d.domain = ?)"
@@ -105,7 +115,7 @@ final class TlsReports {
                 out ? enforced(since, domain) : List.of(), topClear);
     }
 
-    private static Shares shares(Group g) {
+    static Shares shares(Group g) {
         long n = g.count;
         return switch (g.cls) {
             case "clear" -> new Shares(n, n, 0, 0, 0);
@@ -157,7 +167,7 @@ final class TlsReports {
         return out;
     }
 
-    private List<Group> groups(String sql, Object... args) throws SQLException {
+    List<Group> groups(String sql, Object... args) throws SQLException {
         List<Group> out = new ArrayList<>();
         try (PreparedStatement p = prepare(sql, args); ResultSet rs = p.executeQuery()) {
             while (rs.next()) {
@@ -168,7 +178,7 @@ final class TlsReports {
     }
 
     /** Binds the arguments in order, leaving out a null last one (the optional domain). */
-    private PreparedStatement prepare(String sql, Object... args) throws SQLException {
+    PreparedStatement prepare(String sql, Object... args) throws SQLException {
         PreparedStatement p = db.prepareStatement(sql);
         int i = 1;
         for (Object a : args) {

@@ -234,6 +234,8 @@ public final class Gateway implements Closeable {
         dev.postern.alerts.AlertsApi.register(server, alerts, store);
         dev.postern.metrics.Metrics.register(server, fanout, new dev.postern.metrics.Metrics.Sources(spool::census,
                 this::auditStats, () -> serverTls.currentAll().stream().map(KeyMaterial::leaf).toList()), store);
+        dev.postern.admin.DashboardApi.register(server, new dev.postern.admin.DashboardApi.Parts(store,
+                () -> config, spool, new OverrideDesk(() -> config), TraceCommand::search)); // dashboard
         try {
             server.start();
         } catch (IOException e) {

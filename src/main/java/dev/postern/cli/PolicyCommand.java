@@ -2,7 +2,6 @@ package dev.postern.cli;
 
 import dev.postern.audit.AdminLog;
 import dev.postern.config.Config;
-import dev.postern.config.Durations;
 import dev.postern.mtasts.PolicyCache;
 import dev.postern.mtasts.PolicySource;
 import dev.postern.names.Domains;
@@ -157,34 +156,9 @@ final class PolicyCommand {
 
         @Override public Integer call() throws Exception {
             Config config = source.load();
-            String d = domain(domain);
-            Config.TlsLevel l = Config.TlsLevel.parse(level);
-            if (l == null) {
-                throw new CliException("postern: --level: expected none, may, encrypt, fingerprint, verify, secure, "
-                        + "dane or dane-only, got \"" + level + "\"", 2);
-            }
-            Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
-            Instant end = TimeOptions.until("--until", until, now);
-            if (!end.isAfter(now)) throw new CliException("postern: --until: expected a time in the future, got " + end, 2);
-            java.time.Duration max = config.outboundTls().maxOverride();
-            if (java.time.Duration.between(now, end).compareTo(max) > 0) {
-                throw new CliException("postern: --until: expected at most " + Durations.format(max) + " from now "
-                        + "([policy] max_override in " + (config.source() == null ? "the configuration"
-                        : config.source().toString()) + "), got " + end, 2);
-            }
-            if (l == Config.TlsLevel.FINGERPRINT) {
-                var entry = config.outboundTls().entryFor(d);
-                if (entry.map(e -> e.getValue().fingerprints()).orElse(config.outboundTls().defaultPolicy()
-                        .fingerprints()).isEmpty()) {
-                    throw new CliException("postern: --level fingerprint: " + d + " has no pins (expected fingerprints"
-                            + " in [outbound_tls.\"" + entry.map(java.util.Map.Entry::getKey).orElse(d) + "\"])", 2);
-                }
-            }
-            if (reason.isBlank()) throw new CliException("postern: --reason: expected some words, got nothing", 2);
-            new PolicyOverrides(config.dataDir()).set(new PolicyOverrides.Override(d, l, end, now, operator.name(),
-                    reason.strip()));
-            System.out.println("override for " + d + ": level " + l.word() + " until " + end + " (recorded in "
-                    + AdminLog.in(config.dataDir()).file() + ")");
+            OverrideShown o = OverrideDesk.set(config, domain, level, until, reason, operator.name(), null);
+            System.out.println("override for " + o.domain() + ": level " + o.level() + " until " + o.until()
+                    + " (recorded in " + AdminLog.in(config.dataDir()).file() + ")");
             return 0;
         }
     }
@@ -201,10 +175,10 @@ final class PolicyCommand {
         @Override public Integer call() throws CliException {
             Config config = source.load();
             Instant now = Instant.now();
-            List<OverrideShown> all = new PolicyOverrides(config.dataDir()).all().stream()
-                    .map(o -> OverrideShown.of(o, now)).toList();
+            Listed listed = OverrideDesk.list(config, now);
+            List<OverrideShown> all = listed.overrides();
             if (json) {
-                Utf8Out.print(Json.pretty(new Listed(now, all)) + "\n");
+                Utf8Out.print(Json.pretty(listed) + "\n");
                 return 0;
             }
             if (all.isEmpty()) {
@@ -237,13 +211,11 @@ final class PolicyCommand {
         @Mixin ConfigSource source;
         @Parameters(paramLabel = "DOMAIN") String domain;
         @Mixin QueueCommand.Operator operator;
+        @Option(names = "--reason", paramLabel = "TEXT", description = "why it ends early (in data/admin.log)")
+        String reason;
 
         @Override public Integer call() throws Exception {
-            Config config = source.load();
-            String d = domain(domain);
-            if (!new PolicyOverrides(config.dataDir()).remove(d, operator.name())) {
-                throw new CliException("postern: no override for " + d, 1);
-            }
+            String d = OverrideDesk.clear(source.load(), domain, reason, operator.name(), null);
             System.out.println("override for " + d + " removed");
             return 0;
         }

@@ -6,15 +6,13 @@ import dev.postern.files.DurableFiles;
 import dev.postern.config.Config;
 import dev.postern.queue.Envelope;
 import dev.postern.queue.QueueIds;
+import dev.postern.queue.QueueJson;
+import dev.postern.queue.QueueJson.MessageJson;
 import dev.postern.queue.Spool;
 import dev.postern.trace.Json;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -67,11 +65,15 @@ final class QueueCommand {
         String by;
 
         String name() throws CliException {
-            if (by == null) return PolicyCommand.who();
+            return by == null ? PolicyCommand.who() : checked("--by", by);
+        }
+
+        /** An operator's name as given ({@code --by}, the admin API's "by"), stripped; one line naming {@code what}. */
+        static String checked(String what, String by) throws CliException {
             String b = by.strip();
             if (b.isEmpty() || b.length() > 100 || b.codePoints().anyMatch(Character::isISOControl)) {
-                throw new CliException("postern: --by: expected a name of 1 to 100 characters without control "
-                        + "characters, got \"" + by.replaceAll("\\p{Cntrl}", "?") + "\"", 2);
+                throw new CliException("postern: " + what + ": expected a name of 1 to 100 characters without "
+                        + "control characters, got \"" + by.replaceAll("\\p{Cntrl}", "?") + "\"", 2);
             }
             return b;
         }
@@ -92,8 +94,8 @@ final class QueueCommand {
                 if (json) {
                     List<MessageJson> messages = new ArrayList<>();
                     for (Spool.Entry e : entries) messages.add(MessageJson.of(e, null));
-                    System.out.println(Json.pretty(new ListJson(config.dataDir().toString(), messages.size(),
-                            messages)));
+                    System.out.println(Json.pretty(new QueueJson.ListJson(config.dataDir().toString(),
+                            messages.size(), messages)));
                     return 0;
                 }
                 if (entries.isEmpty()) {
@@ -117,31 +119,6 @@ final class QueueCommand {
         }
     }
 
-    /** {@code queue list --json}. */
-    record ListJson(String dataDir, int count, List<MessageJson> messages) {}
-
-    /**
-     * One message as {@code queue list --json} and {@code queue show --json} print it. Field names are stable;
-     * times are ISO-8601 UTC; {@code state} is active, deferred or hold; {@code sender} is "" for the null sender;
-     * {@code headers} (show only) are the header lines as queued, folded lines as they are.
-     */
-    record MessageJson(String id, String state, String sender, Instant arrived, String client, long size,
-                       String bodyType, boolean smtputf8, boolean requireTls, Instant nextAttempt,
-                       boolean delayWarned, List<RecipientJson> recipients, List<String> headers) {
-        static MessageJson of(Spool.Entry e, List<String> headers) {
-            Envelope env = e.envelope();
-            List<RecipientJson> rcpts = env.recipients().stream().map(r -> new RecipientJson(r.address(),
-                    r.status().name().toLowerCase(Locale.ROOT), r.attempts(), r.lastResult(), r.lastAttempt()))
-                    .toList();
-            return new MessageJson(env.id(), e.state().name().toLowerCase(Locale.ROOT), env.sender(), env.received(),
-                    env.client(), env.size(), env.bodyType(), env.smtputf8(), env.requireTls(), env.nextAttempt(),
-                    env.delayWarned(), rcpts, headers);
-        }
-    }
-
-    /** {@code status}: pending, delivered or failed; {@code lastResult} "" before any attempt. */
-    record RecipientJson(String address, String status, int attempts, String lastResult, Instant lastAttempt) {}
-
     @Command(name = "show", description = "Envelope, delivery state and headers of one message.")
     static final class Show implements Callable<Integer> {
         @Mixin ConfigSource source;
@@ -154,13 +131,7 @@ final class QueueCommand {
             try (Spool spool = openSpool(source.load())) {
                 Spool.Entry e = spool.find(id).orElseThrow(
                         () -> new CliException("postern: no message " + id + " in the queue", 1));
-                List<String> headers = new ArrayList<>();
-                try (InputStream in = spool.openContent(id);
-                     BufferedReader r = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8))) {
-                    for (String line = r.readLine(); line != null && !line.isEmpty(); line = r.readLine()) {
-                        headers.add(line);
-                    }
-                }
+                List<String> headers = QueueJson.headers(spool, id);
                 if (json) {
                     System.out.println(Json.pretty(MessageJson.of(e, headers)));
                     return 0;

@@ -8,6 +8,7 @@ import dev.postern.audit.TlsReport.Enforced;
 import dev.postern.audit.TlsReport.Part;
 import dev.postern.audit.TlsReport.Shares;
 import dev.postern.audit.TlsReport.Usage;
+import dev.postern.audit.TlsTimeline;
 import dev.postern.audit.TlsSessionRecord.Direction;
 import dev.postern.trace.Json;
 import dev.postern.trace.TraceText;
@@ -21,7 +22,8 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code postern report ...}: figures computed from the audit store (see docs/audit.md). */
-@Command(name = "report", description = "Reports from the audit store.", subcommands = {ReportCommand.Tls.class, TlsRptCommand.class})
+@Command(name = "report", description = "Reports from the audit store.", subcommands = {ReportCommand.Tls.class,
+        ReportCommand.Timeline.class, TlsRptCommand.class})
 final class ReportCommand {
     @Command(name = "tls", description = "Shares of messages and sessions in clear text, encrypted without a "
             + "verified certificate, and verified; per domain, TLS version and cipher; enforced links and their "
@@ -59,6 +61,58 @@ final class ReportCommand {
             }
             return 0;
         }
+    }
+
+    @Command(name = "timeline", description = "TLS coverage over time: messages in and out per hour (or --bucket) in "
+            + "clear text, encrypted only, verified and unknown, as the report counts them (the dashboard's chart).")
+    static final class Timeline implements Callable<Integer> {
+        @Mixin ConfigSource source;
+
+        @Option(names = "--since", paramLabel = "WHEN", defaultValue = "24h",
+                description = "A duration back from now, a time or a date; the first bucket starts at the bucket "
+                        + "boundary at or before it. Default: ${DEFAULT-VALUE}")
+        String since;
+
+        @Option(names = "--bucket", paramLabel = "DURATION", defaultValue = "1h",
+                description = "Each bucket's length (1h, 1d, 15m). Default: ${DEFAULT-VALUE}")
+        String bucket;
+
+        @Option(names = "--format", paramLabel = "text|json", defaultValue = "text",
+                description = "Output format. Default: ${DEFAULT-VALUE}")
+        String format;
+
+        @Override public Integer call() throws Exception {
+            Instant from = TimeOptions.since("--since", since, Instant.now());
+            java.time.Duration size = TimeOptions.duration("--bucket", bucket);
+            if (size.compareTo(java.time.Duration.ofMinutes(1)) < 0) {
+                throw new CliException("postern: --bucket: expected at least 1m, got \"" + bucket + "\"", 2);
+            }
+            String fmt = oneOf("--format", format, "text", "json");
+            TlsTimeline timeline;
+            try {
+                timeline = AuditAccess.ask(source.load(), store -> store.timeline(from, size));
+            } catch (IllegalArgumentException e) {
+                throw new CliException("postern: --" + e.getMessage(), 2);
+            }
+            if (fmt.equals("json")) System.out.println(Json.pretty(timeline));
+            else timeline(timeline, System.out);
+            return 0;
+        }
+    }
+
+    static void timeline(TlsTimeline t, PrintStream out) {
+        out.println("TLS coverage from " + TraceText.time(t.since()) + " to " + TraceText.time(t.until()) + " per "
+                + dev.postern.config.Durations.format(t.bucketLength()) + " (messages: clear / encrypted only / verified / "
+                + "unknown)");
+        out.printf("  %-20s  %-27s  %s%n", "bucket start (UTC)", "in", "out");
+        for (TlsTimeline.Bucket b : t.buckets()) {
+            out.printf("  %-20s  %-27s  %s%n", TraceText.time(b.start()), four(b.in()), four(b.out()));
+        }
+        out.printf("  %-20s  %-27s  %s%n", "total", four(t.total(Direction.IN)), four(t.total(Direction.OUT)));
+    }
+
+    private static String four(Shares s) {
+        return s.clear() + " / " + s.unverified() + " / " + s.verified() + " / " + s.unknown();
     }
 
     static Direction direction(String s) throws CliException {

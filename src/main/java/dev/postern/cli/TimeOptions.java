@@ -1,7 +1,6 @@
 package dev.postern.cli;
 
 import dev.postern.config.Durations;
-import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -10,7 +9,6 @@ import java.time.Instant;
  * ({@link Durations}), and a point in time given as a duration from now, an ISO time or a date (midnight UTC).
  */
 final class TimeOptions {
-    static final String POINT = Durations.POINT;
 
     private TimeOptions() {}
 
@@ -37,10 +35,8 @@ final class TimeOptions {
     private static Instant point(String option, String s, Instant now, boolean back) throws CliException {
         try {
             return Durations.point(s, now, back);
-        } catch (DateTimeException e) {
-            throw new CliException("postern: " + option + ": " + s + " is too far from now", 2);
         } catch (IllegalArgumentException e) {
-            throw new CliException("postern: " + option + ": expected " + POINT + ", got \"" + s + "\"", 2);
+            throw new CliException("postern: " + option + ": " + e.getMessage(), 2);
         }
     }
 }

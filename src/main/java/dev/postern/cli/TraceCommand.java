@@ -1,5 +1,7 @@
 package dev.postern.cli;
 
+import dev.postern.audit.AuditStore.AuditStoreException;
+import dev.postern.audit.JdbcAuditStore;
 import dev.postern.audit.MessageTrace;
 import dev.postern.smtp.AddressException;
 import dev.postern.smtp.Mailbox;
@@ -52,6 +54,29 @@ final class TraceCommand implements Callable<Integer> {
                     + (since != null ? " since " + TraceText.time(since) : ""), 1);
         }
         return json ? Json.pretty(traces) + "\n" : TraceText.render(traces);
+    }
+
+    /**
+     * The admin API's one search box ({@code GET /api/trace?q=}): a queue id or Message-ID as {@code postern trace ID}
+     * looks it up (whatever its age), else, when that finds nothing and {@code q} is an address, what
+     * {@code postern trace --recipient q} finds since {@code since}. Bad input is an IllegalArgumentException.
+     */
+    static List<MessageTrace> search(JdbcAuditStore store, String q, Instant since) throws AuditStoreException {
+        String key;
+        try {
+            key = messageKey(q);
+        } catch (CliException e) {
+            throw new IllegalArgumentException("q: expected a queue id, a Message-ID or a recipient address");
+        }
+        List<MessageTrace> found = store.trace(key);
+        if (!found.isEmpty() || key.indexOf('@') < 0) return found;
+        String address;
+        try {
+            address = address(q);
+        } catch (CliException e) {
+            return found;
+        }
+        return store.traceRecipient(address, since).stream().filter(t -> !t.message().at().isBefore(since)).toList();
     }
 
     /** A Message-ID is recorded without its angle brackets. */

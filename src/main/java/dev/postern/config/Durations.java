@@ -45,15 +45,14 @@ public final class Durations {
         return total;
     }
 
-    /** What a point in time looks like ({@link #point}), as error lines say it. */
+    /** What a point in time looks like, as error lines say it. */
     public static final String POINT = EXPECTED + ", or a time like 2026-12-01T00:00Z or a date like 2026-12-01";
 
     /**
-     * A point in time as the command line and the admin API take it: a duration back from {@code now} (ahead of it
-     * when {@code back} is false), an ISO time, or a date (midnight UTC).
+     * A point in time as the command line and the admin API take it ({@code --since 7d}, {@code ?since=7d}): a
+     * duration back from {@code now} ({@code back}) or ahead of it, an ISO time, or a date (midnight UTC).
      *
-     * @throws java.time.DateTimeException a duration too far from now
-     * @throws IllegalArgumentException    none of the three
+     * @throws IllegalArgumentException "expected ..., got TEXT" or "TEXT is too far from now"
      */
     public static java.time.Instant point(String s, java.time.Instant now, boolean back) {
         try {
@@ -61,8 +60,8 @@ public final class Durations {
             return back ? now.minus(d) : now.plus(d);
         } catch (IllegalArgumentException e) {
             // not a duration: a time?
-        } catch (ArithmeticException e) {
-            throw new java.time.DateTimeException(s + " is too far from now");
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            throw new IllegalArgumentException(s + " is too far from now");
         }
         try {
             return java.time.OffsetDateTime.parse(s).toInstant();
@@ -72,7 +71,7 @@ public final class Durations {
         try {
             return java.time.LocalDate.parse(s).atStartOfDay(java.time.ZoneOffset.UTC).toInstant();
         } catch (DateTimeParseException e) {
-            throw Syntax.invalid(POINT, s);
+            throw new IllegalArgumentException("expected " + POINT + ", got \"" + s + "\"");
         }
     }
 

@@ -171,24 +171,37 @@ public final class PolicyOverrides {
 
     /** Sets (replaces) the override of a domain; records it in the log. */
     public synchronized void set(Override o) throws IOException {
+        set(o, null);
+    }
+
+    /** As {@link #set(Override)}; {@code peer}: who asked over a channel that vouches for it (admin log "peer"). */
+    public synchronized void set(Override o, String peer) throws IOException {
         List<Override> next = new ArrayList<>();
         Instant now = Instant.now();
         for (Override old : all()) if (!old.domain().equals(o.domain()) && old.activeAt(now)) next.add(old);
         next.add(o);
         write(next);
-        adminLog.append(new AdminLog.Entry(o.setAt(), o.setBy(), null, AdminRecord.Action.POLICY_OVERRIDE_SET,
+        adminLog.append(new AdminLog.Entry(o.setAt(), o.setBy(), peer, AdminRecord.Action.POLICY_OVERRIDE_SET,
                 o.domain(), detail(o)));
     }
 
     /** Removes the override of a domain (in lookup form); returns false when there was none. */
     public synchronized boolean remove(String d, String by) throws IOException {
+        return remove(d, by, null, null);
+    }
+
+    /**
+     * As {@link #remove(String, String)}, with the {@code peer} that asked (null: none) and why it ends early (null:
+     * not given), both in the admin log.
+     */
+    public synchronized boolean remove(String d, String by, String peer, String reason) throws IOException {
         List<Override> current = all();
         List<Override> next = current.stream().filter(o -> !o.domain().equals(d)).toList();
         if (next.size() == current.size()) return false;
         Override removed = current.stream().filter(o -> o.domain().equals(d)).findFirst().orElseThrow();
         write(next);
-        adminLog.append(new AdminLog.Entry(Instant.now(), clean(by), null, AdminRecord.Action.POLICY_OVERRIDE_CLEARED,
-                d, "ended early; was " + detail(removed)));
+        adminLog.append(new AdminLog.Entry(Instant.now(), clean(by), peer, AdminRecord.Action.POLICY_OVERRIDE_CLEARED,
+                d, "ended early" + (reason == null ? "" : " (" + clean(reason) + ")") + "; was " + detail(removed)));
         return true;
     }
 

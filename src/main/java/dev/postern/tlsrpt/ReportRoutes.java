@@ -154,10 +154,8 @@ public final class ReportRoutes {
     static Instant since(String s, Instant now) {
         try {
             return Durations.point(s, now, true);
-        } catch (java.time.DateTimeException e) {
-            throw new IllegalArgumentException("since: too far back");
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("since: expected " + Durations.POINT);
+            throw new IllegalArgumentException("since: " + e.getMessage());
         }
     }
 

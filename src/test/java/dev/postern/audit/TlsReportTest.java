@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class TlsReportTest {
     @TempDir Path dir;
 
-    private static JdbcAuditStore filled(Backend backend, Path dir) throws Exception {
+    static JdbcAuditStore filled(Backend backend, Path dir) throws Exception {
         JdbcAuditStore store = JdbcAuditStore.open(backend.newUrl(dir), null, null, "gw-a");
         store.write(AuditSamples.knownTraffic());
         return store;

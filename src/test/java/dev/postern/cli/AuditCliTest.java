@@ -56,6 +56,36 @@ class AuditCliTest {
                 .isEqualTo("rw-------");
     }
 
+    @Test void timelineAddsUpToTheReport() throws Exception {
+        // a week by day from the samples' window: the day of T0 holds the report since SINCE, plus "now"'s two
+        Cli.Result j = Cli.run("report", "timeline", "--since", since, "--bucket", "7d", "--format", "json",
+                "--data", data.toString());
+        assertThat(j.exit()).as("%s", j).isZero();
+        JsonNode t = new ObjectMapper().readTree(j.out());
+        long in = 0, out = 0;
+        for (JsonNode b : t.get("buckets")) {
+            in += b.get("in").get("total").asLong();
+            out += b.get("out").get("total").asLong();
+        }
+        Cli.Result r = Cli.run("report", "tls", "--since", t.get("since").asText(), "--format", "json", "--data",
+                data.toString());
+        JsonNode report = new ObjectMapper().readTree(r.out());
+        assertThat(in).isEqualTo(report.get("directions").get(0).get("messages").get("total").asLong());
+        assertThat(out).isEqualTo(report.get("directions").get(1).get("messages").get("total").asLong());
+        assertThat(out).isEqualTo(21); // the samples' 20 (and one early), the two made now carry no delivery
+        Cli.Result text = Cli.run("report", "timeline", "--since", since, "--bucket", "7d", "--data",
+                data.toString());
+        assertThat(text.outLines().getLast()).isEqualTo("  total                 " + String.format("%-27s  %-27s",
+                "3 / 3 / 4 / 0", "3 / 6 / 11 / 1").stripTrailing());
+        Cli.Result bad = Cli.run("report", "timeline", "--bucket", "10s", "--data", data.toString());
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("--bucket: expected at least 1m");
+        Cli.Result many = Cli.run("report", "timeline", "--since", "400d", "--bucket", "1m", "--data",
+                data.toString());
+        assertThat(many.exit()).isEqualTo(2);
+        assertThat(many.err()).contains("--bucket: ").contains("expected at most 2000").doesNotContain("Exception");
+    }
+
     @Test void reportAsText() {
         Cli.Result r = Cli.run("report", "tls", "--since", since, "--data", data.toString());
         assertThat(r.exit()).as("%s", r).isZero();
