@@ -80,6 +80,9 @@ final class ControlServer implements Closeable {
         this.auditStats = auditStats;
     }
 
+    /** The queue operations of this gateway: the admin API's use the same ones (one lock, one admin log). */
+    QueueAdmin queueAdmin() { return admin; }
+
     /** Answers "reload" through {@code reload} (the gateway's, with the peer's user as the actor). */
     void onReload(java.util.function.Function<String, Gateway.Reload> reload) { this.reload = reload; }
 

@@ -67,7 +67,11 @@ final class QueueCommand {
         String by;
 
         String name() throws CliException {
-            if (by == null) return PolicyCommand.who();
+            return by == null ? PolicyCommand.who() : check(by);
+        }
+
+        /** An operator's name as given ({@code --by}, the admin API's "by"): 1 to 100 characters, no control ones. */
+        static String check(String by) throws CliException {
             String b = by.strip();
             if (b.isEmpty() || b.length() > 100 || b.codePoints().anyMatch(Character::isISOControl)) {
                 throw new CliException("postern: --by: expected a name of 1 to 100 characters without control "
