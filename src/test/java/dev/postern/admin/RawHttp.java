@@ -49,9 +49,19 @@ public final class RawHttp {
             req.append("\r\n");
             OutputStream out = s.getOutputStream();
             out.write(req.toString().getBytes(StandardCharsets.ISO_8859_1));
-            out.write(content);
             out.flush();
-            return read(s.getInputStream(), peer);
+            // the body from another thread: a server may answer (413) and close before it has read it all
+            Thread writer = Thread.ofVirtual().start(() -> {
+                try {
+                    out.write(content);
+                    out.flush();
+                } catch (IOException ignored) {
+                    // the answer tells
+                }
+            });
+            Answer a = read(s.getInputStream(), peer);
+            writer.interrupt();
+            return a;
         }
     }
 
