@@ -572,7 +572,8 @@ final class Validator {
         InetSocketAddress at = watch == null ? null : watch.admin().listen();
         if (at == null || at.getPort() == 0) return;
         String key = top.key("admin") + ".listen";
-        String got = Syntax.quote(at.getHostString() + ":" + at.getPort())
+        String host = at.getAddress().getHostAddress();
+        String got = Syntax.quote((host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + at.getPort())
                 + (top.raw("admin") == null || !top.raw("admin").has("listen") ? " (the default)" : "");
         for (int i = 0; i < listeners.size(); i++) {
             if (overlap(listeners.get(i).address(), at)) {
