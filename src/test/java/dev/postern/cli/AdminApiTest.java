@@ -44,6 +44,8 @@ class AdminApiTest {
     static String cfg;
     static SSLContext trusting;
     static int port;
+    static List<String> startLines;
+    static String firstToken;
 
     @BeforeAll static void start() throws Exception {
         nextHop = ScriptedSmtpServer.create().on(ScriptedSmtpServer.Verb.RCPT, "451 4.3.0 try again later").start();
@@ -78,7 +80,18 @@ class AdminApiTest {
                 tls = true
                 """.formatted(QueueSelectorsTest.closedPort(), route, route, QueueSelectorsTest.closedPort()));
         cfg = f.toString();
-        gateway = Gateway.start(ConfigLoader.load(f));
+        ListAppender<ILoggingEvent> logged = new ListAppender<>();
+        logged.start();
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        root.addAppender(logged);
+        try {
+            gateway = Gateway.start(ConfigLoader.load(f));
+        } finally {
+            root.detachAppender(logged);
+        }
+        startLines = logged.list.stream().map(LogLines::line).toList();
+        firstToken = token();
         port = gateway.adminPort();
         // trust exactly the gateway's generated certificates (no name check: a raw TLS socket, as curl --cacert
         // with --resolve would)
@@ -105,6 +118,14 @@ class AdminApiTest {
 
     static RawHttp.Answer call(String method, String path, String body) throws Exception {
         return RawHttp.send(trusting, port, method, path, token(), body);
+    }
+
+    /** Not on a terminal (as under systemd): the first start logs where the token is, never the token. */
+    @Test void theFirstStartLogsTheTokensFileNotTheToken() throws Exception {
+        assertThat(startLines).anySatisfy(l -> assertThat(l).startsWith("admin token made")
+                .contains("file=" + AdminToken.file(dir.resolve("data"))));
+        assertThat(startLines).anySatisfy(l -> assertThat(l).startsWith("admin server listening on https://"));
+        assertThat(String.join("\n", startLines)).doesNotContain(firstToken);
     }
 
     @Test void servesHttpsWithTheGatewaysCertificate() throws Exception {
