@@ -42,8 +42,7 @@ class AdminApiTest {
     static ScriptedSmtpServer nextHop;
     static Gateway gateway;
     static String cfg;
-    static SSLContext trusting;
-    static int port;
+        static int port;
     static List<String> startLines;
     static String firstToken;
 
@@ -93,8 +92,13 @@ class AdminApiTest {
         startLines = logged.list.stream().map(LogLines::line).toList();
         firstToken = token();
         port = gateway.adminPort();
-        // trust exactly the gateway's generated certificates (no name check: a raw TLS socket, as curl --cacert
-        // with --resolve would)
+    }
+
+    /**
+     * Trusts exactly the gateway's certificates as they are on disk now (no name check: a raw TLS socket, as curl
+     * --cacert with --resolve would).
+     */
+    static SSLContext trusting() throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         int i = 0;
@@ -103,8 +107,9 @@ class AdminApiTest {
         }
         TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
         tmf.init(ks);
-        trusting = SSLContext.getInstance("TLS");
+        SSLContext trusting = SSLContext.getInstance("TLS");
         trusting.init(null, tmf.getTrustManagers(), null);
+        return trusting;
     }
 
     @AfterAll static void stop() throws Exception {
@@ -117,7 +122,7 @@ class AdminApiTest {
     }
 
     static RawHttp.Answer call(String method, String path, String body) throws Exception {
-        return RawHttp.send(trusting, port, method, path, token(), body);
+        return RawHttp.send(trusting(), port, method, path, token(), body);
     }
 
     /** Not on a terminal (as under systemd): the first start logs where the token is, never the token. */
@@ -241,6 +246,19 @@ class AdminApiTest {
         assertThat(soon.body()).contains("expiring: expected");
     }
 
+    /** A renewed certificate (new files) is served from a later connection, without a restart. */
+    @Test void aRenewedCertificateIsServedWithoutARestart() throws Exception {
+        List<X509Certificate> renewed = new ArrayList<>();
+        for (Gateway.Generated g : Gateway.generatedPairs(dir.resolve("data"))) {
+            dev.postern.tls.KeyMaterial m = dev.postern.tls.Certificates.selfSigned(List.of("gw.api.test"),
+                    g.keyType(), Duration.ofDays(30));
+            Pem.writePrivate(m, g.certificate(), g.key());
+            renewed.add(m.leaf());
+        }
+        await().atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(300)).ignoreExceptions().until(() ->
+                renewed.contains((X509Certificate) call("GET", "/api/policies", null).peer()[0]));
+    }
+
     @Test void aBodyOverTheLimitIs413() throws Exception {
         RawHttp.Answer a = call("POST", "/api/queue/delete", "{\"ids\":[\"" + "A".repeat(70_000) + "\"]}");
         assertThat(a.status()).isEqualTo(413);
@@ -262,7 +280,7 @@ class AdminApiTest {
             assertThat(shown.exit()).as("%s", shown).isZero();
             old = shown.out().strip();
             assertThat(old).isEqualTo(token()).matches("[A-Za-z0-9_-]{43}");
-            assertThat(RawHttp.send(trusting, port, "GET", "/api/policies", old, null).status()).isEqualTo(200);
+            assertThat(RawHttp.send(trusting(), port, "GET", "/api/policies", old, null).status()).isEqualTo(200);
 
             Cli.Result rotated = Cli.run("admin", "token", "--rotate", "--by", "dora", "--config", cfg);
             assertThat(rotated.exit()).as("%s", rotated).isZero();
@@ -271,8 +289,8 @@ class AdminApiTest {
             assertThat(dev.postern.files.DurableFiles.PRIVATE_FILE)
                     .isEqualTo(Files.getPosixFilePermissions(AdminToken.file(dir.resolve("data"))));
 
-            assertThat(RawHttp.send(trusting, port, "GET", "/api/policies", old, null).status()).isEqualTo(401);
-            assertThat(RawHttp.send(trusting, port, "GET", "/api/policies", fresh, null).status()).isEqualTo(200);
+            assertThat(RawHttp.send(trusting(), port, "GET", "/api/policies", old, null).status()).isEqualTo(401);
+            assertThat(RawHttp.send(trusting(), port, "GET", "/api/policies", fresh, null).status()).isEqualTo(200);
         } finally {
             root.detachAppender(logged);
         }
