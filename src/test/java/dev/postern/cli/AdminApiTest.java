@@ -63,9 +63,9 @@ class AdminApiTest {
                 [tls]
                 provider = "jdk"
 
-                [queue]
-                retry_first = "1h"
-                retry_max = "2h"
+                [queue]                 # deferred mail stays deferred for the test
+                retry_first = "2h"
+                retry_max = "3h"
 
                 [routes]
                 "a.example" = %s
