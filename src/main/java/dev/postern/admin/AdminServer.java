@@ -162,6 +162,7 @@ public final class AdminServer implements AutoCloseable {
         server.addConnector(connector);
         server.addBean(new NetworkConnectionLimit(limits.maxConnections(), connector));
         server.setHandler(new Dispatch());
+        server.setErrorHandler(new JsonErrors());
         try {
             server.start();
         } catch (Exception e) {
@@ -243,6 +244,32 @@ public final class AdminServer implements AutoCloseable {
             e.setUseClientMode(false);
             e.setSSLParameters(TlsContexts.serverParameters(context));
             return e;
+        }
+    }
+
+    /**
+     * What Jetty answers itself (an ambiguous path, headers too large, a malformed request): {"error": ...} as JSON,
+     * with the security headers, like every other answer, instead of its HTML page.
+     */
+    private static final class JsonErrors extends org.eclipse.jetty.server.handler.ErrorHandler {
+        @Override protected void generateResponse(Request request, Response response, int code, String message,
+                                                  Throwable cause, Callback callback) {
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, Reply.JSON);
+            SECURITY.forEach((k, v) -> response.getHeaders().put(k, v));
+            response.write(true, ByteBuffer.wrap(json(code, message)), callback);
+        }
+
+        @Override public ByteBuffer badMessageError(int status, String reason,
+                                                    org.eclipse.jetty.http.HttpFields.Mutable fields) {
+            fields.put(HttpHeader.CONTENT_TYPE, Reply.JSON);
+            SECURITY.forEach(fields::put);
+            return ByteBuffer.wrap(json(status, reason));
+        }
+
+        private static byte[] json(int code, String message) {
+            String text = message == null || message.isBlank()
+                    ? org.eclipse.jetty.http.HttpStatus.getMessage(code) : message;
+            return Reply.error(code, Untrusted.clip(text)).body();
         }
     }
 
