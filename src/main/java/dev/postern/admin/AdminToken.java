@@ -44,6 +44,23 @@ public final class AdminToken {
         return new Loaded(new AdminToken(value), value, true);
     }
 
+    /**
+     * The token of {@code dataDir} as it is on disk at each use: re-read when the file changes (one stat per look),
+     * so {@code postern admin token --rotate} applies to a running gateway's next request. A file made unreadable or
+     * empty keeps the last good token (and is logged).
+     */
+    public static dev.postern.files.WatchedFile<AdminToken> watch(Path dataDir) throws IOException {
+        return new dev.postern.files.WatchedFile<>(file(dataDir), "admin token file",
+                f -> new AdminToken(read(f)), t -> "the token was replaced");
+    }
+
+    /** The token in {@code file}; an IOException naming the file when it is missing or empty. */
+    public static String read(Path file) throws IOException {
+        String value = Files.readString(file, StandardCharsets.UTF_8).strip();
+        if (value.isEmpty()) throw new IOException(file + ": empty (expected the admin token)");
+        return value;
+    }
+
     /** Makes a new token and writes it durably (0600), replacing any; returns it. */
     public static String write(Path dataDir) throws IOException {
         byte[] raw = new byte[32];

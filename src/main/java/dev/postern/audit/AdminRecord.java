@@ -18,6 +18,8 @@ public record AdminRecord(Instant at, String actor, Action action, String target
         QUEUE_DELETE, QUEUE_HOLD, QUEUE_RELEASE, QUEUE_FLUSH,
         CONFIG_RELOAD, CERTIFICATE_RELOAD,
         /** {@code postern domains forget}: the TLS level remembered for a domain was cleared (detail: what was). */
-        PEER_LEVEL_FORGOTTEN
+        PEER_LEVEL_FORGOTTEN,
+        /** {@code postern admin token --rotate}: a new admin token (target: the token file; never the token). */
+        ADMIN_TOKEN_ROTATED
     }
 }

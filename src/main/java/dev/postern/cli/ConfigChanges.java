@@ -51,6 +51,8 @@ record ConfigChanges(List<String> live, List<String> restart, Config applied) {
                 values[i] = was;
             } else if (name.equals("inbound")) {
                 values[i] = inbound((Config.Inbound) was, (Config.Inbound) now, live, restart);
+            } else if (name.equals("watch")) {
+                values[i] = watch((Config.Watch) was, (Config.Watch) now, live, restart);
             } else if (name.equals("limits")) {
                 values[i] = limits((Config.Limits) was, (Config.Limits) now, live, restart);
             } else {
@@ -70,6 +72,19 @@ record ConfigChanges(List<String> live, List<String> restart, Config applied) {
         if (same(was.auth(), now.auth())) return now;
         restart.add("[auth]");
         return now.with(now.recipients(), now.verification(), was.auth());
+    }
+
+    /**
+     * {@code [admin]} is the admin server bound at start (address, HTTPS): a change waits for a restart. The other
+     * sections of watching are read by their parts per use.
+     */
+    private static Config.Watch watch(Config.Watch was, Config.Watch now, List<String> live, List<String> restart) {
+        if (!same(was.alerts(), now.alerts())) live.add("[alerts]");
+        if (!same(was.probes(), now.probes())) live.add("[probes]");
+        if (!same(was.tlsRpt(), now.tlsRpt())) live.add("[tls_rpt]");
+        if (same(was.admin(), now.admin())) return now;
+        restart.add("[admin]");
+        return new Config.Watch(was.admin(), now.alerts(), now.probes(), now.tlsRpt());
     }
 
     /** {@code max_active_sessions} is the size of the fair semaphore made at start; the other limits are live. */

@@ -88,6 +88,8 @@ final class ControlServer implements Closeable {
     void onProbe(java.util.function.BiFunction<String, String, dev.postern.audit.ProbeRecord> probe) {
         this.probe = probe;
     }
+    /** The queue operations of this gateway: the admin API's use the same ones (one lock, one admin log). */
+    QueueAdmin queueAdmin() { return admin; }
 
     /** Answers "reload" through {@code reload} (the gateway's, with the peer's user as the actor). */
     void onReload(java.util.function.Function<String, Gateway.Reload> reload) { this.reload = reload; }

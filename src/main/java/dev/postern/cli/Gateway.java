@@ -197,7 +197,7 @@ public final class Gateway implements Closeable {
         control.onProbe(probes::probe);
         control.start();
         parts.add(control);
-        startAdmin(data);
+        startAdmin(data, serverTls);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
                 new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
@@ -220,14 +220,18 @@ public final class Gateway implements Closeable {
      * part. A default address that is taken (a second gateway on the machine) is a warning, not a failed start: the
      * admin server is for watching, and mail must not wait for it. A configured one that cannot bind fails the start.
      */
-    private void startAdmin(Path data) throws IOException, StartException {
+    private void startAdmin(Path data, ReloadingServerContext serverTls) throws IOException, StartException {
         Config.Admin a = config.watch().admin();
         if (a.listen() == null) return;
         AdminToken.Loaded token = AdminToken.loadOrCreate(data);
-        if (token.created()) log.info("admin token made in {} (postern admin token prints it)", AdminToken.file(data));
+        if (token.created()) announce(token.value(), AdminToken.file(data));
+        // re-read when the file changes: postern admin token --rotate applies to the next request
+        dev.postern.files.WatchedFile<AdminToken> tokens = AdminToken.watch(data);
         StoreAccess store = new StoreAccess(() -> AuditDatabase.open(config));
         parts.add(store::close);
-        AdminServer server = new AdminServer(a.listen(), token.token());
+        // HTTPS with the listeners' certificates, a renewed one served from the next connection as they do
+        AdminServer server = new AdminServer(a.listen(), tokens::current, a.tls() ? serverTls : null,
+                AdminServer.Limits.DEFAULT);
         // routes (issue 16): one line per part
         dev.postern.tlsrpt.ReportRoutes.register(server, tlsReports, store);
         dev.postern.probes.ProbeApi.register(server, probes, store);
@@ -236,6 +240,7 @@ public final class Gateway implements Closeable {
                 this::auditStats, () -> serverTls.currentAll().stream().map(KeyMaterial::leaf).toList()), store);
         dev.postern.admin.DashboardApi.register(server, new dev.postern.admin.DashboardApi.Parts(store,
                 () -> config, spool, new OverrideDesk(() -> config), TraceCommand::search)); // dashboard
+        AdminApi.register(server, () -> config, control.queueAdmin(), store);
         try {
             server.start();
         } catch (IOException e) {
@@ -310,6 +315,19 @@ public final class Gateway implements Closeable {
 
     /** The alert engine; null before the start. */
     public dev.postern.alerts.Alerts alerts() { return alerts; }
+
+    /**
+     * A token made now is shown once: on the console when serve runs on a terminal; otherwise only its file is
+     * logged, as a token in the journal would be a secret in the logs.
+     */
+    private static void announce(String token, Path file) {
+        java.io.Console console = System.console();
+        if (console != null && console.isTerminal()) {
+            System.out.println("Admin token (shown once; postern admin token prints it again): " + token);
+            System.out.flush();
+        }
+        log.atInfo().addKeyValue("file", file).log("admin token made (postern admin token prints it)");
+    }
 
     /** The admin server's port, -1 when there is none. */
     public int adminPort() { return admin == null ? -1 : admin.port(); }

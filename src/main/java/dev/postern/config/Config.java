@@ -213,7 +213,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other MTA-STS settings. */
     public Config withMtaSts(MtaSts newMtaSts) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts, peerMemory, log);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, newMtaSts, peerMemory, log, watch);
     }
 
     /**
@@ -257,7 +257,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with another downgrade memory. */
     public Config withPeerMemory(PeerMemory newPeerMemory) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, newPeerMemory, log);
+                queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, newPeerMemory, log, watch);
     }
 
     /** A config with the default audit store (SQLite in the data directory). */
@@ -427,37 +427,37 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
     /** The same config with other outbound TLS policies. */
     public Config withOutboundTls(OutboundTls policies) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, policies, inbound, audit, mtaSts, peerMemory, log);
+                queue, delivery, dns, routes, policies, inbound, audit, mtaSts, peerMemory, log, watch);
     }
 
     /** The same config with other inbound partners and relay clients. */
     public Config withInbound(Inbound newInbound) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
-                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts, peerMemory, log);
+                queue, delivery, dns, routes, outboundTls, newInbound, audit, mtaSts, peerMemory, log, watch);
     }
 
     /** The same config with another data directory ({@code --data} on the command line). */
     public Config withDataDir(Path newDataDir) {
         return new Config(source, hostname, newDataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log, watch);
     }
 
     /** The same config with other listeners. */
     public Config withListeners(List<Listener> newListeners) {
         return new Config(source, hostname, dataDir, newListeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log, watch);
     }
 
     /** The same config with other {@code [delivery]} settings. */
     public Config withDelivery(Delivery newDelivery) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, newDelivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log);
+                limits, queue, newDelivery, dns, routes, outboundTls, inbound, audit, mtaSts, peerMemory, log, watch);
     }
 
     /** The same config with another audit store. */
     public Config withAudit(Audit newAudit) {
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls,
-                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts, peerMemory, log);
+                limits, queue, delivery, dns, routes, outboundTls, inbound, newAudit, mtaSts, peerMemory, log, watch);
     }
 
     /**

@@ -184,7 +184,37 @@ public final class ConfigToml {
                 Key.of("mode", string(p.mode())),
                 Key.of("max_age", duration(p.maxAge())),
                 Key.of("mx", strings(p.mx()))));
+        watch(c.watch(), out);
         return out;
+    }
+
+    /** {@code [admin]}, {@code [alerts]}, {@code [probes]} and {@code [tls_rpt]}. */
+    private static void watch(Config.Watch w, List<Table> out) {
+        Config.Admin ad = w.admin();
+        out.add(table("admin",
+                Key.of("listen", string(ad.listen() == null ? "" : address(ad.listen()))),
+                Key.of("tls", String.valueOf(ad.tls()))));
+        Config.Alerts al = w.alerts();
+        out.add(table("alerts",
+                new Key("webhook", nullable(al.webhook(), u -> string(u.toString())), "so no webhook"),
+                new Key("mail_to", nullable(al.mailTo(), ConfigToml::string), "so no mail"),
+                Key.of("certificate_warning", duration(al.certificateWarning())),
+                Key.of("queue_size", String.valueOf(al.queueSize())),
+                Key.of("queue_age", duration(al.queueAge()))));
+        Config.Probes pr = w.probes();
+        out.add(table("probes",
+                Key.of("enabled", String.valueOf(pr.enabled())),
+                Key.of("interval", duration(pr.interval())),
+                Key.of("timeout", duration(pr.timeout())),
+                Key.of("domains", strings(pr.domains()))));
+        Config.TlsRpt r = w.tlsRpt();
+        out.add(table("tls_rpt",
+                Key.of("send", String.valueOf(r.send())),
+                new Key("organization", nullable(r.organization(), ConfigToml::string), "so the hostname"),
+                new Key("contact", nullable(r.contact(), ConfigToml::string), "so postmaster@hostname"),
+                new Key("from", nullable(r.from(), ConfigToml::string), "so postmaster@hostname"),
+                new Key("receive_address", nullable(r.receiveAddress(), ConfigToml::string), "so none"),
+                Key.of("max_report_size", size(r.maxReportSize()))));
     }
 
     private static Table listener(Config.Listener l) {

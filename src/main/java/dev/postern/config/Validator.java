@@ -92,6 +92,7 @@ final class Validator {
         Config.Log log = log(top.table("log"));
         Config.Watch watch = new WatchValidator().watch(top);
         publishable(top, mtaSts, listeners, localDomains, relayDomains);
+        adminApart(top, watch, listeners, mtaSts);
         top.finish();
         if (!problems.isEmpty()) return null;
         return new Config(source, hostname, dataDir, listeners, localDomains, relayDomains, relayNetworks, tls, limits,
@@ -560,6 +561,31 @@ final class Validator {
                         + at.getPort()) + " (listeners[" + i + "] uses it)");
                 break;
             }
+        }
+    }
+
+    /**
+     * {@code [admin] listen} (set or the default 127.0.0.1:8025) must not be a listener's address nor the MTA-STS
+     * policy server's: one of them would fail to bind at start. Port 0 (the system picks) overlaps nothing.
+     */
+    private void adminApart(Table top, Config.Watch watch, List<Listener> listeners, Config.MtaSts mtaSts) {
+        InetSocketAddress at = watch == null ? null : watch.admin().listen();
+        if (at == null || at.getPort() == 0) return;
+        String key = top.key("admin") + ".listen";
+        String host = at.getAddress().getHostAddress();
+        String got = Syntax.quote((host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + at.getPort())
+                + (top.raw("admin") == null || !top.raw("admin").has("listen") ? " (the default)" : "");
+        for (int i = 0; i < listeners.size(); i++) {
+            if (overlap(listeners.get(i).address(), at)) {
+                problems.add(key, "expected an address no listener uses, got " + got + " (listeners[" + i
+                        + "] uses it)");
+                return;
+            }
+        }
+        InetSocketAddress sts = mtaSts == null ? null : mtaSts.publish().listen();
+        if (sts != null && sts.getPort() != 0 && overlap(sts, at)) {
+            problems.add(key, "expected an address the MTA-STS policy server does not use, got " + got + " ("
+                    + top.key("mta_sts") + ".publish.listen uses it)");
         }
     }
 

@@ -32,6 +32,9 @@ class AdminServerTest {
                 "q", call.param("q").orElse(""))));
         server.route("POST", "/api/echo", call -> Reply.json(Map.of("len", call.body().length)));
         server.route(new AdminServer.Route("GET", "/", true, 0, call -> Reply.text(200, "text/html", "<p>hi</p>")));
+        server.route(new AdminServer.Route("GET", "/assets/*", true, 0, call -> Reply.text(200, "text/plain",
+                "asset " + call.rest())));
+        server.route("GET", "/api/secret", call -> Reply.json(Map.of("secret", "s3cr3t-data")));
         server.start();
     }
 
@@ -86,5 +89,128 @@ class AdminServerTest {
                 .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[AdminServer.DEFAULT_MAX_BODY + 1])).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).isEqualTo(413);
+    }
+
+    @Test void everyAnswerCarriesTheSecurityHeaders() throws Exception {
+        for (HttpResponse<String> r : java.util.List.of(get("/", null), get("/api/echo/x", null),
+                get("/api/echo/x", token), get("/nothing", null))) {
+            assertThat(r.headers().firstValue("Content-Security-Policy").orElseThrow())
+                    .contains("default-src 'self'").contains("frame-ancestors 'none'");
+            assertThat(r.headers().firstValue("Referrer-Policy")).contains("no-referrer");
+            assertThat(r.headers().firstValue("X-Content-Type-Options")).contains("nosniff");
+            assertThat(r.headers().firstValue("Cache-Control")).contains("no-store");
+            assertThat(r.headers().firstValue("Server")).isEmpty();
+        }
+    }
+
+    /**
+     * An open route's prefix must not lead to a token route: dot segments, encoded dots and slashes, empty segments,
+     * path parameters. Each is refused (400), resolved to the token route and asked for the token (401), or not
+     * found (404); none shows the token route's data without the token.
+     */
+    @Test void pathTricksNeverReachATokenRouteWithoutTheToken() throws Exception {
+        assertThat(RawHttp.send(server.port(), "GET", "/api/secret", token, null).body()).contains("s3cr3t-data");
+        assertThat(RawHttp.send(server.port(), "GET", "/assets/app.js", null, null).body()).isEqualTo("asset app.js");
+        java.util.Map<String, Integer> seen = new java.util.LinkedHashMap<>();
+        for (String trick : java.util.List.of("/assets/../api/secret", "/assets/%2e%2e/api/secret",
+                "/assets/%2E%2E/api/secret", "/assets/..%2fapi/secret", "/assets/..%2Fapi%2Fsecret",
+                "/assets/%2e%2e%2fapi%2fsecret", "//api/secret", "/assets//../api/secret", "/assets/.././api/secret",
+                "/./api/secret", "/assets/..;/api/secret", "/assets;x=1/../api/secret", "/assets/..%5capi/secret",
+                "/assets/%252e%252e/api/secret", "/api//secret", "/api/secret/", "/API/secret",
+                "/assets/../../api/secret", "/assets/%00/../api/secret", "/assets/.%2e/api/secret")) {
+            RawHttp.Answer a = RawHttp.send(server.port(), "GET", trick, null, null);
+            seen.put(trick, a.status());
+            assertThat(a.body()).as(trick).doesNotContain("s3cr3t-data");
+            assertThat(a.status()).as(trick + ": " + a.body()).isIn(400, 401, 404);
+        }
+        // the plain ".." is resolved to the token route, which then asks for the token
+        assertThat(seen.get("/assets/../api/secret")).isEqualTo(401);
+        // encoded dots and slashes are ambiguous: refused before routing
+        assertThat(seen.get("/assets/%2e%2e/api/secret")).isEqualTo(400);
+        assertThat(seen.get("/assets/..%2fapi/secret")).isEqualTo(400);
+        // Jetty's own refusals are JSON too, with the security headers
+        RawHttp.Answer ambiguous = RawHttp.send(server.port(), "GET", "/assets/%2e%2e/api/secret", null, null);
+        assertThat(ambiguous.header("Content-Type")).startsWith("application/json");
+        assertThat(ambiguous.body()).startsWith("{\"error\":");
+        assertThat(ambiguous.header("Content-Security-Policy")).contains("frame-ancestors 'none'");
+    }
+
+    /** Wrong tokens from one address: 401 up to the limit, then 429 even with the right token, for a while. */
+    @Test void tooManyWrongTokensAre429() throws Exception {
+        AdminServer.Limits limits = new AdminServer.Limits(16, 8192, java.time.Duration.ofSeconds(10),
+                java.time.Duration.ofSeconds(30), new dev.postern.auth.AuthLimiter.Limits(3,
+                java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(2), 100,
+                java.time.Duration.ofMinutes(1), 32, 64));
+        AdminToken t = AdminToken.loadOrCreate(data).token();
+        try (AdminServer s = new AdminServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), () -> t,
+                null, limits)) {
+            s.route("GET", "/api/secret", call -> Reply.json(Map.of("ok", true)));
+            s.start();
+            for (int i = 0; i < 3; i++) {
+                assertThat(RawHttp.send(s.port(), "GET", "/api/secret", "guess" + i, null).status()).isEqualTo(401);
+            }
+            RawHttp.Answer blocked = RawHttp.send(s.port(), "GET", "/api/secret", token, null);
+            assertThat(blocked.status()).isEqualTo(429);
+            assertThat(blocked.header("Retry-After")).isEqualTo("60");
+            Thread.sleep(2200);
+            assertThat(RawHttp.send(s.port(), "GET", "/api/secret", token, null).status()).isEqualTo(200);
+        }
+    }
+
+    /**
+     * A client that sends its request a byte at a time (slowloris) is cut at the request deadline, whatever the idle
+     * timeout; a header block beyond the limit is 431.
+     */
+    @Test void aTricklingClientIsCutAndHugeHeadersAre431() throws Exception {
+        AdminServer.Limits limits = new AdminServer.Limits(16, 4096, java.time.Duration.ofSeconds(1),
+                java.time.Duration.ofSeconds(30), AdminServer.Limits.DEFAULT.token());
+        AdminToken t = AdminToken.loadOrCreate(data).token();
+        try (AdminServer s = new AdminServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), () -> t,
+                null, limits)) {
+            s.route("GET", "/api/secret", call -> Reply.json(Map.of("ok", true)));
+            s.start();
+            long start = System.nanoTime();
+            boolean cut = false;
+            try (java.net.Socket c = new java.net.Socket("127.0.0.1", s.port())) {
+                c.getOutputStream().write("GET /api/secret HTTP/1.1\r\nHost: x\r\n".getBytes());
+                for (int i = 0; i < 40; i++) {
+                    Thread.sleep(200);
+                    c.getOutputStream().write('X');
+                    c.getOutputStream().flush();
+                }
+            } catch (java.io.IOException e) {
+                cut = true; // a write after the server closed: broken pipe / reset
+            }
+            long ms = (System.nanoTime() - start) / 1_000_000;
+            assertThat(cut).as("cut after %d ms", ms).isTrue();
+            assertThat(ms).isLessThan(4000);
+            try (java.net.Socket c = new java.net.Socket("127.0.0.1", s.port())) {
+                c.getOutputStream().write(("GET /api/secret HTTP/1.1\r\nHost: x\r\nX-Big: " + "a".repeat(5000)
+                        + "\r\n\r\n").getBytes());
+                String answer = new String(c.getInputStream().readAllBytes());
+                assertThat(answer).startsWith("HTTP/1.1 431").contains("{\"error\":");
+            }
+        }
+    }
+
+    /** A 401 is one logfmt line naming the client, method, path and reason, never the presented token. */
+    @Test void refusalsAreLoggedWithoutTheToken() throws Exception {
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(AdminServer.class);
+        logger.addAppender(logged);
+        try {
+            get("/api/echo/a", "Wr0ngT0ken-do-not-log");
+            get("/api/echo/b", null);
+        } finally {
+            logger.detachAppender(logged);
+        }
+        java.util.List<String> lines = logged.list.stream().map(dev.postern.testkit.LogLines::line).toList();
+        assertThat(lines).anySatisfy(l -> assertThat(l).startsWith("admin: refused (401)")
+                .contains("client=127.0.0.1", "method=GET", "path=/api/echo/a", "reason=\"wrong token\""));
+        assertThat(lines).anySatisfy(l -> assertThat(l).contains("path=/api/echo/b", "reason=\"no token\""));
+        assertThat(String.join("\n", lines)).doesNotContain("Wr0ngT0ken").doesNotContain(token);
     }
 }

@@ -196,6 +196,31 @@ class ConfigShowTest {
                 mode = "enforce"
                 max_age = "1d"
                 mx = ["*.bücher.example", "mx.example.org"]
+
+                [admin]
+                listen = "[::1]:9025"
+                tls = true
+
+                [alerts]
+                webhook = "https://hooks.example.net/postern?channel=mail"
+                mail_to = "postmaster@bücher.example"
+                certificate_warning = "30d"
+                queue_size = 5000
+                queue_age = "2h"
+
+                [probes]
+                enabled = false
+                interval = "30m"
+                timeout = "20s"
+                domains = ["bücher.example", "partner.example"]
+
+                [tls_rpt]
+                send = true
+                organization = "Bücher \\"Mail\\" GmbH"
+                contact = "mailto:tls@xn--bcher-kva.example"
+                from = "tls-reports@bücher.example"
+                receive_address = "tlsrpt@example.org"
+                max_report_size = "1MB"
                 """);
         return f;
     }
