@@ -1,0 +1,107 @@
+package dev.postern.tlsrpt;
+
+import dev.postern.names.Domains;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * A policy domain's {@code _smtp._tls} TXT record (RFC 8460 §3): {@code v=TLSRPTv1; rua=mailto:a@b.example,https://...}.
+ * Read like {@link dev.postern.mtasts.StsRecord}: records that do not start with the version are not TLSRPT records;
+ * zero or more than one TLSRPT record, or an invalid one, means the domain asks for no reports. Of the {@code rua}
+ * URIs, those Postern can send to are kept ({@code mailto:} with one address, {@code https:}); others are skipped.
+ *
+ * @param rua the report addresses in the record's order, each a {@link Target}; never empty
+ */
+public record RuaRecord(List<Target> rua) {
+    public RuaRecord {
+        rua = List.copyOf(rua);
+    }
+
+    /** The TXT owner name of {@code policyDomain}'s record (lookup form). */
+    public static String name(String policyDomain) {
+        return "_smtp._tls." + policyDomain;
+    }
+
+    /** Where a report goes: a mail address (lookup-form domain) or an https URL. */
+    public sealed interface Target {
+        /** The URI as the record wrote it ("mailto:tlsrpt@bank.example"), for logs and the audit. */
+        String uri();
+    }
+
+    /** {@code mailto:}: the report as mail to {@code address} through Postern's queue (RFC 8460 §5.3). */
+    public record Mailto(String uri, String address) implements Target { }
+
+    /** {@code https:}: the report POSTed to {@code url} (RFC 8460 §5.4). */
+    public record Https(String uri, URI url) implements Target { }
+
+    private static final Pattern EXT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
+    /** ext-value: printable ASCII but '=' and ';' (RFC 8460 §3). */
+    private static final Pattern EXT_VALUE = Pattern.compile("[\\x21-\\x3a\\x3c\\x3e-\\x7e]+");
+
+    /** The record among a name's TXT records, or empty when the domain asks for no reports (RFC 8460 §3). */
+    public static Optional<RuaRecord> pick(List<String> txts) {
+        List<String> candidates = txts.stream().filter(t -> t.startsWith("v=TLSRPTv1")).toList();
+        if (candidates.size() != 1) return Optional.empty();
+        return Optional.ofNullable(parse(candidates.getFirst()));
+    }
+
+    /** One record's text, or null when it is not a valid TLSRPTv1 record with a usable rua. */
+    static RuaRecord parse(String text) {
+        // field-delim = *WSP ";" *WSP; a trailing delimiter is allowed
+        String[] fields = text.split("[ \\t]*;[ \\t]*", -1);
+        if (!fields[0].equals("v=TLSRPTv1")) return null;
+        String rua = null;
+        int last = fields.length - 1;
+        for (int i = 1; i <= last; i++) {
+            String f = fields[i];
+            if (f.isEmpty() && i == last) break;
+            int eq = f.indexOf('=');
+            if (eq <= 0) return null;
+            String name = f.substring(0, eq), value = f.substring(eq + 1);
+            if (name.equals("rua")) {
+                if (rua != null) return null;
+                rua = value;
+            } else if (!EXT_NAME.matcher(name).matches() || !EXT_VALUE.matcher(value).matches()) {
+                return null;
+            }
+        }
+        if (rua == null) return null;
+        List<Target> targets = new ArrayList<>();
+        // tlsrpt-rua = "rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri); commas in a URI are percent-encoded
+        for (String u : rua.split("[ \\t]*,[ \\t]*", -1)) {
+            Target t = target(u);
+            if (t != null) targets.add(t);
+        }
+        return targets.isEmpty() ? null : new RuaRecord(targets);
+    }
+
+    /** A target Postern can send to, or null (another scheme, a malformed URI, not exactly one address). */
+    static Target target(String text) {
+        URI uri;
+        try {
+            uri = new URI(text);
+        } catch (URISyntaxException e) {
+            return null;
+        }
+        String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
+        if (scheme.equals("https")) {
+            return uri.getHost() == null || uri.getRawUserInfo() != null ? null : new Https(text, uri);
+        }
+        if (!scheme.equals("mailto") || !uri.isOpaque()) return null;
+        String part = uri.getSchemeSpecificPart(); // percent-decoded; a query (?subject=...) is dropped
+        int q = part.indexOf('?');
+        String address = q < 0 ? part : part.substring(0, q);
+        int at = address.lastIndexOf('@');
+        if (at <= 0 || at == address.length() - 1 || address.contains(",") || address.indexOf('@') != at
+                || !address.chars().allMatch(c -> c > 0x20 && c < 0x7f && c != '<' && c != '>')) {
+            return null;
+        }
+        String domain = Domains.toHostNameOrNull(address.substring(at + 1));
+        return domain == null ? null : new Mailto(text, address.substring(0, at) + "@" + domain);
+    }
+}
