@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, AuditCommand.class,
                 PolicyCommand.class, MtaStsCommand.class, UserCommand.class, CertCommand.class, TraceCommand.class, ReceiptCommand.class,
                 ReportCommand.class, CertsCommand.class, DomainsCommand.class, TlsCommand.class, ImportCommand.class,
-                ReloadCommand.class, VersionCommand.class})
+                ReloadCommand.class, TlsRptCommand.class, VersionCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

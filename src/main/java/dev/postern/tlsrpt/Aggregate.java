@@ -33,6 +33,28 @@ public final class Aggregate {
         /** The DNSSEC-secure TLSA records of an MX host for port 25 in presentation form; empty when not known. */
         List<String> tlsa(String mxHost);
 
+        /**
+         * The MTA-STS policy from {@code sts} (the gateway's, or the cache offline), the TLSA records from
+         * {@code dns} (port 25, DNSSEC-secure answers only; a failed lookup gives none).
+         */
+        static PolicyTexts of(dev.postern.mtasts.PolicySource sts, dev.postern.dns.DnsResolver dns) {
+            return new PolicyTexts() {
+                @Override public Optional<dev.postern.mtasts.Policy> sts(String domain) {
+                    return sts.policyFor(domain).map(dev.postern.mtasts.CachedPolicy::policy);
+                }
+
+                @Override public List<String> tlsa(String mxHost) {
+                    try {
+                        dev.postern.dns.TlsaResult r = dns.lookupTlsa(mxHost, 25);
+                        return r.security() != dev.postern.dns.Security.SECURE ? List.of()
+                                : r.records().stream().map(Object::toString).toList();
+                    } catch (dev.postern.dns.DnsException e) {
+                        return List.of();
+                    }
+                }
+            };
+        }
+
         PolicyTexts NONE = new PolicyTexts() {
             @Override public Optional<dev.postern.mtasts.Policy> sts(String domain) { return Optional.empty(); }
 
