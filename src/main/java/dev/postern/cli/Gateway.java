@@ -236,11 +236,17 @@ public final class Gateway implements Closeable {
      * The SMTP TLS report sender ({@code [tls_rpt]}; its daily thread is started after the scheduler, when
      * {@code send} is true), answering {@code postern tlsrpt send} on the control socket.
      */
+    private TlsRptSender tlsRpt;
+
+    /** The SMTP TLS report sender (for a test that reports the day under way, which the CLI refuses). */
+    public TlsRptSender tlsRpt() { return tlsRpt; }
+
     private TlsRptSender tlsRptSender(Path data, PolicySource sts) {
         TlsRptSender s = new TlsRptSender(data, TlsRptSender.Settings.of(config.watch().tlsRpt(), config.hostname()),
                 TlsRptCommand.groups(config), dns, dev.postern.tlsrpt.Aggregate.PolicyTexts.of(sts, dns),
                 scheduler::submit, audit, TlsRptSender.httpClient(), Clock.systemUTC());
         parts.add(s);
+        tlsRpt = s;
         control.onTlsRpt((day, dryRun) -> TlsRptCommand.answer(s, config.watch().tlsRpt().send(), day, dryRun));
         return s;
     }

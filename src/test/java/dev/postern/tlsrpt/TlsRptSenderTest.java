@@ -48,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  * in what form, and that nothing goes out twice: a second run, a new sender on the same data directory (a
  * restart), a stop between the marker and the queue.
  */
-class TlsRptSenderTest {
+public class TlsRptSenderTest {
     static final LocalDate DAY = LocalDate.parse("2026-12-02");
 
     @TempDir Path data;
@@ -250,7 +250,7 @@ class TlsRptSenderTest {
     }
 
     /** The report inside a §5.3 mail: the base64 part after the application/tlsrpt+gzip header, gunzipped. */
-    static byte[] reportOf(String mail) throws IOException {
+    public static byte[] reportOf(String mail) throws IOException {
         Matcher boundary = Pattern.compile("boundary=\"([^\"]+)\"").matcher(mail);
         assertThat(boundary.find()).isTrue();
         String[] parts = mail.split("\r\n--" + Pattern.quote(boundary.group(1)));
