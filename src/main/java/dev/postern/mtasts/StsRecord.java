@@ -28,6 +28,14 @@ public record StsRecord(String id) {
         return Optional.ofNullable(parse(candidates.getFirst()));
     }
 
+    /**
+     * Whether {@code name=value} is a valid extension field of the record (sts-ext-name, sts-ext-value); RFC 8460
+     * §3's {@code _smtp._tls} record has the same grammar for its extensions ({@code tlsrpt.RuaRecord}).
+     */
+    public static boolean extension(String name, String value) {
+        return EXT_NAME.matcher(name).matches() && EXT_VALUE.matcher(value).matches();
+    }
+
     /** One record's text, or null when it is not a valid STSv1 record. */
     static StsRecord parse(String text) {
         // sts-field-delim = *WSP ";" *WSP; a trailing delimiter is allowed
@@ -44,7 +52,7 @@ public record StsRecord(String id) {
             if (name.equals("id")) {
                 if (id != null || !ID.matcher(value).matches()) return null;
                 id = value;
-            } else if (!EXT_NAME.matcher(name).matches() || !EXT_VALUE.matcher(value).matches()) {
+            } else if (!extension(name, value)) {
                 return null;
             }
         }

@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * A policy domain's {@code _smtp._tls} TXT record (RFC 8460 §3): {@code v=TLSRPTv1; rua=mailto:a@b.example,https://...}.
@@ -39,10 +38,6 @@ public record RuaRecord(List<Target> rua) {
     /** {@code https:}: the report POSTed to {@code url} (RFC 8460 §5.4). */
     public record Https(String uri, URI url) implements Target { }
 
-    private static final Pattern EXT_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,31}");
-    /** ext-value: printable ASCII but '=' and ';' (RFC 8460 §3). */
-    private static final Pattern EXT_VALUE = Pattern.compile("[\\x21-\\x3a\\x3c\\x3e-\\x7e]+");
-
     /** The record among a name's TXT records, or empty when the domain asks for no reports (RFC 8460 §3). */
     public static Optional<RuaRecord> pick(List<String> txts) {
         List<String> candidates = txts.stream().filter(t -> t.startsWith("v=TLSRPTv1")).toList();
@@ -66,7 +61,7 @@ public record RuaRecord(List<Target> rua) {
             if (name.equals("rua")) {
                 if (rua != null) return null;
                 rua = value;
-            } else if (!EXT_NAME.matcher(name).matches() || !EXT_VALUE.matcher(value).matches()) {
+            } else if (!dev.postern.mtasts.StsRecord.extension(name, value)) { // the same grammar as MTA-STS's
                 return null;
             }
         }

@@ -11,7 +11,6 @@ import dev.postern.config.Config;
 import dev.postern.config.ConfigLoader;
 import dev.postern.dns.TestDnsServer;
 import dev.postern.testkit.ScriptedSmtpServer;
-import dev.postern.testkit.SmtpTestClient;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
@@ -124,7 +123,7 @@ class TlsRptSendEndToEndTest {
             Path maildir = config.dataDir().resolve("mail/a.example/tlsrpt/new");
 
             try (Gateway gw = Gateway.start(config)) {
-                for (String name : mx.keySet()) submit(gw, "bob@" + name + ".example");
+                for (String name : mx.keySet()) DomainsCommandTest.deliver(gw, "bob@" + name + ".example");
                 await().atMost(Duration.ofSeconds(30)).until(() -> goodMx.delivered().size() == 1);
                 // every domain attempted, and its failures recorded (the audit store is written behind mail)
                 try (JdbcAuditStore store = AuditDatabase.open(config)) {
@@ -187,18 +186,6 @@ class TlsRptSendEndToEndTest {
     static KeyMaterial cert(KeyMaterial ca, String name) {
         return Certificates.issue(ca, List.of(name), Certificates.KeyType.EC_P256, Instant.now().minusSeconds(60),
                 Duration.ofDays(10));
-    }
-
-    static void submit(Gateway gw, String rcpt) throws Exception {
-        try (SmtpTestClient c = SmtpTestClient.connect(gw.boundAddresses().getFirst())) {
-            assertThat(c.read().code()).isEqualTo(220);
-            assertThat(c.command("EHLO client.test").code()).isEqualTo(250);
-            assertThat(c.command("MAIL FROM:<alice@client.test>").code()).isEqualTo(250);
-            assertThat(c.command("RCPT TO:<" + rcpt + ">").code()).isEqualTo(250);
-            assertThat(c.command("DATA").code()).isEqualTo(354);
-            assertThat(c.command("Subject: hello\r\n\r\nhello\r\n.").code()).isEqualTo(250);
-            c.command("QUIT");
-        }
     }
 
     /** The policy entry of a report with one failure detail of {@code resultType} at {@code host}. */
