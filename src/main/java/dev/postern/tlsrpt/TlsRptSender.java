@@ -41,6 +41,8 @@ public final class TlsRptSender implements Closeable {
     private static final Duration FIRST_RETRY = Duration.ofMinutes(10);
     private static final Duration MAX_RETRY_GAP = Duration.ofHours(2);
     private static final Duration HTTP_TIMEOUT = Duration.ofSeconds(60);
+    /** The most rua URIs of one record a report goes to (the first ones). */
+    static final int MAX_TARGETS = 5;
     /** How often the daily thread looks for due work (retries, yesterday's run after a restart). */
     private static final Duration TICK = Duration.ofMinutes(5);
 
@@ -65,13 +67,16 @@ public final class TlsRptSender implements Closeable {
      * @param organization {@code organization-name}
      * @param contact      {@code contact-info}
      * @param from         the envelope and header sender of mailed reports
+     * @param privateHttps whether an https rua may name a loopback, private or link-local address (tests); false in
+     *                     the gateway, so that a domain's record cannot make it POST into the gateway's own network
      */
-    public record Settings(boolean send, String submitter, String organization, String contact, String from) {
+    public record Settings(boolean send, String submitter, String organization, String contact, String from,
+                           boolean privateHttps) {
         /** From {@code [tls_rpt]} with its defaults: organization the host name, contact and from postmaster@host. */
         public static Settings of(dev.postern.config.Config.TlsRpt c, String hostname) {
             String postmaster = "postmaster@" + hostname;
             return new Settings(c.send(), hostname, c.organization() == null ? hostname : c.organization(),
-                    c.contact() == null ? postmaster : c.contact(), c.from() == null ? postmaster : c.from());
+                    c.contact() == null ? postmaster : c.contact(), c.from() == null ? postmaster : c.from(), false);
         }
     }
 
@@ -172,7 +177,8 @@ public final class TlsRptSender implements Closeable {
                         "no valid _smtp._tls record with a mailto: or https: rua"));
                 continue;
             }
-            List<SentMarkers.Target> targets = rua.get().rua().stream().map(t -> new SentMarkers.Target(t.uri(),
+            // a record may list many URIs: a few are served, so a domain cannot turn us into a mail cannon
+            List<SentMarkers.Target> targets = rua.get().rua().stream().limit(MAX_TARGETS).map(t -> new SentMarkers.Target(t.uri(),
                     SentMarkers.State.PENDING, null, 0, null)).toList();
             SentMarkers.Marker m = new SentMarkers.Marker(e.getValue().reportId(), domain, day.toString(),
                     clock.instant(), targets, false);
@@ -264,6 +270,12 @@ public final class TlsRptSender implements Closeable {
                                     int attempts, Instant now) {
         String why;
         try {
+            String refused = settings.privateHttps() ? null : privateAddress(post.url().getHost());
+            if (refused != null) {
+                log.atWarn().addKeyValue("domain", m.domain()).addKeyValue("url", post.uri())
+                        .addKeyValue("reason", refused).log("tls report not posted");
+                return t.with(SentMarkers.State.FAILED, refused, attempts, null);
+            }
             HttpResponse<Void> r = http.send(HttpRequest.newBuilder(post.url()).timeout(HTTP_TIMEOUT)
                     .header("Content-Type", ReportMessage.GZIP_TYPE)
                     .POST(HttpRequest.BodyPublishers.ofByteArray(gzip)).build(), HttpResponse.BodyHandlers.discarding());
@@ -283,6 +295,22 @@ public final class TlsRptSender implements Closeable {
         log.atWarn().addKeyValue("domain", m.domain()).addKeyValue("url", post.uri()).addKeyValue("reason", why)
                 .log("tls report not posted");
         return retryOrFail(t, attempts, m.created(), now, why);
+    }
+
+    /**
+     * Why {@code host} must not be POSTed to, or null: it is, or resolves to, a loopback, private, link-local or
+     * unspecified address (a report URL in someone's DNS must not reach into this gateway's network). The JDK
+     * client resolves the name again when it connects; this check is against the plain case, not DNS rebinding.
+     */
+    static String privateAddress(String host) throws java.net.UnknownHostException {
+        for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+            boolean uniqueLocal = a instanceof java.net.Inet6Address && (a.getAddress()[0] & 0xfe) == 0xfc;
+            if (a.isLoopbackAddress() || a.isSiteLocalAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress()
+                    || a.isMulticastAddress() || uniqueLocal) {
+                return "refused: " + host + " is a local or private address (" + a.getHostAddress() + ")";
+            }
+        }
+        return null;
     }
 
     /** Another try later (gaps doubling from 10 minutes to 2 hours) while the report is under a day old. */

@@ -110,7 +110,7 @@ public class TlsRptSenderTest {
 
     TlsRptSender sender(TlsRptSender.Mail mail) {
         return new TlsRptSender(data, new TlsRptSender.Settings(true, "gw.a.example", "Postern Example",
-                "postmaster@gw.a.example", "tlsrpt-sender@a.example"), (s, e) -> {
+                "postmaster@gw.a.example", "tlsrpt-sender@a.example", true), (s, e) -> {
                     assertThat(s).isEqualTo(Instant.parse("2026-12-02T00:00:00Z"));
                     assertThat(e).isEqualTo(Instant.parse("2026-12-03T00:00:00Z"));
                     return groups;
@@ -236,7 +236,7 @@ public class TlsRptSenderTest {
         clock.set(Instant.parse("2026-12-04T00:30:00Z"));
         status.set(500);
         TlsRptSender t = new TlsRptSender(data, new TlsRptSender.Settings(true, "gw.a.example", "Postern Example",
-                "postmaster@gw.a.example", "tlsrpt-sender@a.example"), (a, b) -> groups,
+                "postmaster@gw.a.example", "tlsrpt-sender@a.example", true), (a, b) -> groups,
                 new DnsResolver(List.of(dns.address()), Duration.ofSeconds(2)), Aggregate.PolicyTexts.NONE,
                 (a, b, c, d, e) -> "Q", audit::add, client, clock);
         t.run(next, false);
@@ -247,6 +247,37 @@ public class TlsRptSenderTest {
         assertThat(posted.size() - 2).as("attempts in a day: 10, 20, 40, 80 min, then every 2 h").isBetween(12, 16);
         assertThat(audit).hasSize(2);
         assertThat(((TlsRptRecord) audit.get(1)).outcome()).startsWith("failed: HTTP 500 (gave up after");
+    }
+
+    /** The gateway's setting: a record naming a loopback URL gets nothing POSTed, and the report is settled. */
+    @Test void aLocalHttpsUrlIsRefusedInTheGateway() throws Exception {
+        groups = List.of(new TlsRptGroup("web.example", "sts", null, "mx.web.example", null, null, null, 3));
+        TlsRptSender s = new TlsRptSender(data, new TlsRptSender.Settings(true, "gw.a.example", "Postern Example",
+                "postmaster@gw.a.example", "tlsrpt-sender@a.example", false), (a, b) -> groups,
+                new DnsResolver(List.of(dns.address()), Duration.ofSeconds(2)), Aggregate.PolicyTexts.NONE,
+                (a, b, c, d, e) -> "Q", audit::add, client, clock);
+        assertThat(s.run(DAY, false).getFirst().targets().getFirst()).contains(": failed (refused: 127.0.0.1 is a "
+                + "local or private address (127.0.0.1))");
+        assertThat(posted).isEmpty();
+        assertThat(audit).singleElement().isInstanceOfSatisfying(TlsRptRecord.class,
+                t -> assertThat(t.outcome()).startsWith("failed: refused"));
+        assertThat(TlsRptSender.privateAddress("10.1.2.3")).isNotNull();
+        assertThat(TlsRptSender.privateAddress("fd00::1")).isNotNull();
+        assertThat(TlsRptSender.privateAddress("192.0.2.1")).isNull();
+    }
+
+    /** A record listing many addresses gets the report at its first few only. */
+    @Test void aLongRuaListIsCut() throws Exception {
+        StringBuilder rua = new StringBuilder("v=TLSRPTv1; rua=");
+        for (int i = 0; i < 20; i++) rua.append(i == 0 ? "" : ",").append("mailto:r").append(i).append("@many.example");
+        String text = rua.toString(); // longer than one TXT string: in parts, which the reader joins (RFC 7208 §3.3)
+        dns.txt("_smtp._tls.many.example", text.substring(0, 200), text.substring(200, 400), text.substring(400));
+        groups = List.of(new TlsRptGroup("many.example", "no-policy-found", null, "mx.many.example", null, null, null,
+                1));
+        sender().run(DAY, false);
+        assertThat(mailed).extracting(m -> m.recipients().getFirst()).containsExactly("r0@many.example",
+                "r1@many.example", "r2@many.example", "r3@many.example", "r4@many.example");
+        assertThat(mailed).extracting(Submitted::messageId).doesNotHaveDuplicates();
     }
 
     /** The report inside a §5.3 mail: the base64 part after the application/tlsrpt+gzip header, gunzipped. */
