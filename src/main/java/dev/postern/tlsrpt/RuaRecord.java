@@ -47,24 +47,8 @@ public record RuaRecord(List<Target> rua) {
 
     /** One record's text, or null when it is not a valid TLSRPTv1 record with a usable rua. */
     static RuaRecord parse(String text) {
-        // field-delim = *WSP ";" *WSP; a trailing delimiter is allowed
-        String[] fields = text.split("[ \\t]*;[ \\t]*", -1);
-        if (!fields[0].equals("v=TLSRPTv1")) return null;
-        String rua = null;
-        int last = fields.length - 1;
-        for (int i = 1; i <= last; i++) {
-            String f = fields[i];
-            if (f.isEmpty() && i == last) break;
-            int eq = f.indexOf('=');
-            if (eq <= 0) return null;
-            String name = f.substring(0, eq), value = f.substring(eq + 1);
-            if (name.equals("rua")) {
-                if (rua != null) return null;
-                rua = value;
-            } else if (!dev.postern.mtasts.StsRecord.extension(name, value)) { // the same grammar as MTA-STS's
-                return null;
-            }
-        }
+        java.util.Map<String, String> fields = dev.postern.mtasts.StsRecord.fields(text, "v=TLSRPTv1", "rua");
+        String rua = fields == null ? null : fields.get("rua");
         if (rua == null) return null;
         List<Target> targets = new ArrayList<>();
         // tlsrpt-rua = "rua=" tlsrpt-uri *(*WSP "," *WSP tlsrpt-uri); commas in a URI are percent-encoded
