@@ -180,6 +180,16 @@ class TlsRptSendEndToEndTest {
                 Thread.sleep(1500); // what would have been queued has had time to land
                 assertThat(list(maildir)).hasSize(4);
             }
+            // no gateway running: a dry run reads the store itself; sending needs the gateway's queue
+            Cli.Result offline = Cli.withConfig(file, List.of("tlsrpt", "send"), "--dry-run");
+            assertThat(offline.exit()).as(offline.toString()).isZero();
+            assertThat(offline.out()).contains("no domain was delivered to that day: no report");
+            Cli.Result stopped = Cli.withConfig(file, List.of("tlsrpt", "send"));
+            assertThat(stopped.exit()).as(stopped.toString()).isEqualTo(1);
+            assertThat(stopped.err()).contains("no gateway is running with data directory", "use --dry-run");
+            Cli.Result bad = Cli.withConfig(file, List.of("tlsrpt", "send"), "--day", "2026-13-01");
+            assertThat(bad.exit()).isEqualTo(2);
+            assertThat(bad.err().strip()).isEqualTo("postern: --day 2026-13-01: expected a day like 2026-12-02");
         }
     }
 
