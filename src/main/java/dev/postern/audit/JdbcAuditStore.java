@@ -187,8 +187,8 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
     private static final String INSERT_SESSION = "INSERT INTO tls_session (gateway, id, at, direction, endpoint, "
             + "peer_ip, peer_port, ehlo_name, reverse_dns, protocol, cipher, cipher_bits, key_exchange_group, resumed, "
             + "sni, verification, verification_reason, client_certificate, no_tls, no_tls_detail, policy_level, "
-            + "policy_source, policy_source_detail, policy_mode, policy_would_fail) "
-            + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
+            + "policy_source, policy_source_detail, policy_mode, policy_would_fail, policy_domain, policy_type, "
+            + "result_type) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
     private static final String INSERT_CHAIN = "INSERT INTO session_certificate (gateway, session_id, position, "
             + "subject, sans, issuer, not_before, not_after, key_type, key_bits, sha256, spki_sha256) "
             + "VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING";
@@ -334,6 +334,9 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         setText(p, 23, policy == null ? null : policy.sourceDetail());
         setText(p, 24, policy == null ? null : policy.mode());
         p.setString(25, policy == null ? null : jsonText(policy.wouldFail()));
+        setText(p, 26, s.policyDomain());
+        setText(p, 27, s.policyType());
+        setText(p, 28, s.resultType());
         p.addBatch();
     }
 
@@ -631,6 +634,29 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         }
     }
 
+    // tlsrpt-send (issue 16): what the SMTP TLS reports this gateway sends count; see TlsRptQuery
+    /** The recipient domains this gateway attempted delivery to in {@code [start, end)}, sorted. */
+    public synchronized List<String> tlsRptDomains(Instant start, Instant end) throws AuditStoreException {
+        try {
+            return new TlsRptQuery(db()).domains(gateway, start, end);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
+    /** This gateway's outbound sessions in {@code [start, end)} to those domains, grouped for a report. */
+    public synchronized List<TlsRptGroup> tlsRptGroups(Instant start, Instant end) throws AuditStoreException {
+        try {
+            return new TlsRptQuery(db()).groups(gateway, start, end);
+        } catch (SQLException e) {
+            throw readFailed(e);
+        } finally {
+            endRead();
+        }
+    }
+
     // ---- reading
 
     @Override public synchronized List<MessageTrace> trace(String queueIdOrMessageId) throws AuditStoreException {
@@ -738,7 +764,8 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
         try (PreparedStatement p = db().prepareStatement("SELECT at, direction, endpoint, peer_ip, peer_port, ehlo_name, "
                 + "reverse_dns, protocol, cipher, cipher_bits, key_exchange_group, resumed, sni, verification, "
                 + "verification_reason, client_certificate, no_tls, no_tls_detail, policy_level, policy_source, "
-                + "policy_source_detail, policy_mode, policy_would_fail FROM tls_session WHERE gateway = ? AND id = ?")) {
+                + "policy_source_detail, policy_mode, policy_would_fail, policy_domain, policy_type, result_type "
+                + "FROM tls_session WHERE gateway = ? AND id = ?")) {
             p.setString(1, gw);
             p.setString(2, id);
             try (ResultSet rs = p.executeQuery()) {
@@ -751,7 +778,8 @@ public final class JdbcAuditStore implements AuditStore, AuditReader {
                         rs.getString(4), rs.getInt(5), rs.getString(6), rs.getString(7), rs.getString(8),
                         rs.getString(9), rs.getInt(10), rs.getString(11), rs.getInt(12) != 0, rs.getString(13),
                         chain(gw, id), Verification.valueOf(rs.getString(14)), rs.getString(15), rs.getString(16),
-                        noTls == null ? null : NoTls.valueOf(noTls), rs.getString(18), policy);
+                        noTls == null ? null : NoTls.valueOf(noTls), rs.getString(18), policy, rs.getString(24),
+                        rs.getString(25), rs.getString(26));
             }
         }
     }

@@ -31,17 +31,37 @@ import java.util.List;
  * @param noTls              why the session had no TLS: null with TLS; else NOT_OFFERED, ... (see {@link NoTls})
  * @param noTlsDetail        the words that go with {@code noTls} (the handshake's error, the refused reply)
  * @param policy             the TLS policy the session was held to (out: the destination's; in: the listener's)
+ * @param policyDomain       out: the recipient domain whose policy the session was held to (lookup form), for SMTP
+ *                           TLS reports (RFC 8460); null inbound and in records written before it was kept
+ * @param policyType         out: RFC 8460 §4.4's {@code policy-type} the session counts under: "tlsa" (DANE judged
+ *                           it), "sts" (an MTA-STS policy), "no-policy-found"; null when it counts under none (TLS not
+ *                           attempted: level none, or the clear-text retry after a failed handshake) and inbound
+ * @param resultType         out: RFC 8460 §4.3's {@code result-type} when the session failed what its policy asks
+ *                           (in testing mode: would have failed), e.g. "certificate-host-mismatch"; null when it
+ *                           succeeded, and inbound
  */
 public record TlsSessionRecord(String id, Instant at, Direction direction, String endpoint, String peerIp,
                                int peerPort, String ehloName, String reverseDns, String protocol, String cipher,
                                int cipherBits, String keyExchangeGroup, boolean resumed, String sni,
                                List<CertificateSummary> peerChain, Verification verification,
                                String verificationReason, String clientCertificate, NoTls noTls, String noTlsDetail,
-                               PolicyApplied policy) implements AuditRecord {
+                               PolicyApplied policy, String policyDomain, String policyType,
+                               String resultType) implements AuditRecord {
 
     public TlsSessionRecord {
         peerChain = peerChain == null ? List.of() : List.copyOf(peerChain);
         if (verification == null) verification = Verification.NOT_CHECKED;
+    }
+
+    /** A record without the TLS-report facts (inbound sessions, and outbound ones where they do not apply). */
+    public TlsSessionRecord(String id, Instant at, Direction direction, String endpoint, String peerIp, int peerPort,
+                            String ehloName, String reverseDns, String protocol, String cipher, int cipherBits,
+                            String keyExchangeGroup, boolean resumed, String sni, List<CertificateSummary> peerChain,
+                            Verification verification, String verificationReason, String clientCertificate,
+                            NoTls noTls, String noTlsDetail, PolicyApplied policy) {
+        this(id, at, direction, endpoint, peerIp, peerPort, ehloName, reverseDns, protocol, cipher, cipherBits,
+                keyExchangeGroup, resumed, sni, peerChain, verification, verificationReason, clientCertificate, noTls,
+                noTlsDetail, policy, null, null, null);
     }
 
     public enum Direction { IN, OUT }

@@ -90,6 +90,16 @@ final class ControlServer implements Closeable {
     }
     /** The queue operations of this gateway: the admin API's use the same ones (one lock, one admin log). */
     QueueAdmin queueAdmin() { return admin; }
+    /** Answers "tlsrpt DAY send|dry-run" (postern tlsrpt send) through the gateway's report sender. */
+    void onTlsRpt(TlsRptRequests requests) { this.tlsRpt = requests; }
+
+    /** The gateway's side of "tlsrpt DAY MODE": one line of JSON, or Refused with why. */
+    @FunctionalInterface
+    interface TlsRptRequests {
+        String answer(String day, boolean dryRun) throws QueueAdmin.Refused;
+    }
+
+    private volatile TlsRptRequests tlsRpt;
 
     /** Answers "reload" through {@code reload} (the gateway's, with the peer's user as the actor). */
     void onReload(java.util.function.Function<String, Gateway.Reload> reload) { this.reload = reload; }
@@ -158,6 +168,10 @@ final class ControlServer implements Closeable {
                 case "audit" -> audit();
                 case "forget" -> forget(w, actor);
                 case "probe" -> probe(w, request, actor);
+                case "tlsrpt" -> {
+                    if (tlsRpt == null || w.length != 3) throw new QueueAdmin.Refused("tlsrpt takes a day and a mode");
+                    yield tlsRpt.answer(w[1], w[2].equals("dry-run"));
+                }
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };
             return "ok " + text;

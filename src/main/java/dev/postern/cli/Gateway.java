@@ -36,6 +36,7 @@ import dev.postern.queue.RetrySchedule;
 import dev.postern.recipients.VerificationCache;
 import dev.postern.recipients.Verifier;
 import dev.postern.queue.Spool;
+import dev.postern.tlsrpt.TlsRptSender;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.Pem;
@@ -174,8 +175,9 @@ public final class Gateway implements Closeable {
         SmtpClient client = new SmtpClient(config.hostname(), d.connectTimeout(), d.commandTimeout(),
                 d.dataTimeout(), audit);
         // [outbound_tls] and [routes] read from the holder per attempt: a reload applies to the next attempt
+        PolicySource sts = mtaSts(data, dns);
         policies = new TlsPolicies(() -> config.outboundTls(), new PolicyOverrides(data, audit),
-                mtaSts(data, dns), config.mtaSts().caFile());
+                sts, config.mtaSts().caFile());
         router = new Router(domain -> config.routeFor(domain), dns, d.smtpPort());
         floors = new PeerFloors(peers, pm);
         // [delivery] tls_provider: an instance choice like the listeners', shared by delivery and recipient probes
@@ -195,6 +197,7 @@ public final class Gateway implements Closeable {
         probes = healthProbes(peers);
         parts.add(probes);
         control.onProbe(probes::probe);
+        TlsRptSender tlsRpt = tlsRptSender(data, sts);
         control.start();
         parts.add(control);
         startAdmin(data, serverTls);
@@ -212,6 +215,7 @@ public final class Gateway implements Closeable {
         scheduler.start(recovered);
         probes.start();
         log.info("started with {} queued message(s) recovered", recovered.size());
+        if (config.watch().tlsRpt().send()) tlsRpt.start();
         // A reload (SIGHUP, postern reload) records an AdminRecord CONFIG_RELOAD: see reload().
     }
 
@@ -327,6 +331,25 @@ public final class Gateway implements Closeable {
             System.out.flush();
         }
         log.atInfo().addKeyValue("file", file).log("admin token made (postern admin token prints it)");
+    }
+
+    /**
+     * The SMTP TLS report sender ({@code [tls_rpt]}; its daily thread is started after the scheduler, when
+     * {@code send} is true), answering {@code postern tlsrpt send} on the control socket.
+     */
+    private TlsRptSender tlsRpt;
+
+    /** The SMTP TLS report sender (for a test that reports the day under way, which the CLI refuses). */
+    public TlsRptSender tlsRpt() { return tlsRpt; }
+
+    private TlsRptSender tlsRptSender(Path data, PolicySource sts) {
+        TlsRptSender s = new TlsRptSender(data, TlsRptSender.Settings.of(config.watch().tlsRpt(), config.hostname()),
+                TlsRptSendCommand.groups(config), dns, dev.postern.tlsrpt.Aggregate.PolicyTexts.of(sts, dns),
+                scheduler::submit, audit, TlsRptSender.httpClient(), Clock.systemUTC());
+        parts.add(s);
+        tlsRpt = s;
+        control.onTlsRpt((day, dryRun) -> TlsRptSendCommand.answer(s, config.watch().tlsRpt().send(), day, dryRun));
+        return s;
     }
 
     /** The admin server's port, -1 when there is none. */

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, ConfigCommand.class, QueueCommand.class, AuditCommand.class,
                 PolicyCommand.class, MtaStsCommand.class, UserCommand.class, CertCommand.class, TraceCommand.class, ReceiptCommand.class,
                 ReportCommand.class, CertsCommand.class, DomainsCommand.class, TlsCommand.class, ProbeCommand.class, ImportCommand.class,
-                ReloadCommand.class, AdminCommand.class, VersionCommand.class, AlertsCommand.class})
+                ReloadCommand.class, AdminCommand.class, TlsRptSendCommand.class, VersionCommand.class, AlertsCommand.class})
 final class PosternCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 

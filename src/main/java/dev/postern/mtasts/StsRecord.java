@@ -28,12 +28,17 @@ public record StsRecord(String id) {
         return Optional.ofNullable(parse(candidates.getFirst()));
     }
 
-    /** One record's text, or null when it is not a valid STSv1 record. */
-    static StsRecord parse(String text) {
-        // sts-field-delim = *WSP ";" *WSP; a trailing delimiter is allowed
+    /**
+     * The fields after the version of a {@code v=VERSION; name=value; ...} TXT record, in order, with every
+     * extension (a name other than {@code known}) checked against the grammar: null when the text does not start
+     * with {@code version}, a field is no {@code name=value}, {@code known} appears twice or an extension is invalid.
+     * RFC 8461 §3.1's grammar; RFC 8460 §3's {@code _smtp._tls} record has the same ({@code tlsrpt.RuaRecord}).
+     */
+    public static java.util.Map<String, String> fields(String text, String version, String known) {
+        // field-delim = *WSP ";" *WSP; a trailing delimiter is allowed
         String[] fields = text.split("[ \\t]*;[ \\t]*", -1);
-        if (!fields[0].equals("v=STSv1")) return null;
-        String id = null;
+        if (!fields[0].equals(version)) return null;
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
         int last = fields.length - 1;
         for (int i = 1; i <= last; i++) {
             String f = fields[i];
@@ -41,13 +46,19 @@ public record StsRecord(String id) {
             int eq = f.indexOf('=');
             if (eq <= 0) return null;
             String name = f.substring(0, eq), value = f.substring(eq + 1);
-            if (name.equals("id")) {
-                if (id != null || !ID.matcher(value).matches()) return null;
-                id = value;
-            } else if (!EXT_NAME.matcher(name).matches() || !EXT_VALUE.matcher(value).matches()) {
+            if (name.equals(known) ? out.containsKey(name)
+                    : !EXT_NAME.matcher(name).matches() || !EXT_VALUE.matcher(value).matches()) {
                 return null;
             }
+            out.putIfAbsent(name, value);
         }
-        return id == null ? null : new StsRecord(id);
+        return out;
+    }
+
+    /** One record's text, or null when it is not a valid STSv1 record. */
+    static StsRecord parse(String text) {
+        java.util.Map<String, String> f = fields(text, "v=STSv1", "id");
+        String id = f == null ? null : f.get("id");
+        return id == null || !ID.matcher(id).matches() ? null : new StsRecord(id);
     }
 }

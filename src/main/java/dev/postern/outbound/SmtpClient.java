@@ -426,7 +426,9 @@ public final class SmtpClient implements java.io.Closeable {
                         ssl == null ? null : AuditFacts.sentServerName(ssl),
                         session == null ? List.of() : AuditFacts.chain(AuditFacts.peerChain(session)), verification,
                         verdict == null || session == null ? null : verdict.reason(),
-                        facts == null ? null : facts.clientCertificate().word(), why, detail, policy));
+                        facts == null ? null : facts.clientCertificate().word(), why, detail, policy,
+                        plan.domain(), plan.reportPolicyType(),
+                        plan.reportPolicyType() == null ? null : TlsPlanner.reportResult(why, verdict)));
             } catch (RuntimeException e) {
                 // the sink must not throw; a record that cannot be made must not stop the delivery
             }

@@ -17,6 +17,7 @@ import dev.postern.tls.TlsConfigException;
 import dev.postern.tls.TlsContexts;
 import dev.postern.tls.TlsFacts;
 import dev.postern.tls.TrustAnchorCache;
+import dev.postern.tlsrpt.Report;
 import java.nio.file.Path;
 import java.security.Provider;
 import java.security.cert.TrustAnchor;
@@ -62,6 +63,18 @@ public final class TlsPlanner {
         /** The policy by itself requires TLS (an enforced level from encrypt up), whatever the floor says. */
         public boolean policyRequired() {
             return policy.level().requiresTls() && !testing;
+        }
+
+        /**
+         * RFC 8460's {@code policy-type} a session under this plan counts under: "tlsa" when DANE judges it, "sts"
+         * under an MTA-STS policy, else "no-policy-found"; null when TLS is not attempted (level none, the clear-text
+         * retry after a failed handshake, whose failure the first connection's record already counts).
+         */
+        public String reportPolicyType() {
+            if (!attempt) return null;
+            if (dane != null) return Report.PolicyType.TLSA;
+            return resolved != null && resolved.kind() == TlsPolicies.SourceKind.MTA_STS ? Report.PolicyType.STS
+                    : Report.PolicyType.NO_POLICY_FOUND;
         }
 
         /** The level the audit names for this session: the floor's would-be level when it binds, else the policy's. */
@@ -188,6 +201,7 @@ public final class TlsPlanner {
             String summary;
             String problem = null; // why the certificate is not verified, for the audit record
             boolean verified = false;
+            String matched = null;
             if (cert == null) {
                 problem = "no server certificate";
                 summary = "unverified: " + problem;
@@ -196,7 +210,7 @@ public final class TlsPlanner {
                 String weakKey = weakKey(cert, policy);
                 if (weakKey != null) failures.add(weakKey);
                 List<String> patterns = namePatterns();
-                String matched = NameMatcher.firstMatch(cert.names(), cert.ipAddresses(), patterns);
+                matched = NameMatcher.firstMatch(cert.names(), cert.ipAddresses(), patterns);
                 problem = !cert.trusted() ? cert.trustProblem() : matched == null ? "name mismatch" : null;
                 summary = problem == null ? "verified for " + matched + " (issuer " + cert.issuer() + ")"
                         : "unverified: " + problem;
@@ -227,6 +241,8 @@ public final class TlsPlanner {
                 }
             }
             boolean enforce = level.requiresTls() && !testing;
+            // what an RFC 8460 report says of it: the policy's own failures (enforced or testing), not the floor's
+            String result = failures.isEmpty() || !level.requiresTls() ? null : resultType(cert, matched, level);
             List<String> wouldFail = new ArrayList<>(testing && level.requiresTls() ? failures : List.of());
             if (!enforce) failures.clear();
             // The floor: an authenticated session is "verified" (a DANE one "dane"; see Verdict#dane)
@@ -236,7 +252,22 @@ public final class TlsPlanner {
             else if (down != null) wouldFail.add(down);
             String failure = failures.isEmpty() ? null : String.join("; ", failures);
             return new Verdict(failure, summary, verified ? summary : problem, List.copyOf(wouldFail), facts,
-                    verified);
+                    verified, false, result);
+        }
+
+        /**
+         * RFC 8460 §4.3's result type of a session that failed a level's checks: the certificate's own problem when
+         * the level checks chain and name (verify, secure; MTA-STS is verify), else the general
+         * {@code validation-failure} (constraints, key strength, pins, an MX host outside the MTA-STS policy).
+         */
+        private static String resultType(PeerCheck.Certificate cert, String matched, TlsLevel level) {
+            boolean pkix = level == TlsLevel.VERIFY || level == TlsLevel.SECURE;
+            if (cert == null || !pkix) return Report.ResultType.VALIDATION_FAILURE;
+            if (!cert.trusted()) {
+                return cert.problem().kind() == PeerCheck.ProblemKind.EXPIRED ? Report.ResultType.CERTIFICATE_EXPIRED
+                        : Report.ResultType.CERTIFICATE_NOT_TRUSTED;
+            }
+            return matched == null ? Report.ResultType.CERTIFICATE_HOST_MISMATCH : Report.ResultType.VALIDATION_FAILURE;
         }
 
         /**
@@ -251,6 +282,9 @@ public final class TlsPlanner {
             DaneCheck.Verdict d = DaneCheck.check(dane.tlsa().records(), AuditFacts.peerChain(session),
                     dane.referenceNames(), now);
             if (d.outcome() == DaneCheck.Outcome.MISMATCH) failures.add("TLSA mismatch: " + d.reason());
+            // RFC 8460 §4.3.2: no record of the RRset matched the chain is "tlsa-invalid"
+            String result = failures.isEmpty() ? null : d.outcome() == DaneCheck.Outcome.MISMATCH
+                    ? Report.ResultType.TLSA_INVALID : Report.ResultType.VALIDATION_FAILURE;
             String summary = d.authenticated() ? "DANE verified: " + d.reason() : "unverified: " + d.reason();
             List<String> wouldFail = new ArrayList<>(testing ? failures : List.of());
             if (!required) failures.clear();
@@ -261,7 +295,7 @@ public final class TlsPlanner {
             else if (down != null) wouldFail.add(down);
             String failure = failures.isEmpty() ? null : String.join("; ", failures);
             return new Verdict(failure, summary, d.reason(), List.copyOf(wouldFail), facts, d.authenticated(),
-                    d.authenticated());
+                    d.authenticated(), result);
         }
 
         /**
@@ -275,6 +309,24 @@ public final class TlsPlanner {
             if (policy.level() == TlsLevel.SECURE) return List.of(domain, "." + domain);
             return List.of(hopHost);
         }
+    }
+
+    /**
+     * RFC 8460 §4.3's result type of an outbound session, the one mapping from what the client saw: no TLS because
+     * the server did not offer or refused STARTTLS ({@code starttls-not-supported}), a failed handshake
+     * ({@code validation-failure}), a session that failed its policy's checks or in testing mode would have (the
+     * verdict's, {@link Verdict#resultType}; a refusal by the downgrade floor alone is {@code validation-failure});
+     * null for a session that met its policy.
+     */
+    public static String reportResult(dev.postern.audit.TlsSessionRecord.NoTls why, Verdict verdict) {
+        if (why == null) return verdict == null ? null : verdict.resultType();
+        return switch (why) {
+            case NOT_OFFERED, REFUSED -> Report.ResultType.STARTTLS_NOT_SUPPORTED;
+            case HANDSHAKE_FAILED -> Report.ResultType.VALIDATION_FAILURE;
+            case POLICY_CHECK_FAILED -> verdict != null && verdict.resultType() != null ? verdict.resultType()
+                    : Report.ResultType.VALIDATION_FAILURE;
+            case NOT_ATTEMPTED -> null;
+        };
     }
 
     /** RSA and DSA keys below this many bits fail the default floor of levels from encrypt up. */
@@ -321,9 +373,16 @@ public final class TlsPlanner {
      * @param wouldFail testing mode: the checks the enforced level would have failed
      * @param verified  the server's certificate passed the identity checks of the level: its pin under
      *                  fingerprint, else chain and name (whether or not the level requires them)
+     * @param resultType RFC 8460 §4.3's result type when the session failed (or in testing mode would fail) what its
+     *                  policy asks, else null
      */
     public record Verdict(String failure, String summary, String reason, List<String> wouldFail, TlsFacts facts,
-                          boolean verified, boolean dane) {
+                          boolean verified, boolean dane, String resultType) {
+
+        public Verdict(String failure, String summary, String reason, List<String> wouldFail, TlsFacts facts,
+                       boolean verified, boolean dane) {
+            this(failure, summary, reason, wouldFail, facts, verified, dane, null);
+        }
 
         /** A verdict of a session not authenticated by DANE (every verdict until DANE judges sessions). */
         public Verdict(String failure, String summary, String reason, List<String> wouldFail, TlsFacts facts,
