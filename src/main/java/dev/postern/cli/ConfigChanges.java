@@ -75,16 +75,25 @@ record ConfigChanges(List<String> live, List<String> restart, Config applied) {
     }
 
     /**
-     * {@code [admin]} is the admin server bound at start (address, HTTPS): a change waits for a restart. The other
-     * sections of watching are read by their parts per use.
+     * {@code [admin]} is the admin server bound at start (address, HTTPS): a change waits for a restart, as do the
+     * TLS report sender's keys. The rest of watching is read by its parts per use.
      */
     private static Config.Watch watch(Config.Watch was, Config.Watch now, List<String> live, List<String> restart) {
         if (!same(was.alerts(), now.alerts())) live.add("[alerts]");
         if (!same(was.probes(), now.probes())) live.add("[probes]");
-        if (!same(was.tlsRpt(), now.tlsRpt())) live.add("[tls_rpt]");
-        if (same(was.admin(), now.admin())) return now;
-        restart.add("[admin]");
-        return new Config.Watch(was.admin(), now.alerts(), now.probes(), now.tlsRpt());
+        // [tls_rpt]: reception reads its keys per report; the sender's (send, organization, contact, from) are
+        // fixed when its daily thread starts
+        Config.TlsRpt r = was.tlsRpt(), n = now.tlsRpt();
+        Config.TlsRpt tlsRpt = new Config.TlsRpt(r.send(), r.organization(), r.contact(), r.from(),
+                n.receiveAddress(), n.maxReportSize());
+        if (!same(tlsRpt, r)) live.add("[tls_rpt] receive_address, max_report_size");
+        if (!same(tlsRpt, n)) restart.add("[tls_rpt] send, organization, contact, from");
+        Config.Admin admin = now.admin();
+        if (!same(was.admin(), now.admin())) {
+            restart.add("[admin]");
+            admin = was.admin();
+        }
+        return new Config.Watch(admin, now.alerts(), now.probes(), tlsRpt);
     }
 
     /** {@code max_active_sessions} is the size of the fair semaphore made at start; the other limits are live. */

@@ -74,6 +74,34 @@ class ConfigChangesTest {
         assertThat(applied.source()).isEqualTo(next.source());
     }
 
+    @Test void watchingAppliesAlertsProbesAndReportReceptionLiveAndKeepsTheAdminServerAndTheReportSender()
+            throws Exception {
+        Config running = load("a.toml", BASE);
+        Config next = load("b.toml", BASE + """
+
+                [admin]
+                listen = "127.0.0.1:8026"
+                [alerts]
+                queue_size = 5
+                [probes]
+                interval = "10m"
+                [tls_rpt]
+                send = true
+                organization = "Bank"
+                receive_address = "tlsrpt@a.test"
+                """);
+        ConfigChanges c = ConfigChanges.between(running, next);
+        assertThat(c.live()).containsExactly("[alerts]", "[probes]", "[tls_rpt] receive_address, max_report_size");
+        assertThat(c.restart()).containsExactly("[tls_rpt] send, organization, contact, from", "[admin]");
+        Config.Watch applied = c.applied().watch();
+        assertThat(applied.admin()).isEqualTo(running.watch().admin());
+        assertThat(applied.alerts().queueSize()).isEqualTo(5);
+        assertThat(applied.probes().interval()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(applied.tlsRpt().send()).isFalse();
+        assertThat(applied.tlsRpt().organization()).isNull();
+        assertThat(applied.tlsRpt().receiveAddress()).isEqualTo("tlsrpt@a.test");
+    }
+
     @Test void theShutdownGraceDefaultsToThirtySeconds() throws Exception {
         assertThat(load("a.toml", BASE).limits().shutdownGrace()).isEqualTo(Duration.ofSeconds(30));
     }
