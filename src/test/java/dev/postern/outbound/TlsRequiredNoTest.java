@@ -19,6 +19,9 @@ import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.tls.Pem;
 import dev.postern.tls.TestPki;
+import dev.postern.tlsrpt.Aggregate;
+import dev.postern.tlsrpt.Report;
+import dev.postern.tlsrpt.ReportMessage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -146,6 +149,65 @@ class TlsRequiredNoTest {
                 assertThat(server.transactions()).noneMatch(x -> x.text() != null && x.text().contains("strict"));
                 assertThat(log.lines()).anyMatch(l -> l.contains("id=" + relaxed) && l.contains("tls-required=no")
                         && l.contains("the mta-sts policy is set aside") && l.contains("result=delivered"));
+            }
+        }
+    }
+
+    /**
+     * Mail of Postern's own through {@link Scheduler#submit}: a TLS report (RFC 8460 §5.3, made as the sender makes
+     * it) carries {@code TLS-Required: No}, read from its header section as for received mail, so its envelope has
+     * the flag and it gets through the stood-in MTA-STS policy in clear text; an alert-like message without the field
+     * gets no flag and waits (4.7.10), never in clear text.
+     */
+    @Test void ownMailIsFlaggedByItsTlsRequiredField() throws Exception {
+        Path data = dir.resolve("submit");
+        Path ca = dir.resolve("submit-root.pem");
+        Pem.write(TestPki.root("Submit Root").material(), ca, dir.resolve("submit-root.key"));
+        TlsPolicy enforced = new TlsPolicy(TlsLevel.SECURE, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
+                TlsPolicy.LEVEL_KEY_FLOOR, List.of(), ca, List.of(), null, null);
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                .enhancedStatusCodes().start(); // no STARTTLS
+             Outbound.SchedulerLog log = new Outbound.SchedulerLog();
+             Spool spool = Spool.open(data.resolve("queue"))) {
+            Config config = Outbound.relayingTo(data, server.port(), "b.example");
+            TlsPolicies policies = new TlsPolicies(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of()),
+                    new PolicyOverrides(data)) {
+                @Override public Resolved resolve(String domain, Instant now) {
+                    return new Resolved(domain, enforced, "mta-sts policy id 20261202 (stood in)", Optional.empty(),
+                            SourceKind.MTA_STS);
+                }
+            };
+            DnsResolver dns = new DnsResolver(List.of(), Duration.ofSeconds(2));
+            SmtpClient client = new SmtpClient(Outbound.HOSTNAME, Duration.ofSeconds(5), Duration.ofSeconds(10),
+                    Duration.ofSeconds(10));
+            try (Scheduler scheduler = new Scheduler(spool, new Router(config::routeFor, dns, 25), dns, client,
+                    policies, new MaildirDelivery(data.resolve("mail"), Outbound.HOSTNAME),
+                    new Scheduler.Settings(Outbound.HOSTNAME, Set.of("a.example"), new RetrySchedule(
+                            Duration.ofMinutes(5), Duration.ofMinutes(5), Duration.ofDays(1)), null, 4, 2))) {
+                Report report = new Report("Postern", Aggregate.range(java.time.LocalDate.parse("2026-12-02")), null,
+                        "tlsrpt.20261202.b.example@a.example", List.of(new Report.PolicyResult(new Report.Policy(
+                        Report.PolicyType.STS, null, "b.example", null), new Report.Summary(0, 1), List.of())));
+                byte[] mail = ReportMessage.mail(report, ReportMessage.gzip(ReportMessage.json(report)),
+                        "tlsrpt@a.example", "tls@b.example", "a.example", "1.tlsrpt@a.example", Instant.now());
+                String relaxed = scheduler.submit("", List.of("tls@b.example"), mail, "1.tlsrpt@a.example",
+                        "tls-rpt report");
+                String strict = scheduler.submit("", List.of("bob@b.example"), message("alert", null)
+                        .getBytes(StandardCharsets.US_ASCII), "alert@a.example", "alert");
+                // read back from the spool before any attempt: the flag is the envelope's, written with it
+                assertThat(spool.find(relaxed).orElseThrow().envelope().tlsRequiredNo()).isTrue();
+                assertThat(spool.find(strict).orElseThrow().envelope().tlsRequiredNo()).isFalse();
+                scheduler.start(List.of());
+                eventually().until(() -> server.delivered().size() == 1 && spool.find(relaxed).isEmpty()
+                        && spool.find(strict).map(e -> e.envelope().recipients().getFirst().attempts() >= 1)
+                        .orElse(false));
+                var t = server.delivered().getFirst();
+                assertThat(t.text()).contains("TLS-Report-Domain: b.example", "TLS-Required: No");
+                assertThat(t.usedTls()).as("in clear text, because the report said so").isFalse();
+                assertThat(spool.find(strict).orElseThrow().envelope().recipients().getFirst().lastResult())
+                        .startsWith("451 4.7.10").contains("does not offer STARTTLS");
+                assertThat(server.transactions()).noneMatch(x -> x.text() != null && x.text().contains("alert"));
+                assertThat(log.lines()).anyMatch(l -> l.contains("id=" + relaxed) && l.contains("origin=")
+                        && l.contains("tls-required=no"));
             }
         }
     }
