@@ -12,6 +12,7 @@ import dev.postern.recipients.Verdict;
 import dev.postern.smtp.AddressException;
 import dev.postern.smtp.BareLineEndingException;
 import dev.postern.smtp.Command;
+import dev.postern.smtp.HopCounter;
 import dev.postern.smtp.LineTooLongException;
 import dev.postern.smtp.Path;
 import dev.postern.smtp.Reply;

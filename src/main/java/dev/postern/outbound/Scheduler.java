@@ -14,6 +14,7 @@ import dev.postern.queue.Envelope.Recipient;
 import dev.postern.queue.QueueState;
 import dev.postern.queue.RetrySchedule;
 import dev.postern.queue.Spool;
+import dev.postern.smtp.HopCounter;
 import dev.postern.tls.TlsConfigException;
 import dev.postern.tls.TlsFacts;
 import java.io.Closeable;
@@ -1003,7 +1004,9 @@ public final class Scheduler implements Closeable {
      * Queues a message made by this gateway (an alert, a TLS report): the one way a part of Postern sends mail of its
      * own. Written and fsynced to the spool like a received message, recorded as a {@link MessageRecord} with
      * {@code origin}, then delivered as any other. {@code content} is the whole message, CRLF line ends, headers
-     * included (the caller writes From, To, Date, Message-ID, Subject).
+     * included (the caller writes From, To, Date, Message-ID, Subject). A {@code TLS-Required: No} field in its header
+     * section (RFC 8689, read as for received mail by {@link HopCounter}) is kept in the envelope, as inbound does: a
+     * TLS report must get through even when TLS with the domain fails (RFC 8460 §5.3).
      *
      * @param sender     the envelope sender, "" for the null reverse path
      * @param recipients the envelope recipients, lookup-form domains
@@ -1015,7 +1018,8 @@ public final class Scheduler implements Closeable {
             throws IOException {
         Instant now = Instant.now();
         try (Spool.Incoming in = spool.receive()) {
-            in.body().write(content);
+            HopCounter headers = new HopCounter(in.body());
+            headers.write(content, 0, content.length);
             boolean utf8 = !java.nio.charset.StandardCharsets.US_ASCII.newEncoder().canEncode(
                     sender + String.join("", recipients));
             boolean eightBit = false;
@@ -1027,13 +1031,14 @@ public final class Scheduler implements Closeable {
             }
             Envelope env = new Envelope(in.id(), sender, recipients.stream().map(Envelope.Recipient::pending).toList(),
                     now, "postern (" + origin + ")", eightBit ? "8BITMIME" : "7BIT", utf8, content.length, now, false,
-                    0, false);
+                    0, false, headers.tlsRequiredNo());
             in.commit(env);
             log.atInfo().addKeyValue("id", in.id()).addKeyValue("from", Untrusted.address(sender))
                     .addKeyValue("rcpts", recipients.size()).addKeyValue("size", content.length)
-                    .addKeyValue("origin", origin).log("queued");
+                    .addKeyValue("origin", origin).addKeyValue("tls-required", env.tlsRequiredNo() ? "no" : null)
+                    .log("queued");
             audit(new MessageRecord(now, in.id(), messageId, sender, recipients, content.length, null, null, null,
-                    null, null, false, origin));
+                    null, null, false, env.tlsRequiredNo(), origin));
             enqueue(env);
             return in.id();
         }

@@ -1,5 +1,6 @@
 package dev.postern.tlsrpt;
 
+import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -8,12 +9,16 @@ import java.time.Instant;
 import java.util.List;
 
 /**
- * An SMTP TLS aggregate report, RFC 8460 §4.4, field for field with the RFC's JSON names. The same model is what
- * Postern sends and what it parses from others, so: optional fields are left out when null (never written as
- * {@code null}), unknown fields are ignored, and the two open vocabularies ({@code policy-type},
- * {@code result-type}) are strings, with the RFC's values as constants ({@link PolicyType}, {@link ResultType}):
- * a receiver must accept a result type it does not know (§4.3: "new result types may be added").
- * Written and read through {@code RecordCodec.mapper()} (instants as RFC 3339 strings, "2026-12-02T00:00:00Z").
+ * An SMTP TLS aggregate report, RFC 8460 §4.4, field for field with the RFC's JSON names: the one model of both
+ * sides, what Postern sends ({@link Aggregate} makes it) and what it receives ({@link ReportReader} makes it from a
+ * sender's JSON once it has checked it, and it is stored re-serialized, never as the sender's bytes). So: an optional
+ * member is null when absent and then left out (never written as {@code null}), a list given is written even when
+ * empty (ours send {@code "failure-details":[]}; the reader gives null for an empty one, so a stored report leaves it
+ * out), unknown fields are ignored, {@code mx-host} may be one string, and the two open vocabularies
+ * ({@code policy-type}, {@code result-type}) are strings, with the RFC's values as constants ({@link PolicyType},
+ * {@link ResultType}): a receiver must accept a result type it does not know (§4.3: "new result types may be added").
+ * Validation is the reader's, not the model's. Written and read through {@code RecordCodec.mapper()} (instants as
+ * RFC 3339 strings, "2026-12-02T00:00:00Z").
  *
  * @param organizationName the report's maker
  * @param dateRange        the period the report covers
@@ -34,13 +39,21 @@ public record Report(@JsonProperty("organization-name") String organizationName,
         policies = policies == null ? List.of() : List.copyOf(policies);
     }
 
+    /** This report with only {@code kept} as its policies (a received report split per policy domain). */
+    public Report withPolicies(List<PolicyResult> kept) {
+        return new Report(organizationName, dateRange, contactInfo, reportId, kept);
+    }
+
     /** The report's period: RFC 3339 date-times; Postern's are one UTC day, 00:00:00Z to 23:59:59Z. */
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonPropertyOrder({"start-datetime", "end-datetime"})
     public record DateRange(@JsonProperty("start-datetime") Instant start,
                             @JsonProperty("end-datetime") Instant end) { }
 
-    /** One policy with its sessions: {@code policy}, {@code summary} and {@code failure-details}. */
+    /**
+     * One policy with its sessions: {@code policy}, {@code summary} and {@code failure-details} (null when absent:
+     * a received report without failures; ours always give a list, empty when none failed).
+     */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
     @JsonPropertyOrder({"policy", "summary", "failure-details"})
@@ -48,7 +61,7 @@ public record Report(@JsonProperty("organization-name") String organizationName,
                                @JsonProperty("summary") Summary summary,
                                @JsonProperty("failure-details") List<FailureDetail> failureDetails) {
         public PolicyResult {
-            failureDetails = failureDetails == null ? List.of() : List.copyOf(failureDetails);
+            failureDetails = failureDetails == null ? null : List.copyOf(failureDetails);
         }
     }
 
@@ -59,7 +72,8 @@ public record Report(@JsonProperty("organization-name") String organizationName,
      * @param policyString sts: the policy's lines; tlsa: the TLSA records in presentation form; absent for
      *                     no-policy-found
      * @param policyDomain the policy domain (the recipient domain)
-     * @param mxHost       sts: the policy's {@code mx} patterns; tlsa: the MX host names; optional
+     * @param mxHost       sts: the policy's {@code mx} patterns; tlsa: the MX host names; optional (read from one
+     *                     string too, as some senders write it)
      */
     @JsonInclude(JsonInclude.Include.NON_NULL)
     @JsonIgnoreProperties(ignoreUnknown = true)
@@ -67,7 +81,8 @@ public record Report(@JsonProperty("organization-name") String organizationName,
     public record Policy(@JsonProperty("policy-type") String policyType,
                          @JsonProperty("policy-string") List<String> policyString,
                          @JsonProperty("policy-domain") String policyDomain,
-                         @JsonProperty("mx-host") List<String> mxHost) {
+                         @JsonProperty("mx-host")
+                         @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> mxHost) {
         public Policy {
             policyString = policyString == null ? null : List.copyOf(policyString);
             mxHost = mxHost == null ? null : List.copyOf(mxHost);

@@ -8,11 +8,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.postern.names.Domains;
-import dev.postern.tlsrpt.ReceivedReport.DateRange;
-import dev.postern.tlsrpt.ReceivedReport.FailureDetail;
-import dev.postern.tlsrpt.ReceivedReport.Policy;
-import dev.postern.tlsrpt.ReceivedReport.PolicyResult;
-import dev.postern.tlsrpt.ReceivedReport.Summary;
+import dev.postern.tlsrpt.Report.DateRange;
+import dev.postern.tlsrpt.Report.FailureDetail;
+import dev.postern.tlsrpt.Report.Policy;
+import dev.postern.tlsrpt.Report.PolicyResult;
+import dev.postern.tlsrpt.Report.Summary;
 import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
@@ -23,10 +23,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Reads a report's JSON into a {@link ReceivedReport}, strictly: the parser itself bounds nesting, numbers, strings,
+ * Reads a report's JSON into a {@link Report}, strictly: the parser itself bounds nesting, numbers, strings,
  * names, tokens and the document (Jackson's {@link StreamReadConstraints}), duplicate member names are an error, and
  * every member the RFC defines is checked for its type and range, so what is stored is only what was understood.
- * Members the RFC does not define are dropped. Malformed JSON is 400; JSON that is not an acceptable report is 422
+ * Members the RFC does not define are dropped, and empty lists are given as absent (null), so the stored form leaves
+ * them out. Malformed JSON is 400; JSON that is not an acceptable report is 422
  * with the member's path in the reason.
  */
 public final class ReportReader {
@@ -63,7 +64,7 @@ public final class ReportReader {
     }
 
     /** The report in {@code json} (UTF-8), checked as of {@code now}. */
-    public ReceivedReport read(byte[] json, Instant now) throws ReportException {
+    public Report read(byte[] json, Instant now) throws ReportException {
         JsonNode root;
         try (JsonParser p = mapper.createParser(json)) {
             root = mapper.readTree(p);
@@ -77,7 +78,7 @@ public final class ReportReader {
         return report(root, now);
     }
 
-    private static ReceivedReport report(JsonNode root, Instant now) throws ReportException {
+    private static Report report(JsonNode root, Instant now) throws ReportException {
         String org = id(root, "organization-name");
         String reportId = id(root, "report-id");
         String contact = optionalText(root, "contact-info", "");
@@ -95,7 +96,7 @@ public final class ReportReader {
         if (policies.isEmpty()) throw ReportException.invalid("policies: empty");
         List<PolicyResult> results = new ArrayList<>();
         for (int i = 0; i < policies.size(); i++) results.add(policyResult(policies.get(i), "policies[" + i + "]."));
-        return new ReceivedReport(org, new DateRange(start, end), contact, reportId, results);
+        return new Report(org, new DateRange(start, end), contact, reportId, results);
     }
 
     private static PolicyResult policyResult(JsonNode n, String at) throws ReportException {
@@ -120,7 +121,7 @@ public final class ReportReader {
             JsonNode list = array(n, "failure-details", at, MAX_FAILURE_DETAILS);
             for (int i = 0; i < list.size(); i++) details.add(failure(list.get(i), at + "failure-details[" + i + "]."));
         }
-        return new PolicyResult(new Policy(type, strings, domain, mx), summary, details);
+        return new PolicyResult(new Policy(type, orNull(strings), domain, orNull(mx)), summary, orNull(details));
     }
 
     private static FailureDetail failure(JsonNode n, String at) throws ReportException {
@@ -205,6 +206,10 @@ public final class ReportReader {
             out.add(printable(e.textValue(), at + name + "[" + i + "]", MAX_TEXT));
         }
         return out;
+    }
+
+    private static <T> List<T> orNull(List<T> list) {
+        return list.isEmpty() ? null : list;
     }
 
     /** A non-negative whole number that fits a long (no fraction, no exponent, no string). */

@@ -8,8 +8,8 @@ import dev.postern.config.Config;
 import dev.postern.local.DeliveryObserver;
 import dev.postern.logging.Untrusted;
 import dev.postern.recipients.LocalParts;
-import dev.postern.tlsrpt.ReceivedReport.FailureDetail;
-import dev.postern.tlsrpt.ReceivedReport.PolicyResult;
+import dev.postern.tlsrpt.Report.FailureDetail;
+import dev.postern.tlsrpt.Report.PolicyResult;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.DirectoryStream;
@@ -115,7 +115,7 @@ public final class ReportReceiver implements DeliveryObserver, AutoCloseable {
     }
 
     /** Records the report once per policy domain of ours; 422 when none is ours. */
-    Outcome record(ReceivedReport report, String peer) throws ReportException {
+    Outcome record(Report report, String peer) throws ReportException {
         Config c = config.get();
         Map<String, List<PolicyResult>> ours = new LinkedHashMap<>();
         List<String> ignored = new ArrayList<>();
@@ -138,11 +138,11 @@ public final class ReportReceiver implements DeliveryObserver, AutoCloseable {
             if (seen(report.organizationName(), report.reportId(), domain)) continue;
             long ok = 0, failed = 0;
             for (PolicyResult p : e.getValue()) {
-                ok = saturatedAdd(ok, p.summary().totalSuccessfulSessionCount());
-                failed = saturatedAdd(failed, p.summary().totalFailureSessionCount());
+                ok = saturatedAdd(ok, p.summary().successful());
+                failed = saturatedAdd(failed, p.summary().failed());
             }
             audit.record(new TlsRptRecord(now, TlsRptRecord.Direction.IN, report.reportId(), report.organizationName(),
-                    domain, report.dateRange().startDatetime(), report.dateRange().endDatetime(), ok, failed,
+                    domain, report.dateRange().start(), report.dateRange().end(), ok, failed,
                     Untrusted.clip(peer), "accepted", storedJson(report.withPolicies(e.getValue()))));
             any = true;
         }
@@ -182,14 +182,12 @@ public final class ReportReceiver implements DeliveryObserver, AutoCloseable {
      * The report's normalized JSON as stored: at most {@link #KEPT_FAILURE_DETAILS} failure details per policy (the
      * largest counts), fewer while it is still longer than the store keeps, so the stored JSON is always whole.
      */
-    static String storedJson(ReceivedReport report) {
+    static String storedJson(Report report) {
         int keep = KEPT_FAILURE_DETAILS;
         while (true) {
             int k = keep;
-            ReceivedReport trimmed = report.withPolicies(report.policies().stream().map(p -> new PolicyResult(
-                    p.policy(), p.summary(), p.failureDetails().size() <= k ? p.failureDetails()
-                    : p.failureDetails().stream().sorted(Comparator.comparingLong(
-                            FailureDetail::failedSessionCount).reversed()).limit(k).toList())).toList());
+            Report trimmed = report.withPolicies(report.policies().stream().map(p -> new PolicyResult(
+                    p.policy(), p.summary(), largest(p.failureDetails(), k))).toList());
             String json;
             try {
                 json = RecordCodec.mapper().writeValueAsString(trimmed);
@@ -199,6 +197,14 @@ public final class ReportReceiver implements DeliveryObserver, AutoCloseable {
             if (json.length() <= STORED_JSON_MAX || keep == 0) return json;
             keep /= 2;
         }
+    }
+
+    /** The {@code k} details with the largest counts; null (left out) when none is kept. */
+    private static List<FailureDetail> largest(List<FailureDetail> details, int k) {
+        if (details == null || k == 0) return null;
+        if (details.size() <= k) return details;
+        return details.stream().sorted(Comparator.comparingLong(FailureDetail::failedSessionCount).reversed())
+                .limit(k).toList();
     }
 
     // ---- mail: the delivery observer and the reader thread

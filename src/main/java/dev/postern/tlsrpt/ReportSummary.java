@@ -27,15 +27,16 @@ public record ReportSummary(@JsonUnwrapped TlsRptRecord report, List<Failures> t
 
     static List<Failures> failures(String json, int n) {
         if (json == null) return List.of();
-        ReceivedReport report;
+        Report report;
         try {
-            report = RecordCodec.mapper().readValue(json, ReceivedReport.class);
+            report = RecordCodec.mapper().readValue(json, Report.class);
         } catch (IOException | RuntimeException e) {
             return List.of(); // written by an older version, or cut: the summary goes without
         }
         Map<String, Long> by = new TreeMap<>();
-        for (ReceivedReport.PolicyResult p : report.policies()) {
-            for (ReceivedReport.FailureDetail f : p.failureDetails()) {
+        for (Report.PolicyResult p : report.policies()) {
+            if (p.failureDetails() == null) continue;
+            for (Report.FailureDetail f : p.failureDetails()) {
                 if (f.resultType() != null) by.merge(f.resultType(), f.failedSessionCount(), Long::sum);
             }
         }

@@ -8,6 +8,7 @@ import dev.postern.audit.TlsSessionRecord.NoTls;
 import dev.postern.audit.TlsSessionRecord.Verification;
 import dev.postern.cli.Gateway;
 import dev.postern.config.Config;
+import dev.postern.smtp.HopCounter;
 import dev.postern.testkit.RecordingAudit;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;

@@ -19,6 +19,9 @@ import dev.postern.testkit.ScriptedSmtpServer;
 import dev.postern.testkit.SmtpTestClient;
 import dev.postern.tls.Pem;
 import dev.postern.tls.TestPki;
+import dev.postern.tlsrpt.Aggregate;
+import dev.postern.tlsrpt.Report;
+import dev.postern.tlsrpt.ReportMessage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -108,45 +111,58 @@ class TlsRequiredNoTest {
      */
     @Test void aRecipientSidePolicyIsSetAsideForTheMessageThatAsks() throws Exception {
         Path data = dir.resolve("mta-sts");
-        Path ca = dir.resolve("sts-root.pem");
-        Pem.write(TestPki.root("STS Root").material(), ca, dir.resolve("sts-root.key"));
-        TlsPolicy enforced = new TlsPolicy(TlsLevel.SECURE, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
-                TlsPolicy.LEVEL_KEY_FLOOR, List.of(), ca, List.of(), null, null);
-        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
-                .enhancedStatusCodes().start(); // no STARTTLS
-             Outbound.SchedulerLog log = new Outbound.SchedulerLog();
-             Spool spool = Spool.open(data.resolve("queue"))) {
-            Config config = Outbound.relayingTo(data, server.port(), "b.example");
-            TlsPolicies policies = new TlsPolicies(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of()),
-                    new PolicyOverrides(data)) {
-                @Override public Resolved resolve(String domain, Instant now) {
-                    return new Resolved(domain, enforced, "mta-sts policy id 20261202 (stood in)", Optional.empty(),
-                            SourceKind.MTA_STS);
-                }
-            };
-            DnsResolver dns = new DnsResolver(List.of(), Duration.ofSeconds(2));
-            SmtpClient client = new SmtpClient(Outbound.HOSTNAME, Duration.ofSeconds(5), Duration.ofSeconds(10),
-                    Duration.ofSeconds(10));
-            try (Scheduler scheduler = new Scheduler(spool, new Router(config::routeFor, dns, 25), dns, client,
-                    policies, new MaildirDelivery(data.resolve("mail"), Outbound.HOSTNAME),
-                    new Scheduler.Settings(Outbound.HOSTNAME, Set.of("a.example"), new RetrySchedule(
-                            Duration.ofMinutes(5), Duration.ofMinutes(5), Duration.ofDays(1)), null, 4, 2))) {
-                scheduler.start(List.of());
-                String relaxed = queue(spool, scheduler, "relaxed", true);
-                String strict = queue(spool, scheduler, "strict", false);
-                eventually().until(() -> server.delivered().size() == 1 && spool.find(relaxed).isEmpty()
-                        && spool.find(strict).map(e -> e.envelope().recipients().getFirst().attempts() >= 1)
-                        .orElse(false));
-                var t = server.delivered().getFirst();
-                assertThat(t.text()).contains("Subject: relaxed");
-                assertThat(t.usedTls()).as("in clear text, because the header said so").isFalse();
-                Envelope waiting = spool.find(strict).orElseThrow().envelope();
-                assertThat(waiting.recipients().getFirst().lastResult()).startsWith("451 4.7.10")
-                        .contains("mta-sts").contains("does not offer STARTTLS");
-                assertThat(server.transactions()).noneMatch(x -> x.text() != null && x.text().contains("strict"));
-                assertThat(log.lines()).anyMatch(l -> l.contains("id=" + relaxed) && l.contains("tls-required=no")
-                        && l.contains("the mta-sts policy is set aside") && l.contains("result=delivered"));
-            }
+        try (StoodInMtaSts f = StoodInMtaSts.open(data)) {
+            f.scheduler().start(List.of());
+            String relaxed = queue(f.spool(), f.scheduler(), "relaxed", true);
+            String strict = queue(f.spool(), f.scheduler(), "strict", false);
+            eventually().until(() -> f.server().delivered().size() == 1 && f.spool().find(relaxed).isEmpty()
+                    && f.spool().find(strict).map(e -> e.envelope().recipients().getFirst().attempts() >= 1)
+                    .orElse(false));
+            var t = f.server().delivered().getFirst();
+            assertThat(t.text()).contains("Subject: relaxed");
+            assertThat(t.usedTls()).as("in clear text, because the header said so").isFalse();
+            Envelope waiting = f.spool().find(strict).orElseThrow().envelope();
+            assertThat(waiting.recipients().getFirst().lastResult()).startsWith("451 4.7.10")
+                    .contains("mta-sts").contains("does not offer STARTTLS");
+            assertThat(f.server().transactions()).noneMatch(x -> x.text() != null && x.text().contains("strict"));
+            assertThat(f.log().lines()).anyMatch(l -> l.contains("id=" + relaxed) && l.contains("tls-required=no")
+                    && l.contains("the mta-sts policy is set aside") && l.contains("result=delivered"));
+        }
+    }
+
+    /**
+     * Mail of Postern's own through {@link Scheduler#submit}: a TLS report (RFC 8460 §5.3, made as the sender makes
+     * it) carries {@code TLS-Required: No}, read from its header section as for received mail, so its envelope has
+     * the flag and it gets through the stood-in MTA-STS policy in clear text; an alert-like message without the field
+     * gets no flag and waits (4.7.10), never in clear text.
+     */
+    @Test void ownMailIsFlaggedByItsTlsRequiredField() throws Exception {
+        Path data = dir.resolve("submit");
+        try (StoodInMtaSts f = StoodInMtaSts.open(data)) {
+            Report report = new Report("Postern", Aggregate.range(java.time.LocalDate.parse("2026-12-02")), null,
+                    "tlsrpt.20261202.b.example@a.example", List.of(new Report.PolicyResult(new Report.Policy(
+                    Report.PolicyType.STS, null, "b.example", null), new Report.Summary(0, 1), List.of())));
+            byte[] mail = ReportMessage.mail(report, ReportMessage.gzip(ReportMessage.json(report)),
+                    "tlsrpt@a.example", "tls@b.example", "a.example", "1.tlsrpt@a.example", Instant.now());
+            String relaxed = f.scheduler().submit("", List.of("tls@b.example"), mail, "1.tlsrpt@a.example",
+                    "tls-rpt report");
+            String strict = f.scheduler().submit("", List.of("bob@b.example"), message("alert", null)
+                    .getBytes(StandardCharsets.US_ASCII), "alert@a.example", "alert");
+            // read back from the f.spool() before any attempt: the flag is the envelope's, written with it
+            assertThat(f.spool().find(relaxed).orElseThrow().envelope().tlsRequiredNo()).isTrue();
+            assertThat(f.spool().find(strict).orElseThrow().envelope().tlsRequiredNo()).isFalse();
+            f.scheduler().start(List.of());
+            eventually().until(() -> f.server().delivered().size() == 1 && f.spool().find(relaxed).isEmpty()
+                    && f.spool().find(strict).map(e -> e.envelope().recipients().getFirst().attempts() >= 1)
+                    .orElse(false));
+            var t = f.server().delivered().getFirst();
+            assertThat(t.text()).contains("TLS-Report-Domain: b.example", "TLS-Required: No");
+            assertThat(t.usedTls()).as("in clear text, because the report said so").isFalse();
+            assertThat(f.spool().find(strict).orElseThrow().envelope().recipients().getFirst().lastResult())
+                    .startsWith("451 4.7.10").contains("does not offer STARTTLS");
+            assertThat(f.server().transactions()).noneMatch(x -> x.text() != null && x.text().contains("alert"));
+            assertThat(f.log().lines()).anyMatch(l -> l.contains("id=" + relaxed) && l.contains("origin=")
+                    && l.contains("tls-required=no"));
         }
     }
 
@@ -164,6 +180,49 @@ class TlsRequiredNoTest {
         Instant now = Instant.now();
         assertThat(policies.resolve("b.example", now, true)).isEqualTo(policies.resolve("b.example", now));
         assertThat(policies.resolve("c.example", now, true)).isEqualTo(policies.resolve("c.example", now));
+    }
+
+    /**
+     * b.example's host on loopback without STARTTLS, and a scheduler (not started) over a spool in {@code data}
+     * relaying b.example there under an MTA-STS policy in enforce mode, stood in ({@link TlsPolicies#resolve(String,
+     * Instant)} answers it, as the MTA-STS source will): verified TLS; the scheduler's log lines caught.
+     */
+    record StoodInMtaSts(ScriptedSmtpServer server, Outbound.SchedulerLog log, Spool spool, Scheduler scheduler)
+            implements AutoCloseable {
+        static StoodInMtaSts open(Path data) throws Exception {
+            ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                    .enhancedStatusCodes().start();
+            Spool spool = Spool.open(data.resolve("queue"));
+            return new StoodInMtaSts(server, new Outbound.SchedulerLog(), spool,
+                    enforcedSts(data, spool, server.port()));
+        }
+
+        @Override public void close() throws Exception {
+            try (server; log; spool; scheduler) { } // closed in reverse: the scheduler first
+        }
+    }
+
+    static Scheduler enforcedSts(Path data, Spool spool, int port) throws Exception {
+        Path ca = data.resolve("sts-root.pem");
+        java.nio.file.Files.createDirectories(data);
+        Pem.write(TestPki.root("STS Root").material(), ca, data.resolve("sts-root.key"));
+        TlsPolicy enforced = new TlsPolicy(TlsLevel.SECURE, Config.PolicyMode.ENFORCE, "TLSv1.2", List.of(), 0,
+                TlsPolicy.LEVEL_KEY_FLOOR, List.of(), ca, List.of(), null, null);
+        Config config = Outbound.relayingTo(data, port, "b.example");
+        TlsPolicies policies = new TlsPolicies(new Config.OutboundTls(TlsPolicy.of(TlsLevel.MAY), Map.of()),
+                new PolicyOverrides(data)) {
+            @Override public Resolved resolve(String domain, Instant now) {
+                return new Resolved(domain, enforced, "mta-sts policy id 20261202 (stood in)", Optional.empty(),
+                        SourceKind.MTA_STS);
+            }
+        };
+        DnsResolver dns = new DnsResolver(List.of(), Duration.ofSeconds(2));
+        SmtpClient client = new SmtpClient(Outbound.HOSTNAME, Duration.ofSeconds(5), Duration.ofSeconds(10),
+                Duration.ofSeconds(10));
+        return new Scheduler(spool, new Router(config::routeFor, dns, 25), dns, client, policies,
+                new MaildirDelivery(data.resolve("mail"), Outbound.HOSTNAME),
+                new Scheduler.Settings(Outbound.HOSTNAME, Set.of("a.example"), new RetrySchedule(
+                        Duration.ofMinutes(5), Duration.ofMinutes(5), Duration.ofDays(1)), null, 4, 2));
     }
 
     /** Puts a message into the spool as the inbound side would, with the header's flag, and hands it on. */

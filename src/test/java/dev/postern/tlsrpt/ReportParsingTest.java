@@ -14,7 +14,7 @@ class ReportParsingTest {
     static final long MAX = 5L << 20;
     final ReportReader reader = new ReportReader(MAX);
 
-    ReceivedReport read(String json) throws ReportException {
+    Report read(String json) throws ReportException {
         return reader.read(json.getBytes(StandardCharsets.UTF_8), NOW);
     }
 
@@ -29,15 +29,15 @@ class ReportParsingTest {
     }
 
     @Test void theRfcExampleIsReadWholeAndNormalized() throws Exception {
-        ReceivedReport r = read(ReportSamples.rfcExample("Company-Y.Example"));
+        Report r = read(ReportSamples.rfcExample("Company-Y.Example"));
         assertThat(r.organizationName()).isEqualTo("Company-X");
         assertThat(r.reportId()).isEqualTo("5065427c-23d3-47ca-b6e0-946ea0e8c4be");
-        assertThat(r.dateRange().startDatetime()).isEqualTo(Instant.parse("2016-04-01T00:00:00Z"));
+        assertThat(r.dateRange().start()).isEqualTo(Instant.parse("2016-04-01T00:00:00Z"));
         var p = r.policies().getFirst();
         assertThat(p.policy().policyDomain()).isEqualTo("company-y.example"); // lookup form
         assertThat(p.policy().policyString()).hasSize(4);
-        assertThat(p.summary().totalSuccessfulSessionCount()).isEqualTo(5326);
-        assertThat(p.failureDetails()).extracting(ReceivedReport.FailureDetail::resultType)
+        assertThat(p.summary().successful()).isEqualTo(5326);
+        assertThat(p.failureDetails()).extracting(Report.FailureDetail::resultType)
                 .containsExactly("certificate-expired", "starttls-not-supported", "validation-failure");
         assertThat(p.failureDetails().getFirst().sendingMtaIp()).isEqualTo("2001:db8:abcd:12:0:0:0:1");
         // stored JSON: the RFC's names, optional members left out, readable again to the same report
@@ -52,7 +52,7 @@ class ReportParsingTest {
     }
 
     @Test void mxHostAsOneStringAndUnknownMembersAreAccepted() throws Exception {
-        ReceivedReport r = read(ReportSamples.daily("Google Inc.", "a.example", Instant.parse("2026-12-01T00:00:00Z"),
+        Report r = read(ReportSamples.daily("Google Inc.", "a.example", Instant.parse("2026-12-01T00:00:00Z"),
                 10, 2).replace("\"policies\"", "\"x-extension\":{\"a\":[1,2]},\"policies\""));
         assertThat(r.policies().get(1).policy().mxHost()).containsExactly("mx.a.example");
         assertThat(ReportReceiver.storedJson(r)).doesNotContain("x-extension");

@@ -109,11 +109,11 @@ class ReportReceiverTest {
         }
         String json = ReportSamples.rfcExample("a.example").replaceFirst("(?s)\"failure-details\": \\[.*\\]\\s*}\\s*]",
                 "\"failure-details\": [" + details + "]}]");
-        ReceivedReport report = new ReportReader(5L << 20).read(json.getBytes(), clock.instant());
+        Report report = new ReportReader(5L << 20).read(json.getBytes(), clock.instant());
         assertThat(report.policies().getFirst().failureDetails()).hasSize(5000);
         String stored = ReportReceiver.storedJson(report);
         assertThat(stored.length()).isLessThanOrEqualTo(ReportReceiver.STORED_JSON_MAX);
-        ReceivedReport back = new ReportReader(5L << 20).read(stored.getBytes(), clock.instant());
+        Report back = new ReportReader(5L << 20).read(stored.getBytes(), clock.instant());
         assertThat(back.policies().getFirst().failureDetails()).hasSizeLessThanOrEqualTo(1000)
                 .first().satisfies(f -> assertThat(f.failedSessionCount()).isEqualTo(4999));
         assertThat(back.policies().getFirst().summary()).isEqualTo(report.policies().getFirst().summary());

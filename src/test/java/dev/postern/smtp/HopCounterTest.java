@@ -1,4 +1,4 @@
-package dev.postern.inbound;
+package dev.postern.smtp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

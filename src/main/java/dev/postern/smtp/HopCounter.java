@@ -1,4 +1,4 @@
-package dev.postern.inbound;
+package dev.postern.smtp;
 
 import java.io.FilterOutputStream;
 import java.io.IOException;
@@ -13,13 +13,15 @@ import java.util.Arrays;
  * {@code TLS-Required: No} (RFC 8689 §3). A field name starts a line (a
  * folded continuation starts with white space, so a folded header counts once), is matched without regard to case and
  * may be followed by white space before the colon (RFC 5322 §4.5.3's obsolete form); the header section ends at the
- * first empty line, so the body is not looked at.
+ * first empty line, so the body is not looked at. The one reader of these fields: the inbound session reads received
+ * mail through it, and {@code outbound.Scheduler.submit} the mail Postern makes itself (a TLS report's
+ * {@code TLS-Required: No}).
  */
-final class HopCounter extends FilterOutputStream {
+public final class HopCounter extends FilterOutputStream {
     /** Longest field name looked at: longer ones are neither field we want. */
     private static final int MAX_NAME = 16;
     /** Longest Message-ID value kept (RFC 5322's line limit); longer ones are cut there. */
-    static final int MAX_MESSAGE_ID = 998;
+    public static final int MAX_MESSAGE_ID = 998;
 
     private static final int LINE_START = 0;
     private static final int NAME = 1;
@@ -44,7 +46,7 @@ final class HopCounter extends FilterOutputStream {
     /** Longest TLS-Required value looked at: "No" with room for white space; a longer one is not "No". */
     private static final int MAX_TLS_REQUIRED = 64;
 
-    HopCounter(OutputStream out) { super(out); }
+    public HopCounter(OutputStream out) { super(out); }
 
     @Override public void write(int b) throws IOException {
         write(new byte[] {(byte) b}, 0, 1);
@@ -136,7 +138,7 @@ final class HopCounter extends FilterOutputStream {
     }
 
     /** {@code Received:} fields seen in the header section so far. */
-    int hops() { return hops; }
+    public int hops() { return hops; }
 
     /**
      * The header section has a {@code TLS-Required: No} field (RFC 8689 §3; name and value in any case, white space
@@ -144,7 +146,7 @@ final class HopCounter extends FilterOutputStream {
      * and a message that contradicts itself gets the default handling. Only for a complete header section (after the
      * end of data): a field cut off by the end of the message counts as read.
      */
-    boolean tlsRequiredNo() {
+    public boolean tlsRequiredNo() {
         int no = tlsRequiredNo;
         int other = tlsRequiredOther;
         if (tlsRequired != null) { // the content ended inside the field (no body): judge it as it stands
@@ -158,7 +160,7 @@ final class HopCounter extends FilterOutputStream {
      * The first {@code Message-ID:} field's value, unfolded, trimmed and without its angle brackets (at most
      * {@link #MAX_MESSAGE_ID} bytes of it); null when the header section had none or it was empty.
      */
-    String messageId() {
+    public String messageId() {
         if (id == null) return null;
         String v = new String(id, 0, idLength, StandardCharsets.UTF_8).strip();
         if (v.startsWith("<")) {
