@@ -39,11 +39,17 @@ public final class ReportRoutes {
     static final int TOTAL = 1_000;
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1_000;
+    /**
+     * Reports the open route reads at once: reading one may hold about 100 MB (5 MB of tiny JSON objects from a 1 MB
+     * gzip), so without a bound a few dozen concurrent POSTs from anyone would fill the heap the mail needs.
+     */
+    static final int PARSING = 2;
 
     private final ReportReceiver receiver;
     private final StoreAccess store;
     private final ClientRate rate;
     private final Clock clock;
+    final java.util.concurrent.Semaphore parsing = new java.util.concurrent.Semaphore(PARSING);
 
     ReportRoutes(ReportReceiver receiver, StoreAccess store, ClientRate rate, Clock clock) {
         this.receiver = receiver;
@@ -64,15 +70,24 @@ public final class ReportRoutes {
         server.route("GET", "/api/tlsrpt/report", r::show);
     }
 
-    Reply open(Call call) {
+    Reply open(Call call) throws InterruptedException {
         String client = client(call);
-        long wait = rate.take(client);
-        if (wait > 0) {
-            log.atWarn().addKeyValue("client", client).log("tls report refused: too many from this client (429)");
-            return new Reply(429, Reply.JSON, ("{\"error\":\"too many reports; retry after " + wait + " s\"}")
-                    .getBytes(StandardCharsets.UTF_8), Map.of("Retry-After", Long.toString(wait)));
+        if (!parsing.tryAcquire(1, java.util.concurrent.TimeUnit.SECONDS)) {
+            log.atWarn().addKeyValue("client", client).log("tls report refused: too many being read at once (503)");
+            return new Reply(503, Reply.JSON, "{\"error\":\"busy reading other reports; retry later\"}"
+                    .getBytes(StandardCharsets.UTF_8), Map.of("Retry-After", "10"));
         }
-        return receive(call, "https POST from " + client);
+        try {
+            long wait = rate.take(client);
+            if (wait > 0) {
+                log.atWarn().addKeyValue("client", client).log("tls report refused: too many from this client (429)");
+                return new Reply(429, Reply.JSON, ("{\"error\":\"too many reports; retry after " + wait + " s\"}")
+                        .getBytes(StandardCharsets.UTF_8), Map.of("Retry-After", Long.toString(wait)));
+            }
+            return receive(call, "https POST from " + client);
+        } finally {
+            parsing.release();
+        }
     }
 
     Reply post(Call call) {

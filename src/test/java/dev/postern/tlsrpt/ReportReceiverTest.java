@@ -135,4 +135,25 @@ class ReportReceiverTest {
         now.set(now.get().plus(Duration.ofMinutes(60)));
         assertThat(rate.take("a")).isZero();
     }
+    /**
+     * The open route parses at most {@link ReportRoutes#PARSING} reports at once: a 1 MB gzip inflating to 5 MB of
+     * small JSON objects holds about 100 MB while it is read (measured), so a few dozen concurrent POSTs from anyone
+     * could fill the gateway's heap; past the bound the answer is 503 with Retry-After, and no rate is spent.
+     */
+    @Test void theOpenRouteParsesFewReportsAtOnce() throws Exception {
+        try (ReportReceiver r = receiver(null, 5L << 20)) {
+            ReportRoutes routes = new ReportRoutes(r, null, new ClientRate(1, 1000, Duration.ofHours(1), clock), clock);
+            dev.postern.admin.Call call = new dev.postern.admin.Call("POST", "/tlsrpt", "", Map.of(),
+                    Map.of("content-type", ReportBytes.GZIP), ReportSamples.gzip(ReportSamples.rfcExample("a.example")),
+                    "192.0.2.7", false);
+            routes.parsing.acquire(ReportRoutes.PARSING); // as many reports being read as the route allows
+            dev.postern.admin.Reply busy = routes.open(call);
+            assertThat(busy.status()).isEqualTo(503);
+            assertThat(busy.headers()).containsKey("Retry-After");
+            routes.parsing.release(ReportRoutes.PARSING);
+            // the 503 spent none of the client's one report per hour
+            assertThat(routes.open(call).status()).isEqualTo(200);
+            assertThat(routes.parsing.availablePermits()).isEqualTo(ReportRoutes.PARSING);
+        }
+    }
 }
