@@ -156,4 +156,26 @@ class ReportReceiverTest {
             assertThat(routes.parsing.availablePermits()).isEqualTo(ReportRoutes.PARSING);
         }
     }
+    /** Every report read on the open route is kept in the store: the route reads a bounded number of bytes an hour. */
+    @Test void theOpenRouteReadsABoundedNumberOfReportBytesAnHour() throws Exception {
+        try (ReportReceiver r = receiver(null, 5L << 20)) {
+            ReportRoutes routes = new ReportRoutes(r, null, new ClientRate(20, 1000, Duration.ofHours(1), clock),
+                    clock);
+            String one = ReportSamples.rfcExample("a.example");
+            routes.openBytesPerHour = one.length() * 5L / 2; // two such reports an hour
+            java.util.function.IntFunction<dev.postern.admin.Reply> post = i -> {
+                try {
+                    return routes.open(new dev.postern.admin.Call("POST", "/tlsrpt", "", Map.of(),
+                            Map.of("content-type", ReportBytes.GZIP), ReportSamples.gzip(one), "192.0.2." + i, false));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            assertThat(post.apply(1).status()).isEqualTo(200);
+            assertThat(post.apply(2).status()).isEqualTo(200); // a duplicate, read all the same
+            dev.postern.admin.Reply third = post.apply(3);
+            assertThat(third.status()).isEqualTo(429);
+            assertThat(third.headers().get("Retry-After")).isEqualTo("3600");
+        }
+    }
 }
