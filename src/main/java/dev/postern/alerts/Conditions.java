@@ -323,6 +323,9 @@ final class Conditions {
             }
             return;
         }
+        // only a periodic probe (HealthProbes.SCHEDULED) fires: one asked by hand may be of a domain no periodic
+        // probe watches, whose alert nothing would ever recover
+        if (!"scheduled".equals(p.trigger())) return;
         fire(Kind.PROBE_FAILURE, key, p.domain(), p.domain() + ": health probe failed"
                         + (p.policyLevel() == null ? "" : " under policy " + p.policyLevel()),
                 (p.problem() == null ? "" : p.problem()) + (p.hostsTried().isEmpty() ? ""

@@ -176,4 +176,24 @@ class ConditionsTest {
         assertThat(c.record(clientCertificate("SV", "192.0.2.7", "ab".repeat(32), "verified"))).singleElement()
                 .satisfies(a -> assertThat(a.kind()).isEqualTo(AlertRecord.Kind.PARTNER_CERTIFICATE_EXPIRY));
     }
+    /**
+     * A probe asked by hand ({@code postern probe}, {@code POST /api/probes/D}) of a domain that is not watched would
+     * fire an alert nothing recovers: no periodic probe of it ever passes. Only periodic probes fire; any passing one
+     * recovers.
+     */
+    @Test void aFailingProbeAskedByHandFiresNothing() {
+        Conditions c = new Conditions(Map.of(), new Conditions.Limits(Duration.ofDays(21), 10, Duration.ofHours(4)));
+        for (String by : List.of("admin-api", "alice", "cli")) {
+            assertThat(c.record(new ProbeRecord(T, "typo.example", false, by, "may", "default", null, null, -1,
+                    null, null, null, "none", "no MX and no address", List.of(), 40))).isEmpty();
+        }
+        assertThat(c.firing()).isEmpty();
+        ProbeRecord bad = new ProbeRecord(T, "bank.example", false, "scheduled", "verify", "static", null, null, -1,
+                null, null, null, "none", "mx.bank.example: does not offer STARTTLS", List.of("mx.bank.example"), 40);
+        assertThat(c.record(bad)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
+        ProbeRecord byHand = new ProbeRecord(T.plusSeconds(60), "bank.example", true, "admin-api", "verify", "static",
+                "mx.bank.example", "192.0.2.1", 25, "S3", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", null,
+                List.of("mx.bank.example"), 40);
+        assertThat(c.record(byHand)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
+    }
 }
