@@ -78,15 +78,25 @@ class ConditionsTest {
                 List.of()))).isEmpty();
     }
 
+    /** A probe of bank.example (under "verify") that failed, asked by {@code trigger}. */
+    static ProbeRecord failing(String trigger) {
+        return new ProbeRecord(T, "bank.example", false, trigger, "verify", "static", null, null, -1, null, null, null,
+                "none", "mx.bank.example: does not offer STARTTLS", List.of("mx.bank.example"), 40);
+    }
+
+    /** A probe of bank.example (under "verify") a minute later that passed, asked by {@code trigger}. */
+    static ProbeRecord passing(String trigger) {
+        return new ProbeRecord(T.plusSeconds(60), "bank.example", true, trigger, "verify", "static", "mx.bank.example",
+                "192.0.2.1", 25, "S3", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", null, List.of("mx.bank.example"),
+                40);
+    }
+
     @Test void aProbeFiresAndAPassingProbeUnderAnEnforcedPolicyRecoversTheDeliveryAlertToo() {
         Conditions c = new Conditions(Map.of(), new Conditions.Limits(Duration.ofDays(21), 10, Duration.ofHours(4)));
         c.record(delivery(Outcome.DEFERRED, "4.7.10", "x", List.of(), "451 4.7.10 TLS required by policy"));
-        ProbeRecord bad = new ProbeRecord(T, "bank.example", false, "scheduled", "verify", "static", null, null, -1,
-                null, null, null, "none", "mx.bank.example: does not offer STARTTLS", List.of("mx.bank.example"), 40);
+        ProbeRecord bad = failing("scheduled");
         assertThat(c.record(bad)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
-        ProbeRecord good = new ProbeRecord(T.plusSeconds(60), "bank.example", true, "scheduled", "verify", "static",
-                "mx.bank.example", "192.0.2.1", 25, "S3", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", null,
-                List.of("mx.bank.example"), 40);
+        ProbeRecord good = passing("scheduled");
         assertThat(c.record(good)).extracting(AlertRecord::key)
                 .containsExactly("probe:bank.example", "enforced-delivery:bank.example");
     }
@@ -188,12 +198,9 @@ class ConditionsTest {
                     null, null, null, "none", "no MX and no address", List.of(), 40))).isEmpty();
         }
         assertThat(c.firing()).isEmpty();
-        ProbeRecord bad = new ProbeRecord(T, "bank.example", false, "scheduled", "verify", "static", null, null, -1,
-                null, null, null, "none", "mx.bank.example: does not offer STARTTLS", List.of("mx.bank.example"), 40);
+        ProbeRecord bad = failing("scheduled");
         assertThat(c.record(bad)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
-        ProbeRecord byHand = new ProbeRecord(T.plusSeconds(60), "bank.example", true, "admin-api", "verify", "static",
-                "mx.bank.example", "192.0.2.1", 25, "S3", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", null,
-                List.of("mx.bank.example"), 40);
+        ProbeRecord byHand = passing("admin-api");
         assertThat(c.record(byHand)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
     }
 }
