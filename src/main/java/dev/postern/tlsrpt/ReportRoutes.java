@@ -110,11 +110,15 @@ public final class ReportRoutes {
     /** Counts the report's inflated size against the hour's bytes: 0 when it may go on, else seconds to wait. */
     private long spend(Call call) {
         long size;
+        // inflated no further than the hour allows, whatever max_report_size says (it may be up to 1 GiB)
+        long cap = Math.min(receiver.maxReportSize(), openBytesPerHour);
         try {
-            size = ReportBytes.json(ReportBytes.mediaType(call.header("content-type").orElse("")), call.body(),
-                    receiver.maxReportSize()).length;
+            size = ReportBytes.json(ReportBytes.mediaType(call.header("content-type").orElse("")), call.body(), cap)
+                    .length;
         } catch (ReportException e) {
-            return 0; // refused by receive, with the reason
+            // larger than the hour's bytes: counted as all of them; any other fault is refused by receive
+            if (e.status() != 413 || cap == receiver.maxReportSize()) return 0;
+            size = cap + 1;
         }
         Instant now = clock.instant();
         synchronized (this) {
