@@ -170,9 +170,21 @@ public final class AdminServer implements AutoCloseable {
             throw new IOException("admin server on " + listen + ": " + e.getMessage(), e);
         }
         running = true;
+        String exposed = cleartext(listen, tls != null);
+        if (exposed != null) log.warn(exposed);
         Thread.ofVirtual().name("admin-deadlines").start(this::sweep);
         log.info("admin server listening on {}://{}:{}", tls == null ? "http" : "https",
                 listen.getAddress().getHostAddress(), port());
+    }
+
+    /**
+     * A warning when the token would cross a network in clear text (plain HTTP on an address other than loopback),
+     * else null.
+     */
+    static String cleartext(InetSocketAddress listen, boolean tls) {
+        if (tls || listen.getAddress().isLoopbackAddress()) return null;
+        return "admin server on " + listen.getAddress().getHostAddress() + ":" + listen.getPort() + " without TLS: the "
+                + "admin token crosses the network in clear text; set [admin] tls = true, or listen on 127.0.0.1";
     }
 
     /** The bound port (the configured one, or the one chosen for port 0). */

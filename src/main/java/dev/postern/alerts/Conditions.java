@@ -186,6 +186,9 @@ final class Conditions {
      */
     private void partnerCertificate(TlsSessionRecord s, List<AlertRecord> out) {
         if (s.peerChain().isEmpty()) return;
+        // inbound, only a client certificate that verified is a partner's: any client may show a self-made one
+        // ending tomorrow, a new one per connection, and each would be an alert (mail, webhook, a key kept)
+        if (s.direction() == Direction.IN && !"verified".equals(s.clientCertificate())) return;
         CertificateSummary leaf = s.peerChain().getFirst();
         if (leaf.notAfter() == null || leaf.sha256() == null) return;
         String endpoint = s.direction() == Direction.OUT ? "out " + s.endpoint() : "in " + s.peerIp();
@@ -228,6 +231,8 @@ final class Conditions {
         Instant recent = now.minus(limits.certificateWarning());
         Map<String, SeenCertificate.Peer> latestPeer = new LinkedHashMap<>();
         Map<String, String> latestSha = new LinkedHashMap<>();
+        // the store does not keep whether a client's certificate verified: inbound ones are judged when seen again
+        seen = seen.stream().map(Conditions::outbound).filter(c -> c != null).toList();
         for (SeenCertificate c : seen) {
             for (SeenCertificate.Peer p : c.peers()) {
                 String e = endpoint(p);
@@ -257,6 +262,17 @@ final class Conditions {
             firing.put(key, new Firing(f.record(), c.lastSeen(), f.notAfter(), endpoints, null));
         }
         return out;
+    }
+
+    /** {@code c} as seen outbound only (its places and last sighting there), or null when never seen outbound. */
+    private static SeenCertificate outbound(SeenCertificate c) {
+        List<SeenCertificate.Peer> out = c.peers().stream().filter(p -> p.direction() == Direction.OUT).toList();
+        if (out.size() == c.peers().size()) return c;
+        Instant last = out.stream().map(SeenCertificate.Peer::lastSeen).filter(t -> t != null)
+                .max(Instant::compareTo).orElse(null);
+        return out.isEmpty() ? null : new SeenCertificate(c.sha256(), c.subject(), c.sans(), c.issuer(),
+                c.notBefore(), c.notAfter(), c.keyType(), c.keyBits(), c.firstSeen(), last,
+                out.stream().mapToLong(SeenCertificate.Peer::sessions).sum(), out);
     }
 
     /**
@@ -307,6 +323,9 @@ final class Conditions {
             }
             return;
         }
+        // only a periodic probe (HealthProbes.SCHEDULED) fires: one asked by hand may be of a domain no periodic
+        // probe watches, whose alert nothing would ever recover
+        if (!"scheduled".equals(p.trigger())) return;
         fire(Kind.PROBE_FAILURE, key, p.domain(), p.domain() + ": health probe failed"
                         + (p.policyLevel() == null ? "" : " under policy " + p.policyLevel()),
                 (p.problem() == null ? "" : p.problem()) + (p.hostsTried().isEmpty() ? ""

@@ -46,6 +46,8 @@ final class Webhook implements AutoCloseable {
     }
 
     private final URI uri;
+    /** What the logs name: the receiver's scheme, host and port, never its path or query (they often hold its key). */
+    private final String origin;
     private final Duration timeout;
     private final List<Duration> backoff;
     private final HttpClient client;
@@ -54,6 +56,7 @@ final class Webhook implements AutoCloseable {
 
     Webhook(URI uri, Duration timeout, List<Duration> backoff) {
         this.uri = uri;
+        this.origin = uri.getScheme() + "://" + uri.getHost() + (uri.getPort() < 0 ? "" : ":" + uri.getPort());
         this.timeout = timeout;
         this.backoff = List.copyOf(backoff);
         this.client = HttpClient.newBuilder().connectTimeout(timeout).followRedirects(HttpClient.Redirect.NEVER)
@@ -104,7 +107,7 @@ final class Webhook implements AutoCloseable {
                 }
                 if (status < 500) {
                     log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state())
-                            .addKeyValue("status", status).addKeyValue("url", uri)
+                            .addKeyValue("status", status).addKeyValue("url", origin)
                             .log("alert webhook refused the alert, not tried again");
                     return;
                 }
@@ -132,7 +135,7 @@ final class Webhook implements AutoCloseable {
             }
         }
         log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state()).addKeyValue("tries", tries)
-                .addKeyValue("error", last).addKeyValue("url", uri).log("alert webhook failed");
+                .addKeyValue("error", last).addKeyValue("url", origin).log("alert webhook failed");
     }
 
     /** One try: the status, within {@code timeout} for all of it (a receiver that stalls mid-answer included). */

@@ -39,11 +39,27 @@ public final class ReportRoutes {
     static final int TOTAL = 1_000;
     static final int DEFAULT_LIMIT = 100;
     static final int MAX_LIMIT = 1_000;
+    /**
+     * Reports the open route reads at once: reading one may hold about 100 MB (5 MB of tiny JSON objects from a 1 MB
+     * gzip), so without a bound a few dozen concurrent POSTs from anyone would fill the heap the mail needs.
+     */
+    static final int PARSING = 2;
+    /**
+     * Report JSON (inflated) the open route reads per hour from everyone. Each report is kept in the audit store (up
+     * to 1 MiB of it per policy domain), so without a byte bound 1,000 reports an hour of a few KB of gzip each could
+     * add a GB an hour to the store for anyone who can reach the route.
+     */
+    static final long OPEN_BYTES_PER_HOUR = 64L << 20;
 
     private final ReportReceiver receiver;
     private final StoreAccess store;
     private final ClientRate rate;
     private final Clock clock;
+    final java.util.concurrent.Semaphore parsing = new java.util.concurrent.Semaphore(PARSING);
+    /** {@link #OPEN_BYTES_PER_HOUR}; tests make it smaller. */
+    long openBytesPerHour = OPEN_BYTES_PER_HOUR;
+    private Instant bytesWindow = Instant.EPOCH;
+    private long bytesTaken;
 
     ReportRoutes(ReportReceiver receiver, StoreAccess store, ClientRate rate, Clock clock) {
         this.receiver = receiver;
@@ -64,15 +80,58 @@ public final class ReportRoutes {
         server.route("GET", "/api/tlsrpt/report", r::show);
     }
 
-    Reply open(Call call) {
+    Reply open(Call call) throws InterruptedException {
         String client = client(call);
-        long wait = rate.take(client);
-        if (wait > 0) {
-            log.atWarn().addKeyValue("client", client).log("tls report refused: too many from this client (429)");
-            return new Reply(429, Reply.JSON, ("{\"error\":\"too many reports; retry after " + wait + " s\"}")
-                    .getBytes(StandardCharsets.UTF_8), Map.of("Retry-After", Long.toString(wait)));
+        if (!parsing.tryAcquire(1, java.util.concurrent.TimeUnit.SECONDS)) {
+            log.atWarn().addKeyValue("client", client).log("tls report refused: too many being read at once (503)");
+            return new Reply(503, Reply.JSON, "{\"error\":\"busy reading other reports; retry later\"}"
+                    .getBytes(StandardCharsets.UTF_8), Map.of("Retry-After", "10"));
         }
-        return receive(call, "https POST from " + client);
+        try {
+            long wait = rate.take(client);
+            if (wait > 0) {
+                log.atWarn().addKeyValue("client", client).log("tls report refused: too many from this client (429)");
+                return new Reply(429, Reply.JSON, ("{\"error\":\"too many reports; retry after " + wait + " s\"}")
+                        .getBytes(StandardCharsets.UTF_8), Map.of("Retry-After", Long.toString(wait)));
+            }
+            long later = spend(call);
+            if (later > 0) {
+                log.atWarn().addKeyValue("client", client).log("tls report refused: the hour's bytes are spent (429)");
+                return new Reply(429, Reply.JSON, ("{\"error\":\"too many report bytes this hour; retry after "
+                        + later + " s\"}").getBytes(StandardCharsets.UTF_8), Map.of("Retry-After",
+                        Long.toString(later)));
+            }
+            return receive(call, "https POST from " + client);
+        } finally {
+            parsing.release();
+        }
+    }
+
+    /** Counts the report's inflated size against the hour's bytes: 0 when it may go on, else seconds to wait. */
+    private long spend(Call call) {
+        long size;
+        // inflated no further than the hour allows, whatever max_report_size says (it may be up to 1 GiB)
+        long cap = Math.min(receiver.maxReportSize(), openBytesPerHour);
+        try {
+            size = ReportBytes.json(ReportBytes.mediaType(call.header("content-type").orElse("")), call.body(), cap)
+                    .length;
+        } catch (ReportException e) {
+            // larger than the hour's bytes: counted as all of them; any other fault is refused by receive
+            if (e.status() != 413 || cap == receiver.maxReportSize()) return 0;
+            size = cap + 1;
+        }
+        Instant now = clock.instant();
+        synchronized (this) {
+            if (!now.isBefore(bytesWindow.plus(Duration.ofHours(1)))) {
+                bytesWindow = now;
+                bytesTaken = 0;
+            }
+            if (bytesTaken + size > openBytesPerHour) {
+                return Math.max(1, Duration.between(now, bytesWindow.plus(Duration.ofHours(1))).toSeconds());
+            }
+            bytesTaken += size;
+            return 0;
+        }
     }
 
     Reply post(Call call) {

@@ -304,13 +304,44 @@ public final class TlsRptSender implements Closeable {
      */
     static String privateAddress(String host) throws java.net.UnknownHostException {
         for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
-            boolean uniqueLocal = a instanceof java.net.Inet6Address && (a.getAddress()[0] & 0xfe) == 0xfc;
-            if (a.isLoopbackAddress() || a.isSiteLocalAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress()
-                    || a.isMulticastAddress() || uniqueLocal) {
-                return "refused: " + host + " is a local or private address (" + a.getHostAddress() + ")";
-            }
+            if (inside(a)) return "refused: " + host + " is a local or private address (" + a.getHostAddress() + ")";
         }
         return null;
+    }
+
+    /**
+     * Whether {@code a} is not an internet address: local, private, shared (100.64/10, carrier NAT and Tailscale),
+     * benchmarking, reserved, or an IPv6 form (NAT64, 6to4, IPv4-compatible) of one of those.
+     */
+    private static boolean inside(java.net.InetAddress a) {
+        byte[] b = a.getAddress();
+        if (a.isLoopbackAddress() || a.isSiteLocalAddress() || a.isLinkLocalAddress() || a.isAnyLocalAddress()
+                || a.isMulticastAddress()) {
+            return true;
+        }
+        if (b.length == 4) {
+            int o0 = b[0] & 0xff, o1 = b[1] & 0xff;
+            return o0 == 0 || o0 >= 240 || o0 == 100 && (o1 & 0xc0) == 64 || o0 == 198 && (o1 & 0xfe) == 18;
+        }
+        if ((b[0] & 0xfe) == 0xfc) return true; // unique local fc00::/7
+        // the IPv4 address inside NAT64 (64:ff9b::/96), 6to4 (2002::/16) and IPv4-compatible (::/96) forms
+        byte[] v4 = null;
+        if (prefix(b, new byte[] {0, 0x64, (byte) 0xff, (byte) 0x9b, 0, 0, 0, 0, 0, 0, 0, 0})
+                || prefix(b, new byte[12])) {
+            v4 = java.util.Arrays.copyOfRange(b, 12, 16);
+        } else if (b[0] == 0x20 && b[1] == 0x02) {
+            v4 = java.util.Arrays.copyOfRange(b, 2, 6);
+        }
+        if (v4 == null) return false;
+        try {
+            return inside(java.net.InetAddress.getByAddress(v4));
+        } catch (java.net.UnknownHostException e) {
+            return true; // cannot happen: four bytes
+        }
+    }
+
+    private static boolean prefix(byte[] address, byte[] prefix) {
+        return java.util.Arrays.equals(address, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     /** Another try later (gaps doubling from 10 minutes to 2 hours) while the report is under a day old. */

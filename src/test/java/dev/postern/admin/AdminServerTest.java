@@ -213,4 +213,13 @@ class AdminServerTest {
         assertThat(lines).anySatisfy(l -> assertThat(l).contains("path=/api/echo/b", "reason=\"no token\""));
         assertThat(String.join("\n", lines)).doesNotContain("Wr0ngT0ken").doesNotContain(token);
     }
+    /** An admin server reachable from a network without TLS sends the token in clear text: the start says so. */
+    @Test void plainHttpBeyondLoopbackIsWarnedOf() {
+        assertThat(AdminServer.cleartext(new InetSocketAddress("0.0.0.0", 8025), false))
+                .contains("0.0.0.0:8025", "clear text", "[admin] tls = true");
+        assertThat(AdminServer.cleartext(new InetSocketAddress("192.0.2.10", 8025), false)).isNotNull();
+        assertThat(AdminServer.cleartext(new InetSocketAddress("0.0.0.0", 8025), true)).isNull();
+        assertThat(AdminServer.cleartext(new InetSocketAddress("127.0.0.1", 8025), false)).isNull();
+        assertThat(AdminServer.cleartext(new InetSocketAddress("::1", 8025), false)).isNull();
+    }
 }

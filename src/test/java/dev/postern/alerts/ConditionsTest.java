@@ -78,15 +78,25 @@ class ConditionsTest {
                 List.of()))).isEmpty();
     }
 
+    /** A probe of bank.example (under "verify") that failed, asked by {@code trigger}. */
+    static ProbeRecord failing(String trigger) {
+        return new ProbeRecord(T, "bank.example", false, trigger, "verify", "static", null, null, -1, null, null, null,
+                "none", "mx.bank.example: does not offer STARTTLS", List.of("mx.bank.example"), 40);
+    }
+
+    /** A probe of bank.example (under "verify") a minute later that passed, asked by {@code trigger}. */
+    static ProbeRecord passing(String trigger) {
+        return new ProbeRecord(T.plusSeconds(60), "bank.example", true, trigger, "verify", "static", "mx.bank.example",
+                "192.0.2.1", 25, "S3", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", null, List.of("mx.bank.example"),
+                40);
+    }
+
     @Test void aProbeFiresAndAPassingProbeUnderAnEnforcedPolicyRecoversTheDeliveryAlertToo() {
         Conditions c = new Conditions(Map.of(), new Conditions.Limits(Duration.ofDays(21), 10, Duration.ofHours(4)));
         c.record(delivery(Outcome.DEFERRED, "4.7.10", "x", List.of(), "451 4.7.10 TLS required by policy"));
-        ProbeRecord bad = new ProbeRecord(T, "bank.example", false, "scheduled", "verify", "static", null, null, -1,
-                null, null, null, "none", "mx.bank.example: does not offer STARTTLS", List.of("mx.bank.example"), 40);
+        ProbeRecord bad = failing("scheduled");
         assertThat(c.record(bad)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
-        ProbeRecord good = new ProbeRecord(T.plusSeconds(60), "bank.example", true, "scheduled", "verify", "static",
-                "mx.bank.example", "192.0.2.1", 25, "S3", "TLSv1.3", "TLS_AES_128_GCM_SHA256", "verified", null,
-                List.of("mx.bank.example"), 40);
+        ProbeRecord good = passing("scheduled");
         assertThat(c.record(good)).extracting(AlertRecord::key)
                 .containsExactly("probe:bank.example", "enforced-delivery:bank.example");
     }
@@ -144,5 +154,53 @@ class ConditionsTest {
                     assertThat(a.state()).isEqualTo(AlertRecord.State.RECOVERED);
                     assertThat(a.key()).isEqualTo("downgrade:in:bank.example");
                 });
+    }
+    /** An inbound session from {@code ip} showing a client certificate ({@code judged}: "verified", "untrusted: ..."). */
+    static dev.postern.audit.TlsSessionRecord clientCertificate(String id, String ip, String sha256, String judged) {
+        var leaf = new dev.postern.audit.CertificateSummary("CN=client " + id, List.of(), "CN=client " + id,
+                T.minus(Duration.ofDays(1)), T.plus(Duration.ofDays(2)), "EC", 256, sha256, sha256, null);
+        return new dev.postern.audit.TlsSessionRecord(id, T, dev.postern.audit.TlsSessionRecord.Direction.IN,
+                "mx 127.0.0.1:25", ip, 40000, "anyone.example", null, "TLSv1.3", "TLS_AES_128_GCM_SHA256", 128, null,
+                false, null, List.of(leaf), null, null, judged, null, null, new PolicyApplied("may", "listener",
+                "listener mx", "enforce", List.of()));
+    }
+
+    @Test void anyClientsUntrustedCertificatesRaiseNoAlertsOnlyAVerifiedOneDoes() {
+        // anyone on the internet may present a self-made certificate ending tomorrow, a new one per connection: each
+        // would be an alert mail and a webhook call, and a key kept firing (an alert flood for the price of a
+        // handshake)
+        Conditions c = new Conditions(Map.of(), new Conditions.Limits(Duration.ofDays(21), 10, Duration.ofHours(4)));
+        for (int i = 0; i < 500; i++) {
+            String sha = String.format("%064x", i);
+            assertThat(c.record(clientCertificate("S" + i, "203.0.113." + (i % 250), sha,
+                    "untrusted: self-signed certificate"))).isEmpty();
+        }
+        assertThat(c.firing()).isEmpty();
+        // nor at start from the store, which does not keep whether a client certificate verified
+        var in = new dev.postern.audit.SeenCertificate.Peer(dev.postern.audit.TlsSessionRecord.Direction.IN,
+                "mx 127.0.0.1:25", "203.0.113.9", "gw", 1, T, T);
+        assertThat(c.certificatesSeen(List.of(new dev.postern.audit.SeenCertificate("cd".repeat(32), "CN=x",
+                List.of(), "CN=x", T.minus(Duration.ofDays(1)), T.plus(Duration.ofDays(2)), "EC", 256, T, T, 1,
+                List.of(in))), T)).isEmpty();
+        // a partner's verified client certificate ending in 2 days is what the alert is for
+        assertThat(c.record(clientCertificate("SV", "192.0.2.7", "ab".repeat(32), "verified"))).singleElement()
+                .satisfies(a -> assertThat(a.kind()).isEqualTo(AlertRecord.Kind.PARTNER_CERTIFICATE_EXPIRY));
+    }
+    /**
+     * A probe asked by hand ({@code postern probe}, {@code POST /api/probes/D}) of a domain that is not watched would
+     * fire an alert nothing recovers: no periodic probe of it ever passes. Only periodic probes fire; any passing one
+     * recovers.
+     */
+    @Test void aFailingProbeAskedByHandFiresNothing() {
+        Conditions c = new Conditions(Map.of(), new Conditions.Limits(Duration.ofDays(21), 10, Duration.ofHours(4)));
+        for (String by : List.of("admin-api", "alice", "cli")) {
+            assertThat(c.record(new ProbeRecord(T, "typo.example", false, by, "may", "default", null, null, -1,
+                    null, null, null, "none", "no MX and no address", List.of(), 40))).isEmpty();
+        }
+        assertThat(c.firing()).isEmpty();
+        ProbeRecord bad = failing("scheduled");
+        assertThat(c.record(bad)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
+        ProbeRecord byHand = passing("admin-api");
+        assertThat(c.record(byHand)).extracting(AlertRecord::key).containsExactly("probe:bank.example");
     }
 }

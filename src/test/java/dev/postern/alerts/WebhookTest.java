@@ -68,4 +68,24 @@ class WebhookTest {
             assertThat(r.bodies).hasSize(6);
         }
     }
+
+    /** A webhook URL is a secret (Slack's, Teams' carry their key in the path or query): logs show its origin only. */
+    @Test void theLogNamesTheReceiverWithoutItsPathOrQuery() throws Exception {
+        List<String> lines;
+        try (Receiver r = new Receiver(n -> n == 1 ? 400 : 503)) {
+            java.net.URI secret = java.net.URI.create(r.uri() + "/T0/B0/s3cr3tPath?key=s3cr3tQuery");
+            lines = dev.postern.testkit.LogLines.during(Webhook.class, () -> {
+                try (Webhook hook = new Webhook(secret, Duration.ofSeconds(2), List.of(Duration.ofMillis(50)))) {
+                    hook.send(payload()); // refused: not tried again
+                    await().atMost(Duration.ofSeconds(5)).until(() -> r.bodies.size() == 1);
+                    hook.send(payload()); // 503 twice: failed
+                    await().atMost(Duration.ofSeconds(5)).until(() -> r.bodies.size() == 3);
+                    Thread.sleep(300);
+                }
+            });
+        }
+        assertThat(lines).anySatisfy(l -> assertThat(l).contains("refused the alert").contains("127.0.0.1"));
+        assertThat(lines).anySatisfy(l -> assertThat(l).contains("alert webhook failed").contains("127.0.0.1"));
+        assertThat(lines).noneSatisfy(l -> assertThat(l).containsAnyOf("s3cr3t", "/hook"));
+    }
 }

@@ -135,4 +135,47 @@ class ReportReceiverTest {
         now.set(now.get().plus(Duration.ofMinutes(60)));
         assertThat(rate.take("a")).isZero();
     }
+    /**
+     * The open route parses at most {@link ReportRoutes#PARSING} reports at once: a 1 MB gzip inflating to 5 MB of
+     * small JSON objects holds about 100 MB while it is read (measured), so a few dozen concurrent POSTs from anyone
+     * could fill the gateway's heap; past the bound the answer is 503 with Retry-After, and no rate is spent.
+     */
+    @Test void theOpenRouteParsesFewReportsAtOnce() throws Exception {
+        try (ReportReceiver r = receiver(null, 5L << 20)) {
+            ReportRoutes routes = new ReportRoutes(r, null, new ClientRate(1, 1000, Duration.ofHours(1), clock), clock);
+            dev.postern.admin.Call call = new dev.postern.admin.Call("POST", "/tlsrpt", "", Map.of(),
+                    Map.of("content-type", ReportBytes.GZIP), ReportSamples.gzip(ReportSamples.rfcExample("a.example")),
+                    "192.0.2.7", false);
+            routes.parsing.acquire(ReportRoutes.PARSING); // as many reports being read as the route allows
+            dev.postern.admin.Reply busy = routes.open(call);
+            assertThat(busy.status()).isEqualTo(503);
+            assertThat(busy.headers()).containsKey("Retry-After");
+            routes.parsing.release(ReportRoutes.PARSING);
+            // the 503 spent none of the client's one report per hour
+            assertThat(routes.open(call).status()).isEqualTo(200);
+            assertThat(routes.parsing.availablePermits()).isEqualTo(ReportRoutes.PARSING);
+        }
+    }
+    /** Every report read on the open route is kept in the store: the route reads a bounded number of bytes an hour. */
+    @Test void theOpenRouteReadsABoundedNumberOfReportBytesAnHour() throws Exception {
+        try (ReportReceiver r = receiver(null, 5L << 20)) {
+            ReportRoutes routes = new ReportRoutes(r, null, new ClientRate(20, 1000, Duration.ofHours(1), clock),
+                    clock);
+            String one = ReportSamples.rfcExample("a.example");
+            routes.openBytesPerHour = one.length() * 5L / 2; // two such reports an hour
+            java.util.function.IntFunction<dev.postern.admin.Reply> post = i -> {
+                try {
+                    return routes.open(new dev.postern.admin.Call("POST", "/tlsrpt", "", Map.of(),
+                            Map.of("content-type", ReportBytes.GZIP), ReportSamples.gzip(one), "192.0.2." + i, false));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            assertThat(post.apply(1).status()).isEqualTo(200);
+            assertThat(post.apply(2).status()).isEqualTo(200); // a duplicate, read all the same
+            dev.postern.admin.Reply third = post.apply(3);
+            assertThat(third.status()).isEqualTo(429);
+            assertThat(third.headers().get("Retry-After")).isEqualTo("3600");
+        }
+    }
 }

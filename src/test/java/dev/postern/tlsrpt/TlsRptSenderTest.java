@@ -264,6 +264,16 @@ public class TlsRptSenderTest {
         assertThat(TlsRptSender.privateAddress("10.1.2.3")).isNotNull();
         assertThat(TlsRptSender.privateAddress("fd00::1")).isNotNull();
         assertThat(TlsRptSender.privateAddress("192.0.2.1")).isNull();
+        // networks that are not the internet either: shared address space (carrier NAT, Tailscale's 100.64/10),
+        // benchmarking, reserved; IPv6 forms that reach a private IPv4 address (NAT64, 6to4, IPv4-compatible)
+        for (String inside : List.of("100.64.0.1", "100.127.255.254", "198.18.0.1", "240.0.0.1", "255.255.255.255",
+                "64:ff9b::a00:1", "64:ff9b::7f00:1", "2002:a00:1::1", "2002:7f00:1::", "::127.0.0.1")) {
+            assertThat(TlsRptSender.privateAddress(inside)).as(inside).isNotNull();
+        }
+        for (String outside : List.of("100.63.255.255", "100.128.0.1", "64:ff9b::c000:201", "2002:c000:201::1",
+                "2001:db8::1", "8.8.8.8")) {
+            assertThat(TlsRptSender.privateAddress(outside)).as(outside).isNull();
+        }
     }
 
     /** A record listing many addresses gets the report at its first few only. */
