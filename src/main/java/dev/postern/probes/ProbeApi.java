@@ -23,6 +23,8 @@ import java.util.Map;
  * ProbeRecord of a probe run now.
  */
 public final class ProbeApi {
+    /** The most probes asked through the API that run at once; more are answered 429. */
+    static final int ON_DEMAND_AT_ONCE = 4;
     /** The history's default reach. */
     static final Duration DEFAULT_SINCE = Duration.ofDays(7);
     /** The trigger of a probe asked through the API without a "by". */
@@ -39,9 +41,21 @@ public final class ProbeApi {
             List<ProbeRecord> history = store.ask(s -> s.probeHistory(domain, Instant.now().minus(since)));
             return Reply.json(Map.of("probes", history));
         });
+        // each probe on demand holds a thread and outbound connections for up to [probes] timeout: a few at once
+        java.util.concurrent.Semaphore onDemand = new java.util.concurrent.Semaphore(ON_DEMAND_AT_ONCE);
         server.route("POST", "/api/probes/*", call -> {
-            ProbeRecord r = probes.probe(domain(call.rest()), by(call));
-            return r == null ? Reply.error(503, "the gateway is stopping") : Reply.json(r);
+            String domain = domain(call.rest());
+            if (!onDemand.tryAcquire()) {
+                return new Reply(429, Reply.JSON, ("{\"error\":\"" + ON_DEMAND_AT_ONCE + " probes asked through the "
+                        + "API are under way; retry when one has ended\"}").getBytes(
+                        java.nio.charset.StandardCharsets.UTF_8), Map.of("Retry-After", "5"));
+            }
+            try {
+                ProbeRecord r = probes.probe(domain, by(call));
+                return r == null ? Reply.error(503, "the gateway is stopping") : Reply.json(r);
+            } finally {
+                onDemand.release();
+            }
         });
     }
 

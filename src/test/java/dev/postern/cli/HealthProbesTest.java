@@ -341,6 +341,34 @@ class HealthProbesTest {
         assertThat(history(config, "hang.test")).isEmpty();
     }
 
+    /** Probes asked through the API hold a thread and a connection each: a fifth while four hang is answered 429. */
+    @Test void probesOnDemandThroughTheApiAreBounded() throws Exception {
+        Path file = config("ondemand", dnsSink.getLocalPort(), "", "");
+        Config config = runnable(load(file), new Config.Probes(false, Duration.ofHours(1), Duration.ofSeconds(4),
+                List.of()));
+        try (Gateway gw = Gateway.start(config)) {
+            String token = AdminToken.loadOrCreate(config.dataDir()).value();
+            URI hang = URI.create("http://127.0.0.1:" + gw.adminPort() + "/api/probes/hang.test");
+            int before = hangingMx.connectionCount();
+            List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> hanging = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                hanging.add(HTTP.sendAsync(HttpRequest.newBuilder(hang).header("Authorization", "Bearer " + token)
+                        .POST(HttpRequest.BodyPublishers.noBody()).timeout(Duration.ofSeconds(30)).build(),
+                        HttpResponse.BodyHandlers.ofString()));
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> hangingMx.connectionCount() >= before + 4);
+            HttpResponse<String> fifth = send(HttpRequest.newBuilder(hang).POST(HttpRequest.BodyPublishers.noBody()),
+                    token);
+            assertThat(fifth.statusCode()).as(fifth.body()).isEqualTo(429);
+            assertThat(fifth.headers().firstValue("Retry-After")).isPresent();
+            for (var f : hanging) assertThat(f.get().statusCode()).isEqualTo(200); // failed probes, answered
+            // the slots are free again
+            HttpResponse<String> after = send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gw.adminPort()
+                    + "/api/probes/good.test")).POST(HttpRequest.BodyPublishers.noBody()), token);
+            assertThat(after.statusCode()).as(after.body()).isEqualTo(200);
+        }
+    }
+
     /** MX order, the first host that passes decides; DANE by the TLSA records; the total bound over many hosts. */
     @Test void mxOrderDaneAndTheTotalBound() throws Exception {
         byte[] spki = java.util.HexFormat.of().parseHex(PeerCheck.sha256(good.cert().getPublicKey().getEncoded()));

@@ -135,6 +135,20 @@ class ReportReceiverTest {
         now.set(now.get().plus(Duration.ofMinutes(60)));
         assertThat(rate.take("a")).isZero();
     }
+
+    @Test void anIpv6ClientIsCountedByItsSlash64() {
+        Clock clock = Clock.fixed(java.time.Instant.parse("2026-12-01T00:00:00Z"), java.time.ZoneOffset.UTC);
+        ClientRate rate = new ClientRate(2, 1000, Duration.ofHours(1), clock);
+        assertThat(rate.take("2001:db8:1:2::1")).isZero();
+        assertThat(rate.take("2001:db8:1:2:ffff::9")).isZero();
+        // a third address in the same /64 is the same client
+        assertThat(rate.take("[2001:db8:1:2:abcd::1]")).isPositive();
+        // the next /64 and IPv4 clients are others
+        assertThat(rate.take("2001:db8:1:3::1")).isZero();
+        assertThat(rate.take("192.0.2.1")).isZero();
+        assertThat(ClientRate.key("::ffff:192.0.2.1")).isEqualTo("::ffff:192.0.2.1"); // a mapped IPv4 stays itself
+        assertThat(ClientRate.key("not an address")).isEqualTo("not an address");
+    }
     /**
      * The open route parses at most {@link ReportRoutes#PARSING} reports at once: a 1 MB gzip inflating to 5 MB of
      * small JSON objects holds about 100 MB while it is read (measured), so a few dozen concurrent POSTs from anyone
