@@ -372,10 +372,14 @@ public final class AdminServer implements AutoCloseable {
                 return route.endpoint.handle(call);
             } catch (IllegalArgumentException e) {
                 return Reply.error(400, e.getMessage());
+            } catch (dev.postern.audit.AuditStore.AuditStoreException e) {
+                log.atWarn().addKeyValue("client", peer).addKeyValue("method", method)
+                        .addKeyValue("path", Untrusted.clip(path)).addKeyValue("error", e.getMessage()).log("admin");
+                return Reply.error(503, "audit store unavailable (the gateway's log says why)");
             } catch (Exception e) {
                 log.atWarn().addKeyValue("client", peer).addKeyValue("method", method)
                         .addKeyValue("path", Untrusted.clip(path)).addKeyValue("error", e.toString()).log("admin");
-                return Reply.error(500, "internal error: " + e.getClass().getSimpleName());
+                return Reply.error(500, "internal error");
             }
         }
 

@@ -36,6 +36,30 @@ public record Call(String method, String path, String rest, Map<String, List<Str
         return Optional.ofNullable(headers.get(name.toLowerCase(java.util.Locale.ROOT)));
     }
 
+    /**
+     * The {@code since} parameter (else {@code fallback}) as the commands read {@code --since}: a duration back from
+     * now, an ISO time or a date; a bad one is an IllegalArgumentException naming the parameter (a 400).
+     */
+    public java.time.Instant since(String fallback) {
+        String s = param("since").filter(x -> !x.isBlank()).orElse(fallback);
+        try {
+            return dev.postern.config.Durations.point(s, java.time.Instant.now(), true);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("since: " + e.getMessage());
+        }
+    }
+
+    /** The {@code domain} parameter in lookup form, null when absent or empty; a bad one is a 400 naming it. */
+    public String domain() {
+        String d = param("domain").map(String::strip).orElse("");
+        if (d.isEmpty()) return null;
+        String ascii = dev.postern.names.Domains.toAsciiOrNull(d);
+        if (ascii == null) {
+            throw new IllegalArgumentException("domain: expected a domain like partner.example, got \"" + d + "\"");
+        }
+        return ascii;
+    }
+
     /** The body as UTF-8 text. */
     public String text() {
         return new String(body, StandardCharsets.UTF_8);

@@ -98,22 +98,22 @@ public final class DashboardApi {
     // ---- reports
 
     private Reply report(Call call) throws AuditStoreException {
-        Instant since = since(call, "7d");
-        String domain = call.param("domain").filter(s -> !s.isBlank()).map(DashboardApi::domain).orElse(null);
+        Instant since = call.since("7d");
+        String domain = call.domain();
         Direction direction = call.param("direction").filter(s -> !s.isBlank()).map(DashboardApi::direction)
                 .orElse(null);
         return Reply.json(parts.store().ask(s -> s.report(since, domain, direction)));
     }
 
     private Reply timeline(Call call) throws AuditStoreException {
-        Instant since = since(call, "24h");
+        Instant since = call.since("24h");
         Duration bucket = duration("bucket", call.param("bucket").orElse("1h"));
         return Reply.json(parts.store().ask(s -> s.timeline(since, bucket)));
     }
 
     private Reply dashboard(Call call) throws Exception {
         Instant now = Instant.now();
-        Instant since = since(call, "7d");
+        Instant since = call.since("7d");
         Config config = parts.config().get();
         DashboardSummary summary = parts.store().ask(s -> {
             TlsReport report = s.report(since, null, Direction.OUT);
@@ -135,7 +135,7 @@ public final class DashboardApi {
         String q = call.param("q").map(String::strip).orElse("");
         if (q.isEmpty()) throw new IllegalArgumentException("q: expected a queue id, a Message-ID or an address");
         if (q.length() > 1000) throw new IllegalArgumentException("q: expected at most 1000 characters");
-        Instant since = since(call, "7d");
+        Instant since = call.since("7d");
         List<MessageTrace> found = parts.store().ask(s -> parts.tracer().search(s, q, since));
         if (found.isEmpty()) return Reply.error(404, "no message " + q + " on record");
         return Reply.json(found);
@@ -208,16 +208,7 @@ public final class DashboardApi {
         return v.asText();
     }
 
-    // ---- parameters: one line naming the parameter, as the commands name their option
-
-    private static Instant since(Call call, String dflt) {
-        String s = call.param("since").filter(x -> !x.isBlank()).orElse(dflt);
-        try {
-            return Durations.point(s, Instant.now(), true);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("since: " + e.getMessage());
-        }
-    }
+    // ---- parameters: one line naming the parameter, as the commands name their option (since: Call.since)
 
     private static Duration duration(String name, String s) {
         try {
@@ -225,12 +216,6 @@ public final class DashboardApi {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(name + ": expected " + Durations.EXPECTED + ", got \"" + s + "\"");
         }
-    }
-
-    private static String domain(String s) {
-        String d = Domains.toAsciiOrNull(s.strip());
-        if (d == null) throw new IllegalArgumentException("domain: expected a domain like partner.example, got \"" + s + "\"");
-        return d;
     }
 
     private static Direction direction(String s) {

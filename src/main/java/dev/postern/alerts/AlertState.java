@@ -54,7 +54,6 @@ public final class AlertState {
 
     static void write(Path dataDir, Map<String, Firing> firing) throws IOException {
         Path f = file(dataDir);
-        DurableFiles.SYSTEM.createDirectories(f.getParent());
         DurableFiles.SYSTEM.write(f, RecordCodec.mapper().writerWithDefaultPrettyPrinter()
                 .writeValueAsBytes(new Saved(firing)));
     }

@@ -68,7 +68,7 @@ final class Webhook implements AutoCloseable {
     /** Sends {@code payload} in the background; returns at once. */
     void send(Payload payload) {
         if (!pending.tryAcquire()) {
-            log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state())
+            log.atWarn().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("state", payload.state())
                     .addKeyValue("pending", MAX_PENDING).log("alert webhook: too many alerts waiting, not sent");
             return;
         }
@@ -101,12 +101,12 @@ final class Webhook implements AutoCloseable {
             try {
                 int status = post(request);
                 if (status / 100 == 2) {
-                    log.atInfo().addKeyValue("key", payload.key()).addKeyValue("state", payload.state())
+                    log.atInfo().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("state", payload.state())
                             .addKeyValue("status", status).addKeyValue("try", i).log("alert webhook delivered");
                     return;
                 }
                 if (status < 500) {
-                    log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state())
+                    log.atWarn().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("state", payload.state())
                             .addKeyValue("status", status).addKeyValue("url", origin)
                             .log("alert webhook refused the alert, not tried again");
                     return;
@@ -117,24 +117,24 @@ final class Webhook implements AutoCloseable {
                 last = c instanceof TimeoutException ? "no answer within " + timeout.toSeconds() + " s"
                         : Untrusted.clip(c.getClass().getSimpleName() + ": " + c.getMessage());
             } catch (InterruptedException e) {
-                log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state())
+                log.atWarn().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("state", payload.state())
                         .log("alert webhook: stopping, not sent");
                 return;
             }
             if (i < tries) {
                 Duration wait = backoff.get(i - 1);
-                log.atInfo().addKeyValue("key", payload.key()).addKeyValue("try", i).addKeyValue("error", last)
+                log.atInfo().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("try", i).addKeyValue("error", last)
                         .addKeyValue("retry_in", wait.toMillis() + "ms").log("alert webhook failed, will retry");
                 try {
                     Thread.sleep(wait);
                 } catch (InterruptedException e) {
-                    log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state())
+                    log.atWarn().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("state", payload.state())
                             .log("alert webhook: stopping, not sent");
                     return;
                 }
             }
         }
-        log.atWarn().addKeyValue("key", payload.key()).addKeyValue("state", payload.state()).addKeyValue("tries", tries)
+        log.atWarn().addKeyValue("key", Untrusted.clip(payload.key())).addKeyValue("state", payload.state()).addKeyValue("tries", tries)
                 .addKeyValue("error", last).addKeyValue("url", origin).log("alert webhook failed");
     }
 

@@ -107,6 +107,8 @@ public final class Gateway implements Closeable {
     /** Every record goes to the writer, then to the observers (metrics, alerts). */
     private Fanout fanout;
     private AdminServer admin;
+    /** The parts' one reading connection to the audit store (the writer has its own). */
+    private StoreAccess readers;
     /** TLS reports others send about our domains (mail to [tls_rpt] receive_address, POST to the admin server). */
     private dev.postern.tlsrpt.ReportReceiver tlsReports;
     /** The health probes ([probes]); started after the scheduler. */
@@ -187,6 +189,9 @@ public final class Gateway implements Closeable {
         scheduler = new Scheduler(spool, router, dns, client, policies, maildir, schedulerSettings(config), audit,
                 floors, planner);
         parts.add(scheduler);
+        // one reading connection to the audit store for every part that asks it (admin API, reports, alerts)
+        readers = new StoreAccess(() -> AuditDatabase.open(config));
+        parts.add(readers::close);
         tlsReports = tlsReportReceiver();
         scheduler.observeLocalDeliveries(tlsReports);
         startAlerts(data);
@@ -231,8 +236,7 @@ public final class Gateway implements Closeable {
         if (token.created()) announce(token.value(), AdminToken.file(data));
         // re-read when the file changes: postern admin token --rotate applies to the next request
         dev.postern.files.WatchedFile<AdminToken> tokens = AdminToken.watch(data);
-        StoreAccess store = new StoreAccess(() -> AuditDatabase.open(config));
-        parts.add(store::close);
+        StoreAccess store = readers;
         // HTTPS with the listeners' certificates, a renewed one served from the next connection as they do
         AdminServer server = new AdminServer(a.listen(), tokens::current, a.tls() ? serverTls : null,
                 AdminServer.Limits.DEFAULT);
@@ -258,12 +262,10 @@ public final class Gateway implements Closeable {
         parts.add(server::close);
     }
 
-    /** The TLS report receiver; it asks the store (a connection of its own) whether a report came before. */
+    /** The TLS report receiver; it asks the store whether a report came before. */
     private dev.postern.tlsrpt.ReportReceiver tlsReportReceiver() {
-        StoreAccess store = new StoreAccess(() -> AuditDatabase.open(config));
-        parts.add(store::close);
         dev.postern.tlsrpt.ReportReceiver r = new dev.postern.tlsrpt.ReportReceiver(() -> config, audit,
-                (org, id, domain) -> store.ask(s -> s.tlsRptKnown(dev.postern.audit.TlsRptRecord.Direction.IN, org,
+                (org, id, domain) -> readers.ask(s -> s.tlsRptKnown(dev.postern.audit.TlsRptRecord.Direction.IN, org,
                         id, domain)), Clock.systemUTC());
         parts.add(r::close);
         return r;
@@ -291,15 +293,14 @@ public final class Gateway implements Closeable {
         Spool queue = spool;
         alerts = dev.postern.alerts.Alerts.start(new dev.postern.alerts.Alerts.Wiring(data, config.hostname(), name,
                 () -> config.watch().alerts(), audit, scheduler::submit, () -> {
-                    List<Spool.Entry> all = queue.list();
-                    java.time.Instant oldest = all.stream().map(e -> e.envelope().received())
+                    // file names only, as the metrics' gauges: queue ids are made when a message is received
+                    Spool.Census c = queue.census();
+                    java.time.Instant oldest = c.oldest().values().stream().map(dev.postern.queue.QueueIds::time)
                             .min(java.util.Comparator.naturalOrder()).orElse(null);
-                    return new dev.postern.alerts.Alerts.QueueFigures(all.size(), oldest);
-                }, this::ownCertificates, auditWriter == null ? null : before -> {
-                    try (var store = AuditDatabase.open(config)) {
-                        return store.certificatesSeen(before);
-                    }
-                }));
+                    int size = c.counts().values().stream().mapToInt(Integer::intValue).sum();
+                    return new dev.postern.alerts.Alerts.QueueFigures(size, oldest);
+                }, this::ownCertificates, auditWriter == null ? null
+                        : before -> readers.ask(store -> store.certificatesSeen(before))));
         fanout.observe(alerts);
         parts.add(alerts::close);
     }

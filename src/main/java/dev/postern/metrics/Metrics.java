@@ -218,6 +218,7 @@ public final class Metrics {
         private final Supplier<T> read;
         private T value;
         private long readAt;
+        private boolean loaded;
 
         Cached(Duration ttl, Supplier<T> read) {
             this.ttlNanos = ttl.toNanos();
@@ -226,9 +227,11 @@ public final class Metrics {
 
         synchronized T get() {
             long now = System.nanoTime();
-            if (value == null || now - readAt >= ttlNanos) {
+            // a failed read (null) is kept for the TTL too: a spool that cannot be read is not scanned per gauge
+            if (!loaded || now - readAt >= ttlNanos) {
                 value = read.get();
                 readAt = now;
+                loaded = true;
             }
             return value;
         }

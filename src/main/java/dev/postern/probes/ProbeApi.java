@@ -26,7 +26,6 @@ public final class ProbeApi {
     /** The most probes asked through the API that run at once; more are answered 429. */
     static final int ON_DEMAND_AT_ONCE = 4;
     /** The history's default reach. */
-    static final Duration DEFAULT_SINCE = Duration.ofDays(7);
     /** The trigger of a probe asked through the API without a "by". */
     static final String API = "admin-api";
 
@@ -37,8 +36,8 @@ public final class ProbeApi {
         server.route("GET", "/api/probes", call -> Reply.json(Map.of("probes", store.ask(s -> s.latestProbes()))));
         server.route("GET", "/api/probes/*", call -> {
             String domain = domain(call.rest());
-            Duration since = call.param("since").map(ProbeApi::since).orElse(DEFAULT_SINCE);
-            List<ProbeRecord> history = store.ask(s -> s.probeHistory(domain, Instant.now().minus(since)));
+            Instant since = call.since("7d"); // as postern's --since: a duration back, a time or a date
+            List<ProbeRecord> history = store.ask(s -> s.probeHistory(domain, since));
             return Reply.json(Map.of("probes", history));
         });
         // each probe on demand holds a thread and outbound connections for up to [probes] timeout: a few at once
@@ -68,17 +67,8 @@ public final class ProbeApi {
             if (d.indexOf('.') < 0) throw new InvalidDomainException("a single label");
             return d;
         } catch (InvalidDomainException e) {
-            throw new IllegalArgumentException(expected + ", got \"" + clip(text) + "\" (" + e.getMessage() + ")");
-        }
-    }
-
-    private static Duration since(String text) {
-        try {
-            Duration d = Durations.parse(text);
-            if (d.isNegative() || d.isZero()) throw new IllegalArgumentException();
-            return d;
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("since: expected a duration like 7d or 12h, got \"" + clip(text) + "\"");
+            throw new IllegalArgumentException(expected + ", got \"" + dev.postern.logging.Untrusted.clip(text)
+                    + "\" (" + e.getMessage() + ")");
         }
     }
 
@@ -102,9 +92,5 @@ public final class ProbeApi {
             throw new IllegalArgumentException("by: expected 1 to 64 printable characters");
         }
         return s;
-    }
-
-    private static String clip(String s) {
-        return s.length() > 80 ? s.substring(0, 80) + "..." : s;
     }
 }

@@ -164,7 +164,7 @@ public final class ReportRoutes {
 
     Reply list(Call call) throws Exception {
         TlsRptRecord.Direction direction = direction(call);
-        String domain = domain(call);
+        String domain = call.domain();
         Instant since = call.param("since").map(s -> since(s, clock.instant())).orElse(null);
         int limit = call.param("limit").map(ReportRoutes::limit).orElse(DEFAULT_LIMIT);
         List<TlsRptRecord> reports = store.ask(s -> s.tlsRptReports(direction, domain, since, limit, false));
@@ -176,7 +176,7 @@ public final class ReportRoutes {
                 .orElseThrow(() -> new IllegalArgumentException("id: the report-id is required"));
         String org = call.param("organization").filter(s -> !s.isEmpty()).orElse(null);
         TlsRptRecord.Direction direction = direction(call);
-        String domain = domain(call);
+        String domain = call.domain();
         List<TlsRptRecord> found = store.ask(s -> s.tlsRptReport(id, org, domain, direction));
         if (found.isEmpty()) return Reply.error(404, "no TLS report with this report-id");
         if (found.size() > 1) {
@@ -199,14 +199,6 @@ public final class ReportRoutes {
             case "OUT" -> TlsRptRecord.Direction.OUT;
             default -> throw new IllegalArgumentException("direction: expected IN or OUT");
         };
-    }
-
-    private static String domain(Call call) {
-        String d = call.param("domain").orElse(null);
-        if (d == null || d.isEmpty()) return null;
-        String ascii = Domains.toAsciiOrNull(d);
-        if (ascii == null) throw new IllegalArgumentException("domain: not a domain name");
-        return ascii;
     }
 
     /** A duration back from now (30d), a time (2026-12-01T00:00Z) or a date (midnight UTC), as the CLI's --since. */

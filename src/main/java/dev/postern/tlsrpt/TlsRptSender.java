@@ -286,15 +286,30 @@ public final class TlsRptSender implements Closeable {
                 return t.with(SentMarkers.State.SENT, "HTTP " + r.statusCode(), attempts, null);
             }
             why = "HTTP " + r.statusCode();
+        } catch (java.net.http.HttpTimeoutException e) {
+            if (!(e instanceof java.net.http.HttpConnectTimeoutException)) {
+                // the body may have reached the receiver before its answer was late: never posted again
+                return unknown(m, t, post, attempts, "no answer within " + HTTP_TIMEOUT.toSeconds() + " s");
+            }
+            why = Untrusted.clip(e.toString());
         } catch (IOException e) {
             why = Untrusted.clip(e.toString());
         } catch (InterruptedException e) {
+            // a stop during the request: whether it arrived cannot be told, so it is not posted again
             Thread.currentThread().interrupt();
-            why = "interrupted";
+            return unknown(m, t, post, attempts, "interrupted while posting");
         }
         log.atWarn().addKeyValue("domain", m.domain()).addKeyValue("url", post.uri()).addKeyValue("reason", why)
                 .log("tls report not posted");
         return retryOrFail(t, attempts, m.created(), now, why);
+    }
+
+    /** A POST whose fate cannot be told: settled as UNKNOWN, so it is never sent twice (at most once). */
+    private SentMarkers.Target unknown(SentMarkers.Marker m, SentMarkers.Target t, RuaRecord.Https post,
+                                       int attempts, String why) {
+        log.atWarn().addKeyValue("domain", m.domain()).addKeyValue("url", post.uri()).addKeyValue("reason", why)
+                .log("tls report may or may not have been posted; not posted again");
+        return t.with(SentMarkers.State.UNKNOWN, why, attempts, null);
     }
 
     /**

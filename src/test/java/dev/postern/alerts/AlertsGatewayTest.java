@@ -51,7 +51,9 @@ class AlertsGatewayTest {
         c = c.withOutboundTls(new Config.OutboundTls(Config.TlsPolicy.of(Config.TlsLevel.MAY),
                 bPolicy == null ? Map.of() : Map.of("b.example", bPolicy)));
         return c.withWatch(new Config.Watch(new Config.Admin(new InetSocketAddress("127.0.0.1", 0), false),
-                new Config.Alerts(webhook, ADMIN, Duration.ofDays(21), queueSize, Duration.ofHours(4)), null, null));
+                new Config.Alerts(webhook, ADMIN, Duration.ofDays(21), queueSize, Duration.ofHours(4)),
+                // no periodic probes: one falling at a random moment of its first five minutes would fire probe:D
+                new Config.Probes(false, Duration.ofHours(1), Duration.ofSeconds(60), java.util.List.of()), null));
     }
 
     /** A peer that drops a cached connection at RSET, so every message opens (and records) a session of its own. */
