@@ -46,6 +46,25 @@ final class GatewayProcess implements AutoCloseable {
         return new GatewayProcess(p, out, err);
     }
 
+    /**
+     * Like {@link #start}, the gateway's java command run by {@code wrapper} (strace and its options): {@link #pid} is
+     * the wrapper's, {@link #descendants} reaches the JVM.
+     */
+    static GatewayProcess startUnder(List<String> wrapper, Path workDir, Path logs, String name, String... args)
+            throws IOException {
+        Files.createDirectories(logs);
+        Path out = logs.resolve(name + ".out");
+        Path err = logs.resolve(name + ".err");
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(javaCommand(args));
+        Process p = new ProcessBuilder(command).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new GatewayProcess(p, out, err);
+    }
+
+    /** The processes this one started: the gateway JVM when it runs under a wrapper. */
+    java.util.stream.Stream<ProcessHandle> descendants() { return process.descendants(); }
+
     /** Like {@link #start}, in a shell that sets {@code umask} first (a JVM cannot change its own umask). */
     static GatewayProcess startWithUmask(Path workDir, Path logs, String name, String umask, String... args)
             throws IOException {
