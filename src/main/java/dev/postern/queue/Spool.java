@@ -285,12 +285,22 @@ public final class Spool implements Closeable {
             } catch (IOException ignored) {
                 // the file is deleted next
             }
-            for (Path p : List.of(contentFile, envelopeFile, envelopePath(id, QueueState.ACTIVE), contentPath(id))) {
+            for (Path p : List.of(contentFile, envelopeFile)) {
                 try {
                     Files.deleteIfExists(p);
                 } catch (IOException e) {
                     log.warn("could not delete {}: {}", p, e.toString()); // recovery removes it later
                 }
+            }
+            // Published already (the failure came at the directory fsync): undone in a removal's order, the
+            // envelope's unlink durable before the content goes, so a power cut can bring back the message whole or
+            // leave an orphan, never an envelope without its content.
+            Path published = envelopePath(id, QueueState.ACTIVE);
+            try {
+                if (files.delete(published)) files.syncDirectory(published.getParent());
+                files.delete(contentPath(id));
+            } catch (IOException e) {
+                log.warn("could not withdraw {} (recovery sorts it out): {}", id, e.toString());
             }
         }
     }

@@ -55,6 +55,7 @@ import java.util.stream.Stream;
 public final class CrashReplay {
     static final int EXHAUSTIVE = 6;
     static final int SAMPLED = 16;
+    private static final int MAX_VIOLATIONS = 50;
 
     /** What was checked; {@code violations} names the crash point and the state of each failure. */
     public record Result(int crashPoints, int statesBuilt, int distinctStates, int acknowledgedChecks,
@@ -85,9 +86,23 @@ public final class CrashReplay {
         completeVersions();
     }
 
+    /** A directory for the states: in /dev/shm where there is one (thousands of fsyncs cost nothing there). */
+    public static Path scratch(Path fallback) throws IOException {
+        Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? Files.createTempDirectory(shm, "postern-crash-")
+                : Files.createDirectories(fallback);
+    }
+
     /** Replays {@code ops} (the whole trace; only the spool's operations count) in states built under {@code scratch}. */
     public static Result run(List<Op> ops, String spool, Path scratch, long seed) throws IOException {
-        return new CrashReplay(ops, spool, scratch, seed).replay();
+        var log = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Spool.class);
+        var level = log.getLevel();
+        log.setLevel(ch.qos.logback.classic.Level.WARN); // one "spool recovered" line per state otherwise
+        try {
+            return new CrashReplay(ops, spool, scratch, seed).replay();
+        } finally {
+            log.setLevel(level);
+        }
     }
 
     private Result replay() throws IOException {
@@ -98,7 +113,10 @@ public final class CrashReplay {
                 points.add(op.exit() + 1);
             }
         }
-        for (int line : points) crashAt(line);
+        for (int line : points) {
+            if (violations.size() >= MAX_VIOLATIONS) break; // enough to say what is wrong
+            crashAt(line);
+        }
         return new Result(points.size(), built, seen.size(), checks, maxUnsynced, List.copyOf(violations));
     }
 
@@ -374,7 +392,7 @@ public final class CrashReplay {
     }
 
     private void fail(int line, String state, String what) {
-        if (violations.size() < 50) violations.add("crash at trace line " + (line + 1) + ": " + what + "; state: " + state);
+        if (violations.size() < MAX_VIOLATIONS) violations.add("crash at trace line " + (line + 1) + ": " + what + "; state: " + state);
     }
 
     private static void deleteTree(Path root) throws IOException {

@@ -5,6 +5,7 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -23,7 +24,16 @@ import org.junit.jupiter.api.io.TempDir;
 class PowerLossCheckersTest {
     private static final String SPOOL = "/q/data/queue";
 
-    @TempDir Path scratch;
+    @TempDir Path temp;
+    private Path scratch;
+
+    @org.junit.jupiter.api.BeforeEach void scratch() throws IOException {
+        scratch = CrashReplay.scratch(temp.resolve("states"));
+    }
+
+    @org.junit.jupiter.api.AfterEach void removeScratch() throws IOException {
+        Files.deleteIfExists(scratch); // every state is deleted after its check
+    }
 
     enum Fault { NO_CONTENT_SYNC, ENVELOPE_RENAMED_BEFORE_SYNC, NO_ENVELOPE_SYNC, ACTIVE_SYNCED_BEFORE_RENAME, NO_MESSAGES_SYNC,
         CONTENT_UNLINKED_FIRST, PARENT_NOT_SYNCED }

@@ -34,6 +34,8 @@ import java.util.regex.Pattern;
  * For every removal (the content's unlink): each envelope of the message was unlinked before and its directory fsynced
  * after that unlink and before the content's unlink; when {@code maildir} is given, the delivered copy (the Maildir file
  * whose bytes name the queue id) was synced, renamed into new/ and new/ fsynced, all before the first envelope unlink.
+ * For every envelope update (a deferral, a hold): the new version synced, renamed, its directory fsynced, before the old
+ * version's unlink, which is made durable too.
  * For every directory made under {@code data}: its parent fsynced after the mkdir and before the next 250 or removal.
  * "Before" means the first call returned before the second began (trace lines), so the order is the kernel's.
  */
@@ -42,7 +44,7 @@ public final class WriteAheadCheck {
 
     /** What was checked and what was wrong. */
     public record Result(List<String> violations, Map<String, Integer> acks, int fileSyncs, int dirSyncs,
-                         int renames, int removals, int deliveriesChecked, int directoriesMade) {}
+                         int renames, int removals, int deliveriesChecked, int updates, int directoriesMade) {}
 
     private final List<Op> ops;
     private final String spool;
@@ -55,7 +57,7 @@ public final class WriteAheadCheck {
 
     /**
      * @param spool   the spool directory (data/queue), absolute
-     * @param data    the data directory, absolute: every directory made below it must be fsynced into its parent
+     * @param data    a directory, absolute: every directory made below it must be fsynced into its parent
      * @param maildir the Maildir root (data/mail) when the messages were delivered locally, else null
      */
     public static Result check(List<Op> ops, String spool, String data, String maildir) {
@@ -85,6 +87,13 @@ public final class WriteAheadCheck {
                 if (checkRemoval(idOf(u.path(), ".eml"), u, maildir)) delivered++;
             }
         }
+        int updates = 0;
+        for (Op op : ops) {
+            if (op instanceof Renamed r && r.from().startsWith(spool + "/incoming/") && r.from().endsWith(".update")) {
+                updates++;
+                checkUpdate(r);
+            }
+        }
         int made = 0;
         for (Op op : ops) {
             if (op instanceof DirMade d && d.path().startsWith(data + "/")) {
@@ -97,7 +106,8 @@ public final class WriteAheadCheck {
         int dirSyncs = (int) ops.stream().filter(o -> o instanceof DirSynced d && d.path().startsWith(data))
                 .count();
         int renames = (int) ops.stream().filter(o -> o instanceof Renamed r && r.to().startsWith(data + "/")).count();
-        return new Result(List.copyOf(violations), acks, fileSyncs, dirSyncs, renames, removals, delivered, made);
+        return new Result(List.copyOf(violations), acks, fileSyncs, dirSyncs, renames, removals, delivered, updates,
+                made);
     }
 
     private void checkCommit(String id, Op ack) {
@@ -142,6 +152,29 @@ public final class WriteAheadCheck {
                 && s.exit() < by);
         if (sync.isEmpty()) fail(id, what + ": no fsync/fdatasync after its last write and before the 250");
         return sync;
+    }
+
+    /**
+     * A new version of an envelope (Spool.update): synced before its rename into the state directory, that directory
+     * fsynced after the rename and before the old version's unlink, and that unlink made durable too (a later removal
+     * fsyncs only the directory of the envelope it unlinks: an old version must not come back without its content).
+     */
+    private void checkUpdate(Renamed r) {
+        String name = r.from().substring(r.from().lastIndexOf('/') + 1);
+        String id = name.substring(0, name.indexOf('.'));
+        String dir = r.to().substring(0, r.to().lastIndexOf('/'));
+        int lastWrite = ops.stream().filter(o -> o instanceof Written w && w.inode() == r.inode() && w.exit() < r.entry())
+                .mapToInt(Op::exit).max().orElse(-1);
+        first(FileSynced.class, s -> s.inode() == r.inode() && s.entry() > lastWrite && s.exit() < r.entry())
+                .orElseGet(() -> fail(id, "envelope update renamed into " + dir + " before its fsync returned"));
+        Optional<Unlinked> old = first(Unlinked.class, u -> u.entry() > r.exit() && u.path().endsWith("/" + id + ".env")
+                && !u.path().equals(r.to()) && !u.path().startsWith(spool + "/incoming/"));
+        if (old.isEmpty()) return; // updated in place (same state): the rename replaced it
+        dirSynced(dir, r.exit(), old.get().entry())
+                .orElseGet(() -> fail(id, "old envelope unlinked before the new version in " + dir + " was durable"));
+        String oldDir = old.get().path().substring(0, old.get().path().lastIndexOf('/'));
+        dirSynced(oldDir, old.get().exit(), Integer.MAX_VALUE)
+                .orElseGet(() -> fail(id, "the old envelope's unlink never made durable (fsync of " + oldDir + ")"));
     }
 
     private boolean checkRemoval(String id, Unlinked content, String maildir) {
