@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Power-loss safety of the spool, from a real {@code postern serve} run under strace (see docs/reliability.md,
- * "Power loss"). Two clients send {@value #MESSAGES} messages of 300 bytes to 150 KB, delivered to Maildirs and
+ * "Power loss"). Two clients send 8 messages of 300 bytes to 150 KB, delivered to Maildirs and
  * removed from the spool; the gateway stops; then the trace is read twice:
  * <ul>
  * <li>{@link WriteAheadCheck}: each 250 after DATA follows the fsync/fdatasync of the message's content and envelope,
@@ -41,10 +41,12 @@ import org.junit.jupiter.api.io.TempDir;
  * </ul>
  */
 class PowerLossTest {
-    private static final int CLIENTS = 2;
-    static final int MESSAGES = 8;
+    /** The CI size; {@code -Dpostern.powerloss.clients=C -Dpostern.powerloss.messages=M} for a longer run. */
+    private static final int CLIENTS = Integer.getInteger("postern.powerloss.clients", 2);
+    private static final int PER_CLIENT = Integer.getInteger("postern.powerloss.messages", 8) / CLIENTS;
+    static final int MESSAGES = CLIENTS * PER_CLIENT;
     /** Every fourth message goes to defer.test, routed to a port nobody listens on: deferred, not removed. */
-    static final int DEFERRED = 2;
+    static final int DEFERRED = CLIENTS * (PER_CLIENT / 4);
     private static final Pattern QUEUED = Pattern.compile("^250 2\\.0\\.0 Ok: queued as (\\S+)$");
 
     @TempDir static Path dir;
@@ -111,8 +113,8 @@ class PowerLossTest {
         try (SmtpTestClient c = SmtpTestClient.connect(mx)) {
             expect(c.read(), 220);
             expect(c.command("EHLO client" + client + ".test"), 250);
-            for (int i = 0; i < MESSAGES / CLIENTS; i++) {
-                int n = client * 100 + i;
+            for (int i = 0; i < PER_CLIENT; i++) {
+                int n = client * 100_000 + i;
                 expect(c.command("MAIL FROM:<sender@client.test>"), 250);
                 String rcpt = n % 4 == 3 ? "someone@defer.test" : "box" + n % 3 + "@power.test";
                 expect(c.command("RCPT TO:<" + rcpt + ">"), 250);
