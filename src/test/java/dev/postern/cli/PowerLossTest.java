@@ -72,6 +72,11 @@ class PowerLossTest {
                 [routes]
                 "defer.test" = "[127.0.0.1]:%d"
                 """.formatted(GatewayProcess.freePort(), GatewayProcess.freePort())); // nothing listens there
+        try {
+            new ProcessBuilder("strace", "-V").redirectErrorStream(true).start().waitFor();
+        } catch (IOException e) {
+            throw new AssertionError("PowerLossTest needs strace (apt-get install strace; .ci/run installs it)", e);
+        }
         Path trace = dir.resolve("strace.txt");
         // -yy: paths of fds and the TCP endpoints of sockets; -xx: every string in hex, so bytes compare exactly;
         // --seccomp-bpf: only the traced calls stop the JVM

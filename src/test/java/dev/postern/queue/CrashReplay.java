@@ -12,14 +12,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -70,6 +67,7 @@ public final class CrashReplay {
     private final Map<String, byte[]> contents = new HashMap<>();       // id -> the synced content
     private final Map<String, List<byte[]>> envelopes = new HashMap<>(); // id -> every synced envelope version
     private final Set<String> seen = new HashSet<>();
+    private final Set<Integer> rewritten = new HashSet<>(); // files not written by appending only
     private final List<String> violations = new ArrayList<>();
     private final Random random;
     private int built;
@@ -83,6 +81,11 @@ public final class CrashReplay {
         this.scratch = scratch;
         this.random = new Random(seed);
         this.acks = WriteAheadCheck.acks(ops);
+        Map<Integer, Long> ends = new HashMap<>();
+        for (Op op : ops) {
+            if (op instanceof Written w && w.offset() != ends.getOrDefault(w.inode(), 0L)) rewritten.add(w.inode());
+            if (op instanceof Written w) ends.merge(w.inode(), w.offset() + w.bytes().length, Math::max);
+        }
         completeVersions();
     }
 
@@ -259,9 +262,12 @@ public final class CrashReplay {
             }
         }
         files.keySet().removeIf(p -> !dirs.contains(parent(p)));
+        // cheap first: most states built are ones already checked
         Map<String, byte[]> state = new TreeMap<>();
-        files.forEach((p, inode) -> state.put(p, bytesOf(inode, data.get(inode), synced, written)));
-        if (!seen.add(digest(dirs, state))) return;
+        files.forEach((p, inode) -> state.put(p, rewritten.contains(inode)
+                ? bytesOf(inode, data.get(inode), synced, written) : null));
+        if (!seen.add(key(dirs, files, state, data, synced, written))) return;
+        files.forEach((p, inode) -> state.computeIfAbsent(p, k -> bytesOf(inode, data.get(inode), synced, written)));
 
         Path root = scratch.resolve("state-" + stateNo++);
         try {
@@ -369,18 +375,26 @@ public final class CrashReplay {
         return path.substring(0, path.lastIndexOf('/'));
     }
 
-    private String digest(Set<String> dirs, Map<String, byte[]> state) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            for (String d : dirs) md.update((d + "/\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            state.forEach((p, b) -> {
-                md.update((p + "\n" + b.length + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
-                md.update(b);
-            });
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    /**
+     * Identifies a state without hashing its bytes: a file written only by appending holds, at any crash point, a
+     * prefix of its final bytes, so its inode and length say what it holds; a file written elsewhere is hashed.
+     */
+    private String key(Set<String> dirs, Map<String, Integer> files, Map<String, byte[]> state,
+                       Map<Integer, Data> data, Map<Integer, byte[]> synced, Map<Integer, byte[]> written) {
+        StringBuilder b = new StringBuilder(String.join("|", dirs));
+        files.forEach((p, inode) -> {
+            b.append('|').append(p).append('=').append(inode).append(':')
+                    .append(lengthOf(inode, data.get(inode), synced, written));
+            if (rewritten.contains(inode)) b.append(':').append(Arrays.hashCode(state.get(p)));
+        });
+        return b.toString();
+    }
+
+    private static int lengthOf(int inode, Data d, Map<Integer, byte[]> synced, Map<Integer, byte[]> written) {
+        int all = written.getOrDefault(inode, new byte[0]).length;
+        int durable = synced.getOrDefault(inode, new byte[0]).length;
+        if (d == null || d == Data.ALL) return all;
+        return d == Data.SYNCED ? durable : durable + (all - durable) / 2;
     }
 
     private String describe(Set<String> dirs, Map<String, byte[]> state) {
