@@ -32,12 +32,74 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The durability promise of the whole gateway, end to end: a gateway process is SIGKILLed while clients are sending,
- * restarted on the same data directory, and every message that got "250 ... queued as ID" must end up in a Maildir,
- * whole. A message whose 250 was lost with the process may or may not arrive; one that was being delivered when the
- * process died may arrive twice (delivered, but not yet removed from the spool), which the test counts and reports.
+ * The durability promise of the whole gateway, end to end, with real processes.
+ *
+ * <p>{@link #relayUnderLoadSurvivesRepeatedKillsOfTheGatewayAndTheSink}: bench/crash.sh in its CI form (1,000
+ * messages relayed to a sink, 20 sessions then 200, 20 SIGKILLs of the gateway at random moments, 4 of the sink in the
+ * middle of a DATA transfer); the script's own check must pass (nothing acknowledged lost, every duplicate explained by
+ * a kill) and its figures are checked here too. docs/reliability.md, "Crash and restart".
+ *
+ * <p>{@link #everyMessageAcknowledgedBeforeASigkillIsDeliveredAfterTheRestart}: local delivery. A gateway process is
+ * SIGKILLed while clients are sending, restarted on the same data directory, and every message that got "250 ...
+ * queued as ID" must end up in a Maildir, whole. A message whose 250 was lost with the process may or may not arrive;
+ * one that was being delivered when the process died may arrive twice (delivered, but not yet removed from the
+ * spool), which the test counts and reports.
  */
 class GatewayCrashTest {
+    private static final Pattern SUMMARY = Pattern.compile("crash: sent (\\d+), acknowledged (\\d+), delivered (\\d+)"
+            + " distinct .*?, lost (\\d+), duplicates (\\d+) \\(in flight at a kill: <= (\\d+):.*?\\), unexplained (\\d+);"
+            + " refused \\d+; gateway kills (\\d+) \\(20 sessions: (\\d+), 200 sessions: (\\d+)\\), sink kills (\\d+)"
+            + " \\((\\d+) mid-DATA\\)");
+
+    /**
+     * Generous on purpose: on a loaded 2-core machine every restart of the gateway's JVM takes several times its
+     * quiet-machine second or two; the figures, not the time, are what is checked.
+     */
+    @Test @Timeout(value = 20, unit = TimeUnit.MINUTES)
+    void relayUnderLoadSurvivesRepeatedKillsOfTheGatewayAndTheSink() throws Exception {
+        Path out = dir.resolve("crash.out");
+        ProcessBuilder pb = new ProcessBuilder("bash", "bench/crash.sh").redirectErrorStream(true)
+                .redirectOutput(out.toFile());
+        Map<String, String> env = pb.environment();
+        env.put("MESSAGES", "1000");
+        env.put("SESSIONS", "20 200");
+        env.put("KILLS", "20");
+        env.put("SINK_KILLS", "2");
+        env.put("BENCH_DIR", dir.toString());
+        env.put("KEEP", "1"); // in the test's temporary directory: there to read when something fails
+        env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.put("POSTERN_CLASSPATH", System.getProperty("java.class.path"));
+        Process script = pb.start();
+        try {
+            assertThat(script.waitFor(19, TimeUnit.MINUTES)).as("bench/crash.sh finished").isTrue();
+        } finally {
+            script.descendants().forEach(ProcessHandle::destroyForcibly);
+            script.destroyForcibly();
+        }
+        String output = Files.readString(out);
+        System.out.print(output);
+        assertThat(script.exitValue()).as("bench/crash.sh exit status\n%s", output).isZero();
+        Matcher m = SUMMARY.matcher(output);
+        assertThat(m.find()).as("summary line\n%s", output).isTrue();
+        int sent = Integer.parseInt(m.group(1));
+        int acknowledged = Integer.parseInt(m.group(2));
+        int delivered = Integer.parseInt(m.group(3));
+        assertThat(sent).as("sent").isEqualTo(1000);
+        // a kill costs only the transactions under way at that moment (the load is paced: a few per kill)
+        assertThat(acknowledged).as("acknowledged").isGreaterThan(sent / 2);
+        assertThat(delivered).as("delivered distinct").isGreaterThanOrEqualTo(acknowledged).isLessThanOrEqualTo(sent);
+        assertThat(Integer.parseInt(m.group(4))).as("lost").isZero();
+        assertThat(Integer.parseInt(m.group(5))).as("duplicates, at most those in flight at a kill")
+                .isLessThanOrEqualTo(Integer.parseInt(m.group(6)));
+        assertThat(Integer.parseInt(m.group(7))).as("unexplained duplicates").isZero();
+        assertThat(Integer.parseInt(m.group(8))).as("gateway kills").isGreaterThanOrEqualTo(20);
+        assertThat(Integer.parseInt(m.group(9))).as("gateway kills at 20 sessions").isGreaterThanOrEqualTo(10);
+        assertThat(Integer.parseInt(m.group(10))).as("gateway kills at 200 sessions").isGreaterThanOrEqualTo(10);
+        assertThat(Integer.parseInt(m.group(11))).as("sink kills").isEqualTo(4);
+        assertThat(Integer.parseInt(m.group(12))).as("sink kills in the middle of a DATA transfer").isEqualTo(4);
+        assertThat(output).contains("crash: OK");
+    }
+
     private static final int CLIENTS = 8;
     private static final int KILL_AFTER = 150;
     private static final Pattern QUEUED = Pattern.compile("^250 2\\.0\\.0 Ok: queued as (\\S+)$");
