@@ -168,11 +168,11 @@ start_sink() {
 kill_sink_mid_data() {
   local out="$w/sink-$sink_generation.out" i
   touch "$w/stall"
-  for ((i = 0; i < 600; i++)); do grep -q 'mid-data ' "$out" && break; sleep 0.05; done
+  for ((i = 0; i < 1200; i++)); do grep -q "mid-data " "$out" && break; sleep 0.05; done
   if ! grep -q 'mid-data ' "$out"; then
     rm -f "$w/stall"
     event "sinkkill $sink_generation $(now_ms) idle"
-    note "sink $sink_generation: no DATA transfer within 30 s; killed without one"
+    note "sink $sink_generation: no DATA transfer within 60 s; killed without one"
   else
     event "sinkkill $sink_generation $(now_ms) mid-data"
   fi
