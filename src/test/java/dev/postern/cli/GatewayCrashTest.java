@@ -207,6 +207,43 @@ class GatewayCrashTest {
                 (System.nanoTime() - t0) / 1_000_000);
     }
 
+    /** The verdict of bench/crash.sh can fail: a loss, a cut copy and a duplicate no kill explains each fail it. */
+    @Test @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void theCrashCheckFailsOnALossACutCopyAndAnUnexplainedDuplicate() throws Exception {
+        // gateway 1 killed at 2000, gateway 2 started at 2100; Q1 was at the sink (1900) and still in the spool
+        String events = "phase 1 sessions 20 messages 3 rate 1 900\nsinkstart 1 900\ngwstart 1 1000\n"
+                + "gwlistening 1 1100\ngwkill 1 2000\ngwstart 2 2100\ngwlistening 2 2200\n";
+        String source = "sent p1-0\nacked p1-0 Q0 1500\nsent p1-1\nacked p1-1 Q1 1600\nsent p1-2\n";
+        String sink = "p1-0 Q0 1 1400 whole\np1-1 Q1 1 1900 whole\np1-1 Q1 1 2300 whole\n";
+        assertThat(crashCheck(events, source, sink, "Q1\n")).startsWith("0 ")
+                .contains("lost 0, duplicates 1 (in flight at a kill: <= 1: 1 at gateway kills")
+                .contains("explained 1 by a gateway kill").contains("unexplained 0");
+        assertThat(crashCheck(events, source, sink.replace("p1-0 Q0 1 1400 whole\n", ""), "Q1\n"))
+                .startsWith("1 ").contains("lost: p1-0 (queued as Q0) never reached the sink");
+        assertThat(crashCheck(events, source, sink.replace("1400 whole", "1400 cut"), "Q1\n"))
+                .startsWith("1 ").contains("cut: a copy of p1-0");
+        assertThat(crashCheck(events, source, sink, "")) // the spool no longer held it: nothing explains a 2nd copy
+                .startsWith("1 ").contains("unexplained duplicate: p1-1");
+        assertThat(crashCheck(events, source, sink.replace("2300", "2050"), "Q1\n")) // 2nd copy before the restart
+                .startsWith("1 ").contains("unexplained duplicate: p1-1");
+        assertThat(crashCheck(events, source, "p1-0 Q0 1 1400 whole\np1-1 Q1 1 1900 whole\n", "Q1\n"))
+                .startsWith("1 ").contains("Q1 was in the spool and at the sink at kill 1 but was not delivered again");
+    }
+
+    /** Runs bench/crash-check.py on these records; returns its exit status, a space, and its output. */
+    private String crashCheck(String events, String source, String sink, String spoolAtKill) throws Exception {
+        Path work = Files.createTempDirectory(dir, "check");
+        Files.writeString(work.resolve("events.log"), events);
+        Files.writeString(work.resolve("source.log"), source);
+        Files.writeString(work.resolve("sink.log"), sink);
+        Files.writeString(work.resolve("spool-at-kill-1.txt"), spoolAtKill);
+        Process p = new ProcessBuilder("python3", "bench/crash-check.py", work.toString(), "1000")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return p.exitValue() + " " + out;
+    }
+
     /**
      * This test's class path for the gateway, with the class directories packed into a jar in the temporary
      * directory: the class data archive the script makes (each restart maps the classes instead of loading them
