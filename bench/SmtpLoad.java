@@ -47,6 +47,25 @@ import javax.net.ssl.X509TrustManager;
  *
  * The sink answers every transaction with 250 and, like smtp-sink -c, writes "mesg=N\r" to standard output each
  * time it has received a message, until it is killed.
+ *
+ * <p>For bench/crash.sh, where the gateway and the sink are SIGKILLed under load, both sides can keep a record:
+ * <pre>
+ * java SmtpLoad source --port P --record FILE --id-prefix P [--sessions 20] [--messages N] [--rate R]
+ *                      [--per-connection 5] [--deadline 600]
+ * java SmtpLoad sink   --port P --record FILE --generation G [--stall FILE]
+ * </pre>
+ * With --record the source gives every transaction an id of its own (PREFIX-N, in an X-Load-Id header and in the
+ * body's last line "END id"), never sends an id twice, and appends "sent ID" to FILE when the 354 is read (before the
+ * content goes out) and "acked ID QUEUEID MILLIS" only once it has read the 250 after the content ("refused ID CODE"
+ * for any other reply). A session sends up to --per-connection messages per connection; while the gateway is down it
+ * keeps trying to connect (a message whose content never went out is sent later under the same id). --rate paces the
+ * messages of all sessions together (per second; slots missed while the gateway was down are not made up). It ends
+ * when all N have been sent, printing "done sent=S acked=A refused=F secs=T", or exits 1 after --deadline seconds.
+ * With --record the sink appends "ID QUEUEID G MILLIS whole|cut" to FILE (one write, the file opened for append, so a
+ * SIGKILL right after it loses nothing) before it answers 250: QUEUEID from the gateway's Received header, "whole"
+ * when the content ends with the source's "END ID" line. With --stall, the first DATA that finds FILE deletes it,
+ * prints "mid-data MILLIS" on standard output after the first line of content and then reads no more: the script
+ * SIGKILLs the sink with that transfer under way.
  */
 public final class SmtpLoad {
     public static void main(String[] args) throws Exception {
@@ -82,6 +101,9 @@ public final class SmtpLoad {
         int size = Integer.parseInt(o.getOrDefault("--size", "4096"));
         String from = o.getOrDefault("--from", "bench@source.test");
         String to = o.getOrDefault("--to", "user@sink.test");
+        if (o.containsKey("--record")) {
+            System.exit(new Recorded(o).run() ? 0 : 1);
+        }
         boolean tls = o.containsKey("--starttls");
         boolean resume = !o.containsKey("--no-resume");
         SSLContext shared = tls ? trustAll() : null;
@@ -170,6 +192,151 @@ public final class SmtpLoad {
         }
     }
 
+    /** The source of bench/crash.sh: unique ids, a record of what was acknowledged, patient while the gateway is down. */
+    private static final class Recorded {
+        private final String host;
+        private final int port;
+        private final int sessions;
+        private final int messages;
+        private final int perConnection;
+        private final String prefix;
+        private final long intervalNanos;
+        private final long deadline;
+        private final String from;
+        private final String to;
+        private final java.io.FileOutputStream record;
+        private final AtomicInteger next = new AtomicInteger();
+        /** Numbers taken but never sent (the connection failed before the 354): sent later, same id. */
+        private final java.util.concurrent.ConcurrentLinkedQueue<Integer> again =
+                new java.util.concurrent.ConcurrentLinkedQueue<>();
+        private final AtomicInteger done = new AtomicInteger();
+        private final AtomicInteger sent = new AtomicInteger();
+        private final AtomicInteger acked = new AtomicInteger();
+        private final AtomicInteger refused = new AtomicInteger();
+        private final java.util.concurrent.atomic.AtomicLong slot = new java.util.concurrent.atomic.AtomicLong();
+
+        Recorded(Map<String, String> o) throws IOException {
+            host = o.getOrDefault("--host", "127.0.0.1");
+            port = Integer.parseInt(o.get("--port"));
+            sessions = Integer.parseInt(o.getOrDefault("--sessions", "20"));
+            messages = Integer.parseInt(o.getOrDefault("--messages", "1000"));
+            perConnection = Integer.parseInt(o.getOrDefault("--per-connection", "5"));
+            prefix = o.getOrDefault("--id-prefix", "m");
+            double rate = Double.parseDouble(o.getOrDefault("--rate", "0"));
+            intervalNanos = rate <= 0 ? 0 : (long) (1e9 / rate);
+            deadline = System.nanoTime() + Long.parseLong(o.getOrDefault("--deadline", "600")) * 1_000_000_000L;
+            from = o.getOrDefault("--from", "load@source.test");
+            to = o.getOrDefault("--to", "user@sink.test");
+            record = new java.io.FileOutputStream(o.get("--record"), true);
+        }
+
+        boolean run() throws InterruptedException {
+            long start = System.nanoTime();
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < sessions; i++) threads.add(Thread.ofPlatform().name("source-" + i).start(this::session));
+            for (Thread t : threads) t.join();
+            boolean all = done.get() == messages;
+            System.out.printf("done sent=%d acked=%d refused=%d secs=%.2f%s%n", sent.get(), acked.get(), refused.get(),
+                    (System.nanoTime() - start) / 1e9, all ? "" : " (deadline: " + (messages - done.get()) + " unsent)");
+            return all;
+        }
+
+        private Integer take() {
+            Integer n = again.poll();
+            if (n != null) return n;
+            n = next.getAndIncrement();
+            return n < messages ? n : null;
+        }
+
+        private void session() {
+            while (System.nanoTime() < deadline && done.get() < messages) {
+                Integer n = null;
+                boolean exhausted = false;
+                try (Socket s = new Socket()) {
+                    s.setTcpNoDelay(true);
+                    s.connect(new InetSocketAddress(InetAddress.getByName(host), port), 10_000);
+                    s.setSoTimeout(60_000);
+                    Conn c = new Conn(s);
+                    c.expect(220);
+                    c.command("EHLO source.test", 250);
+                    for (int i = 0; i < perConnection; i++) {
+                        if ((n = take()) == null) {
+                            exhausted = true;
+                            break;
+                        }
+                        pace();
+                        c.command("MAIL FROM:<" + from + ">", 250);
+                        c.command("RCPT TO:<" + to + ">", 250);
+                        c.command("DATA", 354);
+                        String id = prefix + "-" + n;
+                        int taken = n;
+                        n = null; // from here on the id is spent, whatever happens
+                        write("sent " + id);
+                        sent.incrementAndGet();
+                        done.incrementAndGet();
+                        c.out.write(message(id, taken));
+                        c.out.write(".\r\n".getBytes(StandardCharsets.US_ASCII));
+                        c.out.flush();
+                        String reply = c.lastLine();
+                        if (reply.startsWith("250")) {
+                            write("acked " + id + " " + reply.substring(reply.lastIndexOf(' ') + 1) + " "
+                                    + System.currentTimeMillis());
+                            acked.incrementAndGet();
+                        } else {
+                            write("refused " + id + " " + reply.substring(0, Math.min(3, reply.length())));
+                            refused.incrementAndGet();
+                            throw new IOException("refused: " + reply);
+                        }
+                    }
+                    c.command("QUIT", 221);
+                    if (exhausted && done.get() < messages) pause(50); // the last ones are out with other sessions
+                } catch (IOException e) {
+                    if (n != null) again.add(n); // its content never went out
+                    pause(100); // the gateway is down or restarting
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+
+        private void pace() throws InterruptedException {
+            if (intervalNanos == 0) return;
+            long now = System.nanoTime();
+            long mine = slot.getAndUpdate(v -> Math.max(v, now) + intervalNanos);
+            long wait = Math.max(mine, now) - now;
+            if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+        }
+
+        private static void pause(long millis) {
+            try {
+                Thread.sleep(millis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        private void write(String line) throws IOException {
+            byte[] b = (line + "\n").getBytes(StandardCharsets.US_ASCII);
+            synchronized (record) {
+                record.write(b);
+            }
+        }
+
+        /** About 2 KiB to 10 KiB; the last line names the id, so a cut copy shows. No line starts with a dot. */
+        private byte[] message(String id, int n) {
+            StringBuilder b = new StringBuilder();
+            b.append("From: <").append(from).append(">\r\nTo: <").append(to).append(">\r\nSubject: crash ").append(id)
+                    .append("\r\nMessage-ID: <").append(id).append("@source.test>\r\nX-Load-Id: ").append(id)
+                    .append("\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\n\r\n");
+            for (int i = 0, lines = 30 + (n * 37) % 100; i < lines; i++) {
+                b.append("line ").append(i).append(" of ").append(id)
+                        .append(": the quick brown fox jumps over the lazy dog\r\n");
+            }
+            b.append("END ").append(id).append("\r\n");
+            return b.toString().getBytes(StandardCharsets.US_ASCII);
+        }
+    }
+
     private static SSLContext trustAll() {
         try {
             SSLContext ctx = SSLContext.getInstance("TLS");
@@ -205,6 +372,15 @@ public final class SmtpLoad {
             return b.toString(StandardCharsets.US_ASCII);
         }
 
+        /** The last line of a (possibly multi-line) reply. */
+        String lastLine() throws IOException {
+            String l;
+            do {
+                l = line();
+            } while (l.length() > 3 && l.charAt(3) == '-');
+            return l;
+        }
+
         void expect(int code) throws IOException {
             String l;
             do {
@@ -235,11 +411,12 @@ public final class SmtpLoad {
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 512);
         java.io.FileOutputStream counter = new java.io.FileOutputStream(java.io.FileDescriptor.out);
+        SinkRecord record = o.containsKey("--record") ? new SinkRecord(o) : null;
         while (true) {
             Socket s = server.accept();
             Thread.ofVirtual().start(() -> {
                 try (s) {
-                    serve(s, ctx, received, counter);
+                    serve(s, ctx, received, counter, record);
                 } catch (IOException e) {
                     // the gateway went away; nothing to count
                 }
@@ -247,8 +424,8 @@ public final class SmtpLoad {
         }
     }
 
-    private static void serve(Socket plain, SSLContext ctx, AtomicInteger received, java.io.FileOutputStream counter)
-            throws IOException {
+    private static void serve(Socket plain, SSLContext ctx, AtomicInteger received, java.io.FileOutputStream counter,
+                              SinkRecord record) throws IOException {
         plain.setTcpNoDelay(true);
         plain.setSoTimeout(300_000);
         Conn c = new Conn(plain);
@@ -289,11 +466,16 @@ public final class SmtpLoad {
                     case "DATA" -> {
                         c.reply("354 go ahead");
                         c.out.flush();
-                        while (!c.line().equals(".")) {
-                            // discard
+                        if (record != null) {
+                            record.receive(c);
+                        } else {
+                            while (!c.line().equals(".")) {
+                                // discard
+                            }
                         }
                         c.reply("250 2.0.0 ok queued");
                         c.out.flush();
+                        if (record != null) continue; // its standard output says only "mid-data"
                         synchronized (counter) {
                             counter.write(("mesg=" + received.incrementAndGet() + "\r")
                                     .getBytes(StandardCharsets.US_ASCII));
@@ -312,6 +494,54 @@ public final class SmtpLoad {
             }
         } finally {
             s.close();
+        }
+    }
+
+    /** The sink's record for bench/crash.sh: one line per message received, written before the 250. */
+    private static final class SinkRecord {
+        private static final java.util.regex.Pattern QUEUE_ID =
+                java.util.regex.Pattern.compile("\\(Postern\\) with \\S+ id ([A-Za-z0-9]+)");
+        private final java.io.FileOutputStream out;
+        private final String generation;
+        private final Path stall;
+
+        SinkRecord(Map<String, String> o) throws IOException {
+            out = new java.io.FileOutputStream(o.get("--record"), true);
+            generation = o.getOrDefault("--generation", "0");
+            stall = o.containsKey("--stall") ? Path.of(o.get("--stall")) : null;
+        }
+
+        /** Reads the content up to the final dot and records it; with the stall file present, never returns. */
+        void receive(Conn c) throws IOException {
+            String id = "-";
+            String queueId = "-";
+            String last = "";
+            boolean first = true;
+            String line;
+            while (!(line = c.line()).equals(".")) {
+                if (first && stall != null && Files.deleteIfExists(stall)) {
+                    System.out.println("mid-data " + System.currentTimeMillis());
+                    System.out.flush();
+                    try {
+                        Thread.sleep(Long.MAX_VALUE); // the transfer stays under way until the script kills us
+                    } catch (InterruptedException e) {
+                        throw new IOException(e);
+                    }
+                }
+                first = false;
+                if (id.equals("-") && line.startsWith("X-Load-Id: ")) id = line.substring(11).trim();
+                if (queueId.equals("-")) {
+                    java.util.regex.Matcher m = QUEUE_ID.matcher(line);
+                    if (m.find()) queueId = m.group(1);
+                }
+                last = line;
+            }
+            String whole = last.equals("END " + id) ? "whole" : "cut";
+            byte[] b = (id + " " + queueId + " " + generation + " " + System.currentTimeMillis() + " " + whole + "\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            synchronized (out) {
+                out.write(b); // one write(2) on a file opened for append: durable against a SIGKILL once it returns
+            }
         }
     }
 

@@ -32,12 +32,74 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The durability promise of the whole gateway, end to end: a gateway process is SIGKILLed while clients are sending,
- * restarted on the same data directory, and every message that got "250 ... queued as ID" must end up in a Maildir,
- * whole. A message whose 250 was lost with the process may or may not arrive; one that was being delivered when the
- * process died may arrive twice (delivered, but not yet removed from the spool), which the test counts and reports.
+ * The durability promise of the whole gateway, end to end, with real processes.
+ *
+ * <p>{@link #relayUnderLoadSurvivesRepeatedKillsOfTheGatewayAndTheSink}: bench/crash.sh in its CI form (1,000
+ * messages relayed to a sink, 20 sessions then 200, 20 SIGKILLs of the gateway at random moments, 4 of the sink in the
+ * middle of a DATA transfer); the script's own check must pass (nothing acknowledged lost, every duplicate explained by
+ * a kill) and its figures are checked here too. docs/reliability.md, "Crash and restart".
+ *
+ * <p>{@link #everyMessageAcknowledgedBeforeASigkillIsDeliveredAfterTheRestart}: local delivery. A gateway process is
+ * SIGKILLed while clients are sending, restarted on the same data directory, and every message that got "250 ...
+ * queued as ID" must end up in a Maildir, whole. A message whose 250 was lost with the process may or may not arrive;
+ * one that was being delivered when the process died may arrive twice (delivered, but not yet removed from the
+ * spool), which the test counts and reports.
  */
 class GatewayCrashTest {
+    private static final Pattern SUMMARY = Pattern.compile("crash: sent (\\d+), acknowledged (\\d+), delivered (\\d+)"
+            + " distinct .*?, lost (\\d+), duplicates (\\d+) \\(in flight at a kill: <= (\\d+):.*?\\), unexplained (\\d+);"
+            + " refused \\d+; gateway kills (\\d+) \\(20 sessions: (\\d+), 200 sessions: (\\d+)\\), sink kills (\\d+)"
+            + " \\((\\d+) mid-DATA\\)");
+
+    /**
+     * Generous on purpose: on a loaded 2-core machine every restart of the gateway's JVM takes several times its
+     * quiet-machine second or two; the figures, not the time, are what is checked.
+     */
+    @Test @Timeout(value = 20, unit = TimeUnit.MINUTES)
+    void relayUnderLoadSurvivesRepeatedKillsOfTheGatewayAndTheSink() throws Exception {
+        Path out = dir.resolve("crash.out");
+        ProcessBuilder pb = new ProcessBuilder("bash", "bench/crash.sh").redirectErrorStream(true)
+                .redirectOutput(out.toFile());
+        Map<String, String> env = pb.environment();
+        env.put("MESSAGES", "1000");
+        env.put("SESSIONS", "20 200");
+        env.put("KILLS", "20");
+        env.put("SINK_KILLS", "2");
+        env.put("BENCH_DIR", dir.toString());
+        env.put("KEEP", "1"); // in the test's temporary directory: there to read when something fails
+        env.put("JAVA_HOME", System.getProperty("java.home"));
+        env.put("POSTERN_CLASSPATH", gatewayClassPath());
+        Process script = pb.start();
+        try {
+            assertThat(script.waitFor(19, TimeUnit.MINUTES)).as("bench/crash.sh finished").isTrue();
+        } finally {
+            script.descendants().forEach(ProcessHandle::destroyForcibly);
+            script.destroyForcibly();
+        }
+        String output = Files.readString(out);
+        System.out.print(output);
+        assertThat(script.exitValue()).as("bench/crash.sh exit status\n%s", output).isZero();
+        Matcher m = SUMMARY.matcher(output);
+        assertThat(m.find()).as("summary line\n%s", output).isTrue();
+        int sent = Integer.parseInt(m.group(1));
+        int acknowledged = Integer.parseInt(m.group(2));
+        int delivered = Integer.parseInt(m.group(3));
+        assertThat(sent).as("sent").isEqualTo(1000);
+        // a kill costs only the transactions under way at that moment (the load is paced: a few per kill)
+        assertThat(acknowledged).as("acknowledged").isGreaterThan(sent / 2);
+        assertThat(delivered).as("delivered distinct").isGreaterThanOrEqualTo(acknowledged).isLessThanOrEqualTo(sent);
+        assertThat(Integer.parseInt(m.group(4))).as("lost").isZero();
+        assertThat(Integer.parseInt(m.group(5))).as("duplicates, at most those in flight at a kill")
+                .isLessThanOrEqualTo(Integer.parseInt(m.group(6)));
+        assertThat(Integer.parseInt(m.group(7))).as("unexplained duplicates").isZero();
+        assertThat(Integer.parseInt(m.group(8))).as("gateway kills").isGreaterThanOrEqualTo(20);
+        assertThat(Integer.parseInt(m.group(9))).as("gateway kills at 20 sessions").isGreaterThanOrEqualTo(10);
+        assertThat(Integer.parseInt(m.group(10))).as("gateway kills at 200 sessions").isGreaterThanOrEqualTo(10);
+        assertThat(Integer.parseInt(m.group(11))).as("sink kills").isEqualTo(4);
+        assertThat(Integer.parseInt(m.group(12))).as("sink kills in the middle of a DATA transfer").isEqualTo(4);
+        assertThat(output).contains("crash: OK");
+    }
+
     private static final int CLIENTS = 8;
     private static final int KILL_AFTER = 150;
     private static final Pattern QUEUED = Pattern.compile("^250 2\\.0\\.0 Ok: queued as (\\S+)$");
@@ -51,7 +113,8 @@ class GatewayCrashTest {
     private final AtomicInteger counter = new AtomicInteger();
     private final AtomicBoolean killing = new AtomicBoolean();
 
-    @Test @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    /** Timeouts for a loaded 2-core machine, where a gateway's JVM may take 20 s and more to start. */
+    @Test @Timeout(value = 6, unit = TimeUnit.MINUTES)
     void everyMessageAcknowledgedBeforeASigkillIsDeliveredAfterTheRestart() throws Exception {
         long t0 = System.nanoTime();
         Path config = dir.resolve("postern.toml");
@@ -75,13 +138,13 @@ class GatewayCrashTest {
         Map<String, Long> atKill;
         long killedAfterMillis;
         try (GatewayProcess first = GatewayProcess.start(dir, logs, "first", "serve", "--config", config.toString())) {
-            InetSocketAddress mx = first.awaitListening(Duration.ofSeconds(20)).get("mx");
+            InetSocketAddress mx = first.awaitListening(Duration.ofSeconds(120)).get("mx");
             assertThat(mx).as("mx listener\n%s", first.output()).isNotNull();
             ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
             List<Future<?>> clients = new ArrayList<>();
             for (int i = 0; i < CLIENTS; i++) clients.add(pool.submit(() -> client(mx)));
             try {
-                await().atMost(Duration.ofSeconds(25)).pollInterval(Duration.ofMillis(5))
+                await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(5))
                         .until(() -> acknowledged.size() >= KILL_AFTER || clients.stream().anyMatch(Future::isDone));
                 assertThat(acknowledged).as("acknowledged before the kill\n%s", first.output())
                         .hasSizeGreaterThanOrEqualTo(KILL_AFTER);
@@ -91,7 +154,7 @@ class GatewayCrashTest {
             } finally {
                 killing.set(true);
                 pool.shutdown();
-                assertThat(pool.awaitTermination(20, TimeUnit.SECONDS)).as("clients ended").isTrue();
+                assertThat(pool.awaitTermination(60, TimeUnit.SECONDS)).as("clients ended").isTrue();
             }
             for (Future<?> f : clients) f.get(); // a client that failed before the kill fails the test
             atKill = Map.of("incoming", count(queue.resolve("incoming")), "active", count(queue.resolve("active")),
@@ -100,9 +163,9 @@ class GatewayCrashTest {
 
         long restartedAt = System.nanoTime();
         try (GatewayProcess second = GatewayProcess.start(dir, logs, "second", "serve", "--config", config.toString())) {
-            second.awaitListening(Duration.ofSeconds(20));
+            second.awaitListening(Duration.ofSeconds(120));
             // Recovery has run; the scheduler delivers what it found. Done when the spool holds nothing.
-            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() ->
+            await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(50)).until(() ->
                     Stream.of("incoming", "messages", "active", "deferred", "hold")
                             .allMatch(d -> count(queue.resolve(d)) == 0));
             assertThat(second.stop()).as("orderly stop\n%s", second.output()).isIn(0, 143);
@@ -142,6 +205,70 @@ class GatewayCrashTest {
                 acknowledged.size(), killedAfterMillis, started.size(), new TreeMap<>(atKill), drainedMillis,
                 copies.size(), unacknowledgedDelivered, duplicates, maildirTmpFiles(data),
                 (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    /** The verdict of bench/crash.sh can fail: a loss, a cut copy and a duplicate no kill explains each fail it. */
+    @Test @Timeout(value = 60, unit = TimeUnit.SECONDS)
+    void theCrashCheckFailsOnALossACutCopyAndAnUnexplainedDuplicate() throws Exception {
+        // gateway 1 killed at 2000, gateway 2 started at 2100; Q1 was at the sink (1900) and still in the spool
+        String events = "phase 1 sessions 20 messages 3 rate 1 900\nsinkstart 1 900\ngwstart 1 1000\n"
+                + "gwlistening 1 1100\ngwkill 1 2000\ngwstart 2 2100\ngwlistening 2 2200\n";
+        String source = "sent p1-0\nacked p1-0 Q0 1500\nsent p1-1\nacked p1-1 Q1 1600\nsent p1-2\n";
+        String sink = "p1-0 Q0 1 1400 whole\np1-1 Q1 1 1900 whole\np1-1 Q1 1 2300 whole\n";
+        assertThat(crashCheck(events, source, sink, "Q1\n")).startsWith("0 ")
+                .contains("lost 0, duplicates 1 (in flight at a kill: <= 1: 1 at gateway kills")
+                .contains("explained 1 by a gateway kill").contains("unexplained 0");
+        assertThat(crashCheck(events, source, sink.replace("p1-0 Q0 1 1400 whole\n", ""), "Q1\n"))
+                .startsWith("1 ").contains("lost: p1-0 (queued as Q0) never reached the sink");
+        assertThat(crashCheck(events, source, sink.replace("1400 whole", "1400 cut"), "Q1\n"))
+                .startsWith("1 ").contains("cut: a copy of p1-0");
+        assertThat(crashCheck(events, source, sink, "")) // the spool no longer held it: nothing explains a 2nd copy
+                .startsWith("1 ").contains("unexplained duplicate: p1-1");
+        assertThat(crashCheck(events, source, sink.replace("2300", "2050"), "Q1\n")) // 2nd copy before the restart
+                .startsWith("1 ").contains("unexplained duplicate: p1-1");
+        assertThat(crashCheck(events, source, "p1-0 Q0 1 1400 whole\np1-1 Q1 1 1900 whole\n", "Q1\n"))
+                .startsWith("1 ").contains("Q1 was in the spool and at the sink at kill 1 but was not delivered again");
+    }
+
+    /** Runs bench/crash-check.py on these records; returns its exit status, a space, and its output. */
+    private String crashCheck(String events, String source, String sink, String spoolAtKill) throws Exception {
+        Path work = Files.createTempDirectory(dir, "check");
+        Files.writeString(work.resolve("events.log"), events);
+        Files.writeString(work.resolve("source.log"), source);
+        Files.writeString(work.resolve("sink.log"), sink);
+        Files.writeString(work.resolve("spool-at-kill-1.txt"), spoolAtKill);
+        Process p = new ProcessBuilder("python3", "bench/crash-check.py", work.toString(), "1000")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        return p.exitValue() + " " + out;
+    }
+
+    /**
+     * This test's class path for the gateway, with the class directories packed into a jar in the temporary
+     * directory: the class data archive the script makes (each restart maps the classes instead of loading them
+     * again) cannot be made from a class path with directories. Test classes are left out: the gateway needs none.
+     */
+    private String gatewayClassPath() throws IOException {
+        List<String> entries = new ArrayList<>();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            Path p = Path.of(entry);
+            if (!Files.isDirectory(p)) {
+                entries.add(entry);
+            } else if (Files.exists(p.resolve(Main.class.getName().replace('.', '/') + ".class"))) {
+                Path jar = dir.resolve("postern-classes.jar");
+                try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar));
+                     Stream<Path> files = Files.walk(p)) {
+                    for (Path f : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+                        out.putNextEntry(new java.util.jar.JarEntry(p.relativize(f).toString().replace('\\', '/')));
+                        Files.copy(f, out);
+                        out.closeEntry();
+                    }
+                }
+                entries.add(0, jar.toString());
+            }
+        }
+        return String.join(java.io.File.pathSeparator, entries);
     }
 
     /** One client: connections of up to 5 messages each, until the gateway dies under it. */
