@@ -182,4 +182,77 @@ class DiskFullTest {
             assertThat(sink.transactions()).hasSize(1);
         }
     }
+
+    /** The queue ids in the spool and each one's state, read from the envelopes on disk. */
+    private Map<String, QueueState> states(Gateway g) throws IOException {
+        Map<String, QueueState> out = new java.util.TreeMap<>();
+        for (Spool.Entry e : g.spool().list()) out.put(e.envelope().id(), e.state());
+        return out;
+    }
+
+    @Test void queuedMessagesStayQueuedOnAFullDiskAndGoOutWhenTheNextHopIsBack() throws Exception {
+        sink.on(Verb.MAIL, "421 4.3.2 next hop busy");
+        try (Gateway g = Gateway.start(config())) {
+            List<String> bodies = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                bodies.add(message("queued " + i, 20_000 + i * 50_000));
+                assertThat(send(g, "bob" + i + "@relay.example", bodies.get(i))).startsWith("250 2.0.0");
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> states(g).values().stream()
+                    .filter(s -> s == QueueState.DEFERRED).count() == 5);
+            Map<String, byte[]> contents = new java.util.TreeMap<>();
+            for (String id : states(g).keySet()) {
+                contents.put(id, Files.readAllBytes(data.resolve("queue/messages/" + id + ".eml")));
+            }
+
+            // The disk fills: each retry's deferral cannot write its envelope (ENOSPC); nothing may be lost for it.
+            disk.leave(0);
+            int before = sink.connectionCount();
+            await().atMost(Duration.ofSeconds(30)).until(() -> sink.connectionCount() >= before + 10);
+            assertThat(states(g)).hasSize(5);
+            for (var e : contents.entrySet()) {
+                assertThat(Files.readAllBytes(data.resolve("queue/messages/" + e.getKey() + ".eml"))).as(e.getKey())
+                        .isEqualTo(e.getValue());
+            }
+            assertThat(spoolFiles("incoming")).isEmpty();
+            assertThat(spoolFiles("active", "deferred")).allMatch(f -> f.endsWith(".env"));
+
+            // The next hop comes back while the disk is still full: every message goes out once, and leaves.
+            sink.clear(Verb.MAIL);
+            await().atMost(Duration.ofSeconds(30)).until(() -> sink.delivered().size() == 5 && states(g).isEmpty());
+            List<String> texts = sink.delivered().stream().map(ScriptedSmtpServer.Transaction::text).toList();
+            for (String b : bodies) assertThat(texts).anySatisfy(t -> assertThat(t).contains(b));
+            disk.empty();
+            assertThat(send(g, "carol@relay.example", message("after", 1000))).startsWith("250 2.0.0");
+            await().atMost(Duration.ofSeconds(20)).until(() -> sink.delivered().size() == 6);
+            // The audit store and its spill shared the full disk: nothing dropped, all written once space is back.
+            await().atMost(Duration.ofSeconds(60)).until(() -> g.auditStats().storeUp() && g.auditStats().queued() == 0
+                    && g.auditStats().spillBytes() == 0);
+            assertThat(g.auditStats().dropped()).isZero();
+        }
+    }
+
+    @Test void maildirDeliveryToAFullDiskDefersAndDeliversOnceWhenSpaceReturns() throws Exception {
+        Path mail = data.resolve("mail");
+        Files.createDirectories(mail);
+        try (Tmpfs mailDisk = Tmpfs.mount(mail, 4); Gateway g = Gateway.start(config())) {
+            mailDisk.leave(0);
+            String body = message("local", 200_000);
+            assertThat(send(g, "user@postern.test", body)).startsWith("250 2.0.0");
+            await().atMost(Duration.ofSeconds(20)).until(() -> states(g).containsValue(QueueState.DEFERRED));
+            Spool.Entry e = g.spool().list().getFirst();
+            String reason = e.envelope().recipients().getFirst().lastResult();
+            System.out.printf("disk-full: Maildir on a full disk: %s%n", reason);
+            assertThat(reason).startsWith("452 4.3.1").contains("No space left on device");
+            try (Stream<Path> s = Files.walk(mail)) {
+                assertThat(s.filter(Files::isRegularFile).filter(p -> !p.getFileName().toString().equals("filler"))
+                        .toList()).as("no partial file in the Maildir").isEmpty();
+            }
+            mailDisk.empty();
+            await().atMost(Duration.ofSeconds(20)).until(() -> states(g).isEmpty());
+            List<String> box = Maildirs.mailbox(data, "user@postern.test");
+            assertThat(box).hasSize(1);
+            assertThat(box.getFirst()).contains(body);
+        }
+    }
 }
