@@ -429,6 +429,7 @@ final class Session {
             reply(Sasl.SUCCEEDED);
         } else {
             limiter.failure(clientAddress, user);
+            pause(ctx.auth().failureDelay()); // a guesser waits for every answer (on a virtual thread: costs nothing)
             error(Sasl.INVALID, log.atWarn().addKeyValue("user", Untrusted.clip(user))
                     .addKeyValue("mechanism", mechanism(words[0])));
         }
@@ -889,6 +890,16 @@ final class Session {
             // cannot tell: the general answer
         }
         return Replies.LOCAL_ERROR;
+    }
+
+    /** Waits before a reply; a stop (interrupt) ends the wait and is kept for the session's next I/O. */
+    private static void pause(java.time.Duration d) {
+        if (d.isZero()) return;
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** Less room on the spool's file system than a message of the largest size and the reserve: 452 4.3.1. */
