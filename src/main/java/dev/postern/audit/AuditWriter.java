@@ -37,7 +37,9 @@ import org.slf4j.LoggerFactory;
  * earlier run is replayed at start.
  *
  * <p>Nothing is dropped silently: a record that finds the queue full, or the spill at its maximum size, is counted
- * ({@link Stats#dropped}) and logged, at most one line per 10 s.
+ * ({@link Stats#dropped}) and logged, at most one line per 10 s. A spill that cannot be written (its disk is full,
+ * and a store on the same disk fails too) loses nothing at once: the records wait in memory, oldest first, up to
+ * {@code queueSize} of them, and go to the spill (or to the store, when it answers first) once it takes them again.
  *
  * <p>Store calls run on a thread of their own (one at a time, so SQLite has one writer): a store that hangs delays
  * its own records, never the spilling of the rest. Retention pruning runs between batches on the same thread.
@@ -140,6 +142,10 @@ public final class AuditWriter implements Audit, AutoCloseable {
     private final AtomicLong spilled = new AtomicLong();
     private final AtomicLong replayed = new AtomicLong();
     private volatile boolean storeUp = true;
+    /** Records the spill could not take (its disk full), oldest first; after the spill's, before the queue's. */
+    private final java.util.ArrayDeque<AuditRecord> unspilled = new java.util.ArrayDeque<>();
+    private volatile int unspilledCount;
+    private long unspilledRetryAt; // nanoTime; meaningful while unspilled is not empty
     private volatile String lastError;
     private volatile Instant since;
 
@@ -203,7 +209,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(queue.size(), written.get(), spilled.get(), spill.size(), replayed.get(), dropped(),
+        return new Stats(queue.size() + unspilledCount, written.get(), spilled.get(), spill.size(), replayed.get(), dropped(),
                 storeUp, lastError, since, quarantine.rejected());
     }
 
@@ -228,6 +234,11 @@ public final class AuditWriter implements Audit, AutoCloseable {
         }
         if (ended) {
             spillQueued(); // anything recorded while the writer finished; it has ended, so the spill is ours
+            if (!unspilled.isEmpty()) {
+                droppedSpillFull.addAndGet(unspilled.size());
+                log.error("audit: the spill still cannot be written; {} records held in memory are lost",
+                        unspilled.size());
+            }
         } else {
             log.error("audit: the writer did not stop within {}; {} queued records are lost", options.closeTimeout(),
                     queue.size());
@@ -278,6 +289,10 @@ public final class AuditWriter implements Audit, AutoCloseable {
     private boolean step() throws InterruptedException, IOException {
         logDrops(false);
         if (stopping) return stopStep();
+        if (!unspilled.isEmpty()) {
+            unspilledStep();
+            return true;
+        }
         if (spill.pending()) {
             replayStep();
             return true;
@@ -302,7 +317,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
 
     /** While stopping: write what is queued directly if the store is fine, else spill it. */
     private boolean stopStep() throws InterruptedException, IOException {
-        if (spill.pending() || !storeUp || System.nanoTime() - closeDeadline >= 0) {
+        if (spill.pending() || !unspilled.isEmpty() || !storeUp || System.nanoTime() - closeDeadline >= 0) {
             spillQueued();
             return false;
         }
@@ -353,6 +368,57 @@ public final class AuditWriter implements Audit, AutoCloseable {
             unreadable.addAndGet(b.unreadable()); // counted once, when passed for good
             clearSpillIfDone();
         }
+    }
+
+    /**
+     * Records wait in memory because the spill could not take them: gathers new ones behind them until the next try,
+     * then hands them to the store if nothing waits in the spill and the store answers, else to the spill.
+     */
+    private void unspilledStep() throws InterruptedException, IOException {
+        long wait = unspilledRetryAt - System.nanoTime();
+        if (wait > 0) {
+            hold(takeBatch(Math.max(1, Math.min(IDLE_POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(wait)))));
+            return;
+        }
+        if (!spill.pending() && (storeUp || System.nanoTime() - retryAt >= 0)) {
+            List<AuditRecord> held = new ArrayList<>(unspilled.stream().limit(options.batchSize()).toList());
+            Outcome o = call(() -> {
+                store.write(held);
+                return held.size();
+            }, null);
+            if (o.ok()) {
+                written.addAndGet(held.size());
+                for (int i = 0; i < held.size(); i++) unspilled.removeFirst();
+                unspilledCount = unspilled.size();
+                return;
+            }
+        }
+        flushUnspilled();
+    }
+
+    /** Tries to append the records held in memory to the spill; on failure tries again in a second. */
+    private void flushUnspilled() {
+        if (unspilled.isEmpty()) return;
+        List<AuditRecord> held = new ArrayList<>(unspilled);
+        try {
+            Spill.Appended a = spill.append(held);
+            spilled.addAndGet(a.kept());
+            droppedSpillFull.addAndGet(held.size() - a.kept()); // past the spill's maximum: counted, logged
+            unspilled.clear();
+            unspilledCount = 0;
+            log.info("audit: the spill takes records again; {} held in memory are in it", a.kept());
+        } catch (IOException | UncheckedIOException e) {
+            unspilledRetryAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        }
+    }
+
+    /** Keeps records in memory behind those already held, up to {@code queueSize}; the rest is counted dropped. */
+    private void hold(List<AuditRecord> batch) {
+        for (AuditRecord r : batch) {
+            if (unspilled.size() < options.queueSize()) unspilled.addLast(r);
+            else droppedSpillFull.incrementAndGet();
+        }
+        unspilledCount = unspilled.size();
     }
 
     private void clearSpillIfDone() throws IOException {
@@ -461,22 +527,32 @@ public final class AuditWriter implements Audit, AutoCloseable {
         backoff = doubled.compareTo(options.retryMax()) > 0 ? options.retryMax() : doubled;
     }
 
-    /** Appends to the spill, counting what did not fit (or could not be written) as dropped. */
+    /**
+     * Appends to the spill, counting what did not fit as dropped. A spill that cannot be written (a full disk) keeps
+     * the batch in memory ({@link #hold}), as it does every batch after it until the spill takes them.
+     */
     private Spill.Appended toSpill(List<AuditRecord> batch) {
+        if (!unspilled.isEmpty()) {
+            hold(batch);
+            return new Spill.Appended(0, -1, -1);
+        }
         try {
             Spill.Appended a = spill.append(batch);
             spilled.addAndGet(a.kept());
             if (a.kept() < batch.size()) droppedSpillFull.addAndGet(batch.size() - a.kept());
             return a;
         } catch (IOException | UncheckedIOException e) {
-            droppedSpillFull.addAndGet(batch.size());
-            log.error("audit: cannot write the spill, {} records lost: {}", batch.size(), e.getMessage());
+            log.error("audit: cannot write the spill ({}); {} records wait in memory, up to {}, until it can",
+                    e.getMessage(), batch.size(), options.queueSize());
+            unspilledRetryAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            hold(batch);
             return new Spill.Appended(0, -1, -1);
         }
     }
 
     /** Moves everything queued now to the spill, a batch (one fsync) at a time. */
     private void spillQueued() {
+        if (stopping) flushUnspilled(); // a last try for what waits in memory
         while (true) {
             List<AuditRecord> batch = new ArrayList<>();
             queue.drainTo(batch, Math.max(options.batchSize(), 1000));

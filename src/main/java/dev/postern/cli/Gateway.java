@@ -208,7 +208,8 @@ public final class Gateway implements Closeable {
         startAdmin(data, serverTls);
 
         Authentication auth = new Authentication(new PasswordFile.Watcher(PasswordFile.defaultPath(data)),
-                new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()));
+                new AuthLimiter(authLimits(config.inbound().auth()), Clock.systemUTC()),
+                config.inbound().auth().failureDelay());
         RecipientPolicy recipients = recipientPolicy(config);
         inbound = new InboundServer(config, serverTls, spool, auth, scheduler::enqueue, recipients, audit,
                 new ReverseNames(dns), peers);

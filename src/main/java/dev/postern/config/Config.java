@@ -403,12 +403,22 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * clients per /64: after {@code maxFailures} within {@code window} that user is locked out from that client for
      * {@code lockout}, doubling with every further failure up to {@code maxLockout}. Independently, more than
      * {@code networkMaxFailures} failures from one network (IPv4 /{@code ipv4Prefix}, IPv6 /{@code ipv6Prefix}) within
-     * {@code window} lock the whole network out for {@code networkLockout}.
+     * {@code window} lock the whole network out for {@code networkLockout}. Every failed attempt is answered after
+     * {@code failureDelay} (as Dovecot's auth_failure_delay), so guesses on one connection come slowly.
      */
     public record AuthLimits(int maxFailures, Duration window, Duration lockout, Duration maxLockout,
-                             int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix) {
+                             int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix,
+                             Duration failureDelay) {
+        public static final Duration DEFAULT_FAILURE_DELAY = Duration.ofSeconds(1);
         public static final AuthLimits DEFAULT = new AuthLimits(5, Duration.ofMinutes(15), Duration.ofMinutes(1),
-                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 48);
+                Duration.ofHours(1), 50, Duration.ofMinutes(15), 24, 48, DEFAULT_FAILURE_DELAY);
+
+        /** With the default {@code failure_delay}. */
+        public AuthLimits(int maxFailures, Duration window, Duration lockout, Duration maxLockout,
+                          int networkMaxFailures, Duration networkLockout, int ipv4Prefix, int ipv6Prefix) {
+            this(maxFailures, window, lockout, maxLockout, networkMaxFailures, networkLockout, ipv4Prefix, ipv6Prefix,
+                    DEFAULT_FAILURE_DELAY);
+        }
     }
 
     /** A SHA-256 pin as compared: lower-case hex without colons or a "sha256:" prefix. */

@@ -155,7 +155,8 @@ public final class ConfigToml {
                 Key.of("network_max_failures", String.valueOf(a.networkMaxFailures())),
                 Key.of("network_lockout", duration(a.networkLockout())),
                 Key.of("network_prefix_ipv4", String.valueOf(a.ipv4Prefix())),
-                Key.of("network_prefix_ipv6", String.valueOf(a.ipv6Prefix()))));
+                Key.of("network_prefix_ipv6", String.valueOf(a.ipv6Prefix())),
+                Key.of("failure_delay", duration(a.failureDelay()))));
         out.add(table("policy", Key.of("max_override", duration(c.outboundTls().maxOverride()))));
         out.add(table("log", Key.of("format", string(c.log().format().word()))));
         Config.Audit au = c.audit();

@@ -106,6 +106,7 @@ final class RecipientsValidator {
         Duration networkLockout = t.duration("network_lockout", d.networkLockout());
         int ipv4Prefix = t.integer("network_prefix_ipv4", d.ipv4Prefix(), 8, 32);
         int ipv6Prefix = t.integer("network_prefix_ipv6", d.ipv6Prefix(), 16, 128);
+        Duration failureDelay = t.duration("failure_delay", d.failureDelay(), Duration.ZERO, Duration.ofSeconds(10));
         if (lockout.compareTo(maxLockout) > 0) {
             String key = t.has("lockout") ? "lockout" : "max_lockout";
             t.problem(key, "expected lockout (" + Durations.format(lockout) + ") at most max_lockout ("
@@ -118,7 +119,7 @@ final class RecipientsValidator {
         }
         t.finish();
         return new Config.AuthLimits(maxFailures, window, lockout, maxLockout, networkMaxFailures, networkLockout,
-                ipv4Prefix, ipv6Prefix);
+                ipv4Prefix, ipv6Prefix, failureDelay);
     }
 
     private static Set<String> ascii(Set<String> domains) {

@@ -264,6 +264,17 @@ public final class DurableFiles {
     }
 
     /**
+     * Whether {@code e} (or a cause) is a full file system (ENOSPC) rather than another I/O error: Java gives no errno,
+     * only the C library's text, which is the same for the NIO channels and the file system calls on Linux.
+     */
+    public static boolean noSpace(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("No space left on device")) return true;
+        }
+        return false;
+    }
+
+    /**
      * The whole lines among the last {@code maxBytes} of an append-only log (a line cut by the limit is dropped), for
      * readers that want its newest entries without reading it all; the reading side of {@link #append}.
      */

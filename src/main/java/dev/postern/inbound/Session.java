@@ -429,6 +429,7 @@ final class Session {
             reply(Sasl.SUCCEEDED);
         } else {
             limiter.failure(clientAddress, user);
+            pause(ctx.auth().failureDelay()); // a guesser waits for every answer (on a virtual thread: costs nothing)
             error(Sasl.INVALID, log.atWarn().addKeyValue("user", Untrusted.clip(user))
                     .addKeyValue("mechanism", mechanism(words[0])));
         }
@@ -624,7 +625,7 @@ final class Session {
                 return;
             }
         }
-        if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) {
+        if (spoolTooFull()) {
             error(Replies.DISK_FULL);
             return;
         }
@@ -708,6 +709,11 @@ final class Session {
             error(Replies.NO_VALID_RECIPIENTS);
             return;
         }
+        if (spoolTooFull()) { // the disk filled since MAIL: refused before the 354, not after the data
+            resetTransaction();
+            error(Replies.DISK_FULL);
+            return;
+        }
         Spool.Incoming incoming;
         try {
             incoming = ctx.spool().receive(); // before the 354: a spool that cannot take the message is told now
@@ -775,6 +781,13 @@ final class Session {
         if (size == 0 && !last) junk(); // an empty chunk moves no message forward
         deadlines.readTimeout(limits.dataTimeout());
         try {
+            if (bdat == null && spoolTooFull()) { // the disk filled since MAIL: nothing of this message is taken
+                in.readChunk(size, OutputStream.nullOutputStream());
+                if (last) resetTransaction();
+                bdatFailed = !last;
+                error(Replies.DISK_FULL);
+                return;
+            }
             if (bdat == null) {
                 Spool.Incoming incoming;
                 try {
@@ -872,11 +885,26 @@ final class Session {
     private Reply spoolFailure(String id, IOException e) {
         log.atError().addKeyValue("id", id).addKeyValue("reason", e.toString()).log("spool write failed");
         try {
-            if (ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE) return Replies.DISK_FULL;
+            if (spoolTooFull()) return Replies.DISK_FULL;
         } catch (IOException ignored) {
             // cannot tell: the general answer
         }
         return Replies.LOCAL_ERROR;
+    }
+
+    /** Waits before a reply; a stop (interrupt) ends the wait and is kept for the session's next I/O. */
+    private static void pause(java.time.Duration d) {
+        if (d.isZero()) return;
+        try {
+            Thread.sleep(d);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Less room on the spool's file system than a message of the largest size and the reserve: 452 4.3.1. */
+    private boolean spoolTooFull() throws IOException {
+        return ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE;
     }
 
     /**

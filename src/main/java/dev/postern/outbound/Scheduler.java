@@ -328,9 +328,10 @@ public final class Scheduler implements Closeable {
                 observeDelivery(env, r, file);
                 out.put(r, new SmtpClient.RecipientResult(SmtpClient.RecipientResult.Status.DELIVERED,
                         "delivered to maildir " + file.getParent().getParent()));
-            } catch (IOException e) {
-                out.put(r, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED, 451, "4.3.0",
-                        "local delivery failed: " + e.getMessage()));
+            } catch (IOException e) { // a full Maildir disk is RFC 3463's 4.3.1 "mail system full", retried
+                boolean full = dev.postern.files.DurableFiles.noSpace(e);
+                out.put(r, SmtpClient.RecipientResult.own(SmtpClient.RecipientResult.Status.DEFERRED,
+                        full ? 452 : 451, full ? "4.3.1" : "4.3.0", "local delivery failed: " + e.getMessage()));
             }
         }
         return out;

@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -133,6 +134,56 @@ class AdminServerTest {
         assertThat(ambiguous.header("Content-Type")).startsWith("application/json");
         assertThat(ambiguous.body()).startsWith("{\"error\":");
         assertThat(ambiguous.header("Content-Security-Policy")).contains("frame-ancestors 'none'");
+    }
+
+    /**
+     * Issue 17: only the exact token, in the Authorization header as a bearer token, opens a token route. A token one
+     * byte off (the last, so a comparison that stops at the first difference would take longest), a prefix of it, the
+     * token with a byte more, an empty bearer, another scheme, and the token in the query string or a cookie are 401.
+     * The comparison is of SHA-256 digests with MessageDigest.isEqual (AdminToken.matches): constant time, and the
+     * presented length does not show either.
+     */
+    @Test void onlyTheExactTokenInTheHeaderOpensATokenRoute() throws Exception {
+        AdminServer.Limits lenient = new AdminServer.Limits(16, 8192, java.time.Duration.ofSeconds(10),
+                java.time.Duration.ofSeconds(30), new dev.postern.auth.AuthLimiter.Limits(1000,
+                java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1), 1000,
+                java.time.Duration.ofMinutes(1), 32, 64));
+        AdminToken t = AdminToken.loadOrCreate(data).token();
+        char last = token.charAt(token.length() - 1);
+        String lastByteOff = token.substring(0, token.length() - 1) + (last == 'A' ? 'B' : 'A');
+        try (AdminServer s = new AdminServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), () -> t,
+                null, lenient)) {
+            s.route("GET", "/api/secret", call -> Reply.json(Map.of("secret", "s3cr3t-data")));
+            s.start();
+            String base = "http://127.0.0.1:" + s.port();
+            java.util.function.BiFunction<String, String, HttpResponse<String>> ask = (target, authorization) -> {
+                HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + target));
+                if (authorization != null) b.header("Authorization", authorization);
+                try {
+                    return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            };
+            for (String wrong : List.of("Bearer " + lastByteOff, "Bearer " + token.substring(0, token.length() - 1),
+                    "Bearer " + token + "A", "Bearer ", "Bearer", token,
+                    "Basic " + java.util.Base64.getEncoder().encodeToString(("admin:" + token).getBytes()),
+                    "Token " + token, "Bearer " + token.toUpperCase(java.util.Locale.ROOT) + "x")) {
+                HttpResponse<String> r = ask.apply("/api/secret", wrong);
+                assertThat(r.statusCode()).as(wrong.replace(token, "TOKEN")).isEqualTo(401);
+                assertThat(r.body()).doesNotContain("s3cr3t");
+            }
+            for (String query : List.of("?token=", "?access_token=", "?auth=", "?Authorization=Bearer%20")) {
+                assertThat(ask.apply("/api/secret" + query + token, null).statusCode()).as(query).isEqualTo(401);
+            }
+            HttpRequest cookie = HttpRequest.newBuilder(URI.create(base + "/api/secret"))
+                    .header("Cookie", "token=" + token).build();
+            assertThat(HTTP.send(cookie, HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(401);
+            // The scheme's name is case-insensitive (RFC 7235 §2.1); the token itself is not.
+            assertThat(ask.apply("/api/secret", "Bearer " + token).statusCode()).isEqualTo(200);
+            assertThat(ask.apply("/api/secret", "bearer " + token).statusCode()).isEqualTo(200);
+        }
+        assertThat(t.matches(lastByteOff)).isFalse();
     }
 
     /** Wrong tokens from one address: 401 up to the limit, then 429 even with the right token, for a while. */

@@ -67,6 +67,7 @@ class RecipientsConfigTest {
                 network_lockout = "1h"
                 network_prefix_ipv4 = 16
                 network_prefix_ipv6 = 48
+                failure_delay = "2s"
                 """));
         Path people = dir.resolve("people.txt").toAbsolutePath();
         assertThat(c.inbound().recipients()).containsOnly(
@@ -76,7 +77,7 @@ class RecipientsConfigTest {
         assertThat(c.inbound().verification()).isEqualTo(new Config.RecipientVerification(Duration.ofDays(1),
                 Duration.ofMinutes(10), 500, Duration.ofSeconds(5), 3));
         assertThat(c.inbound().auth()).isEqualTo(new Config.AuthLimits(3, Duration.ofMinutes(30),
-                Duration.ofMinutes(2), Duration.ofHours(2), 100, Duration.ofHours(1), 16, 48));
+                Duration.ofMinutes(2), Duration.ofHours(2), 100, Duration.ofHours(1), 16, 48, Duration.ofSeconds(2)));
     }
 
     @Test void mistakesAreOneLineEach() throws Exception {

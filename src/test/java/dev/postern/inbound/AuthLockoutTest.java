@@ -35,9 +35,11 @@ class AuthLockoutTest {
         PasswordFile.empty().with("alice", "correct horse".toCharArray()).with("bob", "battery staple".toCharArray())
                 .save(PasswordFile.defaultPath(data));
         Config c = TestConfigs.gateway(data, "gw.test", Set.of("postern.test"));
-        // 3 failures per (address, user), then 10 minutes out; 6 failures per /24 lock the /24 for an hour.
+        // 3 failures per (address, user), then 10 minutes out; 6 failures per /24 lock the /24 for an hour; each
+        // failure answered after 200 ms.
         c = c.withInbound(c.inbound().with(Map.of(), Config.RecipientVerification.DEFAULT, new Config.AuthLimits(3,
-                Duration.ofMinutes(15), Duration.ofMinutes(10), Duration.ofHours(1), 6, Duration.ofHours(1), 24, 64)));
+                Duration.ofMinutes(15), Duration.ofMinutes(10), Duration.ofHours(1), 6, Duration.ofHours(1), 24, 64,
+                Duration.ofMillis(200))));
         gateway = Gateway.start(c);
         submission = gateway.boundAddresses().get(1);
     }
@@ -73,6 +75,16 @@ class AuthLockoutTest {
             c.command(java.util.Base64.getEncoder().encodeToString("alice".getBytes()));
             assertThat(c.command(java.util.Base64.getEncoder().encodeToString("correct horse".getBytes())).last())
                     .as("alice from another address").startsWith("235 2.7.0");
+        }
+    }
+
+    /** [auth] failure_delay: a failure waits for its answer, a success and a locked-out refusal do not. */
+    @Test void aFailureIsAnsweredAfterTheDelay() throws Exception {
+        try (SmtpTestClient c = tls("127.0.4.1")) {
+            long t0 = System.nanoTime();
+            assertThat(c.command("AUTH PLAIN " + plain("bob", "wrong")).last()).startsWith("535 5.7.8");
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isGreaterThanOrEqualTo(Duration.ofMillis(200));
+            assertThat(c.command("AUTH PLAIN " + plain("bob", "battery staple")).last()).startsWith("235 2.7.0");
         }
     }
 
