@@ -194,9 +194,10 @@ for sessions in "${phases[@]}"; do
   messages=$per_phase
   [ "$phase" = "$nphases" ] && messages=$((MESSAGES - per_phase * (nphases - 1)))
   rate=$RATE
-  # Spread the phase's messages over its kills: the source is still sending when the last kill comes.
+  # Spread the phase's messages over its kills, with a margin (a cycle takes longer than its planned uptime: noticing
+  # the listener, the kill, the listing of the spool), so that the source is still sending when the last kill comes.
   [ "$rate" = auto ] && rate=$(awk -v m="$messages" -v k="$kills_per_phase" -v a="$up_min" -v b="$up_max" \
-    'BEGIN { printf "%.1f", m / ((k + 1) * (a + b) / 2) }')
+    'BEGIN { printf "%.1f", m / ((k + 2) * 1.25 * (a + b) / 2) }')
   event "phase $phase sessions $sessions messages $messages rate $rate $(now_ms)"
   note "phase $phase: $sessions sessions, $messages messages at $rate/s, $kills_per_phase gateway kills"
   "$JAVA_HOME/bin/java" -XX:+UseSerialGC -cp "$w/classes" SmtpLoad source --port "$GW_PORT" --record "$w/source.log" \
