@@ -31,7 +31,7 @@ final class AcmeValidator {
         String contact = t.string("contact", d.contact(), "a mail address like postmaster@example.com",
                 s -> "mailto:" + WatchValidator.address(s.startsWith("mailto:") ? s.substring(7) : s));
         List<String> names = t.list("names", d.names(), "an array of names like [\"mx.example.com\"]",
-                "a host name like mx.example.com", Syntax::domain);
+                "a domain like mx.example.com", Syntax::domain);
         Config.AcmeChallenge challenge = t.string("challenge", d.challenge(), CHALLENGES,
                 s -> parse(Config.AcmeChallenge.values(), Config.AcmeChallenge::configName, s, CHALLENGES));
         InetSocketAddress http = t.string("http_address", d.httpAddress(), ADDRESS, Config.Listener::parseAddress);

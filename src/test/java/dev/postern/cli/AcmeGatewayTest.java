@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  * ACME against a real pebble (Debian's, started here on loopback): pebble resolves the gateway's names through a DNS
  * server of the test and validates each challenge for real on the gateway's challenge listener. A STARTTLS client
  * that trusts only pebble's root (from its management interface) and checks the host name is the judge of what the
- * gateway serves. Pebble's certificates live 18 s, so a renewal (a third of the lifetime left) comes 12 s after an issuance.
+ * gateway serves. Pebble's certificates live 18 s, so a renewal (a third of the lifetime left) comes 12 s
+ * after an issuance.
  * One pebble for the class; the tests run one after the other, as pebble's HTTP-01 port is one.
  */
 class AcmeGatewayTest {
