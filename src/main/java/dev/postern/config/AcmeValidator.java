@@ -58,16 +58,7 @@ final class AcmeValidator {
     }
 
     private static URI directory(String s) {
-        URI u;
-        try {
-            u = new URI(s);
-        } catch (java.net.URISyntaxException e) {
-            throw Syntax.invalid(DIRECTORY, s);
-        }
-        if (!"https".equalsIgnoreCase(u.getScheme()) || u.getHost() == null || u.getUserInfo() != null) {
-            throw Syntax.invalid(DIRECTORY, s);
-        }
-        return u;
+        return WatchValidator.url(s, java.util.Set.of("https"), DIRECTORY);
     }
 
     private static <E> E parse(E[] values, Function<E, String> name, String s, String expected) {

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,24 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 class AcmeConfigTest {
     @TempDir Path dir;
 
-    private Path write(String toml) throws Exception {
-        Path f = dir.resolve("postern.toml");
-        Files.writeString(f, toml);
-        return f;
-    }
+    private ConfigFiles files;
 
-    private List<String> problems(String toml) throws Exception {
-        Path f = write(toml);
-        try {
-            ConfigLoader.load(f);
-        } catch (ConfigException e) {
-            return e.problems().stream().map(p -> p.substring(f.toString().length() + 2)).toList();
-        }
-        throw new AssertionError("expected problems");
-    }
+    @BeforeEach void files() { files = new ConfigFiles(dir); }
 
     @Test void offByDefaultWithLetsEncryptHttp01AndEcdsa() throws Exception {
-        Config.Acme a = ConfigLoader.load(write("")).tls().acme();
+        Config.Acme a = files.load("").tls().acme();
         assertThat(a.enabled()).isFalse();
         assertThat(a.directory()).isEqualTo(URI.create("https://acme-v02.api.letsencrypt.org/directory"));
         assertThat(a.challenge()).isEqualTo(Config.AcmeChallenge.HTTP_01);
@@ -45,7 +34,7 @@ class AcmeConfigTest {
         Files.writeString(dir.resolve("ca.pem"), dev.postern.tls.Pem.certificate(dev.postern.tls.Certificates
                 .selfSigned(List.of("ca.example"), dev.postern.tls.Certificates.KeyType.EC_P256,
                         Duration.ofDays(1)).leaf()));
-        Config c = ConfigLoader.load(write("""
+        Config c = files.load("""
                 hostname = "mx.example.com"
                 [acme]
                 enabled = true
@@ -60,7 +49,7 @@ class AcmeConfigTest {
                 renew_before = "30d"
                 retry_first = "5m"
                 retry_max = "12h"
-                """));
+                """);
         Config.Acme a = c.tls().acme();
         assertThat(a.enabled()).isTrue();
         assertThat(a.contact()).isEqualTo("mailto:Postmaster@example.com");
@@ -71,7 +60,7 @@ class AcmeConfigTest {
         assertThat(a.renewBefore()).isEqualTo(Duration.ofDays(30));
         assertThat(a.tlsAddress()).isEqualTo(new InetSocketAddress("127.0.0.1", 8443));
         // config show writes what loads to the same Config
-        Path again = write(ConfigToml.write(ConfigToml.tables(c), List.of()));
+        Path again = files.write(ConfigToml.write(ConfigToml.tables(c), List.of()));
         assertThat(ConfigLoader.load(again).tls().acme()).isEqualTo(a);
     }
 
@@ -79,7 +68,7 @@ class AcmeConfigTest {
         dev.postern.tls.Pem.write(dev.postern.tls.Certificates.selfSigned(List.of("mx.example.com"),
                 dev.postern.tls.Certificates.KeyType.EC_P256, Duration.ofDays(30)), dir.resolve("gw.crt"),
                 dir.resolve("gw.key"));
-        assertThat(problems("""
+        assertThat(files.problems("""
                 [tls]
                 certificate = "gw.crt"
                 key = "gw.key"
@@ -96,16 +85,16 @@ class AcmeConfigTest {
                 retry_max = "1h"
                 renew_befor = "1d"
                 """)).contains(
-                "acme.directory: expected an https:// URL of an ACME directory like "
+                "postern.toml: acme.directory: expected an https:// URL of an ACME directory like "
                         + "https://acme-v02.api.letsencrypt.org/directory, got \"http://acme.example.net/dir\"",
-                "acme.contact: expected a mail address like postmaster@example.com, got \"not an address\"",
-                "acme.challenge: expected \"http-01\" or \"tls-alpn-01\", got \"dns-01\"",
-                "acme.key_type: expected \"ecdsa\", \"rsa\" or \"both\", got \"ed25519\"",
-                "acme.retry_max: expected at least retry_first (2h), got 1h",
-                "acme.renew_befor: unknown key (did you mean \"renew_before\"?)")
-                .anySatisfy(p -> assertThat(p).startsWith("acme.names[0]: expected a domain"))
-                .anySatisfy(p -> assertThat(p).startsWith("acme.http_address: expected host:port"))
-                .anySatisfy(p -> assertThat(p).startsWith("acme.trust: expected a readable file"))
-                .anySatisfy(p -> assertThat(p).startsWith("acme.enabled: expected no [tls] certificate files"));
+                "postern.toml: acme.contact: expected a mail address like postmaster@example.com, got \"not an address\"",
+                "postern.toml: acme.challenge: expected \"http-01\" or \"tls-alpn-01\", got \"dns-01\"",
+                "postern.toml: acme.key_type: expected \"ecdsa\", \"rsa\" or \"both\", got \"ed25519\"",
+                "postern.toml: acme.retry_max: expected at least retry_first (2h), got 1h",
+                "postern.toml: acme.renew_befor: unknown key (did you mean \"renew_before\"?)")
+                .anySatisfy(p -> assertThat(p).startsWith("postern.toml: acme.names[0]: expected a domain"))
+                .anySatisfy(p -> assertThat(p).startsWith("postern.toml: acme.http_address: expected host:port"))
+                .anySatisfy(p -> assertThat(p).startsWith("postern.toml: acme.trust: expected a readable file"))
+                .anySatisfy(p -> assertThat(p).startsWith("postern.toml: acme.enabled: expected no [tls] certificate files"));
     }
 }
