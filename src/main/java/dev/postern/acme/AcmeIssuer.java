@@ -3,13 +3,12 @@ package dev.postern.acme;
 import dev.postern.config.Config;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
-import dev.postern.tls.Pem;
 import dev.postern.tls.TlsConfigException;
+import dev.postern.tls.TlsContexts;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.nio.file.Path;
 import java.security.KeyPair;
-import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -19,7 +18,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 import org.shredzone.acme4j.Account;
 import org.shredzone.acme4j.AccountBuilder;
 import org.shredzone.acme4j.Authorization;
@@ -169,21 +167,12 @@ final class AcmeIssuer {
         return session.login(account.getLocation(), files.accountKey());
     }
 
-    /** The JDK's HTTP client trusting {@code [acme] trust} (pebble's test CA) instead of the system store. */
+    /** The system's CAs and {@code [acme] trust}'s (pebble's test CA) for the ACME server's HTTPS. */
     private static SSLContext trust(Path file) throws IOException {
-        if (file == null) return null;
         try {
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            int i = 0;
-            for (X509Certificate c : Pem.readCertificates(file)) store.setCertificateEntry("ca" + i++, c);
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(store);
-            SSLContext context = SSLContext.getInstance("TLS");
-            context.init(null, tmf.getTrustManagers(), null);
-            return context;
-        } catch (TlsConfigException | java.security.GeneralSecurityException e) {
-            throw new IOException("[acme] trust " + file + ": " + e.getMessage(), e);
+            return file == null ? null : TlsContexts.verifying(file);
+        } catch (TlsConfigException e) {
+            throw new IOException("[acme] trust: " + e.getMessage(), e);
         }
     }
 

@@ -816,7 +816,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * @param names       names besides {@code hostname}, lookup form
      * @param httpAddress where the HTTP-01 listener listens (pebble and real CAs connect to port 80)
      * @param tlsAddress  where the TLS-ALPN-01 listener listens (port 443)
-     * @param trust       CA certificates trusted for the ACME server's HTTPS instead of the system store; null: those
+     * @param trust       CA certificates trusted for the ACME server's HTTPS besides the system store; null: none more
      * @param renewBefore renew when this much validity is left; null: when a third of the lifetime is left
      * @param retryFirst  the wait after a first failure, doubled per failure up to {@code retryMax}
      */
