@@ -43,11 +43,10 @@ final class CertAcmeCommand implements Callable<Integer> {
         } else {
             AcmeRenewer renewer = new AcmeRenewer(config.tls().acme(), AcmeRenewer.names(config),
                     new AcmeFiles(data), Clock.systemUTC());
-            renewer.prepare();
+            if (!action.equals("status")) renewer.prepare(); // status only reads
             json = answer(renewer, action, System.getProperty("user.name"));
         }
-        print(json, action);
-        return 0;
+        return print(json, action);
     }
 
     /** The gateway's answer to "acme WHAT": the status, or the lines of a renewal or revocation, as JSON. */
@@ -64,15 +63,20 @@ final class CertAcmeCommand implements Callable<Integer> {
         }
     }
 
-    private static void print(String json, String action) throws IOException {
+    /** Prints the answer; 1 when a renewal or revocation failed for a slot, else 0. */
+    private static int print(String json, String action) throws IOException {
         if (!action.equals("status")) {
-            for (String line : RecordCodec.mapper().readValue(json, String[].class)) System.out.println(line);
-            return;
+            int exit = 0;
+            for (String line : RecordCodec.mapper().readValue(json, String[].class)) {
+                System.out.println(line);
+                if (line.contains(": failed") || line.contains("revocation failed")) exit = 1;
+            }
+            return exit;
         }
         AcmeRenewer.Status s = RecordCodec.mapper().readValue(json, AcmeRenewer.Status.class);
         System.out.println("ACME " + s.directory() + " (" + s.challenge() + ") for " + String.join(", ", s.names()));
         for (AcmeRenewer.SlotStatus slot : s.slots()) {
-            String what = slot.subject() == null ? "no certificate"
+            String what = slot.subject() == null ? "no certificate yet (the gateway puts a self-signed copy at its start)"
                     : slot.issued() ? "issued by " + slot.issuer() + ", valid " + slot.notBefore() + " to "
                     + slot.notAfter() + ", sha256 " + slot.sha256()
                     : "self-signed (no ACME certificate yet), valid to " + slot.notAfter();
@@ -81,5 +85,6 @@ final class CertAcmeCommand implements Callable<Integer> {
                     + (slot.failures() == 0 ? "" : " after " + slot.failures() + " failure(s) in a row; last: "
                     + slot.lastFailure()));
         }
+        return 0;
     }
 }
