@@ -50,7 +50,7 @@ import picocli.CommandLine.TypeConversionException;
 @Command(name = "cert", mixinStandardHelpOptions = true, description = "Certificates: make a self-signed one or a request (CSR), show one, check the "
         + "gateway's own.",
         subcommands = {CertCommand.SelfSigned.class, CertCommand.Csr.class, CertCommand.Show.class,
-                CertCommand.Check.class})
+                CertCommand.Check.class, CertAcmeCommand.class})
 final class CertCommand implements Runnable {
     @Spec CommandSpec spec;
 
@@ -282,7 +282,19 @@ final class CertCommand implements Runnable {
             Config config = source.load();
             List<Target> targets = new ArrayList<>();
             List<String> notYet = new ArrayList<>();
-            if (!config.tls().generated()) {
+            if (config.tls().acme().enabled()) {
+                for (var slot : new dev.postern.acme.AcmeFiles(config.dataDir()).slots(config.tls().acme().keyType())) {
+                    if (Files.exists(slot.certificate())) {
+                        targets.add(new Target(slot.certificate(), slot.key(), "ACME, " + slot.name()));
+                    } else {
+                        notYet.add(slot.certificate() + " (ACME, " + slot.name() + ")");
+                    }
+                }
+                if (targets.isEmpty()) {
+                    throw new CliException("postern: " + notYet.getFirst() + ": no such file ([acme] is enabled, "
+                            + "and the gateway puts a self-signed copy there at its first start)", 2);
+                }
+            } else if (!config.tls().generated()) {
                 List<Config.CertificatePair> pairs = config.tls().pairs();
                 for (int i = 0; i < pairs.size(); i++) {
                     targets.add(new Target(pairs.get(i).certificate(), pairs.get(i).key(), pairs.size() == 1

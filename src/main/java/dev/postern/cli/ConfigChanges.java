@@ -47,7 +47,9 @@ record ConfigChanges(List<String> live, List<String> restart, Config applied) {
             values[i] = now;
             if (name.equals("source") || same(was, now)) continue;
             if (RESTART.contains(name)) {
-                restart.add(label(name));
+                // [acme] is held in Config.Tls: name the table that changed
+                restart.add(name.equals("tls") && same(((Config.Tls) was).withAcme(Config.Acme.OFF),
+                        ((Config.Tls) now).withAcme(Config.Acme.OFF)) ? "[acme]" : label(name));
                 values[i] = was;
             } else if (name.equals("inbound")) {
                 values[i] = inbound((Config.Inbound) was, (Config.Inbound) now, live, restart);

@@ -101,6 +101,17 @@ final class ControlServer implements Closeable {
 
     private volatile TlsRptRequests tlsRpt;
 
+    /** Answers "acme status|renew|revoke" (postern cert acme) through the gateway's ACME renewer. */
+    void onAcme(AcmeRequests requests) { this.acme = requests; }
+
+    /** The gateway's side of "acme WHAT": one line of JSON, or Refused with why. */
+    @FunctionalInterface
+    interface AcmeRequests {
+        String answer(String what, String actor) throws QueueAdmin.Refused;
+    }
+
+    private volatile AcmeRequests acme;
+
     /** Answers "reload" through {@code reload} (the gateway's, with the peer's user as the actor). */
     void onReload(java.util.function.Function<String, Gateway.Reload> reload) { this.reload = reload; }
 
@@ -171,6 +182,11 @@ final class ControlServer implements Closeable {
                 case "tlsrpt" -> {
                     if (tlsRpt == null || w.length != 3) throw new QueueAdmin.Refused("tlsrpt takes a day and a mode");
                     yield tlsRpt.answer(w[1], w[2].equals("dry-run"));
+                }
+                case "acme" -> {
+                    if (acme == null) throw new QueueAdmin.Refused("this gateway does not use ACME ([acme] enabled)");
+                    if (w.length != 2) throw new QueueAdmin.Refused("acme takes status, renew or revoke");
+                    yield acme.answer(w[1], actor);
                 }
                 default -> throw new QueueAdmin.Refused("unknown request " + w[0]);
             };

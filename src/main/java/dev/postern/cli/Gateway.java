@@ -216,6 +216,7 @@ public final class Gateway implements Closeable {
         inbound.start();
         parts.add(inbound);
         publishPolicy(serverTls);
+        startAcme(); // [acme]: the self-signed copy serves until the first certificate is issued
         // Deliveries start last: the recovered messages' attempts (many threads, fsyncs) must not compete with the
         // start-up path, which is done once the listeners are bound. Messages received meanwhile wait in the queue.
         scheduler.start(recovered);
@@ -310,7 +311,10 @@ public final class Gateway implements Closeable {
     private List<Path> ownCertificates() {
         Config c = config;
         List<Path> out = new ArrayList<>();
-        if (c.tls().generated()) {
+        if (c.tls().acme().enabled()) {
+            new dev.postern.acme.AcmeFiles(c.dataDir()).slots(c.tls().acme().keyType())
+                    .forEach(s -> out.add(s.certificate()));
+        } else if (c.tls().generated()) {
             for (Generated g : generatedPairs(c.dataDir())) out.add(g.certificate());
         } else {
             c.tls().pairs().forEach(p -> out.add(p.certificate()));
@@ -590,7 +594,8 @@ public final class Gateway implements Closeable {
     private ReloadingServerContext serverContext() throws IOException, StartException {
         try {
             Config.Tls tls = config.tls();
-            List<ReloadingServerContext.Pair> pairs = tls.generated() ? generate(config)
+            List<ReloadingServerContext.Pair> pairs = tls.acme().enabled() ? acmePairs()
+                    : tls.generated() ? generate(config)
                     : tls.pairs().stream().map(p -> new ReloadingServerContext.Pair(p.certificate(), p.key())).toList();
             Config.TlsProvider provider = provider(tls.provider());
             listenersProvider = provider;
@@ -678,6 +683,27 @@ public final class Gateway implements Closeable {
         }
         return pairs;
     }
+
+    /** The ACME renewer ({@code [acme] enabled}); null otherwise. Started once the listeners serve. */
+    private dev.postern.acme.AcmeRenewer acme;
+
+    /** The ACME slots' files, a self-signed copy in each until the first issuance (docs/certificates.md). */
+    private List<ReloadingServerContext.Pair> acmePairs() throws IOException {
+        acme = new dev.postern.acme.AcmeRenewer(config.tls().acme(), dev.postern.acme.AcmeRenewer.names(config),
+                new dev.postern.acme.AcmeFiles(config.dataDir()), Clock.systemUTC());
+        return acme.prepare().stream().map(s -> new ReloadingServerContext.Pair(s.certificate(), s.key())).toList();
+    }
+
+    /** Starts the ACME renewer, answering {@code postern cert acme} on the control socket. */
+    private void startAcme() {
+        if (acme == null) return;
+        acme.start();
+        parts.add(acme::close);
+        control.onAcme((what, actor) -> CertAcmeCommand.answer(acme, what, actor));
+    }
+
+    /** The ACME renewer; null when {@code [acme]} is off (for tests). */
+    public dev.postern.acme.AcmeRenewer acme() { return acme; }
 
     /** True when a gateway in this JVM holds {@code data}'s lock (then its lock file must be left alone). */
     static boolean runsInThisJvm(Path data) {

@@ -754,13 +754,14 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      * @param more     the pairs after the first, in file order; empty when there is only one (or none)
      * @param provider the TLS implementation of the inbound listeners ({@code [tls] provider}); null means JDK
      */
-    public record Tls(Path certificate, Path key, List<CertificatePair> more, TlsProvider provider) {
+    public record Tls(Path certificate, Path key, List<CertificatePair> more, TlsProvider provider, Acme acme) {
         /** No configured certificate: the gateway generates its own. */
         public static final Tls GENERATED = new Tls(null, null);
 
         public Tls {
             more = more == null ? List.of() : List.copyOf(more);
             if (provider == null) provider = TlsProvider.JDK;
+            if (acme == null) acme = Acme.OFF;
             if ((certificate == null) != (key == null)) {
                 throw new IllegalArgumentException("certificate and key go together, got only one");
             }
@@ -779,9 +780,19 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
             this(certificate, key, more, TlsProvider.JDK);
         }
 
+        /** These pairs served by {@code provider}, no ACME. */
+        public Tls(Path certificate, Path key, List<CertificatePair> more, TlsProvider provider) {
+            this(certificate, key, more, provider, Acme.OFF);
+        }
+
         /** The same certificates served by {@code provider}. */
         public Tls withProvider(TlsProvider provider) {
-            return new Tls(certificate, key, more, provider);
+            return new Tls(certificate, key, more, provider, acme);
+        }
+
+        /** The same settings with {@code acme} ({@code [acme]}) obtaining the certificates. */
+        public Tls withAcme(Acme acme) {
+            return new Tls(certificate, key, more, provider, acme);
         }
 
         /** These pairs, first one first; empty: generate. */
@@ -803,6 +814,57 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
         public boolean generated() {
             return certificate == null;
         }
+    }
+
+    /**
+     * {@code [acme]}: the gateway obtains and renews its own certificates from an ACME (RFC 8555) server, for
+     * {@code hostname} and {@code names}; the self-signed ones serve until the first is issued. See
+     * docs/certificates.md. Only without {@code [tls]} certificate files.
+     *
+     * @param directory   the ACME server's directory URL (https)
+     * @param contact     the account's contact (a mailto: URL); null: none
+     * @param names       names besides {@code hostname}, lookup form
+     * @param httpAddress where the HTTP-01 listener listens (pebble and real CAs connect to port 80)
+     * @param tlsAddress  where the TLS-ALPN-01 listener listens (port 443)
+     * @param trust       CA certificates trusted for the ACME server's HTTPS besides the system store; null: none more
+     * @param renewBefore renew when this much validity is left; null: when a third of the lifetime is left
+     * @param retryFirst  the wait after a first failure, doubled per failure up to {@code retryMax}
+     */
+    public record Acme(boolean enabled, java.net.URI directory, String contact, List<String> names,
+                       AcmeChallenge challenge, InetSocketAddress httpAddress, InetSocketAddress tlsAddress,
+                       AcmeKeyType keyType, Path trust, Duration renewBefore, Duration retryFirst,
+                       Duration retryMax) {
+        public static final java.net.URI LETS_ENCRYPT = java.net.URI.create(
+                "https://acme-v02.api.letsencrypt.org/directory");
+        public static final Acme OFF = new Acme(false, LETS_ENCRYPT, null, List.of(), AcmeChallenge.HTTP_01,
+                new InetSocketAddress("0.0.0.0", 80), new InetSocketAddress("0.0.0.0", 443), AcmeKeyType.ECDSA,
+                null, null, Duration.ofMinutes(1), Duration.ofHours(6));
+
+        public Acme {
+            names = List.copyOf(names);
+        }
+    }
+
+    /** {@code [acme] challenge}: how the ACME server checks that we hold a name. */
+    public enum AcmeChallenge {
+        HTTP_01("http-01"), TLS_ALPN_01("tls-alpn-01");
+
+        private final String configName;
+
+        AcmeChallenge(String configName) { this.configName = configName; }
+
+        public String configName() { return configName; }
+    }
+
+    /** {@code [acme] key_type}: ECDSA P-256, RSA 2048, or both certificates served together. */
+    public enum AcmeKeyType {
+        ECDSA("ecdsa"), RSA("rsa"), BOTH("both");
+
+        private final String configName;
+
+        AcmeKeyType(String configName) { this.configName = configName; }
+
+        public String configName() { return configName; }
     }
 
     /** {@code [tls] provider}: which TLS implementation the gateway's listeners use. */

@@ -186,6 +186,7 @@ public final class ConfigToml {
                 Key.of("max_age", duration(p.maxAge())),
                 Key.of("mx", strings(p.mx()))));
         watch(c.watch(), out);
+        out.add(acme(c.tls().acme()));
         return out;
     }
 
@@ -216,6 +217,24 @@ public final class ConfigToml {
                 new Key("from", nullable(r.from(), ConfigToml::string), "so postmaster@hostname"),
                 new Key("receive_address", nullable(r.receiveAddress(), ConfigToml::string), "so none"),
                 Key.of("max_report_size", size(r.maxReportSize()))));
+    }
+
+    /** {@code [acme]}. */
+    private static Table acme(Config.Acme a) {
+        return table("acme",
+                Key.of("enabled", String.valueOf(a.enabled())),
+                Key.of("directory", string(a.directory().toString())),
+                new Key("contact", nullable(a.contact(), ConfigToml::string), "so none"),
+                Key.of("names", strings(a.names())),
+                Key.of("challenge", string(a.challenge().configName())),
+                Key.of("http_address", string(address(a.httpAddress()))),
+                Key.of("tls_address", string(address(a.tlsAddress()))),
+                Key.of("key_type", string(a.keyType().configName())),
+                new Key("trust", nullable(a.trust(), ConfigToml::path), "so the system store"),
+                new Key("renew_before", nullable(a.renewBefore(), ConfigToml::duration),
+                        "so when a third of the lifetime is left"),
+                Key.of("retry_first", duration(a.retryFirst())),
+                Key.of("retry_max", duration(a.retryMax())));
     }
 
     private static Table listener(Config.Listener l) {

@@ -70,6 +70,7 @@ final class Validator {
                 "a network like 192.0.2.0/24, 2001:db8::/32 or a single IP address", Config.Network::parse);
         notWide(top, relayNetworks);
         Config.Tls tls = tls(top.table("tls"));
+        tls = new AcmeValidator(material::caFile).acme(top.table("acme"), tls); // [acme]: issue 18
         Config.Limits limits = limits(top.table("limits"));
         Config.Queue queue = queue(top.table("queue"));
         Config.Delivery delivery = delivery(top.table("delivery"));

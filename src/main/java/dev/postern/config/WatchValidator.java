@@ -63,15 +63,20 @@ final class WatchValidator {
     }
 
     private static URI webhook(String s) {
+        return url(s, java.util.Set.of("http", "https"), WEBHOOK + " (no user:password in it)");
+    }
+
+    /** A URL with one of {@code schemes} (lower case), a host and no user:password, or {@code expected} as the problem. */
+    static URI url(String s, java.util.Set<String> schemes, String expected) {
         URI u;
         try {
             u = new URI(s);
         } catch (java.net.URISyntaxException e) {
-            throw Syntax.invalid(WEBHOOK, s);
+            throw Syntax.invalid(expected, s);
         }
         String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(Locale.ROOT);
-        if (!scheme.equals("http") && !scheme.equals("https") || u.getHost() == null || u.getUserInfo() != null) {
-            throw Syntax.invalid(WEBHOOK + " (no user:password in it)", s);
+        if (!schemes.contains(scheme) || u.getHost() == null || u.getUserInfo() != null) {
+            throw Syntax.invalid(expected, s);
         }
         return u;
     }

@@ -3,8 +3,6 @@ package dev.postern.mtasts;
 import dev.postern.deadline.IoWatchdog;
 import dev.postern.dns.DnsException;
 import dev.postern.dns.DnsResolver;
-import dev.postern.tls.Pem;
-import dev.postern.tls.PeerCheck;
 import dev.postern.tls.TlsConfigException;
 import dev.postern.tls.TlsContexts;
 import java.io.ByteArrayOutputStream;
@@ -17,20 +15,13 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.cert.TrustAnchor;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Fetches {@code https://mta-sts.DOMAIN/.well-known/mta-sts.txt} (RFC 8461 §3.3). The host is resolved by Postern's
@@ -75,21 +66,8 @@ public final class PolicyFetcher implements Closeable {
     /** A context whose trust managers hold the system anchors and those of {@code caFile}. */
     private static SSLContext context(Path caFile) throws TlsConfigException {
         try {
-            Set<TrustAnchor> anchors = new HashSet<>(PeerCheck.systemAnchors());
-            if (caFile != null) anchors.addAll(PeerCheck.anchors(Pem.readCertificates(caFile)));
-            KeyStore store = KeyStore.getInstance("PKCS12");
-            store.load(null, null);
-            int i = 0;
-            for (TrustAnchor a : anchors) {
-                X509Certificate cert = a.getTrustedCert();
-                if (cert != null) store.setCertificateEntry("anchor-" + i++, cert);
-            }
-            TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
-            tmf.init(store);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
-            return ctx;
-        } catch (GeneralSecurityException | IOException e) {
+            return TlsContexts.verifying(caFile);
+        } catch (TlsConfigException e) {
             throw new TlsConfigException("cannot build the MTA-STS trust store: " + e.getMessage());
         }
     }

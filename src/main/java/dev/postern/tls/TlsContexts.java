@@ -109,6 +109,34 @@ public final class TlsContexts {
     }
 
     /**
+     * Client context that verifies the server (PKIX, by the JDK) against the system's CAs and those of {@code caFile}
+     * (null: the system's only), for HTTPS clients that let the JDK judge: MTA-STS policy fetches, the ACME server.
+     *
+     * @throws TlsConfigException when the file cannot be read; the message names it
+     */
+    public static SSLContext verifying(java.nio.file.Path caFile) throws TlsConfigException {
+        try {
+            java.util.Set<java.security.cert.TrustAnchor> anchors = new java.util.HashSet<>(PeerCheck.systemAnchors());
+            if (caFile != null) anchors.addAll(PeerCheck.anchors(Pem.readCertificates(caFile)));
+            java.security.KeyStore store = java.security.KeyStore.getInstance("PKCS12");
+            store.load(null, null);
+            int i = 0;
+            for (java.security.cert.TrustAnchor a : anchors) {
+                X509Certificate cert = a.getTrustedCert();
+                if (cert != null) store.setCertificateEntry("anchor-" + i++, cert);
+            }
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+            tmf.init(store);
+            SSLContext ctx = SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (GeneralSecurityException | IOException e) {
+            throw new TlsConfigException("cannot build a trust store" + (caFile == null ? "" : " with " + caFile)
+                    + ": " + e.getMessage());
+        }
+    }
+
+    /**
      * Client context for opportunistic TLS: accepts any server certificate (verification is done and recorded by the
      * caller from the session, never enforced at this level).
      */

@@ -65,7 +65,7 @@ class ConfigCliTest {
                 file + ": limits.max_line_length: expected an integer from 512 to 1048576, got 100",
                 file + ": limits.data_timeout: expected a duration from 1ms to 365d, got \"0s\"",
                 file + ": colour: unknown key (known keys: hostname, data_dir, listeners, local_domains,"
-                        + " relay_domains, relay_networks, allow_wide_relay_networks, tls, limits, queue, delivery, dns, routes, outbound_tls, policy, peer_memory,"
+                        + " relay_domains, relay_networks, allow_wide_relay_networks, tls, acme, limits, queue, delivery, dns, routes, outbound_tls, policy, peer_memory,"
                         + " partners, relay_clients, recipients, recipient_verification, auth, audit, mta_sts, log, admin, alerts, probes, tls_rpt)");
     }
 

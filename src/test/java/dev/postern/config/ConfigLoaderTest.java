@@ -483,7 +483,7 @@ class ConfigLoaderTest {
                         + "got true",
                 "postern.toml: dns.server: unknown key (did you mean \"servers\"?)",
                 "postern.toml: colour: unknown key (known keys: hostname, data_dir, listeners, local_domains, "
-                        + "relay_domains, relay_networks, allow_wide_relay_networks, tls, limits, queue, delivery, dns, routes, outbound_tls, policy, peer_memory, partners,"
+                        + "relay_domains, relay_networks, allow_wide_relay_networks, tls, acme, limits, queue, delivery, dns, routes, outbound_tls, policy, peer_memory, partners,"
                         + " relay_clients, recipients, recipient_verification, auth, audit, mta_sts, log, admin, alerts, probes, tls_rpt)");
     }
 

@@ -122,6 +122,14 @@ public final class SmtpTestClient implements AutoCloseable {
         return handshake(trustAll(), shape);
     }
 
+    /** STARTTLS through {@code context} (its trust: the handshake fails on a chain it refuses), shaped by {@code shape}. */
+    public String startTls(SSLContext context, java.util.function.Consumer<javax.net.ssl.SSLParameters> shape)
+            throws IOException {
+        Response r = command("STARTTLS");
+        if (r.code() != 220) throw new IOException("STARTTLS refused: " + r);
+        return handshake(context, shape);
+    }
+
     private String handshake(SSLContext context) throws IOException {
         return handshake(context, parameters -> {});
     }
