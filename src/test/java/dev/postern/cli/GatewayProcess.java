@@ -46,6 +46,22 @@ final class GatewayProcess implements AutoCloseable {
         return new GatewayProcess(p, out, err);
     }
 
+    /**
+     * Like {@link #start}, with {@code jvmOptions} after the shipped ones (the last occurrence wins, as with
+     * {@code POSTERN_JAVA_OPTS}), e.g. a smaller {@code -Xmx}.
+     */
+    static GatewayProcess startWithJvmOptions(Path workDir, Path logs, String name, List<String> jvmOptions,
+                                              String... args) throws IOException {
+        Files.createDirectories(logs);
+        Path out = logs.resolve(name + ".out");
+        Path err = logs.resolve(name + ".err");
+        List<String> command = javaCommand(args);
+        command.addAll(command.indexOf("-cp"), jvmOptions);
+        Process p = new ProcessBuilder(command).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        return new GatewayProcess(p, out, err);
+    }
+
     /** Like {@link #start}, in a shell that sets {@code umask} first (a JVM cannot change its own umask). */
     static GatewayProcess startWithUmask(Path workDir, Path logs, String name, String umask, String... args)
             throws IOException {
