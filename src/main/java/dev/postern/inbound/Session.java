@@ -96,6 +96,8 @@ final class Session {
      * connections wait for a turn: see {@link #cutIfSlow}.
      */
     static final long MIN_DATA_RATE = 500;
+    /** When the TLS handshake under way began (nanoTime), 0 when none: a stalled one may be cut too. */
+    private volatile long handshakeSince;
     /** The gateway stops: the session says 421 at its next command. */
     private boolean stopping;
     /** The stopping side answered (or cut) the connection: the session only ends. */
@@ -468,6 +470,7 @@ final class Session {
         SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, constraints,
                 ctx.policy().asksForCertificates(ctx.listener()));
         handshakeStart = System.currentTimeMillis();
+        handshakeSince = System.nanoTime();
         try (SessionDeadlines.Bounded bounded = deadlines.during(socket)) {
             ssl.startHandshake();
         } catch (IOException e) {
@@ -475,6 +478,8 @@ final class Session {
             noTls = TlsSessionRecord.NoTls.HANDSHAKE_FAILED;
             noTlsDetail = e.getMessage();
             throw new Close("tls-failed");
+        } finally {
+            handshakeSince = 0;
         }
         handshaken = ssl;
         keyExchangeGroup = AuditFacts.keyExchangeGroup(ssl);
@@ -1110,10 +1115,17 @@ final class Session {
      * Connections wait for a turn (called from the server's sweeper): a session that has waited longer than
      * {@code stress_timeout} for a command (however many bytes of one trickled in meanwhile), or whose message content
      * has taken longer than {@code stress_timeout} plus its bytes at {@link #MIN_DATA_RATE}, is answered
-     * {@code 421 4.4.2} and closed on a thread of its own, so its turn goes to the next in line. A session doing
-     * anything else (BUSY) is left to its own deadlines. Returns true if it was cut.
+     * {@code 421 4.4.2} and closed on a thread of its own, so its turn goes to the next in line; a TLS handshake
+     * under way for longer than {@code stress_timeout} is cut without a word. A session doing anything else (BUSY) is
+     * left to its own deadlines. Returns true if it was cut.
      */
     boolean cutIfSlow(long now) {
+        long handshake = handshakeSince;
+        if (handshake != 0 && now - handshake > limits.stressTimeout().toNanos() && closeReason == null) {
+            closeReason = "stress-timeout";
+            close(tcp); // mid-handshake there is no way to say why: the handshake fails and the session ends
+            return true;
+        }
         if (!gate.tryAcquire()) return false; // the session is changing phase: next sweep
         long allowed = switch (phase) {
             case IDLE -> limits.stressTimeout().toNanos();

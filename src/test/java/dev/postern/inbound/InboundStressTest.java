@@ -149,6 +149,28 @@ class InboundStressTest {
         }
     }
 
+    /**
+     * Connections to the implicit-TLS listener that never send a ClientHello (a TLS slowloris: the handshake waits
+     * under command_timeout) are cut too, without a reply (there is no TLS to say it in).
+     */
+    @Test void stalledTlsHandshakesAreCutWhileOthersWait() throws Exception {
+        try (Gateway g = start()) {
+            InetSocketAddress submissions = g.boundAddresses().get(2);
+            List<Socket> stalled = waiting(submissions, ACTIVE, "127.0.0.10");
+            try {
+                Thread.sleep(100); // all four hold a turn, mid-handshake
+                assertMessageGetsThrough(g.boundAddresses().getFirst(), "127.0.0.11");
+                stalled.addAll(waiting(g.boundAddresses().getFirst(), ACTIVE, "127.0.0.9"));
+                for (Socket s : stalled.subList(0, ACTIVE)) {
+                    s.setSoTimeout(5000);
+                    assertThat(s.getInputStream().read()).isEqualTo(-1); // closed, nothing said
+                }
+            } finally {
+                for (Socket s : stalled) s.close();
+            }
+        }
+    }
+
     /** Without a line waiting, a slow client keeps its command_timeout: the stress timeout is not the rule. */
     @Test void withoutAWaitingLineAnIdleSessionKeepsItsCommandTimeout() throws Exception {
         try (Gateway g = start()) {
