@@ -1101,13 +1101,7 @@ final class Session {
         stoppedHere = true;
         closeReason = "shutdown";
         // the gate passes to this thread: the session thread waits for it before it may close the connection
-        Thread.ofVirtual().name("smtpd-stop").start(() -> {
-            try {
-                cut(shuttingDown());
-            } finally {
-                gate.release();
-            }
-        });
+        cutHoldingGate("smtpd-stop", shuttingDown());
         return was;
     }
 
@@ -1139,16 +1133,23 @@ final class Session {
         }
         stoppedHere = true;
         closeReason = "stress-timeout";
-        // the gate passes to this thread, as in stop(): the session ends once the 421 is out
-        Thread.ofVirtual().name("smtpd-cut").start(() -> {
+        cutHoldingGate("smtpd-cut", Replies.STRESS_TIMEOUT);
+        return true;
+    }
+
+    /**
+     * Answers and closes the connection on a thread of its own, to which the gate (held by the caller) passes: the
+     * session's thread waits for it, so it cannot close the connection before {@code answer} is out.
+     */
+    private void cutHoldingGate(String name, Reply answer) {
+        Thread.ofVirtual().name(name).start(() -> {
             try {
                 deadlines.closing(); // a client that does not read cannot hold the cut up
-                cut(Replies.STRESS_TIMEOUT);
+                cut(answer);
             } finally {
                 gate.release();
             }
         });
-        return true;
     }
 
     /**

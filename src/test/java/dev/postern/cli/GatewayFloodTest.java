@@ -139,14 +139,16 @@ class GatewayFloodTest {
 
     /**
      * 2,000 connections from 400 addresses (5 each, within the per-IP limit): beyond max_connections (300) they get
-     * {@code 421 4.7.0} quickly; the 300 held count against the limit until they close, then a client gets in again.
+     * {@code 421 4.7.0} quickly; the ones held count against the limit until they close (or are cut as idle while
+     * others wait), then a client gets in again.
      */
     @Test @Order(2) void aGlobalFloodIsRefusedQuicklyAndTheGatewayRecovers() throws Exception {
         Flood flood = flood(FLOOD, 400 * SCALE, "127.0.2.");
         try {
             flood.await();
             figures.put("global flood", flood.summary());
-            assertThat(flood.refused.get()).as(flood.summary()).isGreaterThanOrEqualTo(FLOOD - MAX_CONNECTIONS);
+            // at most MAX_CONNECTIONS at a time; a few more over the flood's seconds, as idle ones are cut
+            assertThat(flood.refused.get()).as(flood.summary()).isGreaterThanOrEqualTo(FLOOD * 3 / 4);
             assertThat(flood.refused.get() + flood.greeted.get() + flood.silent.get()).isEqualTo(FLOOD);
             assertThat(flood.otherReplies).as(flood.summary()).isEmpty();
             assertThat(flood.percentile(99)).as(flood.summary()).isLessThan(Duration.ofSeconds(5).toNanos());
