@@ -909,12 +909,33 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
      *                     closed; the count starts over with each accepted message
      * @param shutdownGrace at a stop (SIGTERM), how long a DATA in progress and a delivery under way may take to
      *                      finish before the gateway exits anyway
+     * @param stressTimeout while connections wait for a turn ({@code maxActiveSessions} reached), how long a session
+     *                      may wait for a command, or take over a command line or (beyond its bytes at a minimum
+     *                      rate) over message content, before it is cut to free its turn
      */
     public record Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
                          Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
                          int maxConnectionsPerIp, int maxHops, int junkCommands, int maxActiveSessions,
-                         Duration shutdownGrace) {
+                         Duration shutdownGrace, Duration stressTimeout) {
         public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(30);
+        /** As Postfix's smtpd_timeout under stress. */
+        public static final Duration DEFAULT_STRESS_TIMEOUT = Duration.ofSeconds(10);
+
+        /** With the default {@code stress_timeout}. */
+        public Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
+                      Duration commandTimeout, Duration dataTimeout, Duration sessionTimeout, int maxConnections,
+                      int maxConnectionsPerIp, int maxHops, int junkCommands, int maxActiveSessions,
+                      Duration shutdownGrace) {
+            this(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout, sessionTimeout,
+                    maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions, shutdownGrace,
+                    DEFAULT_STRESS_TIMEOUT);
+        }
+
+        public Limits withStressTimeout(Duration d) {
+            return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions,
+                    shutdownGrace, d);
+        }
 
         /** With the default {@code shutdown_grace}. */
         public Limits(int maxLineLength, long maxMessageSize, int maxRecipients, int maxErrors,
@@ -927,7 +948,7 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
         public Limits withShutdownGrace(Duration d) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions, d);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions, d, stressTimeout);
         }
 
         public static final int DEFAULT_MAX_HOPS = 50;
@@ -953,17 +974,17 @@ public record Config(Path source, String hostname, Path dataDir, List<Listener> 
 
         public Limits withMaxHops(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands, maxActiveSessions, shutdownGrace);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, n, junkCommands, maxActiveSessions, shutdownGrace, stressTimeout);
         }
 
         public Limits withJunkCommands(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n, maxActiveSessions, shutdownGrace);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, n, maxActiveSessions, shutdownGrace, stressTimeout);
         }
 
         public Limits withMaxActiveSessions(int n) {
             return new Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
-                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, n, shutdownGrace);
+                    sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, n, shutdownGrace, stressTimeout);
         }
     }
 

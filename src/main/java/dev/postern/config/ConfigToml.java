@@ -89,7 +89,8 @@ public final class ConfigToml {
                 Key.of("max_connections", String.valueOf(l.maxConnections())),
                 Key.of("max_active_sessions", String.valueOf(l.maxActiveSessions())),
                 Key.of("max_connections_per_ip", String.valueOf(l.maxConnectionsPerIp())),
-                Key.of("shutdown_grace", duration(l.shutdownGrace()))));
+                Key.of("shutdown_grace", duration(l.shutdownGrace())),
+                Key.of("stress_timeout", duration(l.stressTimeout()))));
         Config.Queue q = c.queue();
         out.add(table("queue",
                 Key.of("retry_first", duration(q.retryFirst())),

@@ -294,10 +294,11 @@ final class Validator {
                 MAX_COUNT);
         Duration shutdownGrace = t.duration("shutdown_grace", Config.Limits.DEFAULT_SHUTDOWN_GRACE, Duration.ZERO,
                 Duration.ofHours(1));
+        Duration stressTimeout = t.duration("stress_timeout", Config.Limits.DEFAULT_STRESS_TIMEOUT);
         t.finish();
         return new Config.Limits(maxLineLength, maxMessageSize, maxRecipients, maxErrors, commandTimeout, dataTimeout,
                 sessionTimeout, maxConnections, maxConnectionsPerIp, maxHops, junkCommands, maxActiveSessions,
-                shutdownGrace);
+                shutdownGrace, stressTimeout);
     }
 
     private Config.Queue queue(Table t) {

@@ -167,6 +167,34 @@ public final class InboundServer implements Closeable {
             throw e;
         }
         bound.forEach(this::startAccepting);
+        Thread.ofVirtual().name("inbound-stress").start(this::sweep);
+    }
+
+    /** How often the sweeper looks for slow sessions while connections wait for a turn. */
+    private static final long SWEEP_MILLIS = 100;
+
+    /**
+     * While connections wait for a turn, cuts the sessions too slow to keep theirs ({@link Session#cutIfSlow}: idle
+     * or trickling past {@code stress_timeout}), as Postfix shortens its timeouts under stress: else a flood of idle
+     * connections holding every turn would keep the line, legitimate clients in it, waiting {@code command_timeout}
+     * per round. Nothing is cut while nobody waits.
+     */
+    private void sweep() {
+        while (!closed) {
+            try {
+                Thread.sleep(SWEEP_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (!active.hasQueuedThreads()) continue;
+            long now = System.nanoTime();
+            int cut = 0;
+            for (Session s : sessions) if (s.cutIfSlow(now)) cut++;
+            if (cut > 0) {
+                log.atWarn().addKeyValue("cut", cut).addKeyValue("waiting", active.getQueueLength())
+                        .log("slow sessions cut: connections wait for a turn");
+            }
+        }
     }
 
     private Bound bind(Config.Listener l) throws IOException {

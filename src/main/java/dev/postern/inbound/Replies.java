@@ -45,6 +45,8 @@ final class Replies {
     static final Reply TOO_MANY_CONNECTIONS = Reply.of(421, "4.7.0", "Too many connections; try again later");
     static final Reply TIMEOUT = Reply.of(421, "4.4.2", "Timeout exceeded; closing connection");
     static final Reply SESSION_TOO_LONG = Reply.of(421, "4.4.2", "Session too long; closing connection");
+    /** Too slow while other connections wait for a turn (stress_timeout). */
+    static final Reply STRESS_TIMEOUT = Reply.of(421, "4.4.2", "Timeout exceeded while others wait; closing connection");
     /** The gateway stops (SIGTERM): the client should come back later. */
     static Reply shuttingDown(String hostname) {
         return Reply.of(421, "4.3.2", hostname + " shutting down");

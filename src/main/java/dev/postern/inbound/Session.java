@@ -88,6 +88,16 @@ final class Session {
      */
     private final java.util.concurrent.Semaphore gate = new java.util.concurrent.Semaphore(1);
     private Phase phase = Phase.BUSY;
+    /** When {@link #phase} last became IDLE or DATA (nanoTime), and the client's bytes read by then (both gated). */
+    private long phaseSince;
+    private long phaseBytes;
+    /**
+     * Message content slower than this (bytes a second, Postfix's {@code smtpd_min_data_rate}) may be cut while
+     * connections wait for a turn: see {@link #cutIfSlow}.
+     */
+    static final long MIN_DATA_RATE = 500;
+    /** When the TLS handshake under way began (nanoTime), 0 when none: a stalled one may be cut too. */
+    private volatile long handshakeSince;
     /** The gateway stops: the session says 421 at its next command. */
     private boolean stopping;
     /** The stopping side answered (or cut) the connection: the session only ends. */
@@ -461,6 +471,7 @@ final class Session {
         SSLSocket ssl = TlsContexts.wrapServer(ctx.tls(), socket, constraints,
                 ctx.policy().asksForCertificates(ctx.listener()));
         handshakeStart = System.currentTimeMillis();
+        handshakeSince = System.nanoTime();
         try (SessionDeadlines.Bounded bounded = deadlines.during(socket)) {
             ssl.startHandshake();
         } catch (IOException e) {
@@ -468,6 +479,8 @@ final class Session {
             noTls = TlsSessionRecord.NoTls.HANDSHAKE_FAILED;
             noTlsDetail = e.getMessage();
             throw new Close("tls-failed");
+        } finally {
+            handshakeSince = 0;
         }
         handshaken = ssl;
         keyExchangeGroup = AuditFacts.keyExchangeGroup(ssl);
@@ -1068,7 +1081,11 @@ final class Session {
     private <T> T awaitClient(Phase waiting, Read<T> read) throws IOException, Close {
         gate.acquireUninterruptibly();
         boolean answerNow = stopping && waiting == Phase.IDLE;
-        if (!answerNow) phase = waiting;
+        if (!answerNow) {
+            phase = waiting;
+            phaseSince = System.nanoTime();
+            phaseBytes = deadlines.bytesRead();
+        }
         gate.release();
         if (answerNow) {
             closeReason = "shutdown";
@@ -1112,14 +1129,55 @@ final class Session {
         stoppedHere = true;
         closeReason = "shutdown";
         // the gate passes to this thread: the session thread waits for it before it may close the connection
-        Thread.ofVirtual().name("smtpd-stop").start(() -> {
+        cutHoldingGate("smtpd-stop", shuttingDown());
+        return was;
+    }
+
+    /**
+     * Connections wait for a turn (called from the server's sweeper): a session that has waited longer than
+     * {@code stress_timeout} for a command (however many bytes of one trickled in meanwhile), or whose message content
+     * has taken longer than {@code stress_timeout} plus its bytes at {@link #MIN_DATA_RATE}, is answered
+     * {@code 421 4.4.2} and closed on a thread of its own, so its turn goes to the next in line; a TLS handshake
+     * under way for longer than {@code stress_timeout} is cut without a word. A session doing anything else (BUSY) is
+     * left to its own deadlines. Returns true if it was cut.
+     */
+    boolean cutIfSlow(long now) {
+        long handshake = handshakeSince;
+        if (handshake != 0 && now - handshake > limits.stressTimeout().toNanos() && closeReason == null) {
+            closeReason = "stress-timeout";
+            close(tcp); // mid-handshake there is no way to say why: the handshake fails and the session ends
+            return true;
+        }
+        if (!gate.tryAcquire()) return false; // the session is changing phase: next sweep
+        long allowed = switch (phase) {
+            case IDLE -> limits.stressTimeout().toNanos();
+            case DATA -> limits.stressTimeout().toNanos()
+                    + (deadlines.bytesRead() - phaseBytes) * 1_000_000_000L / MIN_DATA_RATE;
+            case BUSY -> Long.MAX_VALUE;
+        };
+        if (stopping || stoppedHere || now - phaseSince <= allowed) {
+            gate.release();
+            return false;
+        }
+        stoppedHere = true;
+        closeReason = "stress-timeout";
+        cutHoldingGate("smtpd-cut", Replies.STRESS_TIMEOUT);
+        return true;
+    }
+
+    /**
+     * Answers and closes the connection on a thread of its own, to which the gate (held by the caller) passes: the
+     * session's thread waits for it, so it cannot close the connection before {@code answer} is out.
+     */
+    private void cutHoldingGate(String name, Reply answer) {
+        Thread.ofVirtual().name(name).start(() -> {
             try {
-                cut(true);
+                deadlines.closing(); // a client that does not read cannot hold the cut up
+                cut(answer);
             } finally {
                 gate.release();
             }
         });
-        return was;
     }
 
     /**
@@ -1143,17 +1201,20 @@ final class Session {
             if (!stoppedHere) closeReason = "shutdown-grace";
             boolean answer = !stoppedHere && phase != Phase.BUSY; // waiting for the client: it can be told
             stoppedHere = true;
-            cut(answer);
+            cut(answer ? shuttingDown() : null);
         } finally {
             gate.release();
         }
     }
 
-    /** Writes the 421 (while the session's own thread waits for the client or the gate), then closes TCP. */
-    private void cut(boolean answer) {
-        if (answer && out != null) {
+    /**
+     * Writes {@code answer} (null: none; while the session's own thread waits for the client or the gate), then
+     * closes TCP.
+     */
+    private void cut(Reply answer) {
+        if (answer != null && out != null) {
             try {
-                out.write(shuttingDown().toWire().getBytes(StandardCharsets.US_ASCII));
+                out.write(answer.toWire().getBytes(StandardCharsets.US_ASCII));
                 out.flush();
             } catch (IOException ignored) {
                 // the client is gone, or the watchdog cut a write it did not take

@@ -30,6 +30,8 @@ final class SessionDeadlines implements AutoCloseable {
     private final long writeTimeout;
     private long readTimeout;
     private boolean sessionExpired;
+    /** Bytes read from the client so far (written by the session's thread, read by the server's sweeper). */
+    private volatile long bytesRead;
 
     /**
      * @param tcp the connection's TCP socket: the one closed when a deadline passes (closing a TLS socket instead could
@@ -48,6 +50,9 @@ final class SessionDeadlines implements AutoCloseable {
     /** True when a read failed because the session's time was up (rather than the per-read timeout). */
     boolean sessionExpired() { return sessionExpired; }
 
+    /** Bytes read from the client so far (after TLS: the plain text). */
+    long bytesRead() { return bytesRead; }
+
     /** True when the watchdog closed the connection. */
     boolean closedByWatchdog() { return watch.fired(); }
 
@@ -63,7 +68,9 @@ final class SessionDeadlines implements AutoCloseable {
             @Override public int read(byte[] b, int off, int len) throws IOException {
                 long end = armRead(socket);
                 try {
-                    return super.read(b, off, len);
+                    int n = super.read(b, off, len);
+                    if (n > 0) bytesRead += n; // one writer: the session's thread
+                    return n;
                 } catch (SocketTimeoutException e) {
                     if (end == sessionEnd) sessionExpired = true;
                     throw e;

@@ -38,12 +38,7 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Starts {@code postern ARGS} in {@code workDir}; output goes to {@code logs/NAME.out} and {@code NAME.err}. */
     static GatewayProcess start(Path workDir, Path logs, String name, String... args) throws IOException {
-        Files.createDirectories(logs);
-        Path out = logs.resolve(name + ".out");
-        Path err = logs.resolve(name + ".err");
-        Process p = new ProcessBuilder(javaCommand(args)).directory(workDir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        return new GatewayProcess(p, out, err);
+        return launch(javaCommand(args), workDir, logs, name);
     }
 
     /**
@@ -52,11 +47,27 @@ final class GatewayProcess implements AutoCloseable {
      */
     static GatewayProcess startUnder(List<String> wrapper, Path workDir, Path logs, String name, String... args)
             throws IOException {
+        List<String> command = new ArrayList<>(wrapper);
+        command.addAll(javaCommand(args));
+        return launch(command, workDir, logs, name);
+    }
+
+    /**
+     * Like {@link #start}, with {@code jvmOptions} after the shipped ones (the last occurrence wins, as with
+     * {@code POSTERN_JAVA_OPTS}), e.g. a smaller {@code -Xmx}.
+     */
+    static GatewayProcess startWithJvmOptions(Path workDir, Path logs, String name, List<String> jvmOptions,
+                                              String... args) throws IOException {
+        List<String> command = javaCommand(args);
+        command.addAll(command.indexOf("-cp"), jvmOptions);
+        return launch(command, workDir, logs, name);
+    }
+
+    private static GatewayProcess launch(List<String> command, Path workDir, Path logs, String name)
+            throws IOException {
         Files.createDirectories(logs);
         Path out = logs.resolve(name + ".out");
         Path err = logs.resolve(name + ".err");
-        List<String> command = new ArrayList<>(wrapper);
-        command.addAll(javaCommand(args));
         Process p = new ProcessBuilder(command).directory(workDir.toFile())
                 .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         return new GatewayProcess(p, out, err);
@@ -68,12 +79,7 @@ final class GatewayProcess implements AutoCloseable {
     /** Like {@link #start}, in a shell that sets {@code umask} first (a JVM cannot change its own umask). */
     static GatewayProcess startWithUmask(Path workDir, Path logs, String name, String umask, String... args)
             throws IOException {
-        Files.createDirectories(logs);
-        Path out = logs.resolve(name + ".out");
-        Path err = logs.resolve(name + ".err");
-        Process p = new ProcessBuilder(withUmask(umask, javaCommand(args))).directory(workDir.toFile())
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        return new GatewayProcess(p, out, err);
+        return launch(withUmask(umask, javaCommand(args)), workDir, logs, name);
     }
 
     /** Runs a short {@code postern ARGS} command under {@code umask}, {@code stdin} as its standard input. */
