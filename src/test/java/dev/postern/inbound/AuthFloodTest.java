@@ -35,8 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
  * flood (its time is printed, not asserted: a bcrypt check on a loaded machine takes seconds).
  */
 class AuthFloodTest {
-    static final int TRACKED = 15;
-    static final int ATTACKERS = 45;
+    static final int TRACKED = 10;
+    static final int ATTACKERS = 30;
     static final Duration DELAY = Duration.ofMillis(250);
 
     @TempDir Path data;
