@@ -327,11 +327,17 @@ public final class AuditWriter implements Audit, AutoCloseable {
         return true;
     }
 
+    /** One store write of {@code records} (see {@link #call}; {@code memoryBatch} is spilled if it is slow). */
+    private Outcome write(List<AuditRecord> records, List<AuditRecord> memoryBatch)
+            throws InterruptedException, IOException {
+        return call(() -> {
+            store.write(records);
+            return records.size();
+        }, memoryBatch);
+    }
+
     private void writeFromMemory(List<AuditRecord> batch) throws InterruptedException, IOException {
-        Outcome o = call(() -> {
-            store.write(batch);
-            return batch.size();
-        }, batch);
+        Outcome o = write(batch, batch);
         if (o.ok()) {
             written.addAndGet(batch.size());
             // a slow write that ended well: its records were spilled meanwhile, and need no replay
@@ -358,10 +364,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
             clearSpillIfDone();
             return;
         }
-        Outcome o = call(() -> {
-            store.write(b.records());
-            return b.records().size();
-        }, null);
+        Outcome o = write(b.records(), null);
         if (o.ok()) {
             spill.advance(b.end());
             replayed.addAndGet(b.records().size());
@@ -382,10 +385,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
         }
         if (!spill.pending() && (storeUp || System.nanoTime() - retryAt >= 0)) {
             List<AuditRecord> held = new ArrayList<>(unspilled.stream().limit(options.batchSize()).toList());
-            Outcome o = call(() -> {
-                store.write(held);
-                return held.size();
-            }, null);
+            Outcome o = write(held, null);
             if (o.ok()) {
                 written.addAndGet(held.size());
                 for (int i = 0; i < held.size(); i++) unspilled.removeFirst();

@@ -136,6 +136,13 @@ class AdminServerTest {
         assertThat(ambiguous.header("Content-Security-Policy")).contains("frame-ancestors 'none'");
     }
 
+    /** Small server limits with this many wrong tokens per address (and per /32 network) before a lockout. */
+    private static AdminServer.Limits tokenLimits(int failures, java.time.Duration lockout, int networkFailures) {
+        return new AdminServer.Limits(16, 8192, java.time.Duration.ofSeconds(10), java.time.Duration.ofSeconds(30),
+                new dev.postern.auth.AuthLimiter.Limits(failures, java.time.Duration.ofMinutes(1), lockout, lockout,
+                        networkFailures, java.time.Duration.ofMinutes(1), 32, 64));
+    }
+
     /**
      * Issue 17: only the exact token, in the Authorization header as a bearer token, opens a token route. A token one
      * byte off (the last, so a comparison that stops at the first difference would take longest), a prefix of it, the
@@ -144,10 +151,7 @@ class AdminServerTest {
      * presented length does not show either.
      */
     @Test void onlyTheExactTokenInTheHeaderOpensATokenRoute() throws Exception {
-        AdminServer.Limits lenient = new AdminServer.Limits(16, 8192, java.time.Duration.ofSeconds(10),
-                java.time.Duration.ofSeconds(30), new dev.postern.auth.AuthLimiter.Limits(1000,
-                java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1), 1000,
-                java.time.Duration.ofMinutes(1), 32, 64));
+        AdminServer.Limits lenient = tokenLimits(1000, java.time.Duration.ofSeconds(1), 1000);
         AdminToken t = AdminToken.loadOrCreate(data).token();
         char last = token.charAt(token.length() - 1);
         String lastByteOff = token.substring(0, token.length() - 1) + (last == 'A' ? 'B' : 'A');
@@ -188,10 +192,7 @@ class AdminServerTest {
 
     /** Wrong tokens from one address: 401 up to the limit, then 429 even with the right token, for a while. */
     @Test void tooManyWrongTokensAre429() throws Exception {
-        AdminServer.Limits limits = new AdminServer.Limits(16, 8192, java.time.Duration.ofSeconds(10),
-                java.time.Duration.ofSeconds(30), new dev.postern.auth.AuthLimiter.Limits(3,
-                java.time.Duration.ofMinutes(1), java.time.Duration.ofSeconds(2), java.time.Duration.ofSeconds(2), 100,
-                java.time.Duration.ofMinutes(1), 32, 64));
+        AdminServer.Limits limits = tokenLimits(3, java.time.Duration.ofSeconds(2), 100);
         AdminToken t = AdminToken.loadOrCreate(data).token();
         try (AdminServer s = new AdminServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), () -> t,
                 null, limits)) {

@@ -1,5 +1,6 @@
 package dev.postern.inbound;
 
+import static dev.postern.inbound.AuthLockoutTest.tls;
 import static dev.postern.inbound.AuthTest.plain;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -10,7 +11,6 @@ import dev.postern.testkit.SmtpTestClient;
 import dev.postern.testkit.TestConfigs;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.TlsContexts;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,20 +35,11 @@ import org.junit.jupiter.api.io.TempDir;
  * flood (its time is printed, not asserted: a bcrypt check on a loaded machine takes seconds).
  */
 class AuthFloodTest {
-    static final int TRACKED = 15;
-    static final int ATTACKERS = 45;
+    static final int TRACKED = 10;
+    static final int ATTACKERS = 30;
     static final Duration DELAY = Duration.ofMillis(250);
 
     @TempDir Path data;
-
-    private static SmtpTestClient tls(InetSocketAddress where, String from) throws Exception {
-        SmtpTestClient c = SmtpTestClient.connect(where, InetAddress.getByName(from));
-        c.read();
-        c.command("EHLO client.test");
-        c.startTls();
-        c.command("EHLO client.test");
-        return c;
-    }
 
     @Test void aFloodOfAddressesIsSlowedAndBoundedAndALegitimateUserStillLogsIn() throws Exception {
         PasswordFile.empty().with("alice", "correct horse".toCharArray()).save(data.resolve("users"));

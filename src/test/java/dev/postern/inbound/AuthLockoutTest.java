@@ -49,7 +49,12 @@ class AuthLockoutTest {
     }
 
     static SmtpTestClient tls(String from) throws Exception {
-        SmtpTestClient c = SmtpTestClient.connect(submission, InetAddress.getByName(from));
+        return tls(submission, from);
+    }
+
+    /** A session from the loopback address {@code from} to {@code where}, inside TLS, after EHLO. */
+    static SmtpTestClient tls(InetSocketAddress where, String from) throws Exception {
+        SmtpTestClient c = SmtpTestClient.connect(where, InetAddress.getByName(from));
         c.read();
         c.command("EHLO client.test");
         c.startTls();
