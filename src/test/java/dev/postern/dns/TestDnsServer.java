@@ -212,6 +212,15 @@ public final class TestDnsServer implements AutoCloseable {
         return this;
     }
 
+    /** Answers questions about {@code name} again: forgets its SERVFAIL (of any type), bogus answers and silence. */
+    public TestDnsServer heal(String name) {
+        Name n = name(name);
+        servfail.removeIf(q -> q.name().equals(n));
+        bogus.removeIf(q -> q.name().equals(n));
+        silent.remove(n);
+        return this;
+    }
+
     /** Forgets all records, SERVFAIL and silent names; counters keep running. */
     public TestDnsServer clear() {
         zone.clear();
