@@ -345,7 +345,7 @@ public final class SmtpClient implements java.io.Closeable {
         /** The watchdog's handle on {@link #raw}: every write and the handshake run under it. */
         IoWatchdog.Deadline deadline;
         Socket socket;
-        /** How long one write may block: the command timeout, the data timeout while the content goes out. */
+        /** How long one write, or one whole reply, may take: the command timeout, the data timeout for the content. */
         volatile Duration writeLimit = commandTimeout;
         Fallback fallback;
         SmtpInput in;
