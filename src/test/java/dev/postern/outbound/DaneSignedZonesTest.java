@@ -21,13 +21,10 @@ import dev.postern.testkit.TestConfigs;
 import dev.postern.tls.TestPki;
 import dev.postern.tls.TestPki.Issued;
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,7 +90,7 @@ class DaneSignedZonesTest {
         hoster = pki.leaf("mx.hoster.test");
         outward = pki.leaf("mx2.plain.test");
         fallback = pki.leaf("mx.fallback.test");
-        port = freeOnAll(IPS);
+        port = Outbound.freeOnAll(IPS);
         String tcp = "_" + port + "._tcp.";
         String eeRecord = tlsa(3, 1, ee.cert()).toString();
         String interByKey = tlsa(2, 1, pki.inter().cert()).toString();
@@ -147,29 +144,6 @@ class DaneSignedZonesTest {
 
     @AfterAll static void stopWorld() {
         if (world != null) world.close();
-    }
-
-    /** A port nobody listens on at any of {@code ips} right now. */
-    private static int freeOnAll(List<String> ips) throws IOException {
-        for (int round = 0; round < 20; round++) {
-            List<ServerSocket> held = new ArrayList<>();
-            try {
-                int p = 0;
-                for (String ip : ips) {
-                    ServerSocket s = new ServerSocket();
-                    held.add(s);
-                    s.setReuseAddress(true);
-                    s.bind(new InetSocketAddress(ip, p));
-                    p = s.getLocalPort();
-                }
-                return p;
-            } catch (BindException taken) {
-                // another process has that port on one of the addresses: try another
-            } finally {
-                for (ServerSocket s : held) s.close();
-            }
-        }
-        throw new IOException("no port free on all of " + ips);
     }
 
     /** A gateway of its own (data dir, queue, memory) under level dane for every domain. */

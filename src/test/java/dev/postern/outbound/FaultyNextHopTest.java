@@ -21,9 +21,7 @@ import dev.postern.testkit.TestConfigs;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -183,7 +181,7 @@ class FaultyNextHopTest {
         }
         // MX hosts for the multi-MX cases: 127.0.83.1 refuses (nobody listens), .2 hangs, .3 says 421, .4 works;
         // mx-all.example has only the first three.
-        mxPort = freeOnAll(List.of("127.0.83.1", "127.0.83.2", "127.0.83.3", "127.0.83.4"));
+        mxPort = Outbound.freeOnAll(List.of("127.0.83.1", "127.0.83.2", "127.0.83.3", "127.0.83.4"));
         mxHosts.add(ScriptedSmtpServer.create().hostname("mx2.example").greeting(ScriptedSmtpServer.SILENT)
                 .start(new InetSocketAddress("127.0.83.2", mxPort)));
         mxHosts.add(ScriptedSmtpServer.create().hostname("mx3.example").greeting("421 4.3.2 too busy")
@@ -355,28 +353,5 @@ class FaultyNextHopTest {
         audit.await(DeliveryRecord.class, r -> r.recipient().equals("bob@mx-all.example")
                 && r.outcome() == Outcome.DELIVERED);
         eventually().until(() -> Leaks.socketsOnPort(mxPort) == 0);
-    }
-
-    /** A port nobody listens on at any of {@code ips} right now. */
-    private static int freeOnAll(List<String> ips) throws IOException {
-        for (int round = 0; round < 20; round++) {
-            List<ServerSocket> held = new ArrayList<>();
-            try {
-                int p = 0;
-                for (String ip : ips) {
-                    ServerSocket s = new ServerSocket();
-                    held.add(s);
-                    s.setReuseAddress(true);
-                    s.bind(new InetSocketAddress(ip, p));
-                    p = s.getLocalPort();
-                }
-                return p;
-            } catch (BindException taken) {
-                // taken on one of the addresses: another round
-            } finally {
-                for (ServerSocket s : held) s.close();
-            }
-        }
-        throw new IOException("no port free on all of " + ips);
     }
 }
