@@ -493,8 +493,16 @@ public final class DnsResolver {
                     + " at " + what, true);
             case org.xbill.DNS.lookup.LookupFailedException e -> throw new DnsException("DNS lookup of " + what
                     + " failed: " + e.getMessage(), true);
+            // dnsjava's ExtendedResolver gives up with a plain IOException once its own deadline passed
+            case Throwable t when timedOut(t) -> throw new DnsException("DNS timeout for " + what, true);
             default -> throw new DnsException("DNS query for " + what + " failed: " + cause, true);
         };
+    }
+
+    /** A query that got no answer in time, however the resolver library said it. */
+    private static boolean timedOut(Throwable t) {
+        return t instanceof TimeoutException || t instanceof java.net.SocketTimeoutException
+                || t instanceof java.io.IOException && t.getMessage() != null && t.getMessage().startsWith("Timed out");
     }
 
     private static boolean bogus(ExtendedErrorCodeOption ede) {

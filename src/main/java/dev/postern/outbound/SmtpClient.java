@@ -345,7 +345,7 @@ public final class SmtpClient implements java.io.Closeable {
         /** The watchdog's handle on {@link #raw}: every write and the handshake run under it. */
         IoWatchdog.Deadline deadline;
         Socket socket;
-        /** How long one write may block: the command timeout, the data timeout while the content goes out. */
+        /** How long one write, or one whole reply, may take: the command timeout, the data timeout for the content. */
         volatile Duration writeLimit = commandTimeout;
         Fallback fallback;
         SmtpInput in;
@@ -492,7 +492,7 @@ public final class SmtpClient implements java.io.Closeable {
 
         Attempt run(NextHop hop, Message m, TlsPlanner.Plan plan) throws IOException {
             stage = "receiving the greeting";
-            Reply greeting = ReplyReader.read(in);
+            Reply greeting = read();
             this.greeting = greeting;
             greetingName = firstWord(greeting);
             if (greeting.code() != 220) return hostFailed("greeting", greeting);
@@ -548,14 +548,18 @@ public final class SmtpClient implements java.io.Closeable {
                 try {
                     ssl.startHandshake();
                 } catch (IOException e) {
+                    quitSent = true; // mid-handshake: no goodbye in clear text, which a stalled peer would not answer
                     String limits = offered.describe(); // a policy's constraints are the likely cause: name them
-                    String why = deadline.fired() ? "timed out after " + commandTimeout.toSeconds() + " s"
-                            : e.getMessage();
+                    boolean timedOut = deadline.fired() || e instanceof java.net.SocketTimeoutException;
+                    String why = timedOut ? "timed out after " + commandTimeout.toSeconds() + " s" : e.getMessage();
                     String text = peer + ": TLS handshake failed" + (plan.broad() ? " with the broad suite set" : "")
                             + (limits.isEmpty() ? "" : " with the policy's " + limits) + ": " + why;
                     record(plan, ssl, null, 0, null, TlsSessionRecord.NoTls.HANDSHAKE_FAILED, text);
                     // An alert or a protocol failure is the server's answer; a reset or a stall may pass.
-                    boolean answered = e instanceof javax.net.ssl.SSLException && !deadline.fired();
+                    // JSSE wraps a peer's close mid-handshake in an SSLException too: that is a cut, not an answer.
+                    boolean answered = e instanceof javax.net.ssl.SSLException && !timedOut
+                            && !(e.getCause() instanceof java.io.EOFException)
+                            && !(e.getCause() instanceof java.net.SocketException);
                     return Attempt.tlsFailed(answered ? TlsFailure.HANDSHAKE : TlsFailure.CUT, text, null, null);
                 } finally {
                     deadline.disarm();
@@ -712,22 +716,32 @@ public final class SmtpClient implements java.io.Closeable {
                     for (String r : m.recipients()) write("RCPT TO:<" + r + ">");
                     if (!probe) write("DATA");
                     out.flush();
-                    mailReply = ReplyReader.read(in);
+                    mailReply = read();
                 } catch (IOException e) {
                     if (firstOnCachedConnection) throw new Gone(null); // closed while cached: nothing was accepted
                     throw e;
                 }
                 // A server that timed the cached connection out says 421 and closes (RFC 5321 §4.2.2, §3.8).
                 if (firstOnCachedConnection && mailReply.code() == 421) throw new Gone(mailReply);
+                // A 421 closes the connection (RFC 5321 §3.8): the replies to the rest of the pipeline never come.
+                if (mailReply.code() == 421) return closing("MAIL FROM", mailReply);
                 stage = "sending RCPT TO";
-                for (int i = 0; i < m.recipients().size(); i++) rcptReplies.add(ReplyReader.read(in));
+                for (int i = 0; i < m.recipients().size(); i++) {
+                    Reply r = read();
+                    if (r.code() == 421) return closing("RCPT TO", r);
+                    rcptReplies.add(r);
+                }
                 stage = "sending DATA";
-                if (!probe) dataReply = ReplyReader.read(in);
+                if (!probe) dataReply = read();
             } else {
                 mailReply = command(mail.toString());
                 if (mailReply.code() == 250) {
                     stage = "sending RCPT TO";
-                    for (String r : m.recipients()) rcptReplies.add(command("RCPT TO:<" + r + ">"));
+                    for (String r : m.recipients()) {
+                        Reply reply = command("RCPT TO:<" + r + ">");
+                        if (reply.code() == 421) return closing("RCPT TO", reply);
+                        rcptReplies.add(reply);
+                    }
                 }
             }
             if (mailReply.code() != 250) {
@@ -759,6 +773,7 @@ public final class SmtpClient implements java.io.Closeable {
                 stage = "sending DATA";
                 dataReply = command("DATA");
             }
+            if (dataReply.code() == 421) return closing("DATA", dataReply);
             if (dataReply.code() != 354) {
                 settle(accepted, dataReply, results);
                 quietQuit();
@@ -772,7 +787,7 @@ public final class SmtpClient implements java.io.Closeable {
             }
             out.flush();
             stage = "waiting for the end-of-data reply";
-            Reply done = ReplyReader.read(in);
+            Reply done = read();
             socket.setSoTimeout((int) commandTimeout.toMillis());
             writeLimit = commandTimeout;
             settle(accepted, done, results);
@@ -817,6 +832,15 @@ public final class SmtpClient implements java.io.Closeable {
             return new Attempt(Outcome.COMPLETED, each.reply(), results, tls);
         }
 
+        /**
+         * The host said 421 to {@code what} and closed the connection: nothing of this transaction was accepted, and
+         * the 421 is the reason (not the end of stream that reading on would meet); the next host is tried.
+         */
+        Attempt closing(String what, Reply r) {
+            quitSent = true; // no goodbye on a connection the server has closed
+            return hostFailed(what, r);
+        }
+
         Attempt hostFailed(String what, Reply r) {
             quietQuit();
             return new Attempt(Outcome.HOST_FAILED, peer + " refused " + what + ": "
@@ -824,10 +848,32 @@ public final class SmtpClient implements java.io.Closeable {
                     r == null ? null : new Remote(hopHost, r), null, fallback, null, null);
         }
 
+        /**
+         * Reads one reply, which must be complete within the current limit ({@link #writeLimit}: the command timeout,
+         * the data timeout for the end-of-data reply). SO_TIMEOUT bounds each read only, and a peer that trickles a
+         * byte a second would keep it alive for hours; the watchdog closes the connection at the limit instead. A
+         * silent peer and a trickling one are reported alike, whichever of the two timers fired first.
+         */
+        Reply read() throws IOException {
+            Duration limit = writeLimit;
+            deadline.arm(System.nanoTime() + limit.toNanos());
+            try {
+                Reply r = ReplyReader.read(in);
+                if (!deadline.fired()) return r;
+            } catch (java.net.SocketTimeoutException e) {
+                // SO_TIMEOUT: nothing at all for the whole limit
+            } catch (IOException e) {
+                if (!deadline.fired()) throw e;
+            } finally {
+                deadline.disarm();
+            }
+            throw new java.net.SocketTimeoutException("reply timed out after " + limit.toMillis() / 1000.0 + " s");
+        }
+
         Reply command(String line) throws IOException {
             write(line);
             out.flush();
-            Reply r = ReplyReader.read(in);
+            Reply r = read();
             lastReply = r;
             return r;
         }

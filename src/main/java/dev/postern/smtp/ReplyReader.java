@@ -28,7 +28,7 @@ public final class ReplyReader {
         while (true) {
             String line;
             try {
-                line = in.readLine();
+                line = in.readBoundedLine(); // an over-long line fails at once: it is never read to an end
             } catch (LineTooLongException | BareLineEndingException e) {
                 throw new ProtocolException("malformed reply line: " + e.getMessage());
             }

@@ -69,6 +69,19 @@ public final class SmtpInput {
      * (including right after its CR) throws {@link EOFException}.
      */
     public String readLine() throws IOException {
+        return readLine(false);
+    }
+
+    /**
+     * Like {@link #readLine()}, except that a line over the limit is reported as soon as it passes the limit, not
+     * read to its end: for a peer whose over-long line ends the conversation anyway (the replies the SMTP client
+     * reads), so that a line that never ends cannot keep the reader busy.
+     */
+    public String readBoundedLine() throws IOException {
+        return readLine(true);
+    }
+
+    private String readLine(boolean failEarly) throws IOException {
         int len = 0;
         boolean started = false;
         boolean tooLong = false;
@@ -93,6 +106,7 @@ public final class SmtpInput {
             int run = i - pos;
             if (!tooLong && !bare) {
                 if (len + run > maxLineLength) {
+                    if (failEarly) throw new LineTooLongException(maxLineLength);
                     tooLong = true;
                 } else {
                     ensureLineCapacity(len + run);

@@ -235,6 +235,8 @@ class DnsResolverTest {
         assertThatThrownBy(() -> quick.lookupAddresses("slow.test"))
                 .isInstanceOfSatisfying(DnsException.class, e -> assertThat(e.temporary()).isTrue());
         assertThat(quick.lookupAddresses("fast.test")).containsExactly(InetAddress.ofLiteral("192.0.2.1"));
+        // the reason says what happened, whichever timer gave up first (was: "java.io.IOException: Timed out ...")
+        assertThatThrownBy(() -> quick.lookupMx("slow.test")).hasMessage("DNS timeout for slow.test/MX");
     }
 
     @Test

@@ -62,6 +62,8 @@ public final class TestDnsServer implements AutoCloseable {
     private final Set<Question> servfail = ConcurrentHashMap.newKeySet();
     private final Set<Question> bogus = ConcurrentHashMap.newKeySet();
     private final Set<Name> silent = ConcurrentHashMap.newKeySet();
+    /** When each name was first asked about (any type), for tests that time a resolver's patience. */
+    private final java.util.Map<Name, java.time.Instant> firstAsked = new ConcurrentHashMap<>();
     /** Names whose answers carry AD, as a validating resolver marks what it validated (RFC 4035 §3.2.3). */
     private final Set<Name> authentic = ConcurrentHashMap.newKeySet();
     private volatile boolean allAuthentic;
@@ -105,6 +107,11 @@ public final class TestDnsServer implements AutoCloseable {
     public int port() { return udp.getLocalPort(); }
 
     public InetSocketAddress address() { return new InetSocketAddress(udp.getLocalAddress(), port()); }
+
+    /** When a question about {@code name} first arrived, null if none has. */
+    public java.time.Instant firstAsked(String name) {
+        return firstAsked.get(name(name));
+    }
 
     /** Queries received over UDP and TCP so far (tests use these to prove the TCP path was taken). */
     public int udpQueryCount() { return udpQueries.get(); }
@@ -209,6 +216,15 @@ public final class TestDnsServer implements AutoCloseable {
     /** Never answer questions about {@code name} (the client times out). */
     public TestDnsServer silent(String name) {
         silent.add(name(name));
+        return this;
+    }
+
+    /** Answers questions about {@code name} again: forgets its SERVFAIL (of any type), bogus answers and silence. */
+    public TestDnsServer heal(String name) {
+        Name n = name(name);
+        servfail.removeIf(q -> q.name().equals(n));
+        bogus.removeIf(q -> q.name().equals(n));
+        silent.remove(n);
         return this;
     }
 
@@ -331,6 +347,7 @@ public final class TestDnsServer implements AutoCloseable {
 
     /** The response to {@code query} with AD set when all it involves is authentic, or null when silent. */
     private Message answer(Message query) {
+        if (query.getQuestion() != null) firstAsked.putIfAbsent(query.getQuestion().getName(), java.time.Instant.now());
         Message response = answerRecords(query);
         if (response == null || response.getQuestion() == null) return response;
         boolean ad = allAuthentic || (authentic.contains(response.getQuestion().getName())

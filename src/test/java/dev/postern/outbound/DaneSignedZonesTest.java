@@ -21,13 +21,10 @@ import dev.postern.testkit.TestConfigs;
 import dev.postern.tls.TestPki;
 import dev.postern.tls.TestPki.Issued;
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -93,7 +90,7 @@ class DaneSignedZonesTest {
         hoster = pki.leaf("mx.hoster.test");
         outward = pki.leaf("mx2.plain.test");
         fallback = pki.leaf("mx.fallback.test");
-        port = freeOnAll(IPS);
+        port = Outbound.freeOnAll(IPS);
         String tcp = "_" + port + "._tcp.";
         String eeRecord = tlsa(3, 1, ee.cert()).toString();
         String interByKey = tlsa(2, 1, pki.inter().cert()).toString();
@@ -149,34 +146,16 @@ class DaneSignedZonesTest {
         if (world != null) world.close();
     }
 
-    /** A port nobody listens on at any of {@code ips} right now. */
-    private static int freeOnAll(List<String> ips) throws IOException {
-        for (int round = 0; round < 20; round++) {
-            List<ServerSocket> held = new ArrayList<>();
-            try {
-                int p = 0;
-                for (String ip : ips) {
-                    ServerSocket s = new ServerSocket();
-                    held.add(s);
-                    s.setReuseAddress(true);
-                    s.bind(new InetSocketAddress(ip, p));
-                    p = s.getLocalPort();
-                }
-                return p;
-            } catch (BindException taken) {
-                // another process has that port on one of the addresses: try another
-            } finally {
-                for (ServerSocket s : held) s.close();
-            }
-        }
-        throw new IOException("no port free on all of " + ips);
-    }
-
     /** A gateway of its own (data dir, queue, memory) under level dane for every domain. */
     private Gateway gateway(Mode mode, Path dir) throws Exception {
+        return gateway(mode, dir, TlsLevel.DANE);
+    }
+
+    /** A gateway of its own under {@code level} for every domain. */
+    private Gateway gateway(Mode mode, Path dir, TlsLevel level) throws Exception {
         Config c = TestConfigs.withDns(TestConfigs.withRelay(TestConfigs.gateway(dir, Outbound.HOSTNAME,
                 Set.of("a.example")), DOMAINS, Map.of()), mode.dns(), port)
-                .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(TlsLevel.DANE), Map.of()));
+                .withOutboundTls(new Config.OutboundTls(TlsPolicy.of(level), Map.of()));
         return Gateway.start(c, audit);
     }
 
@@ -390,6 +369,38 @@ class DaneSignedZonesTest {
                     + "mx.badaddr.test failed: DNSSEC validation failed for mx.badaddr.test/A: DNSSEC_BOGUS");
             assertThat(signed.connections()).isEmpty();
             assertThat(forged.connections()).isEmpty();
+        }
+    }
+
+    /**
+     * Issue 17, DNS faults: under {@code dane-only}, bogus DNSSEC anywhere on the way (the TLSA records, the MX
+     * answer, an MX host's address) never delivers: deferred with the validation failure as the reason, no host
+     * connected to (neither the genuine one nor the forged address), no bounce.
+     */
+    @ParameterizedTest @EnumSource(Mode.class)
+    void bogusUnderDaneOnlyNeverDelivers(Mode mode) throws Exception {
+        Path dir = data.resolve("dane-only");
+        try (ScriptedSmtpServer signed = host(ee, "127.0.0.86");
+             ScriptedSmtpServer forged = host(plain, "127.0.0.87")) {
+            try (Gateway gw = gateway(mode, dir, TlsLevel.DANE_ONLY)) {
+                String tlsa = submit(gw, FROM, List.of("bob@bogus.test"), body("dane-only tlsa " + mode, "Hi"));
+                String mx = submit(gw, FROM, List.of("bob@expired.test"), body("dane-only mx " + mode, "Hi"));
+                String address = submit(gw, FROM, List.of("bob@badaddr.test"), body("dane-only a " + mode, "Hi"));
+                assertThat(DaneHosts.lastResult(gw, tlsa, "bob@bogus.test")).startsWith("451 4.7.10 TLS required by "
+                        + "policy for bogus.test (default): mx.bogus.test: TLSA lookup of _" + port
+                        + "._tcp.mx.bogus.test is bogus: DNSSEC validation failed");
+                assertThat(DaneHosts.lastResult(gw, mx, "bob@expired.test")).startsWith("451 4.4.3 DNS lookup of MX "
+                        + "for expired.test failed: DNSSEC validation failed for expired.test/MX");
+                assertThat(DaneHosts.lastResult(gw, address, "bob@badaddr.test")).startsWith("451 4.4.1 DNS lookup "
+                        + "of mx.badaddr.test failed: DNSSEC validation failed for mx.badaddr.test/A");
+            }
+            assertThat(signed.connections()).as("never an unauthenticated try").isEmpty();
+            assertThat(forged.connections()).as("never the forged address").isEmpty();
+        }
+        assertThat(Outbound.mailbox(dir, FROM)).as("no bounce").isEmpty();
+        for (String rcpt : List.of("bob@bogus.test", "bob@expired.test", "bob@badaddr.test")) {
+            assertThat(audit.of(DeliveryRecord.class, r -> r.recipient().equals(rcpt))).isNotEmpty()
+                    .allMatch(r -> r.outcome() == DeliveryRecord.Outcome.DEFERRED && r.dsnQueueId() == null);
         }
     }
 

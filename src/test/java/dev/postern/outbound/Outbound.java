@@ -73,6 +73,29 @@ final class Outbound {
         }
     }
 
+    /** A port nobody listens on at any of {@code ips} (loopback addresses) right now: MX hosts on one smtp_port. */
+    static int freeOnAll(List<String> ips) throws IOException {
+        for (int round = 0; round < 20; round++) {
+            List<ServerSocket> held = new java.util.ArrayList<>();
+            try {
+                int p = 0;
+                for (String ip : ips) {
+                    ServerSocket s = new ServerSocket();
+                    held.add(s);
+                    s.setReuseAddress(true);
+                    s.bind(new java.net.InetSocketAddress(ip, p));
+                    p = s.getLocalPort();
+                }
+                return p;
+            } catch (java.net.BindException taken) {
+                // another process has that port on one of the addresses: try another
+            } finally {
+                for (ServerSocket s : held) s.close();
+            }
+        }
+        throw new IOException("no port free on all of " + ips);
+    }
+
     /**
      * Submits a message over plain SMTP to the gateway's MX listener; {@code mailParameters} go after MAIL FROM.
      * Returns the queue id from the 250 reply.

@@ -166,6 +166,29 @@ class RequireTlsTest {
     }
 
     /**
+     * Issue 17: a next hop that closes the connection in the middle of the handshake has not answered (JSSE reports
+     * the EOF as an SSLException, which was taken for a TLS refusal and bounced the message at once): it is a cut,
+     * so the message waits for a retry (4.7.10), never in clear text, and goes once the handshake works.
+     */
+    @Test void aHandshakeCutMidwayWaitsForARetry() throws Exception {
+        Path data = dir.resolve("cut");
+        try (ScriptedSmtpServer server = ScriptedSmtpServer.create().hostname("mx.b.example").pipelining()
+                .enhancedStatusCodes().extensions("REQUIRETLS").starttls(peer.material())
+                .startTlsFailure(ScriptedSmtpServer.StartTlsFailure.CLOSE_DURING_HANDSHAKE).start();
+             Gateway gw = Gateway.start(config(data, server.port(), TlsLevel.VERIFY))) {
+            String id = submitRequireTls(gw, "bob@b.example");
+            Envelope env = awaitEnvelope(gw, id, e -> e.recipients().getFirst().attempts() >= 1);
+            assertThat(env.recipients().getFirst().lastResult()).startsWith("451 4.7.10")
+                    .contains("TLS handshake failed: Remote host terminated the handshake");
+            assertThat(Outbound.mailbox(data, FROM)).as("no bounce").isEmpty();
+            server.startTlsFailure(ScriptedSmtpServer.StartTlsFailure.NONE);
+            eventually().until(() -> server.delivered().size() == 1);
+            assertThat(server.transactions()).allMatch(ScriptedSmtpServer.Transaction::usedTls);
+            assertThat(Outbound.mailbox(data, FROM)).isEmpty();
+        }
+    }
+
+    /**
      * A host that could not be asked (nobody listens) may yet take the message as asked: it waits (4.7.10) instead of
      * bouncing because the other host offers no STARTTLS, and never goes in clear text meanwhile.
      */

@@ -23,6 +23,24 @@ class ReplyReaderTest {
         return ReplyReader.read(input(wire));
     }
 
+    /**
+     * Issue 17: a reply line that never ends (a hostile next hop streaming "220 xxxx..." without CRLF) fails once it
+     * passes the limit; before, the line was read on to its end, which never came.
+     */
+    @Test
+    void aLineThatNeverEndsFailsAtTheLimit() {
+        java.io.InputStream endless = new java.io.InputStream() {
+            long served;
+
+            @Override public int read() {
+                if (served++ > 10_000_000) throw new IllegalStateException("read on past the limit");
+                return served <= 4 ? "220 ".charAt((int) served - 1) : 'x';
+            }
+        };
+        assertThatThrownBy(() -> ReplyReader.read(new SmtpInput(endless, 1000))).isInstanceOf(ProtocolException.class)
+                .hasMessage("malformed reply line: line longer than 1000 octets");
+    }
+
     @Test
     void singleLine() throws IOException {
         Reply r = read("220 mx.example ESMTP ready\r\n");

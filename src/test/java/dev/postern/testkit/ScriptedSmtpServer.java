@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -66,6 +67,28 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     /** A scripted reply that makes the server close the connection without answering. */
     public static final String DISCONNECT = "<disconnect>";
 
+    /**
+     * A scripted reply (or greeting) that is never sent: the server stops answering and reads what comes until the
+     * client closes, then closes too (a hung server that still holds its end, and lets it go when the client does).
+     */
+    public static final String SILENT = "<silent>";
+
+    /**
+     * For {@link Verb#DATA}: the server answers 354, reads about 8 KB of the content and closes the connection while
+     * the client is still sending (a next hop that dies mid-DATA).
+     */
+    public static final String DISCONNECT_MID_DATA = "<disconnect mid-data>";
+
+    private static final String UNTERMINATED = "<unterminated>";
+
+    /**
+     * A scripted reply (or greeting) sent exactly as {@code text}, with no CRLF after it; the server then reads until
+     * the client closes (a reply line that never ends: a 100 KB line without CRLF, say).
+     */
+    public static String unterminated(String text) {
+        return UNTERMINATED + text;
+    }
+
     /** The commands (and events) that can be scripted. */
     public enum Verb { EHLO, HELO, STARTTLS, MAIL, RCPT, DATA, /** the reply after the data's final dot */ DATA_END,
         RSET, NOOP, QUIT }
@@ -99,7 +122,13 @@ public final class ScriptedSmtpServer implements AutoCloseable {
         /** STARTTLS answered 220, then the connection is closed before any handshake. */
         CLOSE_AFTER_READY,
         /** STARTTLS answered 220, then plain text instead of a ServerHello. */
-        GARBAGE_AFTER_READY
+        GARBAGE_AFTER_READY,
+        /** STARTTLS answered 220; the server reads the start of the ClientHello and closes mid-handshake. */
+        CLOSE_DURING_HANDSHAKE,
+        /** STARTTLS answered 220; the ClientHello is answered with a fatal handshake_failure alert (TLS 1.2 record). */
+        ALERT,
+        /** STARTTLS answered 220; the server reads the ClientHello and never answers it (until the client closes). */
+        STALL_DURING_HANDSHAKE
     }
 
     /** TLS facts of a session on the server side; {@code sni} is null when the client sent no server name. */
@@ -173,6 +202,7 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     private volatile String[] tlsNamedGroups;
     private volatile StartTlsFailure startTlsFailure = StartTlsFailure.NONE;
     private volatile boolean advertiseStartTls;
+    private volatile Duration trickle;
 
     private final List<Transaction> transactions = new CopyOnWriteArrayList<>();
     private final List<ConnectionRecord> connections = new CopyOnWriteArrayList<>();
@@ -245,6 +275,15 @@ public final class ScriptedSmtpServer implements AutoCloseable {
     public ScriptedSmtpServer starttls(KeyMaterial material) {
         this.tlsMaterial = material;
         this.advertiseStartTls = true;
+        return this;
+    }
+
+    /**
+     * Every reply from now on goes out one byte at a time, {@code perByte} apart (a server that answers, but one byte
+     * a second); null for whole replies again.
+     */
+    public ScriptedSmtpServer trickle(Duration perByte) {
+        this.trickle = perByte;
         return this;
     }
 
@@ -544,6 +583,23 @@ public final class ScriptedSmtpServer implements AutoCloseable {
                     tlsFailure = "sent plain text after 220 on purpose";
                     throw new Hangup();
                 }
+                case CLOSE_DURING_HANDSHAKE -> {
+                    socket.getInputStream().readNBytes(5); // the ClientHello's record header: the handshake began
+                    tlsFailure = "closed during the handshake on purpose";
+                    throw new Hangup();
+                }
+                case ALERT -> {
+                    socket.getInputStream().readNBytes(5);
+                    // alert record, TLS 1.2, length 2: fatal (2), handshake_failure (40)
+                    out.write(new byte[] {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28});
+                    out.flush();
+                    tlsFailure = "answered the ClientHello with a handshake_failure alert on purpose";
+                    throw new Hangup();
+                }
+                case STALL_DURING_HANDSHAKE -> {
+                    tlsFailure = "never answered the ClientHello on purpose";
+                    answer(SILENT);
+                }
                 default -> { }
             }
             if (tlsMaterial == null) {
@@ -636,6 +692,18 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             if (!inTransaction || mailReply == null || !mailReply.startsWith("2")) r = "503 5.5.1 need MAIL first";
             else if (!anyAccepted) r = "554 5.5.1 no valid recipients";
             else r = replyText(Verb.DATA, argument, "354 end data with <CRLF>.<CRLF>");
+            if (r.equals(DISCONNECT_MID_DATA)) {
+                dataReply = "354 end data with <CRLF>.<CRLF>";
+                send(dataReply);
+                ByteArrayOutputStream part = new ByteArrayOutputStream();
+                while (part.size() < 8192) {
+                    byte[] line = in.readLine(1 << 20);
+                    if (line == null) break;
+                    part.writeBytes(line);
+                }
+                endTransaction(part.toByteArray(), null, null);
+                throw new Hangup();
+            }
             dataReply = r;
             answer(r);
             if (!r.startsWith("354")) return;
@@ -699,16 +767,47 @@ public final class ScriptedSmtpServer implements AutoCloseable {
             answer(r);
         }
 
-        /** Sends a reply, honouring DISCONNECT and closing after 421. */
+        /** Sends a reply, honouring DISCONNECT, SILENT and unterminated replies, and closing after 421. */
         void answer(String r) throws IOException, Hangup {
             if (r.equals(DISCONNECT)) throw new Hangup();
+            if (r.startsWith(UNTERMINATED)) {
+                write(r.substring(UNTERMINATED.length()).getBytes(StandardCharsets.UTF_8));
+                r = SILENT;
+            }
+            if (r.equals(SILENT)) {
+                socket.setSoTimeout(0); // held until the client gives up, however long that takes
+                InputStream raw = socket.getInputStream();
+                while (raw.read(new byte[4096]) >= 0) {
+                    // read and drop: a hung server still takes what it is sent
+                }
+                throw new Hangup();
+            }
             send(r);
             if (r.startsWith("421")) throw new Hangup();
         }
 
         void send(String reply) throws IOException {
-            out.write((reply.replace("\r", "").replace("\n", "\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            write((reply.replace("\r", "").replace("\n", "\r\n") + "\r\n").getBytes(StandardCharsets.UTF_8));
+        }
+
+        /** Writes and flushes {@code bytes}, one at a time when trickling. */
+        void write(byte[] bytes) throws IOException {
+            Duration pause = trickle;
+            if (pause == null) {
+                out.write(bytes);
+                out.flush();
+                return;
+            }
+            for (byte b : bytes) {
+                out.write(b);
+                out.flush();
+                try {
+                    Thread.sleep(pause);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("trickle interrupted");
+                }
+            }
         }
     }
 
