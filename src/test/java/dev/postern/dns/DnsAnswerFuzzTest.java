@@ -57,8 +57,8 @@ class DnsAnswerFuzzTest {
     private static final Duration TIMEOUT = Duration.ofSeconds(5);
     private static final InetAddress CLIENT = InetAddress.ofLiteral("192.0.2.1");
 
+    @MethodSource("seeds") // Jazzer: @FuzzTest comes last
     @FuzzTest
-    @MethodSource("seeds")
     void answers(byte[] input) throws Exception {
         if (input.length < 2) return;
         int lookup = (input[0] & 0xff) % 5;
