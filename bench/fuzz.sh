@@ -19,24 +19,20 @@ duration=${2:-10m}
 instrument=${FUZZ_INSTRUMENT:-dev.postern.**}
 cd "$repo"
 
+log=target/fuzz-console.log
+./mvnw -B -o -q test-compile
 if [ "$target" = all ]; then
   # the pom's execution: every target, two JVMs at a time
-  ./mvnw -B -o -q test-compile
-  ./mvnw -B -o surefire:test@fuzz -Dfuzz.duration="$duration" -Dfuzz.instrument="$instrument" | grep -E 'Tests run|FAIL|ERROR' || true
-  reports=target/fuzz-reports
+  ./mvnw -B -o surefire:test@fuzz -Dfuzz.duration="$duration" -Dfuzz.instrument="$instrument" > "$log" 2>&1 || true
 else
-  ./mvnw -B -o -q test-compile
   # the same settings as the pom's execution, for one class in the default surefire run
   JAZZER_FUZZ=1 ./mvnw -B -o surefire:test -Dtest="$target" -Djazzer.max_duration="$duration" \
       -Djazzer.instrument="$instrument" -Djazzer.additional_classes_excludes='java.**:javax.**:jdk.**:sun.**:com.sun.**' \
-      -DargLine='--enable-native-access=ALL-UNNAMED -Xmx768m' | grep -E 'Tests run|FAIL|ERROR' || true
-  reports=target/surefire-reports
+      -DargLine='--enable-native-access=ALL-UNNAMED -Xmx768m' > "$log" 2>&1 || true
 fi
-# Jazzer's last status line per target: "#N DONE cov: ... exec/s: ..."
-for out in "$reports"/*FuzzTest-output.txt; do
-  [ -e "$out" ] || continue
-  name=$(basename "$out" -output.txt)
-  done_line=$(grep -a -E '^#[0-9]+[[:space:]]+DONE' "$out" | tail -1 || true)
-  crash=$(grep -a -m1 -E '== Java Exception|Crash|crash-' "$out" || true)
-  printf '%-45s %s %s\n' "$name" "${done_line:-(no DONE line)}" "${crash:+CRASH: $crash}"
-done
+# libFuzzer writes to the JVM's native stderr, which Maven prints: each target's "#N DONE ... exec/s" line comes just
+# before its "Tests run: ... in CLASS" line; findings as "Test unit written to ..." and "<<< ERROR".
+awk '/^#[0-9]+[ \t]+DONE/ { done = $0 }
+     /Test unit written to/ { print "FINDING: " $0 }
+     /Tests run:.* in dev\.postern\./ { n = split($0, w, " "); printf "%-45s %s%s\n", w[n], done ? done : "(no DONE line)", /FAIL|ERROR/ ? "  FAILED" : ""; done = "" }' "$log"
+echo "Maven's output: $log"

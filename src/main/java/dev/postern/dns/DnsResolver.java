@@ -373,7 +373,9 @@ public final class DnsResolver {
 
     Answer<String> ptr(InetAddress address) throws DnsException {
         Outcome<PTRRecord> ptr = lookup(ReverseMap.fromAddress(address), Type.PTR, PTRRecord.class);
-        List<String> names = ptr.records().stream().map(r -> hostName(r.getTarget())).distinct().toList();
+        // A PTR to the root names no host ("." came out as a name: found by dns/DnsAnswerFuzzTest)
+        List<String> names = ptr.records().stream().filter(r -> !r.getTarget().equals(Name.root))
+                .map(r -> hostName(r.getTarget())).distinct().toList();
         return new Answer<>(names, ptr.ttl(), ptr.security(), hostName(ptr.owner()));
     }
 
