@@ -126,7 +126,7 @@ class TestDiscoveryTest {
         return false;
     }
 
-    private static List<String> classNames(Path root) throws IOException {
+    static List<String> classNames(Path root) throws IOException {
         try (Stream<Path> files = Files.walk(root)) {
             return files.filter(p -> p.toString().endsWith(".class"))
                     .map(p -> root.relativize(p).toString())

@@ -614,8 +614,9 @@ final class Validator {
     private Path readableFile(String text) {
         Path p = path(text);
         String where = p.toString().equals(text) ? "" : ": " + p;
+        // Not a device or a pipe: reading /dev/zero or /dev/stdin at load time would never end.
         String trouble = !Files.exists(p) ? "file not found" : Files.isDirectory(p) ? "a directory, not a file"
-                : !Files.isReadable(p) ? "file not readable" : null;
+                : !Files.isRegularFile(p) ? "not a regular file" : !Files.isReadable(p) ? "file not readable" : null;
         if (trouble == null) return p;
         throw new IllegalArgumentException(Syntax.invalid("a readable file", text).getMessage() + " (" + trouble + where
                 + ")");

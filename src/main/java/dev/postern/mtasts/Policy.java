@@ -48,6 +48,11 @@ public record Policy(Mode mode, List<String> mx, long maxAge, String text) {
         for (int i = 0; i < lines.length; i++) {
             String line = lines[i];
             if (line.isEmpty()) continue; // the end of the last line; blank lines carry nothing
+            // RFC 8461 §3.2: values are printable; a bare CR or another control would reach logs, the audit and the
+            // reasons shown (found by mtasts/PolicyFuzzTest: "mx: *.example.\rnet" echoed the CR)
+            if (line.chars().anyMatch(c -> c != '\t' && Character.isISOControl(c))) {
+                throw new InvalidPolicyException("line " + (i + 1) + " holds a control character");
+            }
             int colon = line.indexOf(':');
             if (colon <= 0) throw new InvalidPolicyException("line " + (i + 1) + " is not \"key: value\"");
             String key = line.substring(0, colon);

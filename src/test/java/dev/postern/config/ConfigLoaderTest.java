@@ -416,6 +416,16 @@ class ConfigLoaderTest {
                 "postern.toml: tls: expected both certificate and key or neither, got only key");
     }
 
+    /** A device or a pipe is no file: reading /dev/zero at load time never ended (found writing ConfigLoaderFuzzTest). */
+    @Test
+    void filesMustBeRegularFiles() throws Exception {
+        assertThat(problems("[dns]\ntrust_anchor_file = \"/dev/zero\"\n")).containsExactly(
+                "postern.toml: dns.trust_anchor_file: expected a readable file, got \"/dev/zero\" (not a regular file)");
+        assertThat(problems("[tls]\ncertificate = \"/dev/null\"\nkey = \"/dev/zero\"\n")).containsExactly(
+                "postern.toml: tls.certificate: expected a readable file, got \"/dev/null\" (not a regular file)",
+                "postern.toml: tls.key: expected a readable file, got \"/dev/zero\" (not a regular file)");
+    }
+
     @Test
     void routeProblems() throws Exception {
         assertThat(problems("""

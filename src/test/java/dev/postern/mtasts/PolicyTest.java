@@ -20,6 +20,15 @@ class PolicyTest {
         assertThat(Policy.parse("version: STSv1\nmode: none\nmax_age: 31557600\n").mode()).isEqualTo(Policy.Mode.NONE);
     }
 
+    /** Found by PolicyFuzzTest (its input is committed): a bare CR came back in the reason, raw. */
+    @Test void refusesControlCharacters() {
+        assertThatThrownBy(() -> Policy.parse("version: STSv1\r\nmode: enforce\r\nmx: mail.example.com\r\n"
+                + "mx: *.example.\rnet\nmax_age: 86400\r\n")).isInstanceOf(Policy.InvalidPolicyException.class)
+                .hasMessage("line 4 holds a control character");
+        assertThatThrownBy(() -> Policy.parse("version: STSv1\nmode: enforce\u0000\nmx: a.example\nmax_age: 1\n"))
+                .hasMessage("line 2 holds a control character");
+    }
+
     @Test void refusesInvalidPolicies() {
         String[][] bad = {
                 {"mode: enforce\nmx: a.example\nmax_age: 1\n", "no version"},
