@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
  * {@link Seeds}).
  */
 class ReplyPropertiesTest {
-    private static final int CASES = 2000;
+    private static final int CASES = 1000;
 
     @Test void repliesRoundTripThroughTheWire() {
         Seeds.each(CASES, seed -> {
