@@ -108,12 +108,18 @@ class AttackBatteryTest {
     static final List<String> BOGUS_ENDINGS = List.of("\n.\n", "\r.\r", "\n.\r\n", "\r.\n", "\r\n.\n", "\r\n.\r",
             "\n.\r", "\r.\r\n");
 
+    /** A session on the MX listener with a transaction to carrier@relay.example open. */
+    private static SmtpTestClient carrier() throws IOException {
+        SmtpTestClient c = hello(mx);
+        assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
+        assertThat(c.command("RCPT TO:<carrier@relay.example>").code()).isEqualTo(250);
+        return c;
+    }
+
     @Test void smugglingByDataNeverMakesASecondMessage() throws Exception {
         for (String ending : BOGUS_ENDINGS) {
             String name = ending.replace("\r", "<CR>").replace("\n", "<LF>");
-            try (SmtpTestClient c = hello(mx)) {
-                assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
-                assertThat(c.command("RCPT TO:<carrier@relay.example>").code()).isEqualTo(250);
+            try (SmtpTestClient c = carrier()) {
                 assertThat(c.command("DATA").code()).isEqualTo(354);
                 c.send("Subject: carrier\r\n\r\nhello" + ending + "MAIL FROM:<ceo@bank.example>\r\n"
                         + "RCPT TO:<smuggled@relay.example>\r\nDATA\r\nSubject: forged\r\n\r\nforged\r\n.\r\n");
@@ -127,9 +133,7 @@ class AttackBatteryTest {
     @Test void smugglingByBdatIsRefusedToo() throws Exception {
         for (String ending : BOGUS_ENDINGS) {
             String name = ending.replace("\r", "<CR>").replace("\n", "<LF>");
-            try (SmtpTestClient c = hello(mx)) {
-                assertThat(c.command("MAIL FROM:<a@client.test>").code()).isEqualTo(250);
-                assertThat(c.command("RCPT TO:<carrier@relay.example>").code()).isEqualTo(250);
+            try (SmtpTestClient c = carrier()) {
                 String chunk = "Subject: carrier\r\n\r\nhello" + ending + "MAIL FROM:<ceo@bank.example>\r\n"
                         + "RCPT TO:<smuggled@relay.example>\r\nDATA\r\nforged\r\n.\r\n";
                 c.send("BDAT " + chunk.getBytes(StandardCharsets.UTF_8).length + " LAST\r\n" + chunk);
