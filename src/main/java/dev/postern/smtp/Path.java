@@ -6,7 +6,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The argument of MAIL FROM or RCPT TO: a path in angle brackets plus ESMTP parameters (keys upper-cased, values as
+ * The argument of MAIL FROM or RCPT TO: a path in angle brackets plus ESMTP parameters. RFC 5321's 256 octets hold
+ * for the path as written and as forwarded ({@link Mailbox#address()}, the domain in A-labels); (keys upper-cased, values as
  * given, value null for a keyword without '='). {@code mailbox} is null for the null reverse path "<>".
  * {@code sourceRoute} is true when an obsolete source route ("<@a,@b:user@c>") was given and stripped.
  *
@@ -58,6 +59,10 @@ public record Path(Mailbox mailbox, Map<String, String> params, boolean sourceRo
             mailbox = Mailbox.parse(inner);
         }
         if (Mailbox.octets(arg.substring(open, close + 1)) > MAX_PATH_OCTETS) throw new AddressException("path too long");
+        // As Postern stores and forwards it (A-labels are longer than their UTF-8): a next hop would refuse it
+        if (mailbox != null && Mailbox.octets(mailbox.address()) + 2 > MAX_PATH_OCTETS) {
+            throw new AddressException("path too long");
+        }
         return new Path(mailbox, parseParams(arg.substring(close + 1)), route);
     }
 

@@ -14,19 +14,20 @@ public record Reply(int code, String enhanced, List<String> lines) {
 
     public Reply {
         if (code < 200 || code > 599) throw new IllegalArgumentException("reply code out of range: " + code);
+        // RFC 3463 §2: the class is the reply's ("250 5.1.1" is no enhanced code; a reader takes it for text)
+        if (enhanced != null && (!ENHANCED.matcher(enhanced).matches() || enhanced.charAt(0) - '0' != code / 100)) {
+            throw new IllegalArgumentException("enhanced status code " + enhanced + " does not fit reply " + code);
+        }
         lines = List.copyOf(lines.isEmpty() ? List.of("") : lines);
     }
 
     /**
      * A reply; {@code enhanced} may be null (for 220/221 greetings, and peers that do not send one) and an empty
      * string counts as null. {@code text} may hold '\n' to make several lines; CRs are dropped. Throws
-     * IllegalArgumentException for a malformed enhanced code.
+     * IllegalArgumentException for a malformed enhanced code, or one whose class (2, 4, 5) is not the reply's.
      */
     public static Reply of(int code, String enhanced, String text) {
         if (enhanced != null && enhanced.isEmpty()) enhanced = null;
-        if (enhanced != null && !ENHANCED.matcher(enhanced).matches()) {
-            throw new IllegalArgumentException("malformed enhanced status code: " + enhanced);
-        }
         String clean = text == null ? "" : text.replace("\r", "");
         return new Reply(code, enhanced, List.of(clean.split("\n", -1)));
     }

@@ -14,7 +14,10 @@ public final class SmtpOutput {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] TERMINATOR = {'.', '\r', '\n'};
 
-    /** RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF. */
+    /**
+     * RFC 5321 §4.5.3.1.6: a text line is at most 1000 octets including CRLF, "not counting the leading dot
+     * duplicated for transparency".
+     */
     public static final int MAX_LINE = 998;
 
     /**
@@ -23,8 +26,8 @@ public final class SmtpOutput {
      *
      * <p>Empty content is sent as just ".CRLF". A bare CR or bare LF in the content is sent as CRLF, so we never emit
      * the ambiguous sequences SMTP smuggling relies on (CVE-2023-51764); CRLF content goes out byte-exact apart from
-     * dot-stuffing. A line longer than {@link #MAX_LINE} octets on the wire (RFC 5321 §4.5.3.1.6) is broken with an
-     * inserted CRLF, as Postfix does (smtp_line_length_limit): nothing is lost, the pieces concatenated are the
+     * dot-stuffing. A line longer than {@link #MAX_LINE} octets (RFC 5321 §4.5.3.1.6; a stuffed dot is not counted,
+     * so a line of 998 octets that starts with a dot goes out whole, as 999) is broken with an inserted CRLF, as Postfix does (smtp_line_length_limit): nothing is lost, the pieces concatenated are the
      * line. Flushes {@code out} at the end, since the caller's next step is to wait for the reply.
      */
     public static void writeData(InputStream content, OutputStream out) throws IOException {
@@ -34,7 +37,7 @@ public final class SmtpOutput {
         // Few, large writes to the socket; runs longer than the buffer go straight through.
         BufferedOutputStream block = new BufferedOutputStream(out, BUFFER_SIZE);
         boolean pendingCr = false;
-        int column = 0; // octets of the current line on the wire, a stuffed dot included
+        int column = 0; // octets of the current line, a stuffed dot not counted (RFC 5321 §4.5.3.1.6)
         int n;
         while ((n = content.read(in)) >= 0) {
             int p = 0;
@@ -62,10 +65,7 @@ public final class SmtpOutput {
                         block.write(CRLF);
                         column = 0;
                     }
-                    if (column == 0 && b == '.') {
-                        block.write('.');
-                        column++;
-                    }
+                    if (column == 0 && b == '.') block.write('.');
                     int i = p + 1;
                     int end = Math.min(n, p + (MAX_LINE - column));
                     while (i < end && in[i] != '\r' && in[i] != '\n') i++;

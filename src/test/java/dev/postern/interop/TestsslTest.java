@@ -30,7 +30,10 @@ class TestsslTest {
     @TempDir Path dir;
 
     /**
-     * With each provider the listeners can use: the JDK's, and Conscrypt, which {@code [tls] provider = "auto"} (the
+     * The submission listener (587) is not scanned: it serves the MX listener's SSLContext with the same defaults, and a
+     * third scan at once did not finish in 8 minutes on the shared 2-core machine.
+     *
+     * <p>With each provider the listeners can use: the JDK's, and Conscrypt, which {@code [tls] provider = "auto"} (the
      * file's default) picks for a single configured certificate; here it serves the generated EC one.
      */
     @ParameterizedTest @EnumSource(value = Config.TlsProvider.class, names = {"JDK", "CONSCRYPT"})
@@ -57,20 +60,30 @@ class TestsslTest {
             List<String> command = new ArrayList<>(List.of(testssl.toString(), "--quiet", "--color", "0",
                     "--warnings", "off", "--jsonfile-pretty", json.toString()));
             command.addAll(target);
-            Run.Result r = Run.run(Duration.ofMinutes(4), command);
+            long started = System.nanoTime();
+            // a scan takes 2 to 5 minutes on a 2-core machine shared with the rest of the suite; cut short, its JSON
+            // is unfinished and cannot be read
+            Run.Result r = Run.run(Duration.ofMinutes(8), command);
+            long seconds = Duration.ofNanos(System.nanoTime() - started).toSeconds();
             assertThat(Files.exists(json)).as(r.toString()).isTrue();
             List<String> bad = new ArrayList<>();
+            java.util.Map<String, Integer> bySeverity = new java.util.TreeMap<>();
             JsonNode scan = new ObjectMapper().readTree(json.toFile()).path("scanResult").path(0);
             for (JsonNode section : scan) {
                 if (!section.isArray()) continue;
                 for (JsonNode f : section) {
                     String severity = f.path("severity").asText();
+                    bySeverity.merge(severity, 1, Integer::sum);
                     String id = f.path("id").asText().replaceAll(" <cert#\\d+>$", "");
                     if (!Set.of("MEDIUM", "HIGH", "CRITICAL").contains(severity) || SELF_SIGNED.contains(id)) continue;
                     bad.add(severity + " " + id + ": " + f.path("finding").asText());
                 }
             }
             assertThat(scan.size()).as("testssl.sh produced a scan: " + r).isPositive();
+            // the figures of docs/reliability.md (section testssl), in the test's output file
+            System.out.println("testssl.sh " + name + ": " + seconds + " s, findings by severity " + bySeverity
+                    + ", allowed (self-signed) MEDIUM+: " + (bySeverity.getOrDefault("MEDIUM", 0)
+                    + bySeverity.getOrDefault("HIGH", 0) + bySeverity.getOrDefault("CRITICAL", 0) - bad.size()));
             return bad;
         } catch (Exception e) {
             throw new AssertionError("testssl.sh on " + name + " failed", e);

@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -85,6 +86,79 @@ class DataPropertiesTest {
             assertThat(whole.content.length).as("seed %d", seed).isEqualTo((int) Math.min(max, whole.result.bytes()));
             assertThat(whole.result.tooBig()).as("seed %d", seed).isEqualTo(whole.result.bytes() > max);
         }
+    }
+
+    /**
+     * Lines of any bytes but CR and LF, of any length the writer passes unbroken (0 to 998 octets), with dots where
+     * they matter (a line that is ".", "..", ".x"): stuffed by the writer and unstuffed by the reader, byte for byte;
+     * two messages back to back are read as two, each ending at its own terminator, and the command after them is
+     * left unread.
+     */
+    @Test void anyLinesWithinTheLimitRoundTripAndEachEndOfDataIsFoundOnce() {
+        Seeds.each(CASES, seed -> {
+            Random r = new Random(seed);
+            byte[] first = longLines(r);
+            byte[] second = longLines(r);
+            byte[] wire = append(append(wire(first), new String(wire(second), java.nio.charset.StandardCharsets.ISO_8859_1)),
+                    "QUIT\r\n");
+            SmtpInput in = new SmtpInput(new ChunkedInputStream(wire, r.nextLong(), 1 + r.nextInt(2048)), 1000);
+            for (byte[] expected : List.of(first, second)) {
+                ByteArrayOutputStream sink = new ByteArrayOutputStream();
+                SmtpInput.DataResult result = in.readData(sink, Long.MAX_VALUE);
+                assertThat(java.util.Arrays.equals(sink.toByteArray(), expected)).as("content read back").isTrue();
+                assertThat(result).isEqualTo(new SmtpInput.DataResult(expected.length, false, false));
+            }
+            assertThat(in.readLine()).isEqualTo("QUIT");
+            assertThat(in.readLine()).isNull();
+        });
+    }
+
+    /**
+     * The smuggling endings (RFC 5321 §4.1.1.4 allows only CRLF.CRLF; SMTP smuggling, 2023) put anywhere in CRLF
+     * content never end the data: the reader goes on to the real terminator, flags the bare ending (the session's
+     * 554 5.6.0), and leaves exactly what followed the real terminator.
+     */
+    @Test void smugglingEndingsNeverEndTheDataAndAreAlwaysFlagged() {
+        List<String> bogus = List.of("\n.\n", "\r.\r", "\n.\r\n", "\r.\n", "\r\n.\n", "\r\n.\r", "\n.\r",
+                "\r.\r\n");
+        Seeds.each(CASES, seed -> {
+            Random r = new Random(seed);
+            String ending = bogus.get(r.nextInt(bogus.size()));
+            byte[] before = stuffed(crlfContent(r));
+            byte[] after = stuffed(crlfContent(r));
+            // the bogus ending right after a line's CRLF or in the middle of a line, as a smuggler would place it
+            byte[] smuggled = append(append(before, (r.nextBoolean() ? "x" : "") + ending + "MAIL FROM:<a@b>\r\n"),
+                    new String(after, java.nio.charset.StandardCharsets.ISO_8859_1));
+            String tail = "RSET\r\n";
+            ReadBack back = readBack(new ChunkedInputStream(append(append(smuggled, ".\r\n"), tail), r.nextLong(),
+                    1 + r.nextInt(32)), Long.MAX_VALUE);
+            assertThat(back.result.bareLineEnding()).as("ending %s", ending.replace("\r", "CR").replace("\n", "LF"))
+                    .isTrue();
+            assertThat(back.remaining).as("ending %s", ending.replace("\r", "CR").replace("\n", "LF"))
+                    .isEqualTo(tail.length());
+        });
+    }
+
+    /** CRLF content as it is on the wire, dot-stuffed, without its terminator. */
+    private static byte[] stuffed(byte[] crlfContent) throws IOException {
+        byte[] w = wire(crlfContent);
+        return java.util.Arrays.copyOf(w, w.length - 3);
+    }
+
+    /** Lines of 0 to 998 octets of any byte but CR and LF; a third start with a dot. */
+    static byte[] longLines(Random r) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int lines = r.nextInt(12);
+        for (int l = 0; l < lines; l++) {
+            int len = r.nextInt(5) == 0 ? r.nextInt(3) : r.nextInt(SmtpOutput.MAX_LINE + 1);
+            for (int i = 0; i < len; i++) {
+                int b = i == 0 && r.nextInt(3) == 0 ? '.' : r.nextInt(256);
+                out.write(b == '\r' || b == '\n' ? '.' : b);
+            }
+            out.write('\r');
+            out.write('\n');
+        }
+        return out.toByteArray();
     }
 
     private record ReadBack(byte[] content, SmtpInput.DataResult result, int remaining) {}

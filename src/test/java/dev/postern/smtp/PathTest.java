@@ -136,6 +136,21 @@ class PathTest {
         assertThatThrownBy(() -> Path.parseForward("TO:<" + "x".repeat(65) + "@b>")).hasMessage("local part too long");
     }
 
+    /**
+     * A path within 256 octets as written, whose forwarded form (A-labels are longer than their UTF-8) is not, is
+     * refused: accepted, it could not be given to the next hop (found by AddressPropertiesTest).
+     */
+    @Test
+    void pathTooLongAsForwardedIsRefused() throws AddressException {
+        String label = "a".repeat(17) + "ü";
+        String domain = String.join(".", java.util.Collections.nCopies(9, label)) + ".example";
+        String written = "TO:<" + "l".repeat(60) + "@" + domain + ">";
+        assertThat(Mailbox.octets(written.substring(3))).isEqualTo(250);
+        assertThat(Mailbox.parse("l".repeat(60) + "@" + domain).address()).hasSize(302);
+        assertThatThrownBy(() -> Path.parseForward(written)).hasMessage("path too long");
+        assertThat(Path.parseForward("TO:<l@" + domain + ">").mailbox().address()).hasSize(243);
+    }
+
     @Test
     void paramsAreImmutable() throws AddressException {
         Path p = Path.parseReverse("FROM:<a@b> SIZE=1");

@@ -82,9 +82,11 @@ class SmtpOutputTest {
     void aDotThatStartsABrokenPieceIsStuffedAndTheStuffingCounts() throws IOException {
         // the piece after the break starts with '.', so it is stuffed like any line start
         assertThat(write("y".repeat(998) + ".b\r\n")).isEqualTo("y".repeat(998) + "\r\n..b\r\n.\r\n");
-        // a stuffed line counts its extra dot: 1 + 998 content octets do not fit one wire line
+        // the stuffed dot is not counted (RFC 5321 §4.5.3.1.6): a line of 998 octets that starts with a dot goes out
+        // whole as 999; one of 999 is broken after its 998th content octet
+        assertThat(write("." + "z".repeat(997) + "\r\n")).isEqualTo(".." + "z".repeat(997) + "\r\n.\r\n");
         assertThat(write("." + "z".repeat(998) + "\r\n"))
-                .isEqualTo(".." + "z".repeat(996) + "\r\n" + "zz\r\n.\r\n");
+                .isEqualTo(".." + "z".repeat(997) + "\r\n" + "z\r\n.\r\n");
     }
 
     @Test
