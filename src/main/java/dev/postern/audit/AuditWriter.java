@@ -388,7 +388,12 @@ public final class AuditWriter implements Audit, AutoCloseable {
             Outcome o = write(held, null);
             if (o.ok()) {
                 written.addAndGet(held.size());
-                for (int i = 0; i < held.size(); i++) unspilled.removeFirst();
+                // a stop may have moved them to the spill while the store was writing (flushUnspilled): remove only
+                // what is still at the front, the same records
+                for (AuditRecord r : held) {
+                    if (unspilled.peekFirst() != r) break;
+                    unspilled.removeFirst();
+                }
                 unspilledCount = unspilled.size();
                 return;
             }

@@ -36,6 +36,8 @@ final class Spill implements Closeable {
     private final long max;
     private final DurableFiles files;
     private FileChannel channel; // null while there is no spill file
+    /** Whether the spill file this instance created has its directory entry fsynced (false until it is). */
+    private boolean entryDurable = true;
     private volatile long size;
     private long position;
     private int tornAtOpen;
@@ -96,7 +98,10 @@ final class Spill implements Closeable {
         if (channel == null) {
             // created 0600, then opened to be read back for the replay too; an existing file is one clear() could
             // not remove: appended to, its old lines replayed again at worst (the store ignores what it has)
-            if (created) files.createNew(file).close();
+            if (created) {
+                files.createNew(file).close();
+                entryDurable = false; // until an append succeeds: a failed first append (ENOSPC) is retried
+            }
             channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE);
             size = channel.size();
         }
@@ -113,7 +118,10 @@ final class Spill implements Closeable {
         if (kept == 0) return new Appended(0, start, start);
         try {
             files.writeAt(channel, file, start, bytes.toByteArray());
-            if (created) files.syncDirectory(dir);
+            if (!entryDurable) {
+                files.syncDirectory(dir);
+                entryDurable = true;
+            }
         } catch (IOException e) {
             try {
                 channel.truncate(start);

@@ -897,12 +897,7 @@ final class Session {
     /** The reply when the spool could not store a message: 452 4.3.1 if its disk is (nearly) full, else 451 4.3.0. */
     private Reply spoolFailure(String id, IOException e) {
         log.atError().addKeyValue("id", id).addKeyValue("reason", e.toString()).log("spool write failed");
-        try {
-            if (spoolTooFull()) return Replies.DISK_FULL;
-        } catch (IOException ignored) {
-            // cannot tell: the general answer
-        }
-        return Replies.LOCAL_ERROR;
+        return spoolTooFull() ? Replies.DISK_FULL : Replies.LOCAL_ERROR;
     }
 
     /** Waits before a reply; a stop (interrupt) ends the wait and is kept for the session's next I/O. */
@@ -915,9 +910,19 @@ final class Session {
         }
     }
 
-    /** Less room on the spool's file system than a message of the largest size and the reserve: 452 4.3.1. */
-    private boolean spoolTooFull() throws IOException {
-        return ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE;
+    /**
+     * Less room on the spool's file system than a message of the largest size and the reserve: 452 4.3.1. A spool
+     * whose free space cannot be read (statvfs failed) is counted full: a temporary refusal, never a message taken
+     * onto a file system in an unknown state, and never a session dropped without an answer.
+     */
+    private boolean spoolTooFull() {
+        try {
+            return ctx.spool().usableSpace() < limits.maxMessageSize() + SPOOL_RESERVE;
+        } catch (IOException e) {
+            log.atWarn().addKeyValue("error", e.getMessage())
+                    .log("cannot read the spool's free space; refusing mail for now");
+            return true;
+        }
     }
 
     /**

@@ -56,7 +56,8 @@ class PowerLossTest {
     private static String spool;
     private static String data;
 
-    @BeforeAll @Timeout(90)
+    /** Above the sum of its waits (60 + 30 + 30 s): a JVM under strace -f starts slowly on a loaded 2-core machine. */
+    @BeforeAll @Timeout(240)
     static void relayUnderStrace() throws Exception {
         Path config = dir.resolve("postern.toml");
         Files.writeString(config, """

@@ -50,8 +50,11 @@ class DiskFullTest {
     }
 
     @AfterEach void unmount() throws Exception {
-        if (sink != null) sink.close();
-        if (disk != null) disk.close();
+        try {
+            if (sink != null) sink.close();
+        } finally {
+            if (disk != null) disk.close(); // a mount must not outlive the test, whatever failed first
+        }
     }
 
     private Config config() {
