@@ -104,9 +104,17 @@ public final class AcmeRenewer implements AutoCloseable {
             }
             for (AcmeFiles.Slot s : slots) {
                 if (closed) return;
-                if (!next.get(s.name()).isAfter(clock.instant())) attempt(s);
+                attemptIfDue(s);
             }
         }
+    }
+
+    /**
+     * The scheduled attempt, due checked again under the lock: a {@code renew} from the command line that ran while
+     * this thread waited for it has moved the slot's date, and must not be followed by a second order at once.
+     */
+    private synchronized void attemptIfDue(AcmeFiles.Slot s) {
+        if (!next.get(s.name()).isAfter(clock.instant())) attempt(s);
     }
 
     /** Orders a certificate for every slot now, whatever their dates; one line per slot. */
