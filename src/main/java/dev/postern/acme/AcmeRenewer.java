@@ -157,6 +157,7 @@ public final class AcmeRenewer implements AutoCloseable {
         try {
             KeyMaterial m = issuer.issue(names, s.keyType());
             files.install(s, m);
+            files.issuedBy(s, settings.directory());
             failures.remove(s.name());
             lastFailure.remove(s.name());
             Instant renewAt = renewAt(m.leaf());
@@ -194,10 +195,14 @@ public final class AcmeRenewer implements AutoCloseable {
         return d.compareTo(settings.retryMax()) > 0 ? settings.retryMax() : d;
     }
 
-    /** When a slot is due: now for a self-signed copy or a certificate for other names, else its renewal time. */
+    /**
+     * When a slot is due: now for a self-signed copy, a certificate for other names or from another ACME directory,
+     * else its renewal time.
+     */
     private Instant due(AcmeFiles.Slot s) {
         KeyMaterial m = files.current(s).orElse(null);
-        if (m == null || !AcmeFiles.issued(m.leaf()) || !sameNames(m.leaf())) return clock.instant();
+        if (m == null || !AcmeFiles.issued(m.leaf()) || !sameNames(m.leaf())
+                || !files.issuedBy(s, settings.directory().toString())) return clock.instant();
         return renewAt(m.leaf());
     }
 

@@ -195,6 +195,16 @@ class AcmeGatewayTest {
                 assertThat(awaitVerified(longLived, mx, "smtp4.acme.test", ECDSA)).isNotEqualTo(ec);
                 assertThat(awaitVerified(longLived, mx, "smtp4.acme.test", RSA)).isNotEqualTo(rsa);
             }
+            assertThat(Files.readString(data.resolve("acme/rsa.directory")).strip())
+                    .isEqualTo(longLived.directory().toString());
+        }
+        // another ACME directory (staging, then production): its certificates replace the other CA's at start
+        Config production = acme(pebble, host, Config.AcmeChallenge.HTTP_01, List.of("smtp4.acme.test"),
+                Config.AcmeKeyType.BOTH);
+        try (Gateway gateway = Gateway.start(production)) {
+            InetSocketAddress mx = gateway.boundAddresses().get(0);
+            awaitVerified(pebble, mx, "smtp4.acme.test", ECDSA);
+            awaitVerified(pebble, mx, "smtp4.acme.test", RSA);
         }
     }
 
