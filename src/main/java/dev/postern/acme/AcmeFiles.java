@@ -18,7 +18,8 @@ import java.util.Optional;
 /**
  * What ACME keeps in {@code data/acme/} (directory 0700, every file 0600 through {@link DurableFiles} and
  * {@link Pem}): the account key ({@code account.key}, EC P-256, made once) and the served pairs,
- * {@code ecdsa.crt}/{@code ecdsa.key} and {@code rsa.crt}/{@code rsa.key}. Until the first issuance a pair holds a
+ * {@code ecdsa.crt}/{@code ecdsa.key} and {@code rsa.crt}/{@code rsa.key}, each with the directory URL that issued it
+ * ({@code ecdsa.directory}). Until the first issuance a pair holds a
  * copy of the self-signed certificate, so the gateway's reload path ({@code tls.ReloadingServerContext}) watches the
  * same two files from the start and serves each issued certificate without a restart.
  */
@@ -69,6 +70,27 @@ public final class AcmeFiles {
         DurableFiles.SYSTEM.createDirectories(dir);
         // two renames: the reload path gives a pair seen half-replaced one more check before it calls it broken
         Pem.writePrivate(issued, s.certificate(), s.key());
+    }
+
+    /**
+     * Notes which ACME directory issued a slot's pair ({@code ecdsa.directory}, beside it): a certificate of another
+     * directory (staging before production, a CA changed) is not the one configured and is ordered again.
+     */
+    public void issuedBy(Slot s, java.net.URI directory) throws IOException {
+        DurableFiles.SYSTEM.write(directoryFile(s), (directory + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
+    /** Whether the slot's pair was issued by {@code directory} (false when not noted). */
+    public boolean issuedBy(Slot s, String directory) {
+        try {
+            return Files.readString(directoryFile(s)).strip().equals(directory);
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private Path directoryFile(Slot s) {
+        return dir.resolve(s.name() + ".directory");
     }
 
     /** Whether a certificate came from an ACME server, not from us: ours are self-signed (issuer = subject). */

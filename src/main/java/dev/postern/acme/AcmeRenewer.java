@@ -104,9 +104,17 @@ public final class AcmeRenewer implements AutoCloseable {
             }
             for (AcmeFiles.Slot s : slots) {
                 if (closed) return;
-                if (!next.get(s.name()).isAfter(clock.instant())) attempt(s);
+                attemptIfDue(s);
             }
         }
+    }
+
+    /**
+     * The scheduled attempt, due checked again under the lock: a {@code renew} from the command line that ran while
+     * this thread waited for it has moved the slot's date, and must not be followed by a second order at once.
+     */
+    private synchronized void attemptIfDue(AcmeFiles.Slot s) {
+        if (!next.get(s.name()).isAfter(clock.instant())) attempt(s);
     }
 
     /** Orders a certificate for every slot now, whatever their dates; one line per slot. */
@@ -149,6 +157,7 @@ public final class AcmeRenewer implements AutoCloseable {
         try {
             KeyMaterial m = issuer.issue(names, s.keyType());
             files.install(s, m);
+            files.issuedBy(s, settings.directory());
             failures.remove(s.name());
             lastFailure.remove(s.name());
             Instant renewAt = renewAt(m.leaf());
@@ -186,10 +195,14 @@ public final class AcmeRenewer implements AutoCloseable {
         return d.compareTo(settings.retryMax()) > 0 ? settings.retryMax() : d;
     }
 
-    /** When a slot is due: now for a self-signed copy or a certificate for other names, else its renewal time. */
+    /**
+     * When a slot is due: now for a self-signed copy, a certificate for other names or from another ACME directory,
+     * else its renewal time.
+     */
     private Instant due(AcmeFiles.Slot s) {
         KeyMaterial m = files.current(s).orElse(null);
-        if (m == null || !AcmeFiles.issued(m.leaf()) || !sameNames(m.leaf())) return clock.instant();
+        if (m == null || !AcmeFiles.issued(m.leaf()) || !sameNames(m.leaf())
+                || !files.issuedBy(s, settings.directory().toString())) return clock.instant();
         return renewAt(m.leaf());
     }
 

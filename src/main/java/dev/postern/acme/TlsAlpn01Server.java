@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The TLS-ALPN-01 listener (RFC 8737): a TLS server that only completes handshakes offering the ALPN protocol
- * {@code acme-tls/1} for a name with a challenge under way, presenting that name's self-signed validation
+ * {@code acme-tls/1} for a name with a challenge under way (a client offering no ALPN gets no certificate), presenting that name's self-signed validation
  * certificate (the {@code acmeIdentifier} extension made by acme4j), and then closes. Up only while an order is being
  * authorized.
  */
@@ -116,12 +116,16 @@ final class TlsAlpn01Server implements AutoCloseable {
             return null;
         }
 
+        // A client that offers no ALPN at all never reaches the protocol selector, so the negotiated protocol is
+        // checked here too (it is chosen before the certificate): an ordinary client gets no certificate.
         @Override public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-            return socket instanceof SSLSocket s ? alias(keyType, s.getHandshakeSession()) : null;
+            return socket instanceof SSLSocket s && PROTOCOL.equals(s.getHandshakeApplicationProtocol())
+                    ? alias(keyType, s.getHandshakeSession()) : null;
         }
 
         @Override public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-            return alias(keyType, engine.getHandshakeSession());
+            return PROTOCOL.equals(engine.getHandshakeApplicationProtocol())
+                    ? alias(keyType, engine.getHandshakeSession()) : null;
         }
 
         @Override public X509Certificate[] getCertificateChain(String alias) {

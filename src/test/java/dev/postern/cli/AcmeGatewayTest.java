@@ -156,7 +156,86 @@ class AcmeGatewayTest {
         }
     }
 
+    @Test void keyTypeBothIssuesAnEcdsaAndAnRsaCertificateAndARestartKeepsThem() throws Exception {
+        String host = "mx4.acme.test";
+        dns.a(host, "127.0.0.1");
+        // a pebble of its own with long-lived certificates: "no reissue at restart" must not race a due renewal
+        Path dir = Files.createTempDirectory("pebble-long");
+        try (Pebble longLived = Pebble.start(dir, dns.address(), Duration.ofMinutes(30))) {
+            Config config = acme(longLived, host, Config.AcmeChallenge.HTTP_01, List.of(), Config.AcmeKeyType.BOTH);
+            X509Certificate ec;
+            X509Certificate rsa;
+            try (Gateway gateway = Gateway.start(config)) {
+                InetSocketAddress mx = gateway.boundAddresses().get(0);
+                ec = awaitVerified(longLived, mx, host, ECDSA);
+                rsa = awaitVerified(longLived, mx, host, RSA);
+                assertThat(ec.getPublicKey().getAlgorithm()).isEqualTo("EC");
+                assertThat(rsa.getPublicKey().getAlgorithm()).isEqualTo("RSA");
+                for (String f : List.of("rsa.key", "rsa.crt", "ecdsa.key", "ecdsa.crt")) {
+                    assertThat(Files.getPosixFilePermissions(data.resolve("acme").resolve(f))).as(f)
+                            .isEqualTo(PosixFilePermissions.fromString("rw-------"));
+                }
+            }
+            int issued = (int) messages().stream().filter(m -> m.startsWith("acme: certificate issued")).count();
+            assertThat(issued).isEqualTo(2);
+            // a restart finds both issued, for the configured names and far from renewal: nothing is ordered
+            try (Gateway gateway = Gateway.start(config)) {
+                InetSocketAddress mx = gateway.boundAddresses().get(0);
+                assertThat(verifiedChain(longLived, mx, host, ECDSA)[0]).isEqualTo(ec);
+                assertThat(verifiedChain(longLived, mx, host, RSA)[0]).isEqualTo(rsa);
+                Thread.sleep(2000);
+                assertThat(messages()).filteredOn(m -> m.startsWith("acme: certificate issued")).hasSize(issued);
+            }
+            // another name in the configuration: both are ordered again, for the new set of names
+            dns.a("smtp4.acme.test", "127.0.0.1");
+            Config more = acme(longLived, host, Config.AcmeChallenge.HTTP_01, List.of("smtp4.acme.test"),
+                    Config.AcmeKeyType.BOTH);
+            try (Gateway gateway = Gateway.start(more)) {
+                InetSocketAddress mx = gateway.boundAddresses().get(0);
+                assertThat(awaitVerified(longLived, mx, "smtp4.acme.test", ECDSA)).isNotEqualTo(ec);
+                assertThat(awaitVerified(longLived, mx, "smtp4.acme.test", RSA)).isNotEqualTo(rsa);
+            }
+            assertThat(Files.readString(data.resolve("acme/rsa.directory")).strip())
+                    .isEqualTo(longLived.directory().toString());
+        }
+        // another ACME directory (staging, then production): its certificates replace the other CA's at start
+        Config production = acme(pebble, host, Config.AcmeChallenge.HTTP_01, List.of("smtp4.acme.test"),
+                Config.AcmeKeyType.BOTH);
+        try (Gateway gateway = Gateway.start(production)) {
+            InetSocketAddress mx = gateway.boundAddresses().get(0);
+            awaitVerified(pebble, mx, "smtp4.acme.test", ECDSA);
+            awaitVerified(pebble, mx, "smtp4.acme.test", RSA);
+        }
+    }
+
     // ---- helpers
+
+    // TLS 1.2 suites pick the pair by its key type (signature schemes would also restrict the CA's signatures)
+    static final String ECDSA = "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256";
+    static final String RSA = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256";
+
+    private Config acme(Pebble p, String host, Config.AcmeChallenge challenge, List<String> names,
+                        Config.AcmeKeyType keyType) {
+        Config c = TestConfigs.gateway(data, host, Set.of("acme.test"));
+        Config.Acme a = new Config.Acme(true, p.directory(), "mailto:postmaster@acme.test", names, challenge,
+                new InetSocketAddress("127.0.0.1", p.httpPort()),
+                new InetSocketAddress("127.0.0.1", p.tlsPort()), keyType, p.caFile(),
+                null, Duration.ofSeconds(1), Duration.ofSeconds(4));
+        return TestConfigs.withTls(c, c.tls().withAcme(a)).withWatch(new Config.Watch(
+                new Config.Admin(null, false), null, new Config.Probes(false, Duration.ofHours(1),
+                Duration.ofSeconds(60), List.of()), null));
+    }
+
+    /** As {@link #awaitVerified(InetSocketAddress, String, X509Certificate)}: a chain issued by {@code p}, for a
+     * client offering only the signature scheme {@code scheme} (so the server shows the pair of that key type). */
+    private static X509Certificate awaitVerified(Pebble p, InetSocketAddress mx, String host, String scheme) {
+        X509Certificate[] got = new X509Certificate[1];
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(250)).ignoreExceptions().until(() -> {
+            got[0] = verifiedChain(p, mx, host, scheme)[0];
+            return true;
+        });
+        return got[0];
+    }
 
     private Config acme(String host, Config.AcmeChallenge challenge, List<String> names) {
         Config c = TestConfigs.gateway(data, host, Set.of("acme.test"));
@@ -223,9 +302,15 @@ class AcmeGatewayTest {
 
     /** STARTTLS trusting only pebble's root, checking the host name (SNI sent); the chain the server showed. */
     private static X509Certificate[] verifiedChain(InetSocketAddress mx, String host) throws Exception {
+        return verifiedChain(pebble, mx, host, null);
+    }
+
+    /** As above with {@code p}'s root; {@code scheme}, when not null, the only (TLS 1.2) suite offered. */
+    private static X509Certificate[] verifiedChain(Pebble p, InetSocketAddress mx, String host, String scheme)
+            throws Exception {
         KeyStore store = KeyStore.getInstance("PKCS12");
         store.load(null, null);
-        store.setCertificateEntry("pebble", pebble.root());
+        store.setCertificateEntry("pebble", p.root());
         TrustManagerFactory tmf = TrustManagerFactory.getInstance("PKIX");
         tmf.init(store);
         SSLContext context = SSLContext.getInstance("TLS");
@@ -233,9 +318,13 @@ class AcmeGatewayTest {
         try (SmtpTestClient c = SmtpTestClient.connect(mx)) {
             c.read();
             c.command("EHLO client.acme.test");
-            c.startTls(context, p -> {
-                p.setEndpointIdentificationAlgorithm("HTTPS");
-                p.setServerNames(List.of(new SNIHostName(host)));
+            c.startTls(context, params -> {
+                params.setEndpointIdentificationAlgorithm("HTTPS");
+                params.setServerNames(List.of(new SNIHostName(host)));
+                if (scheme != null) {
+                    params.setProtocols(new String[] {"TLSv1.2"});
+                    params.setCipherSuites(new String[] {scheme});
+                }
             });
             assertThat(c.command("EHLO client.acme.test").code()).isEqualTo(250);
             return (X509Certificate[]) ((SSLSocket) c.socket()).getSession().getPeerCertificates();
