@@ -306,7 +306,11 @@ public final class InboundServer implements Closeable {
                 log.atWarn().addKeyValue("client", from.getHostAddress()).addKeyValue("connections", total)
                         .addKeyValue(from == ip ? "from-address" : "from-net64", fromIp)
                         .addKeyValue("reply", Replies.TOO_MANY_CONNECTIONS.oneLine()).log("refused connection");
-                Thread.ofVirtual().start(() -> refuse(socket, ip));
+                // counted out at once, not when the 421 is written: under a flood the connections being refused
+                // (their 421s queued behind each other) would otherwise fill max_connections and turn away a
+                // legitimate client from another address
+                release(ip);
+                Thread.ofVirtual().start(() -> refuse(socket));
                 continue;
             }
             InboundContext ctx = new InboundContext(config, listener, tls.get(), spool, now.relay(), now.policy(), auth,
@@ -356,13 +360,12 @@ public final class InboundServer implements Closeable {
         return false;
     }
 
-    private void refuse(Socket socket, InetAddress ip) {
+    /** A 421 into an empty send buffer (it cannot block) and a close. */
+    private static void refuse(Socket socket) {
         try (socket; OutputStream out = socket.getOutputStream()) {
             out.write(Replies.TOO_MANY_CONNECTIONS.toWire().getBytes(StandardCharsets.US_ASCII));
         } catch (IOException ignored) {
             // the client left already
-        } finally {
-            release(ip);
         }
     }
 
