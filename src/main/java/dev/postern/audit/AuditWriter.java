@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -142,9 +143,12 @@ public final class AuditWriter implements Audit, AutoCloseable {
     private final AtomicLong spilled = new AtomicLong();
     private final AtomicLong replayed = new AtomicLong();
     private volatile boolean storeUp = true;
-    /** Records the spill could not take (its disk full), oldest first; after the spill's, before the queue's. */
-    private final java.util.ArrayDeque<AuditRecord> unspilled = new java.util.ArrayDeque<>();
-    private volatile int unspilledCount;
+    /**
+     * Records the spill could not take (its disk full), oldest first, at most {@code queueSize}; after the spill's,
+     * before the queue's. Used by the writer thread (and by close once it has ended); a blocking deque for its bound
+     * and its size, which {@link #stats} reads from any thread.
+     */
+    private final LinkedBlockingDeque<AuditRecord> unspilled;
     private long unspilledRetryAt; // nanoTime; meaningful while unspilled is not empty
     private volatile String lastError;
     private volatile Instant since;
@@ -170,6 +174,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
         this.clock = options.clock();
         this.highWater = Math.max(1, options.queueSize() / 2);
         this.queue = new LinkedBlockingQueue<>(options.queueSize());
+        this.unspilled = new LinkedBlockingDeque<>(options.queueSize());
         this.since = clock.instant();
         this.backoff = options.retryFirst();
         long now = System.nanoTime();
@@ -209,8 +214,8 @@ public final class AuditWriter implements Audit, AutoCloseable {
     }
 
     public Stats stats() {
-        return new Stats(queue.size() + unspilledCount, written.get(), spilled.get(), spill.size(), replayed.get(), dropped(),
-                storeUp, lastError, since, quarantine.rejected());
+        return new Stats(queue.size() + unspilled.size(), written.get(), spilled.get(), spill.size(), replayed.get(),
+                dropped(), storeUp, lastError, since, quarantine.rejected());
     }
 
     private long dropped() {
@@ -351,8 +356,7 @@ public final class AuditWriter implements Audit, AutoCloseable {
     private void replayStep() throws InterruptedException, IOException {
         if (!storeUp && System.nanoTime() - retryAt < 0) {
             // down: new records go after the spilled ones, promptly, so that a crash keeps them
-            List<AuditRecord> batch = takeBatch(Math.max(1, Math.min(IDLE_POLL_MILLIS,
-                    TimeUnit.NANOSECONDS.toMillis(retryAt - System.nanoTime()))));
+            List<AuditRecord> batch = takeBatchUntil(retryAt);
             if (!batch.isEmpty()) toSpill(batch);
             return;
         }
@@ -378,9 +382,8 @@ public final class AuditWriter implements Audit, AutoCloseable {
      * then hands them to the store if nothing waits in the spill and the store answers, else to the spill.
      */
     private void unspilledStep() throws InterruptedException, IOException {
-        long wait = unspilledRetryAt - System.nanoTime();
-        if (wait > 0) {
-            hold(takeBatch(Math.max(1, Math.min(IDLE_POLL_MILLIS, TimeUnit.NANOSECONDS.toMillis(wait)))));
+        if (unspilledRetryAt - System.nanoTime() > 0) {
+            hold(takeBatchUntil(unspilledRetryAt));
             return;
         }
         if (!spill.pending() && (storeUp || System.nanoTime() - retryAt >= 0)) {
@@ -394,7 +397,6 @@ public final class AuditWriter implements Audit, AutoCloseable {
                     if (unspilled.peekFirst() != r) break;
                     unspilled.removeFirst();
                 }
-                unspilledCount = unspilled.size();
                 return;
             }
         }
@@ -410,7 +412,6 @@ public final class AuditWriter implements Audit, AutoCloseable {
             spilled.addAndGet(a.kept());
             droppedSpillFull.addAndGet(held.size() - a.kept()); // past the spill's maximum: counted, logged
             unspilled.clear();
-            unspilledCount = 0;
             log.info("audit: the spill takes records again; {} held in memory are in it", a.kept());
         } catch (IOException | UncheckedIOException e) {
             unspilledRetryAt = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
@@ -420,10 +421,8 @@ public final class AuditWriter implements Audit, AutoCloseable {
     /** Keeps records in memory behind those already held, up to {@code queueSize}; the rest is counted dropped. */
     private void hold(List<AuditRecord> batch) {
         for (AuditRecord r : batch) {
-            if (unspilled.size() < options.queueSize()) unspilled.addLast(r);
-            else droppedSpillFull.incrementAndGet();
+            if (!unspilled.offerLast(r)) droppedSpillFull.incrementAndGet();
         }
-        unspilledCount = unspilled.size();
     }
 
     private void clearSpillIfDone() throws IOException {
@@ -564,6 +563,12 @@ public final class AuditWriter implements Audit, AutoCloseable {
             if (batch.isEmpty()) return;
             toSpill(batch);
         }
+    }
+
+    /** Up to a batch of queued records, waiting for the first until {@code due} (nanoTime), at most an idle poll. */
+    private List<AuditRecord> takeBatchUntil(long due) throws InterruptedException {
+        long left = TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime());
+        return takeBatch(Math.max(1, Math.min(IDLE_POLL_MILLIS, left)));
     }
 
     /** Up to a batch of queued records, waiting at most {@code waitMillis} for the first. */
