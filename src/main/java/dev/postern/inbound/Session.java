@@ -796,8 +796,7 @@ final class Session {
         try {
             if (bdat == null && spoolTooFull()) { // the disk filled since MAIL: nothing of this message is taken
                 in.readChunk(size, OutputStream.nullOutputStream());
-                if (last) resetTransaction();
-                bdatFailed = !last;
+                failBdat(last);
                 error(Replies.DISK_FULL);
                 return;
             }
@@ -808,8 +807,7 @@ final class Session {
                 } catch (IOException e) {
                     log.atError().addKeyValue("reason", e.toString()).log("spool cannot receive a message");
                     in.readChunk(size, OutputStream.nullOutputStream());
-                    if (last) resetTransaction();
-                    bdatFailed = !last; // later chunks of this message are read and discarded
+                    failBdat(last);
                     reply(Replies.LOCAL_ERROR);
                     return;
                 }
@@ -832,17 +830,13 @@ final class Session {
         }
         if (bdatGuard.tooBig() || bdatGuard.bareLineEnding()) {
             Reply r = bdatGuard.tooBig() ? Replies.TOO_BIG : Replies.SMUGGLING;
-            abortBdat();
-            bdatFailed = !last; // later chunks of this message are read and discarded
-            if (last) resetTransaction();
+            failBdat(last);
             error(r);
             return;
         }
         if (bdatSpool.failure() != null) {
             Reply r = spoolFailure(bdat.id(), bdatSpool.failure());
-            abortBdat();
-            bdatFailed = !last;
-            if (last) resetTransaction();
+            failBdat(last);
             reply(r);
             return;
         }
@@ -1244,6 +1238,16 @@ final class Session {
             bdatHops = null;
             bdatGuard = null;
         }
+    }
+
+    /**
+     * The message sent by BDAT cannot be taken: what was spooled of it goes; after a LAST chunk the transaction ends,
+     * else the chunks that follow are read and discarded (554 5.5.0) until the LAST one or a RSET.
+     */
+    private void failBdat(boolean last) {
+        abortBdat();
+        if (last) resetTransaction();
+        else bdatFailed = true;
     }
 
     private void resetTransaction() {
