@@ -10,7 +10,6 @@ import dev.postern.audit.TlsReport;
 import dev.postern.audit.TlsSessionRecord.Direction;
 import dev.postern.config.Config;
 import dev.postern.config.Durations;
-import dev.postern.names.Domains;
 import dev.postern.queue.QueueIds;
 import dev.postern.queue.QueueJson;
 import dev.postern.queue.Spool;

@@ -7,11 +7,10 @@ import dev.postern.admin.Reply;
 import dev.postern.admin.StoreAccess;
 import dev.postern.audit.ProbeRecord;
 import dev.postern.audit.RecordCodec;
-import dev.postern.config.Durations;
+import dev.postern.logging.Untrusted;
 import dev.postern.names.Domains;
 import dev.postern.names.InvalidDomainException;
 import java.io.IOException;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +24,6 @@ import java.util.Map;
 public final class ProbeApi {
     /** The most probes asked through the API that run at once; more are answered 429. */
     static final int ON_DEMAND_AT_ONCE = 4;
-    /** The history's default reach. */
     /** The trigger of a probe asked through the API without a "by". */
     static final String API = "admin-api";
 
@@ -67,7 +65,7 @@ public final class ProbeApi {
             if (d.indexOf('.') < 0) throw new InvalidDomainException("a single label");
             return d;
         } catch (InvalidDomainException e) {
-            throw new IllegalArgumentException(expected + ", got \"" + dev.postern.logging.Untrusted.clip(text)
+            throw new IllegalArgumentException(expected + ", got \"" + Untrusted.clip(text)
                     + "\" (" + e.getMessage() + ")");
         }
     }

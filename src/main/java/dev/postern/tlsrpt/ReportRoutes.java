@@ -6,7 +6,6 @@ import dev.postern.admin.Reply;
 import dev.postern.admin.StoreAccess;
 import dev.postern.audit.TlsRptRecord;
 import dev.postern.config.Durations;
-import dev.postern.names.Domains;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
