@@ -107,6 +107,7 @@ class RecipientsConfigTest {
                 max_lockout = "1h"
                 network_prefix_ipv4 = 33
                 network_max_failures = "many"
+                failure_delay = "1m"
                 """)).containsExactlyInAnyOrder(
                 "recipients.\"elsewhere.example\": expected a domain in local_domains or relay_domains, got "
                         + "\"elsewhere.example\"",
@@ -128,7 +129,8 @@ class RecipientsConfigTest {
                 "auth.max_failures: expected an integer from 1 to 1000, got 0",
                 "auth.lockout: expected lockout (2h) at most max_lockout (1h), got \"2h\"",
                 "auth.network_prefix_ipv4: expected an integer from 8 to 32, got 33",
-                "auth.network_max_failures: expected an integer from 1 to 1000000, got \"many\"");
+                "auth.network_max_failures: expected an integer from 1 to 1000000, got \"many\"",
+                "auth.failure_delay: expected a duration from 0s to 10s, got \"1m\"");
     }
 
     /** Unicode and A-label spellings of one domain: one line naming the second key, not also a line per key in it. */
