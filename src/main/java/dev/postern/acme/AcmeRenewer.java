@@ -157,7 +157,7 @@ public final class AcmeRenewer implements AutoCloseable {
         try {
             KeyMaterial m = issuer.issue(names, s.keyType());
             files.install(s, m);
-            files.issuedBy(s, settings.directory());
+            files.noteIssuer(s, settings.directory());
             failures.remove(s.name());
             lastFailure.remove(s.name());
             Instant renewAt = renewAt(m.leaf());
@@ -202,7 +202,7 @@ public final class AcmeRenewer implements AutoCloseable {
     private Instant due(AcmeFiles.Slot s) {
         KeyMaterial m = files.current(s).orElse(null);
         if (m == null || !AcmeFiles.issued(m.leaf()) || !sameNames(m.leaf())
-                || !files.issuedBy(s, settings.directory().toString())) return clock.instant();
+                || !files.issuedBy(s, settings.directory())) return clock.instant();
         return renewAt(m.leaf());
     }
 
