@@ -76,14 +76,14 @@ public final class AcmeFiles {
      * Notes which ACME directory issued a slot's pair ({@code ecdsa.directory}, beside it): a certificate of another
      * directory (staging before production, a CA changed) is not the one configured and is ordered again.
      */
-    public void issuedBy(Slot s, java.net.URI directory) throws IOException {
+    public void noteIssuer(Slot s, java.net.URI directory) throws IOException {
         DurableFiles.SYSTEM.write(directoryFile(s), (directory + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
     }
 
-    /** Whether the slot's pair was issued by {@code directory} (false when not noted). */
-    public boolean issuedBy(Slot s, String directory) {
+    /** Whether the slot's pair was issued by {@code directory}, as {@link #noteIssuer} noted (false when not noted). */
+    public boolean issuedBy(Slot s, java.net.URI directory) {
         try {
-            return Files.readString(directoryFile(s)).strip().equals(directory);
+            return Files.readString(directoryFile(s)).strip().equals(directory.toString());
         } catch (IOException e) {
             return false;
         }

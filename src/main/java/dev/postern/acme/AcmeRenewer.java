@@ -1,6 +1,7 @@
 package dev.postern.acme;
 
 import dev.postern.config.Config;
+import dev.postern.queue.RetrySchedule;
 import dev.postern.tls.Certificates;
 import dev.postern.tls.KeyMaterial;
 import dev.postern.tls.PeerCheck;
@@ -49,13 +50,14 @@ public final class AcmeRenewer implements AutoCloseable {
     private final List<AcmeFiles.Slot> slots;
     private final AcmeIssuer issuer;
     private final Clock clock;
-    private final Object wake = new Object();
+    /** retry_first, doubled per failure in a row, at most retry_max; the queue's rule (no lifetime: tried until it works). */
+    private final RetrySchedule retries;
     // written under this (attempts never overlap), read by status() at any time: when each slot is tried next, its failures in a row and the last one's reason
     private final Map<String, Instant> next = new ConcurrentHashMap<>();
     private final Map<String, Integer> failures = new ConcurrentHashMap<>();
     private final Map<String, String> lastFailure = new ConcurrentHashMap<>();
     private volatile boolean closed;
-    private Thread thread;
+    private volatile Thread thread;
 
     /**
      * @param names the certificate's names, the gateway's hostname first, lookup form
@@ -67,6 +69,7 @@ public final class AcmeRenewer implements AutoCloseable {
         this.slots = files.slots(settings.keyType());
         this.issuer = new AcmeIssuer(settings, files);
         this.clock = clock;
+        this.retries = new RetrySchedule(settings.retryFirst(), settings.retryMax(), Duration.ZERO);
     }
 
     /** The hostname and {@code [acme] names}, without repeats. */
@@ -93,12 +96,10 @@ public final class AcmeRenewer implements AutoCloseable {
             Instant soonest = next.values().stream().min(Instant::compareTo).orElse(Instant.MAX);
             long waitMillis = Duration.between(clock.instant(), soonest).toMillis();
             if (waitMillis > 0) {
-                synchronized (wake) {
-                    try {
-                        wake.wait(Math.min(waitMillis, Duration.ofHours(1).toMillis()));
-                    } catch (InterruptedException e) {
-                        return;
-                    }
+                try {
+                    Thread.sleep(Math.min(waitMillis, Duration.ofHours(1).toMillis())); // close() interrupts it
+                } catch (InterruptedException e) {
+                    return;
                 }
                 continue;
             }
@@ -157,7 +158,7 @@ public final class AcmeRenewer implements AutoCloseable {
         try {
             KeyMaterial m = issuer.issue(names, s.keyType());
             files.install(s, m);
-            files.issuedBy(s, settings.directory());
+            files.noteIssuer(s, settings.directory());
             failures.remove(s.name());
             lastFailure.remove(s.name());
             Instant renewAt = renewAt(m.leaf());
@@ -173,8 +174,7 @@ public final class AcmeRenewer implements AutoCloseable {
                     + ", renewal at " + renewAt;
         } catch (AcmeIssuer.Failure | IOException | RuntimeException e) {
             int n = failures.merge(s.name(), 1, Integer::sum);
-            Duration backoff = backoff(n);
-            Instant retry = clock.instant().plus(backoff);
+            Instant retry = retries.next(n, clock.instant());
             next.put(s.name(), retry);
             String reason = e.getMessage() == null ? e.toString() : e.getMessage();
             lastFailure.put(s.name(), reason);
@@ -188,13 +188,6 @@ public final class AcmeRenewer implements AutoCloseable {
         }
     }
 
-    /** retry_first, doubled per failure in a row, at most retry_max. */
-    Duration backoff(int failuresInARow) {
-        Duration d = settings.retryFirst();
-        for (int i = 1; i < failuresInARow && d.compareTo(settings.retryMax()) < 0; i++) d = d.multipliedBy(2);
-        return d.compareTo(settings.retryMax()) > 0 ? settings.retryMax() : d;
-    }
-
     /**
      * When a slot is due: now for a self-signed copy, a certificate for other names or from another ACME directory,
      * else its renewal time.
@@ -202,7 +195,7 @@ public final class AcmeRenewer implements AutoCloseable {
     private Instant due(AcmeFiles.Slot s) {
         KeyMaterial m = files.current(s).orElse(null);
         if (m == null || !AcmeFiles.issued(m.leaf()) || !sameNames(m.leaf())
-                || !files.issuedBy(s, settings.directory().toString())) return clock.instant();
+                || !files.issuedBy(s, settings.directory())) return clock.instant();
         return renewAt(m.leaf());
     }
 
@@ -262,9 +255,7 @@ public final class AcmeRenewer implements AutoCloseable {
 
     @Override public void close() {
         closed = true;
-        synchronized (wake) {
-            wake.notifyAll();
-        }
-        if (thread != null) thread.interrupt();
+        Thread t = thread;
+        if (t != null) t.interrupt();
     }
 }

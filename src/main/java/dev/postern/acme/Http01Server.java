@@ -52,6 +52,7 @@ final class Http01Server implements AutoCloseable {
                     .addKeyValue("client", x.getRemoteAddress()).addKeyValue("found", body != null)
                     .log("acme http-01 request");
             if (!method.equals("GET") && !method.equals("HEAD")) {
+                x.getResponseHeaders().set("Allow", "GET, HEAD"); // RFC 9110 §15.5.6, as mtasts.PolicyPublisher
                 x.sendResponseHeaders(405, -1);
                 return;
             }

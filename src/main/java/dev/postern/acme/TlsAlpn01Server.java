@@ -34,27 +34,27 @@ final class TlsAlpn01Server implements AutoCloseable {
     /** A validation certificate and its key, per name (lookup form). */
     record Validation(PrivateKey key, X509Certificate certificate) {}
 
-    private final Map<String, Validation> names = new ConcurrentHashMap<>();
+    private final Map<String, Validation> names;
     private final SSLServerSocket server;
     private volatile boolean closed;
 
-    private TlsAlpn01Server(SSLServerSocket server) {
+    private TlsAlpn01Server(Map<String, Validation> names, SSLServerSocket server) {
+        this.names = names;
         this.server = server;
     }
 
     static TlsAlpn01Server start(InetSocketAddress address) throws IOException {
-        TlsAlpn01Server[] holder = new TlsAlpn01Server[1];
+        Map<String, Validation> names = new ConcurrentHashMap<>();
         SSLContext context;
         try {
             context = SSLContext.getInstance("TLS");
-            context.init(new KeyManager[] {new BySni(name -> holder[0].names.get(name))}, null, null);
+            context.init(new KeyManager[] {new BySni(names::get)}, null, null);
         } catch (java.security.GeneralSecurityException e) {
             throw new IOException("cannot make the TLS-ALPN-01 context: " + e.getMessage(), e);
         }
         SSLServerSocket socket = (SSLServerSocket) context.getServerSocketFactory().createServerSocket();
         socket.bind(address, 16);
-        TlsAlpn01Server s = new TlsAlpn01Server(socket);
-        holder[0] = s;
+        TlsAlpn01Server s = new TlsAlpn01Server(names, socket);
         Thread.ofPlatform().name("acme-tls-alpn").daemon(true).start(s::serve);
         return s;
     }

@@ -47,7 +47,8 @@ class ChallengeListenersTest {
                         .startsWith("HTTP/1.1 404").doesNotContain("thumbprint").doesNotContain("root:");
             }
             assertThat(request(port, "POST /.well-known/acme-challenge/tok-1 HTTP/1.1\r\nHost: x\r\n"
-                    + "Content-Length: 3\r\n\r\nabc")).startsWith("HTTP/1.1 405").doesNotContain("thumbprint");
+                    + "Content-Length: 3\r\n\r\nabc")).startsWith("HTTP/1.1 405").containsIgnoringCase("\r\nAllow: GET, HEAD\r\n")
+                    .doesNotContain("thumbprint");
             s.remove("tok-1");
             assertThat(request(port, "GET /.well-known/acme-challenge/tok-1 HTTP/1.1\r\nHost: x\r\n\r\n"))
                     .startsWith("HTTP/1.1 404");
